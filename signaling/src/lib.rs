@@ -7,11 +7,19 @@
 pub mod config;
 pub mod protocol;
 
+mod auth;
+mod avatar;
 mod error;
 mod http;
+mod hub;
+mod ice;
 mod metrics;
 mod peerjs;
+mod ratelimit;
 mod state;
+mod store;
+mod validate;
+mod ws;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -38,7 +46,10 @@ impl Server {
     pub async fn bind(config: Config) -> Result<Server, StartError> {
         let listener = TcpListener::bind(config.listen)
             .await
-            .map_err(|source| StartError::Bind { addr: config.listen, source })?;
+            .map_err(|source| StartError::Bind {
+                addr: config.listen,
+                source,
+            })?;
         let state = AppState::open(config).await?;
         Ok(Server { listener, state })
     }
@@ -71,7 +82,11 @@ impl Server {
         let stop = CancellationToken::new();
         let signal = stop.clone();
         let task = tokio::spawn(self.run_until(async move { signal.cancelled().await }));
-        ServerHandle { addr, stop, task: Some(task) }
+        ServerHandle {
+            addr,
+            stop,
+            task: Some(task),
+        }
     }
 }
 

@@ -1,1 +1,176 @@
-fn main() {}
+//! `parley-signal`: the signaling server binary. Every flag has an environment equivalent so
+//! the server can be configured in a container or a systemd unit without a command line.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use parley_signal::{Config, Database, IceConfig, Limits, PeerJsConfig, Server};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "parley-signal",
+    version,
+    about = "Parley's signaling server: accounts, rooms, presence, WebRTC signal relay"
+)]
+struct Args {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "PARLEY_LISTEN", default_value = "127.0.0.1:7890")]
+    listen: SocketAddr,
+    /// SQLite database file (created if missing).
+    #[arg(
+        long,
+        env = "PARLEY_DB",
+        default_value = "parley-signal.db",
+        conflicts_with = "memory_db"
+    )]
+    db: PathBuf,
+    /// Keep everything in memory (nothing survives a restart): for tests and demos.
+    #[arg(long, env = "PARLEY_MEMORY_DB")]
+    memory_db: bool,
+    /// Browser origin allowed to use the API (repeat or comma-separate; default: any).
+    #[arg(long = "allowed-origin", env = "PARLEY_ALLOWED_ORIGINS", value_delimiter = ',')]
+    allowed_origins: Vec<String>,
+    /// STUN server URL handed to clients, e.g. stun:stun.example.org:3478 (repeatable).
+    #[arg(long = "stun", env = "PARLEY_STUN_URLS", value_delimiter = ',')]
+    stun_urls: Vec<String>,
+    /// TURN server URL handed to clients, e.g. turn:turn.example.org:3478 (repeatable).
+    #[arg(long = "turn", env = "PARLEY_TURN_URLS", value_delimiter = ',')]
+    turn_urls: Vec<String>,
+    /// Static TURN username (when no shared secret is set).
+    #[arg(long, env = "PARLEY_TURN_USERNAME")]
+    turn_username: Option<String>,
+    /// Static TURN password (when no shared secret is set).
+    #[arg(long, env = "PARLEY_TURN_CREDENTIAL")]
+    turn_credential: Option<String>,
+    /// coturn static-auth-secret: hand out short-lived TURN credentials instead of static ones.
+    #[arg(long, env = "PARLEY_TURN_SECRET")]
+    turn_secret: Option<String>,
+    /// Lifetime of generated TURN credentials, in seconds.
+    #[arg(long, env = "PARLEY_TURN_TTL", default_value_t = 43_200)]
+    turn_ttl: u64,
+    /// Register/login requests allowed per client address per minute.
+    #[arg(long, env = "PARLEY_AUTH_PER_MINUTE", default_value_t = 20)]
+    auth_per_minute: u32,
+    /// Sustained WebSocket frames per second per connection.
+    #[arg(long, env = "PARLEY_WS_FRAMES_PER_SEC", default_value_t = 50)]
+    ws_frames_per_sec: u32,
+    /// Burst of WebSocket frames allowed above the sustained rate.
+    #[arg(long, env = "PARLEY_WS_FRAME_BURST", default_value_t = 200)]
+    ws_frame_burst: u32,
+    /// Largest WebSocket frame accepted, in bytes (larger ones get an error frame).
+    #[arg(long, env = "PARLEY_WS_FRAME_BYTES", default_value_t = 65_536)]
+    ws_frame_bytes: usize,
+    /// Largest avatar upload, in bytes.
+    #[arg(long, env = "PARLEY_AVATAR_BYTES", default_value_t = 5 * 1024 * 1024)]
+    avatar_bytes: usize,
+    /// Rooms one connection may be in at once.
+    #[arg(long, env = "PARLEY_ROOMS_PER_PEER", default_value_t = 32)]
+    rooms_per_peer: usize,
+    /// Peers one room may hold.
+    #[arg(long, env = "PARLEY_PEERS_PER_ROOM", default_value_t = 1000)]
+    peers_per_room: usize,
+    /// Days a session token stays valid.
+    #[arg(long, env = "PARLEY_SESSION_DAYS", default_value_t = 30)]
+    session_days: u64,
+    /// Seconds of silence after which a WebSocket is dropped (pings go out at a third of it).
+    #[arg(long, env = "PARLEY_WS_IDLE_TIMEOUT", default_value_t = 60)]
+    ws_idle_timeout: u64,
+    /// Serve the PeerJS (PeerServer) protocol too, with this API key.
+    #[arg(long, env = "PARLEY_PEERJS_KEY")]
+    peerjs_key: Option<String>,
+    /// PeerJS: seconds without a heartbeat before a client is dropped.
+    #[arg(long, env = "PARLEY_PEERJS_ALIVE_TIMEOUT", default_value_t = 60)]
+    peerjs_alive_timeout: u64,
+    /// PeerJS: seconds a message to an unconnected id waits before EXPIRE.
+    #[arg(long, env = "PARLEY_PEERJS_EXPIRE_TIMEOUT", default_value_t = 5)]
+    peerjs_expire_timeout: u64,
+    /// PeerJS: most clients connected at once.
+    #[arg(long, env = "PARLEY_PEERJS_CONCURRENT_LIMIT", default_value_t = 50_000)]
+    peerjs_concurrent_limit: usize,
+    /// Log filter, e.g. "info" or "parley_signal=debug".
+    #[arg(long, env = "PARLEY_LOG", default_value = "info")]
+    log: String,
+}
+
+impl Args {
+    fn into_config(self) -> Config {
+        let idle = Duration::from_secs(self.ws_idle_timeout.max(3));
+        Config {
+            listen: self.listen,
+            database: if self.memory_db {
+                Database::InMemory
+            } else {
+                Database::Path(self.db)
+            },
+            allowed_origins: self.allowed_origins,
+            ice: IceConfig {
+                stun_urls: self.stun_urls,
+                turn_urls: self.turn_urls,
+                turn_username: self.turn_username,
+                turn_credential: self.turn_credential,
+                turn_secret: self.turn_secret,
+                turn_credential_ttl: Duration::from_secs(self.turn_ttl),
+            },
+            limits: Limits {
+                auth_per_minute: self.auth_per_minute,
+                ws_frames_per_sec: self.ws_frames_per_sec,
+                ws_frame_burst: self.ws_frame_burst,
+                ws_frame_bytes: self.ws_frame_bytes,
+                avatar_bytes: self.avatar_bytes,
+                rooms_per_peer: self.rooms_per_peer,
+                peers_per_room: self.peers_per_room,
+                session_ttl: Duration::from_secs(self.session_days.max(1) * 86_400),
+                ws_idle_timeout: idle,
+                ws_ping_interval: idle / 3,
+                ..Limits::default()
+            },
+            peerjs: self.peerjs_key.map(|key| PeerJsConfig {
+                alive_timeout: Duration::from_secs(self.peerjs_alive_timeout.max(1)),
+                expire_timeout: Duration::from_secs(self.peerjs_expire_timeout.max(1)),
+                concurrent_limit: self.peerjs_concurrent_limit,
+                ..PeerJsConfig::new(key)
+            }),
+        }
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    tracing::info!("shutting down");
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_new(&args.log).context("invalid --log filter")?)
+        .with_writer(std::io::stderr)
+        .init();
+    let server = Server::bind(args.into_config()).await?;
+    // Scripts and tests read the bound address (port 0 picks one) from this first line.
+    println!("parley-signal listening on http://{}", server.local_addr());
+    server.run_until(shutdown_signal()).await.context("server failed")?;
+    Ok(())
+}

@@ -33,16 +33,76 @@ impl Metrics {
     pub fn render(&self, rooms: usize, peers: usize) -> String {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let mut out = String::with_capacity(1024);
-        gauge(&mut out, "parley_ws_connections", "Open v1 WebSocket connections.", "gauge", get(&self.ws_connections));
-        gauge(&mut out, "parley_ws_connections_total", "v1 WebSocket connections accepted.", "counter", get(&self.ws_connections_total));
-        gauge(&mut out, "parley_peers_online", "Authenticated v1 peers online.", "gauge", peers as u64);
-        gauge(&mut out, "parley_rooms", "Rooms with at least one peer.", "gauge", rooms as u64);
-        gauge(&mut out, "parley_signals_relayed_total", "Signals relayed between v1 peers.", "counter", get(&self.signals_relayed));
-        gauge(&mut out, "parley_ws_errors_total", "Error frames sent to v1 clients.", "counter", get(&self.ws_errors_sent));
-        gauge(&mut out, "parley_peerjs_connections", "Open PeerJS WebSocket connections.", "gauge", get(&self.peerjs_connections));
-        gauge(&mut out, "parley_peerjs_messages_relayed_total", "PeerJS messages relayed.", "counter", get(&self.peerjs_messages_relayed));
-        gauge(&mut out, "parley_peerjs_messages_expired_total", "PeerJS messages expired undelivered.", "counter", get(&self.peerjs_messages_expired));
-        gauge(&mut out, "parley_http_rate_limited_total", "Requests refused by rate limits.", "counter", get(&self.http_rate_limited));
+        gauge(
+            &mut out,
+            "parley_ws_connections",
+            "Open v1 WebSocket connections.",
+            "gauge",
+            get(&self.ws_connections),
+        );
+        gauge(
+            &mut out,
+            "parley_ws_connections_total",
+            "v1 WebSocket connections accepted.",
+            "counter",
+            get(&self.ws_connections_total),
+        );
+        gauge(
+            &mut out,
+            "parley_peers_online",
+            "Authenticated v1 peers online.",
+            "gauge",
+            peers as u64,
+        );
+        gauge(
+            &mut out,
+            "parley_rooms",
+            "Rooms with at least one peer.",
+            "gauge",
+            rooms as u64,
+        );
+        gauge(
+            &mut out,
+            "parley_signals_relayed_total",
+            "Signals relayed between v1 peers.",
+            "counter",
+            get(&self.signals_relayed),
+        );
+        gauge(
+            &mut out,
+            "parley_ws_errors_total",
+            "Error frames sent to v1 clients.",
+            "counter",
+            get(&self.ws_errors_sent),
+        );
+        gauge(
+            &mut out,
+            "parley_peerjs_connections",
+            "Open PeerJS WebSocket connections.",
+            "gauge",
+            get(&self.peerjs_connections),
+        );
+        gauge(
+            &mut out,
+            "parley_peerjs_messages_relayed_total",
+            "PeerJS messages relayed.",
+            "counter",
+            get(&self.peerjs_messages_relayed),
+        );
+        gauge(
+            &mut out,
+            "parley_peerjs_messages_expired_total",
+            "PeerJS messages expired undelivered.",
+            "counter",
+            get(&self.peerjs_messages_expired),
+        );
+        gauge(
+            &mut out,
+            "parley_http_rate_limited_total",
+            "Requests refused by rate limits.",
+            "counter",
+            get(&self.http_rate_limited),
+        );
         out
     }
 }

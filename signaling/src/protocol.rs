@@ -3,7 +3,6 @@
 //! describes the same types for everyone else. Changing a field here is a protocol change.
 
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 
 /// The path prefix every v1 endpoint lives under.
 pub const API_PREFIX: &str = "/api/v1";
@@ -113,11 +112,20 @@ pub struct ErrorBody {
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum ClientFrame {
     /// First frame, for clients that cannot send an `Authorization` header.
-    Auth { token: String },
-    Join { room: String },
-    Leave { room: String },
+    Auth {
+        token: String,
+    },
+    Join {
+        room: String,
+    },
+    Leave {
+        room: String,
+    },
     /// `data` is opaque to the server (an SDP offer/answer or ICE candidate, usually).
-    Signal { to: String, data: Box<RawValue> },
+    Signal {
+        to: String,
+        data: serde_json::Value,
+    },
     Ping,
 }
 
@@ -125,16 +133,37 @@ pub enum ClientFrame {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum ServerFrame {
-    Welcome { peer_id: String, user: User },
+    Welcome {
+        peer_id: String,
+        user: User,
+    },
     /// Answer to `join`: everyone already in the room, without yourself.
-    Joined { room: String, peers: Vec<Peer> },
+    Joined {
+        room: String,
+        peers: Vec<Peer>,
+    },
     /// Answer to `leave`.
-    Left { room: String },
-    PeerJoined { room: String, peer: Peer },
-    PeerLeft { room: String, peer_id: String },
+    Left {
+        room: String,
+    },
+    PeerJoined {
+        room: String,
+        peer: Peer,
+    },
+    PeerLeft {
+        room: String,
+        peer_id: String,
+    },
     /// A peer in one of your rooms changed its profile.
-    PeerUpdated { room: String, peer: Peer },
-    Signal { from: String, user: User, data: Box<RawValue> },
+    PeerUpdated {
+        room: String,
+        peer: Peer,
+    },
+    Signal {
+        from: String,
+        user: User,
+        data: serde_json::Value,
+    },
     Pong,
     Error {
         code: String,

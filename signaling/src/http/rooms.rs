@@ -1,0 +1,31 @@
+//! Room directory and rosters.
+
+use axum::extract::{Path, State};
+use axum::Json;
+
+use super::extract::Auth;
+use crate::error::ApiError;
+use crate::protocol::{PeerList, RoomList};
+use crate::state::AppState;
+use crate::validate;
+
+pub async fn list(State(state): State<AppState>, _auth: Auth) -> Json<RoomList> {
+    Json(RoomList {
+        rooms: state.hub.rooms(),
+    })
+}
+
+/// Rooms exist while someone is in them, so an empty or unknown room answers an empty list.
+pub async fn peers(
+    State(state): State<AppState>,
+    _auth: Auth,
+    Path(room): Path<String>,
+) -> Result<Json<PeerList>, ApiError> {
+    validate::room(&room).map_err(|message| ApiError::InvalidInput {
+        field: "room".into(),
+        message,
+    })?;
+    Ok(Json(PeerList {
+        peers: state.hub.room_peers(&room).unwrap_or_default(),
+    }))
+}

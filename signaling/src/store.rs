@@ -1,0 +1,335 @@
+//! The embedded SQLite store: users, sessions, avatars.
+//!
+//! One connection behind a mutex, used from `spawn_blocking`: every statement is a short indexed
+//! lookup or write, so a pool would buy nothing but contention. WAL mode with `synchronous=NORMAL`
+//! keeps every committed transaction across a `kill -9` of the server (only an OS crash could
+//! lose the last few).
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Row};
+
+use crate::config::Database;
+use crate::protocol::User;
+
+/// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_accounts.sql")];
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("username is taken")]
+    UsernameTaken,
+    #[error("email is taken")]
+    EmailTaken,
+    #[error("no such user")]
+    NoSuchUser,
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("database task failed: {0}")]
+    Task(String),
+}
+
+#[derive(Clone)]
+pub struct Store {
+    conn: Arc<Mutex<Connection>>,
+}
+
+pub struct NewUser {
+    pub id: String,
+    pub username: String,
+    pub email: String,
+    pub password_hash: String,
+    pub display_name: String,
+}
+
+pub struct ProfileChange {
+    pub display_name: Option<String>,
+    pub bio: Option<String>,
+    pub status: Option<String>,
+}
+
+pub struct Avatar {
+    pub content_type: String,
+    pub data: Vec<u8>,
+}
+
+pub fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+const USER_COLUMNS: &str = "id, username, email, display_name, bio, status, avatar_version, created_at";
+
+fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
+    let id: String = row.get(0)?;
+    let avatar_version: Option<i64> = row.get(6)?;
+    Ok(User {
+        avatar_url: avatar_version.map(|v| format!("/api/v1/users/{id}/avatar?v={v}")),
+        id,
+        username: row.get(1)?,
+        email: Some(row.get(2)?),
+        display_name: row.get(3)?,
+        bio: row.get(4)?,
+        status: row.get(5)?,
+        created_at: row.get(7)?,
+    })
+}
+
+fn user_by_id(conn: &Connection, id: &str) -> Result<User, StoreError> {
+    conn.query_row(
+        &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
+        [id],
+        user_from_row,
+    )
+    .optional()?
+    .ok_or(StoreError::NoSuchUser)
+}
+
+fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let applied: usize = conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (index + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+impl Store {
+    pub fn open(database: &Database) -> Result<Store, StoreError> {
+        let mut conn = match database {
+            Database::InMemory => Connection::open_in_memory()?,
+            Database::Path(path) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|e| StoreError::Task(format!("{}: {e}", dir.display())))?;
+                }
+                Connection::open(Path::new(path))?
+            }
+        };
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        migrate(&mut conn)?;
+        Ok(Store {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// Runs `f` on the connection off the async executor.
+    async fn with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.with(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?)).await
+    }
+
+    pub async fn create_user(&self, user: NewUser) -> Result<User, StoreError> {
+        self.with(move |conn| {
+            let now = now();
+            let inserted = conn.execute(
+                "INSERT INTO users (id, username, username_key, email, email_key, password_hash, display_name, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+                params![
+                    user.id,
+                    user.username,
+                    user.username.to_lowercase(),
+                    user.email,
+                    user.email.to_lowercase(),
+                    user.password_hash,
+                    user.display_name,
+                    now
+                ],
+            );
+            match inserted {
+                Ok(_) => user_by_id(conn, &user.id),
+                Err(rusqlite::Error::SqliteFailure(e, Some(msg))) if e.code == ErrorCode::ConstraintViolation => {
+                    Err(if msg.contains("username_key") { StoreError::UsernameTaken } else { StoreError::EmailTaken })
+                }
+                Err(e) => Err(e.into()),
+            }
+        })
+        .await
+    }
+
+    /// The user whose username or email is `login` (case-insensitively), with the password hash.
+    pub async fn find_login(&self, login: String) -> Result<Option<(User, String)>, StoreError> {
+        self.with(move |conn| {
+            let key = login.to_lowercase();
+            let sql = format!(
+                "SELECT {USER_COLUMNS}, password_hash FROM users WHERE username_key = ?1 OR email_key = ?1 LIMIT 1"
+            );
+            Ok(conn
+                .query_row(&sql, [key], |row| Ok((user_from_row(row)?, row.get(8)?)))
+                .optional()?)
+        })
+        .await
+    }
+
+    pub async fn create_session(&self, user_id: String, token_hash: Vec<u8>, ttl: Duration) -> Result<(), StoreError> {
+        self.with(move |conn| {
+            let now = now();
+            conn.execute(
+                "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                params![token_hash, user_id, now, now.saturating_add(ttl.as_secs() as i64)],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The user owning an unexpired session.
+    pub async fn session_user(&self, token_hash: Vec<u8>) -> Result<Option<User>, StoreError> {
+        self.with(move |conn| {
+            let sql = format!(
+                "SELECT {} FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1 AND s.expires_at > ?2",
+                USER_COLUMNS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ")
+            );
+            Ok(conn.query_row(&sql, params![token_hash, now()], user_from_row).optional()?)
+        })
+        .await
+    }
+
+    pub async fn delete_session(&self, token_hash: Vec<u8>) -> Result<(), StoreError> {
+        self.with(move |conn| {
+            conn.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn purge_expired_sessions(&self) -> Result<usize, StoreError> {
+        self.with(|conn| Ok(conn.execute("DELETE FROM sessions WHERE expires_at <= ?1", [now()])?))
+            .await
+    }
+
+    pub async fn update_profile(&self, user_id: String, change: ProfileChange) -> Result<User, StoreError> {
+        self.with(move |conn| {
+            let changed = conn.execute(
+                "UPDATE users SET display_name = COALESCE(?2, display_name), bio = COALESCE(?3, bio),
+                 status = COALESCE(?4, status), updated_at = ?5 WHERE id = ?1",
+                params![user_id, change.display_name, change.bio, change.status, now()],
+            )?;
+            if changed == 0 {
+                return Err(StoreError::NoSuchUser);
+            }
+            user_by_id(conn, &user_id)
+        })
+        .await
+    }
+
+    pub async fn set_avatar(&self, user_id: String, avatar: Avatar) -> Result<User, StoreError> {
+        self.with(move |conn| {
+            let tx = conn.transaction()?;
+            tx.execute(
+                "INSERT INTO avatars (user_id, content_type, data) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(user_id) DO UPDATE SET content_type = excluded.content_type, data = excluded.data",
+                params![user_id, avatar.content_type, avatar.data],
+            )?;
+            tx.execute(
+                "UPDATE users SET avatar_version = COALESCE(avatar_version, 0) + 1, updated_at = ?2 WHERE id = ?1",
+                params![user_id, now()],
+            )?;
+            tx.commit()?;
+            user_by_id(conn, &user_id)
+        })
+        .await
+    }
+
+    pub async fn avatar(&self, user_id: String) -> Result<Option<Avatar>, StoreError> {
+        self.with(move |conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT content_type, data FROM avatars WHERE user_id = ?1",
+                    [user_id],
+                    |row| {
+                        Ok(Avatar {
+                            content_type: row.get(0)?,
+                            data: row.get(1)?,
+                        })
+                    },
+                )
+                .optional()?)
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new_user(name: &str, email: &str) -> NewUser {
+        NewUser {
+            id: crate::auth::random_id(16),
+            username: name.into(),
+            email: email.into(),
+            password_hash: "h".into(),
+            display_name: name.into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn uniqueness_is_case_insensitive() {
+        let store = Store::open(&Database::InMemory).unwrap();
+        store.create_user(new_user("Alice", "alice@example.org")).await.unwrap();
+        assert!(matches!(
+            store.create_user(new_user("alice", "other@example.org")).await,
+            Err(StoreError::UsernameTaken)
+        ));
+        assert!(matches!(
+            store.create_user(new_user("bob", "ALICE@example.org")).await,
+            Err(StoreError::EmailTaken)
+        ));
+        let (user, _) = store.find_login("ALICE@EXAMPLE.ORG".into()).await.unwrap().unwrap();
+        assert_eq!(user.username, "Alice");
+    }
+
+    #[tokio::test]
+    async fn sessions_expire_and_die_on_delete() {
+        let store = Store::open(&Database::InMemory).unwrap();
+        let user = store.create_user(new_user("carol", "c@example.org")).await.unwrap();
+        store
+            .create_session(user.id.clone(), vec![1], Duration::from_secs(3600))
+            .await
+            .unwrap();
+        store
+            .create_session(user.id.clone(), vec![2], Duration::ZERO)
+            .await
+            .unwrap();
+        assert_eq!(store.session_user(vec![1]).await.unwrap().unwrap().id, user.id);
+        assert!(
+            store.session_user(vec![2]).await.unwrap().is_none(),
+            "expired session accepted"
+        );
+        assert_eq!(store.purge_expired_sessions().await.unwrap(), 1);
+        store.delete_session(vec![1]).await.unwrap();
+        assert!(store.session_user(vec![1]).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn migrations_run_once_on_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::Path(dir.path().join("sub/s.db"));
+        let store = Store::open(&db).unwrap();
+        store.create_user(new_user("dave", "d@example.org")).await.unwrap();
+        drop(store);
+        let store = Store::open(&db).unwrap();
+        assert!(store.find_login("dave".into()).await.unwrap().is_some());
+    }
+}

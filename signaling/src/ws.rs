@@ -1,0 +1,346 @@
+//! `GET /api/v1/ws`: one connection is one peer. Authentication, frame handling, heartbeat.
+//!
+//! Each connection is a single task that both reads frames and writes what its outbox
+//! collects, so an idle peer costs one small future and no channel.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use futures_util::SinkExt;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use tracing::Instrument;
+
+use crate::auth;
+use crate::error::ApiError;
+use crate::hub::{CloseReason, JoinError, Outbox, PeerId, RelayError};
+use crate::metrics::Metrics;
+use crate::protocol::{codes, ServerFrame};
+use crate::ratelimit::TokenBucket;
+use crate::state::{AppState, Session};
+
+/// WebSocket close codes (RFC 6455 §7.4.1).
+const CLOSE_GOING_AWAY: u16 = 1001;
+const CLOSE_POLICY: u16 = 1008;
+
+/// Tungstenite's read buffer is allocated per connection and kept: a small one keeps idle
+/// connections cheap, and signaling frames are small.
+const READ_BUFFER: usize = 2048;
+
+/// Frames dropped by the rate limit, in a row, before the connection is treated as a flood.
+const FLOOD_DROPS: u32 = 1000;
+
+/// A client frame, parsed flat and borrowing from the text: serde cannot borrow `RawValue`
+/// through an internally tagged enum, and the flat form needs no intermediate buffering.
+#[derive(Deserialize)]
+struct Incoming<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(default, borrow)]
+    token: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    room: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    to: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    data: Option<&'a RawValue>,
+}
+
+fn origin_allowed(allowed: &[String], headers: &HeaderMap) -> bool {
+    // Non-browser clients send no Origin; browsers always do, and only they need fencing.
+    match headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
+        None => true,
+        Some(origin) => allowed.is_empty() || allowed.iter().any(|a| a == origin),
+    }
+}
+
+pub async fn upgrade(State(state): State<AppState>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
+    if !origin_allowed(&state.config.allowed_origins, &headers) {
+        return ApiError::ForbiddenOrigin.into_response();
+    }
+    // A bad header token fails before the upgrade, as a plain 401 any client can read.
+    let session = match headers.get(header::AUTHORIZATION) {
+        None => None,
+        Some(value) => match value.to_str().ok().and_then(auth::bearer) {
+            None => return ApiError::Unauthorized.into_response(),
+            Some(token) => match state.authenticate(token).await {
+                Ok(session) => Some(session),
+                Err(e) => return e.into_response(),
+            },
+        },
+    };
+    let limits = &state.config.limits;
+    let ws = ws
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
+        .max_write_buffer_size(limits.ws_hard_frame_bytes.saturating_mul(4))
+        .max_message_size(limits.ws_hard_frame_bytes)
+        .max_frame_size(limits.ws_hard_frame_bytes);
+    let tasks = state.tasks.clone();
+    ws.on_upgrade(move |socket| tasks.track_future(connection(state, socket, session)))
+}
+
+fn close(code: u16, reason: &'static str) -> Message {
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: Utf8Bytes::from_static(reason),
+    }))
+}
+
+fn error_frame(code: &str, message: impl Into<String>) -> Utf8Bytes {
+    let frame = ServerFrame::Error {
+        code: code.to_owned(),
+        message: message.into(),
+    };
+    Utf8Bytes::from(serde_json::to_string(&frame).expect("frames serialize"))
+}
+
+fn frame(value: &ServerFrame) -> Utf8Bytes {
+    Utf8Bytes::from(serde_json::to_string(value).expect("frames serialize"))
+}
+
+async fn connection(state: AppState, mut socket: WebSocket, session: Option<Session>) {
+    Metrics::inc(&state.metrics.ws_connections);
+    Metrics::inc(&state.metrics.ws_connections_total);
+    let session = match session {
+        Some(session) => Some(session),
+        None => first_frame_auth(&state, &mut socket).await,
+    };
+    if let Some(session) = session {
+        let peer_id: PeerId = auth::random_id(8).into();
+        let span = tracing::info_span!("peer", peer = %peer_id, user = %session.user.username);
+        Connection::new(state.clone(), socket, peer_id, session)
+            .run()
+            .instrument(span)
+            .await;
+    }
+    Metrics::dec(&state.metrics.ws_connections);
+}
+
+/// For clients that cannot set headers: the first frame must be `auth`, within the deadline.
+async fn first_frame_auth(state: &AppState, socket: &mut WebSocket) -> Option<Session> {
+    let deadline = state.config.limits.ws_auth_timeout;
+    let expected = "the first frame must be {\"type\":\"auth\",\"token\":…}";
+    let refusal = match tokio::time::timeout(deadline, socket.recv()).await {
+        Err(_) => format!("send an auth frame within {} s", deadline.as_secs()),
+        Ok(Some(Ok(Message::Text(text)))) => match serde_json::from_str::<Incoming>(&text) {
+            Ok(Incoming {
+                kind,
+                token: Some(token),
+                ..
+            }) if kind == "auth" => match state.authenticate(&token).await {
+                Ok(session) => return Some(session),
+                Err(e) => e.to_string(),
+            },
+            _ => expected.to_owned(),
+        },
+        Ok(Some(Ok(_))) => expected.to_owned(),
+        Ok(_) => return None,
+    };
+    let _ = socket
+        .send(Message::Text(error_frame(codes::UNAUTHORIZED, refusal)))
+        .await;
+    let _ = socket.send(close(CLOSE_POLICY, "authentication required")).await;
+    None
+}
+
+struct Connection {
+    state: AppState,
+    socket: WebSocket,
+    peer_id: PeerId,
+    outbox: Arc<Outbox>,
+    bucket: TokenBucket,
+    /// Consecutive frames dropped by the rate limit.
+    dropped: u32,
+    last_seen: Instant,
+}
+
+impl Connection {
+    fn new(state: AppState, socket: WebSocket, peer_id: PeerId, session: Session) -> Self {
+        let limits = &state.config.limits;
+        let outbox = Arc::new(Outbox::new(limits.ws_send_queue));
+        let bucket = TokenBucket::new(limits.ws_frame_burst, f64::from(limits.ws_frames_per_sec.max(1)));
+        state.hub.connect(
+            peer_id.clone(),
+            &session.user,
+            Arc::from(session.token_hash),
+            outbox.clone(),
+        );
+        let welcome = ServerFrame::Welcome {
+            peer_id: peer_id.to_string(),
+            user: session.user,
+        };
+        outbox.push(frame(&welcome));
+        Connection {
+            state,
+            socket,
+            peer_id,
+            outbox,
+            bucket,
+            dropped: 0,
+            last_seen: Instant::now(),
+        }
+    }
+
+    async fn run(mut self) {
+        tracing::debug!("connected");
+        let limits = &self.state.config.limits;
+        let (ping_every, idle_after) = (limits.ws_ping_interval, limits.ws_idle_timeout);
+        let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
+        let mut batch = Vec::new();
+        let shutdown = self.state.shutdown.clone();
+        let outbox = self.outbox.clone();
+        let goodbye = loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break Some(close(CLOSE_GOING_AWAY, "server shutting down")),
+                _ = outbox.ready() => {
+                    outbox.drain_into(&mut batch);
+                    if self.flush(&mut batch).await.is_err() {
+                        break None;
+                    }
+                    match outbox.close_reason() {
+                        Some(CloseReason::Overflow) => break Some(close(CLOSE_POLICY, "too far behind")),
+                        Some(CloseReason::SignedOut) => {
+                            let _ = self.socket.send(Message::Text(error_frame(codes::UNAUTHORIZED, "signed out"))).await;
+                            break Some(close(CLOSE_POLICY, "signed out"));
+                        }
+                        None => {}
+                    }
+                }
+                message = self.socket.recv() => match message {
+                    Some(Ok(Message::Text(text))) => {
+                        self.last_seen = Instant::now();
+                        if !self.on_text(&text) {
+                            break Some(close(CLOSE_POLICY, "too many frames"));
+                        }
+                    }
+                    Some(Ok(Message::Binary(_))) => {
+                        self.last_seen = Instant::now();
+                        self.reply_error(codes::BAD_FRAME, "binary frames are not supported; send JSON text");
+                    }
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => self.last_seen = Instant::now(),
+                    Some(Ok(Message::Close(_))) | None => break None,
+                    Some(Err(e)) => {
+                        tracing::debug!(error = %e, "connection error");
+                        break None;
+                    }
+                },
+                _ = ping.tick() => {
+                    if self.last_seen.elapsed() > idle_after {
+                        tracing::debug!("no sign of life, dropping");
+                        break Some(close(CLOSE_GOING_AWAY, "idle timeout"));
+                    }
+                    if self.socket.send(Message::Ping(Default::default())).await.is_err() {
+                        break None;
+                    }
+                }
+            }
+        };
+        self.state.hub.disconnect(&self.peer_id);
+        if let Some(goodbye) = goodbye {
+            let _ = tokio::time::timeout(Duration::from_secs(1), self.socket.send(goodbye)).await;
+        }
+        tracing::debug!("disconnected");
+    }
+
+    /// Writes a batch with one flush (one syscall for a burst of frames).
+    async fn flush(&mut self, batch: &mut Vec<Utf8Bytes>) -> Result<(), axum::Error> {
+        for frame in batch.drain(..) {
+            self.socket.feed(Message::Text(frame)).await?;
+        }
+        self.socket.flush().await
+    }
+
+    fn reply(&self, frame: Utf8Bytes) {
+        self.outbox.push(frame);
+    }
+
+    fn reply_error(&self, code: &str, message: impl Into<String>) {
+        Metrics::inc(&self.state.metrics.ws_errors_sent);
+        self.reply(error_frame(code, message));
+    }
+
+    /// Handles one text frame; false when the client is flooding and must go.
+    fn on_text(&mut self, text: &str) -> bool {
+        if self.bucket.take().is_err() {
+            self.dropped += 1;
+            if self.dropped == 1 {
+                let per_sec = self.state.config.limits.ws_frames_per_sec;
+                self.reply_error(
+                    codes::RATE_LIMITED,
+                    format!("slow down: at most {per_sec} frames per second"),
+                );
+            }
+            return self.dropped < FLOOD_DROPS;
+        }
+        self.dropped = 0;
+        let max = self.state.config.limits.ws_frame_bytes;
+        if text.len() > max {
+            self.reply_error(codes::FRAME_TOO_LARGE, format!("frames are limited to {max} bytes"));
+            return true;
+        }
+        let incoming: Incoming = match serde_json::from_str(text) {
+            Ok(incoming) => incoming,
+            Err(e) => {
+                self.reply_error(codes::BAD_FRAME, format!("not a valid frame: {e}"));
+                return true;
+            }
+        };
+        match (&*incoming.kind, &incoming) {
+            ("join", Incoming { room: Some(room), .. }) => self.join(room),
+            ("leave", Incoming { room: Some(room), .. }) => self.leave(room),
+            (
+                "signal",
+                Incoming {
+                    to: Some(to),
+                    data: Some(data),
+                    ..
+                },
+            ) => self.signal(to, data),
+            ("ping", _) => self.reply(Utf8Bytes::from_static(r#"{"type":"pong"}"#)),
+            ("auth", _) => self.reply_error(codes::ALREADY_AUTHENTICATED, "this connection is already authenticated"),
+            ("join" | "leave", _) => self.reply_error(codes::BAD_FRAME, "join and leave need a \"room\""),
+            ("signal", _) => self.reply_error(codes::BAD_FRAME, "signal needs \"to\" and \"data\""),
+            (other, _) => {
+                let shown: String = other.chars().take(32).collect();
+                self.reply_error(codes::UNKNOWN_TYPE, format!("unknown frame type {shown:?}"));
+            }
+        }
+        true
+    }
+
+    fn join(&self, room: &str) {
+        match self.state.hub.join(&self.peer_id, room) {
+            Ok(peers) => {
+                tracing::debug!(room, "joined");
+                self.reply(frame(&ServerFrame::Joined {
+                    room: room.to_owned(),
+                    peers,
+                }));
+            }
+            Err(e @ JoinError::InvalidRoom(_)) => self.reply_error(codes::INVALID_ROOM, e.to_string()),
+            Err(e @ JoinError::TooManyRooms(_)) => self.reply_error(codes::TOO_MANY_ROOMS, e.to_string()),
+            Err(e @ JoinError::RoomFull(_)) => self.reply_error(codes::ROOM_FULL, e.to_string()),
+        }
+    }
+
+    fn leave(&self, room: &str) {
+        match self.state.hub.leave(&self.peer_id, room) {
+            Ok(()) => self.reply(frame(&ServerFrame::Left { room: room.to_owned() })),
+            Err(e) => self.reply_error(codes::NOT_IN_ROOM, e.to_string()),
+        }
+    }
+
+    fn signal(&self, to: &str, data: &RawValue) {
+        match self.state.hub.relay(&self.peer_id, to, data) {
+            Ok(()) => Metrics::inc(&self.state.metrics.signals_relayed),
+            Err(e @ RelayError::UnknownPeer) => self.reply_error(codes::UNKNOWN_PEER, e.to_string()),
+            Err(e @ RelayError::NoSharedRoom) => self.reply_error(codes::NOT_IN_ROOM, e.to_string()),
+        }
+    }
+}
