@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Idempotent set-up for Parley on Debian/Ubuntu.
+#
+#   scripts/setup.sh [app|test]     (default: app)
+#
+# app:  system libraries to build and run the Tauri app, Node >= 20.19, Rust, npm packages.
+# test: everything in app plus what the tests use (browsers, virtual X server, WebDriver,
+#       D-Bus/keyring, screenshots).
+# Installs only what is missing, so a second run takes a second or two.
+set -euo pipefail
+
+# Node projects (paths relative to the repository root) whose npm packages are installed.
+NODE_PROJECTS=(ui)
+
+APP_PACKAGES=(build-essential pkg-config libssl-dev libwebkit2gtk-4.1-dev
+  libayatana-appindicator3-dev librsvg2-dev curl file)
+TEST_PACKAGES=(chromium xvfb xauth webkit2gtk-driver dbus gnome-keyring keyutils imagemagick)
+NODE_MIN=20.19
+
+MODE="${1:-app}"
+case "$MODE" in
+  app) PACKAGES=("${APP_PACKAGES[@]}") ;;
+  test) PACKAGES=("${APP_PACKAGES[@]}" "${TEST_PACKAGES[@]}") ;;
+  *) echo "usage: $0 [app|test]" >&2; exit 2 ;;
+esac
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+log() { printf 'setup: %s\n' "$*"; }
+die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
+
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null 2>&1 || die "not running as root and sudo is not installed"
+  SUDO=(sudo)
+fi
+
+is_installed() {
+  [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" = "install ok installed" ]
+}
+
+APT_UPDATED=0
+apt_update_once() {
+  command -v apt-get >/dev/null 2>&1 || die "apt-get not found; install these packages yourself: $*"
+  if [ "$APT_UPDATED" -eq 0 ]; then
+    log "apt-get update"
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    APT_UPDATED=1
+  fi
+}
+apt_install() {
+  [ $# -gt 0 ] || return 0
+  apt_update_once "$@"
+  log "apt-get install $*"
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+# --- system packages -------------------------------------------------------------------------
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  is_installed "$pkg" && continue
+  # Ubuntu ships Chromium as chromium-browser.
+  if [ "$pkg" = chromium ] && is_installed chromium-browser; then continue; fi
+  missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  apt_update_once "${missing[@]}"
+  for i in "${!missing[@]}"; do
+    if [ "${missing[$i]}" = chromium ] && ! apt-cache show chromium >/dev/null 2>&1; then
+      missing[$i]=chromium-browser
+    fi
+  done
+  apt_install "${missing[@]}"
+else
+  log "system packages ($MODE) present"
+fi
+
+# --- Node.js ---------------------------------------------------------------------------------
+node_ok() {
+  command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || return 1
+  local have
+  have="$(node -p 'process.versions.node' 2>/dev/null)" || return 1
+  [ "$(printf '%s\n%s\n' "$NODE_MIN" "$have" | sort -V | head -n1)" = "$NODE_MIN" ]
+}
+if ! node_ok; then
+  log "Node.js >= $NODE_MIN not found; trying the distribution's nodejs and npm"
+  apt_install nodejs npm
+  hash -r
+  node_ok || die "Node.js >= $NODE_MIN with npm is required (found: $(node --version 2>/dev/null || echo none)).
+  Install Node 20.19+ or 22 LTS, e.g. from https://nodejs.org, NodeSource or nvm, then run this again."
+fi
+log "node $(node --version), npm $(npm --version 2>/dev/null)"
+
+# --- Rust ------------------------------------------------------------------------------------
+if ! command -v cargo >/dev/null 2>&1; then
+  if [ -x "$HOME/.cargo/bin/cargo" ]; then
+    die "cargo is installed in ~/.cargo/bin but not on PATH: run 'source \$HOME/.cargo/env' and try again"
+  fi
+  die "Rust (cargo) is required: install it with rustup (https://rustup.rs):
+  curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh"
+fi
+log "$(cargo --version)"
+
+# --- npm packages ----------------------------------------------------------------------------
+for project in "${NODE_PROJECTS[@]}"; do
+  dir="$ROOT/$project"
+  if [ ! -f "$dir/package.json" ]; then
+    log "$project: no package.json, skipped"
+    continue
+  fi
+  if [ -f "$dir/package-lock.json" ]; then
+    if [ -f "$dir/node_modules/.package-lock.json" ] &&
+      [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]; then
+      log "$project: npm packages up to date"
+      continue
+    fi
+    log "$project: npm ci"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  else
+    log "$project: npm install (no package-lock.json)"
+    (cd "$dir" && npm install --no-audit --no-fund --loglevel=error)
+  fi
+done
+
+log "done ($MODE)"

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Set up and run every test. Runs all stages even when one fails, prints a summary line
+# "N passed, N failed" (counting stages) and exits non-zero if any stage failed.
+# Non-interactive: suitable for CI (no stdin, CI=true).
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+ROOT="$PWD"
+
+# Node projects (paths relative to the repository root) whose `npm test` is a test stage.
+# Each must also be listed in NODE_PROJECTS in scripts/setup.sh so its packages get installed.
+NODE_TEST_PROJECTS=()
+
+export CI=true
+
+scripts/setup.sh test </dev/null || { echo "test.sh: set-up failed" >&2; exit 1; }
+
+passed=0
+failed=0
+failures=()
+
+# stage NAME DIR COMMAND...: run COMMAND in DIR and record the result.
+stage() {
+  local name="$1" dir="$2"
+  shift 2
+  printf '\n=== %s\n' "$name"
+  if (cd "$ROOT/$dir" && "$@") </dev/null; then
+    passed=$((passed + 1))
+    printf '=== %s: passed\n' "$name"
+  else
+    failed=$((failed + 1))
+    failures+=("$name")
+    printf '=== %s: FAILED\n' "$name"
+  fi
+}
+
+# The app's generate_context!() embeds ui/dist, so the UI is built before any cargo stage.
+stage "ui build" ui npm run build
+stage "cargo test" . cargo test --workspace --all-targets
+stage "ui typecheck" ui npm run typecheck
+stage "ui test" ui npm test
+for project in "${NODE_TEST_PROJECTS[@]}"; do
+  if [ -f "$ROOT/$project/package.json" ]; then
+    stage "$project test" "$project" npm test
+  else
+    printf '\n=== %s test: skipped (no %s/package.json)\n' "$project" "$project"
+  fi
+done
+
+echo
+[ ${#failures[@]} -eq 0 ] || echo "failed: ${failures[*]}"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
