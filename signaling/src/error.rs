@@ -34,6 +34,8 @@ pub enum ApiError {
     Unauthorized,
     #[error("{0}")]
     NotFound(String),
+    #[error("this endpoint does not accept that method")]
+    MethodNotAllowed,
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
@@ -55,6 +57,7 @@ impl ApiError {
             ApiError::UsernameTaken | ApiError::EmailTaken => StatusCode::CONFLICT,
             ApiError::InvalidCredentials | ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMedia(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -72,6 +75,7 @@ impl ApiError {
             ApiError::InvalidCredentials => codes::INVALID_CREDENTIALS,
             ApiError::Unauthorized => codes::UNAUTHORIZED,
             ApiError::NotFound(_) => codes::NOT_FOUND,
+            ApiError::MethodNotAllowed => codes::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge(_) => codes::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMedia(_) => codes::UNSUPPORTED_MEDIA,
             ApiError::RateLimited { .. } => codes::RATE_LIMITED,

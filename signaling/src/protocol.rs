@@ -179,6 +179,7 @@ pub mod codes {
     pub const INVALID_CREDENTIALS: &str = "invalid_credentials";
     pub const UNAUTHORIZED: &str = "unauthorized";
     pub const NOT_FOUND: &str = "not_found";
+    pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
     pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
     pub const UNSUPPORTED_MEDIA: &str = "unsupported_media_type";
     pub const RATE_LIMITED: &str = "rate_limited";

@@ -27,6 +27,7 @@ use crate::state::{AppState, Session};
 /// WebSocket close codes (RFC 6455 §7.4.1).
 const CLOSE_GOING_AWAY: u16 = 1001;
 const CLOSE_POLICY: u16 = 1008;
+const CLOSE_TOO_BIG: u16 = 1009;
 
 /// Tungstenite's read buffer is allocated per connection and kept: a small one keeps idle
 /// connections cheap, and signaling frames are small.
@@ -126,8 +127,16 @@ async fn connection(state: AppState, mut socket: WebSocket, session: Option<Sess
 async fn first_frame_auth(state: &AppState, socket: &mut WebSocket) -> Option<Session> {
     let deadline = state.config.limits.ws_auth_timeout;
     let expected = "the first frame must be {\"type\":\"auth\",\"token\":…}";
-    let refusal = match tokio::time::timeout(deadline, socket.recv()).await {
-        Err(_) => format!("send an auth frame within {} s", deadline.as_secs()),
+    let received = tokio::select! {
+        received = tokio::time::timeout(deadline, socket.recv()) => received,
+        // A socket still waiting for its auth frame must not hold up shutdown.
+        _ = state.shutdown.cancelled() => {
+            let _ = socket.send(close(CLOSE_GOING_AWAY, "server shutting down")).await;
+            return None;
+        }
+    };
+    let refusal = match received {
+        Err(_) => format!("send an auth frame within {deadline:?}"),
         Ok(Some(Ok(Message::Text(text)))) => match serde_json::from_str::<Incoming>(&text) {
             Ok(Incoming {
                 kind,
@@ -145,8 +154,25 @@ async fn first_frame_auth(state: &AppState, socket: &mut WebSocket) -> Option<Se
     let _ = socket
         .send(Message::Text(error_frame(codes::UNAUTHORIZED, refusal)))
         .await;
-    let _ = socket.send(close(CLOSE_POLICY, "authentication required")).await;
+    close_gracefully(socket, close(CLOSE_POLICY, "authentication required")).await;
     None
+}
+
+/// True when tungstenite refused a frame over `max_frame_size`/`max_message_size`.
+fn is_capacity_error(error: axum::Error) -> bool {
+    matches!(error.into_inner().downcast_ref::<tungstenite::Error>(), Some(tungstenite::Error::Capacity(_)))
+}
+
+/// Sends a close frame, then reads (and discards) until the client answers it, for at most a
+/// second. Dropping a socket with unread input makes the kernel send a reset, and a reset can
+/// destroy the close frame (and the frames before it) before the client reads them.
+async fn close_gracefully(socket: &mut WebSocket, frame: Message) {
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        if socket.send(frame).await.is_ok() {
+            while let Some(Ok(_)) = socket.recv().await {}
+        }
+    })
+    .await;
 }
 
 struct Connection {
@@ -227,6 +253,9 @@ impl Connection {
                     Some(Ok(Message::Close(_))) | None => break None,
                     Some(Err(e)) => {
                         tracing::debug!(error = %e, "connection error");
+                        if is_capacity_error(e) {
+                            break Some(close(CLOSE_TOO_BIG, "frame too large"));
+                        }
                         break None;
                     }
                 },
@@ -242,8 +271,8 @@ impl Connection {
             }
         };
         self.state.hub.disconnect(&self.peer_id);
-        if let Some(goodbye) = goodbye {
-            let _ = tokio::time::timeout(Duration::from_secs(1), self.socket.send(goodbye)).await;
+        if let Some(frame) = goodbye {
+            close_gracefully(&mut self.socket, frame).await;
         }
         tracing::debug!("disconnected");
     }

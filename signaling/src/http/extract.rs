@@ -32,6 +32,24 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// axum words data errors "Failed to deserialize … target type: [PATH: ]MESSAGE", where PATH
+/// names the field whose value had the wrong type (absent for missing and unknown fields, whose
+/// name is in the message instead).
+fn split_data_error(detail: &str) -> (Option<&str>, &str) {
+    let detail = detail.split_once("target type: ").map_or(detail, |(_, rest)| rest);
+    match detail.split_once(": ") {
+        Some((path, message))
+            if !path.is_empty()
+                && path
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '[' | ']')) =>
+        {
+            (Some(path), message)
+        }
+        _ => (None, detail),
+    }
+}
+
 fn json_error(rejection: JsonRejection) -> ApiError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
         return ApiError::PayloadTooLarge("the request body is too large".into());
@@ -42,9 +60,12 @@ fn json_error(rejection: JsonRejection) -> ApiError {
         }
         JsonRejection::JsonDataError(e) => {
             let detail = e.body_text();
-            let message = detail.rsplit_once(": ").map_or(detail.as_str(), |(_, m)| m).to_owned();
-            match field_in(&message) {
-                Some(field) => ApiError::InvalidInput { field, message },
+            let (path, message) = split_data_error(&detail);
+            match path.map(str::to_owned).or_else(|| field_in(message)) {
+                Some(field) => ApiError::InvalidInput {
+                    field,
+                    message: message.to_owned(),
+                },
                 None => ApiError::BadRequest(format!("invalid request: {message}")),
             }
         }
@@ -71,7 +92,7 @@ impl FromRequestParts<AppState> for Auth {
 
 #[cfg(test)]
 mod tests {
-    use super::field_in;
+    use super::{field_in, split_data_error};
 
     #[test]
     fn field_names_from_serde_messages() {
@@ -81,5 +102,27 @@ mod tests {
         );
         assert_eq!(field_in("unknown field `x`, expected one of `a`").as_deref(), Some("x"));
         assert_eq!(field_in("invalid type: integer, expected a string"), None);
+    }
+
+    #[test]
+    fn wrongly_typed_values_name_their_field_not_the_value() {
+        let prefix = "Failed to deserialize the JSON body into the target type: ";
+        assert_eq!(
+            split_data_error(&format!(
+                "{prefix}username: invalid type: integer `42`, expected a string at line 1 column 14"
+            )),
+            (
+                Some("username"),
+                "invalid type: integer `42`, expected a string at line 1 column 14"
+            )
+        );
+        assert_eq!(
+            split_data_error(&format!("{prefix}missing field `email` at line 1 column 2")),
+            (None, "missing field `email` at line 1 column 2")
+        );
+        assert_eq!(
+            split_data_error(&format!("{prefix}invalid type: sequence, expected struct X")),
+            (None, "invalid type: sequence, expected struct X")
+        );
     }
 }

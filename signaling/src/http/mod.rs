@@ -37,7 +37,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(meta::metrics))
         .nest(crate::protocol::API_PREFIX, api)
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
-        .method_not_allowed_fallback(|| async { ApiError::BadRequest("method not allowed for this endpoint".into()) })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(limits.json_body_bytes))
         .layer(cors(&state.config.allowed_origins));
     if let Some(cfg) = state.config.peerjs.clone() {

@@ -1,0 +1,386 @@
+//! `signal-load`: a load benchmark (not a test) of Parley's signaling server against PeerServer.
+//!
+//! One run starts, one after the other, PeerServer (npm `peer`) and parley-signal as child
+//! processes pinned to one core, and drives each from this process pinned to another core:
+//! PeerServer over PeerJS, parley-signal over PeerJS, parley-signal over its own v1 protocol.
+//! Same workload for each: idle clients (memory, connect rate), then relay between client pairs
+//! (closed-loop saturation, open-loop latency at fixed rates). Builds nothing: run
+//! `cargo build --release -p parley-signal` first (or `signaling/bench/run.sh`).
+
+mod idle;
+mod proto;
+mod relay;
+mod report;
+mod server;
+mod sys;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+
+use crate::proto::Proto;
+use crate::server::{Launch, ServerProc};
+
+#[derive(Parser, Debug)]
+#[command(name = "signal-load", about = "Load benchmark: parley-signal vs PeerServer")]
+pub struct Args {
+    /// Small, short phases for a smoke run (< 30 s); explicit flags still win.
+    #[arg(long)]
+    quick: bool,
+    /// Servers/protocols to run, in order.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "peerserver,parley-peerjs,parley-v1"
+    )]
+    targets: Vec<Target>,
+    /// Idle clients to open [default: 19500; quick: 300]. Mind `ulimit -n` (each side holds N sockets).
+    #[arg(long)]
+    clients: Option<usize>,
+    /// Handshakes in flight at once.
+    #[arg(long, default_value_t = 64)]
+    connect_concurrency: usize,
+    /// Pause before reading the server's RSS [default: 3; quick: 0.3].
+    #[arg(long)]
+    settle_secs: Option<f64>,
+    /// Relay clients, in pairs [default: 1000; quick: 100].
+    #[arg(long)]
+    relay_clients: Option<usize>,
+    /// Closed-loop ramp-up not measured [default: 1; quick: 0.3].
+    #[arg(long)]
+    warmup_secs: Option<f64>,
+    /// Closed-loop measuring window (0 skips it) [default: 5; quick: 1].
+    #[arg(long)]
+    closed_secs: Option<f64>,
+    /// Length of each open-loop phase [default: 5; quick: 1].
+    #[arg(long)]
+    open_secs: Option<f64>,
+    /// Open-loop total rates, messages/s [default: 1000,10000,50000; quick: 1000,10000].
+    #[arg(long, value_delimiter = ',')]
+    rates: Option<Vec<u64>>,
+    /// Longest wait for stragglers after an open-loop phase; what is still missing is lost.
+    #[arg(long)]
+    drain_secs: Option<f64>,
+    /// Extra bytes of padding in every relayed payload (a real SDP offer is 1–4 KB).
+    #[arg(long, default_value_t = 0)]
+    pad: usize,
+    /// Open loop: the scheduler thread wakes at most once per this many µs and sends what is
+    /// due in one batch (a message may leave up to this late; it counts in its latency).
+    #[arg(long, default_value_t = 200)]
+    tick_quantum_us: u64,
+    /// Skip the idle-clients phase.
+    #[arg(long)]
+    skip_idle: bool,
+    /// Skip the relay phases.
+    #[arg(long)]
+    skip_relay: bool,
+    /// parley-signal binary (build it first: `cargo build --release -p parley-signal`).
+    #[arg(long, default_value = "target/release/parley-signal")]
+    parley_bin: PathBuf,
+    /// Extra argument for parley-signal (repeatable), e.g. `--parley-arg=--ws-send-queue=4096`.
+    #[arg(long, allow_hyphen_values = true)]
+    parley_arg: Vec<String>,
+    /// The npm project that holds PeerServer (`npm ci` there first).
+    #[arg(long, default_value = "signaling/bench/peerserver")]
+    peerserver_dir: PathBuf,
+    #[arg(long, default_value = "node")]
+    node: PathBuf,
+    /// WebSocket path of the PeerJS endpoint (PeerServer started with `--path /peerjs`).
+    #[arg(long, default_value = "/peerjs/peerjs")]
+    peerjs_path: String,
+    #[arg(long, default_value = "peerjs")]
+    peerjs_key: String,
+    /// Core for the servers.
+    #[arg(long, default_value_t = 0)]
+    server_core: usize,
+    /// Core for this load generator.
+    #[arg(long, default_value_t = 1)]
+    client_core: usize,
+    /// Do not pin anything.
+    #[arg(long)]
+    no_pin: bool,
+    /// Before each server, wait up to this long for other processes to leave the CPUs alone
+    /// (this machine is shared with builders); the table's 'other' CPU shows what remained
+    /// [default: 120; quick: 0].
+    #[arg(long)]
+    quiet_wait_secs: Option<f64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Target {
+    /// PeerServer (npm `peer`) over PeerJS.
+    Peerserver,
+    /// parley-signal's PeerJS-compatible endpoint.
+    ParleyPeerjs,
+    /// parley-signal's API v1.
+    ParleyV1,
+}
+
+impl Target {
+    pub fn label(self) -> &'static str {
+        match self {
+            Target::Peerserver => "PeerServer",
+            Target::ParleyPeerjs => "parley/PeerJS",
+            Target::ParleyV1 => "parley/v1",
+        }
+    }
+}
+
+pub struct TargetResult {
+    pub target: Target,
+    pub idle: Option<idle::IdleResult>,
+    pub relay: Option<relay::RelayResult>,
+    pub errors: Vec<String>,
+}
+
+fn secs(v: Option<f64>, normal: f64, quick: f64, is_quick: bool) -> Duration {
+    Duration::from_secs_f64(v.unwrap_or(if is_quick { quick } else { normal }).max(0.0))
+}
+
+fn main() {
+    let args = Args::parse();
+    sys::init_clock();
+    if !args.no_pin {
+        if let Err(e) = sys::pin_to_core(args.client_core) {
+            eprintln!(
+                "warning: cannot pin the load generator to core {}: {e}",
+                args.client_core
+            );
+        }
+    }
+    let nofile = sys::raise_nofile_limit();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let local = tokio::task::LocalSet::new();
+    let results = local.block_on(&runtime, run(&args, nofile));
+    report::print(&args, &results);
+}
+
+async fn run(args: &Args, nofile: u64) -> Vec<TargetResult> {
+    let q = args.quick;
+    let clients = args.clients.unwrap_or(if q { 300 } else { 19_500 });
+    let relay_clients = args.relay_clients.unwrap_or(if q { 100 } else { 1000 });
+    if !args.skip_idle && clients as u64 + 100 > nofile {
+        eprintln!(
+            "warning: open-file limit {nofile} is below {clients} clients + margin; \
+             run `ulimit -n 20000` first or lower --clients"
+        );
+    }
+    let idle_opts = idle::IdleOpts {
+        clients,
+        concurrency: args.connect_concurrency,
+        settle: secs(args.settle_secs, 3.0, 0.3, q),
+        connect_deadline: Duration::from_secs(if q { 20 } else { 300 }),
+    };
+    let relay_opts = relay::RelayOpts {
+        clients: relay_clients,
+        concurrency: args.connect_concurrency,
+        warmup: secs(args.warmup_secs, 1.0, 0.3, q),
+        closed: secs(args.closed_secs, 5.0, 1.0, q),
+        open: secs(args.open_secs, 5.0, 1.0, q),
+        rates: args.rates.clone().unwrap_or(if q {
+            vec![1000, 10_000]
+        } else {
+            vec![1000, 10_000, 50_000]
+        }),
+        drain: secs(args.drain_secs, 5.0, 1.0, q),
+        pad: args.pad,
+        tick_quantum: Duration::from_micros(args.tick_quantum_us),
+    };
+    let core = (!args.no_pin).then_some(args.server_core);
+    let mut results = Vec::new();
+    for (run_index, &target) in args.targets.iter().enumerate() {
+        eprintln!("==> {}", target.label());
+        wait_quiet(secs(args.quiet_wait_secs, 120.0, 0.0, q)).await;
+        let mut result = TargetResult {
+            target,
+            idle: None,
+            relay: None,
+            errors: Vec::new(),
+        };
+        if let Err(e) = run_target(args, target, run_index, core, &idle_opts, &relay_opts, &mut result).await {
+            eprintln!("    error: {e}");
+            result.errors.push(e);
+        }
+        results.push(result);
+    }
+    results
+}
+
+/// Waits until the machine was below 15% of a core busy for a second, or `max` has passed.
+async fn wait_quiet(max: Duration) {
+    if max.is_zero() {
+        return;
+    }
+    let deadline = std::time::Instant::now() + max;
+    let mut said = false;
+    loop {
+        let before = sys::machine_busy_secs();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let busy = sys::machine_busy_secs() - before;
+        if busy < 0.15 {
+            return;
+        }
+        if std::time::Instant::now() >= deadline {
+            eprintln!(
+                "    warning: the machine is still busy ({:.0}% of a core): figures will be noisy",
+                busy * 100.0
+            );
+            return;
+        }
+        if !said {
+            eprintln!(
+                "    waiting for other processes to quiet down ({:.0}% of a core busy)",
+                busy * 100.0
+            );
+            said = true;
+        }
+    }
+}
+
+async fn run_target(
+    args: &Args,
+    target: Target,
+    run_index: usize,
+    core: Option<usize>,
+    idle_opts: &idle::IdleOpts,
+    relay_opts: &relay::RelayOpts,
+    result: &mut TargetResult,
+) -> Result<(), String> {
+    let port = server::free_port().map_err(|e| format!("no free port: {e}"))?;
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let limit = (idle_opts.clients + relay_opts.clients + 1000).max(25_000);
+    let log = std::env::temp_dir().join(format!("signal-load-{}.log", target.label().replace('/', "-")));
+    let launch = match target {
+        Target::Peerserver => {
+            let script = args.peerserver_dir.join("node_modules/peer/dist/bin/peerjs.js");
+            if !script.exists() {
+                return Err(format!(
+                    "{} missing: run `npm ci` in {}",
+                    script.display(),
+                    args.peerserver_dir.display()
+                ));
+            }
+            Launch {
+                program: args.node.clone(),
+                args: vec![
+                    script.display().to_string(),
+                    "--host".into(),
+                    "127.0.0.1".into(),
+                    "--port".into(),
+                    port.to_string(),
+                    "--key".into(),
+                    args.peerjs_key.clone(),
+                    "--path".into(),
+                    "/peerjs".into(),
+                    "--concurrent_limit".into(),
+                    limit.to_string(),
+                ],
+                log,
+                addr,
+                core,
+                ready_marker: "Started PeerServer",
+            }
+        }
+        Target::ParleyPeerjs | Target::ParleyV1 => {
+            if !args.parley_bin.exists() {
+                return Err(format!(
+                    "{} missing: run `cargo build --release -p parley-signal`",
+                    args.parley_bin.display()
+                ));
+            }
+            let mut server_args: Vec<String> = [
+                "--memory-db",
+                "--listen",
+                &addr.to_string(),
+                "--peerjs-key",
+                &args.peerjs_key,
+                "--peerjs-concurrent-limit",
+                &limit.to_string(),
+                "--auth-per-minute",
+                "100000",
+                "--ws-frames-per-sec",
+                "1000000",
+                "--ws-frame-burst",
+                "1000000",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+            server_args.extend(args.parley_arg.iter().cloned());
+            Launch {
+                program: args.parley_bin.clone(),
+                args: server_args,
+                log,
+                addr,
+                core,
+                ready_marker: "listening on",
+            }
+        }
+    };
+    let server = ServerProc::start(launch).await?;
+    let proto = match target {
+        Target::ParleyV1 => Proto::V1 {
+            token: proto::register(addr, "loadbench").await?,
+        },
+        _ => Proto::PeerJs {
+            path: args.peerjs_path.clone(),
+            key: args.peerjs_key.clone(),
+        },
+    };
+    // Every phase connects from its own loopback address: no fight over ephemeral ports or
+    // TIME_WAIT left by the phase before.
+    let src = |phase: u8| Ipv4Addr::new(127, 0, 10 + run_index as u8, 1 + phase);
+    tokio::time::sleep(idle_opts.settle).await;
+
+    if !args.skip_idle {
+        eprintln!("    idle: {} clients", idle_opts.clients);
+        let r = idle::run(&server, &proto, idle_opts, src(0)).await;
+        eprintln!(
+            "      {} held, {:.0} clients/s, RSS {:.1} → {:.1} MiB, {:.2} KiB/client",
+            r.held(),
+            r.connect_rate(),
+            r.rss_before_kib as f64 / 1024.0,
+            r.rss_after_kib as f64 / 1024.0,
+            r.kib_per_client().unwrap_or(f64::NAN)
+        );
+        if let Some(e) = &r.first_error {
+            result.errors.push(format!("idle: {} failed, first: {e}", r.failed));
+        }
+        result.idle = Some(r);
+    }
+    if !args.skip_relay {
+        eprintln!("    relay: {} clients", relay_opts.clients);
+        let tag = format!("r{run_index}");
+        match relay::run(&server, &proto, relay_opts, src(1), &tag).await {
+            Ok(r) => {
+                for (name, phase) in r
+                    .closed
+                    .iter()
+                    .map(|p| ("closed loop".to_string(), p))
+                    .chain(r.open.iter().map(|(rate, p)| (format!("{rate}/s"), p)))
+                {
+                    if let Some(e) = &phase.first_error {
+                        result
+                            .errors
+                            .push(format!("relay {name}: {} error frames, first: {e}", phase.errors));
+                    }
+                    if phase.disconnects > 0 {
+                        result
+                            .errors
+                            .push(format!("relay {name}: {} clients disconnected", phase.disconnects));
+                    }
+                }
+                result.relay = Some(r);
+            }
+            Err(e) => result.errors.push(format!("relay: {e}")),
+        }
+    }
+    server.stop().await;
+    Ok(())
+}

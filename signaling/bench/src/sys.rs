@@ -1,0 +1,170 @@
+//! Small Linux helpers: CPU pinning, file limits, `/proc` figures, socket options, and the
+//! monotonic time base every timestamp in a frame is counted from.
+
+use std::io;
+use std::os::fd::AsRawFd;
+use std::sync::OnceLock;
+use std::time::Instant;
+
+static BASE: OnceLock<Instant> = OnceLock::new();
+
+/// Starts the clock frames carry their timestamps in; call once at start-up.
+pub fn init_clock() {
+    BASE.get_or_init(Instant::now);
+}
+
+fn base() -> Instant {
+    *BASE.get_or_init(Instant::now)
+}
+
+/// Nanoseconds since [`init_clock`].
+pub fn now_ns() -> u64 {
+    base().elapsed().as_nanos() as u64
+}
+
+/// The same clock for a given instant (0 for instants before the base).
+pub fn ns_of(t: Instant) -> u64 {
+    t.saturating_duration_since(base()).as_nanos() as u64
+}
+
+/// Pins the calling thread (and every thread it creates later) to one core.
+pub fn pin_to_core(core: usize) -> io::Result<()> {
+    // SAFETY: cpu_set_t is plain data; sched_setaffinity only reads it. Also called between fork
+    // and exec, where it is async-signal-safe (one system call, no allocation).
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_ZERO(&mut set);
+        libc::CPU_SET(core, &mut set);
+        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// In a child between fork and exec: die with the bench, and run on `core`.
+pub fn child_setup(core: Option<usize>) -> io::Result<()> {
+    // SAFETY: prctl with integer arguments is async-signal-safe.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0);
+    }
+    match core {
+        Some(core) => pin_to_core(core),
+        None => Ok(()),
+    }
+}
+
+/// Lets `thread::sleep` on the calling thread wake within microseconds (default slack: 50 µs).
+pub fn low_timer_slack() {
+    // SAFETY: prctl with integer arguments.
+    unsafe {
+        libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong, 0, 0, 0);
+    }
+}
+
+/// Raises the soft open-file limit to the hard one; returns the soft limit now in force.
+pub fn raise_nofile_limit() -> u64 {
+    // SAFETY: getrlimit/setrlimit with a valid, initialised struct.
+    unsafe {
+        let mut lim: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return 0;
+        }
+        if lim.rlim_cur < lim.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: lim.rlim_max,
+                rlim_max: lim.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                return raised.rlim_cur;
+            }
+        }
+        lim.rlim_cur
+    }
+}
+
+/// Lets `connect` pick the source port by the whole 4-tuple, so one source address can reach
+/// ~28k ports per destination and old TIME_WAIT sockets towards other ports do not get in the way.
+pub fn bind_address_no_port(sock: &impl AsRawFd) {
+    let one: libc::c_int = 1;
+    // SAFETY: valid fd and option buffer of the right size.
+    unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_BIND_ADDRESS_NO_PORT,
+            &one as *const libc::c_int as *const libc::c_void,
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
+    }
+}
+
+/// Resident set size of a process, KiB (`VmRSS` in `/proc/PID/status`).
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// User + system CPU time of a process (all its threads), in seconds. `None` means this process.
+pub fn cpu_secs(pid: Option<u32>) -> f64 {
+    let path = match pid {
+        Some(pid) => format!("/proc/{pid}/stat"),
+        None => "/proc/self/stat".to_string(),
+    };
+    let Ok(stat) = std::fs::read_to_string(path) else {
+        return 0.0;
+    };
+    // Fields after the parenthesised command name start at field 3 (state); utime is field 14.
+    let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+        return 0.0;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0)
+        + fields.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    ticks as f64 / hz
+}
+
+/// Busy CPU time of the whole machine (all cores), in seconds, from `/proc/stat`.
+pub fn machine_busy_secs() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/stat") else {
+        return 0.0;
+    };
+    let Some(line) = stat.lines().next() else {
+        return 0.0;
+    };
+    // cpu user nice system idle iowait irq softirq steal ...
+    let v: Vec<u64> = line.split_whitespace().skip(1).filter_map(|f| f.parse().ok()).collect();
+    let busy: u64 = [0usize, 1, 2, 5, 6, 7].iter().filter_map(|&i| v.get(i)).sum();
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    busy as f64 / hz
+}
+
+/// CPU counters at one instant: the server, this process, the whole machine.
+#[derive(Clone, Copy)]
+pub struct CpuSample {
+    server: f64,
+    loadgen: f64,
+    machine: f64,
+}
+
+impl CpuSample {
+    pub fn take(server_pid: u32) -> Self {
+        CpuSample {
+            server: cpu_secs(Some(server_pid)),
+            loadgen: cpu_secs(None),
+            machine: machine_busy_secs(),
+        }
+    }
+
+    /// Average use since `earlier`, in cores: (server, load generator, everything else).
+    pub fn since(&self, earlier: &CpuSample, secs: f64) -> (f64, f64, f64) {
+        let server = (self.server - earlier.server) / secs;
+        let loadgen = (self.loadgen - earlier.loadgen) / secs;
+        let machine = (self.machine - earlier.machine) / secs;
+        (server, loadgen, (machine - server - loadgen).max(0.0))
+    }
+}
