@@ -83,7 +83,11 @@ impl ServerUrl {
             return Err(refuse("it must not contain a query (?…) or fragment (#…)"));
         }
         let path = url.path().trim_end_matches('/');
-        let path = path.strip_suffix(API_PREFIX).unwrap_or(path).trim_end_matches('/').to_owned();
+        let path = path
+            .strip_suffix(API_PREFIX)
+            .unwrap_or(path)
+            .trim_end_matches('/')
+            .to_owned();
         url.set_path(&path);
         Ok(ServerUrl(url))
     }
@@ -147,10 +151,7 @@ fn is_loopback_host(authority: &str) -> bool {
         Some(rest) => rest.split(']').next().unwrap_or(""),
         None => authority.split(['/', ':']).next().unwrap_or(""),
     };
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 impl fmt::Display for ServerUrl {
@@ -429,7 +430,10 @@ impl ApiClient {
                 .unwrap_or("application/octet-stream")
                 .to_owned();
             if !content_type.starts_with("image/") {
-                return Err(ApiError::protocol(&url, format!("expected an image, got {content_type}")));
+                return Err(ApiError::protocol(
+                    &url,
+                    format!("expected an image, got {content_type}"),
+                ));
             }
             let bytes = response
                 .bytes()
@@ -521,7 +525,11 @@ impl ApiClient {
     }
 }
 
-async fn parse_json<T: DeserializeOwned>(response: reqwest::Response, url: &Url, timeout: Duration) -> Result<T, ApiError> {
+async fn parse_json<T: DeserializeOwned>(
+    response: reqwest::Response,
+    url: &Url,
+    timeout: Duration,
+) -> Result<T, ApiError> {
     let body = response
         .bytes()
         .await
@@ -542,7 +550,10 @@ fn error_from_body(status: StatusCode, body: &[u8], url: &Url) -> ApiError {
             message,
             field,
         },
-        Err(_) => ApiError::protocol(url, format!("HTTP {status} without a Parley error body: {}", snippet(body))),
+        Err(_) => ApiError::protocol(
+            url,
+            format!("HTTP {status} without a Parley error body: {}", snippet(body)),
+        ),
     }
 }
 
@@ -606,7 +617,10 @@ mod tests {
             "https://example.org/parley/api/v1/rooms/tea%20%231/peers"
         );
         assert_eq!(url.websocket().as_str(), "wss://example.org/parley/api/v1/ws");
-        assert_eq!(url.endpoint(&["healthz"]).as_str(), "https://example.org/parley/healthz");
+        assert_eq!(
+            url.endpoint(&["healthz"]).as_str(),
+            "https://example.org/parley/healthz"
+        );
         let local = ServerUrl::parse("http://127.0.0.1:7890").unwrap();
         assert_eq!(local.websocket().as_str(), "ws://127.0.0.1:7890/api/v1/ws");
         assert_eq!(
@@ -619,7 +633,8 @@ mod tests {
     #[test]
     fn error_bodies_become_typed_errors() {
         let url = Url::parse("http://127.0.0.1:1/api/v1/register").unwrap();
-        let body = br#"{"code":"invalid_input","message":"username must be 3 to 32 characters long","field":"username"}"#;
+        let body =
+            br#"{"code":"invalid_input","message":"username must be 3 to 32 characters long","field":"username"}"#;
         match error_from_body(StatusCode::BAD_REQUEST, body, &url) {
             ApiError::Server {
                 status,
@@ -627,7 +642,10 @@ mod tests {
                 field,
                 message,
             } => {
-                assert_eq!((status, code.as_str(), field.as_deref()), (400, "invalid_input", Some("username")));
+                assert_eq!(
+                    (status, code.as_str(), field.as_deref()),
+                    (400, "invalid_input", Some("username"))
+                );
                 assert!(message.contains("3 to 32"));
             }
             other => panic!("{other:?}"),

@@ -74,19 +74,45 @@ impl Default for PresenceOptions {
 #[derive(Debug, Clone, PartialEq)]
 pub enum PresenceEvent {
     /// Online as `peer_id` (a new one after every reconnect).
-    Connected { peer_id: String, user: User },
+    Connected {
+        peer_id: String,
+        user: User,
+    },
     /// The link is down; every roster is now empty. Reconnecting goes on in the background.
-    Disconnected { reason: String },
+    Disconnected {
+        reason: String,
+    },
     /// A room was joined (or re-joined after a reconnect); `peers` is its roster, without us.
-    Joined { room: String, peers: Vec<Peer> },
+    Joined {
+        room: String,
+        peers: Vec<Peer>,
+    },
     /// We left a room.
-    Left { room: String },
-    PeerJoined { room: String, peer: Peer },
-    PeerLeft { room: String, peer_id: String },
-    PeerUpdated { room: String, peer: Peer },
-    Signal { from: String, user: User, data: serde_json::Value },
+    Left {
+        room: String,
+    },
+    PeerJoined {
+        room: String,
+        peer: Peer,
+    },
+    PeerLeft {
+        room: String,
+        peer_id: String,
+    },
+    PeerUpdated {
+        room: String,
+        peer: Peer,
+    },
+    Signal {
+        from: String,
+        user: User,
+        data: serde_json::Value,
+    },
     /// The server refused a frame (a join of a full room, a signal to a peer that left…).
-    ServerError { code: String, message: String },
+    ServerError {
+        code: String,
+        message: String,
+    },
     /// The token is no longer valid (signed out, expired): no more reconnecting. Sign in
     /// again and start a new [`Presence`].
     SessionEnded,
@@ -407,7 +433,9 @@ impl Runner {
             match message {
                 Message::Text(text) => match parse_frame(&text) {
                     Some(ServerFrame::Welcome { peer_id, user }) => return Ok((socket, peer_id, user)),
-                    Some(ServerFrame::Error { code, .. }) if code == codes::UNAUTHORIZED => return Err(End::SessionEnded),
+                    Some(ServerFrame::Error { code, .. }) if code == codes::UNAUTHORIZED => {
+                        return Err(End::SessionEnded)
+                    }
                     Some(other) => tracing::debug!(?other, "frame before welcome ignored"),
                     None => {}
                 },
@@ -501,8 +529,7 @@ impl Runner {
                         // Left again before the server answered; a `left` follows.
                         return None;
                     }
-                    let mut roster: HashMap<String, User> =
-                        peers.into_iter().map(|p| (p.peer_id, p.user)).collect();
+                    let mut roster: HashMap<String, User> = peers.into_iter().map(|p| (p.peer_id, p.user)).collect();
                     for change in early {
                         apply(&mut roster, change);
                     }
@@ -523,10 +550,7 @@ impl Runner {
                 | ServerFrame::PeerLeft { ref room, .. }
                 | ServerFrame::PeerUpdated { ref room, .. } => {
                     let room = room.clone();
-                    let frame = match session.hold_back(&room, frame) {
-                        Some(frame) => frame,
-                        None => return None,
-                    };
+                    let frame = session.hold_back(&room, frame)?;
                     let roster = state.rosters.get_mut(&room)?;
                     apply(roster, frame)?
                 }
@@ -712,7 +736,11 @@ const KNOWN_FRAMES: [&str; 9] = [
 fn describe_close(frame: Option<&CloseFrame>) -> String {
     match frame {
         Some(frame) if frame.code == CloseCode::Away => format!("the server went away ({})", frame.reason),
-        Some(frame) => format!("the server closed the connection ({}: {})", u16::from(frame.code), frame.reason),
+        Some(frame) => format!(
+            "the server closed the connection ({}: {})",
+            u16::from(frame.code),
+            frame.reason
+        ),
         None => "the server closed the connection".to_owned(),
     }
 }
@@ -758,7 +786,10 @@ mod tests {
         assert!(delays[0] >= Duration::from_millis(250) && delays[0] <= Duration::from_millis(500));
         assert!(delays[3] >= Duration::from_secs(2) && delays[3] <= Duration::from_secs(4));
         for delay in &delays[7..] {
-            assert!(*delay >= Duration::from_secs(15) && *delay <= Duration::from_secs(30), "{delay:?}");
+            assert!(
+                *delay >= Duration::from_secs(15) && *delay <= Duration::from_secs(30),
+                "{delay:?}"
+            );
         }
         // Jitter: the capped delays are not all identical.
         assert!(delays[7..].windows(2).any(|w| w[0] != w[1]), "{delays:?}");
@@ -782,7 +813,9 @@ mod tests {
     #[test]
     fn join_refusals_are_matched_to_the_oldest_pending_join() {
         let mut session = Session::default();
-        session.pending_joins.extend(["a".to_owned(), "b".to_owned(), "c".to_owned()]);
+        session
+            .pending_joins
+            .extend(["a".to_owned(), "b".to_owned(), "c".to_owned()]);
         assert!(session.answered("b").is_empty());
         assert_eq!(session.refused(codes::ROOM_FULL).as_deref(), Some("a"));
         assert_eq!(session.refused(codes::UNKNOWN_PEER), None);

@@ -192,8 +192,7 @@ impl SecretStore {
         let _span = tracing::debug_span!("secret_store_open", %kind).entered();
         let store = match kind {
             StoreKind::Memory => {
-                let store: Arc<CredentialStore> =
-                    keyring_core::sample::Store::new().map_err(|e| classify(kind, e))?;
+                let store: Arc<CredentialStore> = keyring_core::sample::Store::new().map_err(|e| classify(kind, e))?;
                 store
             }
             StoreKind::Keyutils => open_keyutils()?,
@@ -315,7 +314,10 @@ mod tests {
         assert_eq!(" keyutils ".parse::<StoreKind>().unwrap(), StoreKind::Keyutils);
         assert_eq!("memory".parse::<StoreKind>().unwrap(), StoreKind::Memory);
         let error = "file".parse::<StoreKind>().unwrap_err().to_string();
-        assert!(error.contains("PARLEY_KEYRING") && error.contains("keyutils"), "{error}");
+        assert!(
+            error.contains("PARLEY_KEYRING") && error.contains("keyutils"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -52,7 +52,10 @@ async fn account_lifecycle_against_the_real_server() {
         ..Default::default()
     };
     let updated = client.update_profile(&update).await.expect("update");
-    assert_eq!((updated.display_name.as_str(), updated.status.as_str()), ("Alice A.", "out for lunch"));
+    assert_eq!(
+        (updated.display_name.as_str(), updated.status.as_str()),
+        ("Alice A.", "out for lunch")
+    );
     assert_eq!(updated.bio, "", "fields not sent stay as they were");
 
     assert_eq!(client.avatar(&me.id).await.expect("no avatar yet"), None);
@@ -61,7 +64,12 @@ async fn account_lifecycle_against_the_real_server() {
     let avatar = client.avatar(&me.id).await.expect("avatar").expect("an avatar");
     assert_eq!(avatar.content_type, "image/png");
     assert!(avatar.bytes.starts_with(b"\x89PNG"), "{:?}", &avatar.bytes[..8]);
-    assert!(client.server().resolve(&avatar_path).unwrap().as_str().starts_with(&server.url()));
+    assert!(client
+        .server()
+        .resolve(&avatar_path)
+        .unwrap()
+        .as_str()
+        .starts_with(&server.url()));
     match client.upload_avatar(b"not an image".to_vec()).await {
         Err(ApiError::Server { status, code, .. }) => {
             assert_eq!((status, code.as_str()), (415, codes::UNSUPPORTED_MEDIA));
@@ -70,7 +78,11 @@ async fn account_lifecycle_against_the_real_server() {
     }
 
     let ice = client.ice_servers().await.expect("ice servers");
-    assert!(ice.iter().any(|s| s.urls.contains(&"stun:stun.example.org:3478".to_owned())), "{ice:?}");
+    assert!(
+        ice.iter()
+            .any(|s| s.urls.contains(&"stun:stun.example.org:3478".to_owned())),
+        "{ice:?}"
+    );
 
     // Rooms exist while someone is in them: put this account online in one with a space and
     // a `#`, which must survive URL escaping.
@@ -87,7 +99,10 @@ async fn account_lifecycle_against_the_real_server() {
     assert_eq!((rooms[0].name.as_str(), rooms[0].online), ("tea #1", 1));
     let peers = other.room_peers("tea #1").await.expect("peers");
     assert_eq!(peers.len(), 1);
-    assert_eq!((peers[0].peer_id.as_str(), peers[0].user.id.as_str()), (peer_id.as_str(), me.id.as_str()));
+    assert_eq!(
+        (peers[0].peer_id.as_str(), peers[0].user.id.as_str()),
+        (peer_id.as_str(), me.id.as_str())
+    );
     assert!(peers[0].user.email.is_none(), "peers never see email addresses");
     assert!(other.room_peers("empty").await.expect("peers").is_empty());
     presence.shutdown().await;
@@ -128,7 +143,9 @@ async fn server_refusals_are_typed() {
     assert!(client.token().is_none(), "a failed login signs nobody in");
 
     match client.register(&register_request("x")).await {
-        Err(ApiError::Server { code, field, message, .. }) => {
+        Err(ApiError::Server {
+            code, field, message, ..
+        }) => {
             assert_eq!((code.as_str(), field.as_deref()), ("invalid_input", Some("username")));
             assert!(!message.is_empty());
         }
@@ -155,7 +172,10 @@ async fn an_unreachable_server_is_reported_as_such() {
         message.contains(&format!("could not be reached at http://127.0.0.1:{port}")),
         "{message}"
     );
-    let error = client.login("alice", "secret password").await.expect_err("nothing listens");
+    let error = client
+        .login("alice", "secret password")
+        .await
+        .expect_err("nothing listens");
     assert!(matches!(error, ApiError::Unreachable { .. }), "{error:?}");
 }
 
@@ -168,7 +188,11 @@ async fn something_that_is_not_a_parley_server_is_a_protocol_error() {
             let (mut socket, _) = listener.accept().await.unwrap();
             let mut request = vec![0; 4096];
             let _ = socket.read(&mut request).await.unwrap();
-            let status = if body.contains("gateway") { "502 Bad Gateway" } else { "200 OK" };
+            let status = if body.contains("gateway") {
+                "502 Bad Gateway"
+            } else {
+                "200 OK"
+            };
             let response = format!(
                 "HTTP/1.1 {status}\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
                 body.len()

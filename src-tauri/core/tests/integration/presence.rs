@@ -43,7 +43,10 @@ async fn two_clients_meet_in_a_room_signal_and_part() {
     })
     .await;
     assert_eq!(roster.len(), 1);
-    assert_eq!((roster[0].peer_id.as_str(), roster[0].user.id.as_str()), (alice_id.as_str(), alice.user.id.as_str()));
+    assert_eq!(
+        (roster[0].peer_id.as_str(), roster[0].user.id.as_str()),
+        (alice_id.as_str(), alice.user.id.as_str())
+    );
     let joined = wait_for(&mut alice_events, "bob arriving", |e| match e {
         PresenceEvent::PeerJoined { room, peer } if room == "general" => Some(peer.clone()),
         _ => None,
@@ -52,7 +55,10 @@ async fn two_clients_meet_in_a_room_signal_and_part() {
     assert_eq!(joined.peer_id, bob_id);
     assert!(in_roster(&alice_p, "general", &bob_id));
     assert!(in_roster(&bob_p, "general", &alice_id));
-    assert!(!in_roster(&alice_p, "general", &alice_id), "rosters never list ourselves");
+    assert!(
+        !in_roster(&alice_p, "general", &alice_id),
+        "rosters never list ourselves"
+    );
     assert_eq!(alice_p.rooms(), vec!["general".to_owned()]);
 
     let offer = json!({"type": "offer", "sdp": "v=0 …"});
@@ -62,13 +68,17 @@ async fn two_clients_meet_in_a_room_signal_and_part() {
         _ => None,
     })
     .await;
-    assert_eq!((from.as_str(), user.id.as_str(), &data), (alice_id.as_str(), alice.user.id.as_str(), &offer));
+    assert_eq!(
+        (from.as_str(), user.id.as_str(), &data),
+        (alice_id.as_str(), alice.user.id.as_str(), &offer)
+    );
     bob_p.signal(&alice_id, json!({"type": "answer"})).unwrap();
-    wait_for(&mut alice_events, "bob's answer", |e| match e {
-        PresenceEvent::Signal { from, data, .. } if *from == bob_id => Some(assert_eq!(data["type"], "answer")),
+    let answer = wait_for(&mut alice_events, "bob's answer", |e| match e {
+        PresenceEvent::Signal { from, data, .. } if *from == bob_id => Some(data.clone()),
         _ => None,
     })
     .await;
+    assert_eq!(answer["type"], "answer");
 
     alice_p.signal("no-such-peer", json!({})).unwrap();
     wait_for(&mut alice_events, "unknown_peer", |e| match e {
@@ -151,8 +161,14 @@ async fn clients_reconnect_and_rejoin_after_a_server_restart() {
     alice_p.join("quiet").unwrap();
     let old_alice = connected(&mut alice_events).await;
     let old_bob = connected(&mut bob_events).await;
-    wait_until(&mut alice_events, "alice sees bob", || in_roster(&alice_p, "general", &old_bob)).await;
-    wait_until(&mut bob_events, "bob sees alice", || in_roster(&bob_p, "general", &old_alice)).await;
+    wait_until(&mut alice_events, "alice sees bob", || {
+        in_roster(&alice_p, "general", &old_bob)
+    })
+    .await;
+    wait_until(&mut bob_events, "bob sees alice", || {
+        in_roster(&bob_p, "general", &old_alice)
+    })
+    .await;
 
     server.shutdown().await.unwrap();
     for (presence, events) in [(&alice_p, &mut alice_events), (&bob_p, &mut bob_events)] {
@@ -162,7 +178,10 @@ async fn clients_reconnect_and_rejoin_after_a_server_restart() {
         })
         .await;
         assert!(!reason.is_empty());
-        assert!(presence.roster("general").is_empty(), "rosters are cleared when the link drops");
+        assert!(
+            presence.roster("general").is_empty(),
+            "rosters are cleared when the link drops"
+        );
         assert_eq!(presence.local_peer_id(), None);
     }
     // Rooms are the user's intent and survive the outage.
@@ -173,13 +192,22 @@ async fn clients_reconnect_and_rejoin_after_a_server_restart() {
     let new_alice = connected(&mut alice_events).await;
     let new_bob = connected(&mut bob_events).await;
     assert_ne!(new_alice, old_alice, "a new connection is a new peer");
-    wait_until(&mut alice_events, "alice sees the new bob", || in_roster(&alice_p, "general", &new_bob)).await;
-    wait_until(&mut bob_events, "bob sees the new alice", || in_roster(&bob_p, "general", &new_alice)).await;
+    wait_until(&mut alice_events, "alice sees the new bob", || {
+        in_roster(&alice_p, "general", &new_bob)
+    })
+    .await;
+    wait_until(&mut bob_events, "bob sees the new alice", || {
+        in_roster(&bob_p, "general", &new_alice)
+    })
+    .await;
     assert_eq!(alice_p.roster("general").len(), 1, "no ghosts of the old connection");
     assert_eq!(bob_p.roster("general").len(), 1);
     // Re-joined by itself, as the server confirms.
     let peers = api.room_peers("quiet").await.unwrap();
-    assert_eq!(peers.iter().map(|p| p.peer_id.as_str()).collect::<Vec<_>>(), vec![new_alice.as_str()]);
+    assert_eq!(
+        peers.iter().map(|p| p.peer_id.as_str()).collect::<Vec<_>>(),
+        vec![new_alice.as_str()]
+    );
 
     // And it works: signals flow on the new connection.
     alice_p.signal(&new_bob, json!({"hello": "again"})).unwrap();
@@ -203,7 +231,10 @@ async fn signing_out_ends_the_session_for_good() {
     presence.join("general").unwrap();
 
     api.logout().await.unwrap();
-    wait_for(&mut events, "SessionEnded", |e| matches!(e, PresenceEvent::SessionEnded).then_some(())).await;
+    wait_for(&mut events, "SessionEnded", |e| {
+        matches!(e, PresenceEvent::SessionEnded).then_some(())
+    })
+    .await;
     assert!(presence.is_stopped());
     assert_eq!(presence.join("general"), Err(PresenceError::Stopped));
     assert_eq!(presence.local_peer_id(), None);
@@ -214,7 +245,10 @@ async fn signing_out_ends_the_session_for_good() {
 
     // A token the server never issued ends the session at the handshake.
     let (presence, mut events) = start_presence(api.server(), "not-a-token");
-    wait_for(&mut events, "SessionEnded", |e| matches!(e, PresenceEvent::SessionEnded).then_some(())).await;
+    wait_for(&mut events, "SessionEnded", |e| {
+        matches!(e, PresenceEvent::SessionEnded).then_some(())
+    })
+    .await;
     assert!(presence.is_stopped());
     server.shutdown().await.unwrap();
 }
@@ -251,8 +285,14 @@ async fn a_server_that_goes_silent_is_noticed_by_the_heartbeat() {
     };
     let (presence, mut events) = Presence::start_with(&url, "token", options);
     assert_eq!(connected(&mut events).await, "p1");
-    let ping = tokio::time::timeout(support::DEADLINE, seen.recv()).await.unwrap().unwrap();
-    assert_eq!(serde_json::from_str::<serde_json::Value>(&ping).unwrap(), json!({"type": "ping"}));
+    let ping = tokio::time::timeout(support::DEADLINE, seen.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&ping).unwrap(),
+        json!({"type": "ping"})
+    );
     let reason = wait_for(&mut events, "Disconnected", |e| match e {
         PresenceEvent::Disconnected { reason } => Some(reason.clone()),
         _ => None,

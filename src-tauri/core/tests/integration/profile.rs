@@ -27,7 +27,10 @@ fn a_profile_keeps_its_id_and_settings() {
     let profile = Profile::open(&dir).unwrap();
     assert_eq!(profile.id(), id, "the id is stable");
     let settings = profile.settings();
-    assert_eq!(settings.server_url.as_ref().unwrap().as_str(), "https://chat.example.org");
+    assert_eq!(
+        settings.server_url.as_ref().unwrap().as_str(),
+        "https://chat.example.org"
+    );
     assert_eq!(settings.username.as_deref(), Some("alice"));
     assert_eq!(settings.ice_servers[0].credential.as_deref(), Some("c"));
     let text = std::fs::read_to_string(dir.join("profile.json")).unwrap();
@@ -89,7 +92,9 @@ fn settings_from_a_newer_version_survive_an_update() {
     .unwrap();
     let mut profile = Profile::open(&dir).unwrap();
     assert_eq!(profile.id(), "0123456789abcdef0123456789abcdef");
-    profile.update_settings(|s| s.username = Some("robert".to_owned())).unwrap();
+    profile
+        .update_settings(|s| s.username = Some("robert".to_owned()))
+        .unwrap();
     let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("profile.json")).unwrap()).unwrap();
     assert_eq!(saved["theme"], "dark");
     assert_eq!(saved["username"], "robert");

@@ -14,25 +14,37 @@ fn round_trip(store: &SecretStore) {
 
     assert_eq!(store.load_token(&profile, &server).unwrap(), None);
     store.save_token(&profile, &server, "token-one").unwrap();
-    assert_eq!(store.load_token(&profile, &server).unwrap().as_deref(), Some("token-one"));
+    assert_eq!(
+        store.load_token(&profile, &server).unwrap().as_deref(),
+        Some("token-one")
+    );
     // The same server spelled differently is the same entry.
     let same = ServerUrl::parse("https://chat.example.org/").unwrap();
     assert_eq!(store.load_token(&profile, &same).unwrap().as_deref(), Some("token-one"));
 
     store.save_token(&profile, &server, "token-two").unwrap();
-    assert_eq!(store.load_token(&profile, &server).unwrap().as_deref(), Some("token-two"));
+    assert_eq!(
+        store.load_token(&profile, &server).unwrap().as_deref(),
+        Some("token-two")
+    );
 
     // Other servers and other profiles are other entries.
     assert_eq!(store.load_token(&profile, &other_server).unwrap(), None);
     let other_profile = format!("{profile}x");
     assert_eq!(store.load_token(&other_profile, &server).unwrap(), None);
     store.save_token(&other_profile, &server, "theirs").unwrap();
-    assert_eq!(store.load_token(&profile, &server).unwrap().as_deref(), Some("token-two"));
+    assert_eq!(
+        store.load_token(&profile, &server).unwrap().as_deref(),
+        Some("token-two")
+    );
 
     store.delete_token(&profile, &server).unwrap();
     assert_eq!(store.load_token(&profile, &server).unwrap(), None);
     store.delete_token(&profile, &server).expect("deleting nothing is fine");
-    assert_eq!(store.load_token(&other_profile, &server).unwrap().as_deref(), Some("theirs"));
+    assert_eq!(
+        store.load_token(&other_profile, &server).unwrap().as_deref(),
+        Some("theirs")
+    );
     store.delete_token(&other_profile, &server).unwrap();
 }
 
@@ -50,7 +62,10 @@ fn memory_stores_are_private_to_their_handle() {
     let second = SecretStore::open(StoreKind::Memory).unwrap();
     first.save_token("p1", &server, "secret").unwrap();
     assert_eq!(second.load_token("p1", &server).unwrap(), None);
-    assert_eq!(first.clone().load_token("p1", &server).unwrap().as_deref(), Some("secret"));
+    assert_eq!(
+        first.clone().load_token("p1", &server).unwrap().as_deref(),
+        Some("secret")
+    );
 }
 
 /// Runs `test` only when `variable=1`, else prints why it was skipped.
@@ -66,10 +81,14 @@ fn gated(variable: &str, how: &str, test: impl FnOnce()) {
 /// PARLEY_TEST_SECRET_SERVICE=1 exec cargo test -p parley-core --test integration secret_service'`
 #[test]
 fn secret_service_round_trip() {
-    gated("PARLEY_TEST_SECRET_SERVICE", "under dbus-run-session with an unlocked gnome-keyring", || {
-        let store = SecretStore::open(StoreKind::Os).unwrap_or_else(|e| panic!("{e}"));
-        round_trip(&store);
-    });
+    gated(
+        "PARLEY_TEST_SECRET_SERVICE",
+        "under dbus-run-session with an unlocked gnome-keyring",
+        || {
+            let store = SecretStore::open(StoreKind::Os).unwrap_or_else(|e| panic!("{e}"));
+            round_trip(&store);
+        },
+    );
 }
 
 /// `keyctl session - sh -c 'PARLEY_TEST_KEYUTILS=1 exec cargo test -p parley-core --test integration keyutils'`

@@ -61,7 +61,10 @@ pub fn register_request(username: &str) -> RegisterRequest {
 /// A signed-in client for a new account.
 pub async fn signed_in(server: &ServerHandle, prefix: &str) -> (ApiClient, AuthResponse) {
     let client = ApiClient::new(&server.url()).unwrap();
-    let auth = client.register(&register_request(&unique(prefix))).await.expect("register");
+    let auth = client
+        .register(&register_request(&unique(prefix)))
+        .await
+        .expect("register");
     (client, auth)
 }
 
@@ -87,7 +90,10 @@ pub async fn wait_for<T>(
 ) -> T {
     let search = async {
         loop {
-            let event = events.recv().await.unwrap_or_else(|| panic!("events ended waiting for {what}"));
+            let event = events
+                .recv()
+                .await
+                .unwrap_or_else(|| panic!("events ended waiting for {what}"));
             if let Some(found) = pick(&event) {
                 return found;
             }
