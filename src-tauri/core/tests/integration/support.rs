@@ -1,0 +1,121 @@
+//! Shared test helpers: servers, accounts, and waiting for events with deadlines.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use parley_core::account::{ApiClient, ServerUrl};
+use parley_core::presence::{Presence, PresenceEvent, PresenceOptions};
+use parley_signal::protocol::{AuthResponse, RegisterRequest};
+use parley_signal::{Config, Database, ServerHandle};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+/// Generous for a loaded CI machine; a passing test never waits this long.
+pub const DEADLINE: Duration = Duration::from_secs(15);
+
+pub fn init_tracing() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+}
+
+pub async fn server() -> ServerHandle {
+    server_with(Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database: Database::InMemory,
+        ..Default::default()
+    })
+    .await
+}
+
+pub async fn server_at(listen: SocketAddr, database: Database) -> ServerHandle {
+    server_with(Config {
+        listen,
+        database,
+        ..Default::default()
+    })
+    .await
+}
+
+pub async fn server_with(config: Config) -> ServerHandle {
+    init_tracing();
+    parley_signal::Server::bind(config).await.expect("server binds").spawn()
+}
+
+/// Usernames unique within the test binary (tests share nothing, but names read better).
+pub fn unique(prefix: &str) -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format!("{prefix}{}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+pub fn register_request(username: &str) -> RegisterRequest {
+    RegisterRequest {
+        username: username.to_owned(),
+        email: format!("{username}@example.org"),
+        password: "correct horse battery".to_owned(),
+        display_name: None,
+    }
+}
+
+/// A signed-in client for a new account.
+pub async fn signed_in(server: &ServerHandle, prefix: &str) -> (ApiClient, AuthResponse) {
+    let client = ApiClient::new(&server.url()).unwrap();
+    let auth = client
+        .register(&register_request(&unique(prefix)))
+        .await
+        .expect("register");
+    (client, auth)
+}
+
+/// Presence timings for tests: quick retries so a restart is survived in well under a second.
+pub fn fast_options() -> PresenceOptions {
+    PresenceOptions {
+        backoff_min: Duration::from_millis(50),
+        backoff_max: Duration::from_millis(500),
+        connect_timeout: Duration::from_secs(5),
+        ..Default::default()
+    }
+}
+
+pub fn start_presence(server: &ServerUrl, token: &str) -> (Presence, UnboundedReceiver<PresenceEvent>) {
+    Presence::start_with(server, token, fast_options())
+}
+
+/// Waits for the first event `pick` accepts, skipping others; panics after [`DEADLINE`].
+pub async fn wait_for<T>(
+    events: &mut UnboundedReceiver<PresenceEvent>,
+    what: &str,
+    mut pick: impl FnMut(&PresenceEvent) -> Option<T>,
+) -> T {
+    let search = async {
+        loop {
+            let event = events
+                .recv()
+                .await
+                .unwrap_or_else(|| panic!("events ended waiting for {what}"));
+            if let Some(found) = pick(&event) {
+                return found;
+            }
+        }
+    };
+    tokio::time::timeout(DEADLINE, search)
+        .await
+        .unwrap_or_else(|_| panic!("timed out after {DEADLINE:?} waiting for {what}"))
+}
+
+/// Waits until `condition` holds, re-checking after every event.
+pub async fn wait_until(events: &mut UnboundedReceiver<PresenceEvent>, what: &str, condition: impl Fn() -> bool) {
+    if condition() {
+        return;
+    }
+    wait_for(events, what, |_| condition().then_some(())).await
+}
+
+pub async fn connected(events: &mut UnboundedReceiver<PresenceEvent>) -> String {
+    wait_for(events, "Connected", |event| match event {
+        PresenceEvent::Connected { peer_id, .. } => Some(peer_id.clone()),
+        _ => None,
+    })
+    .await
+}
