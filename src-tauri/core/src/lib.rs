@@ -3,6 +3,7 @@
 //! `parley-cli` drives the same code for scripting, bots and black-box tests.
 
 pub mod account;
+pub mod history;
 pub mod presence;
 pub mod profile;
 pub mod secrets;

@@ -1,0 +1,412 @@
+//! History at scale: insert rate, opening a conversation, deep paging and full-text search over
+//! a generated history of a million messages (a made-up vocabulary with English's word-frequency
+//! shape, across ~200 conversations of uneven size).
+//!
+//! `cargo bench -p parley-core --bench history`. The generated database is cached next to the
+//! build output and reused; set `PARLEY_BENCH_REGENERATE=1` to rebuild it (and so measure the
+//! bulk insert rate again) and `PARLEY_BENCH_MESSAGES=N` for another size.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use parley_core::history::{Cursor, History, NewMessage};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+const DEFAULT_MESSAGES: usize = 1_000_000;
+const CONVERSATIONS: usize = 200;
+const BATCH: usize = 1_000;
+const PAGE: usize = 50;
+const SEARCH_LIMIT: usize = 50;
+const ME: &str = "me";
+
+/// Everyday chat words, most frequent first; the rest of the vocabulary is synthetic.
+const COMMON: &str = "the i you to a and it is that of in what for me my on we this do have be
+    just not so are no but with was can your at like all if know get ok yes go will how its now
+    about there one up out dont im they think time good when see then here from got well would
+    today tomorrow meeting tonight call back work lunch dinner later thanks sure maybe need want
+    let us come going right really did make some want more much been should could them over
+    still new first last week day night morning home meet soon great love sorry please yeah
+    okay haha lol nice cool fine take look tell say said thing things people way because
+    something anything nothing everyone before after again also very too only even never always
+    where who why which than into their our any other send sent message phone email file photo
+    picture video link check read write project deadline report draft review team office
+    weekend friday monday saturday sunday train bus car flight hotel trip coffee tea beer party
+    birthday game movie music song book news weather rain sun cold hot late early busy free
+    happy tired sick hello hi hey bye goodnight welcome congrats cheers agree idea plan
+    question answer problem help fix update version release bug test build code server
+    password account login price money pay buy shop order delivery package address city street
+    café naïve résumé jalapeño crème façade déjà piñata zürich über señor garçon fiancée";
+
+const SYLLABLES: &[&str] = &[
+    "ka", "lo", "min", "ter", "vi", "sa", "ron", "del", "mar", "qu", "ens", "tol", "bri", "ga", "pel", "zu", "or",
+    "nix", "ha", "wen", "do", "ric", "sel", "fa", "mo", "ly", "chu", "ast", "pre", "vo", "tin", "lex", "bo", "ra",
+    "kin", "sto", "ule", "jo", "ne", "wa",
+];
+
+struct Corpus {
+    words: Vec<String>,
+    /// Cumulative Zipf weights over `words`.
+    cumulative: Vec<f64>,
+}
+
+impl Corpus {
+    fn new(rng: &mut StdRng) -> Corpus {
+        let mut words: Vec<String> = COMMON.split_whitespace().map(str::to_owned).collect();
+        let mut seen: std::collections::HashSet<String> = words.iter().cloned().collect();
+        while words.len() < 40_000 {
+            let n = rng.gen_range(2..=4);
+            let word: String = (0..n).map(|_| SYLLABLES[rng.gen_range(0..SYLLABLES.len())]).collect();
+            if seen.insert(word.clone()) {
+                words.push(word);
+            }
+        }
+        let mut total = 0.0;
+        let cumulative = (0..words.len())
+            .map(|rank| {
+                total += 1.0 / (rank as f64 + 2.7);
+                total
+            })
+            .collect();
+        Corpus { words, cumulative }
+    }
+
+    fn word(&self, rng: &mut StdRng) -> &str {
+        let x = rng.gen::<f64>() * self.cumulative.last().unwrap();
+        &self.words[self.cumulative.partition_point(|c| *c < x).min(self.words.len() - 1)]
+    }
+
+    fn sentence(&self, rng: &mut StdRng) -> String {
+        let len = if rng.gen_bool(0.1) {
+            rng.gen_range(20..60)
+        } else {
+            rng.gen_range(2..16)
+        };
+        let mut s = String::with_capacity(len * 6);
+        for i in 0..len {
+            if i > 0 {
+                s.push(if rng.gen_bool(0.06) { ',' } else { ' ' });
+                if s.ends_with(',') {
+                    s.push(' ');
+                }
+            }
+            let word = self.word(rng);
+            if i == 0 {
+                let mut chars = word.chars();
+                s.extend(chars.next().into_iter().flat_map(char::to_uppercase));
+                s.push_str(chars.as_str());
+            } else {
+                s.push_str(word);
+            }
+        }
+        s.push_str([".", "?", "!", ".", " :)"][rng.gen_range(0..5)]);
+        s
+    }
+}
+
+/// Conversation sizes are skewed like real ones: a few busy chats, a long tail of quiet ones.
+fn pick_conversation(rng: &mut StdRng) -> usize {
+    let x: f64 = rng.gen();
+    ((x * x) * CONVERSATIONS as f64) as usize
+}
+
+fn conversation_id(i: usize) -> String {
+    format!("user-{i:03}")
+}
+
+struct Stats(Vec<Duration>);
+
+impl Stats {
+    fn pct(&self, p: f64) -> Duration {
+        let mut v = self.0.clone();
+        v.sort_unstable();
+        v[((v.len() as f64 - 1.0) * p).round() as usize]
+    }
+
+    fn line(&self, what: &str) {
+        println!(
+            "  {what:<48} p50 {:>8.3} ms  p99 {:>8.3} ms  max {:>8.3} ms  (n={})",
+            ms(self.pct(0.5)),
+            ms(self.pct(0.99)),
+            ms(self.pct(1.0)),
+            self.0.len()
+        );
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+async fn timed<T, F: std::future::Future<Output = T>>(samples: &mut Vec<Duration>, f: F) -> T {
+    let start = Instant::now();
+    let out = f.await;
+    samples.push(start.elapsed());
+    out
+}
+
+fn file_size(path: &Path) -> u64 {
+    ["", "-wal"]
+        .iter()
+        .filter_map(|suffix| std::fs::metadata(format!("{}{suffix}", path.display())).ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+async fn generate(path: &Path, total: usize, corpus: &Corpus, rng: &mut StdRng) {
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    let h = History::open(path).unwrap();
+    for c in 0..CONVERSATIONS {
+        h.upsert_conversation(&conversation_id(c), &format!("Friend {c}"))
+            .await
+            .unwrap();
+    }
+    println!("generating {total} messages ...");
+    let (mut text_time, mut insert_time) = (Duration::ZERO, Duration::ZERO);
+    let mut clock = 1_600_000_000_000i64;
+    let mut done = 0;
+    while done < total {
+        let start = Instant::now();
+        let n = BATCH.min(total - done);
+        let batch: Vec<NewMessage> = (0..n)
+            .map(|i| {
+                clock += rng.gen_range(1..120_000);
+                let conv = conversation_id(pick_conversation(rng));
+                let id = format!("msg-{:08}", done + i);
+                let body = corpus.sentence(rng);
+                if rng.gen_bool(0.5) {
+                    NewMessage::outgoing(&conv, &id, ME, &body, clock)
+                } else {
+                    NewMessage::incoming(&conv, &id, &conv, &body, clock - 300, clock)
+                }
+            })
+            .collect();
+        text_time += start.elapsed();
+        let start = Instant::now();
+        h.insert_many(batch).await.unwrap();
+        insert_time += start.elapsed();
+        done += n;
+        if done % 200_000 == 0 {
+            println!(
+                "  {done} stored, {:.0} msg/s so far",
+                done as f64 / insert_time.as_secs_f64()
+            );
+        }
+    }
+    println!(
+        "  batched insert (insert_many, {BATCH}/transaction): {:.0} messages/s ({:.1} s for {total}; text generation {:.1} s)",
+        total as f64 / insert_time.as_secs_f64(),
+        insert_time.as_secs_f64(),
+        text_time.as_secs_f64()
+    );
+    drop(h);
+    // An old history is mostly acknowledged and read; leave a realistic outbox and unread set.
+    let start = Instant::now();
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute_batch(
+        "UPDATE messages SET state = 3 WHERE seq <= (SELECT MAX(seq) - 2000 FROM messages);
+         PRAGMA wal_checkpoint(TRUNCATE);",
+    )
+    .unwrap();
+    println!("  marked history read in {:.1} s", start.elapsed().as_secs_f64());
+}
+
+fn main() {
+    let total: usize = std::env::var("PARLEY_BENCH_MESSAGES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DEFAULT_MESSAGES);
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("parley-history-bench");
+    let path = dir.join(format!("history-{total}-v1.sqlite3"));
+    let complete = path.with_extension("complete");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut rng = StdRng::seed_from_u64(7);
+    let corpus = Corpus::new(&mut rng);
+
+    runtime.block_on(async {
+        if std::env::var_os("PARLEY_BENCH_REGENERATE").is_some() || !complete.exists() {
+            let _ = std::fs::remove_file(&complete);
+            generate(&path, total, &corpus, &mut rng).await;
+            std::fs::write(&complete, b"").unwrap();
+        } else {
+            println!("reusing {} (PARLEY_BENCH_REGENERATE=1 rebuilds it)", path.display());
+        }
+        println!("database: {:.0} MiB on disk", file_size(&path) as f64 / 1048576.0);
+
+        let start = Instant::now();
+        let h = History::open(&path).unwrap();
+        println!("open existing history: {:.2} ms", ms(start.elapsed()));
+
+        single_inserts(&h, &path).await;
+        open_conversations(&h).await;
+        deep_paging(&h).await;
+        search(&h, &corpus, &mut rng).await;
+    });
+}
+
+/// The app's path for one message: one call, one transaction, one commit.
+async fn single_inserts(h: &History, path: &Path) {
+    const N: usize = 2_000;
+    let mut samples = Vec::with_capacity(N);
+    let corpus_free = "a single message typed by hand, stored on its own";
+    let start = Instant::now();
+    for i in 0..N {
+        let conv = conversation_id(i % CONVERSATIONS);
+        let id = format!("single-{i}");
+        if i % 2 == 0 {
+            timed(&mut samples, h.insert_outgoing(&conv, &id, ME, corpus_free, 0))
+                .await
+                .unwrap();
+        } else {
+            timed(&mut samples, h.insert_incoming(&conv, &id, &conv, corpus_free, 0, 0))
+                .await
+                .unwrap();
+        }
+    }
+    let elapsed = start.elapsed();
+    println!("single-message inserts (insert_outgoing / insert_incoming, one transaction each):");
+    println!("  {:.0} messages/s", N as f64 / elapsed.as_secs_f64());
+    Stats(samples).line("latency per message");
+    let mut samples = Vec::new();
+    for i in 0..N {
+        timed(
+            &mut samples,
+            h.advance_state(&format!("single-{i}"), parley_core::history::DeliveryState::Read),
+        )
+        .await
+        .unwrap();
+    }
+    Stats(samples).line("advance_state");
+    // Keep the cached database at its nominal size for the next run.
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .execute("DELETE FROM messages WHERE id LIKE 'single-%'", [])
+        .unwrap();
+}
+
+async fn open_conversations(h: &History) {
+    println!("opening a conversation (latest page of {PAGE}):");
+    let mut list = Vec::new();
+    for _ in 0..20 {
+        timed(&mut list, h.conversations()).await.unwrap();
+    }
+    let mut samples = Vec::new();
+    for _ in 0..5 {
+        for c in 0..CONVERSATIONS {
+            let page = timed(&mut samples, h.page(&conversation_id(c), None, PAGE))
+                .await
+                .unwrap();
+            assert!(!page.messages.is_empty());
+        }
+    }
+    Stats(list).line(&format!("conversations() list of {CONVERSATIONS}"));
+    Stats(samples).line("page(conversation, None, 50)");
+}
+
+async fn deep_paging(h: &History) {
+    // Conversation sizes fall with their number: the first is the deepest one to scroll.
+    let busiest = conversation_id(0);
+    let mut samples = Vec::new();
+    let mut cursor: Option<Cursor> = None;
+    let mut count = 0;
+    let start = Instant::now();
+    loop {
+        let page = timed(&mut samples, h.page(&busiest, cursor, PAGE)).await.unwrap();
+        count += page.messages.len();
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    let total = start.elapsed();
+    let last = *samples.last().unwrap();
+    println!(
+        "paging deep ({busiest}, {count} messages, {} pages, {:.0} ms in all):",
+        samples.len(),
+        ms(total)
+    );
+    Stats(samples).line("each page of 50, newest to oldest");
+    println!("  {:<48} {:>8.3} ms", "the oldest page", ms(last));
+}
+
+async fn search(h: &History, corpus: &Corpus, rng: &mut StdRng) {
+    println!("full-text search (newest {SEARCH_LIMIT} hits, snippets included):");
+    let common: Vec<String> = corpus.words[..20].to_vec();
+    let medium: Vec<String> = corpus.words[300..320].to_vec();
+    let rare: Vec<String> = (0..40)
+        .map(|_| corpus.words[rng.gen_range(15_000..40_000)].clone())
+        .collect();
+    let prefix1: Vec<String> = ["t", "m", "w", "s", "k", "b"].iter().map(|s| s.to_string()).collect();
+    let prefix2: Vec<String> = (0..20)
+        .map(|_| prefix_of(&corpus.words[rng.gen_range(0..2_000)], 2))
+        .collect();
+    let prefix3: Vec<String> = (0..20)
+        .map(|_| prefix_of(&corpus.words[rng.gen_range(0..40_000)], 3))
+        .collect();
+    let two_words: Vec<String> = (0..20)
+        .map(|_| {
+            format!(
+                "{} {}",
+                corpus.words[rng.gen_range(0..50)],
+                corpus.words[rng.gen_range(0..3_000)]
+            )
+        })
+        .collect();
+    let typed: Vec<String> = (0..20)
+        .flat_map(|_| {
+            let w = corpus.words[rng.gen_range(100..20_000)].clone();
+            (1..=w.chars().count()).map(move |n| prefix_of(&w, n))
+        })
+        .collect();
+    let no_hits: Vec<String> = (0..20).map(|i| format!("zzqx{i}")).collect();
+
+    for (name, queries) in [
+        ("common words (top 20)", &common),
+        ("mid-frequency words (rank 300-320)", &medium),
+        ("rare words (rank 15k-40k)", &rare),
+        ("no match", &no_hits),
+        ("1-letter prefix", &prefix1),
+        ("2-letter prefix", &prefix2),
+        ("3-letter prefix", &prefix3),
+        ("two words (common + any)", &two_words),
+        ("typing a word letter by letter", &typed),
+    ] {
+        let mut samples = Vec::new();
+        for _ in 0..3 {
+            for q in queries.iter() {
+                timed(&mut samples, h.search(q, SEARCH_LIMIT, None)).await.unwrap();
+            }
+        }
+        Stats(samples).line(name);
+    }
+
+    let mut samples = Vec::new();
+    for q in common.iter().chain(&rare).chain(&prefix2) {
+        for c in [0, 10, 100, 199] {
+            timed(&mut samples, h.search_in(&conversation_id(c), q, SEARCH_LIMIT, None))
+                .await
+                .unwrap();
+        }
+    }
+    Stats(samples).line("within one conversation (common, rare, prefix)");
+
+    // Scrolling a common word's results ten pages deep.
+    let mut samples = Vec::new();
+    for q in &common[..5] {
+        let mut cursor = None;
+        for _ in 0..10 {
+            let hits = timed(&mut samples, h.search(q, SEARCH_LIMIT, cursor)).await.unwrap();
+            cursor = hits.last().map(|hit| hit.message.cursor());
+        }
+    }
+    Stats(samples).line("next pages of a common word's results");
+}
+
+fn prefix_of(word: &str, chars: usize) -> String {
+    word.chars().take(chars).collect()
+}

@@ -1,0 +1,313 @@
+//! The on-device message history: one SQLite database per profile holding conversations,
+//! messages and their delivery state, with full-text search. Everything is local, so the history
+//! opens, pages and searches with no network at all.
+//!
+//! Messages are ordered by `seq`, the local insertion order, never by the sender's clock: peers'
+//! clocks disagree, and a message resent after a reconnect belongs where it arrived. Pages and
+//! searches use keyset cursors on `seq`, so their cost does not grow with depth and concurrent
+//! inserts cannot make a pager skip or repeat messages.
+//!
+//! SQLite is blocking, so every method runs on tokio's blocking pool. Writes go through one
+//! connection; reads (pages, search, lists) use separate read connections, which WAL lets run
+//! alongside a write: a long search never delays storing an arriving message.
+
+mod query;
+mod schema;
+mod store;
+mod types;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::{Connection, OpenFlags};
+
+pub use store::MAX_LIMIT;
+pub use types::{
+    Conversation, Cursor, DeliveryState, Direction, InsertOutcome, InvalidCursor, Message, NewMessage, Page, SearchHit,
+    SNIPPET_ELLIPSIS, SNIPPET_MATCH_END, SNIPPET_MATCH_START,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    #[error("history database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("cannot create history directory {path}: {source}")]
+    CreateDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("history database has schema version {found}; this build of Parley supports up to {supported}")]
+    UnsupportedSchema { found: i64, supported: i64 },
+    #[error("message id {0} is already stored")]
+    DuplicateId(String),
+    #[error("history task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+/// Two readers let a page load while a slow search runs; more would mostly add memory, since
+/// the machine's cores are shared with the UI and networking.
+const READERS: usize = 2;
+
+/// The message history of one profile. Cheap to clone; clones share the connections.
+#[derive(Clone)]
+pub struct History {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    writer: Mutex<Connection>,
+    /// Empty for in-memory databases, whose data a second connection could not see.
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+    path: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for History {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("History")
+            .field("path", &self.inner.path)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A panic while a connection was locked leaves nothing half-done that matters: an open
+/// transaction was rolled back when the panic dropped it. Keep using the connection.
+fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+impl History {
+    /// Opens (creating if needed) the history database at `path` and brings its schema up to
+    /// date. Blocking: call it from a blocking context, or at start-up before the runtime is busy.
+    pub fn open(path: &Path) -> Result<History, HistoryError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| HistoryError::CreateDir {
+                path: dir.to_owned(),
+                source,
+            })?;
+        }
+        let mut writer = Connection::open(path)?;
+        schema::configure_writer(&writer, true)?;
+        schema::migrate(&mut writer)?;
+        let readers = (0..READERS)
+            .map(|_| {
+                let reader = Connection::open_with_flags(
+                    path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+                )?;
+                schema::configure_reader(&reader)?;
+                Ok(Mutex::new(reader))
+            })
+            .collect::<Result<Vec<_>, HistoryError>>()?;
+        tracing::debug!(path = %path.display(), "history opened");
+        Ok(History::from_parts(writer, readers, Some(path.to_owned())))
+    }
+
+    /// A history that lives only as long as this value and its clones; for tests and guests.
+    pub fn open_in_memory() -> Result<History, HistoryError> {
+        let mut writer = Connection::open_in_memory()?;
+        schema::configure_writer(&writer, false)?;
+        schema::migrate(&mut writer)?;
+        Ok(History::from_parts(writer, Vec::new(), None))
+    }
+
+    fn from_parts(writer: Connection, readers: Vec<Mutex<Connection>>, path: Option<PathBuf>) -> History {
+        History {
+            inner: Arc::new(Inner {
+                writer: Mutex::new(writer),
+                readers,
+                next_reader: AtomicUsize::new(0),
+                path,
+            }),
+        }
+    }
+
+    /// The database file, or None in memory.
+    pub fn path(&self) -> Option<&Path> {
+        self.inner.path.as_deref()
+    }
+
+    async fn write<T, F>(&self, f: F) -> Result<T, HistoryError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, HistoryError> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || f(&mut lock(&inner.writer))).await?
+    }
+
+    async fn read<T, F>(&self, f: F) -> Result<T, HistoryError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, HistoryError> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            if inner.readers.is_empty() {
+                return f(&lock(&inner.writer));
+            }
+            // Take any idle reader; if all are busy, queue on one in turn.
+            for reader in &inner.readers {
+                if let Ok(conn) = reader.try_lock() {
+                    return f(&conn);
+                }
+            }
+            let turn = inner.next_reader.fetch_add(1, Ordering::Relaxed) % inner.readers.len();
+            f(&lock(&inner.readers[turn]))
+        })
+        .await?
+    }
+
+    /// Creates the conversation with the remote user `id`, or renames it.
+    pub async fn upsert_conversation(&self, id: &str, title: &str) -> Result<Conversation, HistoryError> {
+        let (id, title) = (id.to_owned(), title.to_owned());
+        self.write(move |conn| store::upsert_conversation(conn, &id, &title, now_ms()))
+            .await
+    }
+
+    pub async fn conversation(&self, id: &str) -> Result<Option<Conversation>, HistoryError> {
+        let id = id.to_owned();
+        self.read(move |conn| store::conversation(conn, &id)).await
+    }
+
+    /// All conversations, most recent activity first.
+    pub async fn conversations(&self) -> Result<Vec<Conversation>, HistoryError> {
+        self.read(store::conversations).await
+    }
+
+    /// Stores a message the user just wrote, as Pending: it stays in the outbox
+    /// ([`History::unacknowledged_outgoing`]) until the recipient acknowledges it.
+    /// Fails with [`HistoryError::DuplicateId`] if `id` is already stored.
+    pub async fn insert_outgoing(
+        &self,
+        conversation_id: &str,
+        id: &str,
+        sender_id: &str,
+        body: &str,
+        sent_at: i64,
+    ) -> Result<Message, HistoryError> {
+        let new = NewMessage::outgoing(conversation_id, id, sender_id, body, sent_at);
+        match self.insert_one(new).await? {
+            InsertOutcome::Inserted(message) => Ok(message),
+            InsertOutcome::Duplicate(message) => Err(HistoryError::DuplicateId(message.id)),
+        }
+    }
+
+    /// Stores a message from a peer, unless its id was seen before: a resent message is reported
+    /// as [`InsertOutcome::Duplicate`] (acknowledge it again, don't show it again).
+    pub async fn insert_incoming(
+        &self,
+        conversation_id: &str,
+        id: &str,
+        sender_id: &str,
+        body: &str,
+        sent_at: i64,
+        received_at: i64,
+    ) -> Result<InsertOutcome, HistoryError> {
+        self.insert_one(NewMessage::incoming(
+            conversation_id,
+            id,
+            sender_id,
+            body,
+            sent_at,
+            received_at,
+        ))
+        .await
+    }
+
+    async fn insert_one(&self, new: NewMessage) -> Result<InsertOutcome, HistoryError> {
+        let mut outcomes = self
+            .write(move |conn| store::insert_many(conn, &[new], now_ms()))
+            .await?;
+        Ok(outcomes.pop().expect("one outcome per message"))
+    }
+
+    /// Stores a batch in one transaction, with the same rules as the single inserts (outgoing
+    /// messages start Pending, incoming Received, known ids are Duplicates). Outcomes are in
+    /// input order.
+    pub async fn insert_many(&self, messages: Vec<NewMessage>) -> Result<Vec<InsertOutcome>, HistoryError> {
+        if messages.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.write(move |conn| store::insert_many(conn, &messages, now_ms()))
+            .await
+    }
+
+    /// Moves message `id` forward to `state`. Returns the updated message, or None when nothing
+    /// changed: unknown id, a state not ahead of the current one, or a state that does not apply
+    /// to the message's direction.
+    pub async fn advance_state(&self, id: &str, state: DeliveryState) -> Result<Option<Message>, HistoryError> {
+        let id = id.to_owned();
+        self.write(move |conn| store::advance_state(conn, &id, state)).await
+    }
+
+    /// The outbox: outgoing messages not yet delivered (Pending or Sent), oldest first, in one
+    /// conversation or all of them. Survives restarts, since it is just a query.
+    pub async fn unacknowledged_outgoing(&self, conversation_id: Option<&str>) -> Result<Vec<Message>, HistoryError> {
+        let conversation_id = conversation_id.map(str::to_owned);
+        self.read(move |conn| store::unacknowledged_outgoing(conn, conversation_id.as_deref()))
+            .await
+    }
+
+    /// Marks every unread incoming message of the conversation read and returns their ids,
+    /// oldest first, for the read receipts.
+    pub async fn mark_conversation_read(&self, conversation_id: &str) -> Result<Vec<String>, HistoryError> {
+        let conversation_id = conversation_id.to_owned();
+        self.write(move |conn| store::mark_conversation_read(conn, &conversation_id))
+            .await
+    }
+
+    /// Up to `limit` (1..=[`MAX_LIMIT`]) messages older than `before` (the newest when None),
+    /// newest first.
+    pub async fn page(
+        &self,
+        conversation_id: &str,
+        before: Option<Cursor>,
+        limit: usize,
+    ) -> Result<Page, HistoryError> {
+        let conversation_id = conversation_id.to_owned();
+        self.read(move |conn| store::page(conn, &conversation_id, before, limit))
+            .await
+    }
+
+    /// Messages containing every word of `query` (the last word as a prefix, unless followed by
+    /// a space), newest first, older than `before`. Any string is a valid query; one with no
+    /// letters or digits finds nothing. Continue with `before: Some(last_hit.message.cursor())`.
+    pub async fn search(
+        &self,
+        query: &str,
+        limit: usize,
+        before: Option<Cursor>,
+    ) -> Result<Vec<SearchHit>, HistoryError> {
+        let query = query.to_owned();
+        self.read(move |conn| store::search(conn, None, &query, limit, before))
+            .await
+    }
+
+    /// [`History::search`] within one conversation.
+    pub async fn search_in(
+        &self,
+        conversation_id: &str,
+        query: &str,
+        limit: usize,
+        before: Option<Cursor>,
+    ) -> Result<Vec<SearchHit>, HistoryError> {
+        let (conversation_id, query) = (conversation_id.to_owned(), query.to_owned());
+        self.read(move |conn| store::search(conn, Some(&conversation_id), &query, limit, before))
+            .await
+    }
+
+    pub async fn message(&self, id: &str) -> Result<Option<Message>, HistoryError> {
+        let id = id.to_owned();
+        self.read(move |conn| store::message(conn, &id)).await
+    }
+}

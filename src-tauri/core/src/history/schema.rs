@@ -1,0 +1,113 @@
+use std::time::Duration;
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::HistoryError;
+
+/// Schema migrations, applied in order; `PRAGMA user_version` holds how many have run. Append
+/// only: an edited migration would never reach databases that already ran it.
+const MIGRATIONS: &[&str] = &[
+    // 1: conversations, messages, full-text index.
+    r#"
+    CREATE TABLE conversations (
+        id          TEXT PRIMARY KEY NOT NULL,
+        title       TEXT NOT NULL,
+        updated_at  INTEGER NOT NULL
+    );
+
+    -- seq is the rowid: pages and the full-text index key on it. AUTOINCREMENT so a seq is never
+    -- reused after a delete, which would let a stale cursor or index entry point at a new message.
+    CREATE TABLE messages (
+        seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+        id              TEXT NOT NULL UNIQUE,
+        conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        outgoing        INTEGER NOT NULL CHECK (outgoing IN (0, 1)),
+        sender_id       TEXT NOT NULL,
+        body            TEXT NOT NULL,
+        sent_at         INTEGER NOT NULL,
+        received_at     INTEGER,
+        -- rank of DeliveryState: 0 pending, 1 sent, 2 delivered/received, 3 read
+        state           INTEGER NOT NULL CHECK (state BETWEEN 0 AND 3 AND (outgoing = 1 OR state >= 2))
+    );
+
+    CREATE INDEX messages_by_conversation ON messages(conversation_id, seq);
+    -- Partial indexes stay as small as the outbox and the unread set, not the whole history.
+    CREATE INDEX messages_outbox ON messages(seq) WHERE outgoing = 1 AND state < 2;
+    CREATE INDEX messages_unread ON messages(conversation_id, seq) WHERE outgoing = 0 AND state = 2;
+
+    -- External content: bodies are stored once, in messages. Prefix indexes make search-as-you-type
+    -- ("h", "he", "hel") a single index lookup instead of a merge over every matching term.
+    CREATE VIRTUAL TABLE messages_fts USING fts5(
+        body,
+        content = 'messages',
+        content_rowid = 'seq',
+        tokenize = 'unicode61 remove_diacritics 2',
+        prefix = '1 2 3'
+    );
+
+    CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+        INSERT INTO messages_fts(rowid, body) VALUES (new.seq, new.body);
+    END;
+    CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+        INSERT INTO messages_fts(messages_fts, rowid, body) VALUES ('delete', old.seq, old.body);
+    END;
+    -- Only on body changes: delivery-state updates must not rewrite the index.
+    CREATE TRIGGER messages_fts_update AFTER UPDATE OF body ON messages BEGIN
+        INSERT INTO messages_fts(messages_fts, rowid, body) VALUES ('delete', old.seq, old.body);
+        INSERT INTO messages_fts(rowid, body) VALUES (new.seq, new.body);
+    END;
+    "#,
+];
+
+pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Another process (a second app instance on the same profile) may hold the write lock briefly.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub(crate) fn configure_writer(conn: &Connection, wal: bool) -> Result<(), HistoryError> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    if wal {
+        let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            // Some file systems (network mounts) refuse WAL; the history still works, just with
+            // readers and the writer taking turns.
+            tracing::warn!(mode, "history database is not in WAL mode");
+        }
+    }
+    // NORMAL in WAL mode cannot corrupt the database; a power cut may lose the last commits, which
+    // the sender's outbox resends and the duplicate check absorbs.
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    Ok(())
+}
+
+pub(crate) fn configure_reader(conn: &Connection) -> Result<(), HistoryError> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "query_only", "ON")?;
+    // Searches over large doclists reread the same index pages; the default 2 MB cache thrashes.
+    conn.pragma_update(None, "cache_size", -32_768)?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    Ok(())
+}
+
+pub(crate) fn migrate(conn: &mut Connection) -> Result<(), HistoryError> {
+    // IMMEDIATE takes the write lock before reading the version, so two processes opening the
+    // same fresh profile cannot both run migration 1.
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let found: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if !(0..=SCHEMA_VERSION).contains(&found) {
+        return Err(HistoryError::UnsupportedSchema {
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let version = index as i64 + 1;
+        tracing::info!(version, "migrating history database");
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", version)?;
+    }
+    tx.commit()?;
+    Ok(())
+}

@@ -1,0 +1,256 @@
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// Who wrote a message, from this device's point of view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Outgoing,
+    Incoming,
+}
+
+/// Where a message is in its life. Outgoing messages move pending → sent → delivered → read;
+/// incoming ones received → read. States only ever move forward, so receipts that arrive out of
+/// order (a late "sent" after "delivered") cannot undo progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryState {
+    /// Stored locally, not yet handed to a peer connection.
+    Pending,
+    /// Handed to the peer connection; no acknowledgement yet.
+    Sent,
+    /// The recipient's device acknowledged storing it.
+    Delivered,
+    /// An incoming message the user has not seen yet.
+    Received,
+    /// Seen by the recipient (outgoing) or by the user (incoming).
+    Read,
+}
+
+impl DeliveryState {
+    /// Position on the forward-only ladder; also the value stored in the database. Delivered and
+    /// Received share a rank because they never apply to the same direction.
+    pub(crate) fn rank(self) -> i64 {
+        match self {
+            DeliveryState::Pending => 0,
+            DeliveryState::Sent => 1,
+            DeliveryState::Delivered | DeliveryState::Received => 2,
+            DeliveryState::Read => 3,
+        }
+    }
+
+    pub(crate) fn from_rank(direction: Direction, rank: i64) -> Option<DeliveryState> {
+        Some(match (direction, rank) {
+            (Direction::Outgoing, 0) => DeliveryState::Pending,
+            (Direction::Outgoing, 1) => DeliveryState::Sent,
+            (Direction::Outgoing, 2) => DeliveryState::Delivered,
+            (Direction::Incoming, 2) => DeliveryState::Received,
+            (_, 3) => DeliveryState::Read,
+            _ => return None,
+        })
+    }
+
+    /// Whether a message travelling in `direction` can ever be in this state.
+    pub fn applies_to(self, direction: Direction) -> bool {
+        match self {
+            DeliveryState::Pending | DeliveryState::Sent | DeliveryState::Delivered => direction == Direction::Outgoing,
+            DeliveryState::Received => direction == Direction::Incoming,
+            DeliveryState::Read => true,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Sent => "sent",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Received => "received",
+            DeliveryState::Read => "read",
+        }
+    }
+}
+
+impl fmt::Display for DeliveryState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    /// Chosen by the sender and globally unique, so resends can be recognised.
+    pub id: String,
+    /// The remote user's id.
+    pub conversation_id: String,
+    pub direction: Direction,
+    pub sender_id: String,
+    pub body: String,
+    /// Unix milliseconds on the sender's clock, which may disagree with ours.
+    pub sent_at: i64,
+    /// Unix milliseconds on this device's clock; None for outgoing messages.
+    pub received_at: Option<i64>,
+    pub state: DeliveryState,
+    /// Local insertion order: the order messages are shown in and paged by, immune to clock skew.
+    pub seq: i64,
+}
+
+impl Message {
+    /// A cursor that continues a page or a search right after (older than) this message.
+    pub fn cursor(&self) -> Cursor {
+        Cursor { seq: self.seq }
+    }
+}
+
+/// A message to store; `insert_many` takes a batch of these.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewMessage {
+    pub id: String,
+    pub conversation_id: String,
+    pub direction: Direction,
+    pub sender_id: String,
+    pub body: String,
+    pub sent_at: i64,
+    /// Ignored for outgoing messages.
+    pub received_at: Option<i64>,
+}
+
+impl NewMessage {
+    pub fn outgoing(conversation_id: &str, id: &str, sender_id: &str, body: &str, sent_at: i64) -> NewMessage {
+        NewMessage {
+            id: id.to_owned(),
+            conversation_id: conversation_id.to_owned(),
+            direction: Direction::Outgoing,
+            sender_id: sender_id.to_owned(),
+            body: body.to_owned(),
+            sent_at,
+            received_at: None,
+        }
+    }
+
+    pub fn incoming(
+        conversation_id: &str,
+        id: &str,
+        sender_id: &str,
+        body: &str,
+        sent_at: i64,
+        received_at: i64,
+    ) -> NewMessage {
+        NewMessage {
+            id: id.to_owned(),
+            conversation_id: conversation_id.to_owned(),
+            direction: Direction::Incoming,
+            sender_id: sender_id.to_owned(),
+            body: body.to_owned(),
+            sent_at,
+            received_at: Some(received_at),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", content = "message", rename_all = "lowercase")]
+pub enum InsertOutcome {
+    Inserted(Message),
+    /// The id was already stored; this is the stored copy, left untouched.
+    Duplicate(Message),
+}
+
+impl InsertOutcome {
+    pub fn message(&self) -> &Message {
+        match self {
+            InsertOutcome::Inserted(m) | InsertOutcome::Duplicate(m) => m,
+        }
+    }
+
+    pub fn into_message(self) -> Message {
+        match self {
+            InsertOutcome::Inserted(m) | InsertOutcome::Duplicate(m) => m,
+        }
+    }
+
+    pub fn is_inserted(&self) -> bool {
+        matches!(self, InsertOutcome::Inserted(_))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conversation {
+    /// The remote user's id.
+    pub id: String,
+    pub title: String,
+    pub last_message: Option<Message>,
+    /// Incoming messages not yet marked read.
+    pub unread: u32,
+    /// Unix milliseconds on this device's clock of the last activity (creation or a new message).
+    pub updated_at: i64,
+}
+
+/// Position in a message list, handed back to continue a page or a search. Serialized as a
+/// string so the UI treats it as a token rather than doing arithmetic on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub struct Cursor {
+    pub(crate) seq: i64,
+}
+
+impl fmt::Display for Cursor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "s{}", self.seq)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a history cursor: {0:?}")]
+pub struct InvalidCursor(String);
+
+impl FromStr for Cursor {
+    type Err = InvalidCursor;
+
+    fn from_str(s: &str) -> Result<Cursor, InvalidCursor> {
+        s.strip_prefix('s')
+            .and_then(|n| n.parse::<i64>().ok())
+            .filter(|seq| *seq > 0)
+            .map(|seq| Cursor { seq })
+            .ok_or_else(|| InvalidCursor(s.to_owned()))
+    }
+}
+
+impl From<Cursor> for String {
+    fn from(c: Cursor) -> String {
+        c.to_string()
+    }
+}
+
+impl TryFrom<String> for Cursor {
+    type Error = InvalidCursor;
+
+    fn try_from(s: String) -> Result<Cursor, InvalidCursor> {
+        s.parse()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page {
+    /// Newest first.
+    pub messages: Vec<Message>,
+    /// Pass back as `before` for the next (older) page; None once the conversation's start is reached.
+    pub next: Option<Cursor>,
+}
+
+/// Marks around matched terms in [`SearchHit::snippet`]. Control characters rather than markup,
+/// so the UI can split on them and render everything else as plain text: a message body can
+/// never inject HTML into the results view.
+pub const SNIPPET_MATCH_START: char = '\u{2}';
+pub const SNIPPET_MATCH_END: char = '\u{3}';
+/// Stands for text cut from either end of a snippet.
+pub const SNIPPET_ELLIPSIS: &str = "…";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchHit {
+    pub message: Message,
+    /// The body around the match, matched terms wrapped in [`SNIPPET_MATCH_START`] and
+    /// [`SNIPPET_MATCH_END`].
+    pub snippet: String,
+}
