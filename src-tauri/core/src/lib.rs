@@ -1,3 +1,5 @@
 //! Parley's app core: everything a user does except drawing pixels. Plain Rust with no Tauri
 //! types, so it runs headless: the desktop app's commands are a thin adapter over it, and
 //! `parley-cli` drives the same code for scripting, bots and black-box tests.
+
+pub mod peer;
