@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod history;
+pub mod peer;
 pub mod presence;
 pub mod profile;
 pub mod secrets;

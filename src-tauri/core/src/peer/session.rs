@@ -1,0 +1,322 @@
+//! One negotiated connection to one remote peer: its `PeerConnection`, its chat channel, and the
+//! bookkeeping that keeps events and signals in a sane order.
+
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::mpsc::UnboundedSender;
+use tracing::{debug, info, warn, Instrument, Span};
+use webrtc::data_channel::{DataChannel, DataChannelEvent, RTCDataChannelInit};
+use webrtc::peer_connection::{
+    PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCIceCandidateInit, RTCPeerConnectionIceEvent,
+    RTCPeerConnectionState,
+};
+
+use super::{Inner, PeerError, PeerEvent, PeerId, PeerSignal, SessionId};
+
+/// The chat channel is negotiated out of band (both sides create it with this stream id) rather
+/// than announced in band: that skips the DCEP open/ack round trip during set-up, and no
+/// `on_data_channel` plumbing is needed.
+const CHAT_CHANNEL_ID: u16 = 0;
+const CHAT_CHANNEL_LABEL: &str = "parley-chat";
+
+/// Remote candidates that arrive before the remote description can only be held; an honest peer
+/// trickles a handful, so more than this is refused rather than buffered without bound.
+const MAX_EARLY_CANDIDATES: usize = 64;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    Offerer,
+    Answerer,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Pending,
+    Open,
+    Ended,
+}
+
+pub(crate) struct Session {
+    pub(crate) id: SessionId,
+    pub(crate) role: Role,
+    pub(crate) pc: Arc<dyn PeerConnection>,
+    pub(crate) dc: Arc<dyn DataChannel>,
+    pub(crate) shared: Arc<Shared>,
+}
+
+/// The part of a session that the WebRTC driver's callbacks and the channel task also reach.
+pub(crate) struct Shared {
+    pub(crate) id: SessionId,
+    pub(crate) remote: PeerId,
+    pub(crate) span: Span,
+    events: UnboundedSender<PeerEvent>,
+    signals: UnboundedSender<(PeerId, PeerSignal)>,
+    /// Guards event emission too, so a session's events are always Connected, Frame…,
+    /// Disconnected, with nothing after Disconnected.
+    phase: Mutex<Phase>,
+    outbound: Mutex<Outbound>,
+    inbound: Mutex<Inbound>,
+}
+
+/// Local candidates are gathered as soon as the local description is set, which is before the
+/// offer or answer has been handed to the relay. Sending them at once would let them overtake
+/// it, and the remote would see a candidate for a connection it has never heard of.
+struct Outbound {
+    description_sent: bool,
+    held: Vec<PeerSignal>,
+}
+
+struct Inbound {
+    remote_description_set: bool,
+    held: Vec<RTCIceCandidateInit>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // The guarded data stays consistent across a panic (plain flags and queues), so a poisoned
+    // lock is still usable and must not take the whole peer layer down with it.
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Shared {
+    pub(crate) fn is_open(&self) -> bool {
+        *lock(&self.phase) == Phase::Open
+    }
+
+    pub(crate) fn is_pending(&self) -> bool {
+        *lock(&self.phase) == Phase::Pending
+    }
+
+    fn mark_open(&self) {
+        let mut phase = lock(&self.phase);
+        if *phase == Phase::Pending {
+            *phase = Phase::Open;
+            info!(parent: &self.span, "channel open");
+            let _ = self.events.send(PeerEvent::Connected {
+                peer: self.remote.clone(),
+            });
+        }
+    }
+
+    /// Returns whether this call ended the session (so exactly one caller emits Disconnected).
+    fn mark_ended(&self, reason: &str) -> bool {
+        let mut phase = lock(&self.phase);
+        if *phase == Phase::Ended {
+            return false;
+        }
+        *phase = Phase::Ended;
+        info!(parent: &self.span, reason, "disconnected");
+        let _ = self.events.send(PeerEvent::Disconnected {
+            peer: self.remote.clone(),
+            reason: reason.to_owned(),
+        });
+        true
+    }
+
+    fn deliver(&self, data: Bytes) {
+        let phase = lock(&self.phase);
+        if *phase == Phase::Open {
+            let _ = self.events.send(PeerEvent::Frame {
+                peer: self.remote.clone(),
+                data,
+            });
+        }
+    }
+
+    fn send_local_candidate(&self, init: RTCIceCandidateInit) {
+        let signal = PeerSignal::Candidate {
+            session: self.id,
+            candidate: init.candidate,
+            sdp_mid: init.sdp_mid,
+            sdp_mline_index: init.sdp_mline_index,
+        };
+        let mut out = lock(&self.outbound);
+        if out.description_sent {
+            let _ = self.signals.send((self.remote.clone(), signal));
+        } else {
+            out.held.push(signal);
+        }
+    }
+
+    /// Sends an offer or answer, then whatever candidates were gathered before it.
+    pub(crate) fn send_description(&self, signal: PeerSignal) {
+        let mut out = lock(&self.outbound);
+        let _ = self.signals.send((self.remote.clone(), signal));
+        out.description_sent = true;
+        for held in out.held.drain(..) {
+            let _ = self.signals.send((self.remote.clone(), held));
+        }
+    }
+
+    /// Holds `init` if the remote description is not applied yet; gives it back otherwise.
+    pub(crate) fn hold_early_candidate(
+        &self,
+        init: RTCIceCandidateInit,
+    ) -> Result<Option<RTCIceCandidateInit>, PeerError> {
+        let mut inbound = lock(&self.inbound);
+        if inbound.remote_description_set {
+            return Ok(Some(init));
+        }
+        if inbound.held.len() >= MAX_EARLY_CANDIDATES {
+            return Err(PeerError::InvalidSignal("too many candidates before the answer".into()));
+        }
+        inbound.held.push(init);
+        Ok(None)
+    }
+
+    /// Marks the remote description applied and returns the candidates held until then.
+    pub(crate) fn remote_description_set(&self) -> Vec<RTCIceCandidateInit> {
+        let mut inbound = lock(&self.inbound);
+        inbound.remote_description_set = true;
+        std::mem::take(&mut inbound.held)
+    }
+}
+
+impl Session {
+    /// Builds the connection and its chat channel. Nothing is negotiated yet, nothing is emitted,
+    /// and the session is not in the manager's map: the caller decides whether it replaces one.
+    pub(crate) async fn build(
+        inner: &Arc<Inner>,
+        remote: &PeerId,
+        id: SessionId,
+        role: Role,
+    ) -> Result<Session, PeerError> {
+        let span = tracing::info_span!("peer", local = %inner.local, remote = %remote, session = id, role = ?role);
+        let shared = Arc::new(Shared {
+            id,
+            remote: remote.clone(),
+            span: span.clone(),
+            events: inner.events.clone(),
+            signals: inner.signals.clone(),
+            phase: Mutex::new(Phase::Pending),
+            outbound: Mutex::new(Outbound {
+                description_sent: false,
+                held: Vec::new(),
+            }),
+            inbound: Mutex::new(Inbound {
+                remote_description_set: false,
+                held: Vec::new(),
+            }),
+        });
+        let handler = Arc::new(Handler {
+            shared: shared.clone(),
+            inner: Arc::downgrade(inner),
+        });
+        let config = &inner.config;
+        let pc = PeerConnectionBuilder::new()
+            .with_configuration(config.rtc_configuration())
+            .with_setting_engine(config.setting_engine())
+            .with_handler(handler)
+            .with_udp_addrs(config.udp_addrs())
+            .with_data_channel_send_buffer_limit(config.send_buffer_limit)
+            .build()
+            .instrument(span.clone())
+            .await?;
+        let pc: Arc<dyn PeerConnection> = Arc::new(pc);
+        let init = RTCDataChannelInit {
+            ordered: true,
+            negotiated: Some(CHAT_CHANNEL_ID),
+            ..Default::default()
+        };
+        let dc = match pc.create_data_channel(CHAT_CHANNEL_LABEL, Some(init)).await {
+            Ok(dc) => dc,
+            Err(e) => {
+                let _ = pc.close().await;
+                return Err(e.into());
+            }
+        };
+        tokio::spawn(pump(Arc::downgrade(inner), shared.clone(), dc.clone()).instrument(span));
+        Ok(Session {
+            id,
+            role,
+            pc,
+            dc,
+            shared,
+        })
+    }
+
+    /// Ends the session: emits Disconnected (once), optionally tells the remote, and releases
+    /// the connection's sockets. The caller must already have taken it out of the map.
+    pub(crate) async fn end(&self, reason: &str, send_bye: bool) {
+        if self.shared.mark_ended(reason) && send_bye {
+            let _ = self
+                .shared
+                .signals
+                .send((self.shared.remote.clone(), PeerSignal::Bye { session: self.id }));
+        }
+        if let Err(e) = self.pc.close().await {
+            debug!(parent: &self.shared.span, error = %e, "close");
+        }
+    }
+
+    /// Drops the session if it has not opened its channel within `timeout`.
+    pub(crate) fn spawn_setup_timer(&self, inner: &Arc<Inner>, timeout: Duration) {
+        let inner = Arc::downgrade(inner);
+        let shared = self.shared.clone();
+        let span = shared.span.clone();
+        tokio::spawn(
+            async move {
+                tokio::time::sleep(timeout).await;
+                if shared.is_pending() {
+                    if let Some(inner) = inner.upgrade() {
+                        inner.drop_session(&shared.remote, shared.id, "set-up timed out").await;
+                    }
+                }
+            }
+            .instrument(span),
+        );
+    }
+}
+
+/// Forwards the chat channel's events until it closes, then drops the session.
+async fn pump(inner: Weak<Inner>, shared: Arc<Shared>, dc: Arc<dyn DataChannel>) {
+    while let Some(event) = dc.poll().await {
+        match event {
+            DataChannelEvent::OnOpen => shared.mark_open(),
+            DataChannelEvent::OnMessage(msg) => shared.deliver(msg.data.freeze()),
+            DataChannelEvent::OnClose => break,
+            _ => {}
+        }
+    }
+    if let Some(inner) = inner.upgrade() {
+        inner.drop_session(&shared.remote, shared.id, "channel closed").await;
+    }
+}
+
+/// Receives callbacks on the connection's driver task. They must return quickly and must not
+/// wait on the connection (closing it from here would wait for the very task running us).
+struct Handler {
+    shared: Arc<Shared>,
+    inner: Weak<Inner>,
+}
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for Handler {
+    async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
+        match event.candidate.to_json() {
+            Ok(init) => self.shared.send_local_candidate(init),
+            Err(e) => warn!(parent: &self.shared.span, error = %e, "local candidate not serialisable"),
+        }
+    }
+
+    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
+        debug!(parent: &self.shared.span, ?state, "connection state");
+        let reason = match state {
+            RTCPeerConnectionState::Failed => "connection failed",
+            RTCPeerConnectionState::Disconnected => "connection lost",
+            RTCPeerConnectionState::Closed => "connection closed",
+            _ => return,
+        };
+        let inner = self.inner.clone();
+        let shared = self.shared.clone();
+        tokio::spawn(
+            async move {
+                if let Some(inner) = inner.upgrade() {
+                    inner.drop_session(&shared.remote, shared.id, reason).await;
+                }
+            }
+            .instrument(self.shared.span.clone()),
+        );
+    }
+}
