@@ -3,8 +3,14 @@
 //! `parley-cli` drives the same code for scripting, bots and black-box tests.
 
 pub mod account;
+pub mod chat;
+pub mod embedded;
+pub mod events;
 pub mod history;
 pub mod peer;
 pub mod presence;
 pub mod profile;
 pub mod secrets;
+
+mod app;
+pub use app::{Core, CoreError, CoreOptions};

@@ -20,15 +20,27 @@ pub const MAX_READ_IDS: usize = 256;
 #[serde(tag = "t", rename_all = "kebab-case")]
 pub enum ChatFrame {
     /// First frame each side sends on a new channel: the versions it speaks.
-    Hello { v: u32 },
+    Hello {
+        v: u32,
+    },
     /// A chat message. `sent_at` is the sender's clock, in Unix milliseconds.
-    Msg { id: String, body: String, sent_at: i64 },
+    Msg {
+        id: String,
+        body: String,
+        sent_at: i64,
+    },
     /// The message is stored on the receiving device (delivered). Sent for duplicates too, so a
     /// resend after a lost ack still completes.
-    Ack { id: String },
+    Ack {
+        id: String,
+    },
     /// The receiver has seen these messages.
-    Read { ids: Vec<String> },
-    Typing { active: bool },
+    Read {
+        ids: Vec<String>,
+    },
+    Typing {
+        active: bool,
+    },
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -111,9 +123,15 @@ mod tests {
     fn round_trip() {
         let frames = [
             ChatFrame::Hello { v: 1 },
-            ChatFrame::Msg { id: "m-1".into(), body: "héllo <b>".into(), sent_at: 1 },
+            ChatFrame::Msg {
+                id: "m-1".into(),
+                body: "héllo <b>".into(),
+                sent_at: 1,
+            },
             ChatFrame::Ack { id: "m-1".into() },
-            ChatFrame::Read { ids: vec!["a".into(), "b".into()] },
+            ChatFrame::Read {
+                ids: vec!["a".into(), "b".into()],
+            },
             ChatFrame::Typing { active: true },
         ];
         for frame in frames {
@@ -141,12 +159,28 @@ mod tests {
             br#"{"t":"ack","id":"a b"}"#,
         ];
         for case in cases {
-            assert!(ChatFrame::decode(case).is_err(), "accepted {:?}", String::from_utf8_lossy(case));
+            assert!(
+                ChatFrame::decode(case).is_err(),
+                "accepted {:?}",
+                String::from_utf8_lossy(case)
+            );
         }
-        assert_eq!(ChatFrame::decode(br#"{"t":"file-offer","x":1}"#), Err(FrameError::UnknownType));
-        let long = format!(r#"{{"t":"msg","id":"x","body":"{}","sent_at":1}}"#, "a".repeat(MAX_BODY_CHARS + 1));
-        assert_eq!(ChatFrame::decode(long.as_bytes()), Err(FrameError::OutOfBounds("message is too long")));
-        assert!(matches!(ChatFrame::decode(&vec![b' '; MAX_FRAME_BYTES + 1]), Err(FrameError::TooLarge(_))));
+        assert_eq!(
+            ChatFrame::decode(br#"{"t":"file-offer","x":1}"#),
+            Err(FrameError::UnknownType)
+        );
+        let long = format!(
+            r#"{{"t":"msg","id":"x","body":"{}","sent_at":1}}"#,
+            "a".repeat(MAX_BODY_CHARS + 1)
+        );
+        assert_eq!(
+            ChatFrame::decode(long.as_bytes()),
+            Err(FrameError::OutOfBounds("message is too long"))
+        );
+        assert!(matches!(
+            ChatFrame::decode(&vec![b' '; MAX_FRAME_BYTES + 1]),
+            Err(FrameError::TooLarge(_))
+        ));
         let ids: Vec<String> = (0..=MAX_READ_IDS).map(|i| i.to_string()).collect();
         assert!(ChatFrame::decode(&ChatFrame::Read { ids }.encode()).is_err());
     }

@@ -11,6 +11,7 @@
 //! connection; reads (pages, search, lists) use separate read connections, which WAL lets run
 //! alongside a write: a long search never delays storing an arriving message.
 
+mod contacts;
 mod query;
 mod schema;
 mod store;
@@ -45,6 +46,8 @@ pub enum HistoryError {
     DuplicateId(String),
     #[error("history task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    #[error("history database holds a record this build cannot read: {0}")]
+    Corrupt(String),
 }
 
 /// Two readers let a page load while a slow search runs; more would mostly add memory, since

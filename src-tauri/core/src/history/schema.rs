@@ -57,6 +57,17 @@ const MIGRATIONS: &[&str] = &[
         INSERT INTO messages_fts(rowid, body) VALUES (new.seq, new.body);
     END;
     "#,
+    // 2: the people conversations are with, so names resolve with no network.
+    r#"
+    CREATE TABLE contacts (
+        user_id     TEXT PRIMARY KEY NOT NULL,
+        username    TEXT NOT NULL,
+        -- The server's user object as last seen (display name, status, avatar URL…).
+        user_json   TEXT NOT NULL,
+        updated_at  INTEGER NOT NULL
+    );
+    CREATE INDEX contacts_by_username ON contacts(username COLLATE NOCASE);
+    "#,
 ];
 
 pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

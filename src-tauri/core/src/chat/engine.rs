@@ -1,0 +1,546 @@
+//! The chat engine: one task that reacts to presence and peer events in order, plus the calls
+//! front ends make (send, mark read, typing).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use parley_signal::protocol::User;
+use rand::RngCore;
+use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
+use tokio::task::JoinHandle;
+use tracing::{debug, info, warn, Instrument};
+
+use super::protocol::{check_body, ChatFrame, FrameError, CHAT_PROTOCOL_VERSION, MAX_READ_IDS};
+use crate::events::CoreEvent;
+use crate::history::{DeliveryState, Direction, History, HistoryError, InsertOutcome, Message};
+use crate::peer::{PeerConfig, PeerEvent, PeerId, PeerManager, PeerSignal};
+use crate::presence::{Presence, PresenceEvent};
+
+/// A failed direct connection is retried after this long while there is something to deliver.
+const RETRY_AFTER: Duration = Duration::from_secs(2);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChatError {
+    #[error("{0}")]
+    InvalidMessage(#[from] FrameError),
+    #[error("cannot send a message to yourself")]
+    ToSelf,
+    #[error("not online yet: wait until the server connection is up")]
+    NotOnline,
+    #[error(transparent)]
+    History(#[from] HistoryError),
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// 128 random bits: unique without coordination, and valid as a frame id.
+fn new_message_id() -> String {
+    let mut bytes = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[derive(Default)]
+struct State {
+    me: Option<User>,
+    /// Replaced on every (re)connection to the server: our peer id changes with it, and the
+    /// offer roles depend on it.
+    manager: Option<PeerManager>,
+    /// Who each remote peer is, as the server stamped it (rosters and relayed signals). Frames
+    /// from a peer not in here are dropped: only the server can vouch for an identity.
+    peer_users: HashMap<PeerId, User>,
+}
+
+struct Inner {
+    history: History,
+    presence: Presence,
+    peer_config: PeerConfig,
+    events: UnboundedSender<CoreEvent>,
+    peer_signals: UnboundedSender<(PeerId, PeerSignal)>,
+    peer_events: UnboundedSender<PeerEvent>,
+    state: Mutex<State>,
+    /// Serialises outbox flushes so two triggers (a new message, a channel opening) never send
+    /// the same batch twice in parallel. Resends are harmless, but needless.
+    flush: tokio::sync::Mutex<()>,
+}
+
+/// Runs chat for one signed-in profile. Cheap to clone.
+#[derive(Clone)]
+pub struct ChatEngine {
+    inner: Arc<Inner>,
+    task: Arc<Mutex<Option<JoinHandle<()>>>>,
+}
+
+impl ChatEngine {
+    /// Starts the engine on a started [`Presence`] and its event stream.
+    pub fn start(
+        history: History,
+        presence: Presence,
+        presence_events: UnboundedReceiver<PresenceEvent>,
+        peer_config: PeerConfig,
+        events: UnboundedSender<CoreEvent>,
+    ) -> ChatEngine {
+        let (peer_signals, signals_rx) = mpsc::unbounded_channel();
+        let (peer_events, peer_events_rx) = mpsc::unbounded_channel();
+        let inner = Arc::new(Inner {
+            history,
+            presence,
+            peer_config,
+            events,
+            peer_signals,
+            peer_events,
+            state: Mutex::default(),
+            flush: tokio::sync::Mutex::new(()),
+        });
+        let task = tokio::spawn(
+            run(inner.clone(), presence_events, signals_rx, peer_events_rx).instrument(tracing::info_span!("chat")),
+        );
+        ChatEngine {
+            inner,
+            task: Arc::new(Mutex::new(Some(task))),
+        }
+    }
+
+    pub fn history(&self) -> &History {
+        &self.inner.history
+    }
+
+    pub fn presence(&self) -> &Presence {
+        &self.inner.presence
+    }
+
+    /// The signed-in user, once the server has welcomed us.
+    pub fn me(&self) -> Option<User> {
+        self.inner.state().me.clone()
+    }
+
+    /// Users with at least one device online in a shared room, as last seen.
+    pub fn online_users(&self) -> Vec<User> {
+        let state = self.inner.state();
+        let mut users: Vec<User> = Vec::new();
+        for user in state.peer_users.values() {
+            if !users.iter().any(|u| u.id == user.id) {
+                users.push(user.clone());
+            }
+        }
+        users.sort_by(|a, b| a.username.cmp(&b.username));
+        users
+    }
+
+    /// Stores a message to `to` and sends it as soon as one of their devices is reachable.
+    pub async fn send_message(&self, to: &User, body: &str) -> Result<Message, ChatError> {
+        check_body(body)?;
+        let me = self.me().ok_or(ChatError::NotOnline)?;
+        if to.id == me.id {
+            return Err(ChatError::ToSelf);
+        }
+        let history = &self.inner.history;
+        history.upsert_conversation(&to.id, &to.display_name).await?;
+        let message = history
+            .insert_outgoing(&to.id, &new_message_id(), &me.id, body, now_ms())
+            .await?;
+        self.inner.emit(CoreEvent::Message {
+            message: message.clone(),
+        });
+        self.inner.deliver(&to.id).await;
+        Ok(message)
+    }
+
+    /// Marks a conversation read here and tells the sender's device, if reachable.
+    pub async fn mark_read(&self, conversation_id: &str) -> Result<usize, ChatError> {
+        let ids = self.inner.history.mark_conversation_read(conversation_id).await?;
+        for id in &ids {
+            self.inner.emit(CoreEvent::MessageState {
+                id: id.clone(),
+                conversation_id: conversation_id.to_owned(),
+                state: DeliveryState::Read,
+            });
+        }
+        if let Some((manager, peer)) = self.inner.open_peer(conversation_id) {
+            for chunk in ids.chunks(MAX_READ_IDS) {
+                let frame = ChatFrame::Read { ids: chunk.to_vec() };
+                if let Err(e) = manager.send(&peer, frame.encode()).await {
+                    debug!(error = %e, "read receipt not sent");
+                }
+            }
+        }
+        Ok(ids.len())
+    }
+
+    /// Tells the user's open device that we are (or stopped) typing. Best effort by nature.
+    pub async fn set_typing(&self, user_id: &str, active: bool) {
+        if let Some((manager, peer)) = self.inner.open_peer(user_id) {
+            let _ = manager.send(&peer, ChatFrame::Typing { active }.encode()).await;
+        }
+    }
+
+    /// Opens a direct channel to one of the user's online devices ahead of the first message.
+    pub async fn connect_to(&self, user_id: &str) -> bool {
+        self.inner.connect_user(user_id).await
+    }
+
+    /// Closes every peer connection and the server link.
+    pub async fn shutdown(&self) {
+        let task = self.task.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(task) = task {
+            task.abort();
+        }
+        let manager = self.inner.state().manager.take();
+        if let Some(manager) = manager {
+            manager.close_all().await;
+        }
+        self.inner.presence.shutdown().await;
+    }
+}
+
+async fn run(
+    inner: Arc<Inner>,
+    mut presence_events: UnboundedReceiver<PresenceEvent>,
+    mut signals: UnboundedReceiver<(PeerId, PeerSignal)>,
+    mut peer_events: UnboundedReceiver<PeerEvent>,
+) {
+    loop {
+        tokio::select! {
+            event = presence_events.recv() => match event {
+                Some(event) => inner.on_presence(event).await,
+                None => break,
+            },
+            Some((to, signal)) = signals.recv() => {
+                match serde_json::to_value(&signal) {
+                    Ok(data) => {
+                        if let Err(e) = inner.presence.signal(&to, data) {
+                            debug!(error = %e, kind = signal.kind(), "signal not relayed");
+                        }
+                    }
+                    Err(e) => warn!(error = %e, "signal not serializable"),
+                }
+            }
+            Some(event) = peer_events.recv() => inner.on_peer(event).await,
+        }
+    }
+    debug!("presence stream ended");
+}
+
+impl Inner {
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn emit(&self, event: CoreEvent) {
+        let _ = self.events.send(event);
+    }
+
+    /// Cloned out so no lock guard is ever held across an await.
+    fn manager(&self) -> Option<PeerManager> {
+        self.state().manager.clone()
+    }
+
+    fn user_of(&self, peer: &PeerId) -> Option<User> {
+        self.state().peer_users.get(peer).cloned()
+    }
+
+    /// A device of `user_id` with an open channel, if any.
+    fn open_peer(&self, user_id: &str) -> Option<(PeerManager, PeerId)> {
+        let state = self.state();
+        let manager = state.manager.clone()?;
+        let peer = state
+            .peer_users
+            .iter()
+            .find(|(peer, user)| user.id == user_id && manager.is_open(peer))
+            .map(|(peer, _)| peer.clone())?;
+        Some((manager, peer))
+    }
+
+    /// Records who a peer is (as the server vouches) and keeps the contact for offline use.
+    async fn remember(&self, peer_id: &str, user: &User) {
+        let changed = self
+            .state()
+            .peer_users
+            .insert(peer_id.to_owned(), user.clone())
+            .as_ref()
+            != Some(user);
+        if changed {
+            if let Err(e) = self.history.remember_contact(user).await {
+                warn!(error = %e, "could not store a contact");
+            }
+        }
+    }
+
+    async fn on_presence(self: &Arc<Self>, event: PresenceEvent) {
+        match event {
+            PresenceEvent::Connected { peer_id, user } => {
+                info!(peer = %peer_id, "online");
+                let manager = PeerManager::new(
+                    peer_id.clone(),
+                    self.peer_config.clone(),
+                    self.peer_signals.clone(),
+                    self.peer_events.clone(),
+                );
+                let old = {
+                    let mut state = self.state();
+                    state.me = Some(user.clone());
+                    state.peer_users.clear();
+                    state.manager.replace(manager)
+                };
+                // Remote peers are told by the server that our old peer left; connections made
+                // under the old id are of no further use.
+                if let Some(old) = old {
+                    old.close_all().await;
+                }
+                self.emit(CoreEvent::Online { peer_id, user });
+            }
+            PresenceEvent::Disconnected { reason } => self.emit(CoreEvent::Offline { reason }),
+            PresenceEvent::SessionEnded => self.emit(CoreEvent::SessionEnded),
+            PresenceEvent::Joined { room, peers } => {
+                for peer in &peers {
+                    self.remember(&peer.peer_id, &peer.user).await;
+                }
+                let users: Vec<String> = peers.iter().map(|p| p.user.id.clone()).collect();
+                self.emit(CoreEvent::RoomJoined { room, peers });
+                for user in users {
+                    self.deliver(&user).await;
+                }
+            }
+            PresenceEvent::Left { room } => self.emit(CoreEvent::RoomLeft { room }),
+            PresenceEvent::PeerJoined { room, peer } => {
+                self.remember(&peer.peer_id, &peer.user).await;
+                let user = peer.user.id.clone();
+                self.emit(CoreEvent::PeerJoined { room, peer });
+                self.deliver(&user).await;
+            }
+            PresenceEvent::PeerUpdated { room, peer } => {
+                self.remember(&peer.peer_id, &peer.user).await;
+                self.emit(CoreEvent::PeerUpdated { room, peer });
+            }
+            PresenceEvent::PeerLeft { room, peer_id } => {
+                let still_shared = self
+                    .presence
+                    .rooms()
+                    .iter()
+                    .any(|r| self.presence.roster(r).iter().any(|p| p.peer_id == peer_id));
+                if !still_shared {
+                    self.state().peer_users.remove(&peer_id);
+                    if let Some(manager) = self.manager() {
+                        manager.close(&peer_id).await;
+                    }
+                }
+                self.emit(CoreEvent::PeerLeft { room, peer_id });
+            }
+            PresenceEvent::Signal { from, user, data } => {
+                self.remember(&from, &user).await;
+                let signal: PeerSignal = match serde_json::from_value(data) {
+                    Ok(signal) => signal,
+                    Err(e) => {
+                        debug!(peer = %from, error = %e, "ignoring a malformed signal");
+                        return;
+                    }
+                };
+                if let Some(manager) = self.manager() {
+                    if let Err(e) = manager.handle_signal(&from, signal).await {
+                        debug!(peer = %from, error = %e, "signal refused");
+                    }
+                }
+            }
+            PresenceEvent::ServerError { code, message } => {
+                debug!(%code, %message, "server refused a frame");
+                self.emit(CoreEvent::Error { code, message });
+            }
+        }
+    }
+
+    async fn on_peer(self: &Arc<Self>, event: PeerEvent) {
+        match event {
+            PeerEvent::Connected { peer } => {
+                let Some(user) = self.user_of(&peer) else {
+                    debug!(%peer, "channel from an unknown peer");
+                    return;
+                };
+                info!(%peer, user = %user.username, "direct channel open");
+                if let Some(manager) = self.manager() {
+                    let _ = manager
+                        .send(
+                            &peer,
+                            ChatFrame::Hello {
+                                v: CHAT_PROTOCOL_VERSION,
+                            }
+                            .encode(),
+                        )
+                        .await;
+                }
+                self.emit(CoreEvent::Connected {
+                    peer_id: peer,
+                    user_id: user.id.clone(),
+                });
+                self.deliver(&user.id).await;
+            }
+            PeerEvent::Frame { peer, data } => {
+                let Some(user) = self.user_of(&peer) else {
+                    debug!(%peer, "frame from a peer the server has not introduced");
+                    return;
+                };
+                match ChatFrame::decode(&data) {
+                    Ok(frame) => self.on_frame(&peer, &user, frame).await,
+                    Err(FrameError::UnknownType) => debug!(%peer, "ignoring a frame type from a newer version"),
+                    Err(e) => warn!(%peer, error = %e, "dropping an invalid frame"),
+                }
+            }
+            PeerEvent::Disconnected { peer, reason } => {
+                let user = self.user_of(&peer);
+                debug!(%peer, %reason, "direct channel closed");
+                self.emit(CoreEvent::Disconnected {
+                    peer_id: peer.clone(),
+                    user_id: user.as_ref().map(|u| u.id.clone()),
+                    reason,
+                });
+                // Still in a room with us and still owed messages: try again shortly.
+                if let Some(user) = user {
+                    let inner = self.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(RETRY_AFTER).await;
+                        inner.deliver(&user.id).await;
+                    });
+                }
+            }
+        }
+    }
+
+    async fn on_frame(&self, peer: &PeerId, user: &User, frame: ChatFrame) {
+        match frame {
+            ChatFrame::Hello { v } => debug!(%peer, v, "peer speaks chat protocol"),
+            ChatFrame::Msg { id, body, sent_at } => {
+                let stored = async {
+                    self.history.upsert_conversation(&user.id, &user.display_name).await?;
+                    self.history
+                        .insert_incoming(&user.id, &id, &user.id, &body, sent_at, now_ms())
+                        .await
+                };
+                let acknowledge = match stored.await {
+                    Ok(InsertOutcome::Inserted(message)) => {
+                        self.emit(CoreEvent::Message { message });
+                        true
+                    }
+                    // A resend: already stored, so acknowledge again — unless the id belongs to
+                    // someone else's message, which this peer must not be able to touch.
+                    Ok(InsertOutcome::Duplicate(existing)) => {
+                        existing.direction == Direction::Incoming && existing.conversation_id == user.id
+                    }
+                    Err(e) => {
+                        warn!(error = %e, "could not store an incoming message");
+                        false
+                    }
+                };
+                if acknowledge {
+                    if let Some(manager) = self.manager() {
+                        let _ = manager.send(peer, ChatFrame::Ack { id }.encode()).await;
+                    }
+                }
+            }
+            ChatFrame::Ack { id } => self.advance(user, &id, DeliveryState::Delivered).await,
+            ChatFrame::Read { ids } => {
+                for id in ids {
+                    self.advance(user, &id, DeliveryState::Read).await;
+                }
+            }
+            ChatFrame::Typing { active } => self.emit(CoreEvent::Typing {
+                user_id: user.id.clone(),
+                active,
+            }),
+        }
+    }
+
+    /// Moves one of our messages to `user` forward, if it is theirs to move.
+    async fn advance(&self, user: &User, id: &str, state: DeliveryState) {
+        let owned = match self.history.message(id).await {
+            Ok(Some(m)) => m.direction == Direction::Outgoing && m.conversation_id == user.id,
+            _ => false,
+        };
+        if !owned {
+            debug!(id, "receipt for a message this peer did not receive");
+            return;
+        }
+        match self.history.advance_state(id, state).await {
+            Ok(Some(message)) => self.emit(CoreEvent::MessageState {
+                id: message.id,
+                conversation_id: message.conversation_id,
+                state: message.state,
+            }),
+            Ok(None) => {}
+            Err(e) => warn!(error = %e, "could not record a receipt"),
+        }
+    }
+
+    /// Opens a channel to one of the user's online devices; false when none is online.
+    async fn connect_user(&self, user_id: &str) -> bool {
+        let (manager, peers) = {
+            let state = self.state();
+            let Some(manager) = state.manager.clone() else {
+                return false;
+            };
+            let mut peers: Vec<PeerId> = state
+                .peer_users
+                .iter()
+                .filter(|(_, u)| u.id == user_id)
+                .map(|(p, _)| p.clone())
+                .collect();
+            peers.sort();
+            (manager, peers)
+        };
+        if peers.iter().any(|p| manager.is_open(p)) {
+            return true;
+        }
+        // One device is enough to take delivery; the first by id keeps the choice stable.
+        match peers.first() {
+            Some(peer) => match manager.connect(peer).await {
+                Ok(()) => true,
+                Err(e) => {
+                    debug!(%peer, error = %e, "could not start a connection");
+                    false
+                }
+            },
+            None => false,
+        }
+    }
+
+    /// Sends everything owed to `user_id` over an open channel, or starts opening one.
+    async fn deliver(&self, user_id: &str) {
+        let _guard = self.flush.lock().await;
+        let pending = match self.history.unacknowledged_outgoing(Some(user_id)).await {
+            Ok(pending) if !pending.is_empty() => pending,
+            Ok(_) => return,
+            Err(e) => {
+                warn!(error = %e, "could not read the outbox");
+                return;
+            }
+        };
+        let Some((manager, peer)) = self.open_peer(user_id) else {
+            self.connect_user(user_id).await;
+            return;
+        };
+        for message in pending {
+            let frame = ChatFrame::Msg {
+                id: message.id.clone(),
+                body: message.body.clone(),
+                sent_at: message.sent_at,
+            };
+            if let Err(e) = manager.send(&peer, frame.encode()).await {
+                debug!(%peer, error = %e, "delivery interrupted; will resend");
+                return;
+            }
+            if message.state == DeliveryState::Pending {
+                if let Ok(Some(updated)) = self.history.advance_state(&message.id, DeliveryState::Sent).await {
+                    self.emit(CoreEvent::MessageState {
+                        id: updated.id,
+                        conversation_id: updated.conversation_id,
+                        state: updated.state,
+                    });
+                }
+            }
+        }
+    }
+}
