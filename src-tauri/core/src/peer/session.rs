@@ -184,7 +184,10 @@ impl Session {
         id: SessionId,
         role: Role,
     ) -> Result<Session, PeerError> {
-        let span = tracing::info_span!("peer", local = %inner.local, remote = %remote, session = id, role = ?role);
+        // A root span: the session outlives the connect or signal call that created it, and its
+        // driver callbacks should not be logged as part of that call.
+        let local = &inner.local;
+        let span = tracing::info_span!(parent: None, "peer", %local, %remote, session = id, ?role);
         let shared = Arc::new(Shared {
             id,
             remote: remote.clone(),
