@@ -200,6 +200,7 @@ impl PeerManager {
     /// Closes the connection to `remote`, telling it with [`PeerSignal::Bye`].
     pub async fn close(&self, remote: &PeerId) {
         let inner = &self.inner;
+        let span = tracing::info_span!("peer", local = %inner.local, remote = %remote);
         inner
             .locked(remote, async {
                 let removed = lock(&inner.sessions).remove(remote);
@@ -207,6 +208,7 @@ impl PeerManager {
                     session.end("closed locally", true).await;
                 }
             })
+            .instrument(span)
             .await
     }
 

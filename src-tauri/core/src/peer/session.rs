@@ -1,7 +1,7 @@
 //! One negotiated connection to one remote peer: its `PeerConnection`, its chat channel, and the
 //! bookkeeping that keeps events and signals in a sane order.
 
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -58,6 +58,8 @@ pub(crate) struct Shared {
     phase: Mutex<Phase>,
     outbound: Mutex<Outbound>,
     inbound: Mutex<Inbound>,
+    /// Set right after the connection is built; the driver callbacks use it to wake the driver.
+    dc: OnceLock<Arc<dyn DataChannel>>,
 }
 
 /// Local candidates are gathered as soon as the local description is set, which is before the
@@ -182,7 +184,10 @@ impl Session {
         id: SessionId,
         role: Role,
     ) -> Result<Session, PeerError> {
-        let span = tracing::info_span!("peer", local = %inner.local, remote = %remote, session = id, role = ?role);
+        // A root span: the session outlives the connect or signal call that created it, and its
+        // driver callbacks should not be logged as part of that call.
+        let local = &inner.local;
+        let span = tracing::info_span!(parent: None, "peer", %local, %remote, session = id, ?role);
         let shared = Arc::new(Shared {
             id,
             remote: remote.clone(),
@@ -198,6 +203,7 @@ impl Session {
                 remote_description_set: false,
                 held: Vec::new(),
             }),
+            dc: OnceLock::new(),
         });
         let handler = Arc::new(Handler {
             shared: shared.clone(),
@@ -226,6 +232,7 @@ impl Session {
                 return Err(e.into());
             }
         };
+        let _ = shared.dc.set(dc.clone());
         tokio::spawn(pump(Arc::downgrade(inner), shared.clone(), dc.clone()).instrument(span));
         Ok(Session {
             id,
@@ -284,6 +291,21 @@ async fn pump(inner: Weak<Inner>, shared: Arc<Shared>, dc: Arc<dyn DataChannel>)
     }
 }
 
+impl Handler {
+    /// webrtc 0.21's driver polls writes before it dispatches events, and the DTLS-complete event
+    /// is what makes the SCTP client queue its INIT. Nothing wakes the driver after that, so the
+    /// INIT sits until the next ICE timer tick (200 ms while connected) — most of the set-up
+    /// time. Any call that enqueues a write notification makes the driver loop once more and
+    /// flush it; re-setting the low-water mark to its current value is one with no other effect.
+    async fn kick_driver(&self) {
+        if let Some(dc) = self.shared.dc.get() {
+            if let Err(e) = dc.set_buffered_amount_low_threshold(0).await {
+                debug!(parent: &self.shared.span, error = %e, "driver wake-up");
+            }
+        }
+    }
+}
+
 /// Receives callbacks on the connection's driver task. They must return quickly and must not
 /// wait on the connection (closing it from here would wait for the very task running us).
 struct Handler {
@@ -302,6 +324,10 @@ impl PeerConnectionEventHandler for Handler {
 
     async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
         debug!(parent: &self.shared.span, ?state, "connection state");
+        if state == RTCPeerConnectionState::Connected {
+            self.kick_driver().await;
+            return;
+        }
         let reason = match state {
             RTCPeerConnectionState::Failed => "connection failed",
             RTCPeerConnectionState::Disconnected => "connection lost",
