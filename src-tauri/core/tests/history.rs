@@ -423,6 +423,29 @@ async fn search_finds_prefixes_ignores_case_and_diacritics_newest_first() {
 }
 
 #[tokio::test]
+async fn conversation_filters_work_for_any_id_and_never_match_user_words() {
+    let h = search_fixture().await;
+    let odd = "wéird \"id\" AND( *";
+    incoming(&h, odd, "w1", "hello from an odd id").await;
+    incoming(&h, "bo", "x1", "hello from a prefix of bob").await;
+    let in_odd = h.search_in(odd, "hello", 10, None).await.unwrap();
+    assert_eq!(
+        in_odd.iter().map(|hit| hit.message.id.as_str()).collect::<Vec<_>>(),
+        ["w1"]
+    );
+    let in_bo = h.search_in("bo", "hel", 10, None).await.unwrap();
+    assert_eq!(
+        in_bo.iter().map(|hit| hit.message.id.as_str()).collect::<Vec<_>>(),
+        ["x1"]
+    );
+    // How conversations are indexed ("c" + hex of the id) must not leak into what words match.
+    for leak in ["c626F62", "c626f62 ", "c6"] {
+        assert_eq!(search_ids(&h, leak).await, Vec::<String>::new(), "{leak}");
+    }
+    assert_eq!(search_ids(&h, "c").await, ["s7", "s2"], "only coöperation and Café");
+}
+
+#[tokio::test]
 async fn snippets_mark_the_matched_words() {
     let h = search_fixture().await;
     let hits = h.search("cafe", 10, None).await.unwrap();

@@ -314,3 +314,71 @@ impl History {
         self.read(move |conn| store::message(conn, &id)).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// FTS5 compares every index entry against the content table (rank 1 = also check content).
+    fn index_matches_table(h: &History) -> Result<(), rusqlite::Error> {
+        lock(&h.inner.writer).execute(
+            "INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)",
+            [],
+        )?;
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn the_search_index_follows_inserts_duplicates_edits_and_deletes() {
+        let dir = tempfile::tempdir().unwrap();
+        let h = History::open(&dir.path().join("h.sqlite3")).unwrap();
+        let batch = (0..500)
+            .map(|i| NewMessage::incoming("bob", &format!("m{}", i % 400), "bob", &format!("word{i} shared"), 0, 0))
+            .collect();
+        h.insert_many(batch).await.unwrap();
+        h.insert_outgoing("carol", "o1", "me", "single path", 0).await.unwrap();
+        h.advance_state("o1", DeliveryState::Sent).await.unwrap().unwrap();
+        h.mark_conversation_read("bob").await.unwrap();
+        index_matches_table(&h).unwrap();
+        assert_eq!(h.search("shared", MAX_LIMIT, None).await.unwrap().len(), 400);
+
+        {
+            let conn = lock(&h.inner.writer);
+            conn.execute("UPDATE messages SET body = 'edited text' WHERE id = 'm7'", [])
+                .unwrap();
+            conn.execute("DELETE FROM conversations WHERE id = 'carol'", [])
+                .unwrap();
+        }
+        index_matches_table(&h).unwrap();
+        assert_eq!(h.search("edited", 10, None).await.unwrap()[0].message.id, "m7");
+        assert!(h.search("word7 ", 10, None).await.unwrap().is_empty());
+        assert!(
+            h.search("single", 10, None).await.unwrap().is_empty(),
+            "cascade delete left the index"
+        );
+        assert_eq!(h.message("o1").await.unwrap(), None);
+
+        // The check itself must be able to fail: corrupt the index behind the table's back.
+        lock(&h.inner.writer)
+            .execute("DELETE FROM messages_fts_data WHERE id > 10", [])
+            .unwrap();
+        assert!(index_matches_table(&h).is_err());
+    }
+
+    #[tokio::test]
+    async fn reads_see_writes_at_once_on_separate_connections() {
+        let dir = tempfile::tempdir().unwrap();
+        let h = History::open(&dir.path().join("h.sqlite3")).unwrap();
+        assert_eq!(h.inner.readers.len(), READERS);
+        for i in 0..20 {
+            h.insert_outgoing("bob", &format!("o{i}"), "me", "hello", 0)
+                .await
+                .unwrap();
+            assert_eq!(h.page("bob", None, 1).await.unwrap().messages[0].id, format!("o{i}"));
+            assert_eq!(h.search("hello", 1, None).await.unwrap()[0].message.id, format!("o{i}"));
+        }
+        // The read connections cannot write, whatever a bug might send them.
+        let reader = lock(&h.inner.readers[0]);
+        assert!(reader.execute("DELETE FROM messages", []).is_err());
+    }
+}

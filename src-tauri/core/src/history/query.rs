@@ -13,7 +13,7 @@ const MAX_TERMS: usize = 32;
 /// a huge query. Counted in chars so a cut never splits a UTF-8 sequence.
 const MAX_TERM_CHARS: usize = 64;
 
-/// The FTS5 MATCH expression for `input`, or None when it contains nothing searchable.
+/// The FTS5 expression for `input` (a sequence of phrases, to be wrapped in a column filter), or None when it contains nothing searchable.
 ///
 /// The last word is a prefix ("hel" finds "hello") because the user is probably still typing
 /// it; a trailing space says the word is complete.
