@@ -464,3 +464,86 @@ async fn shutdown_closes_sockets_with_going_away() {
         .unwrap()
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_disconnected() {
+    let server = start().await;
+    let mut alice = connect(&server, "alice", "ta").await;
+    // Bob never reads again: everything sent to him piles up in the kernel buffers and then in
+    // the server's bounded queue for him.
+    let _bob = connect(&server, "bob", "tb").await;
+
+    let chunk = "x".repeat(60 * 1024);
+    let mut reply = None;
+    for n in 0..1000 {
+        send(
+            &mut alice,
+            json!({"type": "CANDIDATE", "dst": "bob", "payload": {"n": n, "pad": chunk}}),
+        )
+        .await;
+        if let Ok(Some(Ok(Message::Text(text)))) =
+            timeout(Duration::from_millis(1), alice.next()).await
+        {
+            reply = Some(serde_json::from_str::<Value>(&text).unwrap());
+            break;
+        }
+    }
+    // PeerServer's answer to a failed send: LEAVE on behalf of the unreachable peer.
+    let reply = match reply {
+        Some(reply) => reply,
+        None => recv(&mut alice).await,
+    };
+    assert_eq!(
+        reply,
+        json!({"type": "LEAVE", "src": "bob", "dst": "alice"})
+    );
+
+    // Bob's id is released even though his socket never drains.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let mut ws = connect_raw(&server, "key=testkey&id=bob&token=new").await;
+        if recv(&mut ws).await == json!({"type": "OPEN"}) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "bob's id was never released"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn floods_are_rate_limited_without_closing() {
+    let server = start().await;
+    let mut alice = connect(&server, "alice", "ta").await;
+    let mut bob = connect(&server, "bob", "tb").await;
+    for _ in 0..5000 {
+        alice
+            .feed(Message::text(r#"{"type":"HEARTBEAT"}"#))
+            .await
+            .unwrap();
+    }
+    alice.flush().await.unwrap();
+    let reply = recv(&mut alice).await;
+    assert_eq!(reply["type"], "ERROR");
+    assert!(
+        reply["payload"]["msg"]
+            .as_str()
+            .unwrap()
+            .contains("rate limit"),
+        "{reply}"
+    );
+    // One warning per flood, not one per dropped frame.
+    silent(&mut alice, Duration::from_millis(300)).await;
+
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    send(
+        &mut alice,
+        json!({"type": "OFFER", "dst": "bob", "payload": "after the flood"}),
+    )
+    .await;
+    assert_eq!(recv(&mut bob).await["payload"], "after the flood");
+    server.shutdown().await.unwrap();
+}

@@ -7,7 +7,6 @@ mod realm;
 mod ws;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::{Path, State};
 use axum::http::{header, Method, StatusCode};
@@ -37,8 +36,6 @@ pub struct Limits {
     /// A connection with this much queued towards it is considered stuck and closed.
     pub send_queue_frames: usize,
     pub send_queue_bytes: usize,
-    /// A socket write that makes no progress for this long closes the connection.
-    pub write_timeout: Duration,
     /// Messages waiting for ids that are not connected, per id and in all.
     pub pending_per_id: usize,
     pub pending_frames: usize,
@@ -60,12 +57,11 @@ impl Default for Limits {
             frame_burst: 2000.0,
             send_queue_frames: 1024,
             send_queue_bytes: 1024 * 1024,
-            write_timeout: Duration::from_secs(10),
             pending_per_id: 256,
             pending_frames: 100_000,
             pending_bytes: 64 * 1024 * 1024,
-            read_buffer_bytes: 1024,
-            write_buffer_bytes: 16 * 1024,
+            read_buffer_bytes: 512,
+            write_buffer_bytes: 4 * 1024,
             max_id_bytes: 256,
         }
     }

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
 use serde_json::value::RawValue;
+use tokio::sync::futures::Notified;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -38,6 +39,8 @@ pub enum AttachError {
     IdTaken,
     #[error("{}", protocol::msgs::CONNECTION_LIMIT_EXCEED)]
     LimitReached,
+    #[error("Server is shutting down")]
+    ShuttingDown,
 }
 
 /// Why the realm asked a connection to close.
@@ -47,6 +50,7 @@ pub enum CloseReason {
     Replaced,
     /// Its outbound queue overflowed: the consumer is not reading.
     Stuck,
+    Shutdown,
 }
 
 /// One connected id. Other connections' tasks push frames into `outbox`; the owning task
@@ -117,9 +121,18 @@ impl Client {
         (std::mem::take(&mut outbox.frames), outbox.closing)
     }
 
+    fn close(&self, reason: CloseReason) {
+        lock(&self.outbox).closing.get_or_insert(reason);
+        self.wake.notify_one();
+    }
+
+    pub fn closing(&self) -> Option<CloseReason> {
+        lock(&self.outbox).closing
+    }
+
     /// Resolves once something was pushed or a close was requested since the last `take`.
-    pub async fn woken(&self) {
-        self.wake.notified().await;
+    pub fn woken(&self) -> Notified<'_> {
+        self.wake.notified()
     }
 }
 
@@ -148,6 +161,9 @@ pub struct Realm {
     pending_bytes: AtomicUsize,
     /// The expiry sweeper runs only while something is queued, so an idle server sets no timer.
     sweeper_running: AtomicBool,
+    /// The task that closes every client on shutdown starts with the first client, because
+    /// `router` may be called outside a runtime.
+    shutdown_watched: AtomicBool,
 }
 
 /// What happened to a relayed frame, for tests and tracing.
@@ -183,6 +199,7 @@ impl Realm {
             pending_frames: AtomicUsize::new(0),
             pending_bytes: AtomicUsize::new(0),
             sweeper_running: AtomicBool::new(false),
+            shutdown_watched: AtomicBool::new(false),
         }
     }
 
@@ -196,10 +213,6 @@ impl Realm {
 
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
-    }
-
-    pub fn shutdown(&self) -> &CancellationToken {
-        &self.shutdown
     }
 
     pub fn tasks(&self) -> &TaskTracker {
@@ -226,8 +239,18 @@ impl Realm {
 
     /// Registers `id` for a new socket. The returned client's outbox already holds OPEN
     /// followed by whatever waited for this id, so nothing can overtake OPEN.
-    pub fn attach(&self, id: &str, token: &str) -> Result<Arc<Client>, AttachError> {
+    pub fn attach(self: &Arc<Self>, id: &str, token: &str) -> Result<Arc<Client>, AttachError> {
+        if !self.shutdown_watched.swap(true, Ordering::SeqCst) {
+            let realm = self.clone();
+            self.tasks
+                .spawn(async move { realm.close_all_on_shutdown().await });
+        }
         let mut shard = lock(self.shard(id));
+        // Checked under the shard lock: `close_all_on_shutdown` takes every shard lock after
+        // the token is cancelled, so a client is either refused here or closed there.
+        if self.shutdown.is_cancelled() {
+            return Err(AttachError::ShuttingDown);
+        }
         if let Some(old) = shard.clients.get(id) {
             if *old.token != *token {
                 return Err(AttachError::IdTaken);
@@ -278,6 +301,16 @@ impl Realm {
         client.wake.notify_one();
         shard.clients.insert(id, client.clone());
         Ok(client)
+    }
+
+    /// One task for the whole realm instead of a cancellation waiter in every connection.
+    async fn close_all_on_shutdown(self: Arc<Self>) {
+        self.shutdown.cancelled().await;
+        for shard in self.shards.iter() {
+            for client in lock(shard).clients.values() {
+                client.close(CloseReason::Shutdown);
+            }
+        }
     }
 
     /// Unregisters `client` unless a newer socket already took its id over.
@@ -482,8 +515,8 @@ mod tests {
         assert!(matches!(&id[19..20], "8" | "9" | "a" | "b"));
     }
 
-    #[test]
-    fn attach_rules() {
+    #[tokio::test]
+    async fn attach_rules() {
         let mut config = PeerJsConfig::new("k");
         config.concurrent_limit = 1;
         let realm = realm(config);

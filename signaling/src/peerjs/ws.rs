@@ -1,7 +1,8 @@
 //! One WebSocket connection: admission, then a single task that reads frames, writes what
 //! other connections queued for it, and watches liveness, all in one `select!`.
 
-use std::pin::pin;
+use std::future::Future;
+use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,7 +11,8 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
-use tokio::time::{timeout, Instant};
+use tokio::sync::futures::Notified;
+use tokio::time::{timeout, Instant, Sleep};
 use tracing::Instrument;
 
 use super::protocol::{self, msgs, ClientFrame, ClientType, MessageType};
@@ -42,7 +44,18 @@ pub async fn upgrade(
         // Spawned on the server's tracker (rather than living in axum's upgrade task) so that
         // shutdown waits for the close frames to go out.
         let tasks = realm.tasks().clone();
-        tasks.spawn(serve(realm, params, socket));
+        match admit(&realm, &params) {
+            Ok(client) => {
+                // Debug level: an enabled span costs a few hundred bytes per connection in the
+                // subscriber, too much to pay for every idle client at the default level.
+                let span = tracing::debug_span!("peerjs", peer = %client.id());
+                tasks.spawn(Connection::new(realm, client, socket).run().instrument(span));
+            }
+            Err(refusal) => {
+                tracing::debug!(id = params.id.as_deref().unwrap_or(""), %refusal, "peerjs connection refused");
+                tasks.spawn(refuse(socket, refusal.frame()));
+            }
+        }
         std::future::ready(())
     })
 }
@@ -84,7 +97,7 @@ fn present(value: &Option<String>) -> Option<&str> {
     value.as_deref().filter(|s| !s.is_empty())
 }
 
-fn admit(realm: &Realm, params: &WsParams) -> Result<Arc<Client>, Refusal> {
+fn admit(realm: &Arc<Realm>, params: &WsParams) -> Result<Arc<Client>, Refusal> {
     // Same order of checks as PeerServer, so clients see the same error for the same mistake.
     let (Some(id), Some(token), Some(key)) = (
         present(&params.id),
@@ -103,36 +116,23 @@ fn admit(realm: &Realm, params: &WsParams) -> Result<Arc<Client>, Refusal> {
     Ok(realm.attach(id, token)?)
 }
 
-async fn serve(realm: Arc<Realm>, params: WsParams, mut socket: WebSocket) {
-    let client = match admit(&realm, &params) {
-        Ok(client) => client,
-        Err(refusal) => {
-            tracing::debug!(id = params.id.as_deref().unwrap_or(""), %refusal, "peerjs connection refused");
-            let goodbye = async {
-                socket.send(Message::Text(refusal.frame())).await?;
-                socket.close().await
-            };
-            let _ = timeout(CLOSE_TIMEOUT, goodbye).await;
-            return;
-        }
+async fn refuse(mut socket: WebSocket, frame: Utf8Bytes) {
+    let goodbye = async {
+        socket.send(Message::Text(frame)).await?;
+        socket.close().await
     };
-    let span = tracing::info_span!("peerjs", peer = %client.id());
-    Connection::new(realm, client, socket)
-        .run()
-        .instrument(span)
-        .await;
+    let _ = timeout(CLOSE_TIMEOUT, goodbye).await;
 }
 
 /// Why a connection's loop ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Exit {
-    Shutdown,
     Closed(CloseReason),
     /// Sent LEAVE without `dst`: it gives up its id.
     Left,
     /// Nothing received for `alive_timeout`.
     Silent,
-    /// A write made no progress for `write_timeout`.
+    /// A write stayed blocked for `alive_timeout`: the client is not reading.
     WriteStalled,
     /// The client closed the socket or it failed; nothing more can be sent.
     Gone,
@@ -141,7 +141,7 @@ enum Exit {
 impl Exit {
     fn close_frame(self) -> Option<CloseFrame> {
         let (code, reason) = match self {
-            Exit::Shutdown => (1001, "server shutting down"),
+            Exit::Closed(CloseReason::Shutdown) => (1001, "server shutting down"),
             Exit::Closed(CloseReason::Replaced) => (1000, "replaced by a newer connection"),
             Exit::Closed(CloseReason::Stuck) | Exit::WriteStalled => {
                 (1008, "not reading fast enough")
@@ -157,19 +157,23 @@ impl Exit {
     }
 }
 
-/// Token bucket; refilled lazily when a frame arrives, so it needs no timer.
+/// Token bucket; refilled lazily from the time since the previous frame, so it needs no
+/// timer and no timestamp of its own.
 struct RateLimit {
-    tokens: f64,
-    last: Instant,
-    /// Only one ERROR per second, so a flood does not turn into a flood back.
-    warned_at: Option<Instant>,
+    tokens: f32,
+    /// One ERROR per flood rather than one per dropped frame; a flood ends once the bucket is
+    /// full again.
+    warned: bool,
 }
 
 impl RateLimit {
-    fn allow(&mut self, now: Instant, per_sec: f64, burst: f64) -> bool {
-        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
-        self.last = now;
-        self.tokens = (self.tokens + elapsed * per_sec).min(burst);
+    fn allow(&mut self, since_last: Duration, per_sec: f64, burst: f64) -> bool {
+        let refill = since_last.as_secs_f64() * per_sec;
+        self.tokens = (f64::from(self.tokens) + refill).min(burst) as f32;
+        if f64::from(self.tokens) >= burst {
+            // Quiet long enough to refill completely: whatever comes next is a new flood.
+            self.warned = false;
+        }
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
             true
@@ -178,14 +182,38 @@ impl RateLimit {
         }
     }
 
-    fn should_warn(&mut self, now: Instant) -> bool {
-        let warn = self
-            .warned_at
-            .is_none_or(|at| now.saturating_duration_since(at) >= Duration::from_secs(1));
-        if warn {
-            self.warned_at = Some(now);
+    fn should_warn(&mut self) -> bool {
+        !std::mem::replace(&mut self.warned, true)
+    }
+}
+
+/// What a connection waits on besides its socket. Created once and kept across loop
+/// iterations: a fresh waiter per received frame would register and unregister itself under
+/// the Notify's lock every time. Shutdown arrives through `woken` too (the realm closes every
+/// client), which saves each connection a cancellation waiter of its own.
+struct Waits<'p, 'c> {
+    client: &'c Client,
+    woken: Pin<&'p mut Notified<'c>>,
+    /// Armed once and re-armed only when it fires early, so a busy connection does not touch
+    /// the timer wheel on every frame.
+    alive: Pin<&'p mut Sleep>,
+    alive_timeout: Duration,
+    last_seen: Instant,
+}
+
+impl Waits<'_, '_> {
+    fn rearm_woken(&mut self) {
+        self.woken.set(self.client.woken());
+    }
+
+    /// Called when the alive timer fires: true if nothing arrived for `alive_timeout`.
+    fn silent(&mut self) -> bool {
+        let deadline = self.last_seen + self.alive_timeout;
+        if Instant::now() >= deadline {
+            return true;
         }
-        warn
+        self.alive.as_mut().reset(deadline);
+        false
     }
 }
 
@@ -199,9 +227,8 @@ struct Connection {
 impl Connection {
     fn new(realm: Arc<Realm>, client: Arc<Client>, socket: WebSocket) -> Self {
         let rate = RateLimit {
-            tokens: realm.limits().frame_burst,
-            last: Instant::now(),
-            warned_at: None,
+            tokens: realm.limits().frame_burst as f32,
+            warned: false,
         };
         Connection {
             realm,
@@ -211,95 +238,122 @@ impl Connection {
         }
     }
 
-    async fn run(mut self) {
-        Metrics::inc(&self.realm.metrics().peerjs_connections);
-        tracing::debug!("peerjs client connected");
-        let alive_timeout = self.realm.config().alive_timeout;
-        let mut last_seen = Instant::now();
-        // Armed once and re-armed only when it fires early, so a busy connection does not
-        // touch the timer wheel on every frame.
-        let mut alive = pin!(tokio::time::sleep(alive_timeout));
-        let exit = loop {
-            tokio::select! {
-                biased;
-                () = self.realm.shutdown().cancelled() => break Exit::Shutdown,
-                () = self.client.woken() => {
-                    if let Err(exit) = self.write_queued().await {
-                        break exit;
+    // Not an `async fn`: those keep a second copy of `self` (the argument) in the future for
+    // its whole life (rust-lang/rust#62958), which doubles the memory of every idle connection.
+    #[allow(clippy::manual_async_fn)]
+    fn run(mut self) -> impl Future<Output = ()> + Send {
+        async move {
+            Metrics::inc(&self.realm.metrics().peerjs_connections);
+            tracing::debug!("peerjs client connected");
+            let client = self.client.clone();
+            let alive_timeout = self.realm.config().alive_timeout;
+            let mut waits = Waits {
+                client: &client,
+                woken: pin!(client.woken()),
+                alive: pin!(tokio::time::sleep(alive_timeout)),
+                alive_timeout,
+                last_seen: Instant::now(),
+            };
+            let exit = loop {
+                tokio::select! {
+                    biased;
+                    () = waits.woken.as_mut() => {
+                        waits.rearm_woken();
+                        if let Err(exit) = self.write_queued(&mut waits).await {
+                            break exit;
+                        }
                     }
-                }
-                message = self.socket.next() => {
-                    last_seen = Instant::now();
-                    match message {
-                        Some(Ok(message)) => {
-                            if let Some(exit) = self.on_message(message, last_seen) {
-                                break exit;
+                    message = self.socket.next() => {
+                        let now = Instant::now();
+                        let since_last = now.saturating_duration_since(waits.last_seen);
+                        waits.last_seen = now;
+                        match message {
+                            Some(Ok(message)) => {
+                                if let Some(exit) = self.on_message(message, since_last) {
+                                    break exit;
+                                }
                             }
+                            Some(Err(error)) => {
+                                tracing::debug!(%error, "peerjs socket error");
+                                break Exit::Gone;
+                            }
+                            None => break Exit::Gone,
                         }
-                        Some(Err(error)) => {
-                            tracing::debug!(%error, "peerjs socket error");
-                            break Exit::Gone;
+                    }
+                    () = waits.alive.as_mut() => {
+                        if waits.silent() {
+                            break Exit::Silent;
                         }
-                        None => break Exit::Gone,
                     }
                 }
-                () = &mut alive => {
-                    let deadline = last_seen + alive_timeout;
-                    if Instant::now() >= deadline {
-                        break Exit::Silent;
-                    }
-                    alive.as_mut().reset(deadline);
+            };
+            self.realm.detach(&self.client);
+            Metrics::dec(&self.realm.metrics().peerjs_connections);
+            tracing::debug!(?exit, "peerjs client disconnected");
+            let socket = &mut self.socket;
+            let goodbye = async {
+                match exit.close_frame() {
+                    Some(frame) => socket.send(Message::Close(Some(frame))).await,
+                    // Flushes the reply to a close the client started; harmless after an error.
+                    None => socket.close().await,
                 }
-            }
-        };
-        self.realm.detach(&self.client);
-        Metrics::dec(&self.realm.metrics().peerjs_connections);
-        tracing::debug!(?exit, "peerjs client disconnected");
-        let socket = &mut self.socket;
-        let goodbye = async {
-            match exit.close_frame() {
-                Some(frame) => socket.send(Message::Close(Some(frame))).await,
-                // Flushes the reply to a close the client started; harmless after an error.
-                None => socket.close().await,
-            }
-        };
-        let _ = timeout(CLOSE_TIMEOUT, goodbye).await;
+            };
+            let _ = timeout(CLOSE_TIMEOUT, goodbye).await;
+        }
     }
 
-    /// Writes everything other connections queued, with one flush for the whole batch.
-    async fn write_queued(&mut self) -> Result<(), Exit> {
-        let (frames, closing) = self.client.take();
-        if !frames.is_empty() {
+    /// Writes everything other connections queued, one flush per batch, until the queue is
+    /// empty. While a write is blocked the same waits as the main loop stay armed: a close
+    /// request (shutdown, the queue overflowed, or the id was re-attached) and the alive timer,
+    /// since a client that accepts nothing for `alive_timeout` is as dead as a silent one.
+    async fn write_queued(&mut self, waits: &mut Waits<'_, '_>) -> Result<(), Exit> {
+        loop {
+            let (frames, closing) = self.client.take();
+            if let Some(reason) = closing {
+                return Err(Exit::Closed(reason));
+            }
+            if frames.is_empty() {
+                return Ok(());
+            }
             let socket = &mut self.socket;
-            let write = async {
+            let mut write = pin!(async move {
                 for frame in frames {
                     socket.feed(Message::Text(frame)).await?;
                 }
                 socket.flush().await
-            };
-            let written = tokio::select! {
-                biased;
-                written = timeout(self.realm.limits().write_timeout, write) => written,
-                () = self.realm.shutdown().cancelled() => return Err(Exit::Shutdown),
-            };
-            match written {
-                Ok(Ok(())) => {}
-                Ok(Err(_)) => return Err(Exit::Gone),
-                Err(_) => return Err(Exit::WriteStalled),
+            });
+            loop {
+                tokio::select! {
+                    biased;
+                    written = &mut write => {
+                        written.map_err(|_| Exit::Gone)?;
+                        break;
+                    }
+                    () = waits.woken.as_mut() => {
+                        waits.rearm_woken();
+                        if let Some(reason) = waits.client.closing() {
+                            return Err(Exit::Closed(reason));
+                        }
+                    }
+                    () = waits.alive.as_mut() => {
+                        if waits.silent() {
+                            return Err(Exit::WriteStalled);
+                        }
+                    }
+                }
             }
         }
-        closing.map_or(Ok(()), |reason| Err(Exit::Closed(reason)))
     }
 
     /// Handles one received frame without awaiting: replies go through this connection's own
     /// outbox like everything else it is sent.
-    fn on_message(&mut self, message: Message, now: Instant) -> Option<Exit> {
+    fn on_message(&mut self, message: Message, since_last: Duration) -> Option<Exit> {
         let limits = self.realm.limits();
         if !self
             .rate
-            .allow(now, limits.frames_per_sec, limits.frame_burst)
+            .allow(since_last, limits.frames_per_sec, limits.frame_burst)
         {
-            if self.rate.should_warn(now) {
+            if self.rate.should_warn() {
                 self.reply_error("rate limit exceeded: frames dropped");
             }
             return None;
