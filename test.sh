@@ -8,7 +8,7 @@ ROOT="$PWD"
 
 # Node projects (paths relative to the repository root) whose `npm test` is a test stage.
 # Each must also be listed in NODE_PROJECTS in scripts/setup.sh so its packages get installed.
-NODE_TEST_PROJECTS=()
+NODE_TEST_PROJECTS=(tests/peerjs)
 
 export CI=true
 

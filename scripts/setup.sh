@@ -10,7 +10,7 @@
 set -euo pipefail
 
 # Node projects (paths relative to the repository root) whose npm packages are installed.
-NODE_PROJECTS=(ui)
+NODE_PROJECTS=(ui tests/peerjs)
 
 APP_PACKAGES=(build-essential pkg-config libssl-dev libwebkit2gtk-4.1-dev
   libayatana-appindicator3-dev librsvg2-dev curl file)

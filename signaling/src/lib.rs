@@ -62,16 +62,18 @@ impl Server {
     /// returns once in-flight HTTP requests have finished.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let Server { listener, state } = self;
-        let stop = state.shutdown.clone();
+        let stopping = state.clone();
         let app = http::router(state.clone());
         let serve = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {
                 shutdown.await;
-                stop.cancel();
+                stopping.shutdown.cancel();
+                stopping.hub.close_all(hub::CloseReason::Shutdown);
             });
         tracing::info!("signaling server ready");
         let result = serve.await;
         state.shutdown.cancel();
+        state.hub.close_all(hub::CloseReason::Shutdown);
         state.wait_for_connections().await;
         result
     }

@@ -42,10 +42,6 @@ impl TokenBucket {
         }
     }
 
-    pub fn take(&mut self) -> Result<(), Duration> {
-        self.take_at(Instant::now())
-    }
-
     fn is_full_at(&mut self, now: Instant) -> bool {
         self.refill(now);
         self.tokens >= self.burst

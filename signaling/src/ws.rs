@@ -4,6 +4,8 @@
 //! collects, so an idle peer costs one small future and no channel.
 
 use std::borrow::Cow;
+use std::future::Future;
+use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::SinkExt;
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use tokio::time::Sleep;
 use tracing::Instrument;
 
 use crate::auth;
@@ -31,7 +34,9 @@ const CLOSE_TOO_BIG: u16 = 1009;
 
 /// Tungstenite's read buffer is allocated per connection and kept: a small one keeps idle
 /// connections cheap, and signaling frames are small.
-const READ_BUFFER: usize = 2048;
+const READ_BUFFER: usize = 512;
+/// Frames are collected up to this size before a write; a relay burst is one syscall.
+const WRITE_BUFFER: usize = 4096;
 
 /// Frames dropped by the rate limit, in a row, before the connection is treated as a flood.
 const FLOOD_DROPS: u32 = 1000;
@@ -78,7 +83,7 @@ pub async fn upgrade(State(state): State<AppState>, headers: HeaderMap, ws: WebS
     let limits = &state.config.limits;
     let ws = ws
         .read_buffer_size(READ_BUFFER)
-        .write_buffer_size(0)
+        .write_buffer_size(WRITE_BUFFER)
         .max_write_buffer_size(limits.ws_hard_frame_bytes.saturating_mul(4))
         .max_message_size(limits.ws_hard_frame_bytes)
         .max_frame_size(limits.ws_hard_frame_bytes);
@@ -114,7 +119,9 @@ async fn connection(state: AppState, mut socket: WebSocket, session: Option<Sess
     };
     if let Some(session) = session {
         let peer_id: PeerId = auth::random_id(8).into();
-        let span = tracing::info_span!("peer", peer = %peer_id, user = %session.user.username);
+        // Debug level: an enabled span costs a few hundred bytes per connection in the
+        // subscriber, too much for every idle client at the default level.
+        let span = tracing::debug_span!("peer", peer = %peer_id, user = %session.user.username);
         Connection::new(state.clone(), socket, peer_id, session)
             .run()
             .instrument(span)
@@ -160,7 +167,10 @@ async fn first_frame_auth(state: &AppState, socket: &mut WebSocket) -> Option<Se
 
 /// True when tungstenite refused a frame over `max_frame_size`/`max_message_size`.
 fn is_capacity_error(error: axum::Error) -> bool {
-    matches!(error.into_inner().downcast_ref::<tungstenite::Error>(), Some(tungstenite::Error::Capacity(_)))
+    matches!(
+        error.into_inner().downcast_ref::<tungstenite::Error>(),
+        Some(tungstenite::Error::Capacity(_))
+    )
 }
 
 /// Sends a close frame, then reads (and discards) until the client answers it, for at most a
@@ -186,6 +196,9 @@ struct Connection {
     last_seen: Instant,
 }
 
+/// Why the loop ended: the close frame to send, if any.
+type Goodbye = Option<Message>;
+
 impl Connection {
     fn new(state: AppState, socket: WebSocket, peer_id: PeerId, session: Session) -> Self {
         let limits = &state.config.limits;
@@ -202,6 +215,11 @@ impl Connection {
             user: session.user,
         };
         outbox.push(frame(&welcome));
+        // Shutdown reaches connections through their outboxes; one that authenticated while the
+        // server was already stopping would otherwise miss it.
+        if state.shutdown.is_cancelled() {
+            outbox.close(CloseReason::Shutdown);
+        }
         Connection {
             state,
             socket,
@@ -213,76 +231,124 @@ impl Connection {
         }
     }
 
-    async fn run(mut self) {
-        tracing::debug!("connected");
-        let limits = &self.state.config.limits;
-        let (ping_every, idle_after) = (limits.ws_ping_interval, limits.ws_idle_timeout);
-        let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
-        let mut batch = Vec::new();
-        let shutdown = self.state.shutdown.clone();
-        let outbox = self.outbox.clone();
-        let goodbye = loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => break Some(close(CLOSE_GOING_AWAY, "server shutting down")),
-                _ = outbox.ready() => {
-                    outbox.drain_into(&mut batch);
-                    if self.flush(&mut batch).await.is_err() {
-                        break None;
-                    }
-                    match outbox.close_reason() {
-                        Some(CloseReason::Overflow) => break Some(close(CLOSE_POLICY, "too far behind")),
-                        Some(CloseReason::SignedOut) => {
-                            let _ = self.socket.send(Message::Text(error_frame(codes::UNAUTHORIZED, "signed out"))).await;
-                            break Some(close(CLOSE_POLICY, "signed out"));
+    // An async block rather than an `async fn(mut self)`: the latter keeps both the argument and
+    // the moved-in binding in its state (rust-lang/rust#62958), which doubles the size of every
+    // idle connection's future.
+    #[allow(clippy::manual_async_fn)]
+    fn run(mut self) -> impl Future<Output = ()> + Send {
+        async move {
+            tracing::debug!("connected");
+            let limits = &self.state.config.limits;
+            let (ping_every, idle_after) = (limits.ws_ping_interval, limits.ws_idle_timeout);
+            let outbox = self.outbox.clone();
+            // Both waits live across iterations: re-creating them per frame would register and
+            // deregister a waiter and a timer for every relayed signal.
+            let mut woken = pin!(outbox.woken());
+            let mut timer = pin!(tokio::time::sleep(ping_every));
+            let mut batch = Vec::new();
+            let goodbye: Goodbye = loop {
+                tokio::select! {
+                    biased;
+                    () = woken.as_mut() => {
+                        woken.set(outbox.woken());
+                        outbox.drain_into(&mut batch);
+                        if !batch.is_empty() {
+                            if let Err(goodbye) = self.write(&mut batch, timer.as_mut(), idle_after).await {
+                                break goodbye;
+                            }
                         }
-                        None => {}
+                        if let Some(reason) = outbox.close_reason() {
+                            break self.closing(reason).await;
+                        }
+                    }
+                    message = self.socket.recv() => {
+                        self.last_seen = Instant::now();
+                        if let Some(goodbye) = self.on_message(message) {
+                            break goodbye;
+                        }
+                    }
+                    () = timer.as_mut() => {
+                        if self.last_seen.elapsed() >= idle_after {
+                            tracing::debug!("no sign of life, dropping");
+                            break Some(close(CLOSE_GOING_AWAY, "idle timeout"));
+                        }
+                        timer.as_mut().reset(tokio::time::Instant::now() + ping_every);
+                        let ping = self.socket.send(Message::Ping(Default::default()));
+                        if tokio::time::timeout(idle_after, ping).await.map_or(true, |sent| sent.is_err()) {
+                            break None;
+                        }
                     }
                 }
-                message = self.socket.recv() => match message {
-                    Some(Ok(Message::Text(text))) => {
-                        self.last_seen = Instant::now();
-                        if !self.on_text(&text) {
-                            break Some(close(CLOSE_POLICY, "too many frames"));
-                        }
-                    }
-                    Some(Ok(Message::Binary(_))) => {
-                        self.last_seen = Instant::now();
-                        self.reply_error(codes::BAD_FRAME, "binary frames are not supported; send JSON text");
-                    }
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => self.last_seen = Instant::now(),
-                    Some(Ok(Message::Close(_))) | None => break None,
-                    Some(Err(e)) => {
-                        tracing::debug!(error = %e, "connection error");
-                        if is_capacity_error(e) {
-                            break Some(close(CLOSE_TOO_BIG, "frame too large"));
-                        }
-                        break None;
-                    }
-                },
-                _ = ping.tick() => {
-                    if self.last_seen.elapsed() > idle_after {
-                        tracing::debug!("no sign of life, dropping");
-                        break Some(close(CLOSE_GOING_AWAY, "idle timeout"));
-                    }
-                    if self.socket.send(Message::Ping(Default::default())).await.is_err() {
-                        break None;
-                    }
-                }
+            };
+            self.state.hub.disconnect(&self.peer_id);
+            if let Some(frame) = goodbye {
+                close_gracefully(&mut self.socket, frame).await;
             }
-        };
-        self.state.hub.disconnect(&self.peer_id);
-        if let Some(frame) = goodbye {
-            close_gracefully(&mut self.socket, frame).await;
+            tracing::debug!("disconnected");
         }
-        tracing::debug!("disconnected");
     }
 
-    /// Writes a batch with one flush (one syscall for a burst of frames).
-    async fn flush(&mut self, batch: &mut Vec<Utf8Bytes>) -> Result<(), axum::Error> {
-        for frame in batch.drain(..) {
-            self.socket.feed(Message::Text(frame)).await?;
+    /// Writes a batch with one flush (one syscall for a burst of frames). A client that accepts
+    /// nothing for `idle_after` is not reading and is dropped; the ping timer doubles as that
+    /// deadline so writes never arm a timer of their own.
+    async fn write(
+        &mut self,
+        batch: &mut Vec<Utf8Bytes>,
+        mut timer: Pin<&mut Sleep>,
+        idle_after: Duration,
+    ) -> Result<(), Goodbye> {
+        let started = tokio::time::Instant::now();
+        let socket = &mut self.socket;
+        let mut write = pin!(async move {
+            for frame in batch.drain(..) {
+                socket.feed(Message::Text(frame)).await?;
+            }
+            socket.flush().await
+        });
+        loop {
+            tokio::select! {
+                biased;
+                written = &mut write => return written.map_err(|_| None),
+                () = timer.as_mut() => {
+                    if started.elapsed() >= idle_after {
+                        tracing::debug!("client stopped reading, dropping");
+                        return Err(None);
+                    }
+                    timer.as_mut().reset(started + idle_after);
+                }
+            }
         }
-        self.socket.flush().await
+    }
+
+    async fn closing(&mut self, reason: CloseReason) -> Goodbye {
+        match reason {
+            CloseReason::Overflow => Some(close(CLOSE_POLICY, "too far behind")),
+            CloseReason::Shutdown => Some(close(CLOSE_GOING_AWAY, "server shutting down")),
+            CloseReason::SignedOut => {
+                let notice = Message::Text(error_frame(codes::UNAUTHORIZED, "signed out"));
+                let _ = tokio::time::timeout(Duration::from_secs(1), self.socket.send(notice)).await;
+                Some(close(CLOSE_POLICY, "signed out"))
+            }
+        }
+    }
+
+    /// Handles what the socket produced; `Some` ends the connection.
+    fn on_message(&mut self, message: Option<Result<Message, axum::Error>>) -> Option<Goodbye> {
+        match message {
+            Some(Ok(Message::Text(text))) => {
+                (!self.on_text(&text)).then(|| Some(close(CLOSE_POLICY, "too many frames")))
+            }
+            Some(Ok(Message::Binary(_))) => {
+                self.reply_error(codes::BAD_FRAME, "binary frames are not supported; send JSON text");
+                None
+            }
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => None,
+            Some(Ok(Message::Close(_))) | None => Some(None),
+            Some(Err(e)) => {
+                tracing::debug!(error = %e, "connection error");
+                Some(is_capacity_error(e).then(|| close(CLOSE_TOO_BIG, "frame too large")))
+            }
+        }
     }
 
     fn reply(&self, frame: Utf8Bytes) {
@@ -296,7 +362,7 @@ impl Connection {
 
     /// Handles one text frame; false when the client is flooding and must go.
     fn on_text(&mut self, text: &str) -> bool {
-        if self.bucket.take().is_err() {
+        if self.bucket.take_at(self.last_seen).is_err() {
             self.dropped += 1;
             if self.dropped == 1 {
                 let per_sec = self.state.config.limits.ws_frames_per_sec;

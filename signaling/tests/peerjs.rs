@@ -34,33 +34,23 @@ fn ws_url(server: &ServerHandle, query: &str) -> String {
 }
 
 async fn connect_raw(server: &ServerHandle, query: &str) -> Ws {
-    let (ws, _) = connect_async(ws_url(server, query))
-        .await
-        .expect("websocket connects");
+    let (ws, _) = connect_async(ws_url(server, query)).await.expect("websocket connects");
     ws
 }
 
 /// Connects and checks the server's first frame is OPEN.
 async fn connect(server: &ServerHandle, id: &str, token: &str) -> Ws {
     let mut ws = connect_raw(server, &format!("key=testkey&id={id}&token={token}")).await;
-    assert_eq!(
-        recv(&mut ws).await,
-        json!({"type": "OPEN"}),
-        "{id} should be opened"
-    );
+    assert_eq!(recv(&mut ws).await, json!({"type": "OPEN"}), "{id} should be opened");
     ws
 }
 
 /// Next text frame as JSON; fails on close or after `WAIT`.
 async fn recv(ws: &mut Ws) -> Value {
     loop {
-        let message = timeout(WAIT, ws.next())
-            .await
-            .expect("a frame within the timeout");
+        let message = timeout(WAIT, ws.next()).await.expect("a frame within the timeout");
         match message {
-            Some(Ok(Message::Text(text))) => {
-                return serde_json::from_str(&text).expect("server sends JSON")
-            }
+            Some(Ok(Message::Text(text))) => return serde_json::from_str(&text).expect("server sends JSON"),
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
             other => panic!("expected a text frame, got {other:?}"),
         }
@@ -90,9 +80,7 @@ async fn silent(ws: &mut Ws, wait: Duration) {
 }
 
 async fn send(ws: &mut Ws, frame: Value) {
-    ws.send(Message::text(frame.to_string()))
-        .await
-        .expect("send");
+    ws.send(Message::text(frame.to_string())).await.expect("send");
 }
 
 #[tokio::test]
@@ -102,10 +90,7 @@ async fn id_endpoint_returns_uuid_and_checks_key() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    let content_type = response.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
     assert!(content_type.starts_with("text/html"), "{content_type}");
     assert_eq!(response.headers()["access-control-allow-origin"], "*");
     let id = response.text().await.unwrap();
@@ -121,9 +106,7 @@ async fn id_endpoint_returns_uuid_and_checks_key() {
         .unwrap();
     assert_ne!(id, other);
 
-    let wrong = reqwest::get(format!("{}/peerjs/nope/id", server.url()))
-        .await
-        .unwrap();
+    let wrong = reqwest::get(format!("{}/peerjs/nope/id", server.url())).await.unwrap();
     assert_eq!(wrong.status(), 401);
     server.shutdown().await.unwrap();
 }
@@ -178,11 +161,7 @@ async fn relays_with_src_overwritten() {
         .await;
     }
     for n in 0..20 {
-        assert_eq!(
-            recv(&mut bob).await["payload"]["n"],
-            n,
-            "candidates arrive in order"
-        );
+        assert_eq!(recv(&mut bob).await["payload"]["n"], n, "candidates arrive in order");
     }
 
     // HEARTBEAT is never relayed or answered.
@@ -204,11 +183,7 @@ async fn taken_id_is_refused() {
 
     // The rightful owner is unaffected.
     let mut bob = connect(&server, "bob", "tb").await;
-    send(
-        &mut bob,
-        json!({"type": "OFFER", "dst": "alice", "payload": 1}),
-    )
-    .await;
+    send(&mut bob, json!({"type": "OFFER", "dst": "alice", "payload": 1})).await;
     assert_eq!(recv(&mut alice).await["src"], "bob");
     server.shutdown().await.unwrap();
 }
@@ -221,11 +196,7 @@ async fn same_token_reattaches_and_replaces_old_socket() {
     assert_eq!(closed(&mut old).await, Some(CloseCode::Normal));
 
     let mut bob = connect(&server, "bob", "tb").await;
-    send(
-        &mut bob,
-        json!({"type": "OFFER", "dst": "alice", "payload": "hi"}),
-    )
-    .await;
+    send(&mut bob, json!({"type": "OFFER", "dst": "alice", "payload": "hi"})).await;
     assert_eq!(
         recv(&mut new).await,
         json!({"type": "OFFER", "src": "bob", "dst": "alice", "payload": "hi"})
@@ -242,11 +213,7 @@ async fn same_token_reattaches_and_replaces_old_socket() {
 async fn queued_messages_are_delivered_after_open() {
     let server = start().await;
     let mut alice = connect(&server, "alice", "ta").await;
-    send(
-        &mut alice,
-        json!({"type": "OFFER", "dst": "bob", "payload": {"n": 1}}),
-    )
-    .await;
+    send(&mut alice, json!({"type": "OFFER", "dst": "bob", "payload": {"n": 1}})).await;
     send(
         &mut alice,
         json!({"type": "CANDIDATE", "dst": "bob", "payload": {"n": 2}}),
@@ -276,25 +243,14 @@ async fn undelivered_messages_expire_to_sender() {
     let server = start_with(config).await;
     let mut alice = connect(&server, "alice", "ta").await;
     let started = std::time::Instant::now();
-    send(
-        &mut alice,
-        json!({"type": "OFFER", "dst": "ghost", "payload": 1}),
-    )
-    .await;
-    send(
-        &mut alice,
-        json!({"type": "CANDIDATE", "dst": "ghost", "payload": 2}),
-    )
-    .await;
+    send(&mut alice, json!({"type": "OFFER", "dst": "ghost", "payload": 1})).await;
+    send(&mut alice, json!({"type": "CANDIDATE", "dst": "ghost", "payload": 2})).await;
     assert_eq!(
         recv(&mut alice).await,
         json!({"type": "EXPIRE", "src": "ghost", "dst": "alice"})
     );
     let waited = started.elapsed();
-    assert!(
-        waited >= Duration::from_millis(200),
-        "expired too early: {waited:?}"
-    );
+    assert!(waited >= Duration::from_millis(200), "expired too early: {waited:?}");
     // One notice per destination, not per message.
     silent(&mut alice, Duration::from_millis(400)).await;
 
@@ -322,18 +278,11 @@ async fn silent_clients_are_dropped() {
     let (code, ()) = tokio::join!(closed(&mut quiet), heartbeats);
     assert!(code.is_some(), "server closes with a close frame");
     let waited = started.elapsed();
-    assert!(
-        waited >= Duration::from_millis(350),
-        "dropped too early: {waited:?}"
-    );
+    assert!(waited >= Duration::from_millis(350), "dropped too early: {waited:?}");
 
     // The dropped id is free again; the heartbeating client survived past the timeout.
     connect(&server, "quiet", "another-token").await;
-    send(
-        &mut chatty,
-        json!({"type": "OFFER", "dst": "quiet", "payload": 1}),
-    )
-    .await;
+    send(&mut chatty, json!({"type": "OFFER", "dst": "quiet", "payload": 1})).await;
     silent(&mut chatty, Duration::from_millis(100)).await;
     server.shutdown().await.unwrap();
 }
@@ -360,9 +309,7 @@ async fn malformed_frames_get_error_and_socket_keeps_working() {
         let reply = recv(&mut alice).await;
         assert_eq!(reply["type"], "ERROR", "for {:.60}", bad);
         assert!(
-            reply["payload"]["msg"]
-                .as_str()
-                .is_some_and(|m| !m.is_empty()),
+            reply["payload"]["msg"].as_str().is_some_and(|m| !m.is_empty()),
             "{reply}"
         );
     }
@@ -396,7 +343,8 @@ async fn bad_key_and_missing_params_are_refused() {
         "key=testkey&id=&token=t",
     ] {
         let mut ws = connect_raw(&server, query).await;
-        let expected = json!({"type": "ERROR", "payload": {"msg": "No id, token, or key supplied to websocket server"}});
+        let expected =
+            json!({"type": "ERROR", "payload": {"msg": "No id, token, or key supplied to websocket server"}});
         assert_eq!(recv(&mut ws).await, expected, "{query}");
         closed(&mut ws).await;
     }
@@ -458,11 +406,7 @@ async fn shutdown_closes_sockets_with_going_away() {
     let mut alice = connect(&server, "alice", "ta").await;
     let stop = tokio::spawn(server.shutdown());
     assert_eq!(closed(&mut alice).await, Some(CloseCode::Away));
-    timeout(WAIT, stop)
-        .await
-        .expect("shutdown finishes")
-        .unwrap()
-        .unwrap();
+    timeout(WAIT, stop).await.expect("shutdown finishes").unwrap().unwrap();
 }
 
 #[tokio::test]
@@ -481,9 +425,7 @@ async fn a_client_that_stops_reading_is_disconnected() {
             json!({"type": "CANDIDATE", "dst": "bob", "payload": {"n": n, "pad": chunk}}),
         )
         .await;
-        if let Ok(Some(Ok(Message::Text(text)))) =
-            timeout(Duration::from_millis(1), alice.next()).await
-        {
+        if let Ok(Some(Ok(Message::Text(text)))) = timeout(Duration::from_millis(1), alice.next()).await {
             reply = Some(serde_json::from_str::<Value>(&text).unwrap());
             break;
         }
@@ -493,10 +435,7 @@ async fn a_client_that_stops_reading_is_disconnected() {
         Some(reply) => reply,
         None => recv(&mut alice).await,
     };
-    assert_eq!(
-        reply,
-        json!({"type": "LEAVE", "src": "bob", "dst": "alice"})
-    );
+    assert_eq!(reply, json!({"type": "LEAVE", "src": "bob", "dst": "alice"}));
 
     // Bob's id is released even though his socket never drains.
     let deadline = tokio::time::Instant::now() + WAIT;
@@ -505,10 +444,7 @@ async fn a_client_that_stops_reading_is_disconnected() {
         if recv(&mut ws).await == json!({"type": "OPEN"}) {
             break;
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "bob's id was never released"
-        );
+        assert!(tokio::time::Instant::now() < deadline, "bob's id was never released");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     server.shutdown().await.unwrap();
@@ -520,19 +456,13 @@ async fn floods_are_rate_limited_without_closing() {
     let mut alice = connect(&server, "alice", "ta").await;
     let mut bob = connect(&server, "bob", "tb").await;
     for _ in 0..5000 {
-        alice
-            .feed(Message::text(r#"{"type":"HEARTBEAT"}"#))
-            .await
-            .unwrap();
+        alice.feed(Message::text(r#"{"type":"HEARTBEAT"}"#)).await.unwrap();
     }
     alice.flush().await.unwrap();
     let reply = recv(&mut alice).await;
     assert_eq!(reply["type"], "ERROR");
     assert!(
-        reply["payload"]["msg"]
-            .as_str()
-            .unwrap()
-            .contains("rate limit"),
+        reply["payload"]["msg"].as_str().unwrap().contains("rate limit"),
         "{reply}"
     );
     // One warning per flood, not one per dropped frame.

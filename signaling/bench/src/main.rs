@@ -102,6 +102,11 @@ pub struct Args {
     /// Do not pin anything.
     #[arg(long)]
     no_pin: bool,
+    /// Run this process and the servers under SCHED_RR (priority 1): on a machine busy with
+    /// builds, they then take their cores at once instead of queueing behind compilers.
+    /// Needs root (or CAP_SYS_NICE); the kernel still leaves 5% of each second to others.
+    #[arg(long)]
+    realtime: bool,
     /// Before each server, wait up to this long for other processes to leave the CPUs alone
     /// (this machine is shared with builders); the table's 'other' CPU shows what remained
     /// [default: 120; quick: 0].
@@ -149,6 +154,11 @@ fn main() {
                 "warning: cannot pin the load generator to core {}: {e}",
                 args.client_core
             );
+        }
+    }
+    if args.realtime {
+        if let Err(e) = sys::realtime() {
+            eprintln!("warning: cannot switch to SCHED_RR: {e}");
         }
     }
     let nofile = sys::raise_nofile_limit();
@@ -228,7 +238,7 @@ async fn wait_quiet(max: Duration) {
         }
         if std::time::Instant::now() >= deadline {
             eprintln!(
-                "    warning: the machine is still busy ({:.0}% of a core): figures will be noisy",
+                "    warning: the machine is still busy ({:.0}% of a core): figures will be noisy (--realtime helps)",
                 busy * 100.0
             );
             return;

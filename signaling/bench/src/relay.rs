@@ -61,6 +61,12 @@ impl PhaseResult {
         self.window_received as f64 / self.window_secs.max(1e-9)
     }
 
+    /// Server CPU time per relayed message, µs (`None` without a measurable rate).
+    pub fn server_us_per_msg(&self) -> Option<f64> {
+        let rate = self.rate();
+        (rate > 0.0 && self.server_cpu > 0.0).then(|| self.server_cpu * 1e6 / rate)
+    }
+
     pub fn lost(&self) -> u64 {
         self.sent.saturating_sub(self.received)
     }

@@ -74,6 +74,14 @@ pub fn print(args: &Args, results: &[TargetResult]) {
     row("closed loop: CPU server/loadgen/other", &|r| {
         Some(cpu(r.relay.as_ref()?.closed.as_ref()?))
     });
+    row("closed loop: server CPU µs per msg", &|r| {
+        r.relay
+            .as_ref()?
+            .closed
+            .as_ref()?
+            .server_us_per_msg()
+            .map(|us| format!("{us:.1}"))
+    });
     let rates: Vec<u64> = results
         .iter()
         .filter_map(|r| r.relay.as_ref())
@@ -92,7 +100,10 @@ pub fn print(args: &Args, results: &[TargetResult]) {
             open_phase(r, rate).map(|p| format!("{} / {} / {}", p.sent, p.received, p.lost()))
         });
         row(&format!("open {rate}/s: p50 / p99 / max ms"), &|r| {
-            open_phase(r, rate).map(|p| latency(&p.latency))
+            open_phase(r, rate).map(|p| {
+                let bound = if p.loadgen_cpu > 0.9 { " *" } else { "" };
+                format!("{}{bound}", latency(&p.latency))
+            })
         });
         row(&format!("open {rate}/s: CPU server/loadgen/other"), &|r| {
             open_phase(r, rate).map(cpu)
@@ -135,29 +146,40 @@ pub fn print(args: &Args, results: &[TargetResult]) {
     println!("latencies are one hop (sender → server → receiver), from the scheduled send time in open loop;");
     println!("CPU in % of one core; 'other' is everything else on the machine meanwhile (noise if not ~0%)");
     if rows.iter().any(|(_, c)| c.iter().any(|c| c.ends_with(" *"))) {
-        println!("* the load generator was above 90% CPU: the figure may be its limit, not the server's");
+        println!("* the load generator was above 90% CPU: the figure may show its limit, not the server's");
     }
 
     // Goals for parley-signal.
-    let peerserver_rate = results
+    let peerserver = results
         .iter()
         .find(|r| r.target == Target::Peerserver)
-        .and_then(|r| r.relay.as_ref()?.closed.as_ref().map(PhaseResult::rate));
-    let base_rate = peerserver_rate.unwrap_or(REFERENCE_PEERSERVER_RATE);
+        .and_then(|r| r.relay.as_ref()?.closed.as_ref());
+    let base_rate = peerserver.map_or(REFERENCE_PEERSERVER_RATE, PhaseResult::rate);
     let mut goals = Vec::new();
     for r in results.iter().filter(|r| r.target != Target::Peerserver) {
         let name = r.target.label();
         if let Some(p) = r.relay.as_ref().and_then(|x| x.closed.as_ref()) {
             let x = p.rate() / base_rate;
+            let of = match peerserver {
+                Some(_) => format!("PeerServer's {base_rate:.0}/s"),
+                None => "the 13.5k/s reference".to_string(),
+            };
             goals.push(format!(
-                "{name}: saturated relay {x:.1}x PeerServer{} (goal >= 5x): {}",
-                if peerserver_rate.is_none() {
-                    " (reference 13.5k/s)"
-                } else {
-                    ""
-                },
+                "{name}: saturated relay {:.0}/s = {x:.1}x {of} (goal >= 5x): {}",
+                p.rate(),
                 verdict(x >= 5.0)
             ));
+            if let (Some(ours), Some(theirs)) = (
+                p.server_us_per_msg(),
+                peerserver.and_then(PhaseResult::server_us_per_msg),
+            ) {
+                let y = theirs / ours;
+                goals.push(format!(
+                    "{name}: server CPU per relayed message {ours:.1} µs vs {theirs:.1} µs = {y:.1}x less \
+                     (the same goal, free of load-generator limits): {}",
+                    verdict(y >= 5.0)
+                ));
+            }
         }
         if let Some((_, p)) = r
             .relay

@@ -42,6 +42,17 @@ pub fn pin_to_core(core: usize) -> io::Result<()> {
     Ok(())
 }
 
+/// SCHED_RR at priority 1 for the calling thread; threads and children created afterwards
+/// inherit it.
+pub fn realtime() -> io::Result<()> {
+    let param = libc::sched_param { sched_priority: 1 };
+    // SAFETY: valid pointer to an initialised sched_param.
+    if unsafe { libc::sched_setscheduler(0, libc::SCHED_RR, &param) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// In a child between fork and exec: die with the bench, and run on `core`.
 pub fn child_setup(core: Option<usize>) -> io::Result<()> {
     // SAFETY: prctl with integer arguments is async-signal-safe.

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use axum::extract::ws::Utf8Bytes;
+use tokio::sync::futures::Notified;
 use tokio::sync::Notify;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +19,8 @@ pub enum CloseReason {
     Overflow,
     /// The session's token was signed out.
     SignedOut,
+    /// The server is stopping.
+    Shutdown,
 }
 
 #[derive(Debug)]
@@ -74,10 +77,10 @@ impl Outbox {
         *self.closed.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Resolves when frames are queued or the outbox is closed. Cancel-safe: a wake-up that
-    /// arrives while nobody waits is kept for the next call.
-    pub async fn ready(&self) {
-        self.notify.notified().await
+    /// Resolves when frames are queued or the outbox is closed. A wake-up that arrives while
+    /// nobody waits is kept for the next waiter, so nothing queued is ever missed.
+    pub fn woken(&self) -> Notified<'_> {
+        self.notify.notified()
     }
 
     /// Moves every queued frame into `into`, leaving the queue's allocation in place.
@@ -100,7 +103,7 @@ mod tests {
         let outbox = Outbox::new(10);
         assert!(outbox.push("a".into()));
         assert!(outbox.push("b".into()));
-        outbox.ready().await;
+        outbox.woken().await;
         let mut got = Vec::new();
         outbox.drain_into(&mut got);
         assert_eq!(got, vec![Utf8Bytes::from("a"), Utf8Bytes::from("b")]);
@@ -114,6 +117,6 @@ mod tests {
         assert!(!outbox.push("3".into()));
         assert_eq!(outbox.close_reason(), Some(CloseReason::Overflow));
         assert!(!outbox.push("4".into()));
-        outbox.ready().await;
+        outbox.woken().await;
     }
 }

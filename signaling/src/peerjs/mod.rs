@@ -74,18 +74,10 @@ pub fn router<S: Clone + Send + Sync + 'static>(
     shutdown: CancellationToken,
     tasks: TaskTracker,
 ) -> Router<S> {
-    let realm = Arc::new(Realm::new(
-        config,
-        Limits::default(),
-        metrics,
-        shutdown,
-        tasks,
-    ));
+    let realm = Arc::new(Realm::new(config, Limits::default(), metrics, shutdown, tasks));
     // PeerServer answers every origin: ids are not secrets, and the PeerJS client fetches
     // `/id` from the page's origin, which is rarely the server's.
-    let cors = CorsLayer::new()
-        .allow_origin(Any)
-        .allow_methods([Method::GET]);
+    let cors = CorsLayer::new().allow_origin(Any).allow_methods([Method::GET]);
     Router::new()
         .route("/peerjs", get(info))
         .route("/peerjs/{key}/id", get(new_id))

@@ -160,10 +160,7 @@ mod tests {
         let frame = ClientFrame::parse(text).unwrap();
         assert_eq!(frame.kind, ClientType::Offer);
         assert!(matches!(frame.dst, Some(Id(Cow::Borrowed("bob")))));
-        assert_eq!(
-            frame.payload.unwrap().get(),
-            r#"{"sdp":"v=0\r\n","type":"offer"}"#
-        );
+        assert_eq!(frame.payload.unwrap().get(), r#"{"sdp":"v=0\r\n","type":"offer"}"#);
     }
 
     #[test]
@@ -196,10 +193,7 @@ mod tests {
             (MessageType::Expire, "EXPIRE"),
         ] {
             assert_eq!(serde_json::to_value(kind).unwrap(), name);
-            assert_eq!(
-                serde_json::from_value::<MessageType>(name.into()).unwrap(),
-                kind
-            );
+            assert_eq!(serde_json::from_value::<MessageType>(name.into()).unwrap(), kind);
         }
         assert_eq!(&*error("x"), r#"{"type":"ERROR","payload":{"msg":"x"}}"#);
         assert_eq!(

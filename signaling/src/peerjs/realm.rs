@@ -91,9 +91,7 @@ impl Client {
         if outbox.closing.is_some() {
             return false;
         }
-        if outbox.frames.len() >= limits.send_queue_frames
-            || outbox.bytes + frame.len() > limits.send_queue_bytes
-        {
+        if outbox.frames.len() >= limits.send_queue_frames || outbox.bytes + frame.len() > limits.send_queue_bytes {
             outbox.closing = Some(CloseReason::Stuck);
             // Nobody will ever write these; free them now rather than when the task notices.
             outbox.frames = VecDeque::new();
@@ -242,8 +240,7 @@ impl Realm {
     pub fn attach(self: &Arc<Self>, id: &str, token: &str) -> Result<Arc<Client>, AttachError> {
         if !self.shutdown_watched.swap(true, Ordering::SeqCst) {
             let realm = self.clone();
-            self.tasks
-                .spawn(async move { realm.close_all_on_shutdown().await });
+            self.tasks.spawn(async move { realm.close_all_on_shutdown().await });
         }
         let mut shard = lock(self.shard(id));
         // Checked under the shard lock: `close_all_on_shutdown` takes every shard lock after
@@ -284,10 +281,7 @@ impl Realm {
             let mut outbox = lock(&client.outbox);
             outbox.frames.push_back(protocol::open());
             if let Some(waiting) = shard.pending.remove(&id) {
-                let (count, bytes) = (
-                    waiting.len(),
-                    waiting.iter().map(|p| p.frame.len()).sum::<usize>(),
-                );
+                let (count, bytes) = (waiting.len(), waiting.iter().map(|p| p.frame.len()).sum::<usize>());
                 self.pending_frames.fetch_sub(count, Ordering::SeqCst);
                 self.pending_bytes.fetch_sub(bytes, Ordering::SeqCst);
                 self.metrics
@@ -339,9 +333,7 @@ impl Realm {
             let mut shard = lock(self.shard(dst));
             match shard.clients.get(dst) {
                 Some(target) => target.clone(),
-                None if matches!(kind, ClientType::Leave | ClientType::Expire) => {
-                    return Delivery::Dropped
-                }
+                None if matches!(kind, ClientType::Leave | ClientType::Expire) => return Delivery::Dropped,
                 None => {
                     if self.enqueue(&mut shard, &sender.id, dst, frame) {
                         return Delivery::Queued;
@@ -370,13 +362,7 @@ impl Realm {
         }
     }
 
-    fn enqueue(
-        self: &Arc<Self>,
-        shard: &mut Shard,
-        src: &Arc<str>,
-        dst: &str,
-        frame: Utf8Bytes,
-    ) -> bool {
+    fn enqueue(self: &Arc<Self>, shard: &mut Shard, src: &Arc<str>, dst: &str, frame: Utf8Bytes) -> bool {
         let len = frame.len();
         if self.pending_frames.load(Ordering::SeqCst) >= self.limits.pending_frames
             || self.pending_bytes.load(Ordering::SeqCst) + len > self.limits.pending_bytes
@@ -396,8 +382,7 @@ impl Realm {
             queued_at: Instant::now(),
         });
         self.pending_bytes.fetch_add(len, Ordering::SeqCst);
-        if self.pending_frames.fetch_add(1, Ordering::SeqCst) == 0
-            && !self.sweeper_running.swap(true, Ordering::SeqCst)
+        if self.pending_frames.fetch_add(1, Ordering::SeqCst) == 0 && !self.sweeper_running.swap(true, Ordering::SeqCst)
         {
             let realm = self.clone();
             self.tasks.spawn(async move { realm.sweep_loop().await });
@@ -407,8 +392,7 @@ impl Realm {
 
     async fn sweep_loop(self: Arc<Self>) {
         // PeerServer sweeps every second against a 5 s timeout; scale that for short timeouts.
-        let interval = (self.config.expire_timeout / 5)
-            .clamp(Duration::from_millis(5), Duration::from_secs(1));
+        let interval = (self.config.expire_timeout / 5).clamp(Duration::from_millis(5), Duration::from_secs(1));
         loop {
             tokio::select! {
                 () = self.shutdown.cancelled() => return,
@@ -419,8 +403,7 @@ impl Realm {
                 self.sweeper_running.store(false, Ordering::SeqCst);
                 // A frame queued between the load and the store saw the flag still set and did
                 // not start a sweeper, so this one must carry on.
-                if self.pending_frames.load(Ordering::SeqCst) == 0
-                    || self.sweeper_running.swap(true, Ordering::SeqCst)
+                if self.pending_frames.load(Ordering::SeqCst) == 0 || self.sweeper_running.swap(true, Ordering::SeqCst)
                 {
                     return;
                 }
@@ -465,10 +448,7 @@ impl Realm {
             let sender = lock(self.shard(&src)).clients.get(&src).cloned();
             if let Some(sender) = sender {
                 tracing::debug!(peer = %src, %dst, "queued messages expired");
-                sender.push(
-                    protocol::relayed(MessageType::Expire, &dst, &src, None),
-                    &self.limits,
-                );
+                sender.push(protocol::relayed(MessageType::Expire, &dst, &src, None), &self.limits);
             }
         }
     }
@@ -522,16 +502,10 @@ mod tests {
         let realm = realm(config);
         let a = realm.attach("a", "t1").unwrap();
         assert!(matches!(realm.attach("a", "t2"), Err(AttachError::IdTaken)));
-        assert!(matches!(
-            realm.attach("b", "t"),
-            Err(AttachError::LimitReached)
-        ));
+        assert!(matches!(realm.attach("b", "t"), Err(AttachError::LimitReached)));
         let a2 = realm.attach("a", "t1").unwrap();
         assert_eq!(a.take().1, Some(CloseReason::Replaced));
-        assert!(
-            !realm.detach(&a),
-            "a replaced socket must not unregister its successor"
-        );
+        assert!(!realm.detach(&a), "a replaced socket must not unregister its successor");
         assert!(realm.detach(&a2));
         assert!(realm.attach("b", "t").is_ok());
     }
@@ -546,14 +520,8 @@ mod tests {
             realm.relay(&alice, ClientType::Offer, "bob", Some(&payload)),
             Delivery::Queued
         );
-        assert_eq!(
-            realm.relay(&alice, ClientType::Offer, "carol", None),
-            Delivery::Queued
-        );
-        assert_eq!(
-            realm.relay(&alice, ClientType::Leave, "carol", None),
-            Delivery::Dropped
-        );
+        assert_eq!(realm.relay(&alice, ClientType::Offer, "carol", None), Delivery::Queued);
+        assert_eq!(realm.relay(&alice, ClientType::Leave, "carol", None), Delivery::Dropped);
         let bob = realm.attach("bob", "t").unwrap();
         assert_eq!(
             drain(&bob),
@@ -564,10 +532,7 @@ mod tests {
         );
 
         realm.sweep(Instant::now() + Duration::from_secs(6));
-        assert_eq!(
-            drain(&alice),
-            [r#"{"type":"EXPIRE","src":"carol","dst":"alice"}"#]
-        );
+        assert_eq!(drain(&alice), [r#"{"type":"EXPIRE","src":"carol","dst":"alice"}"#]);
         assert_eq!(realm.pending_frames.load(Ordering::SeqCst), 0);
     }
 }

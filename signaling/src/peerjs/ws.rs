@@ -85,9 +85,7 @@ enum Refusal {
 impl Refusal {
     fn frame(&self) -> Utf8Bytes {
         match self {
-            Refusal::Attach(AttachError::IdTaken) => {
-                protocol::with_msg(MessageType::IdTaken, msgs::ID_TAKEN)
-            }
+            Refusal::Attach(AttachError::IdTaken) => protocol::with_msg(MessageType::IdTaken, msgs::ID_TAKEN),
             other => protocol::error(&other.to_string()),
         }
     }
@@ -99,11 +97,7 @@ fn present(value: &Option<String>) -> Option<&str> {
 
 fn admit(realm: &Arc<Realm>, params: &WsParams) -> Result<Arc<Client>, Refusal> {
     // Same order of checks as PeerServer, so clients see the same error for the same mistake.
-    let (Some(id), Some(token), Some(key)) = (
-        present(&params.id),
-        present(&params.token),
-        present(&params.key),
-    ) else {
+    let (Some(id), Some(token), Some(key)) = (present(&params.id), present(&params.token), present(&params.key)) else {
         return Err(Refusal::MissingParams);
     };
     if !key_matches(key, &realm.config().key) {
@@ -143,9 +137,7 @@ impl Exit {
         let (code, reason) = match self {
             Exit::Closed(CloseReason::Shutdown) => (1001, "server shutting down"),
             Exit::Closed(CloseReason::Replaced) => (1000, "replaced by a newer connection"),
-            Exit::Closed(CloseReason::Stuck) | Exit::WriteStalled => {
-                (1008, "not reading fast enough")
-            }
+            Exit::Closed(CloseReason::Stuck) | Exit::WriteStalled => (1008, "not reading fast enough"),
             Exit::Left => (1000, "left"),
             Exit::Silent => (1000, "no heartbeat within alive timeout"),
             Exit::Gone => return None,
@@ -349,10 +341,7 @@ impl Connection {
     /// outbox like everything else it is sent.
     fn on_message(&mut self, message: Message, since_last: Duration) -> Option<Exit> {
         let limits = self.realm.limits();
-        if !self
-            .rate
-            .allow(since_last, limits.frames_per_sec, limits.frame_burst)
-        {
+        if !self.rate.allow(since_last, limits.frames_per_sec, limits.frame_burst) {
             if self.rate.should_warn() {
                 self.reply_error("rate limit exceeded: frames dropped");
             }
@@ -372,10 +361,7 @@ impl Connection {
     fn on_text(&mut self, text: &str) -> Option<Exit> {
         let max = self.realm.limits().soft_frame_bytes;
         if text.len() > max {
-            self.reply_error(&format!(
-                "frame too large: {} bytes, limit {max}",
-                text.len()
-            ));
+            self.reply_error(&format!("frame too large: {} bytes, limit {max}", text.len()));
             return None;
         }
         let frame = match ClientFrame::parse(text) {
