@@ -35,7 +35,13 @@ stage() {
 
 # The app's generate_context!() embeds ui/dist, so the UI is built before any cargo stage.
 stage "ui build" ui npm run build
-stage "cargo test" . cargo test --workspace --all-targets
+# Inside a fresh kernel session keyring, so the tests that keep real tokens in the OS keyring
+# (keyutils store, and parley-cli processes that must share a session across restarts) run.
+stage "cargo test" . keyctl session - env PARLEY_TEST_KEYUTILS=1 cargo test --workspace --all-targets
+# The desktop default store, Secret Service, against a real gnome-keyring on a private D-Bus.
+stage "keyring: Secret Service" . dbus-run-session -- sh -c \
+  'printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null &&
+   PARLEY_TEST_SECRET_SERVICE=1 exec cargo test -p parley-core --test integration secret_service' 
 stage "ui typecheck" ui npm run typecheck
 stage "ui test" ui npm test
 for project in "${NODE_TEST_PROJECTS[@]}"; do

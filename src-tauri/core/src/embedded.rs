@@ -36,3 +36,32 @@ impl EmbeddedServer {
         self.handle.shutdown().await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::account::ApiClient;
+    use parley_signal::protocol::RegisterRequest;
+
+    #[tokio::test]
+    async fn serves_accounts_that_outlive_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let server = EmbeddedServer::start(dir.path(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let addr = server.local_addr();
+        let api = ApiClient::new(&server.url()).unwrap();
+        let request = RegisterRequest {
+            username: "host".into(),
+            email: "host@example.org".into(),
+            password: "password123".into(),
+            display_name: None,
+        };
+        let auth = api.register(&request).await.unwrap();
+        server.shutdown().await.unwrap();
+        assert!(dir.path().join("server.db").exists(), "accounts must live in the profile directory");
+
+        let server = EmbeddedServer::start(dir.path(), addr).await.unwrap();
+        let me = ApiClient::new(&server.url()).unwrap().with_token(auth.token).me().await.unwrap();
+        assert_eq!(me.username, "host");
+        server.shutdown().await.unwrap();
+    }
+}
