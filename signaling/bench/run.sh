@@ -13,7 +13,7 @@ cd "$root"
 if [ -z "${SKIP_SERVER_BUILD:-}" ]; then
   cargo build --release -p parley-signal
 fi
-cargo build --release --manifest-path signaling/bench/Cargo.toml --bin signal-load
+cargo build --release -p parley-signal-bench --bin signal-load
 
 peerserver=signaling/bench/peerserver
 if [ ! -f "$peerserver/node_modules/.package-lock.json" ] ||
@@ -24,10 +24,4 @@ fi
 # Each side holds one socket per client (19,500 by default).
 ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-# Standalone package (own [workspace] table) builds into its own target dir; as a workspace
-# member it builds into the root one.
-bench=target/release/signal-load
-if grep -q '^\[workspace\]' signaling/bench/Cargo.toml; then
-  bench=signaling/bench/target/release/signal-load
-fi
-exec "$bench" "$@"
+exec target/release/signal-load "$@"

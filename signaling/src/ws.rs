@@ -87,8 +87,24 @@ pub async fn upgrade(State(state): State<AppState>, headers: HeaderMap, ws: WebS
         .max_write_buffer_size(limits.ws_hard_frame_bytes.saturating_mul(4))
         .max_message_size(limits.ws_hard_frame_bytes)
         .max_frame_size(limits.ws_hard_frame_bytes);
-    let tasks = state.tasks.clone();
-    ws.on_upgrade(move |socket| tasks.track_future(connection(state, socket, session)))
+    ws.on_upgrade(move |socket| {
+        // Tasks of their own rather than the rest of axum's upgrade task, whose upgrade state
+        // would stay allocated for the connection's life; and the serving loop is spawned by
+        // itself, not awaited inside an authentication future that would keep a second slot
+        // for the socket (rust-lang/rust#62958).
+        Metrics::inc(&state.metrics.ws_connections);
+        Metrics::inc(&state.metrics.ws_connections_total);
+        let tasks = state.tasks.clone();
+        match session {
+            Some(session) => {
+                tasks.spawn(serve(state, socket, session));
+            }
+            None => {
+                tasks.spawn(authenticate_then_serve(state, socket));
+            }
+        }
+        std::future::ready(())
+    })
 }
 
 fn close(code: u16, reason: &'static str) -> Message {
@@ -110,24 +126,23 @@ fn frame(value: &ServerFrame) -> Utf8Bytes {
     Utf8Bytes::from(serde_json::to_string(value).expect("frames serialize"))
 }
 
-async fn connection(state: AppState, mut socket: WebSocket, session: Option<Session>) {
-    Metrics::inc(&state.metrics.ws_connections);
-    Metrics::inc(&state.metrics.ws_connections_total);
-    let session = match session {
-        Some(session) => Some(session),
-        None => first_frame_auth(&state, &mut socket).await,
-    };
-    if let Some(session) = session {
-        let peer_id: PeerId = auth::random_id(8).into();
-        // Debug level: an enabled span costs a few hundred bytes per connection in the
-        // subscriber, too much for every idle client at the default level.
-        let span = tracing::debug_span!("peer", peer = %peer_id, user = %session.user.username);
-        Connection::new(state.clone(), socket, peer_id, session)
-            .run()
-            .instrument(span)
-            .await;
+/// The serving loop of an authenticated connection, ready to spawn.
+fn serve(state: AppState, socket: WebSocket, session: Session) -> impl Future<Output = ()> + Send {
+    let peer_id: PeerId = auth::random_id(8).into();
+    // Debug level: an enabled span costs a few hundred bytes per connection in the subscriber,
+    // too much for every idle client at the default level.
+    let span = tracing::debug_span!("peer", peer = %peer_id, user = %session.user.username);
+    Connection::new(state, socket, peer_id, session).run().instrument(span)
+}
+
+async fn authenticate_then_serve(state: AppState, mut socket: WebSocket) {
+    match first_frame_auth(&state, &mut socket).await {
+        Some(session) => {
+            let tasks = state.tasks.clone();
+            tasks.spawn(serve(state, socket, session));
+        }
+        None => Metrics::dec(&state.metrics.ws_connections),
     }
-    Metrics::dec(&state.metrics.ws_connections);
 }
 
 /// For clients that cannot set headers: the first frame must be `auth`, within the deadline.
@@ -258,7 +273,7 @@ impl Connection {
                             }
                         }
                         if let Some(reason) = outbox.close_reason() {
-                            break self.closing(reason).await;
+                            break Box::pin(self.closing(reason)).await;
                         }
                     }
                     message = self.socket.recv() => {
@@ -273,7 +288,7 @@ impl Connection {
                             break Some(close(CLOSE_GOING_AWAY, "idle timeout"));
                         }
                         timer.as_mut().reset(tokio::time::Instant::now() + ping_every);
-                        let ping = self.socket.send(Message::Ping(Default::default()));
+                        let ping = Box::pin(self.socket.send(Message::Ping(Default::default())));
                         if tokio::time::timeout(idle_after, ping).await.map_or(true, |sent| sent.is_err()) {
                             break None;
                         }
@@ -281,8 +296,9 @@ impl Connection {
                 }
             };
             self.state.hub.disconnect(&self.peer_id);
+            Metrics::dec(&self.state.metrics.ws_connections);
             if let Some(frame) = goodbye {
-                close_gracefully(&mut self.socket, frame).await;
+                Box::pin(close_gracefully(&mut self.socket, frame)).await;
             }
             tracing::debug!("disconnected");
         }

@@ -45,8 +45,9 @@ pub enum RelayError {
 pub struct NotInRoom;
 
 struct PeerEntry {
-    user: User,
-    /// The public user object, serialized once: every signal this peer sends carries it.
+    user_id: Box<str>,
+    /// The public user object, serialized once: every signal this peer sends carries it, and
+    /// keeping only this form (not the struct too) keeps idle peers small.
     user_json: Arc<str>,
     token_hash: Arc<[u8]>,
     outbox: Arc<Outbox>,
@@ -90,9 +91,11 @@ pub fn public(user: &User) -> User {
 
 impl Inner {
     fn peer(&self, id: &PeerId) -> Option<Peer> {
-        self.peers.get(id).map(|e| Peer {
+        let entry = self.peers.get(id)?;
+        let user = serde_json::from_str(&entry.user_json).expect("the hub serialized this user");
+        Some(Peer {
             peer_id: id.to_string(),
-            user: e.user.clone(),
+            user,
         })
     }
 
@@ -134,12 +137,11 @@ impl Hub {
 
     /// Adds a connected, authenticated peer (in no room yet).
     pub fn connect(&self, peer_id: PeerId, user: &User, token_hash: Arc<[u8]>, outbox: Arc<Outbox>) {
-        let user = public(user);
-        let user_json = serde_json::to_string(&user).expect("users serialize").into();
+        let user_json = serde_json::to_string(&public(user)).expect("users serialize").into();
         self.lock().peers.insert(
             peer_id,
             PeerEntry {
-                user,
+                user_id: user.id.as_str().into(),
                 user_json,
                 token_hash,
                 outbox,
@@ -246,8 +248,7 @@ impl Hub {
         let user_json: Arc<str> = serde_json::to_string(&user).expect("users serialize").into();
         let mut inner = self.lock();
         let mut touched = Vec::new();
-        for (id, entry) in inner.peers.iter_mut().filter(|(_, e)| e.user.id == user.id) {
-            entry.user = user.clone();
+        for (id, entry) in inner.peers.iter_mut().filter(|(_, e)| *e.user_id == *user.id) {
             entry.user_json = user_json.clone();
             touched.push((id.clone(), entry.rooms.clone()));
         }
