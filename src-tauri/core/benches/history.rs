@@ -197,7 +197,8 @@ async fn newest_seq(h: &History) -> i64 {
 async fn batched_inserts(h: &History, path: &Path, corpus: &Corpus, rng: &mut StdRng) {
     println!("batched inserts on top of the full history (insert_many):");
     let mut clock = 1_700_000_000_000i64;
-    for (size, batches) in [(1_000, 30), (100, 100)] {
+    // Enough batches to include the index merges that inserts pay for now and then.
+    for (size, batches) in [(1_000, 100), (100, 300)] {
         let before = newest_seq(h).await;
         let mut samples = Vec::new();
         for _ in 0..batches {
