@@ -58,9 +58,12 @@ pub struct History {
 }
 
 struct Inner {
-    writer: Mutex<Connection>,
     /// Empty for in-memory databases, whose data a second connection could not see.
+    /// Declared before `writer` so readers close first: the last connection to close checkpoints
+    /// and removes the WAL, which a read-only connection cannot do, leaving the next start to
+    /// replay it.
     readers: Vec<Mutex<Connection>>,
+    writer: Mutex<Connection>,
     next_reader: AtomicUsize,
     path: Option<PathBuf>,
 }
