@@ -15,7 +15,8 @@ use rand::{Rng, SeedableRng};
 
 const DEFAULT_MESSAGES: usize = 1_000_000;
 const CONVERSATIONS: usize = 200;
-const BATCH: usize = 1_000;
+/// Generation is setup, not the measurement: big transactions make it quick.
+const GENERATION_BATCH: usize = 10_000;
 const PAGE: usize = 50;
 const SEARCH_LIMIT: usize = 50;
 const ME: &str = "me";
@@ -134,6 +135,17 @@ impl Stats {
     }
 }
 
+/// This process's CPU time so far: the build machine is shared, so wall time alone can mislead.
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    let ticks: u64 = fields
+        .get(11..13)
+        .map_or(0, |f| f.iter().filter_map(|v| v.parse::<u64>().ok()).sum());
+    Duration::from_millis(ticks * 10)
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -153,6 +165,56 @@ fn file_size(path: &Path) -> u64 {
         .sum()
 }
 
+fn random_message(corpus: &Corpus, rng: &mut StdRng, clock: &mut i64) -> NewMessage {
+    *clock += rng.gen_range(1..120_000);
+    let conv = conversation_id(pick_conversation(rng));
+    // Random like real sender-chosen ids, so the unique index sees scattered inserts.
+    let id = format!("{:032x}", rng.gen::<u128>());
+    let body = corpus.sentence(rng);
+    if rng.gen_bool(0.5) {
+        NewMessage::outgoing(&conv, &id, ME, &body, *clock)
+    } else {
+        NewMessage::incoming(&conv, &id, &conv, &body, *clock - 300, *clock)
+    }
+}
+
+/// Removes what a measurement added, so the cached database stays at its nominal size.
+fn delete_after(path: &Path, seq: i64) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute("DELETE FROM messages WHERE seq > ?1", [seq]).unwrap();
+}
+
+async fn newest_seq(h: &History) -> i64 {
+    let mut newest = 0;
+    for c in 0..CONVERSATIONS {
+        let page = h.page(&conversation_id(c), None, 1).await.unwrap();
+        newest = newest.max(page.messages.first().map_or(0, |m| m.seq));
+    }
+    newest
+}
+
+/// Batches the size the chat layer sees when a peer flushes its outbox or history syncs.
+async fn batched_inserts(h: &History, path: &Path, corpus: &Corpus, rng: &mut StdRng) {
+    println!("batched inserts on top of the full history (insert_many):");
+    let mut clock = 1_700_000_000_000i64;
+    // Enough batches to include the index merges that inserts pay for now and then.
+    for (size, batches) in [(1_000, 100), (100, 300)] {
+        let before = newest_seq(h).await;
+        let mut samples = Vec::new();
+        for _ in 0..batches {
+            let batch: Vec<NewMessage> = (0..size).map(|_| random_message(corpus, rng, &mut clock)).collect();
+            timed(&mut samples, h.insert_many(batch)).await.unwrap();
+        }
+        let total: Duration = samples.iter().sum();
+        println!(
+            "  {size:>5} per transaction: {:.0} messages/s",
+            (size * batches) as f64 / total.as_secs_f64()
+        );
+        Stats(samples).line(&format!("latency per batch of {size}"));
+        delete_after(path, before);
+    }
+}
+
 async fn generate(path: &Path, total: usize, corpus: &Corpus, rng: &mut StdRng) {
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
@@ -165,24 +227,13 @@ async fn generate(path: &Path, total: usize, corpus: &Corpus, rng: &mut StdRng) 
     }
     println!("generating {total} messages ...");
     let (mut text_time, mut insert_time) = (Duration::ZERO, Duration::ZERO);
+    let cpu_start = cpu_time();
     let mut clock = 1_600_000_000_000i64;
     let mut done = 0;
     while done < total {
         let start = Instant::now();
-        let n = BATCH.min(total - done);
-        let batch: Vec<NewMessage> = (0..n)
-            .map(|i| {
-                clock += rng.gen_range(1..120_000);
-                let conv = conversation_id(pick_conversation(rng));
-                let id = format!("msg-{:08}", done + i);
-                let body = corpus.sentence(rng);
-                if rng.gen_bool(0.5) {
-                    NewMessage::outgoing(&conv, &id, ME, &body, clock)
-                } else {
-                    NewMessage::incoming(&conv, &id, &conv, &body, clock - 300, clock)
-                }
-            })
-            .collect();
+        let n = GENERATION_BATCH.min(total - done);
+        let batch: Vec<NewMessage> = (0..n).map(|_| random_message(corpus, rng, &mut clock)).collect();
         text_time += start.elapsed();
         let start = Instant::now();
         h.insert_many(batch).await.unwrap();
@@ -195,11 +246,14 @@ async fn generate(path: &Path, total: usize, corpus: &Corpus, rng: &mut StdRng) 
             );
         }
     }
+    let cpu = cpu_time() - cpu_start;
     println!(
-        "  batched insert (insert_many, {BATCH}/transaction): {:.0} messages/s ({:.1} s for {total}; text generation {:.1} s)",
+        "  generated with insert_many, {GENERATION_BATCH}/transaction: {:.0} messages/s ({:.1} s for {total}; \
+         text generation {:.1} s; process CPU {:.1} s in all)",
         total as f64 / insert_time.as_secs_f64(),
         insert_time.as_secs_f64(),
-        text_time.as_secs_f64()
+        text_time.as_secs_f64(),
+        cpu.as_secs_f64()
     );
     drop(h);
     // An old history is mostly acknowledged and read; leave a realistic outbox and unread set.
@@ -219,7 +273,8 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(DEFAULT_MESSAGES);
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("parley-history-bench");
-    let path = dir.join(format!("history-{total}-v1.sqlite3"));
+    // Bump when the schema or the generator changes, so a stale cached database is not reused.
+    let path = dir.join(format!("history-{total}-v4.sqlite3"));
     let complete = path.with_extension("complete");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -228,10 +283,22 @@ fn main() {
     let mut rng = StdRng::seed_from_u64(7);
     let corpus = Corpus::new(&mut rng);
 
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!(
+        "load average at start: {}",
+        load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+    );
     runtime.block_on(async {
         if std::env::var_os("PARLEY_BENCH_REGENERATE").is_some() || !complete.exists() {
-            let _ = std::fs::remove_file(&complete);
+            // Databases of earlier bench versions are 400 MB each: keep only the one in use.
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                if entry.file_name().to_string_lossy().starts_with("history-") {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+            let start = Instant::now();
             generate(&path, total, &corpus, &mut rng).await;
+            println!("  generation took {:.1} s in all", start.elapsed().as_secs_f64());
             std::fs::write(&complete, b"").unwrap();
         } else {
             println!("reusing {} (PARLEY_BENCH_REGENERATE=1 rebuilds it)", path.display());
@@ -242,6 +309,7 @@ fn main() {
         let h = History::open(&path).unwrap();
         println!("open existing history: {:.2} ms", ms(start.elapsed()));
 
+        batched_inserts(&h, &path, &corpus, &mut rng).await;
         single_inserts(&h, &path).await;
         open_conversations(&h).await;
         deep_paging(&h).await;
@@ -252,6 +320,7 @@ fn main() {
 /// The app's path for one message: one call, one transaction, one commit.
 async fn single_inserts(h: &History, path: &Path) {
     const N: usize = 2_000;
+    let before = newest_seq(h).await;
     let mut samples = Vec::with_capacity(N);
     let corpus_free = "a single message typed by hand, stored on its own";
     let start = Instant::now();
@@ -282,11 +351,7 @@ async fn single_inserts(h: &History, path: &Path) {
         .unwrap();
     }
     Stats(samples).line("advance_state");
-    // Keep the cached database at its nominal size for the next run.
-    rusqlite::Connection::open(path)
-        .unwrap()
-        .execute("DELETE FROM messages WHERE id LIKE 'single-%'", [])
-        .unwrap();
+    delete_after(path, before);
 }
 
 async fn open_conversations(h: &History) {

@@ -61,9 +61,12 @@ pub struct History {
 }
 
 struct Inner {
-    writer: Mutex<Connection>,
     /// Empty for in-memory databases, whose data a second connection could not see.
+    /// Declared before `writer` so readers close first: the last connection to close checkpoints
+    /// and removes the WAL, which a read-only connection cannot do, leaving the next start to
+    /// replay it.
     readers: Vec<Mutex<Connection>>,
+    writer: Mutex<Connection>,
     next_reader: AtomicUsize,
     path: Option<PathBuf>,
 }
@@ -103,9 +106,10 @@ impl History {
         schema::migrate(&mut writer)?;
         let readers = (0..READERS)
             .map(|_| {
+                // Read-only at the SQLite level: a bug in a read path cannot write.
                 let reader = Connection::open_with_flags(
                     path,
-                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
                 )?;
                 schema::configure_reader(&reader)?;
                 Ok(Mutex::new(reader))
@@ -363,6 +367,38 @@ mod tests {
             .execute("DELETE FROM messages_fts_data WHERE id > 10", [])
             .unwrap();
         assert!(index_matches_table(&h).is_err());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn clones_write_and_read_concurrently() {
+        let dir = tempfile::tempdir().unwrap();
+        let h = History::open(&dir.path().join("h.sqlite3")).unwrap();
+        let tasks: Vec<_> = (0..8)
+            .map(|t| {
+                let h = h.clone();
+                tokio::spawn(async move {
+                    for i in 0..50 {
+                        let id = format!("t{t}-{i}");
+                        // Every message twice, racing with the other tasks: still stored once.
+                        h.insert_incoming(&format!("peer{}", t % 3), &id, "x", "racing words", 0, 0)
+                            .await
+                            .unwrap();
+                        h.insert_incoming(&format!("peer{}", t % 3), &id, "x", "racing words", 0, 0)
+                            .await
+                            .unwrap();
+                        h.search("racing", 5, None).await.unwrap();
+                        h.conversations().await.unwrap();
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let unread: u32 = h.conversations().await.unwrap().iter().map(|c| c.unread).sum();
+        assert_eq!(unread, 400);
+        assert_eq!(h.search("racing", MAX_LIMIT, None).await.unwrap().len(), 400);
+        index_matches_table(&h).unwrap();
     }
 
     #[tokio::test]

@@ -97,12 +97,14 @@ pub(crate) fn configure_writer(conn: &Connection, wal: bool) -> Result<(), Histo
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
+    // Message ids are random, so each insert lands on an arbitrary page of the id index; with the
+    // default 2 MB cache a large history rereads those pages on every batch.
+    conn.pragma_update(None, "cache_size", -32_768)?;
     Ok(())
 }
 
 pub(crate) fn configure_reader(conn: &Connection) -> Result<(), HistoryError> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
-    conn.pragma_update(None, "query_only", "ON")?;
     // Searches over large doclists reread the same index pages; the default 2 MB cache thrashes.
     conn.pragma_update(None, "cache_size", -32_768)?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
