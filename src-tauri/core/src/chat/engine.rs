@@ -1,7 +1,7 @@
 //! The chat engine: one task that reacts to presence and peer events in order, plus the calls
 //! front ends make (send, mark read, typing).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -55,6 +55,12 @@ struct State {
     /// Who each remote peer is, as the server stamped it (rosters and relayed signals). Frames
     /// from a peer not in here are dropped: only the server can vouch for an identity.
     peer_users: HashMap<PeerId, User>,
+    /// Peers whose `hello` arrived on the current channel. Chat frames go only to these: webrtc
+    /// 0.21 drops data that reaches a negotiated channel before the receiving side has opened
+    /// it ("data channel not existed"), though SCTP acknowledged it, so frames sent the moment
+    /// our end opened could be lost, or overtaken by later ones. Their `hello` proves their end
+    /// is open.
+    greeted: HashSet<PeerId>,
 }
 
 struct Inner {
@@ -252,7 +258,7 @@ impl Inner {
         let peer = state
             .peer_users
             .iter()
-            .find(|(peer, user)| user.id == user_id && manager.is_open(peer))
+            .find(|(peer, user)| user.id == user_id && state.greeted.contains(*peer) && manager.is_open(peer))
             .map(|(peer, _)| peer.clone())?;
         Some((manager, peer))
     }
@@ -286,6 +292,7 @@ impl Inner {
                     let mut state = self.state();
                     state.me = Some(user.clone());
                     state.peer_users.clear();
+                    state.greeted.clear();
                     state.manager.replace(manager)
                 };
                 // Remote peers are told by the server that our old peer left; connections made
@@ -325,7 +332,11 @@ impl Inner {
                     .iter()
                     .any(|r| self.presence.roster(r).iter().any(|p| p.peer_id == peer_id));
                 if !still_shared {
-                    self.state().peer_users.remove(&peer_id);
+                    {
+                        let mut state = self.state();
+                        state.peer_users.remove(&peer_id);
+                        state.greeted.remove(&peer_id);
+                    }
                     if let Some(manager) = self.manager() {
                         manager.close(&peer_id).await;
                     }
@@ -362,6 +373,7 @@ impl Inner {
                     return;
                 };
                 info!(%peer, user = %user.username, "direct channel open");
+                self.state().greeted.remove(&peer);
                 if let Some(manager) = self.manager() {
                     let _ = manager
                         .send(
@@ -373,11 +385,11 @@ impl Inner {
                         )
                         .await;
                 }
+                // The outbox is flushed once their hello shows their end is open too.
                 self.emit(CoreEvent::Connected {
                     peer_id: peer,
                     user_id: user.id.clone(),
                 });
-                self.deliver(&user.id).await;
             }
             PeerEvent::Frame { peer, data } => {
                 let Some(user) = self.user_of(&peer) else {
@@ -392,6 +404,7 @@ impl Inner {
             }
             PeerEvent::Disconnected { peer, reason } => {
                 let user = self.user_of(&peer);
+                self.state().greeted.remove(&peer);
                 debug!(%peer, %reason, "direct channel closed");
                 self.emit(CoreEvent::Disconnected {
                     peer_id: peer.clone(),
@@ -412,7 +425,20 @@ impl Inner {
 
     async fn on_frame(&self, peer: &PeerId, user: &User, frame: ChatFrame) {
         match frame {
-            ChatFrame::Hello { v } => debug!(%peer, v, "peer speaks chat protocol"),
+            ChatFrame::Hello { v } => {
+                debug!(%peer, v, "peer speaks chat protocol");
+                if self.state().greeted.insert(peer.clone()) {
+                    // Their first hello: answer it, since ours may have reached their end before
+                    // it was open and been lost (see `State::greeted`); then flush the outbox.
+                    if let Some(manager) = self.manager() {
+                        let hello = ChatFrame::Hello {
+                            v: CHAT_PROTOCOL_VERSION,
+                        };
+                        let _ = manager.send(peer, hello.encode()).await;
+                    }
+                    self.deliver(&user.id).await;
+                }
+            }
             ChatFrame::Msg { id, body, sent_at } => {
                 let stored = async {
                     self.history.upsert_conversation(&user.id, &user.display_name).await?;

@@ -1,0 +1,174 @@
+//! End-to-end benchmark of two full app cores on loopback, through a real signaling server in
+//! this process: what a user waits for, not what one layer does.
+//!
+//! - Channel set-up ("click to open a chat"): `ChatEngine::connect_to(user)` until both sides
+//!   have reported `Connected`. Between runs the second user goes offline and online again
+//!   (a new peer id, so a brand-new connection each time, and either side may be the offerer).
+//! - Message round trip: `send_message` until the sender's `MessageState delivered` event, i.e.
+//!   stored locally, sent over the data channel, stored by the receiver, its ack back and
+//!   recorded. Sequential, one message in flight.
+//!
+//! `cargo bench -p parley-tests --bench core`. Knobs: `SETUP_RUNS` (20), `RTT_MESSAGES`
+//! (10000), `RTT_WARMUP` (200). Goals: set-up under 100 ms, round trip p99 under 2 ms.
+
+use std::time::{Duration, Instant};
+
+use parley_core::events::CoreEvent;
+use parley_core::history::DeliveryState;
+use parley_tests::{is_state, Client, TestServer};
+
+const SETUP_GOAL: Duration = Duration::from_millis(100);
+const RTT_P99_GOAL: Duration = Duration::from_millis(2);
+
+fn env_usize(key: &str, default: usize) -> usize {
+    std::env::var(key).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3}", d.as_secs_f64() * 1e3)
+}
+
+/// Waits for `Connected` to `user_id` on `client`; the instant it was seen.
+async fn connected_at(client: &mut Client, user_id: &str) -> Instant {
+    client
+        .wait_for("the channel", |e| {
+            matches!(e, CoreEvent::Connected { user_id: u, .. } if u == user_id).then(Instant::now)
+        })
+        .await
+}
+
+async fn bench_setup(alice: &mut Client, bob: &mut Client, runs: usize) -> (Vec<Duration>, usize) {
+    let mut times = Vec::with_capacity(runs);
+    let mut alice_offered = 0;
+    for run in 0..runs {
+        if run > 0 {
+            // A fresh connection: bob goes away (alice sees him leave) and comes back.
+            let old_peer = alice.wait_for_peer(bob.id()).await;
+            alice.mark();
+            bob.go_offline().await;
+            alice
+                .wait_for("bob leaving", |e| {
+                    matches!(e, CoreEvent::PeerLeft { peer_id, .. } if *peer_id == old_peer).then_some(())
+                })
+                .await;
+            alice.mark();
+            bob.go_online("bench").await;
+        }
+        let bob_peer = alice.wait_for_peer(bob.id()).await;
+        // The smaller peer id offers; the other side asks it to (one more relay hop).
+        if alice.engine().presence().local_peer_id().as_deref() < Some(bob_peer.as_str()) {
+            alice_offered += 1;
+        }
+        alice.mark();
+        bob.mark();
+        let (alice_id, bob_id) = (alice.id().to_owned(), bob.id().to_owned());
+        let start = Instant::now();
+        assert!(alice.engine().connect_to(&bob_id).await, "bob is online");
+        let (a, b) = tokio::join!(connected_at(alice, &bob_id), connected_at(bob, &alice_id));
+        times.push(a.max(b) - start);
+    }
+    (times, alice_offered)
+}
+
+async fn bench_rtt(alice: &mut Client, bob: &mut Client, warmup: usize, messages: usize) -> Vec<Duration> {
+    let mut times = Vec::with_capacity(messages);
+    let to = bob.user.clone();
+    for i in 0..warmup + messages {
+        alice.mark();
+        let body = format!("message {i}: the quick brown fox jumps over the lazy dog");
+        let start = Instant::now();
+        let message = alice.engine().send_message(&to, &body).await.expect("send");
+        let id = message.id;
+        alice
+            .wait_for("delivered", |e| is_state(e, &id, DeliveryState::Delivered).then_some(()))
+            .await;
+        if i >= warmup {
+            times.push(start.elapsed());
+        }
+        // Keep the receiver's queue (and the sender's log) from growing for nothing.
+        bob.drain();
+    }
+    times
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let runs = env_usize("SETUP_RUNS", 20);
+    let messages = env_usize("RTT_MESSAGES", 10_000);
+    let warmup = env_usize("RTT_WARMUP", 200);
+    runtime.block_on(async {
+        let server = TestServer::start().await;
+        let mut alice = Client::register(&server, "alice").await;
+        let mut bob = Client::register(&server, "bob").await;
+        alice.go_online("bench").await;
+        bob.go_online("bench").await;
+
+        let (mut setup, alice_offered) = bench_setup(&mut alice, &mut bob, runs).await;
+        let wall = Instant::now();
+        let mut rtt = bench_rtt(&mut alice, &mut bob, warmup, messages).await;
+        let wall = wall.elapsed();
+        setup.sort();
+        rtt.sort();
+
+        let mean = rtt.iter().sum::<Duration>() / rtt.len() as u32;
+        println!();
+        println!("parley-tests core bench: two parley-core cores, loopback, in-process parley-signal");
+        println!("{:-<78}", "");
+        println!(
+            "{:<44} {:>7} {:>7} {:>7} {:>7} {:>7}",
+            "measurement (ms)", "min", "p50", "p90", "p99", "max"
+        );
+        println!(
+            "{:<44} {:>7} {:>7} {:>7} {:>7} {:>7}",
+            format!("channel set-up, {runs} runs"),
+            ms(setup[0]),
+            ms(percentile(&setup, 0.5)),
+            ms(percentile(&setup, 0.9)),
+            ms(percentile(&setup, 0.99)),
+            ms(setup[setup.len() - 1]),
+        );
+        println!(
+            "{:<44} {:>7} {:>7} {:>7} {:>7} {:>7}",
+            format!("message round trip, {messages} msgs"),
+            ms(rtt[0]),
+            ms(percentile(&rtt, 0.5)),
+            ms(percentile(&rtt, 0.9)),
+            ms(percentile(&rtt, 0.99)),
+            ms(rtt[rtt.len() - 1]),
+        );
+        println!("{:-<78}", "");
+        println!(
+            "set-up: the connecting side offered in {alice_offered} of {runs} runs (else it asked the other to offer)"
+        );
+        println!(
+            "round trip: mean {} ms, {:.0} messages/s one at a time ({} warm-up messages not counted)",
+            ms(mean),
+            messages as f64 / wall.as_secs_f64(),
+            warmup
+        );
+        let setup_p50 = percentile(&setup, 0.5);
+        let setup_p90 = percentile(&setup, 0.9);
+        let rtt_p99 = percentile(&rtt, 0.99);
+        println!(
+            "goals: set-up < {} ms: {} (p50 {} ms, p90 {} ms); round trip p99 < {} ms: {} ({} ms)",
+            SETUP_GOAL.as_millis(),
+            if setup_p90 < SETUP_GOAL { "met" } else { "MISSED" },
+            ms(setup_p50),
+            ms(setup_p90),
+            RTT_P99_GOAL.as_millis(),
+            if rtt_p99 < RTT_P99_GOAL { "met" } else { "MISSED" },
+            ms(rtt_p99)
+        );
+        alice.quit().await;
+        bob.quit().await;
+    });
+}

@@ -1,0 +1,310 @@
+//! Black box: the real `parley-cli` binary, as separate processes. A server (`parley-cli serve`),
+//! two users registering and chatting through `parley-cli online`, then the server killed and
+//! the history read back with `parley-cli history` and `search`.
+//!
+//! Each command is its own process, so the session token must outlive them: it is kept in the
+//! Linux kernel keyring (`--keyring keyutils`). That needs a session keyring this test may
+//! write to, so it only runs with `PARLEY_TEST_KEYUTILS=1`, meant for running the tests inside
+//! `keyctl session -` (a fresh session keyring, thrown away afterwards):
+//!
+//! ```sh
+//! keyctl session - sh -c 'PARLEY_TEST_KEYUTILS=1 cargo test -p parley-tests --test cli'
+//! ```
+//!
+//! The binary is found next to this test's own (`target/<profile>/parley-cli`); `cargo test
+//! --workspace --all-targets` builds it, `cargo test -p parley-tests` does not.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+
+const DEADLINE: Duration = Duration::from_secs(30);
+const PASSWORD: &str = "correct horse battery staple";
+
+fn cli_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    let name = format!("parley-cli{}", std::env::consts::EXE_SUFFIX);
+    exe.ancestors()
+        .skip(1)
+        .map(|dir| dir.join(&name))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "{name} not found in any directory above {}: build it first with `cargo build -p parley-core --bin \
+                 parley-cli` (`cargo test --workspace --all-targets` builds it too)",
+                exe.display()
+            )
+        })
+}
+
+/// One user's side: a profile directory, and the flags every command gets.
+struct User {
+    name: &'static str,
+    profile: PathBuf,
+    server: String,
+    logs: PathBuf,
+}
+
+impl User {
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(cli_binary());
+        command
+            .arg("--profile")
+            .arg(&self.profile)
+            .args(["--server", &self.server, "--keyring", "keyutils"])
+            .args(args)
+            .env("PARLEY_PASSWORD", PASSWORD)
+            .env("PARLEY_LOOPBACK_ONLY", "1")
+            .env("PARLEY_LOG", "warn")
+            .env_remove("PARLEY_KEYRING")
+            .env_remove("PARLEY_PROFILE")
+            .env_remove("PARLEY_SERVER")
+            .kill_on_drop(true);
+        command
+    }
+
+    /// Runs a command to completion; its stdout as JSON lines. Panics (with stderr) on failure.
+    async fn run(&self, args: &[&str]) -> Vec<Value> {
+        let output = tokio::time::timeout(DEADLINE, self.command(args).output())
+            .await
+            .unwrap_or_else(|_| panic!("{} {args:?} did not finish within {DEADLINE:?}", self.name))
+            .expect("parley-cli runs");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{} {args:?} failed ({}):\nstdout: {stdout}\nstderr: {}",
+            self.name,
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        stdout
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}")))
+            .collect()
+    }
+
+    /// Starts `online` in the background.
+    fn online(&self, room: &str) -> Online {
+        let stderr_path = self.logs.join(format!("{}-online.stderr", self.name));
+        let stderr = std::fs::File::create(&stderr_path).unwrap();
+        let mut child = self
+            .command(&["online", "--room", room])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .expect("parley-cli online starts");
+        Online {
+            name: self.name,
+            stdin: child.stdin.take(),
+            stdout: BufReader::new(child.stdout.take().unwrap()).lines(),
+            child,
+            seen: Vec::new(),
+            stderr_path,
+        }
+    }
+}
+
+/// A running `parley-cli online`: commands in on stdin, JSON events out on stdout.
+struct Online {
+    name: &'static str,
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: Lines<BufReader<ChildStdout>>,
+    seen: Vec<Value>,
+    stderr_path: PathBuf,
+}
+
+impl Online {
+    async fn say(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        stdin.write_all(format!("{line}\n").as_bytes()).await.unwrap();
+        stdin.flush().await.unwrap();
+    }
+
+    /// The first event (seen before or still to come) that `pick` accepts.
+    async fn expect<T>(&mut self, what: &str, mut pick: impl FnMut(&Value) -> Option<T>) -> T {
+        if let Some(found) = self.seen.iter().find_map(&mut pick) {
+            return found;
+        }
+        let deadline = tokio::time::Instant::now() + DEADLINE;
+        loop {
+            let line = match tokio::time::timeout_at(deadline, self.stdout.next_line()).await {
+                Ok(Ok(Some(line))) => line,
+                Ok(Ok(None)) => self.fail(what, "stdout closed").await,
+                Ok(Err(e)) => self.fail(what, &format!("reading stdout: {e}")).await,
+                Err(_) => self.fail(what, &format!("nothing within {DEADLINE:?}")).await,
+            };
+            let event: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
+            assert_ne!(event["event"], "error", "{}: {event}", self.name);
+            let found = pick(&event);
+            self.seen.push(event);
+            if let Some(found) = found {
+                return found;
+            }
+        }
+    }
+
+    async fn fail(&mut self, what: &str, why: &str) -> ! {
+        let _ = self.child.start_kill();
+        let stderr = std::fs::read_to_string(&self.stderr_path).unwrap_or_default();
+        let seen: Vec<String> = self.seen.iter().map(Value::to_string).collect();
+        panic!(
+            "{}: waiting for {what}: {why}\nevents:\n{}\nstderr:\n{stderr}",
+            self.name,
+            seen.join("\n")
+        );
+    }
+
+    async fn quit(mut self) {
+        self.say("quit").await;
+        drop(self.stdin.take());
+        let status = tokio::time::timeout(DEADLINE, self.child.wait())
+            .await
+            .unwrap_or_else(|_| panic!("{} did not quit", self.name))
+            .unwrap();
+        assert!(status.success(), "{} exited with {status}", self.name);
+    }
+}
+
+fn state_event(id: &str, state: &str) -> impl FnMut(&Value) -> Option<()> {
+    let (id, state) = (id.to_owned(), state.to_owned());
+    move |e| (e["event"] == "message-state" && e["id"] == id.as_str() && e["state"] == state.as_str()).then_some(())
+}
+
+fn message_event(body: &str) -> impl FnMut(&Value) -> Option<Value> {
+    let body = body.to_owned();
+    move |e| (e["event"] == "message" && e["message"]["body"] == body.as_str()).then(|| e["message"].clone())
+}
+
+async fn start_server(dir: &Path) -> (Child, String) {
+    let mut server = Command::new(cli_binary())
+        .args(["serve", "--listen", "127.0.0.1:0", "--profile"])
+        .arg(dir)
+        .env("PARLEY_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("parley-cli serve starts");
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let first = tokio::time::timeout(DEADLINE, lines.next_line())
+        .await
+        .expect("the server announces itself")
+        .unwrap()
+        .expect("a first line");
+    let url = first
+        .strip_prefix("parley-signal listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {first:?}"))
+        .to_owned();
+    // Keep draining stdout so the server never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (server, url)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_cli_processes_chat_and_read_their_history_with_the_server_gone() {
+    if std::env::var("PARLEY_TEST_KEYUTILS").as_deref() != Ok("1") {
+        eprintln!(
+            "skipped: set PARLEY_TEST_KEYUTILS=1 and run inside `keyctl session -` (parley-cli keeps its token in \
+             the kernel keyring between processes)"
+        );
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut server, url) = start_server(&tmp.path().join("server")).await;
+    let user = |name| User {
+        name,
+        profile: tmp.path().join(name),
+        server: url.clone(),
+        logs: tmp.path().to_owned(),
+    };
+    let (alice, bob) = (user("alice"), user("bob"));
+
+    let registered = alice.run(&["register", "alice", "alice@example.org"]).await;
+    assert_eq!(registered[0]["username"], "alice");
+    let alice_id = registered[0]["id"].as_str().unwrap().to_owned();
+    let registered = bob.run(&["register", "bob", "bob@example.org", "--display-name", "Bob B."]).await;
+    let bob_id = registered[0]["id"].as_str().unwrap().to_owned();
+    // A new process finds the session in the keyring.
+    assert_eq!(alice.run(&["whoami"]).await[0]["id"], alice_id.as_str());
+
+    let mut alice_online = alice.online("tea");
+    alice_online
+        .expect("alice in the room", |e| (e["event"] == "room-joined").then_some(()))
+        .await;
+    let mut bob_online = bob.online("tea");
+    let roster = bob_online
+        .expect("bob in the room", |e| (e["event"] == "room-joined").then(|| e["peers"].clone()))
+        .await;
+    assert_eq!(roster[0]["user"]["id"], alice_id.as_str(), "{roster}");
+    alice_online
+        .expect("bob arriving", |e| {
+            (e["event"] == "peer-joined" && e["peer"]["user"]["id"] == bob_id.as_str()).then_some(())
+        })
+        .await;
+
+    alice_online.say("msg bob hello from the command line").await;
+    let sent = alice_online
+        .expect("alice's message stored", message_event("hello from the command line"))
+        .await;
+    assert_eq!(sent["state"], "pending");
+    let id = sent["id"].as_str().unwrap().to_owned();
+    let got = bob_online
+        .expect("the message at bob", message_event("hello from the command line"))
+        .await;
+    assert_eq!((got["id"].as_str(), got["sender_id"].as_str()), (Some(id.as_str()), Some(alice_id.as_str())));
+    alice_online.expect("sent", state_event(&id, "sent")).await;
+    alice_online.expect("delivered", state_event(&id, "delivered")).await;
+
+    bob_online.say("msg alice hi alice, cli here too").await;
+    let reply = alice_online
+        .expect("bob's reply", message_event("hi alice, cli here too"))
+        .await;
+    bob_online.say("read alice").await;
+    alice_online.expect("read", state_event(&id, "read")).await;
+    alice_online.say("read bob").await;
+    let reply_id = reply["id"].as_str().unwrap().to_owned();
+    bob_online.expect("bob's reply read", state_event(&reply_id, "read")).await;
+
+    alice_online.quit().await;
+    bob_online.quit().await;
+    server.kill().await.unwrap();
+
+    // No server now: the history is local.
+    let history = alice.run(&["history", "bob"]).await;
+    let lines: Vec<(&str, &str, &str)> = history
+        .iter()
+        .map(|m| {
+            (
+                m["direction"].as_str().unwrap(),
+                m["body"].as_str().unwrap(),
+                m["state"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            ("outgoing", "hello from the command line", "read"),
+            ("incoming", "hi alice, cli here too", "read"),
+        ]
+    );
+    let hits = bob.run(&["search", "command"]).await;
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0]["message"]["id"], id.as_str());
+    assert!(hits[0]["snippet"].as_str().unwrap().contains("command"));
+    assert!(bob.run(&["search", "nothing-like-this"]).await.is_empty());
+
+    // Sign out, so the kernel keyring keeps nothing of this test (the server is gone; the token
+    // is dropped locally all the same).
+    alice.run(&["logout"]).await;
+    bob.run(&["logout"]).await;
+    let output = alice.command(&["whoami"]).output().await.unwrap();
+    assert!(!output.status.success(), "signed out, but whoami still works");
+}

@@ -1,0 +1,444 @@
+//! A hostile peer against a real app core.
+//!
+//! The rogue is a genuine, signed-in account ("mallory") in the victim's room, built from the
+//! core's lower layers — `Presence` for the signaling link and a `PeerManager` for WebRTC —
+//! so it opens a real data channel to the victim but then writes whatever bytes it likes on
+//! it: garbage, frames at and over the size limits, messages with invalid ids, receipts for
+//! messages of other conversations, and messages reusing ids of the victim's own messages.
+//!
+//! The victim must keep working (a normal peer still chats with it, the rogue's channel stays
+//! up), store nothing invalid, and leave every other conversation exactly as it was.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use parley_core::account::ApiClient;
+use parley_core::events::CoreEvent;
+use parley_core::history::{DeliveryState, Direction, Message};
+use parley_core::peer::{PeerConfig, PeerError, PeerEvent, PeerManager, MAX_FRAME_LEN};
+use parley_core::presence::{Presence, PresenceEvent};
+use parley_signal::protocol::{RegisterRequest, User};
+use parley_tests::{fast_presence, Client, TestServer, DEADLINE, PASSWORD};
+use serde_json::{json, Value};
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
+use tokio::task::JoinHandle;
+
+/// A signed-in account that speaks the peer protocol properly and the chat protocol not at all.
+struct Rogue {
+    user: User,
+    manager: PeerManager,
+    presence: Arc<Presence>,
+    events: UnboundedReceiver<PeerEvent>,
+    /// The victim's peer id, once the channel is open.
+    victim: String,
+    /// Ids the victim acknowledged, in order.
+    acks: Vec<String>,
+    disconnected: Option<String>,
+    /// Chat frames the victim sent besides acks.
+    other_frames: Vec<Value>,
+    relays: Vec<JoinHandle<()>>,
+}
+
+async fn presence_event<T>(
+    rx: &mut UnboundedReceiver<PresenceEvent>,
+    what: &str,
+    mut pick: impl FnMut(&PresenceEvent) -> Option<T>,
+) -> T {
+    let search = async {
+        loop {
+            let event = rx.recv().await.unwrap_or_else(|| panic!("presence ended waiting for {what}"));
+            if let Some(found) = pick(&event) {
+                return found;
+            }
+        }
+    };
+    tokio::time::timeout(DEADLINE, search)
+        .await
+        .unwrap_or_else(|_| panic!("rogue: timed out waiting for {what}"))
+}
+
+impl Rogue {
+    /// Registers `name`, joins `room` and opens a data channel to `victim`'s device there.
+    async fn connect(server: &TestServer, name: &str, room: &str, victim: &str) -> Rogue {
+        let api = ApiClient::new(&server.url()).unwrap();
+        let auth = api
+            .register(&RegisterRequest {
+                username: name.to_owned(),
+                email: format!("{name}@example.org"),
+                password: PASSWORD.to_owned(),
+                display_name: None,
+            })
+            .await
+            .expect("rogue registers");
+        let (presence, mut presence_events) = Presence::start_with(api.server(), &auth.token, fast_presence());
+        let peer_id = presence_event(&mut presence_events, "welcome", |e| match e {
+            PresenceEvent::Connected { peer_id, .. } => Some(peer_id.clone()),
+            _ => None,
+        })
+        .await;
+        presence.join(room).unwrap();
+        let victim_peer = presence_event(&mut presence_events, "joining", |e| match e {
+            PresenceEvent::Joined { peers, .. } => peers.iter().find(|p| p.user.id == victim).map(|p| p.peer_id.clone()),
+            _ => None,
+        })
+        .await;
+
+        let presence = Arc::new(presence);
+        let (signals, mut outgoing) = unbounded_channel();
+        let (peer_events, events) = unbounded_channel();
+        let manager = PeerManager::new(peer_id, PeerConfig::loopback(), signals, peer_events);
+        let relay_out = {
+            let presence = presence.clone();
+            tokio::spawn(async move {
+                while let Some((to, signal)) = outgoing.recv().await {
+                    let _ = presence.signal(&to, serde_json::to_value(&signal).unwrap());
+                }
+            })
+        };
+        let relay_in = {
+            let manager = manager.clone();
+            tokio::spawn(async move {
+                while let Some(event) = presence_events.recv().await {
+                    if let PresenceEvent::Signal { from, data, .. } = event {
+                        if let Ok(signal) = serde_json::from_value(data) {
+                            let _ = manager.handle_signal(&from, signal).await;
+                        }
+                    }
+                }
+            })
+        };
+        manager.connect(&victim_peer).await.expect("rogue connects");
+        let mut rogue = Rogue {
+            user: auth.user,
+            manager,
+            presence,
+            events,
+            victim: victim_peer,
+            acks: Vec::new(),
+            disconnected: None,
+            other_frames: Vec::new(),
+            relays: vec![relay_out, relay_in],
+        };
+        let victim = rogue.victim.clone();
+        rogue
+            .next_event("the channel to the victim", |e| {
+                matches!(e, PeerEvent::Connected { peer } if *peer == victim)
+            })
+            .await;
+        // Greet like an honest peer: hello at once (lost if it reaches the victim's end before
+        // that is open), and again on the victim's first hello, which shows its end is open.
+        rogue.send_json(json!({"t": "hello", "v": 1})).await;
+        while !rogue.other_frames.iter().any(|f| f["t"] == "hello") {
+            rogue
+                .next_event("the victim's hello", |e| matches!(e, PeerEvent::Frame { .. }))
+                .await;
+        }
+        rogue.send_json(json!({"t": "hello", "v": 1})).await;
+        rogue
+    }
+
+    /// Waits for a peer event `pick` accepts, filing every frame from the victim on the way.
+    async fn next_event(&mut self, what: &str, pick: impl Fn(&PeerEvent) -> bool) {
+        let deadline = tokio::time::Instant::now() + DEADLINE;
+        loop {
+            let event = tokio::time::timeout_at(deadline, self.events.recv())
+                .await
+                .unwrap_or_else(|_| panic!("rogue: timed out waiting for {what}; acks so far {:?}", self.acks))
+                .expect("peer events end only when the manager is dropped");
+            match &event {
+                PeerEvent::Frame { data, .. } => {
+                    let frame: Value = serde_json::from_slice(data).expect("the victim sends JSON");
+                    if frame["t"] == "ack" {
+                        self.acks.push(frame["id"].as_str().unwrap().to_owned());
+                    } else {
+                        self.other_frames.push(frame);
+                    }
+                }
+                PeerEvent::Disconnected { reason, .. } => self.disconnected = Some(reason.clone()),
+                PeerEvent::Connected { .. } => {}
+            }
+            if pick(&event) {
+                return;
+            }
+        }
+    }
+
+    /// Writes raw bytes on the chat channel.
+    async fn send(&self, data: &[u8]) {
+        self.manager
+            .send(&self.victim, Bytes::copy_from_slice(data))
+            .await
+            .unwrap_or_else(|e| panic!("rogue could not send {} bytes: {e}", data.len()));
+    }
+
+    async fn send_json(&self, frame: Value) {
+        self.send(&serde_json::to_vec(&frame).unwrap()).await;
+    }
+
+    /// A well-formed message, then waits for its ack. Frames are ordered on the channel, so the
+    /// victim has processed everything sent before it once the ack is back.
+    async fn canary(&mut self, id: &str, body: &str) {
+        self.send_json(json!({"t": "msg", "id": id, "body": body, "sent_at": 1_700_000_000_000i64}))
+            .await;
+        let acks_before = self.acks.len();
+        let id_owned = id.to_owned();
+        loop {
+            self.next_event(&format!("the ack of {id}"), |e| matches!(e, PeerEvent::Frame { .. }))
+                .await;
+            if self.acks[acks_before..].contains(&id_owned) {
+                return;
+            }
+        }
+    }
+
+    async fn shutdown(self) {
+        self.manager.close_all().await;
+        self.presence.shutdown().await;
+        for relay in self.relays {
+            relay.abort();
+        }
+    }
+}
+
+fn msg(id: &str, body: &str) -> Value {
+    json!({"t": "msg", "id": id, "body": body, "sent_at": 1_700_000_000_000i64})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hostile_peer_cannot_break_the_victim_or_touch_other_conversations() {
+    let server = TestServer::start().await;
+    let mut alice = Client::register(&server, "alice").await;
+    let mut bob = Client::register(&server, "bob").await; // the victim
+    let mut carol = Client::register(&server, "carol").await;
+    bob.go_online("lobby").await;
+    alice.go_online("lobby").await;
+    carol.go_online("lobby").await;
+    bob.wait_for_peer(alice.id()).await;
+    bob.wait_for_peer(carol.id()).await;
+
+    // The victim's state worth attacking: with alice, messages in every state; with carol (who
+    // then goes offline), a message still pending.
+    let a1 = alice.send(&bob.user, "a1 from alice").await;
+    bob.wait_for_message(&a1.id).await;
+    alice.wait_for_state(&a1.id, DeliveryState::Delivered).await;
+    bob.engine().mark_read(alice.id()).await.unwrap();
+    alice.wait_for_state(&a1.id, DeliveryState::Read).await;
+    let b1 = bob.send(&alice.user, "b1 from bob, read").await;
+    alice.wait_for_message(&b1.id).await;
+    alice.engine().mark_read(bob.id()).await.unwrap();
+    bob.wait_for_state(&b1.id, DeliveryState::Read).await;
+    let b2 = bob.send(&alice.user, "b2 from bob, delivered").await;
+    alice.wait_for_message(&b2.id).await;
+    bob.wait_for_state(&b2.id, DeliveryState::Delivered).await;
+    let a2 = alice.send(&bob.user, "a2 from alice, unread").await;
+    bob.wait_for_message(&a2.id).await;
+    alice.wait_for_state(&a2.id, DeliveryState::Delivered).await;
+    carol.quit().await;
+    let k1 = bob.send(&carol.user, "k1 to carol, pending").await;
+
+    let with_alice = bob.conversation(alice.id()).await;
+    let with_carol = bob.conversation(carol.id()).await;
+    assert_eq!(
+        with_alice.iter().map(|m| m.state).collect::<Vec<_>>(),
+        [DeliveryState::Read, DeliveryState::Read, DeliveryState::Delivered, DeliveryState::Received]
+    );
+    assert_eq!(with_carol.iter().map(|m| m.state).collect::<Vec<_>>(), [DeliveryState::Pending]);
+    let unread_before = unread(&bob).await;
+    bob.mark();
+
+    let mut rogue = Rogue::connect(&server, "mallory", "lobby", bob.id()).await;
+    let mallory_id = rogue.user.id.clone();
+    bob.wait_for("the rogue's channel", |e| {
+        matches!(e, CoreEvent::Connected { user_id, .. } if *user_id == mallory_id).then_some(())
+    })
+    .await;
+
+    // 1. Garbage.
+    let garbage: Vec<Vec<u8>> = vec![
+        b"not json at all, evil".to_vec(),
+        b"\xff\xfe\xfd\x00\x01 evil binary".to_vec(),
+        b"null".to_vec(),
+        b"[]".to_vec(),
+        b"{}".to_vec(),
+        b"42".to_vec(),
+        b"\"evil\"".to_vec(),
+        br#"{"t":"msg"}"#.to_vec(),
+        br#"{"t":"msg","id":"x1","body":"evil","sent_at":"yesterday"}"#.to_vec(),
+        br#"{"t":"msg","id":"x2","body":"evil","sent_at":1.5}"#.to_vec(),
+        br#"{"t":"msg","id":"x3","body":"evil","sent_at":99999999999999999999999}"#.to_vec(),
+        br#"{"t":"msg","id":"x4","body":null,"sent_at":1}"#.to_vec(),
+        br#"{"t":"msg","id":"x5","body":"evil","sent_at":-1}"#.to_vec(),
+        br#"{"t":"msg","id":"x6","body":" \n\t ","sent_at":1}"#.to_vec(),
+        br#"{"t":"msg","id":"x7","body":"evil \ud800 lone surrogate","sent_at":1}"#.to_vec(),
+        b"{\"t\":\"msg\",\"id\":\"x8\",\"body\":\"evil \xc3\x28 bad utf-8\",\"sent_at\":1}".to_vec(),
+        br#"{"t":"msg","id":"x9","body":"evil","sent_at":1,"t":"ack"}"#.to_vec(),
+        br#"{"t":"ack"}"#.to_vec(),
+        br#"{"t":"ack","id":7}"#.to_vec(),
+        br#"{"t":"read","ids":"evil"}"#.to_vec(),
+        br#"{"t":"read","ids":[]}"#.to_vec(),
+        br#"{"t":"typing","active":"evil"}"#.to_vec(),
+        br#"{"t":"hello","v":-1}"#.to_vec(),
+        br#"{"t":"file-offer","name":"evil.exe","size":1}"#.to_vec(),
+        br#"{"t":"MSG","id":"x10","body":"evil","sent_at":1}"#.to_vec(),
+        // Nesting far past serde_json's recursion limit: must not overflow the stack.
+        "[".repeat(60_000).into_bytes(),
+        format!("{}1{}", "{\"a\":".repeat(10_000), "}".repeat(10_000)).into_bytes(),
+    ];
+    for frame in &garbage {
+        rogue.send(frame).await;
+    }
+
+    // 2. Oversized: a whole 64 KiB frame of junk, and content over the chat limits inside it.
+    rogue.send(&vec![b'x'; MAX_FRAME_LEN]).await;
+    // A valid message padded with white space to exactly the limit is fine (sent in round two).
+    let mut padded = serde_json::to_vec(&msg("padded", "padded to the limit")).unwrap();
+    padded.extend(std::iter::repeat_n(b' ', MAX_FRAME_LEN - padded.len()));
+    let long_ascii = format!("evil {}", "e".repeat(16_000));
+    rogue.send_json(msg("x12", &long_ascii)).await;
+    let long_wide = "é".repeat(12_001);
+    rogue.send_json(msg("x13", &format!("evil{long_wide}"))).await;
+    let too_many: Vec<String> = (0..257).map(|i| format!("r{i}")).collect();
+    rogue.send_json(json!({"t": "read", "ids": too_many})).await;
+    rogue.send_json(json!({"t": "ack", "id": "a".repeat(65)})).await;
+    rogue.send_json(msg(&"a".repeat(65), "evil long id")).await;
+    // Past 65,535 bytes a frame cannot even be sent: the data channel's advertised
+    // max-message-size stops it at the rogue's own stack, so the victim never sees one.
+    let refused = rogue
+        .manager
+        .send(&rogue.victim, Bytes::from(vec![b'x'; MAX_FRAME_LEN + 1]))
+        .await;
+    assert!(matches!(refused, Err(PeerError::FrameTooLarge { .. })), "{refused:?}");
+
+    // 3. Messages with invalid ids.
+    for id in ["", "../../etc/passwd", "a b", "é", "id\u{0}", "'; DROP TABLE messages; --", "x\ny"] {
+        rogue.send_json(msg(id, "evil invalid id")).await;
+    }
+
+    // 4. Receipts for messages of other conversations: bob's to alice (read, delivered),
+    //    bob's pending one to carol, alice's to bob (incoming).
+    for id in [&b1.id, &b2.id, &k1.id, &a1.id, &a2.id] {
+        rogue.send_json(json!({"t": "ack", "id": id})).await;
+    }
+    rogue
+        .send_json(json!({"t": "read", "ids": [&b1.id, &b2.id, &k1.id, &a1.id, &a2.id]}))
+        .await;
+
+    // 5. Messages reusing the ids of messages bob already has, outgoing and incoming.
+    for id in [&k1.id, &b2.id, &b1.id, &a2.id] {
+        rogue.send_json(msg(id, "evil takeover")).await;
+    }
+
+    rogue.canary("canary-1", "canary one").await;
+
+    // 6. Round two: a "resend" of the rogue's own message with a new body, a read receipt for
+    //    its own message (only the receiver may mark those read), and a typing flood.
+    rogue.send_json(msg("canary-1", "evil rewrite")).await;
+    rogue.send_json(json!({"t": "read", "ids": ["canary-1"]})).await;
+    for i in 0..300 {
+        rogue.send_json(json!({"t": "typing", "active": i % 2 == 0})).await;
+    }
+    rogue.send(&padded).await;
+    rogue.canary("canary-2", "canary two").await;
+
+    // The victim stored exactly the rogue's valid messages, in its own conversation, intact.
+    let with_mallory = bob.conversation(&rogue.user.id).await;
+    let got: Vec<(&str, &str, Direction, DeliveryState)> = with_mallory
+        .iter()
+        .map(|m| (m.id.as_str(), m.body.as_str(), m.direction, m.state))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("canary-1", "canary one", Direction::Incoming, DeliveryState::Received),
+            ("padded", "padded to the limit", Direction::Incoming, DeliveryState::Received),
+            ("canary-2", "canary two", Direction::Incoming, DeliveryState::Received),
+        ],
+        "the victim stored something it should not have"
+    );
+    assert!(with_mallory.iter().all(|m| m.sender_id == rogue.user.id));
+    let stored_evil: Vec<Message> = bob
+        .core()
+        .history()
+        .search("evil", 100, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| h.message)
+        .collect();
+    assert!(stored_evil.is_empty(), "stored hostile content: {stored_evil:?}");
+
+    // Nothing else changed.
+    assert_eq!(bob.conversation(alice.id()).await, with_alice, "the conversation with alice changed");
+    assert_eq!(bob.conversation(carol.id()).await, with_carol, "the conversation with carol changed");
+    let outbox = bob.core().history().unacknowledged_outgoing(None).await.unwrap();
+    assert_eq!(outbox.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(), [k1.id.as_str()]);
+    let mut unread_after = unread(&bob).await;
+    assert_eq!(unread_after.remove(&rogue.user.id), Some(3), "the rogue's messages are unread");
+    assert_eq!(unread_after, unread_before);
+    let state_changes: Vec<&CoreEvent> = bob
+        .since_mark()
+        .iter()
+        .filter(|e| matches!(e, CoreEvent::MessageState { .. }))
+        .collect();
+    assert!(state_changes.is_empty(), "receipts from the rogue moved messages: {state_changes:?}");
+    let arrivals: Vec<String> = bob
+        .since_mark()
+        .iter()
+        .filter_map(|e| match e {
+            CoreEvent::Message { message } if message.conversation_id == rogue.user.id => Some(message.id.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(arrivals, ["canary-1", "padded", "canary-2"]);
+    let mallory_id = rogue.user.id.clone();
+    assert!(
+        bob.since_mark()
+            .iter()
+            .all(|e| !matches!(e, CoreEvent::Typing { user_id, .. } if *user_id != mallory_id)),
+        "typing attributed to someone else"
+    );
+
+    // The rogue got acks for its valid messages only (canary-1 twice: the "rewrite" is a
+    // resend as far as the protocol goes), and its channel is still up.
+    let acked: BTreeSet<&str> = rogue.acks.iter().map(String::as_str).collect();
+    assert_eq!(acked, BTreeSet::from(["canary-1", "canary-2", "padded"]), "acks: {:?}", rogue.acks);
+    assert_eq!(rogue.disconnected, None);
+    assert!(bob.engine().online_users().iter().any(|u| u.id == rogue.user.id));
+
+    // The victim keeps working: with alice both ways, and towards the rogue too.
+    let a3 = alice.send(&bob.user, "still there?").await;
+    bob.wait_for_message(&a3.id).await;
+    alice.wait_for_state(&a3.id, DeliveryState::Delivered).await;
+    let b3 = bob.send(&alice.user, "yes, all fine").await;
+    alice.wait_for_message(&b3.id).await;
+    bob.wait_for_state(&b3.id, DeliveryState::Delivered).await;
+    let to_rogue = bob.send(&rogue.user, "go away").await;
+    let wanted = to_rogue.id.clone();
+    while !rogue.other_frames.iter().any(|f| f["t"] == "msg" && f["id"] == wanted.as_str()) {
+        rogue
+            .next_event("bob's message", |e| matches!(e, PeerEvent::Frame { .. }))
+            .await;
+    }
+    // And alice's view of bob's messages is untouched by all this.
+    let b2_at_alice = alice.core().history().message(&b2.id).await.unwrap().unwrap();
+    assert_eq!(b2_at_alice.state, DeliveryState::Received);
+
+    rogue.shutdown().await;
+    alice.quit().await;
+    bob.quit().await;
+}
+
+/// Unread counts per conversation.
+async fn unread(client: &Client) -> std::collections::BTreeMap<String, u32> {
+    client
+        .core()
+        .history()
+        .conversations()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.id, c.unread))
+        .collect()
+}
+
