@@ -14,6 +14,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 const DEFAULT_MESSAGES: usize = 1_000_000;
+const SMOKE_MESSAGES: usize = 20_000;
 const CONVERSATIONS: usize = 200;
 /// Generation is setup, not the measurement: big transactions make it quick.
 const GENERATION_BATCH: usize = 10_000;
@@ -268,10 +269,13 @@ async fn generate(path: &Path, total: usize, corpus: &Corpus, rng: &mut StdRng) 
 }
 
 fn main() {
+    // `cargo test --all-targets` runs benches too, without `--bench`: then do a small smoke run
+    // that proves the bench still works without spending minutes on 1M messages.
+    let smoke = !std::env::args().any(|a| a == "--bench");
     let total: usize = std::env::var("PARLEY_BENCH_MESSAGES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(DEFAULT_MESSAGES);
+        .unwrap_or(if smoke { SMOKE_MESSAGES } else { DEFAULT_MESSAGES });
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("parley-history-bench");
     // Bump when the schema or the generator changes, so a stale cached database is not reused.
     let path = dir.join(format!("history-{total}-v4.sqlite3"));

@@ -158,8 +158,10 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let runs = env_usize("SETUP_RUNS", 20);
-    let messages = env_usize("RTT_MESSAGES", 10_000);
+    // `cargo test --all-targets` runs benches too, without `--bench`: a quick smoke run then.
+    let smoke = !std::env::args().any(|a| a == "--bench");
+    let runs = env_usize("SETUP_RUNS", if smoke { 2 } else { 20 });
+    let messages = env_usize("RTT_MESSAGES", if smoke { 200 } else { 10_000 });
     let profiles = std::env::var("PROFILES").unwrap_or_else(|_| "tuned,default-pacing".to_owned());
     runtime.block_on(async {
         for name in profiles.split(',').map(str::trim).filter(|s| !s.is_empty()) {
