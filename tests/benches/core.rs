@@ -9,7 +9,8 @@
 //!   recorded. Sequential, one message in flight.
 //!
 //! `cargo bench -p parley-tests --bench core`. Knobs: `SETUP_RUNS` (20), `RTT_MESSAGES`
-//! (10000), `RTT_WARMUP` (200). Goals: set-up under 100 ms, round trip p99 under 2 ms.
+//! (10000), `RTT_WARMUP` (200). Goals: set-up under 100 ms, round trip p99 under 2 ms. Run
+//! without `--bench` (as `cargo test --all-targets` does) it is a quick smoke run.
 
 use std::time::{Duration, Instant};
 
@@ -45,12 +46,13 @@ async fn connected_at(client: &mut Client, user_id: &str) -> Instant {
 async fn bench_setup(alice: &mut Client, bob: &mut Client, runs: usize) -> (Vec<Duration>, usize) {
     let mut times = Vec::with_capacity(runs);
     let mut alice_offered = 0;
+    let mut bob_peer = alice.wait_for_peer(bob.id()).await;
     for run in 0..runs {
         if run > 0 {
             // A fresh connection: bob goes away (alice sees him leave) and comes back.
-            let old_peer = alice.wait_for_peer(bob.id()).await;
             alice.mark();
             bob.go_offline().await;
+            let old_peer = bob_peer.clone();
             alice
                 .wait_for("bob leaving", |e| {
                     matches!(e, CoreEvent::PeerLeft { peer_id, .. } if *peer_id == old_peer).then_some(())
@@ -58,8 +60,8 @@ async fn bench_setup(alice: &mut Client, bob: &mut Client, runs: usize) -> (Vec<
                 .await;
             alice.mark();
             bob.go_online("bench").await;
+            bob_peer = alice.wait_for_peer(bob.id()).await;
         }
-        let bob_peer = alice.wait_for_peer(bob.id()).await;
         // The smaller peer id offers; the other side asks it to (one more relay hop).
         if alice.engine().presence().local_peer_id().as_deref() < Some(bob_peer.as_str()) {
             alice_offered += 1;
@@ -75,25 +77,48 @@ async fn bench_setup(alice: &mut Client, bob: &mut Client, runs: usize) -> (Vec<
     (times, alice_offered)
 }
 
-async fn bench_rtt(alice: &mut Client, bob: &mut Client, warmup: usize, messages: usize) -> Vec<Duration> {
+/// Round trips, and how long `send_message` itself took (stored, handed to the channel).
+async fn bench_rtt(
+    alice: &mut Client,
+    bob: &mut Client,
+    warmup: usize,
+    messages: usize,
+) -> (Vec<Duration>, Vec<Duration>) {
     let mut times = Vec::with_capacity(messages);
+    let mut local = Vec::with_capacity(messages);
     let to = bob.user.clone();
     for i in 0..warmup + messages {
         alice.mark();
         let body = format!("message {i}: the quick brown fox jumps over the lazy dog");
         let start = Instant::now();
         let message = alice.engine().send_message(&to, &body).await.expect("send");
+        let returned = start.elapsed();
         let id = message.id;
         alice
-            .wait_for("delivered", |e| is_state(e, &id, DeliveryState::Delivered).then_some(()))
+            .wait_for("delivered", |e| {
+                is_state(e, &id, DeliveryState::Delivered).then_some(())
+            })
             .await;
         if i >= warmup {
             times.push(start.elapsed());
+            local.push(returned);
         }
         // Keep the receiver's queue (and the sender's log) from growing for nothing.
         bob.drain();
     }
-    times
+    (times, local)
+}
+
+fn row(what: &str, sorted: &[Duration]) {
+    println!(
+        "{:<44} {:>7} {:>7} {:>7} {:>7} {:>7}",
+        what,
+        ms(sorted[0]),
+        ms(percentile(sorted, 0.5)),
+        ms(percentile(sorted, 0.9)),
+        ms(percentile(sorted, 0.99)),
+        ms(sorted[sorted.len() - 1]),
+    );
 }
 
 fn main() {
@@ -102,9 +127,11 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let runs = env_usize("SETUP_RUNS", 20);
-    let messages = env_usize("RTT_MESSAGES", 10_000);
-    let warmup = env_usize("RTT_WARMUP", 200);
+    // `cargo test --all-targets` runs benches too, without `--bench`: a quick smoke run then.
+    let smoke = !std::env::args().any(|a| a == "--bench");
+    let runs = env_usize("SETUP_RUNS", if smoke { 3 } else { 20 });
+    let messages = env_usize("RTT_MESSAGES", if smoke { 200 } else { 10_000 });
+    let warmup = env_usize("RTT_WARMUP", if smoke { 20 } else { 200 });
     runtime.block_on(async {
         let server = TestServer::start().await;
         let mut alice = Client::register(&server, "alice").await;
@@ -114,10 +141,11 @@ fn main() {
 
         let (mut setup, alice_offered) = bench_setup(&mut alice, &mut bob, runs).await;
         let wall = Instant::now();
-        let mut rtt = bench_rtt(&mut alice, &mut bob, warmup, messages).await;
+        let (mut rtt, mut local) = bench_rtt(&mut alice, &mut bob, warmup, messages).await;
         let wall = wall.elapsed();
         setup.sort();
         rtt.sort();
+        local.sort();
 
         let mean = rtt.iter().sum::<Duration>() / rtt.len() as u32;
         println!();
@@ -127,25 +155,12 @@ fn main() {
             "{:<44} {:>7} {:>7} {:>7} {:>7} {:>7}",
             "measurement (ms)", "min", "p50", "p90", "p99", "max"
         );
-        println!(
-            "{:<44} {:>7} {:>7} {:>7} {:>7} {:>7}",
-            format!("channel set-up, {runs} runs"),
-            ms(setup[0]),
-            ms(percentile(&setup, 0.5)),
-            ms(percentile(&setup, 0.9)),
-            ms(percentile(&setup, 0.99)),
-            ms(setup[setup.len() - 1]),
-        );
-        println!(
-            "{:<44} {:>7} {:>7} {:>7} {:>7} {:>7}",
-            format!("message round trip, {messages} msgs"),
-            ms(rtt[0]),
-            ms(percentile(&rtt, 0.5)),
-            ms(percentile(&rtt, 0.9)),
-            ms(percentile(&rtt, 0.99)),
-            ms(rtt[rtt.len() - 1]),
-        );
+        row(&format!("channel set-up, {runs} runs"), &setup);
+        row(&format!("message round trip, {messages} msgs"), &rtt);
+        row("  of which send_message (store, hand over)", &local);
         println!("{:-<78}", "");
+        let samples: Vec<String> = setup.iter().map(|d| format!("{:.0}", d.as_secs_f64() * 1e3)).collect();
+        println!("set-up samples (ms): {}", samples.join(" "));
         println!(
             "set-up: the connecting side offered in {alice_offered} of {runs} runs (else it asked the other to offer)"
         );

@@ -414,10 +414,9 @@ impl Client {
     /// Waits until `peer` is in our room (from the roster on joining, or their arrival).
     pub async fn wait_for_peer(&mut self, user_id: &str) -> String {
         self.wait_for(&format!("user {user_id} in the room"), |e| match e {
-            CoreEvent::RoomJoined { peers, .. } => peers
-                .iter()
-                .find(|p| p.user.id == user_id)
-                .map(|p| p.peer_id.clone()),
+            CoreEvent::RoomJoined { peers, .. } => {
+                peers.iter().find(|p| p.user.id == user_id).map(|p| p.peer_id.clone())
+            }
             CoreEvent::PeerJoined { peer, .. } if peer.user.id == user_id => Some(peer.peer_id.clone()),
             _ => None,
         })

@@ -122,8 +122,20 @@ async fn two_people_meet_in_a_room_and_chat_with_receipts_and_typing() {
     let a1 = alice.send(&bob.user, "hello bob").await;
     let got = bob.wait_for_message(&a1.id).await;
     assert_eq!(
-        (got.body.as_str(), got.direction, got.state, got.sender_id.as_str(), got.conversation_id.as_str()),
-        ("hello bob", Direction::Incoming, DeliveryState::Received, alice.id(), alice.id())
+        (
+            got.body.as_str(),
+            got.direction,
+            got.state,
+            got.sender_id.as_str(),
+            got.conversation_id.as_str()
+        ),
+        (
+            "hello bob",
+            Direction::Incoming,
+            DeliveryState::Received,
+            alice.id(),
+            alice.id()
+        )
     );
     alice.wait_for_state(&a1.id, DeliveryState::Delivered).await;
     assert_eq!(
@@ -158,7 +170,11 @@ async fn two_people_meet_in_a_room_and_chat_with_receipts_and_typing() {
     alice.wait_for_state(&a2.id, DeliveryState::Read).await;
     assert_progress(&alice.states_of(&a1.id), DeliveryState::Read, "a1 at alice");
     assert_eq!(bob.count(|e| is_state(e, &a1.id, DeliveryState::Read)), 1);
-    assert_eq!(bob.engine().mark_read(alice.id()).await.unwrap(), 0, "nothing left unread");
+    assert_eq!(
+        bob.engine().mark_read(alice.id()).await.unwrap(),
+        0,
+        "nothing left unread"
+    );
 
     // Typing, on and off.
     alice.engine().set_typing(bob.id(), true).await;
@@ -240,10 +256,18 @@ async fn messages_to_an_offline_contact_wait_in_the_outbox_and_arrive_exactly_on
         sent.push(alice.send(&contact, body).await);
     }
     let sent_ids: Vec<&str> = sent.iter().map(|m| m.id.as_str()).collect();
-    let outbox = alice.core().history().unacknowledged_outgoing(Some(bob.id())).await.unwrap();
+    let outbox = alice
+        .core()
+        .history()
+        .unacknowledged_outgoing(Some(bob.id()))
+        .await
+        .unwrap();
     assert_eq!(ids(&outbox), sent_ids);
     assert!(outbox.iter().all(|m| m.state == DeliveryState::Pending), "{outbox:?}");
-    assert!(!alice.engine().connect_to(bob.id()).await, "no device of bob's is online");
+    assert!(
+        !alice.engine().connect_to(bob.id()).await,
+        "no device of bob's is online"
+    );
 
     // bob comes back: reopens his profile, signs in, goes online in the room.
     bob.reopen_offline();
@@ -260,7 +284,13 @@ async fn messages_to_an_offline_contact_wait_in_the_outbox_and_arrive_exactly_on
     expected.push(&last.id);
     assert_once(&mut bob, alice.id(), &expected).await;
     assert_eq!(bodies(&bob.conversation(alice.id()).await)[..3], bodies_sent);
-    assert!(alice.core().history().unacknowledged_outgoing(None).await.unwrap().is_empty());
+    assert!(alice
+        .core()
+        .history()
+        .unacknowledged_outgoing(None)
+        .await
+        .unwrap()
+        .is_empty());
 
     alice.quit().await;
     bob.quit().await;
@@ -289,14 +319,29 @@ async fn a_sender_restarting_with_unacknowledged_messages_resends_them_and_the_r
     lose_acks(&alice.history_path(), &[&a1.id, &a2.id]);
 
     alice.reopen_offline();
-    let outbox = alice.core().history().unacknowledged_outgoing(Some(bob.id())).await.unwrap();
-    assert_eq!(ids(&outbox), vec![a1.id.as_str(), a2.id.as_str()], "the outbox survives a restart");
+    let outbox = alice
+        .core()
+        .history()
+        .unacknowledged_outgoing(Some(bob.id()))
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(&outbox),
+        vec![a1.id.as_str(), a2.id.as_str()],
+        "the outbox survives a restart"
+    );
     assert_eq!(alice.sign_in().await, SignIn::Password);
     alice.go_online("lobby").await;
     // Back online, alice resends both by herself; bob acknowledges the copies again.
     alice.wait_for_state(&a1.id, DeliveryState::Delivered).await;
     alice.wait_for_state(&a2.id, DeliveryState::Delivered).await;
-    assert!(alice.core().history().unacknowledged_outgoing(None).await.unwrap().is_empty());
+    assert!(alice
+        .core()
+        .history()
+        .unacknowledged_outgoing(None)
+        .await
+        .unwrap()
+        .is_empty());
 
     // The conversation goes on, both ways.
     let a3 = sentinel(&mut alice, &mut bob, "three").await;
@@ -343,7 +388,11 @@ async fn a_receiver_restarting_gets_what_it_missed_once_and_ignores_what_it_alre
         alice.core().history().message(&a1.id).await.unwrap().unwrap().state,
         DeliveryState::Delivered
     );
-    assert_eq!(bob.count(|e| is_message(e, &a1.id)), 0, "a1 was announced again after the restart");
+    assert_eq!(
+        bob.count(|e| is_message(e, &a1.id)),
+        0,
+        "a1 was announced again after the restart"
+    );
     assert_once(&mut bob, alice.id(), &[&a1.id, &b1.id, &a2.id, &a3.id, &a4.id]).await;
 
     // bob, restarted, can still answer, and alice reads.
@@ -423,9 +472,20 @@ async fn chat_survives_a_server_restart_and_what_queued_meanwhile_is_delivered_o
     assert_once(&mut carol, alice.id(), &[&c1.id, &c2.id, &c3.id, &r1.id]).await;
     assert_eq!(
         bodies(&carol.conversation(alice.id()).await),
-        vec!["carol, are you there?", "second to carol", "carol after the restart", "carol answers"]
+        vec![
+            "carol, are you there?",
+            "second to carol",
+            "carol after the restart",
+            "carol answers"
+        ]
     );
-    assert!(alice.core().history().unacknowledged_outgoing(None).await.unwrap().is_empty());
+    assert!(alice
+        .core()
+        .history()
+        .unacknowledged_outgoing(None)
+        .await
+        .unwrap()
+        .is_empty());
 
     for c in [&mut alice, &mut bob, &mut carol] {
         c.quit().await;
@@ -470,7 +530,10 @@ async fn history_search_and_contacts_work_after_a_restart_with_no_server() {
     let core = alice.core();
     let history = core.history();
     let bob_contact = core.contact("bob").await.expect("contact offline");
-    assert_eq!((bob_contact.id.as_str(), bob_contact.username.as_str()), (bob.id(), "bob"));
+    assert_eq!(
+        (bob_contact.id.as_str(), bob_contact.username.as_str()),
+        (bob.id(), "bob")
+    );
     assert!(bob_contact.email.is_none(), "other people's emails are not kept");
     assert_eq!(core.contact("nobody").await.unwrap_err().code(), "unknown_contact");
 
@@ -482,36 +545,56 @@ async fn history_search_and_contacts_work_after_a_restart_with_no_server() {
     let third = history.page(bob.id(), second.next, 2).await.unwrap();
     assert_eq!(bodies(&third.messages), vec![lines[0]]);
     assert!(third.next.is_none());
-    assert_eq!(first.messages[0].state, DeliveryState::Read, "the read receipt was kept");
+    assert_eq!(
+        first.messages[0].state,
+        DeliveryState::Read,
+        "the read receipt was kept"
+    );
 
     // Search, everywhere and in the conversation, and as-you-type prefixes.
     let hits = history.search("bakery", 10, None).await.unwrap();
-    assert_eq!(ids(&hits.iter().map(|h| h.message.clone()).collect::<Vec<_>>()), vec![
-        sent[1].id.as_str(),
-        sent[0].id.as_str()
-    ]);
+    assert_eq!(
+        ids(&hits.iter().map(|h| h.message.clone()).collect::<Vec<_>>()),
+        vec![sent[1].id.as_str(), sent[0].id.as_str()]
+    );
     assert!(
-        hits[0].snippet.contains(&format!("{SNIPPET_MATCH_START}bakery{SNIPPET_MATCH_END}")),
+        hits[0]
+            .snippet
+            .contains(&format!("{SNIPPET_MATCH_START}bakery{SNIPPET_MATCH_END}")),
         "{:?}",
         hits[0].snippet
     );
-    assert_eq!(history.search_in(bob.id(), "umbr", 10, None).await.unwrap()[0].message.body, lines[3]);
+    assert_eq!(
+        history.search_in(bob.id(), "umbr", 10, None).await.unwrap()[0]
+            .message
+            .body,
+        lines[3]
+    );
     assert!(history.search("nonexistent", 10, None).await.unwrap().is_empty());
     let conversations = history.conversations().await.unwrap();
     assert_eq!(conversations.len(), 1);
-    assert_eq!(conversations[0].last_message.as_ref().map(|m| m.body.as_str()), Some(lines[4]));
+    assert_eq!(
+        conversations[0].last_message.as_ref().map(|m| m.body.as_str()),
+        Some(lines[4])
+    );
 
     // Signing in fails cleanly (no server), and the history still answers afterwards.
     let error = core.login(None, "alice", parley_tests::PASSWORD).await.unwrap_err();
     assert_eq!(error.code(), "server_unreachable", "{error}");
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    assert_eq!(core.go_online(tx).await.err().map(|e| e.code()).as_deref(), Some("not_signed_in"));
+    assert_eq!(
+        core.go_online(tx).await.err().map(|e| e.code()).as_deref(),
+        Some("not_signed_in")
+    );
     assert_eq!(history.page(bob.id(), None, 10).await.unwrap().messages.len(), 5);
 
     // bob's side too.
     bob.reopen_offline();
     let at_bob = bob.conversation(alice.id()).await;
     assert_eq!(bodies(&at_bob), lines);
-    assert_eq!(bob.core().history().search("sunshine", 10, None).await.unwrap().len(), 1);
+    assert_eq!(
+        bob.core().history().search("sunshine", 10, None).await.unwrap().len(),
+        1
+    );
     assert_eq!(bob.core().contact("alice").await.unwrap().id, alice.id());
 }

@@ -229,7 +229,9 @@ async fn two_cli_processes_chat_and_read_their_history_with_the_server_gone() {
     let registered = alice.run(&["register", "alice", "alice@example.org"]).await;
     assert_eq!(registered[0]["username"], "alice");
     let alice_id = registered[0]["id"].as_str().unwrap().to_owned();
-    let registered = bob.run(&["register", "bob", "bob@example.org", "--display-name", "Bob B."]).await;
+    let registered = bob
+        .run(&["register", "bob", "bob@example.org", "--display-name", "Bob B."])
+        .await;
     let bob_id = registered[0]["id"].as_str().unwrap().to_owned();
     // A new process finds the session in the keyring.
     assert_eq!(alice.run(&["whoami"]).await[0]["id"], alice_id.as_str());
@@ -240,7 +242,9 @@ async fn two_cli_processes_chat_and_read_their_history_with_the_server_gone() {
         .await;
     let mut bob_online = bob.online("tea");
     let roster = bob_online
-        .expect("bob in the room", |e| (e["event"] == "room-joined").then(|| e["peers"].clone()))
+        .expect("bob in the room", |e| {
+            (e["event"] == "room-joined").then(|| e["peers"].clone())
+        })
         .await;
     assert_eq!(roster[0]["user"]["id"], alice_id.as_str(), "{roster}");
     alice_online
@@ -258,7 +262,10 @@ async fn two_cli_processes_chat_and_read_their_history_with_the_server_gone() {
     let got = bob_online
         .expect("the message at bob", message_event("hello from the command line"))
         .await;
-    assert_eq!((got["id"].as_str(), got["sender_id"].as_str()), (Some(id.as_str()), Some(alice_id.as_str())));
+    assert_eq!(
+        (got["id"].as_str(), got["sender_id"].as_str()),
+        (Some(id.as_str()), Some(alice_id.as_str()))
+    );
     alice_online.expect("sent", state_event(&id, "sent")).await;
     alice_online.expect("delivered", state_event(&id, "delivered")).await;
 
@@ -270,7 +277,9 @@ async fn two_cli_processes_chat_and_read_their_history_with_the_server_gone() {
     alice_online.expect("read", state_event(&id, "read")).await;
     alice_online.say("read bob").await;
     let reply_id = reply["id"].as_str().unwrap().to_owned();
-    bob_online.expect("bob's reply read", state_event(&reply_id, "read")).await;
+    bob_online
+        .expect("bob's reply read", state_event(&reply_id, "read"))
+        .await;
 
     alice_online.quit().await;
     bob_online.quit().await;

@@ -47,7 +47,10 @@ async fn presence_event<T>(
 ) -> T {
     let search = async {
         loop {
-            let event = rx.recv().await.unwrap_or_else(|| panic!("presence ended waiting for {what}"));
+            let event = rx
+                .recv()
+                .await
+                .unwrap_or_else(|| panic!("presence ended waiting for {what}"));
             if let Some(found) = pick(&event) {
                 return found;
             }
@@ -79,7 +82,9 @@ impl Rogue {
         .await;
         presence.join(room).unwrap();
         let victim_peer = presence_event(&mut presence_events, "joining", |e| match e {
-            PresenceEvent::Joined { peers, .. } => peers.iter().find(|p| p.user.id == victim).map(|p| p.peer_id.clone()),
+            PresenceEvent::Joined { peers, .. } => {
+                peers.iter().find(|p| p.user.id == victim).map(|p| p.peer_id.clone())
+            }
             _ => None,
         })
         .await;
@@ -122,9 +127,10 @@ impl Rogue {
         };
         let victim = rogue.victim.clone();
         rogue
-            .next_event("the channel to the victim", |e| {
-                matches!(e, PeerEvent::Connected { peer } if *peer == victim)
-            })
+            .next_event(
+                "the channel to the victim",
+                |e| matches!(e, PeerEvent::Connected { peer } if *peer == victim),
+            )
             .await;
         // Greet like an honest peer: hello at once (lost if it reaches the victim's end before
         // that is open), and again on the victim's first hello, which shows its end is open.
@@ -241,9 +247,17 @@ async fn a_hostile_peer_cannot_break_the_victim_or_touch_other_conversations() {
     let with_carol = bob.conversation(carol.id()).await;
     assert_eq!(
         with_alice.iter().map(|m| m.state).collect::<Vec<_>>(),
-        [DeliveryState::Read, DeliveryState::Read, DeliveryState::Delivered, DeliveryState::Received]
+        [
+            DeliveryState::Read,
+            DeliveryState::Read,
+            DeliveryState::Delivered,
+            DeliveryState::Received
+        ]
     );
-    assert_eq!(with_carol.iter().map(|m| m.state).collect::<Vec<_>>(), [DeliveryState::Pending]);
+    assert_eq!(
+        with_carol.iter().map(|m| m.state).collect::<Vec<_>>(),
+        [DeliveryState::Pending]
+    );
     let unread_before = unread(&bob).await;
     bob.mark();
 
@@ -311,7 +325,15 @@ async fn a_hostile_peer_cannot_break_the_victim_or_touch_other_conversations() {
     assert!(matches!(refused, Err(PeerError::FrameTooLarge { .. })), "{refused:?}");
 
     // 3. Messages with invalid ids.
-    for id in ["", "../../etc/passwd", "a b", "é", "id\u{0}", "'; DROP TABLE messages; --", "x\ny"] {
+    for id in [
+        "",
+        "../../etc/passwd",
+        "a b",
+        "é",
+        "id\u{0}",
+        "'; DROP TABLE messages; --",
+        "x\ny",
+    ] {
         rogue.send_json(msg(id, "evil invalid id")).await;
     }
 
@@ -351,7 +373,12 @@ async fn a_hostile_peer_cannot_break_the_victim_or_touch_other_conversations() {
         got,
         vec![
             ("canary-1", "canary one", Direction::Incoming, DeliveryState::Received),
-            ("padded", "padded to the limit", Direction::Incoming, DeliveryState::Received),
+            (
+                "padded",
+                "padded to the limit",
+                Direction::Incoming,
+                DeliveryState::Received
+            ),
             ("canary-2", "canary two", Direction::Incoming, DeliveryState::Received),
         ],
         "the victim stored something it should not have"
@@ -369,19 +396,37 @@ async fn a_hostile_peer_cannot_break_the_victim_or_touch_other_conversations() {
     assert!(stored_evil.is_empty(), "stored hostile content: {stored_evil:?}");
 
     // Nothing else changed.
-    assert_eq!(bob.conversation(alice.id()).await, with_alice, "the conversation with alice changed");
-    assert_eq!(bob.conversation(carol.id()).await, with_carol, "the conversation with carol changed");
+    assert_eq!(
+        bob.conversation(alice.id()).await,
+        with_alice,
+        "the conversation with alice changed"
+    );
+    assert_eq!(
+        bob.conversation(carol.id()).await,
+        with_carol,
+        "the conversation with carol changed"
+    );
     let outbox = bob.core().history().unacknowledged_outgoing(None).await.unwrap();
-    assert_eq!(outbox.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(), [k1.id.as_str()]);
+    assert_eq!(
+        outbox.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(),
+        [k1.id.as_str()]
+    );
     let mut unread_after = unread(&bob).await;
-    assert_eq!(unread_after.remove(&rogue.user.id), Some(3), "the rogue's messages are unread");
+    assert_eq!(
+        unread_after.remove(&rogue.user.id),
+        Some(3),
+        "the rogue's messages are unread"
+    );
     assert_eq!(unread_after, unread_before);
     let state_changes: Vec<&CoreEvent> = bob
         .since_mark()
         .iter()
         .filter(|e| matches!(e, CoreEvent::MessageState { .. }))
         .collect();
-    assert!(state_changes.is_empty(), "receipts from the rogue moved messages: {state_changes:?}");
+    assert!(
+        state_changes.is_empty(),
+        "receipts from the rogue moved messages: {state_changes:?}"
+    );
     let arrivals: Vec<String> = bob
         .since_mark()
         .iter()
@@ -402,7 +447,12 @@ async fn a_hostile_peer_cannot_break_the_victim_or_touch_other_conversations() {
     // The rogue got acks for its valid messages only (canary-1 twice: the "rewrite" is a
     // resend as far as the protocol goes), and its channel is still up.
     let acked: BTreeSet<&str> = rogue.acks.iter().map(String::as_str).collect();
-    assert_eq!(acked, BTreeSet::from(["canary-1", "canary-2", "padded"]), "acks: {:?}", rogue.acks);
+    assert_eq!(
+        acked,
+        BTreeSet::from(["canary-1", "canary-2", "padded"]),
+        "acks: {:?}",
+        rogue.acks
+    );
     assert_eq!(rogue.disconnected, None);
     assert!(bob.engine().online_users().iter().any(|u| u.id == rogue.user.id));
 
@@ -415,7 +465,11 @@ async fn a_hostile_peer_cannot_break_the_victim_or_touch_other_conversations() {
     bob.wait_for_state(&b3.id, DeliveryState::Delivered).await;
     let to_rogue = bob.send(&rogue.user, "go away").await;
     let wanted = to_rogue.id.clone();
-    while !rogue.other_frames.iter().any(|f| f["t"] == "msg" && f["id"] == wanted.as_str()) {
+    while !rogue
+        .other_frames
+        .iter()
+        .any(|f| f["t"] == "msg" && f["id"] == wanted.as_str())
+    {
         rogue
             .next_event("bob's message", |e| matches!(e, PeerEvent::Frame { .. }))
             .await;
@@ -441,4 +495,3 @@ async fn unread(client: &Client) -> std::collections::BTreeMap<String, u32> {
         .map(|c| (c.id, c.unread))
         .collect()
 }
-

@@ -46,7 +46,9 @@ mod tests {
     #[tokio::test]
     async fn serves_accounts_that_outlive_a_restart() {
         let dir = tempfile::tempdir().unwrap();
-        let server = EmbeddedServer::start(dir.path(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let server = EmbeddedServer::start(dir.path(), "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
         let addr = server.local_addr();
         let api = ApiClient::new(&server.url()).unwrap();
         let request = RegisterRequest {
@@ -57,10 +59,18 @@ mod tests {
         };
         let auth = api.register(&request).await.unwrap();
         server.shutdown().await.unwrap();
-        assert!(dir.path().join("server.db").exists(), "accounts must live in the profile directory");
+        assert!(
+            dir.path().join("server.db").exists(),
+            "accounts must live in the profile directory"
+        );
 
         let server = EmbeddedServer::start(dir.path(), addr).await.unwrap();
-        let me = ApiClient::new(&server.url()).unwrap().with_token(auth.token).me().await.unwrap();
+        let me = ApiClient::new(&server.url())
+            .unwrap()
+            .with_token(auth.token)
+            .me()
+            .await
+            .unwrap();
         assert_eq!(me.username, "host");
         server.shutdown().await.unwrap();
     }

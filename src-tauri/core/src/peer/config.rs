@@ -92,6 +92,11 @@ impl PeerConfig {
             )
             // Host pairs are the best there is; waiting before nominating one buys nothing.
             .with_host_acceptance_min_wait(Some(Duration::ZERO))
+            // A remote's connectivity check often arrives before its candidate does through the
+            // signaling server; the pair is then peer-reflexive, and webrtc's default 1 s wait for
+            // those stalled about one set-up in three by exactly that second. The address the
+            // check came from is one the remote demonstrably sends from.
+            .with_prflx_acceptance_min_wait(Some(Duration::ZERO))
             // mDNS binds the shared port 5353 and hides addresses the signaling server's users
             // are already trusted with; a desktop app gains nothing from it.
             .with_multicast_dns_mode(MulticastDnsMode::Disabled)
