@@ -26,7 +26,8 @@ function startSignal() {
   let bin = process.env.PARLEY_SIGNAL_BIN;
   if (!bin) {
     execFileSync('cargo', ['build', '-p', 'parley-signal'], { cwd: repo, stdio: 'inherit' });
-    bin = path.join(repo, 'target/debug/parley-signal');
+    const targetDir = process.env.CARGO_TARGET_DIR ? path.resolve(repo, process.env.CARGO_TARGET_DIR) : path.join(repo, 'target');
+    bin = path.join(targetDir, 'debug/parley-signal');
   }
   const child = spawn(bin, ['--memory-db', '--listen', '127.0.0.1:0', '--peerjs-key', KEY], {
     stdio: ['ignore', 'pipe', 'inherit'],
