@@ -4,6 +4,7 @@
 //! collects, so an idle peer costs one small future and no channel.
 
 use std::borrow::Cow;
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::{pin, Pin};
 use std::sync::Arc;
@@ -260,15 +261,14 @@ impl Connection {
             // deregister a waiter and a timer for every relayed signal.
             let mut woken = pin!(outbox.woken());
             let mut timer = pin!(tokio::time::sleep(ping_every));
-            let mut batch = Vec::new();
             let goodbye: Goodbye = loop {
                 tokio::select! {
                     biased;
                     () = woken.as_mut() => {
                         woken.set(outbox.woken());
-                        outbox.drain_into(&mut batch);
+                        let batch = outbox.take();
                         if !batch.is_empty() {
-                            if let Err(goodbye) = self.write(&mut batch, timer.as_mut(), idle_after).await {
+                            if let Err(goodbye) = self.write(batch, timer.as_mut(), idle_after).await {
                                 break goodbye;
                             }
                         }
@@ -309,14 +309,14 @@ impl Connection {
     /// deadline so writes never arm a timer of their own.
     async fn write(
         &mut self,
-        batch: &mut Vec<Utf8Bytes>,
+        batch: VecDeque<Utf8Bytes>,
         mut timer: Pin<&mut Sleep>,
         idle_after: Duration,
     ) -> Result<(), Goodbye> {
         let started = tokio::time::Instant::now();
         let socket = &mut self.socket;
         let mut write = pin!(async move {
-            for frame in batch.drain(..) {
+            for frame in batch {
                 socket.feed(Message::Text(frame)).await?;
             }
             socket.flush().await

@@ -343,9 +343,8 @@ mod tests {
     }
 
     fn drain(outbox: &Outbox) -> Vec<serde_json::Value> {
-        let mut frames = Vec::new();
-        outbox.drain_into(&mut frames);
-        frames
+        outbox
+            .take()
             .iter()
             .map(|f| serde_json::from_str(f.as_str()).unwrap())
             .collect()
