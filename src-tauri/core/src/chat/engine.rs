@@ -13,7 +13,7 @@ use tracing::{debug, info, warn, Instrument};
 
 use super::protocol::{check_body, ChatFrame, FrameError, CHAT_PROTOCOL_VERSION, MAX_READ_IDS};
 use crate::events::CoreEvent;
-use crate::history::{DeliveryState, Direction, History, HistoryError, InsertOutcome, Message};
+use crate::history::{DeliveryState, Direction, History, HistoryError, InsertOutcome, Message, NewMessage};
 use crate::peer::{PeerConfig, PeerEvent, PeerId, PeerManager, PeerSignal};
 use crate::presence::{Presence, PresenceEvent};
 
@@ -146,11 +146,11 @@ impl ChatEngine {
         if to.id == me.id {
             return Err(ChatError::ToSelf);
         }
-        let history = &self.inner.history;
-        history.upsert_conversation(&to.id, &to.display_name).await?;
-        let message = history
-            .insert_outgoing(&to.id, &new_message_id(), &me.id, body, now_ms())
-            .await?;
+        let new = NewMessage::outgoing(&to.id, &new_message_id(), &me.id, body, now_ms());
+        let message = match self.inner.history.insert_titled(new, &to.display_name).await? {
+            InsertOutcome::Inserted(message) => message,
+            InsertOutcome::Duplicate(message) => return Err(HistoryError::DuplicateId(message.id).into()),
+        };
         self.inner.emit(CoreEvent::Message {
             message: message.clone(),
         });
@@ -440,13 +440,8 @@ impl Inner {
                 }
             }
             ChatFrame::Msg { id, body, sent_at } => {
-                let stored = async {
-                    self.history.upsert_conversation(&user.id, &user.display_name).await?;
-                    self.history
-                        .insert_incoming(&user.id, &id, &user.id, &body, sent_at, now_ms())
-                        .await
-                };
-                let acknowledge = match stored.await {
+                let new = NewMessage::incoming(&user.id, &id, &user.id, &body, sent_at, now_ms());
+                let acknowledge = match self.history.insert_titled(new, &user.display_name).await {
                     Ok(InsertOutcome::Inserted(message)) => {
                         self.emit(CoreEvent::Message { message });
                         true
@@ -482,21 +477,14 @@ impl Inner {
 
     /// Moves one of our messages to `user` forward, if it is theirs to move.
     async fn advance(&self, user: &User, id: &str, state: DeliveryState) {
-        let owned = match self.history.message(id).await {
-            Ok(Some(m)) => m.direction == Direction::Outgoing && m.conversation_id == user.id,
-            _ => false,
-        };
-        if !owned {
-            debug!(id, "receipt for a message this peer did not receive");
-            return;
-        }
-        match self.history.advance_state(id, state).await {
+        // Only an outgoing message of this user's conversation moves: the check is in the update.
+        match self.history.advance_outgoing_state(&user.id, id, state).await {
             Ok(Some(message)) => self.emit(CoreEvent::MessageState {
                 id: message.id,
                 conversation_id: message.conversation_id,
                 state: message.state,
             }),
-            Ok(None) => {}
+            Ok(None) => debug!(id, "receipt ignored: not a message this peer received, or not forward"),
             Err(e) => warn!(error = %e, "could not record a receipt"),
         }
     }
@@ -559,7 +547,11 @@ impl Inner {
                 return;
             }
             if message.state == DeliveryState::Pending {
-                if let Ok(Some(updated)) = self.history.advance_state(&message.id, DeliveryState::Sent).await {
+                if let Ok(Some(updated)) = self
+                    .history
+                    .advance_outgoing_state(user_id, &message.id, DeliveryState::Sent)
+                    .await
+                {
                     self.emit(CoreEvent::MessageState {
                         id: updated.id,
                         conversation_id: updated.conversation_id,
