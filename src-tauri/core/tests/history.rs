@@ -216,6 +216,27 @@ async fn insert_titled_stores_the_message_and_names_its_conversation_in_one_go()
 }
 
 #[tokio::test]
+async fn insert_outgoing_titled_tells_whether_older_messages_still_wait() {
+    let h = History::open_in_memory().unwrap();
+    let send = |id: &str, conv: &str| NewMessage::outgoing(conv, id, ME, "x", 1_000);
+    let (first, alone) = h.insert_outgoing_titled(send("o1", "bob"), "Bob").await.unwrap();
+    assert!(alone);
+    assert_eq!(first.state, DeliveryState::Pending);
+    // o1 was never handed over: o2 is not alone. Other conversations do not count.
+    assert!(!h.insert_outgoing_titled(send("o2", "bob"), "Bob").await.unwrap().1);
+    assert!(h.insert_outgoing_titled(send("c1", "carol"), "Carol").await.unwrap().1);
+    // Handed over (Sent) or acknowledged messages are not waiting.
+    h.advance_state("o1", DeliveryState::Sent).await.unwrap().unwrap();
+    h.advance_state("o2", DeliveryState::Delivered).await.unwrap().unwrap();
+    assert!(h.insert_outgoing_titled(send("o3", "bob"), "Bob").await.unwrap().1);
+    assert!(matches!(
+        h.insert_outgoing_titled(send("o3", "bob"), "Bob").await,
+        Err(HistoryError::DuplicateId(id)) if id == "o3"
+    ));
+    assert_eq!(h.conversation("bob").await.unwrap().unwrap().title, "Bob");
+}
+
+#[tokio::test]
 async fn advance_outgoing_state_only_moves_our_messages_in_that_conversation() {
     let h = History::open_in_memory().unwrap();
     outgoing(&h, "bob", "to-bob", "x").await;

@@ -147,14 +147,15 @@ impl ChatEngine {
             return Err(ChatError::ToSelf);
         }
         let new = NewMessage::outgoing(&to.id, &new_message_id(), &me.id, body, now_ms());
-        let message = match self.inner.history.insert_titled(new, &to.display_name).await? {
-            InsertOutcome::Inserted(message) => message,
-            InsertOutcome::Duplicate(message) => return Err(HistoryError::DuplicateId(message.id).into()),
-        };
+        let (message, alone) = self.inner.history.insert_outgoing_titled(new, &to.display_name).await?;
         self.inner.emit(CoreEvent::Message {
             message: message.clone(),
         });
-        self.inner.deliver(&to.id).await;
+        if alone {
+            self.inner.deliver_one(&message).await;
+        } else {
+            self.inner.deliver(&to.id).await;
+        }
         Ok(message)
     }
 
@@ -536,29 +537,49 @@ impl Inner {
             self.connect_user(user_id).await;
             return;
         };
-        for message in pending {
-            let frame = ChatFrame::Msg {
-                id: message.id.clone(),
-                body: message.body.clone(),
-                sent_at: message.sent_at,
-            };
-            if let Err(e) = manager.send(&peer, frame.encode()).await {
-                debug!(%peer, error = %e, "delivery interrupted; will resend");
+        for message in &pending {
+            if !self.hand_over(&manager, &peer, message).await {
                 return;
             }
-            if message.state == DeliveryState::Pending {
-                if let Ok(Some(updated)) = self
-                    .history
-                    .advance_outgoing_state(user_id, &message.id, DeliveryState::Sent)
-                    .await
-                {
-                    self.emit(CoreEvent::MessageState {
-                        id: updated.id,
-                        conversation_id: updated.conversation_id,
-                        state: updated.state,
-                    });
-                }
+        }
+    }
+
+    /// [`Inner::deliver`] for a message just stored when nothing older in its conversation is
+    /// still Pending: older unacknowledged ones were handed to a channel already, and are resent
+    /// in full when a new channel's `hello` arrives. Skips the outbox query on every send.
+    async fn deliver_one(&self, message: &Message) {
+        let _guard = self.flush.lock().await;
+        let Some((manager, peer)) = self.open_peer(&message.conversation_id) else {
+            self.connect_user(&message.conversation_id).await;
+            return;
+        };
+        self.hand_over(&manager, &peer, message).await;
+    }
+
+    /// Sends one outbox message and records it Sent; false if the channel failed.
+    async fn hand_over(&self, manager: &PeerManager, peer: &PeerId, message: &Message) -> bool {
+        let frame = ChatFrame::Msg {
+            id: message.id.clone(),
+            body: message.body.clone(),
+            sent_at: message.sent_at,
+        };
+        if let Err(e) = manager.send(peer, frame.encode()).await {
+            debug!(%peer, error = %e, "delivery interrupted; will resend");
+            return false;
+        }
+        if message.state == DeliveryState::Pending {
+            if let Ok(Some(updated)) = self
+                .history
+                .advance_outgoing_state(&message.conversation_id, &message.id, DeliveryState::Sent)
+                .await
+            {
+                self.emit(CoreEvent::MessageState {
+                    id: updated.id,
+                    conversation_id: updated.conversation_id,
+                    state: updated.state,
+                });
             }
         }
+        true
     }
 }

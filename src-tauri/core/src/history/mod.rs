@@ -321,6 +321,30 @@ impl History {
         self.write(move |conn| store::advance_state(conn, &id, state)).await
     }
 
+    /// [`History::insert_titled`] for a message the user just wrote (fails with
+    /// [`HistoryError::DuplicateId`] if its id is stored), also telling whether it is the only
+    /// message of its conversation never handed to a channel: no older outgoing message there is
+    /// still Pending. Then sending just this one is enough to flush the outbox; otherwise the
+    /// older ones go first ([`History::unacknowledged_outgoing`]).
+    pub async fn insert_outgoing_titled(&self, new: NewMessage, title: &str) -> Result<(Message, bool), HistoryError> {
+        debug_assert_eq!(new.direction, Direction::Outgoing);
+        let title = title.to_owned();
+        self.write(move |conn| {
+            let conversation = Some((new.conversation_id.as_str(), title.as_str()));
+            let outcome = store::insert_many(conn, std::slice::from_ref(&new), conversation, now_ms())?
+                .pop()
+                .expect("one outcome per message");
+            let message = match outcome {
+                InsertOutcome::Inserted(message) => message,
+                InsertOutcome::Duplicate(message) => return Err(HistoryError::DuplicateId(message.id)),
+            };
+            // Right after the commit, on the writer: nothing can have been inserted in between.
+            let alone = !store::pending_before(conn, &message.conversation_id, message.seq)?;
+            Ok((message, alone))
+        })
+        .await
+    }
+
     /// [`History::advance_state`] for one of our messages in conversation `conversation_id`
     /// only; None as well when `id` is incoming or belongs to another conversation. Checking who
     /// may move a message and moving it are one statement, for receipts from peers.

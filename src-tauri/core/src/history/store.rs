@@ -230,6 +230,18 @@ pub(crate) fn insert_many(
     Ok(outcomes)
 }
 
+/// Whether conversation `conversation_id` has an outgoing message older than `seq` that was never
+/// handed to a channel (still Pending).
+pub(crate) fn pending_before(conn: &Connection, conversation_id: &str, seq: i64) -> Result<bool, HistoryError> {
+    // Through the partial outbox index (its condition spelled out literally so it applies), so the
+    // cost follows the outbox, not the conversation's history.
+    let mut stmt = conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM messages INDEXED BY messages_outbox
+         WHERE outgoing = 1 AND state < 2 AND seq < ?2 AND state = 0 AND conversation_id = ?1)",
+    )?;
+    Ok(stmt.query_row(params![conversation_id, seq], |row| row.get(0))?)
+}
+
 pub(crate) fn advance_state(
     conn: &Connection,
     id: &str,
