@@ -192,6 +192,99 @@ async fn delivery_state_only_moves_forward() {
 }
 
 #[tokio::test]
+async fn insert_titled_stores_the_message_and_names_its_conversation_in_one_go() {
+    let h = History::open_in_memory().unwrap();
+    let new = NewMessage::outgoing("bob", "o1", ME, "hi", 1_000);
+    let stored = h.insert_titled(new, "Bob").await.unwrap();
+    assert!(stored.is_inserted());
+    assert_eq!(stored.message().state, DeliveryState::Pending);
+    let conversation = h.conversation("bob").await.unwrap().unwrap();
+    assert_eq!(conversation.title, "Bob");
+    assert_eq!(conversation.last_message.unwrap().id, "o1");
+
+    // Renamed along with the next message; a resent one is a duplicate, stored once.
+    let incoming = NewMessage::incoming("bob", "i1", "bob", "hello", 1_000, 2_000);
+    assert!(h.insert_titled(incoming.clone(), "Bobby").await.unwrap().is_inserted());
+    match h.insert_titled(incoming, "Bobby").await.unwrap() {
+        InsertOutcome::Duplicate(m) => assert_eq!(m.body, "hello"),
+        other => panic!("expected a duplicate, got {other:?}"),
+    }
+    let conversation = h.conversation("bob").await.unwrap().unwrap();
+    assert_eq!(conversation.title, "Bobby");
+    assert_eq!(conversation.unread, 1);
+    assert_eq!(h.page("bob", None, 10).await.unwrap().messages.len(), 2);
+}
+
+#[tokio::test]
+async fn insert_outgoing_titled_tells_whether_older_messages_still_wait() {
+    let h = History::open_in_memory().unwrap();
+    let send = |id: &str, conv: &str| NewMessage::outgoing(conv, id, ME, "x", 1_000);
+    let (first, alone) = h.insert_outgoing_titled(send("o1", "bob"), "Bob").await.unwrap();
+    assert!(alone);
+    assert_eq!(first.state, DeliveryState::Pending);
+    // o1 was never handed over: o2 is not alone. Other conversations do not count.
+    assert!(!h.insert_outgoing_titled(send("o2", "bob"), "Bob").await.unwrap().1);
+    assert!(h.insert_outgoing_titled(send("c1", "carol"), "Carol").await.unwrap().1);
+    // Handed over (Sent) or acknowledged messages are not waiting.
+    h.advance_state("o1", DeliveryState::Sent).await.unwrap().unwrap();
+    h.advance_state("o2", DeliveryState::Delivered).await.unwrap().unwrap();
+    assert!(h.insert_outgoing_titled(send("o3", "bob"), "Bob").await.unwrap().1);
+    assert!(matches!(
+        h.insert_outgoing_titled(send("o3", "bob"), "Bob").await,
+        Err(HistoryError::DuplicateId(id)) if id == "o3"
+    ));
+    assert_eq!(h.conversation("bob").await.unwrap().unwrap().title, "Bob");
+}
+
+#[tokio::test]
+async fn advance_outgoing_state_only_moves_our_messages_in_that_conversation() {
+    let h = History::open_in_memory().unwrap();
+    outgoing(&h, "bob", "to-bob", "x").await;
+    outgoing(&h, "carol", "to-carol", "x").await;
+    incoming(&h, "bob", "from-bob", "x").await;
+    // Carol cannot acknowledge bob's message, nor bob his own.
+    assert_eq!(
+        h.advance_outgoing_state("carol", "to-bob", DeliveryState::Delivered)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        h.advance_outgoing_state("bob", "from-bob", DeliveryState::Read)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        h.advance_outgoing_state("bob", "nope", DeliveryState::Read)
+            .await
+            .unwrap(),
+        None
+    );
+    let delivered = h
+        .advance_outgoing_state("bob", "to-bob", DeliveryState::Delivered)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(delivered.state, DeliveryState::Delivered);
+    // Still only forward.
+    assert_eq!(
+        h.advance_outgoing_state("bob", "to-bob", DeliveryState::Sent)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        h.message("from-bob").await.unwrap().unwrap().state,
+        DeliveryState::Received
+    );
+    assert_eq!(
+        h.message("to-carol").await.unwrap().unwrap().state,
+        DeliveryState::Pending
+    );
+}
+
+#[tokio::test]
 async fn the_outbox_holds_undelivered_outgoing_messages_oldest_first() {
     let h = History::open_in_memory().unwrap();
     outgoing(&h, "bob", "b1", "1").await;

@@ -13,7 +13,7 @@ use tracing::{debug, info, warn, Instrument};
 
 use super::protocol::{check_body, ChatFrame, FrameError, CHAT_PROTOCOL_VERSION, MAX_READ_IDS};
 use crate::events::CoreEvent;
-use crate::history::{DeliveryState, Direction, History, HistoryError, InsertOutcome, Message};
+use crate::history::{DeliveryState, Direction, History, HistoryError, InsertOutcome, Message, NewMessage};
 use crate::peer::{PeerConfig, PeerEvent, PeerId, PeerManager, PeerSignal};
 use crate::presence::{Presence, PresenceEvent};
 
@@ -146,15 +146,16 @@ impl ChatEngine {
         if to.id == me.id {
             return Err(ChatError::ToSelf);
         }
-        let history = &self.inner.history;
-        history.upsert_conversation(&to.id, &to.display_name).await?;
-        let message = history
-            .insert_outgoing(&to.id, &new_message_id(), &me.id, body, now_ms())
-            .await?;
+        let new = NewMessage::outgoing(&to.id, &new_message_id(), &me.id, body, now_ms());
+        let (message, alone) = self.inner.history.insert_outgoing_titled(new, &to.display_name).await?;
         self.inner.emit(CoreEvent::Message {
             message: message.clone(),
         });
-        self.inner.deliver(&to.id).await;
+        if alone {
+            self.inner.deliver_one(&message).await;
+        } else {
+            self.inner.deliver(&to.id).await;
+        }
         Ok(message)
     }
 
@@ -440,13 +441,8 @@ impl Inner {
                 }
             }
             ChatFrame::Msg { id, body, sent_at } => {
-                let stored = async {
-                    self.history.upsert_conversation(&user.id, &user.display_name).await?;
-                    self.history
-                        .insert_incoming(&user.id, &id, &user.id, &body, sent_at, now_ms())
-                        .await
-                };
-                let acknowledge = match stored.await {
+                let new = NewMessage::incoming(&user.id, &id, &user.id, &body, sent_at, now_ms());
+                let acknowledge = match self.history.insert_titled(new, &user.display_name).await {
                     Ok(InsertOutcome::Inserted(message)) => {
                         self.emit(CoreEvent::Message { message });
                         true
@@ -482,21 +478,14 @@ impl Inner {
 
     /// Moves one of our messages to `user` forward, if it is theirs to move.
     async fn advance(&self, user: &User, id: &str, state: DeliveryState) {
-        let owned = match self.history.message(id).await {
-            Ok(Some(m)) => m.direction == Direction::Outgoing && m.conversation_id == user.id,
-            _ => false,
-        };
-        if !owned {
-            debug!(id, "receipt for a message this peer did not receive");
-            return;
-        }
-        match self.history.advance_state(id, state).await {
+        // Only an outgoing message of this user's conversation moves: the check is in the update.
+        match self.history.advance_outgoing_state(&user.id, id, state).await {
             Ok(Some(message)) => self.emit(CoreEvent::MessageState {
                 id: message.id,
                 conversation_id: message.conversation_id,
                 state: message.state,
             }),
-            Ok(None) => {}
+            Ok(None) => debug!(id, "receipt ignored: not a message this peer received, or not forward"),
             Err(e) => warn!(error = %e, "could not record a receipt"),
         }
     }
@@ -548,25 +537,49 @@ impl Inner {
             self.connect_user(user_id).await;
             return;
         };
-        for message in pending {
-            let frame = ChatFrame::Msg {
-                id: message.id.clone(),
-                body: message.body.clone(),
-                sent_at: message.sent_at,
-            };
-            if let Err(e) = manager.send(&peer, frame.encode()).await {
-                debug!(%peer, error = %e, "delivery interrupted; will resend");
+        for message in &pending {
+            if !self.hand_over(&manager, &peer, message).await {
                 return;
             }
-            if message.state == DeliveryState::Pending {
-                if let Ok(Some(updated)) = self.history.advance_state(&message.id, DeliveryState::Sent).await {
-                    self.emit(CoreEvent::MessageState {
-                        id: updated.id,
-                        conversation_id: updated.conversation_id,
-                        state: updated.state,
-                    });
-                }
+        }
+    }
+
+    /// [`Inner::deliver`] for a message just stored when nothing older in its conversation is
+    /// still Pending: older unacknowledged ones were handed to a channel already, and are resent
+    /// in full when a new channel's `hello` arrives. Skips the outbox query on every send.
+    async fn deliver_one(&self, message: &Message) {
+        let _guard = self.flush.lock().await;
+        let Some((manager, peer)) = self.open_peer(&message.conversation_id) else {
+            self.connect_user(&message.conversation_id).await;
+            return;
+        };
+        self.hand_over(&manager, &peer, message).await;
+    }
+
+    /// Sends one outbox message and records it Sent; false if the channel failed.
+    async fn hand_over(&self, manager: &PeerManager, peer: &PeerId, message: &Message) -> bool {
+        let frame = ChatFrame::Msg {
+            id: message.id.clone(),
+            body: message.body.clone(),
+            sent_at: message.sent_at,
+        };
+        if let Err(e) = manager.send(peer, frame.encode()).await {
+            debug!(%peer, error = %e, "delivery interrupted; will resend");
+            return false;
+        }
+        if message.state == DeliveryState::Pending {
+            if let Ok(Some(updated)) = self
+                .history
+                .advance_outgoing_state(&message.conversation_id, &message.id, DeliveryState::Sent)
+                .await
+            {
+                self.emit(CoreEvent::MessageState {
+                    id: updated.id,
+                    conversation_id: updated.conversation_id,
+                    state: updated.state,
+                });
             }
         }
+        true
     }
 }

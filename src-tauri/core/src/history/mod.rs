@@ -11,6 +11,7 @@
 //! connection; reads (pages, search, lists) use separate read connections, which WAL lets run
 //! alongside a write: a long search never delays storing an arriving message.
 
+mod checkpoint;
 mod contacts;
 mod query;
 mod schema;
@@ -48,6 +49,8 @@ pub enum HistoryError {
     Task(#[from] tokio::task::JoinError),
     #[error("history database holds a record this build cannot read: {0}")]
     Corrupt(String),
+    #[error("cannot start the history checkpoint thread: {0}")]
+    Thread(#[source] std::io::Error),
 }
 
 /// Two readers let a page load while a slow search runs; more would mostly add memory, since
@@ -61,12 +64,16 @@ pub struct History {
 }
 
 struct Inner {
+    /// Checkpoints the WAL in the background; None in memory or when WAL is unavailable, where
+    /// SQLite's own (automatic) checkpointing stays on.
+    checkpointer: Option<checkpoint::Checkpointer>,
     /// Empty for in-memory databases, whose data a second connection could not see.
     /// Declared before `writer` so readers close first: the last connection to close checkpoints
     /// and removes the WAL, which a read-only connection cannot do, leaving the next start to
     /// replay it.
     readers: Vec<Mutex<Connection>>,
-    writer: Mutex<Connection>,
+    /// Shared with the checkpoint thread, which briefly takes it to restart an oversized WAL.
+    writer: Arc<Mutex<Connection>>,
     next_reader: AtomicUsize,
     path: Option<PathBuf>,
 }
@@ -76,6 +83,18 @@ impl std::fmt::Debug for History {
         f.debug_struct("History")
             .field("path", &self.inner.path)
             .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Inner {
+    /// A clean close leaves no WAL behind: stop the background checkpoints, then copy everything
+    /// back and truncate the WAL (the last connection to close then deletes it).
+    fn drop(&mut self) {
+        if self.checkpointer.take().is_some() {
+            if let Err(e) = checkpoint::checkpoint(&lock(&self.writer), "TRUNCATE") {
+                tracing::debug!(error = %e, "final history checkpoint failed");
+            }
+        }
     }
 }
 
@@ -102,8 +121,16 @@ impl History {
             })?;
         }
         let mut writer = Connection::open(path)?;
-        schema::configure_writer(&writer, true)?;
+        let wal = schema::configure_writer(&writer, true)?;
         schema::migrate(&mut writer)?;
+        let writer = Arc::new(Mutex::new(writer));
+        let checkpointer = if wal {
+            // From here on commits never checkpoint (nor fsync) inline; the thread does.
+            checkpoint::install_wal_hook(&lock(&writer))?;
+            Some(checkpoint::Checkpointer::start(path, writer.clone())?)
+        } else {
+            None
+        };
         let readers = (0..READERS)
             .map(|_| {
                 // Read-only at the SQLite level: a bug in a read path cannot write.
@@ -116,7 +143,12 @@ impl History {
             })
             .collect::<Result<Vec<_>, HistoryError>>()?;
         tracing::debug!(path = %path.display(), "history opened");
-        Ok(History::from_parts(writer, readers, Some(path.to_owned())))
+        Ok(History::from_parts(
+            writer,
+            readers,
+            checkpointer,
+            Some(path.to_owned()),
+        ))
     }
 
     /// A history that lives only as long as this value and its clones; for tests and guests.
@@ -124,13 +156,24 @@ impl History {
         let mut writer = Connection::open_in_memory()?;
         schema::configure_writer(&writer, false)?;
         schema::migrate(&mut writer)?;
-        Ok(History::from_parts(writer, Vec::new(), None))
+        Ok(History::from_parts(
+            Arc::new(Mutex::new(writer)),
+            Vec::new(),
+            None,
+            None,
+        ))
     }
 
-    fn from_parts(writer: Connection, readers: Vec<Mutex<Connection>>, path: Option<PathBuf>) -> History {
+    fn from_parts(
+        writer: Arc<Mutex<Connection>>,
+        readers: Vec<Mutex<Connection>>,
+        checkpointer: Option<checkpoint::Checkpointer>,
+        path: Option<PathBuf>,
+    ) -> History {
         History {
             inner: Arc::new(Inner {
-                writer: Mutex::new(writer),
+                checkpointer,
+                writer,
                 readers,
                 next_reader: AtomicUsize::new(0),
                 path,
@@ -149,7 +192,14 @@ impl History {
         F: FnOnce(&mut Connection) -> Result<T, HistoryError> + Send + 'static,
     {
         let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || f(&mut lock(&inner.writer))).await?
+        tokio::task::spawn_blocking(move || {
+            let mut writer = lock(&inner.writer);
+            match &inner.checkpointer {
+                Some(checkpointer) => checkpointer.write(&mut writer, f),
+                None => f(&mut writer),
+            }
+        })
+        .await?
     }
 
     async fn read<T, F>(&self, f: F) -> Result<T, HistoryError>
@@ -233,7 +283,21 @@ impl History {
 
     async fn insert_one(&self, new: NewMessage) -> Result<InsertOutcome, HistoryError> {
         let mut outcomes = self
-            .write(move |conn| store::insert_many(conn, &[new], now_ms()))
+            .write(move |conn| store::insert_many(conn, &[new], None, now_ms()))
+            .await?;
+        Ok(outcomes.pop().expect("one outcome per message"))
+    }
+
+    /// Stores one message (same rules as [`History::insert_many`]) and, in the same transaction,
+    /// creates its conversation titled `title` or renames it: one commit where
+    /// [`History::upsert_conversation`] then an insert take two.
+    pub async fn insert_titled(&self, new: NewMessage, title: &str) -> Result<InsertOutcome, HistoryError> {
+        let title = title.to_owned();
+        let mut outcomes = self
+            .write(move |conn| {
+                let conversation = Some((new.conversation_id.as_str(), title.as_str()));
+                store::insert_many(conn, std::slice::from_ref(&new), conversation, now_ms())
+            })
             .await?;
         Ok(outcomes.pop().expect("one outcome per message"))
     }
@@ -245,7 +309,7 @@ impl History {
         if messages.is_empty() {
             return Ok(Vec::new());
         }
-        self.write(move |conn| store::insert_many(conn, &messages, now_ms()))
+        self.write(move |conn| store::insert_many(conn, &messages, None, now_ms()))
             .await
     }
 
@@ -255,6 +319,44 @@ impl History {
     pub async fn advance_state(&self, id: &str, state: DeliveryState) -> Result<Option<Message>, HistoryError> {
         let id = id.to_owned();
         self.write(move |conn| store::advance_state(conn, &id, state)).await
+    }
+
+    /// [`History::insert_titled`] for a message the user just wrote (fails with
+    /// [`HistoryError::DuplicateId`] if its id is stored), also telling whether it is the only
+    /// message of its conversation never handed to a channel: no older outgoing message there is
+    /// still Pending. Then sending just this one is enough to flush the outbox; otherwise the
+    /// older ones go first ([`History::unacknowledged_outgoing`]).
+    pub async fn insert_outgoing_titled(&self, new: NewMessage, title: &str) -> Result<(Message, bool), HistoryError> {
+        debug_assert_eq!(new.direction, Direction::Outgoing);
+        let title = title.to_owned();
+        self.write(move |conn| {
+            let conversation = Some((new.conversation_id.as_str(), title.as_str()));
+            let outcome = store::insert_many(conn, std::slice::from_ref(&new), conversation, now_ms())?
+                .pop()
+                .expect("one outcome per message");
+            let message = match outcome {
+                InsertOutcome::Inserted(message) => message,
+                InsertOutcome::Duplicate(message) => return Err(HistoryError::DuplicateId(message.id)),
+            };
+            // Right after the commit, on the writer: nothing can have been inserted in between.
+            let alone = !store::pending_before(conn, &message.conversation_id, message.seq)?;
+            Ok((message, alone))
+        })
+        .await
+    }
+
+    /// [`History::advance_state`] for one of our messages in conversation `conversation_id`
+    /// only; None as well when `id` is incoming or belongs to another conversation. Checking who
+    /// may move a message and moving it are one statement, for receipts from peers.
+    pub async fn advance_outgoing_state(
+        &self,
+        conversation_id: &str,
+        id: &str,
+        state: DeliveryState,
+    ) -> Result<Option<Message>, HistoryError> {
+        let (conversation_id, id) = (conversation_id.to_owned(), id.to_owned());
+        self.write(move |conn| store::advance_outgoing_state(conn, &conversation_id, &id, state))
+            .await
     }
 
     /// The outbox: outgoing messages not yet delivered (Pending or Sent), oldest first, in one
@@ -399,6 +501,54 @@ mod tests {
         assert_eq!(unread, 400);
         assert_eq!(h.search("racing", MAX_LIMIT, None).await.unwrap().len(), 400);
         index_matches_table(&h).unwrap();
+    }
+
+    fn file_len(path: &Path) -> u64 {
+        std::fs::metadata(path).map_or(0, |m| m.len())
+    }
+
+    #[tokio::test]
+    async fn the_wal_is_checkpointed_in_the_background_and_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.sqlite3");
+        let wal = dir.path().join("h.sqlite3-wal");
+        const MESSAGES: usize = 3000;
+        {
+            let h = History::open(&path).unwrap();
+            let autocheckpoint: i64 = lock(&h.inner.writer)
+                .pragma_query_value(None, "wal_autocheckpoint", |row| row.get(0))
+                .unwrap();
+            assert_eq!(autocheckpoint, 0, "commits must not checkpoint inline");
+            let mut max_wal = 0;
+            for i in 0..MESSAGES {
+                let body = format!("message {i} with a few words to index");
+                h.insert_outgoing("bob", &format!("o{i}"), "me", &body, i as i64)
+                    .await
+                    .unwrap();
+                max_wal = max_wal.max(file_len(&wal));
+            }
+            // Every commit appends its pages to the WAL (about a dozen per message here: table,
+            // indexes, full-text segment), some 150 MB in all; with no gap between the writes for
+            // a PASSIVE checkpoint to catch up in, only the size limits keep it bounded: the
+            // thread's, or failing that (a slow disk) the writer's own. A frame is a page plus
+            // its 24-byte header; the last commit may go a little past the limit.
+            let limit = (checkpoint::WAL_HARD_LIMIT_FRAMES as u64 + 100) * (4096 + 24);
+            assert!(max_wal > 0);
+            assert!(max_wal < limit, "WAL grew to {max_wal} bytes over {MESSAGES} messages");
+            // Idle: the pending frames reach the database file without any further write.
+            tokio::time::sleep(checkpoint::INTERVAL * 4).await;
+            let check = Connection::open(&path).unwrap();
+            let (log, done) = checkpoint::checkpoint(&check, "PASSIVE").unwrap();
+            assert_eq!(log, done);
+            assert!(file_len(&path) > 100 * 4096, "messages never reached the database file");
+            drop(check);
+            assert_eq!(h.unacknowledged_outgoing(None).await.unwrap().len(), MESSAGES);
+        }
+        // Closed cleanly: the final TRUNCATE checkpoint leaves no WAL to replay.
+        assert_eq!(file_len(&wal), 0);
+        let h = History::open(&path).unwrap();
+        assert_eq!(h.unacknowledged_outgoing(None).await.unwrap().len(), MESSAGES);
+        assert_eq!(h.search("index", MAX_LIMIT, None).await.unwrap().len(), MAX_LIMIT);
     }
 
     #[tokio::test]

@@ -82,11 +82,14 @@ pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// Another process (a second app instance on the same profile) may hold the write lock briefly.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-pub(crate) fn configure_writer(conn: &Connection, wal: bool) -> Result<(), HistoryError> {
+/// Returns whether the database is in WAL mode.
+pub(crate) fn configure_writer(conn: &Connection, wal: bool) -> Result<bool, HistoryError> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    let mut in_wal = false;
     if wal {
         let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
-        if !mode.eq_ignore_ascii_case("wal") {
+        in_wal = mode.eq_ignore_ascii_case("wal");
+        if !in_wal {
             // Some file systems (network mounts) refuse WAL; the history still works, just with
             // readers and the writer taking turns.
             tracing::warn!(mode, "history database is not in WAL mode");
@@ -100,6 +103,15 @@ pub(crate) fn configure_writer(conn: &Connection, wal: bool) -> Result<(), Histo
     // Message ids are random, so each insert lands on an arbitrary page of the id index; with the
     // default 2 MB cache a large history rereads those pages on every batch.
     conn.pragma_update(None, "cache_size", -32_768)?;
+    Ok(in_wal)
+}
+
+/// The background checkpoint connection: it only ever runs `PRAGMA wal_checkpoint`.
+pub(crate) fn configure_checkpointer(conn: &Connection) -> Result<(), HistoryError> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    // As on the writer: the checkpoint syncs the WAL, then the database file.
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
     Ok(())
 }
 

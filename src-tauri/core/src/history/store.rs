@@ -69,18 +69,19 @@ pub(crate) fn message(conn: &Connection, id: &str) -> Result<Option<Message>, Hi
     Ok(stmt.query_row([id], |row| message_from_row(row, 0)).optional()?)
 }
 
+/// Creates a conversation or renames it. A title change is not activity: updated_at only moves
+/// for creation and new messages. An unchanged title matches no row, so nothing is written.
+const UPSERT_CONVERSATION: &str = "INSERT INTO conversations (id, title, updated_at) VALUES (?1, ?2, ?3)
+     ON CONFLICT (id) DO UPDATE SET title = excluded.title WHERE title IS NOT excluded.title";
+
 pub(crate) fn upsert_conversation(
     conn: &Connection,
     id: &str,
     title: &str,
     now: i64,
 ) -> Result<Conversation, HistoryError> {
-    // A title change is not activity: updated_at only moves for creation and new messages.
-    conn.prepare_cached(
-        "INSERT INTO conversations (id, title, updated_at) VALUES (?1, ?2, ?3)
-         ON CONFLICT (id) DO UPDATE SET title = excluded.title",
-    )?
-    .execute(params![id, title, now])?;
+    conn.prepare_cached(UPSERT_CONVERSATION)?
+        .execute(params![id, title, now])?;
     conversation(conn, id)?.ok_or_else(|| HistoryError::Sqlite(rusqlite::Error::QueryReturnedNoRows))
 }
 
@@ -132,14 +133,22 @@ pub(crate) fn conversations(conn: &Connection) -> Result<Vec<Conversation>, Hist
 /// been written in a transaction, and every `INSERT INTO messages` opens one (it can fail on the
 /// unique id). Interleaved, each message became its own tiny index segment that later merges
 /// rewrote over and over: bulk inserts ran 2-3x slower (measured at 100k messages).
+///
+/// `title`, as `(conversation id, title)`, creates or renames that conversation in the same
+/// transaction (see [`upsert_conversation`]); an unchanged title writes nothing.
 pub(crate) fn insert_many(
     conn: &mut Connection,
     messages: &[NewMessage],
+    title: Option<(&str, &str)>,
     now: i64,
 ) -> Result<Vec<InsertOutcome>, HistoryError> {
     let tx = conn.transaction()?;
     let mut outcomes = Vec::with_capacity(messages.len());
     {
+        if let Some((id, title)) = title {
+            tx.prepare_cached(UPSERT_CONVERSATION)?
+                .execute(params![id, title, now])?;
+        }
         // Messages can arrive before the chat layer names the conversation; the title starts as
         // the user id and upsert_conversation replaces it.
         let mut ensure_conversation = tx.prepare_cached(
@@ -221,10 +230,43 @@ pub(crate) fn insert_many(
     Ok(outcomes)
 }
 
+/// Whether conversation `conversation_id` has an outgoing message older than `seq` that was never
+/// handed to a channel (still Pending).
+pub(crate) fn pending_before(conn: &Connection, conversation_id: &str, seq: i64) -> Result<bool, HistoryError> {
+    // Through the partial outbox index (its condition spelled out literally so it applies), so the
+    // cost follows the outbox, not the conversation's history.
+    let mut stmt = conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM messages INDEXED BY messages_outbox
+         WHERE outgoing = 1 AND state < 2 AND seq < ?2 AND state = 0 AND conversation_id = ?1)",
+    )?;
+    Ok(stmt.query_row(params![conversation_id, seq], |row| row.get(0))?)
+}
+
 pub(crate) fn advance_state(
     conn: &Connection,
     id: &str,
     state: DeliveryState,
+) -> Result<Option<Message>, HistoryError> {
+    advance_state_where(conn, id, state, None)
+}
+
+/// [`advance_state`] for an outgoing message of one conversation only: the ownership check of a
+/// receipt and the update in one statement.
+pub(crate) fn advance_outgoing_state(
+    conn: &Connection,
+    conversation_id: &str,
+    id: &str,
+    state: DeliveryState,
+) -> Result<Option<Message>, HistoryError> {
+    advance_state_where(conn, id, state, Some(conversation_id))
+}
+
+/// With `outgoing_in`, only an outgoing message of that conversation moves.
+fn advance_state_where(
+    conn: &Connection,
+    id: &str,
+    state: DeliveryState,
+    outgoing_in: Option<&str>,
 ) -> Result<Option<Message>, HistoryError> {
     // One conditional UPDATE makes "only forward" atomic with respect to concurrent receipts, and
     // the direction check ignores a receipt naming a message of the other direction (a confused or
@@ -232,6 +274,7 @@ pub(crate) fn advance_state(
     let mut stmt = conn.prepare_cached(concat!(
         "UPDATE messages SET state = ?2
          WHERE id = ?1 AND state < ?2 AND ((outgoing = 1 AND ?3) OR (outgoing = 0 AND ?4))
+           AND (?5 IS NULL OR (outgoing = 1 AND conversation_id = ?5))
          RETURNING ",
         message_columns!(unqualified)
     ))?;
@@ -241,7 +284,8 @@ pub(crate) fn advance_state(
                 id,
                 state.rank(),
                 state.applies_to(Direction::Outgoing),
-                state.applies_to(Direction::Incoming)
+                state.applies_to(Direction::Incoming),
+                outgoing_in
             ],
             |row| message_from_row(row, 0),
         )
