@@ -531,3 +531,13 @@ where
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// Alice and Bob, registered, online in "lobby", and Alice has seen Bob there.
+pub async fn online_pair(server: &TestServer) -> (Client, Client) {
+    let mut alice = Client::register(server, "alice").await;
+    let mut bob = Client::register(server, "bob").await;
+    alice.go_online("lobby").await;
+    bob.go_online("lobby").await;
+    alice.wait_for_peer(bob.id()).await;
+    (alice, bob)
+}

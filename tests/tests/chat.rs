@@ -11,7 +11,7 @@ use std::path::Path;
 
 use parley_core::events::CoreEvent;
 use parley_core::history::{DeliveryState, Direction, Message, SNIPPET_MATCH_END, SNIPPET_MATCH_START};
-use parley_tests::{is_message, is_state, Client, SignIn, TestServer};
+use parley_tests::{is_message, is_state, online_pair, Client, SignIn, TestServer};
 
 /// States only move forward; `Received` and `Delivered` share a rank.
 fn rank(state: DeliveryState) -> u8 {
@@ -233,10 +233,7 @@ fn ids_of(users: &[parley_signal::protocol::User]) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messages_to_an_offline_contact_wait_in_the_outbox_and_arrive_exactly_once_in_order() {
     let server = TestServer::start().await;
-    let mut alice = Client::register(&server, "alice").await;
-    let mut bob = Client::register(&server, "bob").await;
-    alice.go_online("lobby").await;
-    bob.go_online("lobby").await;
+    let (mut alice, mut bob) = online_pair(&server).await;
     let bob_peer = alice.wait_for_peer(bob.id()).await;
 
     // bob quits: alice sees him leave, and still knows him as a contact.
@@ -299,11 +296,7 @@ async fn messages_to_an_offline_contact_wait_in_the_outbox_and_arrive_exactly_on
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sender_restarting_with_unacknowledged_messages_resends_them_and_the_receiver_keeps_one_copy() {
     let server = TestServer::start().await;
-    let mut alice = Client::register(&server, "alice").await;
-    let mut bob = Client::register(&server, "bob").await;
-    alice.go_online("lobby").await;
-    bob.go_online("lobby").await;
-    alice.wait_for_peer(bob.id()).await;
+    let (mut alice, mut bob) = online_pair(&server).await;
 
     let a1 = alice.send(&bob.user, "one").await;
     let a2 = alice.send(&bob.user, "two").await;
@@ -358,11 +351,7 @@ async fn a_sender_restarting_with_unacknowledged_messages_resends_them_and_the_r
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_receiver_restarting_gets_what_it_missed_once_and_ignores_what_it_already_has() {
     let server = TestServer::start().await;
-    let mut alice = Client::register(&server, "alice").await;
-    let mut bob = Client::register(&server, "bob").await;
-    alice.go_online("lobby").await;
-    bob.go_online("lobby").await;
-    alice.wait_for_peer(bob.id()).await;
+    let (mut alice, mut bob) = online_pair(&server).await;
 
     let a1 = sentinel(&mut alice, &mut bob, "before the restart").await;
     let b1 = bob.send(&alice.user, "unread at alice").await;
@@ -496,11 +485,7 @@ async fn chat_survives_a_server_restart_and_what_queued_meanwhile_is_delivered_o
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn history_search_and_contacts_work_after_a_restart_with_no_server() {
     let mut server = TestServer::start().await;
-    let mut alice = Client::register(&server, "alice").await;
-    let mut bob = Client::register(&server, "bob").await;
-    alice.go_online("lobby").await;
-    bob.go_online("lobby").await;
-    alice.wait_for_peer(bob.id()).await;
+    let (mut alice, mut bob) = online_pair(&server).await;
 
     let lines = [
         "shall we meet at the bakery?",
