@@ -583,3 +583,24 @@ async fn history_search_and_contacts_work_after_a_restart_with_no_server() {
     );
     assert_eq!(bob.core().contact("alice").await.unwrap().id, alice.id());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_receipt_made_while_the_sender_is_away_reaches_it_when_it_is_back() {
+    let server = TestServer::start().await;
+    let (mut alice, mut bob) = online_pair(&server).await;
+    let message = sentinel(&mut alice, &mut bob, "read me later").await;
+
+    // alice leaves; only then does bob read the message, so the receipt cannot go out now.
+    alice.quit().await;
+    assert_eq!(bob.engine().mark_read(alice.id()).await.unwrap(), 1);
+
+    alice.reopen_offline();
+    alice.sign_in().await;
+    alice.go_online("lobby").await;
+    alice.wait_for_state(&message.id, DeliveryState::Read).await;
+    let stored = alice.core().history().message(&message.id).await.unwrap().unwrap();
+    assert_eq!(stored.state, DeliveryState::Read);
+
+    alice.quit().await;
+    bob.quit().await;
+}

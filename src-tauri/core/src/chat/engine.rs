@@ -438,6 +438,7 @@ impl Inner {
                         let _ = manager.send(peer, hello.encode()).await;
                     }
                     self.deliver(&user.id).await;
+                    self.resend_read_receipts(peer, &user.id).await;
                 }
             }
             ChatFrame::Msg { id, body, sent_at } => {
@@ -490,6 +491,28 @@ impl Inner {
         }
     }
 
+    /// Receipts for messages read while their sender was unreachable were never sent. Receipts
+    /// only move states forward, so re-sending those of the latest read messages whenever a
+    /// channel opens is harmless and needs no record of what was sent.
+    async fn resend_read_receipts(&self, peer: &PeerId, user_id: &str) {
+        let page = match self.history.page(user_id, None, MAX_READ_IDS).await {
+            Ok(page) => page,
+            Err(e) => {
+                debug!(error = %e, "could not read the conversation for receipts");
+                return;
+            }
+        };
+        let ids: Vec<String> = page
+            .messages
+            .into_iter()
+            .filter(|m| m.direction == Direction::Incoming && m.state == DeliveryState::Read)
+            .map(|m| m.id)
+            .collect();
+        if let (false, Some(manager)) = (ids.is_empty(), self.manager()) {
+            let _ = manager.send(peer, ChatFrame::Read { ids }.encode()).await;
+        }
+    }
+
     /// Opens a channel to one of the user's online devices; false when none is online.
     async fn connect_user(&self, user_id: &str) -> bool {
         let (manager, peers) = {
@@ -522,12 +545,21 @@ impl Inner {
         }
     }
 
-    /// Sends everything owed to `user_id` over an open channel, or starts opening one.
+    /// Sends everything owed to `user_id` over an open channel, or starts opening one (also
+    /// with nothing owed, for anyone we have a conversation with).
     async fn deliver(&self, user_id: &str) {
         let _guard = self.flush.lock().await;
         let pending = match self.history.unacknowledged_outgoing(Some(user_id)).await {
             Ok(pending) if !pending.is_empty() => pending,
-            Ok(_) => return,
+            Ok(_) => {
+                // Nothing owed, but a channel to someone we have a conversation with carries
+                // read receipts and typing, and makes the next message instant.
+                let known = matches!(self.history.conversation(user_id).await, Ok(Some(_)));
+                if known && self.open_peer(user_id).is_none() {
+                    self.connect_user(user_id).await;
+                }
+                return;
+            }
             Err(e) => {
                 warn!(error = %e, "could not read the outbox");
                 return;
