@@ -46,6 +46,8 @@ pub enum CoreError {
     NotOnline,
     #[error("no contact named {0:?}: they must have been in a room with you at least once")]
     UnknownContact(String),
+    #[error("the keyring task failed: {0}")]
+    Keyring(tokio::task::JoinError),
 }
 
 impl CoreError {
@@ -56,7 +58,7 @@ impl CoreError {
             CoreError::Api(ApiError::Protocol { .. }) => "server_protocol".into(),
             CoreError::Api(ApiError::InvalidUrl(_)) | CoreError::InvalidUrl(_) => "invalid_server_url".into(),
             CoreError::Api(ApiError::NotSignedIn) | CoreError::NotSignedIn => "not_signed_in".into(),
-            CoreError::Secret(_) => "keyring_unavailable".into(),
+            CoreError::Secret(_) | CoreError::Keyring(_) => "keyring_unavailable".into(),
             CoreError::Profile(ProfileError::InUse { .. }) => "profile_in_use".into(),
             CoreError::Profile(_) => "profile_error".into(),
             CoreError::History(_) => "history_error".into(),
@@ -170,7 +172,7 @@ impl Core {
         );
         tokio::task::spawn_blocking(move || secrets.save_token(&profile_id, &url, &token_owned))
             .await
-            .map_err(|e| CoreError::History(HistoryError::Task(e)))??;
+            .map_err(CoreError::Keyring)??;
         lock(&self.profile).update_settings(|s| {
             s.server_url = Some(server);
             s.username = Some(user.username.clone());
@@ -223,7 +225,7 @@ impl Core {
         );
         let token = tokio::task::spawn_blocking(move || secrets.load_token(&profile_id, &url))
             .await
-            .map_err(|e| CoreError::History(HistoryError::Task(e)))??;
+            .map_err(CoreError::Keyring)??;
         let Some(token) = token else { return Ok(None) };
         let api = ApiClient::for_server(server.clone()).with_token(token);
         match api.me().await {
@@ -250,7 +252,7 @@ impl Core {
         );
         tokio::task::spawn_blocking(move || secrets.delete_token(&profile_id, &url))
             .await
-            .map_err(|e| CoreError::History(HistoryError::Task(e)))??;
+            .map_err(CoreError::Keyring)??;
         Ok(())
     }
 
