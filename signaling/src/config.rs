@@ -91,8 +91,10 @@ pub struct Limits {
     /// Sustained frames per second per connection, and the burst allowed above that.
     pub ws_frames_per_sec: u32,
     pub ws_frame_burst: u32,
-    /// Frames a connection may have queued towards it before it is considered stuck and closed.
+    /// Frames, and bytes, a connection may have queued towards it before it is considered
+    /// stuck and closed.
     pub ws_send_queue: usize,
+    pub ws_send_queue_bytes: usize,
     pub rooms_per_peer: usize,
     pub peers_per_room: usize,
     /// Time a header-less client has to send its `auth` frame.
@@ -115,6 +117,7 @@ impl Default for Limits {
             ws_frames_per_sec: 50,
             ws_frame_burst: 200,
             ws_send_queue: 1024,
+            ws_send_queue_bytes: 4 * 1024 * 1024,
             rooms_per_peer: 32,
             peers_per_room: 1000,
             ws_auth_timeout: Duration::from_secs(5),

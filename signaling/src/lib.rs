@@ -14,6 +14,7 @@ mod http;
 mod hub;
 mod ice;
 mod metrics;
+mod outbox;
 mod peerjs;
 mod ratelimit;
 mod state;

@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::error::{ApiError, StartError};
 use crate::hub::Hub;
 use crate::metrics::Metrics;
+use crate::outbox::QueueLimits;
 use crate::protocol::User;
 use crate::ratelimit::KeyedLimiter;
 use crate::store::Store;
@@ -58,7 +59,14 @@ impl AppState {
         }
         let hashers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2) * 2;
         Ok(AppState(Arc::new(Inner {
-            hub: Hub::new(config.limits.rooms_per_peer, config.limits.peers_per_room),
+            hub: Hub::new(
+                config.limits.rooms_per_peer,
+                config.limits.peers_per_room,
+                QueueLimits {
+                    frames: config.limits.ws_send_queue,
+                    bytes: config.limits.ws_send_queue_bytes,
+                },
+            ),
             auth_limiter: KeyedLimiter::per_minute(config.limits.auth_per_minute),
             hash_permits: Semaphore::new(hashers),
             config,

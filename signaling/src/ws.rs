@@ -218,7 +218,7 @@ type Goodbye = Option<Message>;
 impl Connection {
     fn new(state: AppState, socket: WebSocket, peer_id: PeerId, session: Session) -> Self {
         let limits = &state.config.limits;
-        let outbox = Arc::new(Outbox::new(limits.ws_send_queue));
+        let outbox = Arc::new(Outbox::default());
         let bucket = TokenBucket::new(limits.ws_frame_burst, f64::from(limits.ws_frames_per_sec.max(1)));
         state.hub.connect(
             peer_id.clone(),
@@ -230,7 +230,7 @@ impl Connection {
             peer_id: peer_id.to_string(),
             user: session.user,
         };
-        outbox.push(frame(&welcome));
+        state.hub.send(&outbox, frame(&welcome));
         // Shutdown reaches connections through their outboxes; one that authenticated while the
         // server was already stopping would otherwise miss it.
         if state.shutdown.is_cancelled() {
@@ -266,13 +266,13 @@ impl Connection {
                     biased;
                     () = woken.as_mut() => {
                         woken.set(outbox.woken());
-                        let batch = outbox.take();
+                        let (batch, closing) = outbox.take();
                         if !batch.is_empty() {
                             if let Err(goodbye) = self.write(batch, timer.as_mut(), idle_after).await {
                                 break goodbye;
                             }
                         }
-                        if let Some(reason) = outbox.close_reason() {
+                        if let Some(reason) = closing {
                             break Box::pin(self.closing(reason)).await;
                         }
                     }
@@ -368,7 +368,7 @@ impl Connection {
     }
 
     fn reply(&self, frame: Utf8Bytes) {
-        self.outbox.push(frame);
+        self.state.hub.send(&self.outbox, frame);
     }
 
     fn reply_error(&self, code: &str, message: impl Into<String>) {

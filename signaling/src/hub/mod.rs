@@ -5,8 +5,6 @@
 //! queueing pre-serialized frames (no await, no I/O), so it is held for microseconds; sharding
 //! it would only pay off far beyond one core's relay rate.
 
-mod outbox;
-
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
@@ -14,7 +12,24 @@ use axum::extract::ws::Utf8Bytes;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-pub use outbox::{CloseReason, Outbox};
+use crate::outbox::{CloseCause, QueueLimits};
+
+/// Why the hub asks a v1 connection to close.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseReason {
+    /// Its outbound queue overflowed: the consumer is stuck or too slow.
+    Overflow,
+    /// The session's token was signed out.
+    SignedOut,
+    /// The server is stopping.
+    Shutdown,
+}
+
+impl CloseCause for CloseReason {
+    const OVERFLOW: Self = CloseReason::Overflow;
+}
+
+pub type Outbox = crate::outbox::Outbox<CloseReason>;
 
 use crate::protocol::{Peer, RoomSummary, User};
 use crate::validate;
@@ -54,7 +69,6 @@ struct PeerEntry {
     rooms: Vec<RoomName>,
 }
 
-#[derive(Default)]
 struct Inner {
     peers: HashMap<PeerId, PeerEntry>,
     rooms: HashMap<RoomName, HashSet<PeerId>>,
@@ -62,6 +76,7 @@ struct Inner {
 
 pub struct Hub {
     inner: Mutex<Inner>,
+    queue: QueueLimits,
     rooms_per_peer: usize,
     peers_per_room: usize,
 }
@@ -100,35 +115,44 @@ impl Inner {
     }
 
     /// Queues `frame` for every member of `room` except `except`.
-    fn broadcast(&self, room: &str, except: &str, frame: &Utf8Bytes) {
+    fn broadcast(&self, room: &str, except: &str, frame: &Utf8Bytes, queue: &QueueLimits) {
         if let Some(members) = self.rooms.get(room) {
             for member in members.iter().filter(|m| &***m != except) {
                 if let Some(entry) = self.peers.get(member) {
-                    entry.outbox.push(frame.clone());
+                    entry.outbox.push(frame.clone(), queue);
                 }
             }
         }
     }
 
-    fn remove_from_room(&mut self, peer_id: &PeerId, room: &RoomName) {
+    fn remove_from_room(&mut self, peer_id: &PeerId, room: &RoomName, queue: &QueueLimits) {
         if let Some(members) = self.rooms.get_mut(room) {
             members.remove(peer_id);
             if members.is_empty() {
                 self.rooms.remove(room);
             } else {
-                self.broadcast(room, peer_id, &frame(&Broadcast::Left { room, peer_id }));
+                self.broadcast(room, peer_id, &frame(&Broadcast::Left { room, peer_id }), queue);
             }
         }
     }
 }
 
 impl Hub {
-    pub fn new(rooms_per_peer: usize, peers_per_room: usize) -> Self {
+    pub fn new(rooms_per_peer: usize, peers_per_room: usize, queue: QueueLimits) -> Self {
         Hub {
-            inner: Mutex::default(),
+            inner: Mutex::new(Inner {
+                peers: HashMap::new(),
+                rooms: HashMap::new(),
+            }),
+            queue,
             rooms_per_peer,
             peers_per_room,
         }
+    }
+
+    /// Queues a frame for one connection under the hub's queue limits.
+    pub fn send(&self, outbox: &Outbox, frame: Utf8Bytes) -> bool {
+        outbox.push(frame, &self.queue)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -155,7 +179,7 @@ impl Hub {
         let mut inner = self.lock();
         if let Some(entry) = inner.peers.remove(peer_id) {
             for room in &entry.rooms {
-                inner.remove_from_room(peer_id, room);
+                inner.remove_from_room(peer_id, room, &self.queue);
             }
         }
     }
@@ -200,7 +224,12 @@ impl Hub {
                 entry.rooms.push(name);
             }
             if let Some(me) = inner.peer(peer_id) {
-                inner.broadcast(room, peer_id, &frame(&Broadcast::Joined { room, peer: &me }));
+                inner.broadcast(
+                    room,
+                    peer_id,
+                    &frame(&Broadcast::Joined { room, peer: &me }),
+                    &self.queue,
+                );
             }
         }
         Ok(roster)
@@ -211,7 +240,7 @@ impl Hub {
         let entry = inner.peers.get_mut(peer_id).ok_or(NotInRoom)?;
         let index = entry.rooms.iter().position(|r| &**r == room).ok_or(NotInRoom)?;
         let name = entry.rooms.swap_remove(index);
-        inner.remove_from_room(peer_id, &name);
+        inner.remove_from_room(peer_id, &name, &self.queue);
         Ok(())
     }
 
@@ -238,7 +267,7 @@ impl Hub {
         out.push_str(r#","data":"#);
         out.push_str(data.get());
         out.push('}');
-        target.outbox.push(Utf8Bytes::from(out));
+        target.outbox.push(Utf8Bytes::from(out), &self.queue);
         Ok(())
     }
 
@@ -265,6 +294,7 @@ impl Hub {
                         room: &room,
                         peer: &peer,
                     }),
+                    &self.queue,
                 );
             }
         }
@@ -317,6 +347,11 @@ impl Hub {
 mod tests {
     use super::*;
 
+    const QUEUE: QueueLimits = QueueLimits {
+        frames: 100,
+        bytes: 1 << 20,
+    };
+
     fn user(id: &str) -> User {
         User {
             id: id.into(),
@@ -331,7 +366,7 @@ mod tests {
     }
 
     fn connect(hub: &Hub, peer: &str, user_id: &str) -> (PeerId, Arc<Outbox>) {
-        let outbox = Arc::new(Outbox::new(100));
+        let outbox = Arc::new(Outbox::default());
         let id: PeerId = peer.into();
         hub.connect(
             id.clone(),
@@ -345,6 +380,7 @@ mod tests {
     fn drain(outbox: &Outbox) -> Vec<serde_json::Value> {
         outbox
             .take()
+            .0
             .iter()
             .map(|f| serde_json::from_str(f.as_str()).unwrap())
             .collect()
@@ -352,7 +388,7 @@ mod tests {
 
     #[test]
     fn presence_and_relay() {
-        let hub = Hub::new(4, 10);
+        let hub = Hub::new(4, 10, QUEUE);
         let (a, a_out) = connect(&hub, "pa", "alice");
         let (b, b_out) = connect(&hub, "pb", "bob");
         let data = RawValue::from_string(r#"{"sdp":"x"}"#.into()).unwrap();
@@ -391,7 +427,7 @@ mod tests {
 
     #[test]
     fn limits() {
-        let hub = Hub::new(1, 1);
+        let hub = Hub::new(1, 1, QUEUE);
         let (a, _) = connect(&hub, "pa", "alice");
         let (b, _) = connect(&hub, "pb", "bob");
         hub.join(&a, "one").unwrap();
@@ -402,7 +438,7 @@ mod tests {
 
     #[test]
     fn profile_updates_reach_room_mates_and_sign_out_closes() {
-        let hub = Hub::new(4, 10);
+        let hub = Hub::new(4, 10, QUEUE);
         let (a, a_out) = connect(&hub, "pa", "alice");
         let (b, b_out) = connect(&hub, "pb", "bob");
         hub.join(&a, "r").unwrap();
@@ -416,7 +452,7 @@ mod tests {
         assert_eq!(got[0]["peer"]["user"]["display_name"], "Robert");
         assert_eq!(hub.room_peers("r").unwrap()[1].user.display_name, "Robert");
         hub.sign_out(b"bob");
-        assert_eq!(b_out.close_reason(), Some(CloseReason::SignedOut));
-        assert_eq!(a_out.close_reason(), None);
+        assert_eq!(b_out.closing(), Some(CloseReason::SignedOut));
+        assert_eq!(a_out.closing(), None);
     }
 }

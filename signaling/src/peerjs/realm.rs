@@ -15,7 +15,6 @@ use std::time::Duration;
 use axum::extract::ws::Utf8Bytes;
 use serde_json::value::RawValue;
 use tokio::sync::futures::Notified;
-use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -24,6 +23,7 @@ use super::protocol::{self, ClientType, MessageType};
 use super::Limits;
 use crate::config::PeerJsConfig;
 use crate::metrics::Metrics;
+use crate::outbox::{CloseCause, Outbox, QueueLimits};
 
 const SHARDS: usize = 16;
 
@@ -53,21 +53,16 @@ pub enum CloseReason {
     Shutdown,
 }
 
-/// One connected id. Other connections' tasks push frames into `outbox`; the owning task
-/// drains it. A `VecDeque` behind a mutex plus a `Notify` costs nothing while idle, unlike a
-/// channel that allocates a block per connection up front.
+/// One connected id. Other connections' tasks push frames into its outbox; the owning task
+/// drains it.
 pub struct Client {
     id: Arc<str>,
     token: Box<str>,
-    outbox: Mutex<Outbox>,
-    wake: Notify,
+    outbox: Outbox<CloseReason>,
 }
 
-#[derive(Default)]
-struct Outbox {
-    frames: VecDeque<Utf8Bytes>,
-    bytes: usize,
-    closing: Option<CloseReason>,
+impl CloseCause for CloseReason {
+    const OVERFLOW: Self = CloseReason::Stuck;
 }
 
 impl Client {
@@ -75,8 +70,7 @@ impl Client {
         Client {
             id,
             token: token.into(),
-            outbox: Mutex::default(),
-            wake: Notify::new(),
+            outbox: Outbox::default(),
         }
     }
 
@@ -87,50 +81,29 @@ impl Client {
     /// Queues a frame for this client's socket. `false` means the client is going away and the
     /// frame was dropped.
     pub fn push(&self, frame: Utf8Bytes, limits: &Limits) -> bool {
-        let mut outbox = lock(&self.outbox);
-        if outbox.closing.is_some() {
-            return false;
-        }
-        if outbox.frames.len() >= limits.send_queue_frames || outbox.bytes + frame.len() > limits.send_queue_bytes {
-            outbox.closing = Some(CloseReason::Stuck);
-            // Nobody will ever write these; free them now rather than when the task notices.
-            outbox.frames = VecDeque::new();
-            outbox.bytes = 0;
-            drop(outbox);
-            self.wake.notify_one();
-            return false;
-        }
-        // The task takes the whole queue at once, so only the push that makes it non-empty
-        // needs to wake it.
-        let was_empty = outbox.frames.is_empty();
-        outbox.bytes += frame.len();
-        outbox.frames.push_back(frame);
-        drop(outbox);
-        if was_empty {
-            self.wake.notify_one();
-        }
-        true
+        let queue = QueueLimits {
+            frames: limits.send_queue_frames,
+            bytes: limits.send_queue_bytes,
+        };
+        self.outbox.push(frame, &queue)
     }
 
     /// Everything queued so far, and whether the connection was asked to close.
     pub fn take(&self) -> (VecDeque<Utf8Bytes>, Option<CloseReason>) {
-        let mut outbox = lock(&self.outbox);
-        outbox.bytes = 0;
-        (std::mem::take(&mut outbox.frames), outbox.closing)
+        self.outbox.take()
     }
 
     fn close(&self, reason: CloseReason) {
-        lock(&self.outbox).closing.get_or_insert(reason);
-        self.wake.notify_one();
+        self.outbox.close(reason)
     }
 
     pub fn closing(&self) -> Option<CloseReason> {
-        lock(&self.outbox).closing
+        self.outbox.closing()
     }
 
     /// Resolves once something was pushed or a close was requested since the last `take`.
     pub fn woken(&self) -> Notified<'_> {
-        self.wake.notified()
+        self.outbox.woken()
     }
 }
 
@@ -256,17 +229,8 @@ impl Realm {
             // died without a close. Frames the old socket never wrote move to the new one.
             let old = old.clone();
             let client = Arc::new(Client::new(old.id.clone(), token));
-            {
-                let mut from = lock(&old.outbox);
-                let mut to = lock(&client.outbox);
-                to.frames.push_back(protocol::open());
-                to.frames.append(&mut from.frames);
-                to.bytes = from.bytes;
-                from.bytes = 0;
-                from.closing.get_or_insert(CloseReason::Replaced);
-            }
-            old.wake.notify_one();
-            client.wake.notify_one();
+            let unwritten = old.outbox.close_and_take(CloseReason::Replaced);
+            client.outbox.fill(std::iter::once(protocol::open()).chain(unwritten));
             shard.clients.insert(client.id.clone(), client.clone());
             return Ok(client);
         }
@@ -277,22 +241,18 @@ impl Realm {
         }
         let id: Arc<str> = Arc::from(id);
         let client = Arc::new(Client::new(id.clone(), token));
-        {
-            let mut outbox = lock(&client.outbox);
-            outbox.frames.push_back(protocol::open());
-            if let Some(waiting) = shard.pending.remove(&id) {
-                let (count, bytes) = (waiting.len(), waiting.iter().map(|p| p.frame.len()).sum::<usize>());
-                self.pending_frames.fetch_sub(count, Ordering::SeqCst);
-                self.pending_bytes.fetch_sub(bytes, Ordering::SeqCst);
-                self.metrics
-                    .peerjs_messages_relayed
-                    .fetch_add(count as u64, Ordering::Relaxed);
-                outbox.bytes = bytes;
-                outbox.frames.extend(waiting.into_iter().map(|p| p.frame));
-            }
+        let waiting = shard.pending.remove(&id).unwrap_or_default();
+        if !waiting.is_empty() {
+            let (count, bytes) = (waiting.len(), waiting.iter().map(|p| p.frame.len()).sum::<usize>());
+            self.pending_frames.fetch_sub(count, Ordering::SeqCst);
+            self.pending_bytes.fetch_sub(bytes, Ordering::SeqCst);
+            self.metrics
+                .peerjs_messages_relayed
+                .fetch_add(count as u64, Ordering::Relaxed);
         }
-        // The outbox was filled directly, so nothing has signalled the task yet.
-        client.wake.notify_one();
+        client
+            .outbox
+            .fill(std::iter::once(protocol::open()).chain(waiting.into_iter().map(|p| p.frame)));
         shard.clients.insert(id, client.clone());
         Ok(client)
     }
