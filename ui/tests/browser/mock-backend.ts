@@ -95,7 +95,7 @@ function seedHistory(userId: string, n: number): void {
   const start = now - n * 5 * 60_000;
   for (let i = 0; i < n; i++) {
     const out = i % 3 === 0;
-    const body = i === Math.floor(n / 3) ? `the needle in the haystack #${i}` : i % 7 === 0 ? `Message ${i}. ${LONG}` : i % 11 === 0 ? `Message ${i}\nwith\nthree lines` : `Message ${i}`;
+    const body = n >= 100 && i === Math.floor(n / 3) ? `the needle in the haystack #${i}` : i % 7 === 0 ? `Message ${i}. ${LONG}` : i % 11 === 0 ? `Message ${i}\nwith\nthree lines` : `Message ${i}`;
     store(userId, out ? 'outgoing' : 'incoming', body, start + i * 5 * 60_000, out ? 'read' : 'read');
   }
 }
