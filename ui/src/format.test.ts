@@ -36,7 +36,7 @@ describe('times', () => {
 
 describe('ticks', () => {
   it('maps delivery states to symbols and labels', () => {
-    expect(tickFor('pending').label).toBe('Sending');
+    expect(tickFor('pending')).toMatchObject({ symbol: '◷', label: 'Sending' });
     expect(tickFor('sent')).toMatchObject({ symbol: '✓', label: 'Sent' });
     expect(tickFor('delivered')).toMatchObject({ symbol: '✓✓', label: 'Delivered' });
     expect(tickFor('received').label).toBe('Delivered');

@@ -45,7 +45,7 @@ export type Tick = { symbol: string; label: string; className: string };
 export function tickFor(state: DeliveryState): Tick {
   switch (state) {
     case 'pending':
-      return { symbol: '\u{1F552}', label: 'Sending', className: 'tick pending' };
+      return { symbol: '\u25F7', label: 'Sending', className: 'tick pending' };
     case 'sent':
       return { symbol: '\u2713', label: 'Sent', className: 'tick sent' };
     case 'delivered':

@@ -39,7 +39,7 @@ export function createAuthView(ctl: Controller): { element: HTMLElement; update(
     'fieldset',
     { class: 'server-choice' },
     el('legend', {}, 'Server'),
-    el('div', { class: 'radio' }, embedded, el('label', { for: 'server-embedded' }, 'This device'), el('span', { class: 'hint' }, ' \u2014 no setup; others on your network can join')),
+    el('div', { class: 'radio' }, embedded, el('label', { for: 'server-embedded' }, 'This device'), el('span', { class: 'hint' }, '(built in, no setup)')),
     el('div', { class: 'radio' }, custom, el('label', { for: 'server-url' }, 'Another server')),
     urlInput,
     el('p', { id: 'server-url-hint', class: 'hint' }, 'For example chat.example.org or localhost:8080.'),

@@ -98,8 +98,10 @@ export function createConversationView(ctl: Controller): {
   jumpLatest.addEventListener('click', () => void ctl.jumpToLatest());
 
   const autosize = () => {
-    composer.style.height = 'auto';
-    composer.style.height = `${Math.min(composer.scrollHeight, 200)}px`;
+    composer.style.height = '';
+    // Hidden (narrow layout, other pane) or empty: keep the one-line height of the stylesheet.
+    if (composer.value === '' || composer.scrollHeight === 0) return;
+    composer.style.height = `${Math.min(composer.scrollHeight + 2, 200)}px`;
   };
   composer.addEventListener('input', () => {
     autosize();
@@ -178,7 +180,7 @@ export function createConversationView(ctl: Controller): {
       const highlightChanged = open.highlightId !== highlightId;
       highlightId = open.highlightId;
       if (changedConversation || rowsFor === null || rowsFor.messages !== open.messages || rowsFor.system !== open.system || highlightChanged) {
-        const wasAtBottom = list.atBottom;
+        const wasAtBottom = list.stuckToBottom;
         rowsFor = { messages: open.messages, system: open.system };
         const target = targetFor(open, changedConversation ? null : prevOpen, wasAtBottom);
         list.setRows(buildRows(open.messages, open.system, now), target);

@@ -57,6 +57,11 @@ export class VirtualList<R> {
     return this.nodes.size;
   }
 
+  /** Whether the list was at the bottom after the last layout or scroll (sticks there). */
+  get stuckToBottom(): boolean {
+    return this.stuck;
+  }
+
   get atBottom(): boolean {
     return isAtBottom(this.scroller.scrollTop, this.scroller.clientHeight, this.scroller.scrollHeight);
   }
@@ -171,7 +176,8 @@ export class VirtualList<R> {
     if (this.layingOut || this.frame !== 0) return;
     this.frame = requestAnimationFrame(() => {
       this.frame = 0;
-      this.layout(this.atBottom ? 'bottom' : 'keep');
+      this.stuck = this.atBottom;
+      this.layout(this.stuck ? 'bottom' : 'keep');
       const s = this.scroller;
       this.opts.onScroll?.(s.scrollTop, s.scrollHeight - s.scrollTop - s.clientHeight);
     });
