@@ -187,11 +187,8 @@ export class Controller {
     const seq = ++this.openSeq;
     this.startOpen(userId, title);
     try {
-      const conversation = await this.api.openConversation(userId);
+      await this.api.openConversation(userId);
       if (seq !== this.openSeq) return;
-      if (title === undefined && conversation.title !== '') {
-        this.store.dispatch({ type: 'open', userId, title: conversation.title });
-      }
       const page = await this.api.historyPage(userId, undefined, PAGE);
       if (seq !== this.openSeq) return;
       this.store.dispatch({ type: 'latest', userId, page });

@@ -411,3 +411,20 @@ pageTest('outside Tauri the page says so instead of crashing', { path: '/index.h
   await page.waitForSelector('#not-tauri');
   assert.match(await page.textContent('#not-tauri'), /desktop window/);
 });
+
+pageTest('a session that ended elsewhere returns to sign-in and says why', { session: 'online' }, async (page) => {
+  await page.waitForSelector('#main');
+  await mock(page, 'emit', { event: 'session-ended' });
+  await page.waitForSelector('#auth');
+  assert.match(await page.textContent('#auth-error'), /session ended/);
+  assert.equal(await page.inputValue('#signin-login'), 'alice');
+});
+
+pageTest('background errors show in a dismissible notice', { session: 'online' }, async (page) => {
+  await page.waitForSelector('#main');
+  await mock(page, 'emit', { event: 'error', code: 'rate_limited', message: 'slow down' });
+  await page.waitForSelector('#notice:not([hidden])');
+  assert.match(await page.textContent('#notice'), /Too many attempts/);
+  await page.click('#notice button');
+  await page.waitForSelector('#notice', { state: 'hidden' });
+});
