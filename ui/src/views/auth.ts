@@ -59,10 +59,10 @@ export function createAuthView(ctl: Controller): { element: HTMLElement; update(
   const signInButton = el('button', { id: 'signin-submit', type: 'submit', class: 'primary' }, 'Sign in');
   const signInForm = el('form', { id: 'signin-form', role: 'tabpanel', 'aria-labelledby': 'tab-signin', novalidate: '' }, login.wrap, password.wrap, signInButton);
 
-  const username = field('signup-username', 'Username', { type: 'text', autocomplete: 'username', required: '', spellcheck: 'false', autocapitalize: 'none' }, 'Letters, digits, "-" and "_"; others find you by it.');
+  const username = field('signup-username', 'Username', { type: 'text', autocomplete: 'username', required: '', spellcheck: 'false', autocapitalize: 'none', maxlength: '32' }, '3\u201332 letters, digits, "_", "." or "-", starting with a letter or digit.');
   const email = field('signup-email', 'Email', { type: 'email', autocomplete: 'email', required: '' });
   const newPassword = field('signup-password', 'Password', { type: 'password', autocomplete: 'new-password', required: '' }, 'At least 8 characters.');
-  const displayNameField = field('signup-display-name', 'Display name (optional)', { type: 'text', autocomplete: 'name' });
+  const displayNameField = field('signup-display-name', 'Display name (optional)', { type: 'text', autocomplete: 'name', maxlength: '64' });
   const signUpButton = el('button', { id: 'signup-submit', type: 'submit', class: 'primary' }, 'Create account');
   const signUpForm = el('form', { id: 'signup-form', role: 'tabpanel', 'aria-labelledby': 'tab-signup', novalidate: '' }, username.wrap, email.wrap, newPassword.wrap, displayNameField.wrap, signUpButton);
 
