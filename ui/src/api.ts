@@ -70,6 +70,8 @@ export const api = {
   setSettings: (settings: Settings, iceCredentials?: IceCredential[]) =>
     call<Settings>('set_settings', { settings, iceCredentials }),
   reportMediaCaps: (caps: MediaCaps) => call<void>('report_media_caps', { caps }),
+  /** The first screen is on display (the app logs the time since start: the footprint benchmark's first paint). */
+  uiReady: () => call<void>('ui_ready'),
 };
 
 export type Api = typeof api;

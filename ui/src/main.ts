@@ -62,6 +62,8 @@ async function boot(root: HTMLElement): Promise<void> {
 
   const error = await ctl.restore();
   render(store.get(), null);
+  // The frame after this one is the first with a real screen in it.
+  requestAnimationFrame(() => setTimeout(() => void api.uiReady().catch(() => undefined), 0));
   const authView = auth as ReturnType<typeof createAuthView> | null;
   if (error !== null && error.code !== 'not_signed_in') authView?.showError(errorText(error));
 

@@ -317,6 +317,7 @@ const handlers: Record<string, (a: Args) => unknown> = {
     return settings;
   },
   report_media_caps: () => null,
+  ui_ready: () => null,
 };
 
 async function emitEvent(event: CoreEvent): Promise<void> {
