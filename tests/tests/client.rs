@@ -96,6 +96,10 @@ async fn two_profiles_share_this_device_server_and_chat() {
             |e| matches!(e, CoreEvent::PeerJoined { peer, .. } if peer.user.id == bob_id),
         )
         .await;
+    // The page reloading asks to restore again: the running session is kept, not doubled.
+    let again = alice.client.restore(ServerChoice::Embedded).await.unwrap();
+    assert_eq!(again.connection, Connection::Online);
+    assert_eq!(again.rooms.len(), 1);
     let rooms = alice.client.core().settings().rooms;
     assert_eq!(rooms, ["lobby"], "joined rooms are remembered for the next start");
 

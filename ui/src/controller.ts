@@ -229,27 +229,27 @@ export class Controller {
   }
 
   async loadOlder(): Promise<void> {
-    const open = this.store.get().open;
-    if (open === null || open.older === null || open.loading !== 'none') return;
-    const { userId, older } = open;
-    this.store.dispatch({ type: 'loading', userId, loading: 'older' });
-    try {
-      const page = await this.api.historyPage(userId, older, PAGE);
-      this.store.dispatch({ type: 'older', userId, page });
-    } catch (e) {
-      this.store.dispatch({ type: 'loading', userId, loading: 'none' });
-      this.report(e);
-    }
+    await this.loadMore('older');
   }
 
   async loadNewer(): Promise<void> {
+    await this.loadMore('newer');
+  }
+
+  /** The next page on one side of what is shown: older on scroll-up, newer after a jump. */
+  private async loadMore(side: 'older' | 'newer'): Promise<void> {
     const open = this.store.get().open;
-    if (open === null || open.newer === null || open.loading !== 'none') return;
-    const { userId, newer } = open;
-    this.store.dispatch({ type: 'loading', userId, loading: 'newer' });
+    if (open === null || open.loading !== 'none') return;
+    const cursor = open[side];
+    if (cursor === null) return;
+    const { userId } = open;
+    this.store.dispatch({ type: 'loading', userId, loading: side });
     try {
-      const page = await this.api.historyAfter(userId, newer, PAGE);
-      this.store.dispatch({ type: 'newer', userId, page });
+      const page =
+        side === 'older'
+          ? await this.api.historyPage(userId, cursor, PAGE)
+          : await this.api.historyAfter(userId, cursor, PAGE);
+      this.store.dispatch({ type: side, userId, page });
     } catch (e) {
       this.store.dispatch({ type: 'loading', userId, loading: 'none' });
       this.report(e);

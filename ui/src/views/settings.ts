@@ -7,9 +7,24 @@ import { normalizeServerUrl } from '../server-url';
 import { formFromSettings, validateSettings, type IceRow, type SettingsForm } from '../settings-model';
 import type { MediaCaps, Settings, Theme } from '../types';
 
-/** Applies the theme: `data-theme` on <html>; "system" lets prefers-color-scheme decide. */
+const darkScheme = typeof matchMedia === 'function' ? matchMedia('(prefers-color-scheme: dark)') : null;
+let chosenTheme: Theme = 'system';
+
+function resolveTheme(): void {
+  const dark = chosenTheme === 'dark' || (chosenTheme === 'system' && darkScheme?.matches === true);
+  document.documentElement.dataset.theme = dark ? 'dark' : 'light';
+  document.documentElement.dataset.themeChoice = chosenTheme;
+}
+
+darkScheme?.addEventListener('change', resolveTheme);
+
+/**
+ * Applies the theme: `data-theme` on <html> is the palette in use (`light` or `dark`, which is
+ * all the stylesheet knows); "system" follows the OS, live.
+ */
 export function applyTheme(theme: Theme): void {
-  document.documentElement.dataset.theme = theme;
+  chosenTheme = theme;
+  resolveTheme();
 }
 
 export function detectMediaCaps(w: Window & typeof globalThis = window): MediaCaps {

@@ -428,3 +428,13 @@ pageTest('background errors show in a dismissible notice', { session: 'online' }
   await page.click('#notice button');
   await page.waitForSelector('#notice', { state: 'hidden' });
 });
+
+pageTest('the "system" theme follows the OS, live', { session: 'online' }, async (page) => {
+  await page.emulateMedia({ colorScheme: 'light' });
+  await page.waitForFunction(() => document.documentElement.dataset.theme === 'light');
+  assert.equal(await page.getAttribute('html', 'data-theme-choice'), 'system');
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.waitForFunction(() => document.documentElement.dataset.theme === 'dark');
+  const bg = await page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--bg').trim());
+  assert.equal(bg, '#161a22');
+});

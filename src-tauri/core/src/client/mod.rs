@@ -180,7 +180,15 @@ impl Client {
     /// background until it answers.
     pub async fn restore(&self, choice: ServerChoice) -> Result<Snapshot, CoreError> {
         let _transition = self.inner.transition.lock().await;
-        lock(&self.inner.state).server = choice.clone();
+        {
+            let mut state = lock(&self.inner.state);
+            // A page reload asks again: the session already running is the answer.
+            if state.engine.is_some() || state.retry.is_some() {
+                drop(state);
+                return Ok(self.snapshot());
+            }
+            state.server = choice.clone();
+        }
         let saved = self.inner.core.server().map(|s| s.to_string());
         let Some(saved) = saved else {
             return Ok(self.snapshot());
