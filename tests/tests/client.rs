@@ -148,16 +148,21 @@ async fn two_profiles_share_this_device_server_and_chat() {
 }
 
 #[tokio::test]
-async fn an_offline_start_keeps_the_session_and_comes_back_by_itself() {
+async fn an_offline_start_keeps_the_session_queues_messages_and_comes_back_by_itself() {
     let embedded = tempfile::tempdir().unwrap();
     let db = tempfile::tempdir().unwrap();
     let mut server = TestServer::start_persistent(&db.path().join("server.db")).await;
     let choice = ServerChoice::Url { url: server.url() };
     let mut app = open(embedded.path(), free_port());
+    let mut dan = open(embedded.path(), free_port());
     let me = app.sign_up(choice.clone(), "carol").await;
+    let dan_id = dan.sign_up(choice.clone(), "dan").await;
     app.client.join_room("kitchen").unwrap();
+    dan.client.join_room("kitchen").unwrap();
+    app.wait_for("dan in the kitchen", |e| matches!(e, CoreEvent::PeerJoined { .. }))
+        .await;
 
-    // The app quits, and starts again while the server is down.
+    // Carol's app quits, and starts again while the server is down.
     app.client.shutdown().await;
     server.stop().await;
     let snapshot = app
@@ -168,14 +173,24 @@ async fn an_offline_start_keeps_the_session_and_comes_back_by_itself() {
     assert_eq!(snapshot.connection, Connection::Offline);
     assert_eq!(snapshot.username.as_deref(), Some("carol"));
     assert_eq!(
+        snapshot.me.as_ref().map(|u| u.id.as_str()),
+        Some(me.as_str()),
+        "who we are is known offline"
+    );
+    assert_eq!(
         snapshot.error.as_ref().map(|e| e.code.as_str()),
         Some("server_unreachable")
     );
-    // History and search answer with no network.
+    // History, contacts and search answer with no network, and writing works: the message
+    // waits in the outbox.
     assert!(app.client.search("anything", None, None).await.unwrap().is_empty());
-    assert!(app.client.contacts().await.unwrap().is_empty());
-    let err = app.client.send_message(&me, "x").await.expect_err("no engine offline");
-    assert!(!err.code().is_empty());
+    let contacts = app.client.contacts().await.unwrap();
+    assert!(contacts.len() == 1 && !contacts[0].online, "{contacts:?}");
+    let queued = app.client.send_message(&dan_id, "written offline").await.unwrap();
+    assert_eq!(queued.state, DeliveryState::Pending);
+    assert_eq!(app.client.search("offline", None, None).await.unwrap().len(), 1);
+    let err = app.client.send_message("nobody", "x").await.expect_err("not a contact");
+    assert_eq!(err.code(), "unknown_contact");
 
     server.restart().await;
     app.wait_for("back online", |e| matches!(e, CoreEvent::Online { .. }))
@@ -187,7 +202,18 @@ async fn an_offline_start_keeps_the_session_and_comes_back_by_itself() {
     .await;
     assert_eq!(app.client.snapshot().connection, Connection::Online);
     assert_eq!(app.client.snapshot().rooms[0].room, "kitchen");
+    dan.wait_for(
+        "the message written offline",
+        |e| matches!(e, CoreEvent::Message { message } if message.id == queued.id),
+    )
+    .await;
+    app.wait_for(
+        "its delivery",
+        |e| matches!(e, CoreEvent::MessageState { id, state: DeliveryState::Delivered, .. } if *id == queued.id),
+    )
+    .await;
     app.client.shutdown().await;
+    dan.client.shutdown().await;
 }
 
 #[tokio::test]

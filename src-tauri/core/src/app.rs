@@ -213,6 +213,7 @@ impl Core {
         lock(&self.profile).update_settings(|s| {
             s.server_url = Some(server);
             s.username = Some(user.username.clone());
+            s.user = Some(user.clone());
         })?;
         *lock(&self.session) = Some(Session {
             api,
@@ -267,6 +268,9 @@ impl Core {
         let api = ApiClient::for_server(server.clone()).with_token(token);
         match api.me().await {
             Ok(user) => {
+                if let Err(e) = lock(&self.profile).update_settings(|s| s.user = Some(user.clone())) {
+                    tracing::warn!(error = %e, "profile not updated");
+                }
                 *lock(&self.session) = Some(Session {
                     api,
                     user: user.clone(),
@@ -304,23 +308,29 @@ impl Core {
         if let Some(server) = self.server() {
             self.forget_token(&server).await?;
         }
+        lock(&self.profile).update_settings(|s| s.user = None)?;
         Ok(())
     }
 
     pub async fn update_profile(&self, update: &ProfileUpdate) -> Result<User, CoreError> {
         let user = self.api()?.update_profile(update).await?;
-        if let Some(session) = lock(&self.session).as_mut() {
-            session.user = user.clone();
-        }
+        self.profile_changed(&user);
         Ok(user)
     }
 
     pub async fn upload_avatar(&self, image: Vec<u8>) -> Result<User, CoreError> {
         let user = self.api()?.upload_avatar(image).await?;
+        self.profile_changed(&user);
+        Ok(user)
+    }
+
+    fn profile_changed(&self, user: &User) {
         if let Some(session) = lock(&self.session).as_mut() {
             session.user = user.clone();
         }
-        Ok(user)
+        if let Err(e) = lock(&self.profile).update_settings(|s| s.user = Some(user.clone())) {
+            tracing::warn!(error = %e, "profile not updated");
+        }
     }
 
     pub async fn rooms(&self) -> Result<Vec<RoomSummary>, CoreError> {

@@ -28,6 +28,10 @@ pub struct ProfileSettings {
     /// The last username signed in with, to prefill the login form.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
+    /// The user last signed in here (not secret: their public profile), so the app knows who
+    /// it is while the server is out of reach.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<parley_signal::protocol::User>,
     /// STUN/TURN servers the user added on top of those the server hands out.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ice_servers: Vec<IceServer>,

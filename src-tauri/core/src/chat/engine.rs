@@ -32,6 +32,18 @@ pub enum ChatError {
     History(#[from] HistoryError),
 }
 
+/// Stores a message from `me` to `to` as pending in the history, which is the outbox: an engine
+/// sends it once one of their devices is reachable, also when it was written with no engine
+/// running (offline). Returns the message and whether it is alone in the outbox.
+pub async fn queue_message(history: &History, me: &User, to: &User, body: &str) -> Result<(Message, bool), ChatError> {
+    check_body(body)?;
+    if to.id == me.id {
+        return Err(ChatError::ToSelf);
+    }
+    let new = NewMessage::outgoing(&to.id, &new_message_id(), &me.id, body, now_ms());
+    Ok(history.insert_outgoing_titled(new, &to.display_name).await?)
+}
+
 fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -141,13 +153,8 @@ impl ChatEngine {
 
     /// Stores a message to `to` and sends it as soon as one of their devices is reachable.
     pub async fn send_message(&self, to: &User, body: &str) -> Result<Message, ChatError> {
-        check_body(body)?;
         let me = self.me().ok_or(ChatError::NotOnline)?;
-        if to.id == me.id {
-            return Err(ChatError::ToSelf);
-        }
-        let new = NewMessage::outgoing(&to.id, &new_message_id(), &me.id, body, now_ms());
-        let (message, alone) = self.inner.history.insert_outgoing_titled(new, &to.display_name).await?;
+        let (message, alone) = queue_message(&self.inner.history, &me, to, body).await?;
         self.inner.emit(CoreEvent::Message {
             message: message.clone(),
         });

@@ -11,4 +11,4 @@
 mod engine;
 pub mod protocol;
 
-pub use engine::{ChatEngine, ChatError};
+pub use engine::{queue_message, ChatEngine, ChatError};

@@ -19,7 +19,7 @@ use tracing::Instrument;
 pub use models::{Connection, Contact, ErrorInfo, RoomState, SearchResult, ServerChoice, Snapshot};
 
 use crate::account::{ApiError, ServerUrl};
-use crate::chat::ChatEngine;
+use crate::chat::{queue_message, ChatEngine};
 use crate::embedded::{LocalServer, DEFAULT_PORT};
 use crate::events::CoreEvent;
 use crate::history::{Conversation, Cursor, Message, Page};
@@ -141,7 +141,12 @@ impl Client {
             .unwrap_or_default();
         Snapshot {
             connection: state.connection.unwrap_or(Connection::SignedOut),
-            me: engine.and_then(ChatEngine::me).or_else(|| core.user()),
+            me: engine.and_then(ChatEngine::me).or_else(|| core.user()).or_else(|| {
+                settings
+                    .user
+                    .clone()
+                    .filter(|_| state.connection.is_some_and(|c| c != Connection::SignedOut))
+            }),
             username: settings.username.clone(),
             server: state.server.clone(),
             server_url: settings.server_url.as_ref().map(ToString::to_string),
@@ -520,9 +525,21 @@ impl Client {
         Ok(conversation)
     }
 
+    /// Sends through the engine when it runs; while offline from the start, the message waits in
+    /// the history (the outbox) and goes out once the server and the contact are back.
     pub async fn send_message(&self, user_id: &str, body: &str) -> Result<Message, CoreError> {
         let user = self.user(user_id).await?;
-        Ok(self.online_engine()?.send_message(&user, body).await?)
+        if let Some(engine) = self.engine() {
+            if engine.me().is_some() {
+                return Ok(engine.send_message(&user, body).await?);
+            }
+        }
+        let me = self.snapshot().me.ok_or(CoreError::NotSignedIn)?;
+        let (message, _) = queue_message(self.inner.core.history(), &me, &user, body).await?;
+        let _ = self.inner.events.send(CoreEvent::Message {
+            message: message.clone(),
+        });
+        Ok(message)
     }
 
     /// Marks a conversation read; the receipts follow as soon as the sender is reachable.
