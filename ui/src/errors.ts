@@ -15,7 +15,7 @@ const TEXT: Record<string, string> = {
     "Parley can't use the system keyring to keep you signed in. You'll need to sign in each time.",
   profile_in_use: 'Parley is already running with this profile in another window.',
   history_error: "Parley couldn't read or write its message history.",
-  invalid_message: "That message can't be sent: it is empty or longer than 16,000 characters.",
+  invalid_message: "That message can't be sent: it is empty or longer than 12,000 characters.",
   message_to_self: "You can't send a message to yourself.",
   unknown_contact: "This contact isn't known yet.",
   rate_limited: 'Too many attempts. Wait a moment and try again.',

@@ -9,7 +9,7 @@ import { isTyping, type AppState, type OpenConversation } from '../state';
 import type { Message } from '../types';
 import { VirtualList, type Target } from './virtual-list';
 
-const MAX_BODY = 16_000;
+const MAX_BODY = 12_000;
 const NEAR_EDGE_PX = 400;
 
 function createRow(row: Row): HTMLElement {
