@@ -47,6 +47,8 @@ stage "keyring: Secret Service" . dbus-run-session -- sh -c \
    PARLEY_TEST_SECRET_SERVICE=1 exec cargo test -p parley-core --test integration secret_service' 
 stage "ui typecheck" ui npm run typecheck
 stage "ui test" ui npm test
+# The UI in Debian's Chromium with Tauri's IPC mocked (ui/tests/browser).
+stage "ui in a browser" ui npm run test:browser
 for project in "${NODE_TEST_PROJECTS[@]}"; do
   if [ -f "$ROOT/$project/package.json" ]; then
     stage "$project test" "$project" npm test

@@ -19,7 +19,7 @@ mod peerjs;
 mod ratelimit;
 mod state;
 mod store;
-mod validate;
+pub mod validate;
 mod ws;
 
 use std::future::Future;

@@ -130,7 +130,7 @@ pub fn login(value: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Room names: 1–64 characters of letters (any script), digits, spaces inside, `_ . - #`.
+/// Room names (also checked by clients before they send a join): 1–64 characters of letters (any script), digits, spaces inside, `_ . - #`.
 /// Returns a message for the WebSocket `invalid_room` error.
 pub fn room(value: &str) -> Result<(), String> {
     let len = char_len(value);

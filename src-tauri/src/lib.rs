@@ -1,33 +1,31 @@
-//! Parley: peer-to-peer chat. The Tauri app shell shared by the desktop and mobile builds.
+//! Parley: peer-to-peer chat. The Tauri app shell shared by the desktop and mobile builds: it
+//! opens the profile, hosts the core, and hands the page thin commands and one event stream.
+//! Everything else lives in `parley-core` (`src-tauri/core`).
 
-use serde::Serialize;
+mod commands;
+mod error;
+mod instance;
+mod models;
+mod notify;
+mod paths;
+mod settings;
+mod state;
+mod webview;
+
+use std::sync::Mutex;
+use std::time::Instant;
+
+use parley_core::client::{Client, ClientOptions};
+use parley_core::secrets::StoreKind;
+use parley_core::{Core, CoreError, CoreOptions};
+use tauri::{Emitter, Manager, RunEvent, WebviewUrl, WebviewWindowBuilder};
 use tracing_subscriber::EnvFilter;
 
-/// What the UI shows about the running build (and what a bug report should quote).
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BuildInfo {
-    pub version: &'static str,
-    pub debug: bool,
-    pub os: &'static str,
-    pub arch: &'static str,
-}
+use crate::settings::SettingsStore;
+use crate::state::AppState;
 
-impl BuildInfo {
-    pub fn current() -> Self {
-        Self {
-            version: env!("CARGO_PKG_VERSION"),
-            debug: cfg!(debug_assertions),
-            os: std::env::consts::OS,
-            arch: std::env::consts::ARCH,
-        }
-    }
-}
-
-#[tauri::command]
-fn build_info() -> BuildInfo {
-    BuildInfo::current()
-}
+/// The event every core event reaches the page as.
+pub const CORE_EVENT: &str = "core-event";
 
 /// Logs go to stderr; `RUST_LOG` overrides the default level (`info`).
 fn init_tracing() {
@@ -36,15 +34,124 @@ fn init_tracing() {
     let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
 }
 
+fn setup(app: &mut tauri::App, started: Instant) -> Result<(), Box<dyn std::error::Error>> {
+    let paths = paths::Paths::resolve(app.handle())?;
+    let keyring = StoreKind::from_env().map_err(CoreError::from)?;
+    let core = match Core::open(
+        &paths.profile,
+        CoreOptions {
+            keyring,
+            ..CoreOptions::default()
+        },
+    ) {
+        Ok(core) => core,
+        Err(CoreError::Profile(parley_core::profile::ProfileError::InUse { .. }))
+            if instance::show_running(&paths.profile) =>
+        {
+            tracing::info!(profile = %paths.profile.display(), "already running: brought its window forward");
+            std::process::exit(0);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let settings = SettingsStore::new(&paths.profile, core.secrets().clone(), core.profile_id());
+    let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+    let options = ClientOptions {
+        embedded_port: paths.embedded_port,
+        ..ClientOptions::new(paths.embedded_dir.clone())
+    };
+    let client = Client::new(core, options, tx);
+    app.manage(AppState {
+        client,
+        settings,
+        profile_dir: paths.profile.clone(),
+        media: Mutex::new(None),
+        started,
+    });
+
+    let window = WebviewWindowBuilder::new(app, "main", WebviewUrl::default())
+        .title("Parley")
+        .inner_size(960.0, 680.0)
+        .min_inner_size(360.0, 480.0)
+        .build()?;
+    webview::configure(&window);
+
+    let handle = app.handle().clone();
+    instance::listen(&paths.profile, move || {
+        if let Some(window) = handle.get_webview_window("main") {
+            let _ = window.unminimize();
+            let _ = window.show();
+            let _ = window.set_focus();
+        }
+    })?;
+
+    let handle = app.handle().clone();
+    tauri::async_runtime::spawn(async move {
+        while let Some(event) = events.recv().await {
+            notify::on_event(&handle, &event).await;
+            if let Err(e) = handle.emit(CORE_EVENT, &event) {
+                tracing::warn!(error = %e, "event not delivered to the page");
+            }
+        }
+    });
+    Ok(())
+}
+
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
+    let started = Instant::now();
     init_tracing();
-    let info = BuildInfo::current();
-    tracing::info!(version = info.version, debug = info.debug, "starting Parley");
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        debug = cfg!(debug_assertions),
+        "starting Parley"
+    );
 
-    tauri::Builder::default()
+    let app = tauri::Builder::default()
         .plugin(tauri_plugin_store::Builder::new().build())
-        .invoke_handler(tauri::generate_handler![build_info])
-        .run(tauri::generate_context!())
-        .expect("error while running Parley");
+        .plugin(tauri_plugin_notification::init())
+        .setup(move |app| setup(app, started))
+        .invoke_handler(tauri::generate_handler![
+            commands::app_info,
+            commands::snapshot,
+            commands::restore_session,
+            commands::sign_in,
+            commands::sign_up,
+            commands::sign_out,
+            commands::room_directory,
+            commands::join_room,
+            commands::leave_room,
+            commands::contacts,
+            commands::open_conversation,
+            commands::history_page,
+            commands::history_after,
+            commands::message_cursor,
+            commands::send_message,
+            commands::mark_read,
+            commands::set_typing,
+            commands::search,
+            commands::update_profile,
+            commands::upload_avatar,
+            commands::avatar,
+            commands::get_settings,
+            commands::set_settings,
+            commands::report_media_caps,
+            commands::ui_ready,
+        ])
+        .build(tauri::generate_context!());
+    let app = match app {
+        Ok(app) => app,
+        Err(e) => {
+            tracing::error!(error = %e, "Parley could not start");
+            eprintln!("Parley could not start: {e}");
+            std::process::exit(1);
+        }
+    };
+    app.run(|handle, event| {
+        if let RunEvent::Exit = event {
+            if let Some(state) = handle.try_state::<AppState>() {
+                // Closes peer connections and stops the embedded server cleanly.
+                tauri::async_runtime::block_on(state.client.shutdown());
+            }
+        }
+    });
 }

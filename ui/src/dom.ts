@@ -9,3 +9,47 @@ export function el<K extends keyof HTMLElementTagNameMap>(
   node.append(...children);
   return node;
 }
+
+/**
+ * Brings `parent`'s children in line with `items`, reusing the element of each key (so focus
+ * and scroll positions survive updates). Elements are keyed by `data-key`.
+ */
+export function reconcile<T>(
+  parent: HTMLElement,
+  items: readonly T[],
+  key: (item: T) => string,
+  create: (item: T) => HTMLElement,
+  update: (node: HTMLElement, item: T) => void,
+): void {
+  const existing = new Map<string, HTMLElement>();
+  for (const child of Array.from(parent.children)) {
+    if (child instanceof HTMLElement && child.dataset.key !== undefined) existing.set(child.dataset.key, child);
+    else child.remove();
+  }
+  let prev: Element | null = null;
+  for (const item of items) {
+    const k = key(item);
+    let node = existing.get(k);
+    if (node !== undefined) existing.delete(k);
+    else {
+      node = create(item);
+      node.dataset.key = k;
+    }
+    update(node, item);
+    const at: Element | null = prev === null ? parent.firstElementChild : prev.nextElementSibling;
+    if (at !== node) parent.insertBefore(node, at);
+    prev = node;
+  }
+  for (const node of existing.values()) node.remove();
+}
+
+/** Sets the text of `node` only when it changed (cheap updates, no layout churn). */
+export function setText(node: Node, text: string): void {
+  if (node.textContent !== text) node.textContent = text;
+}
+
+/** Sets or removes an attribute. */
+export function setAttr(node: Element, name: string, value: string | null): void {
+  if (value === null) node.removeAttribute(name);
+  else if (node.getAttribute(name) !== value) node.setAttribute(name, value);
+}

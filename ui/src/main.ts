@@ -1,101 +1,92 @@
-import { invoke, isTauri } from '@tauri-apps/api/core';
-import { load, type Store } from '@tauri-apps/plugin-store';
+import { isTauri } from '@tauri-apps/api/core';
+import { api, onCoreEvent } from './api';
+import { Controller } from './controller';
 import { el } from './dom';
-import { normalizeServerUrl } from './server-url';
+import { errorText } from './errors';
+import { createStore, type AppState } from './state';
+import { createAuthView } from './views/auth';
+import { applyTheme, detectMediaCaps } from './views/settings';
+import { createMainScreen, type MainScreen } from './views/shell';
 
-const SETTINGS_FILE = 'settings.json';
-const SERVER_KEY = 'server';
-
-interface BuildInfo {
-  version: string;
-  debug: boolean;
-  os: string;
-  arch: string;
-}
-
-/** The settings store, or null when the page runs in a plain browser (`npm run dev`). */
-async function openSettings(): Promise<Store | null> {
-  return isTauri() ? load(SETTINGS_FILE, { defaults: {}, autoSave: true }) : null;
-}
-
-function renderStartScreen(root: HTMLElement): void {
-  const input = el('input', {
-    id: 'server',
-    name: 'server',
-    type: 'text',
-    inputmode: 'url',
-    autocomplete: 'url',
-    spellcheck: 'false',
-    placeholder: 'chat.example.org',
-    'aria-describedby': 'server-hint server-status',
-  });
-  const status = el('p', { id: 'server-status', class: 'status', role: 'status' });
-  const form = el(
-    'form',
-    { 'aria-label': 'Signaling server', novalidate: '' },
-    el('label', { for: 'server' }, 'Signaling server'),
-    input,
-    el('p', { id: 'server-hint', class: 'hint' }, 'For example chat.example.org or localhost:8080.'),
-    el('button', { type: 'submit' }, 'Save'),
-    status,
-  );
-  const about = el('p', { class: 'about' });
-
+function showNotInTauri(root: HTMLElement): void {
   root.replaceChildren(
     el(
       'main',
-      { 'aria-labelledby': 'title' },
-      el('h1', { id: 'title' }, 'Parley'),
-      el('p', { class: 'tagline' }, 'Peer-to-peer chat.'),
-      form,
+      { id: 'not-tauri', class: 'not-tauri', 'aria-labelledby': 'not-tauri-title' },
+      el('h1', { id: 'not-tauri-title' }, 'Parley runs in its desktop window'),
+      el('p', {}, 'This page was opened in a plain browser, where the app\u2019s core (accounts, messages, history) is not available.'),
+      el('p', {}, 'Start the app with ', el('code', {}, 'cargo tauri dev'), ' (or ', el('code', {}, 'npm run tauri dev'), ' in ui/). To work on the UI alone, run the browser tests\u2019 mock page: see docs/ui.md.'),
     ),
-    el('footer', {}, about),
   );
+}
 
-  const settings = openSettings().catch((e: unknown) => {
-    status.textContent = `Settings are unavailable: ${String(e)}`;
-    return null;
-  });
+async function boot(root: HTMLElement): Promise<void> {
+  root.replaceChildren(el('p', { class: 'starting', role: 'status' }, 'Starting Parley\u2026'));
+  const store = createStore();
+  const wide = window.matchMedia('(min-width: 721px)');
+  const ctl = new Controller(store, api, () => wide.matches, () => document.hasFocus());
 
-  void settings.then(async (store) => {
-    const saved = await store?.get<string>(SERVER_KEY);
-    if (typeof saved === 'string' && input.value === '') input.value = saved;
-  });
+  void api.getSettings().then((s) => applyTheme(s.theme), () => applyTheme('system'));
+  ctl.mediaCaps = detectMediaCaps();
+  void api.reportMediaCaps(ctl.mediaCaps).catch(() => undefined);
 
-  form.addEventListener('submit', (event) => {
-    event.preventDefault();
-    const result = normalizeServerUrl(input.value);
-    if (!result.ok) {
-      input.setAttribute('aria-invalid', 'true');
-      status.textContent = result.error;
-      input.focus();
+  // Listen before restoring so that no event is missed.
+  await onCoreEvent((event) => ctl.handleEvent(event));
+
+  let screen: 'auth' | 'main' | null = null;
+  let main: MainScreen | null = null;
+  let auth: ReturnType<typeof createAuthView> | null = null;
+  const render = (state: AppState, prev: AppState | null) => {
+    const want = Controller.isSignedIn(state) ? 'main' : 'auth';
+    if (want !== screen) {
+      screen = want;
+      main?.destroy();
+      main = null;
+      auth = null;
+      if (want === 'main') {
+        main = createMainScreen(ctl);
+        root.replaceChildren(main.element);
+        main.update(state, null);
+      } else {
+        auth = createAuthView(ctl);
+        root.replaceChildren(auth.element);
+        auth.update(state);
+        (root.querySelector('#signin-login') as HTMLInputElement | null)?.focus();
+      }
       return;
     }
-    input.removeAttribute('aria-invalid');
-    input.value = result.url;
-    void settings.then(async (store) => {
-      if (store === null) {
-        status.textContent = `Server: ${result.url} (not saved outside the app).`;
-        return;
-      }
-      await store.set(SERVER_KEY, result.url);
-      status.textContent = `Saved. Server: ${result.url}`;
-    });
-  });
+    main?.update(state, prev);
+    auth?.update(state);
+  };
+  store.subscribe((state, prev) => render(state, prev));
 
-  if (isTauri()) {
-    invoke<BuildInfo>('build_info')
-      .then((info) => {
-        about.textContent = `Parley ${info.version}${info.debug ? ' (debug build)' : ''} on ${info.os}/${info.arch}`;
-      })
-      .catch(() => {
-        about.textContent = 'Parley';
-      });
-  } else {
-    about.textContent = 'Parley (browser preview)';
-  }
+  const error = await ctl.restore();
+  render(store.get(), null);
+  // The frame after this one is the first with a real screen in it.
+  requestAnimationFrame(() => setTimeout(() => void api.uiReady().catch(() => undefined), 0));
+  const authView = auth as ReturnType<typeof createAuthView> | null;
+  if (error !== null && error.code !== 'not_signed_in') authView?.showError(errorText(error));
+
+  // Typing indicators expire after 6 s without news.
+  setInterval(() => {
+    if (Object.keys(store.get().typing).length > 0) store.dispatch({ type: 'expire-typing', now: Date.now() });
+  }, 1000);
+  const seen = () => ctl.markReadIfViewing();
+  window.addEventListener('focus', seen);
+  document.addEventListener('visibilitychange', seen);
+  wide.addEventListener('change', () => {
+    // Going wide shows both panes; make sure the conversation's pane is the "current" one.
+    if (wide.matches && store.get().open !== null) ctl.setNav({ pane: 'detail' });
+    seen();
+  });
 }
 
 const root = document.getElementById('app');
 if (root === null) throw new Error('#app is missing from index.html');
-renderStartScreen(root);
+if (isTauri()) {
+  boot(root).catch((e: unknown) => {
+    root.replaceChildren(el('p', { class: 'error', role: 'alert' }, `Parley could not start: ${String(e)}`));
+  });
+} else {
+  showNotInTauri(root);
+}

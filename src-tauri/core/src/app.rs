@@ -46,6 +46,12 @@ pub enum CoreError {
     NotOnline,
     #[error("no contact named {0:?}: they must have been in a room with you at least once")]
     UnknownContact(String),
+    #[error("the server on this device did not start: {0}")]
+    EmbeddedServer(String),
+    #[error("{0}")]
+    InvalidRoom(String),
+    #[error("no message with id {0:?} in the history")]
+    UnknownMessage(String),
     #[error("the keyring task failed: {0}")]
     Keyring(tokio::task::JoinError),
 }
@@ -68,6 +74,9 @@ impl CoreError {
             CoreError::Chat(ChatError::History(_)) => "history_error".into(),
             CoreError::NoServer => "no_server".into(),
             CoreError::UnknownContact(_) => "unknown_contact".into(),
+            CoreError::EmbeddedServer(_) => "embedded_server_failed".into(),
+            CoreError::InvalidRoom(_) => "invalid_room".into(),
+            CoreError::UnknownMessage(_) => "unknown_message".into(),
         }
     }
 }
@@ -102,6 +111,9 @@ pub struct Core {
     history: History,
     options: CoreOptions,
     session: Mutex<Option<Session>>,
+    /// STUN/TURN servers a front end adds from its own settings. Memory only: their credentials
+    /// come from the keyring, so they must never reach `profile.json`.
+    extra_ice: Mutex<Vec<IceServer>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -121,11 +133,36 @@ impl Core {
             history,
             options,
             session: Mutex::new(None),
+            extra_ice: Mutex::new(Vec::new()),
         })
     }
 
     pub fn history(&self) -> &History {
         &self.history
+    }
+
+    /// The secret store this core keeps its session token in.
+    pub fn secrets(&self) -> &SecretStore {
+        &self.secrets
+    }
+
+    /// The profile's stable id (the key of its keyring entries).
+    pub fn profile_id(&self) -> String {
+        lock(&self.profile).id().to_owned()
+    }
+
+    pub fn settings(&self) -> crate::profile::ProfileSettings {
+        lock(&self.profile).settings().clone()
+    }
+
+    pub fn update_settings(&self, change: impl FnOnce(&mut crate::profile::ProfileSettings)) -> Result<(), CoreError> {
+        Ok(lock(&self.profile).update_settings(change)?)
+    }
+
+    /// STUN/TURN servers used on top of the server's and the profile's from the next
+    /// [`Core::go_online`] on.
+    pub fn set_extra_ice_servers(&self, servers: Vec<IceServer>) {
+        *lock(&self.extra_ice) = servers;
     }
 
     pub fn profile_dir(&self) -> std::path::PathBuf {
@@ -315,6 +352,7 @@ impl Core {
                 username: s.username.clone().unwrap_or_default(),
                 credential: s.credential.clone().unwrap_or_default(),
             }));
+        peer.ice_servers.extend(lock(&self.extra_ice).iter().cloned());
         let (presence, presence_events) = Presence::start_with(api.server(), &token, self.options.presence.clone());
         Ok(ChatEngine::start(
             self.history.clone(),

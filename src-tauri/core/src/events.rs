@@ -63,6 +63,8 @@ pub enum CoreEvent {
         user_id: String,
         active: bool,
     },
+    /// This profile signed out: its session token is gone; history stays.
+    SignedOut,
     /// Something went wrong that the user may want to know about.
     Error {
         code: String,

@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod chat;
+pub mod client;
 pub mod embedded;
 pub mod events;
 pub mod history;

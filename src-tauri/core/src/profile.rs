@@ -31,6 +31,9 @@ pub struct ProfileSettings {
     /// STUN/TURN servers the user added on top of those the server hands out.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ice_servers: Vec<IceServer>,
+    /// Rooms joined in the app, rejoined on every start until left.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rooms: Vec<String>,
     /// Keys this version does not know, written by a newer one: kept, so that running an older
     /// build once does not erase them.
     #[serde(flatten)]

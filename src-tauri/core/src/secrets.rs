@@ -148,6 +148,25 @@ fn hints(kind: StoreKind) -> (&'static str, &'static str) {
 }
 
 /// Sorts keyring-core's errors into the ones a user can fix (with the fix) and the rest.
+fn set(kind: StoreKind, entry: &Entry, secret: &str) -> Result<(), SecretError> {
+    entry.set_password(secret).map_err(|e| classify(kind, e))
+}
+
+fn get(kind: StoreKind, entry: &Entry) -> Result<Option<String>, SecretError> {
+    match entry.get_password() {
+        Ok(secret) => Ok(Some(secret)),
+        Err(keyring_core::Error::NoEntry) => Ok(None),
+        Err(e) => Err(classify(kind, e)),
+    }
+}
+
+fn delete(kind: StoreKind, entry: &Entry) -> Result<(), SecretError> {
+    match entry.delete_credential() {
+        Ok(()) | Err(keyring_core::Error::NoEntry) => Ok(()),
+        Err(e) => Err(classify(kind, e)),
+    }
+}
+
 fn classify(kind: StoreKind, error: keyring_core::Error) -> SecretError {
     use keyring_core::Error as E;
     let store = kind.describe();
@@ -216,33 +235,43 @@ impl SecretStore {
     /// Stores (or replaces) the session token of a profile on a server.
     pub fn save_token(&self, profile_id: &str, server: &ServerUrl, token: &str) -> Result<(), SecretError> {
         let _span = tracing::debug_span!("save_token", kind = %self.kind, profile_id, %server).entered();
-        let entry = self.entry(profile_id, server)?;
-        entry.set_password(token).map_err(|e| classify(self.kind, e))
+        set(self.kind, &self.token_entry(profile_id, server)?, token)
     }
 
     /// The stored token, or `None` when there is none (never signed in, or signed out).
     pub fn load_token(&self, profile_id: &str, server: &ServerUrl) -> Result<Option<String>, SecretError> {
         let _span = tracing::debug_span!("load_token", kind = %self.kind, profile_id, %server).entered();
-        let entry = self.entry(profile_id, server)?;
-        match entry.get_password() {
-            Ok(token) => Ok(Some(token)),
-            Err(keyring_core::Error::NoEntry) => Ok(None),
-            Err(e) => Err(classify(self.kind, e)),
-        }
+        get(self.kind, &self.token_entry(profile_id, server)?)
     }
 
     /// Forgets the token; succeeds when there was none.
     pub fn delete_token(&self, profile_id: &str, server: &ServerUrl) -> Result<(), SecretError> {
         let _span = tracing::debug_span!("delete_token", kind = %self.kind, profile_id, %server).entered();
-        let entry = self.entry(profile_id, server)?;
-        match entry.delete_credential() {
-            Ok(()) | Err(keyring_core::Error::NoEntry) => Ok(()),
-            Err(e) => Err(classify(self.kind, e)),
-        }
+        delete(self.kind, &self.token_entry(profile_id, server)?)
     }
 
-    fn entry(&self, profile_id: &str, server: &ServerUrl) -> Result<Entry, SecretError> {
+    /// Stores another secret of a profile (a TURN credential), named by `name`.
+    pub fn save_secret(&self, profile_id: &str, name: &str, secret: &str) -> Result<(), SecretError> {
+        let _span = tracing::debug_span!("save_secret", kind = %self.kind, profile_id, name).entered();
+        set(self.kind, &self.secret_entry(profile_id, name)?, secret)
+    }
+
+    pub fn load_secret(&self, profile_id: &str, name: &str) -> Result<Option<String>, SecretError> {
+        let _span = tracing::debug_span!("load_secret", kind = %self.kind, profile_id, name).entered();
+        get(self.kind, &self.secret_entry(profile_id, name)?)
+    }
+
+    pub fn delete_secret(&self, profile_id: &str, name: &str) -> Result<(), SecretError> {
+        let _span = tracing::debug_span!("delete_secret", kind = %self.kind, profile_id, name).entered();
+        delete(self.kind, &self.secret_entry(profile_id, name)?)
+    }
+
+    fn token_entry(&self, profile_id: &str, server: &ServerUrl) -> Result<Entry, SecretError> {
         self.build(&entry_user(profile_id, server), &format!("Parley session for {server}"))
+    }
+
+    fn secret_entry(&self, profile_id: &str, name: &str) -> Result<Entry, SecretError> {
+        self.build(&format!("{profile_id} {name}"), &format!("Parley: {name}"))
     }
 
     fn build(&self, user: &str, label: &str) -> Result<Entry, SecretError> {
@@ -331,6 +360,24 @@ mod tests {
         }
         let locked = classify(StoreKind::Os, keyring_core::Error::NoStorageAccess("locked".into()));
         assert!(matches!(locked, SecretError::Locked { .. }), "{locked:?}");
+    }
+
+    #[test]
+    fn other_secrets_live_beside_the_token_without_touching_it() {
+        let store = SecretStore::open(StoreKind::Memory).unwrap();
+        let server = ServerUrl::parse("https://chat.example.org/").unwrap();
+        store.save_token("p1", &server, "token").unwrap();
+        assert_eq!(store.load_secret("p1", "ice:turn:a").unwrap(), None);
+        store.save_secret("p1", "ice:turn:a", "s3cret").unwrap();
+        assert_eq!(
+            store.load_secret("p1", "ice:turn:a").unwrap().as_deref(),
+            Some("s3cret")
+        );
+        assert_eq!(store.load_secret("p2", "ice:turn:a").unwrap(), None, "per profile");
+        store.delete_secret("p1", "ice:turn:a").unwrap();
+        store.delete_secret("p1", "ice:turn:a").unwrap();
+        assert_eq!(store.load_secret("p1", "ice:turn:a").unwrap(), None);
+        assert_eq!(store.load_token("p1", &server).unwrap().as_deref(), Some("token"));
     }
 
     #[test]

@@ -616,3 +616,33 @@ async fn any_query_string_is_valid_and_operators_are_plain_words() {
     assert_eq!(h.page("bob", None, 100).await.unwrap().messages.len(), 4);
     assert_eq!(search_ids(&h, "hello").await, ["s5", "s1"]);
 }
+
+#[tokio::test]
+async fn a_conversation_opens_around_a_search_hit() {
+    let h = History::open_in_memory().unwrap();
+    for i in 0..30 {
+        incoming(&h, "bob", &format!("b{i}"), &format!("message number {i}")).await;
+        // Another conversation interleaved: its messages must never show up in bob's pages.
+        incoming(&h, "carol", &format!("c{i}"), "noise").await;
+    }
+    let hit = search_ids(&h, "number 12").await;
+    assert_eq!(hit, ["b12"]);
+    let anchor = h.message("b12").await.unwrap().unwrap();
+
+    // Older side, the hit included: page before the message just after it.
+    let after_hit = h.page_after("bob", anchor.cursor(), 5).await.unwrap();
+    assert_eq!(ids(&after_hit.messages), ["b13", "b14", "b15", "b16", "b17"]);
+    let forward = h.page_after("bob", after_hit.next.unwrap(), 100).await.unwrap();
+    assert_eq!(forward.messages.first().unwrap().id, "b18");
+    assert_eq!(forward.messages.last().unwrap().id, "b29");
+    assert!(forward.next.is_none(), "the newest message ends the forward walk");
+
+    let older = h.page("bob", Some(anchor.cursor()), 3).await.unwrap();
+    assert_eq!(ids(&older.messages), ["b11", "b10", "b9"]);
+    assert!(h
+        .page_after("bob", forward.messages.last().unwrap().cursor(), 10)
+        .await
+        .unwrap()
+        .messages
+        .is_empty());
+}

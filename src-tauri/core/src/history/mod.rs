@@ -388,6 +388,14 @@ impl History {
             .await
     }
 
+    /// Up to `limit` messages newer than `after`, **oldest first**; `next` continues forward.
+    /// With [`History::page`] this opens a conversation around any message (a search hit).
+    pub async fn page_after(&self, conversation_id: &str, after: Cursor, limit: usize) -> Result<Page, HistoryError> {
+        let conversation_id = conversation_id.to_owned();
+        self.read(move |conn| store::page_after(conn, &conversation_id, after, limit))
+            .await
+    }
+
     /// Messages containing every word of `query` (the last word as a prefix, unless followed by
     /// a space), newest first, older than `before`. Any string is a valid query; one with no
     /// letters or digits finds nothing. Continue with `before: Some(last_hit.message.cursor())`.

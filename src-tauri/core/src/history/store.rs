@@ -332,21 +332,49 @@ pub(crate) fn page(
     before: Option<Cursor>,
     limit: usize,
 ) -> Result<Page, HistoryError> {
-    let limit = clamp_limit(limit);
     // Keyset: `seq < cursor` is one index seek however deep the page, and messages inserted while
     // paging get larger seqs, so they can neither shift nor repeat older pages.
-    let mut stmt = conn.prepare_cached(concat!(
+    let sql = concat!(
         "SELECT ",
         message_columns!(),
         " FROM messages m
          WHERE m.conversation_id = ?1 AND m.seq < ?2
          ORDER BY m.seq DESC
          LIMIT ?3"
-    ))?;
-    let before = before.map_or(i64::MAX, |c| c.seq);
-    // One extra row tells whether an older page exists without a second query.
+    );
+    keyset_page(conn, sql, conversation_id, before.map_or(i64::MAX, |c| c.seq), limit)
+}
+
+/// Messages newer than `after`, oldest first: the way forward from a search hit.
+pub(crate) fn page_after(
+    conn: &Connection,
+    conversation_id: &str,
+    after: Cursor,
+    limit: usize,
+) -> Result<Page, HistoryError> {
+    let sql = concat!(
+        "SELECT ",
+        message_columns!(),
+        " FROM messages m
+         WHERE m.conversation_id = ?1 AND m.seq > ?2
+         ORDER BY m.seq ASC
+         LIMIT ?3"
+    );
+    keyset_page(conn, sql, conversation_id, after.seq, limit)
+}
+
+fn keyset_page(
+    conn: &Connection,
+    sql: &str,
+    conversation_id: &str,
+    bound: i64,
+    limit: usize,
+) -> Result<Page, HistoryError> {
+    let limit = clamp_limit(limit);
+    let mut stmt = conn.prepare_cached(sql)?;
+    // One extra row tells whether a further page exists without a second query.
     let mut messages: Vec<Message> = stmt
-        .query_map(params![conversation_id, before, limit + 1], |row| {
+        .query_map(params![conversation_id, bound, limit + 1], |row| {
             message_from_row(row, 0)
         })?
         .collect::<Result<_, _>>()?;

@@ -1,0 +1,244 @@
+//! The Tauri commands: a thin adapter from the page to `parley_core::client::Client`. Each one
+//! turns its arguments into core types, calls the core, and returns its answer or a
+//! `{code, message}` error. The contract is `docs/app-ipc.md`.
+
+use parley_core::client::{Contact, RoomState, SearchResult, ServerChoice, Snapshot};
+use parley_core::history::{Conversation, Cursor, Message, Page};
+use parley_signal::protocol::{ProfileUpdate, RoomSummary, User};
+use tauri::ipc::{InvokeBody, Request, Response};
+use tauri::{AppHandle, Runtime, State};
+
+use crate::error::{AppError, Result};
+use crate::models::{AppInfo, MediaCaps};
+use crate::settings::{IceCredential, Settings};
+use crate::state::AppState;
+
+fn cursor(value: Option<String>) -> Result<Option<Cursor>> {
+    value
+        .map(|v| v.parse::<Cursor>().map_err(|e| AppError::InvalidInput(e.to_string())))
+        .transpose()
+}
+
+#[tauri::command]
+pub fn app_info(state: State<'_, AppState>) -> AppInfo {
+    AppInfo {
+        version: env!("CARGO_PKG_VERSION"),
+        debug: cfg!(debug_assertions),
+        os: std::env::consts::OS,
+        arch: std::env::consts::ARCH,
+        profile_dir: state.profile_dir.display().to_string(),
+    }
+}
+
+#[tauri::command]
+pub fn snapshot(state: State<'_, AppState>) -> Snapshot {
+    state.client.snapshot()
+}
+
+#[tauri::command]
+pub async fn restore_session<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>) -> Result<Snapshot> {
+    let settings = state.settings.load(&app);
+    state
+        .client
+        .core()
+        .set_extra_ice_servers(state.settings.ice_servers(&settings));
+    Ok(state.client.restore(settings.server).await?)
+}
+
+/// Remembers the server a person signed in to for the next start.
+fn remember_server<R: Runtime>(app: &AppHandle<R>, state: &AppState, server: ServerChoice) -> Result<()> {
+    let mut settings = state.settings.load(app);
+    if settings.server != server {
+        settings.server = server;
+        state.settings.save(app, settings, Vec::new())?;
+    }
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn sign_in<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    server: ServerChoice,
+    login: String,
+    password: String,
+) -> Result<Snapshot> {
+    let snapshot = state.client.sign_in(server.clone(), &login, &password).await?;
+    remember_server(&app, &state, server)?;
+    Ok(snapshot)
+}
+
+#[tauri::command]
+pub async fn sign_up<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    server: ServerChoice,
+    username: String,
+    email: String,
+    password: String,
+    display_name: Option<String>,
+) -> Result<Snapshot> {
+    let snapshot = state
+        .client
+        .sign_up(server.clone(), &username, &email, &password, display_name.as_deref())
+        .await?;
+    remember_server(&app, &state, server)?;
+    Ok(snapshot)
+}
+
+#[tauri::command]
+pub async fn sign_out(state: State<'_, AppState>) -> Result<Snapshot> {
+    Ok(state.client.sign_out().await?)
+}
+
+#[tauri::command]
+pub async fn room_directory(state: State<'_, AppState>) -> Result<Vec<RoomSummary>> {
+    Ok(state.client.room_directory().await?)
+}
+
+#[tauri::command]
+pub fn join_room(state: State<'_, AppState>, room: String) -> Result<RoomState> {
+    Ok(state.client.join_room(&room)?)
+}
+
+#[tauri::command]
+pub fn leave_room(state: State<'_, AppState>, room: String) -> Result<()> {
+    Ok(state.client.leave_room(&room)?)
+}
+
+#[tauri::command]
+pub async fn contacts(state: State<'_, AppState>) -> Result<Vec<Contact>> {
+    Ok(state.client.contacts().await?)
+}
+
+#[tauri::command]
+pub async fn open_conversation(state: State<'_, AppState>, user_id: String) -> Result<Conversation> {
+    Ok(state.client.open_conversation(&user_id).await?)
+}
+
+#[tauri::command]
+pub async fn history_page(
+    state: State<'_, AppState>,
+    conversation_id: String,
+    before: Option<String>,
+    limit: Option<usize>,
+) -> Result<Page> {
+    Ok(state
+        .client
+        .history_page(&conversation_id, cursor(before)?, limit)
+        .await?)
+}
+
+#[tauri::command]
+pub async fn history_after(
+    state: State<'_, AppState>,
+    conversation_id: String,
+    after: String,
+    limit: Option<usize>,
+) -> Result<Page> {
+    let after = cursor(Some(after))?.expect("given");
+    Ok(state.client.history_after(&conversation_id, after, limit).await?)
+}
+
+#[tauri::command]
+pub async fn message_cursor(state: State<'_, AppState>, message_id: String) -> Result<String> {
+    Ok(state.client.message_cursor(&message_id).await?.to_string())
+}
+
+#[tauri::command]
+pub async fn send_message(state: State<'_, AppState>, user_id: String, body: String) -> Result<Message> {
+    Ok(state.client.send_message(&user_id, &body).await?)
+}
+
+#[tauri::command]
+pub async fn mark_read(state: State<'_, AppState>, conversation_id: String) -> Result<usize> {
+    Ok(state.client.mark_read(&conversation_id).await?)
+}
+
+#[tauri::command]
+pub async fn set_typing(state: State<'_, AppState>, user_id: String, active: bool) -> Result<()> {
+    state.client.set_typing(&user_id, active).await;
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn search(
+    state: State<'_, AppState>,
+    query: String,
+    before: Option<String>,
+    limit: Option<usize>,
+) -> Result<Vec<SearchResult>> {
+    Ok(state.client.search(&query, cursor(before)?, limit).await?)
+}
+
+#[tauri::command]
+pub async fn update_profile(
+    state: State<'_, AppState>,
+    display_name: Option<String>,
+    bio: Option<String>,
+    status: Option<String>,
+) -> Result<User> {
+    let update = ProfileUpdate {
+        display_name,
+        bio,
+        status,
+    };
+    Ok(state.client.update_profile(&update).await?)
+}
+
+/// The image arrives as the raw request body (no JSON array of numbers).
+#[tauri::command]
+pub async fn upload_avatar(state: State<'_, AppState>, request: Request<'_>) -> Result<User> {
+    let InvokeBody::Raw(bytes) = request.body() else {
+        return Err(AppError::InvalidInput(
+            "send the image bytes as the request body".into(),
+        ));
+    };
+    if bytes.is_empty() {
+        return Err(AppError::InvalidInput("the image is empty".into()));
+    }
+    Ok(state.client.upload_avatar(bytes.clone()).await?)
+}
+
+/// The avatar's bytes as an `ArrayBuffer`; empty when the user has none.
+#[tauri::command]
+pub async fn avatar(state: State<'_, AppState>, user_id: String) -> Result<Response> {
+    let bytes = state.client.avatar(&user_id).await?.unwrap_or_default();
+    Ok(Response::new(bytes))
+}
+
+#[tauri::command]
+pub fn get_settings<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>) -> Settings {
+    state.settings.load(&app)
+}
+
+#[tauri::command]
+pub fn set_settings<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    settings: Settings,
+    ice_credentials: Option<Vec<IceCredential>>,
+) -> Result<Settings> {
+    let saved = state
+        .settings
+        .save(&app, settings, ice_credentials.unwrap_or_default())?;
+    state
+        .client
+        .core()
+        .set_extra_ice_servers(state.settings.ice_servers(&saved));
+    Ok(saved)
+}
+
+#[tauri::command]
+pub fn report_media_caps(state: State<'_, AppState>, caps: MediaCaps) {
+    tracing::info!(?caps, calls = caps.call_path(), "webview media capabilities");
+    *state.media.lock().unwrap_or_else(|p| p.into_inner()) = Some(caps);
+}
+
+/// The page drew its first screen: logged with the time since the process started (the
+/// footprint benchmark reads it).
+#[tauri::command]
+pub fn ui_ready(state: State<'_, AppState>) {
+    let ms = state.started.elapsed().as_millis();
+    tracing::info!(ms, "first paint");
+}

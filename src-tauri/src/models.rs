@@ -1,0 +1,55 @@
+//! Shapes only the desktop app has (the core's are in `parley_core::client`).
+
+use serde::{Deserialize, Serialize};
+
+/// What the UI shows about the running build (and what a bug report should quote).
+#[derive(Debug, Clone, Serialize)]
+pub struct AppInfo {
+    pub version: &'static str,
+    pub debug: bool,
+    pub os: &'static str,
+    pub arch: &'static str,
+    pub profile_dir: String,
+}
+
+/// What the page found in its webview at start-up (see `docs/webview-media.md`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaCaps {
+    pub rtc_peer_connection: bool,
+    pub get_user_media: bool,
+    pub web_codecs: bool,
+    pub audio_worklet: bool,
+}
+
+impl MediaCaps {
+    /// How calls will carry media in this webview.
+    pub fn call_path(&self) -> &'static str {
+        match (self.rtc_peer_connection, self.get_user_media && self.web_codecs) {
+            (true, _) => "webview WebRTC",
+            (false, true) => "WebCodecs bridged to Rust WebRTC",
+            (false, false) => "unavailable",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn call_path_follows_what_the_webview_has() {
+        let linux = MediaCaps {
+            rtc_peer_connection: false,
+            get_user_media: true,
+            web_codecs: true,
+            audio_worklet: true,
+        };
+        assert_eq!(linux.call_path(), "WebCodecs bridged to Rust WebRTC");
+        let full = MediaCaps {
+            rtc_peer_connection: true,
+            ..linux
+        };
+        assert_eq!(full.call_path(), "webview WebRTC");
+        assert_eq!(MediaCaps::default().call_path(), "unavailable");
+    }
+}

@@ -1,0 +1,55 @@
+//! The webview's media settings, ready for calls. On Linux, WebKitGTK ships with WebRTC and
+//! media capture off and wry denies every permission request, so both are set deliberately
+//! here: camera and microphone requests are allowed (the page asks only when the person starts
+//! or answers a call), everything else keeps WebKit's default answer (deny).
+//! Other platforms' webviews need nothing here; `docs/webview-media.md` records what each has.
+
+use tauri::{Runtime, WebviewWindow};
+
+/// Env var that swaps real cameras and microphones for WebKitGTK's mock devices (tests).
+pub const MOCK_MEDIA_ENV: &str = "PARLEY_MOCK_MEDIA";
+
+pub fn configure<R: Runtime>(window: &WebviewWindow<R>) {
+    #[cfg(target_os = "linux")]
+    {
+        let mock = std::env::var_os(MOCK_MEDIA_ENV).is_some_and(|v| v == "1");
+        let result = window.with_webview(move |webview| linux::configure(&webview.inner(), mock));
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "webview media settings not applied");
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = window;
+}
+
+#[cfg(target_os = "linux")]
+mod linux {
+    use webkit2gtk::glib::prelude::Cast;
+    use webkit2gtk::{
+        PermissionRequest, PermissionRequestExt, SettingsExt, UserMediaPermissionRequest,
+        UserMediaPermissionRequestExt, WebView, WebViewExt,
+    };
+
+    pub fn configure(view: &WebView, mock_devices: bool) {
+        if let Some(settings) = WebViewExt::settings(view) {
+            // Has no effect where WebRTC is compiled out (Debian's 2.50), but turns it on
+            // where a distribution ships it.
+            settings.set_enable_webrtc(true);
+            settings.set_enable_media_stream(true);
+            settings.set_enable_mock_capture_devices(mock_devices);
+        }
+        view.connect_permission_request(|_, request: &PermissionRequest| {
+            if let Some(media) = request.downcast_ref::<UserMediaPermissionRequest>() {
+                tracing::info!(
+                    audio = media.is_for_audio_device(),
+                    video = media.is_for_video_device(),
+                    "camera/microphone request allowed"
+                );
+                request.allow();
+                return true;
+            }
+            // Not handled: WebKit's default (deny) applies.
+            false
+        });
+    }
+}

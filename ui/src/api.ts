@@ -1,0 +1,82 @@
+/** Typed wrappers for the commands of docs/app-ipc.md and the `core-event` stream. */
+import { invoke } from '@tauri-apps/api/core';
+import { listen } from '@tauri-apps/api/event';
+import type {
+  AppInfo,
+  Contact,
+  Conversation,
+  CoreError,
+  CoreEvent,
+  DirectoryRoom,
+  IceCredential,
+  MediaCaps,
+  Message,
+  Page,
+  RoomState,
+  SearchHit,
+  ServerChoice,
+  Settings,
+  Snapshot,
+  User,
+} from './types';
+
+/** Turns whatever a rejected `invoke` carries into `{code, message}`. */
+export function toCoreError(e: unknown): CoreError {
+  if (typeof e === 'object' && e !== null && 'code' in e) {
+    const { code, message } = e as { code: unknown; message?: unknown };
+    return { code: String(code), message: typeof message === 'string' ? message : '' };
+  }
+  if (typeof e === 'string') return { code: 'unknown', message: e };
+  return { code: 'unknown', message: e instanceof Error ? e.message : String(e) };
+}
+
+async function call<T>(cmd: string, args?: Parameters<typeof invoke>[1]): Promise<T> {
+  try {
+    return await invoke<T>(cmd, args);
+  } catch (e) {
+    throw toCoreError(e);
+  }
+}
+
+export const api = {
+  appInfo: () => call<AppInfo>('app_info'),
+  snapshot: () => call<Snapshot>('snapshot'),
+  restoreSession: () => call<Snapshot>('restore_session'),
+  signIn: (server: ServerChoice, login: string, password: string) =>
+    call<Snapshot>('sign_in', { server, login, password }),
+  signUp: (server: ServerChoice, username: string, email: string, password: string, displayName?: string) =>
+    call<Snapshot>('sign_up', { server, username, email, password, displayName }),
+  signOut: () => call<Snapshot>('sign_out'),
+  roomDirectory: () => call<DirectoryRoom[]>('room_directory'),
+  joinRoom: (room: string) => call<RoomState>('join_room', { room }),
+  leaveRoom: (room: string) => call<void>('leave_room', { room }),
+  contacts: () => call<Contact[]>('contacts'),
+  openConversation: (userId: string) => call<Conversation>('open_conversation', { userId }),
+  historyPage: (conversationId: string, before?: string, limit?: number) =>
+    call<Page>('history_page', { conversationId, before, limit }),
+  historyAfter: (conversationId: string, after: string, limit?: number) =>
+    call<Page>('history_after', { conversationId, after, limit }),
+  messageCursor: (messageId: string) => call<string>('message_cursor', { messageId }),
+  sendMessage: (userId: string, body: string) => call<Message>('send_message', { userId, body }),
+  markRead: (conversationId: string) => call<number>('mark_read', { conversationId }),
+  setTyping: (userId: string, active: boolean) => call<void>('set_typing', { userId, active }),
+  search: (query: string, before?: string, limit?: number) =>
+    call<SearchHit[]>('search', { query, before, limit }),
+  updateProfile: (fields: { displayName?: string; bio?: string; status?: string }) =>
+    call<User>('update_profile', fields),
+  uploadAvatar: (bytes: Uint8Array) => call<User>('upload_avatar', bytes),
+  avatar: (userId: string) => call<ArrayBuffer | Uint8Array | number[]>('avatar', { userId }),
+  getSettings: () => call<Settings>('get_settings'),
+  setSettings: (settings: Settings, iceCredentials?: IceCredential[]) =>
+    call<Settings>('set_settings', { settings, iceCredentials }),
+  reportMediaCaps: (caps: MediaCaps) => call<void>('report_media_caps', { caps }),
+  /** The first screen is on display (the app logs the time since start: the footprint benchmark's first paint). */
+  uiReady: () => call<void>('ui_ready'),
+};
+
+export type Api = typeof api;
+
+/** Calls `handler` with every `core-event` payload; resolves to the function that stops it. */
+export function onCoreEvent(handler: (event: CoreEvent) => void): Promise<() => void> {
+  return listen<CoreEvent>('core-event', (e) => handler(e.payload));
+}

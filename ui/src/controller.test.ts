@@ -1,0 +1,130 @@
+import { describe, expect, it, vi } from 'vitest';
+import type { Api } from './api';
+import { toCoreError } from './api';
+import { Controller } from './controller';
+import { createStore } from './state';
+import { msg, user } from './test-fixtures';
+import type { Snapshot } from './types';
+
+const online: Snapshot = { connection: 'online', me: user('alice'), username: 'alice', server: { kind: 'embedded' }, server_url: null, rooms: [], error: null };
+
+function fakeApi(overrides: Partial<Record<keyof Api, unknown>> = {}) {
+  const calls: [string, unknown[]][] = [];
+  const base: Record<string, (...a: unknown[]) => unknown> = {
+    contacts: () => [{ user: user('bob'), online: true, conversation: { id: 'bob', title: 'Bob', last_message: null, unread: 2, updated_at: 1 } }],
+    roomDirectory: () => [],
+    openConversation: () => ({ id: 'bob', title: 'Bob', last_message: null, unread: 2, updated_at: 1 }),
+    historyPage: () => ({ messages: [msg('m2', 2), msg('m1', 1)], next: 'c1' }),
+    historyAfter: () => ({ messages: [], next: null }),
+    markRead: () => 2,
+    setTyping: () => undefined,
+    sendMessage: (_u: unknown, body: unknown) => msg('o1', 3, { direction: 'outgoing', body: String(body), state: 'pending' }),
+    ...(overrides as Record<string, (...a: unknown[]) => unknown>),
+  };
+  const api = new Proxy({} as Api, {
+    get: (_t, name: string) => async (...args: unknown[]) => {
+      calls.push([name, args]);
+      const f = base[name];
+      if (f === undefined) throw new Error(`unexpected ${name}`);
+      return f(...args);
+    },
+  });
+  return { api, calls, of: (name: string) => calls.filter(([n]) => n === name).map(([, a]) => a) };
+}
+
+async function setup(wide = true, focused = true) {
+  const fake = fakeApi();
+  const store = createStore();
+  const ctl = new Controller(store, fake.api, () => wide, () => focused);
+  store.dispatch({ type: 'snapshot', snapshot: online });
+  await ctl.refreshContacts();
+  return { ctl, store, fake };
+}
+
+describe('Controller', () => {
+  it('decides between the sign-in and main screens', () => {
+    expect(Controller.isSignedIn(online)).toBe(true);
+    expect(Controller.isSignedIn({ ...online, connection: 'offline', me: null })).toBe(true);
+    expect(Controller.isSignedIn({ ...online, connection: 'offline', me: null, username: null })).toBe(false);
+    expect(Controller.isSignedIn({ ...online, connection: 'signed-out' })).toBe(false);
+  });
+
+  it('opens a conversation at its newest page and marks it read when looked at', async () => {
+    const { ctl, store, fake } = await setup();
+    await ctl.openConversation('bob');
+    expect(store.get().open?.messages.map((m) => m.id)).toEqual(['m1', 'm2']);
+    expect(ctl.nav).toEqual({ panel: 'chats', pane: 'detail' });
+    await vi.waitFor(() => expect(fake.of('markRead')).toEqual([['bob']]));
+    await vi.waitFor(() => expect(store.get().contacts[0]?.unread).toBe(0));
+  });
+
+  it('does not mark read when the window is not focused', async () => {
+    const { ctl, store, fake } = await setup(true, false);
+    await ctl.openConversation('bob');
+    expect(ctl.viewing()).toBeNull();
+    ctl.handleEvent({ event: 'message', message: msg('m3', 3) });
+    await Promise.resolve();
+    expect(fake.of('markRead')).toEqual([]);
+    expect(store.get().contacts[0]?.unread).toBe(3);
+  });
+
+  it('on narrow screens, a conversation behind the list is not being read', async () => {
+    const { ctl, store, fake } = await setup(false, true);
+    await ctl.openConversation('bob');
+    await vi.waitFor(() => expect(fake.of('markRead')).toHaveLength(1));
+    await vi.waitFor(() => expect(store.get().contacts[0]?.unread).toBe(0));
+    ctl.back();
+    expect(ctl.viewing()).toBeNull();
+    ctl.handleEvent({ event: 'message', message: msg('m3', 3) });
+    await Promise.resolve();
+    expect(fake.of('markRead')).toHaveLength(1);
+    expect(store.get().contacts[0]?.unread).toBe(1);
+  });
+
+  it('throttles set_typing to every 3 s and stops it when the field empties', async () => {
+    const { ctl, fake } = await setup();
+    await ctl.openConversation('bob');
+    ctl.typing('h', 1000);
+    ctl.typing('he', 2000);
+    ctl.typing('hel', 3999);
+    ctl.typing('hell', 4000);
+    ctl.typing('', 4500);
+    ctl.typing('', 4600);
+    expect(fake.of('setTyping')).toEqual([
+      ['bob', true],
+      ['bob', true],
+      ['bob', false],
+    ]);
+  });
+
+  it('loads older pages once at a time with the cursor', async () => {
+    const { ctl, fake } = await setup();
+    await ctl.openConversation('bob');
+    await Promise.all([ctl.loadOlder(), ctl.loadOlder()]);
+    expect(fake.of('historyPage')).toEqual([
+      ['bob', undefined, 50],
+      ['bob', 'c1', 50],
+    ]);
+  });
+
+  it('Escape/back closes a panel first, then (narrow) the conversation pane', async () => {
+    const fake = fakeApi();
+    const store = createStore();
+    const ctl = new Controller(store, fake.api, () => false);
+    store.dispatch({ type: 'snapshot', snapshot: online });
+    await ctl.openConversation('bob');
+    ctl.showPanel('search');
+    expect(ctl.nav).toEqual({ panel: 'search', pane: 'detail' });
+    expect(ctl.back()).toBe(true);
+    expect(ctl.nav).toEqual({ panel: 'chats', pane: 'list' });
+    expect(ctl.back()).toBe(false);
+  });
+});
+
+describe('toCoreError', () => {
+  it('keeps {code, message} and wraps anything else', () => {
+    expect(toCoreError({ code: 'x', message: 'y' })).toEqual({ code: 'x', message: 'y' });
+    expect(toCoreError('boom')).toEqual({ code: 'unknown', message: 'boom' });
+    expect(toCoreError(new Error('bad'))).toEqual({ code: 'unknown', message: 'bad' });
+  });
+});

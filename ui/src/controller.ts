@@ -1,0 +1,327 @@
+/**
+ * The app's behaviour: calls commands, feeds the store, and keeps the navigation state
+ * (which panel and, on narrow screens, which pane is shown). Views call it; it never touches
+ * the DOM except to ask whether the window is focused.
+ */
+import { toCoreError, type Api } from './api';
+import { errorText } from './errors';
+import { displayName, unknownUserIds, type Store } from './state';
+import type { CoreError, CoreEvent, MediaCaps, SearchHit, ServerChoice, Snapshot } from './types';
+
+export type Panel = 'chats' | 'search' | 'profile' | 'settings';
+export type Pane = 'list' | 'detail';
+export type Nav = { panel: Panel; pane: Pane };
+
+const PAGE = 50;
+const AROUND = 30;
+const TYPING_EVERY_MS = 3000;
+
+export class Controller {
+  nav: Nav = { panel: 'chats', pane: 'list' };
+  mediaCaps: MediaCaps | null = null;
+  private readonly navListeners = new Set<(nav: Nav, prev: Nav) => void>();
+  private typingSentAt = 0;
+  private typingTo: string | null = null;
+  private marking = false;
+  private openSeq = 0;
+  private contactsRefresh: Promise<void> | null = null;
+
+  constructor(
+    readonly store: Store,
+    readonly api: Api,
+    /** Whether the conversation pane is shown next to the list (wide layout). */
+    private readonly isWide: () => boolean = () => true,
+    private readonly isFocused: () => boolean = () => true,
+  ) {}
+
+  onNav(listener: (nav: Nav, prev: Nav) => void): () => void {
+    this.navListeners.add(listener);
+    return () => this.navListeners.delete(listener);
+  }
+
+  setNav(change: Partial<Nav>): void {
+    const prev = this.nav;
+    const nav = { ...prev, ...change };
+    if (nav.panel === prev.panel && nav.pane === prev.pane) return;
+    this.nav = nav;
+    for (const l of this.navListeners) l(nav, prev);
+    this.markReadIfViewing();
+  }
+
+  showPanel(panel: Panel): void {
+    this.setNav({ panel, pane: panel === 'chats' ? (this.store.get().open !== null ? this.nav.pane : 'list') : 'detail' });
+  }
+
+  /** Escape / the back button: closes a panel, or on narrow screens goes back to the list. */
+  back(): boolean {
+    if (this.nav.panel !== 'chats') {
+      this.setNav({ panel: 'chats', pane: this.isWide() && this.store.get().open !== null ? 'detail' : 'list' });
+      return true;
+    }
+    if (this.nav.pane === 'detail' && !this.isWide()) {
+      this.setNav({ pane: 'list' });
+      return true;
+    }
+    return false;
+  }
+
+  /** The conversation the user is looking at now, if any (for unread counts and read receipts). */
+  viewing(): string | null {
+    const open = this.store.get().open;
+    if (open === null || this.nav.panel !== 'chats') return null;
+    if (!this.isWide() && this.nav.pane !== 'detail') return null;
+    if (typeof document !== 'undefined' && document.visibilityState === 'hidden') return null;
+    return this.isFocused() ? open.userId : null;
+  }
+
+  // --- session ---------------------------------------------------------------------------
+
+  async restore(): Promise<CoreError | null> {
+    try {
+      const snapshot = await this.api.restoreSession();
+      this.applySnapshot(snapshot);
+      return null;
+    } catch (e) {
+      const error = toCoreError(e);
+      try {
+        this.applySnapshot(await this.api.snapshot());
+      } catch {
+        /* keep the signed-out state */
+      }
+      return error;
+    }
+  }
+
+  async signIn(server: ServerChoice, login: string, password: string): Promise<void> {
+    this.applySnapshot(await this.api.signIn(server, login, password));
+  }
+
+  async signUp(server: ServerChoice, username: string, email: string, password: string, displayName?: string): Promise<void> {
+    this.applySnapshot(await this.api.signUp(server, username, email, password, displayName));
+  }
+
+  async signOut(): Promise<void> {
+    this.applySnapshot(await this.api.signOut());
+    this.nav = { panel: 'chats', pane: 'list' };
+  }
+
+  /** Whether a snapshot means the main screen: signed in, or offline with a known user. */
+  static isSignedIn(s: { connection: string; me: unknown; username: string | null }): boolean {
+    return s.connection !== 'signed-out' && (s.me !== null || s.username !== null);
+  }
+
+  private applySnapshot(snapshot: Snapshot): void {
+    this.store.dispatch({ type: 'snapshot', snapshot });
+    if (Controller.isSignedIn(snapshot)) void this.refreshAll();
+  }
+
+  async refreshAll(): Promise<void> {
+    await Promise.all([this.refreshContacts(), this.refreshDirectory()]);
+  }
+
+  refreshContacts(): Promise<void> {
+    this.contactsRefresh ??= this.api
+      .contacts()
+      .then((contacts) => this.store.dispatch({ type: 'contacts', contacts }))
+      .catch((e: unknown) => this.report(e))
+      .finally(() => {
+        this.contactsRefresh = null;
+      });
+    return this.contactsRefresh;
+  }
+
+  async refreshDirectory(): Promise<void> {
+    if (this.store.get().connection !== 'online') return;
+    try {
+      this.store.dispatch({ type: 'directory', rooms: await this.api.roomDirectory() });
+    } catch (e) {
+      this.report(e);
+    }
+  }
+
+  // --- events ----------------------------------------------------------------------------
+
+  handleEvent(event: CoreEvent, now = Date.now()): void {
+    const before = this.store.get();
+    this.store.dispatch({ type: 'event', event, now, viewing: this.viewing() });
+    const after = this.store.get();
+    switch (event.event) {
+      case 'online':
+        void this.refreshAll();
+        break;
+      case 'room-joined':
+      case 'room-left':
+        void this.refreshDirectory();
+        break;
+      case 'message': {
+        const conv = event.message.conversation_id;
+        if (!after.contacts.some((c) => c.user.id === conv)) void this.refreshContacts();
+        if (event.message.direction === 'incoming' && after.open?.userId === conv) this.markReadIfViewing();
+        break;
+      }
+      default:
+        break;
+    }
+    if (unknownUserIds(after).length > 0 && after.rooms !== before.rooms) void this.refreshContacts();
+  }
+
+  // --- rooms -----------------------------------------------------------------------------
+
+  async joinRoom(room: string): Promise<void> {
+    const joined = await this.api.joinRoom(room);
+    this.store.dispatch({ type: 'room-joined', room: joined });
+    void this.refreshDirectory();
+    if (unknownUserIds(this.store.get()).length > 0) void this.refreshContacts();
+  }
+
+  async leaveRoom(room: string): Promise<void> {
+    await this.api.leaveRoom(room);
+    this.store.dispatch({ type: 'room-left', room });
+    void this.refreshDirectory();
+  }
+
+  // --- conversations ---------------------------------------------------------------------
+
+  /** Opens the conversation with a user at its newest messages. */
+  async openConversation(userId: string, title?: string): Promise<void> {
+    const seq = ++this.openSeq;
+    this.startOpen(userId, title);
+    try {
+      await this.api.openConversation(userId);
+      if (seq !== this.openSeq) return;
+      const page = await this.api.historyPage(userId, undefined, PAGE);
+      if (seq !== this.openSeq) return;
+      this.store.dispatch({ type: 'latest', userId, page });
+      this.markReadIfViewing();
+    } catch (e) {
+      if (seq === this.openSeq) this.store.dispatch({ type: 'loading', userId, loading: 'none' });
+      this.report(e);
+    }
+  }
+
+  private startOpen(userId: string, title?: string): void {
+    const contact = this.store.get().contacts.find((c) => c.user.id === userId);
+    const name = title ?? (contact !== undefined ? displayName(contact.user) : userId);
+    if (this.typingTo !== null && this.typingTo !== userId) this.stopTyping();
+    this.store.dispatch({ type: 'open', userId, title: name });
+    this.setNav({ panel: 'chats', pane: 'detail' });
+  }
+
+  /** Opens a search hit's conversation around the hit, which gets highlighted. */
+  async jumpTo(hit: SearchHit): Promise<void> {
+    const userId = hit.message.conversation_id;
+    const seq = ++this.openSeq;
+    this.startOpen(userId, hit.conversation_title || undefined);
+    try {
+      void this.api.openConversation(userId).catch(() => undefined);
+      const cursor = await this.api.messageCursor(hit.message.id);
+      const [before, after] = await Promise.all([
+        this.api.historyPage(userId, cursor, AROUND),
+        this.api.historyAfter(userId, cursor, AROUND),
+      ]);
+      if (seq !== this.openSeq) return;
+      this.store.dispatch({ type: 'around', userId, hit: hit.message, before, after });
+      this.markReadIfViewing();
+    } catch (e) {
+      if (seq === this.openSeq) this.store.dispatch({ type: 'loading', userId, loading: 'none' });
+      this.report(e);
+    }
+  }
+
+  async loadOlder(): Promise<void> {
+    await this.loadMore('older');
+  }
+
+  async loadNewer(): Promise<void> {
+    await this.loadMore('newer');
+  }
+
+  /** The next page on one side of what is shown: older on scroll-up, newer after a jump. */
+  private async loadMore(side: 'older' | 'newer'): Promise<void> {
+    const open = this.store.get().open;
+    if (open === null || open.loading !== 'none') return;
+    const cursor = open[side];
+    if (cursor === null) return;
+    const { userId } = open;
+    this.store.dispatch({ type: 'loading', userId, loading: side });
+    try {
+      const page =
+        side === 'older'
+          ? await this.api.historyPage(userId, cursor, PAGE)
+          : await this.api.historyAfter(userId, cursor, PAGE);
+      this.store.dispatch({ type: side, userId, page });
+    } catch (e) {
+      this.store.dispatch({ type: 'loading', userId, loading: 'none' });
+      this.report(e);
+    }
+  }
+
+  /** Back to the newest messages (after a jump into the past). */
+  async jumpToLatest(): Promise<void> {
+    const open = this.store.get().open;
+    if (open === null) return;
+    const page = await this.api.historyPage(open.userId, undefined, PAGE);
+    this.store.dispatch({ type: 'latest', userId: open.userId, page });
+  }
+
+  async send(body: string): Promise<void> {
+    const open = this.store.get().open;
+    if (open === null) return;
+    this.stopTyping();
+    const message = await this.api.sendMessage(open.userId, body);
+    if (this.store.get().open?.newer != null) await this.jumpToLatest();
+    this.store.dispatch({ type: 'sent', message });
+  }
+
+  /** The composer changed: `set_typing(true)` at most every 3 s, `false` when it empties. */
+  typing(text: string, now = Date.now()): void {
+    const open = this.store.get().open;
+    if (open === null || this.store.get().connection !== 'online') return;
+    if (text.trim() === '') {
+      this.stopTyping();
+      return;
+    }
+    if (this.typingTo === open.userId && now - this.typingSentAt < TYPING_EVERY_MS) return;
+    this.typingTo = open.userId;
+    this.typingSentAt = now;
+    void this.api.setTyping(open.userId, true).catch(() => undefined);
+  }
+
+  stopTyping(): void {
+    if (this.typingTo === null) return;
+    const to = this.typingTo;
+    this.typingTo = null;
+    this.typingSentAt = 0;
+    void this.api.setTyping(to, false).catch(() => undefined);
+  }
+
+  /** Sends read receipts for the open conversation when the user is looking at it. */
+  markReadIfViewing(): void {
+    const conv = this.viewing();
+    if (conv === null || this.marking) return;
+    const state = this.store.get();
+    const contact = state.contacts.find((c) => c.user.id === conv);
+    const unreadShown = state.open?.messages.some((m) => m.direction === 'incoming' && m.state !== 'read') ?? false;
+    if ((contact?.unread ?? 0) === 0 && !unreadShown) return;
+    this.marking = true;
+    this.api
+      .markRead(conv)
+      .then(() => this.store.dispatch({ type: 'read', conversationId: conv }))
+      .catch((e: unknown) => this.report(e))
+      .finally(() => {
+        this.marking = false;
+      });
+  }
+
+  closeConversation(): void {
+    this.stopTyping();
+    this.store.dispatch({ type: 'close' });
+    this.setNav({ pane: 'list' });
+  }
+
+  /** Shows a background failure in the notice area. */
+  report(e: unknown): void {
+    const error = toCoreError(e);
+    this.store.dispatch({ type: 'event', now: Date.now(), event: { event: 'error', code: error.code, message: errorText(error) } });
+  }
+}

@@ -1,0 +1,17 @@
+import { describe, expect, it } from 'vitest';
+import { errorText } from './errors';
+
+describe('errorText', () => {
+  it('has friendly words for the common codes', () => {
+    expect(errorText({ code: 'invalid_credentials', message: 'x' })).toBe('Wrong username, email or password.');
+    expect(errorText({ code: 'username_taken', message: 'x' })).toMatch(/taken/);
+    expect(errorText({ code: 'server_unreachable', message: 'x' })).toMatch(/Can't reach the server/);
+    expect(errorText({ code: 'rate_limited', message: '' })).toMatch(/Too many/);
+  });
+  it("keeps the core's message when it names the field, or for unknown codes", () => {
+    expect(errorText({ code: 'invalid_input', message: 'password: at least 8 characters' })).toBe('password: at least 8 characters');
+    expect(errorText({ code: 'invalid_settings', message: 'download_dir: not a folder' })).toMatch(/download_dir/);
+    expect(errorText({ code: 'brand_new', message: 'Server said no.' })).toBe('Server said no.');
+    expect(errorText({ code: 'brand_new', message: '' })).toBe('Something went wrong.');
+  });
+});

@@ -1,0 +1,36 @@
+/** Friendly words for the error codes of docs/app-ipc.md. */
+import type { CoreError } from './types';
+
+const TEXT: Record<string, string> = {
+  invalid_credentials: 'Wrong username, email or password.',
+  username_taken: 'That username is taken. Try another one.',
+  email_taken: 'An account with that email already exists. Sign in instead?',
+  server_unreachable:
+    "Can't reach the server. Check the address and your network, or choose \u201cThis device\u201d.",
+  server_protocol: "The server answered in a way Parley doesn't understand. Is it a Parley server?",
+  invalid_server_url: "That server address isn't valid.",
+  not_signed_in: 'You are signed out. Sign in again.',
+  not_online: "You're offline. This works again once the connection is back.",
+  keyring_unavailable:
+    "Parley can't use the system keyring to keep you signed in. You'll need to sign in each time.",
+  profile_in_use: 'Parley is already running with this profile in another window.',
+  history_error: "Parley couldn't read or write its message history.",
+  invalid_message: "That message can't be sent: it is empty or longer than 16,000 characters.",
+  message_to_self: "You can't send a message to yourself.",
+  unknown_contact: "This contact isn't known yet.",
+  rate_limited: 'Too many attempts. Wait a moment and try again.',
+  payload_too_large: 'That file is too large (5 MiB at most).',
+  unsupported_media_type: 'Use a PNG, JPEG, GIF or WebP image.',
+  invalid_image: "That image couldn't be read.",
+  embedded_server_failed: "The server on this device couldn't start.",
+};
+
+/** Codes whose core message names the field or value at fault: show it as it is. */
+const SPECIFIC = new Set(['invalid_input', 'invalid_settings']);
+
+export function errorText(error: CoreError): string {
+  if (SPECIFIC.has(error.code) && error.message !== '') return error.message;
+  const text = TEXT[error.code];
+  if (text !== undefined) return text;
+  return error.message !== '' ? error.message : 'Something went wrong.';
+}

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { formFromSettings, isAbsolutePath, splitUrls, validateSettings, type SettingsForm } from './settings-model';
+import type { Settings } from './types';
+
+const base: Settings = {
+  server: { kind: 'embedded' },
+  ice_servers: [{ urls: ['turn:turn.example.org:3478'], username: 'me', has_credential: true }],
+  download_dir: null,
+  theme: 'system',
+  notifications: true,
+};
+
+function form(extra: Partial<SettingsForm> = {}): SettingsForm {
+  return { ...formFromSettings(base), ...extra };
+}
+
+describe('validateSettings', () => {
+  it('round-trips saved settings, keeping a saved TURN password', () => {
+    const r = validateSettings(form());
+    expect(r).toEqual({ ok: true, settings: base, credentials: [] });
+  });
+
+  it('normalizes the server URL and rejects a bad one', () => {
+    const ok = validateSettings(form({ serverKind: 'url', serverUrl: 'Chat.Example.org/' }));
+    expect(ok.ok && ok.settings.server).toEqual({ kind: 'url', url: 'https://chat.example.org' });
+    const bad = validateSettings(form({ serverKind: 'url', serverUrl: 'ftp://x' }));
+    expect(!bad.ok && bad.errors[0]?.field).toBe('server');
+  });
+
+  it('checks ICE URLs, TURN usernames and passwords and sends new passwords by index', () => {
+    const ice = [
+      { urls: 'stun:stun.example.org, stun:stun2.example.org', username: '', credential: '', hasCredential: false },
+      { urls: 'turns:t.example.org:5349', username: 'u', credential: 'secret', hasCredential: false },
+    ];
+    const r = validateSettings(form({ ice }));
+    expect(r.ok && r.settings.ice_servers).toEqual([
+      { urls: ['stun:stun.example.org', 'stun:stun2.example.org'], has_credential: false },
+      { urls: ['turns:t.example.org:5349'], username: 'u', has_credential: true },
+    ]);
+    expect(r.ok && r.credentials).toEqual([{ index: 1, credential: 'secret' }]);
+
+    const bad = (urls: string, username = '', credential = '') =>
+      validateSettings(form({ ice: [{ urls, username, credential, hasCredential: false }] }));
+    expect(bad('http://x').ok).toBe(false);
+    expect(bad('').ok).toBe(false);
+    expect(bad('turn:x').ok).toBe(false);
+    expect(bad('turn:x', 'u').ok).toBe(false);
+    expect(bad('turn:x', 'u', 'p').ok).toBe(true);
+  });
+
+  it('wants a full path for the download folder, or nothing', () => {
+    expect(validateSettings(form({ downloadDir: '  ' })).ok).toBe(true);
+    const r = validateSettings(form({ downloadDir: ' /home/me/Downloads ' }));
+    expect(r.ok && r.settings.download_dir).toBe('/home/me/Downloads');
+    const bad = validateSettings(form({ downloadDir: 'Downloads' }));
+    expect(!bad.ok && bad.errors[0]?.field).toBe('download_dir');
+  });
+
+  it('accepts only known themes', () => {
+    expect(validateSettings(form({ theme: 'dark' })).ok).toBe(true);
+    expect(validateSettings(form({ theme: 'neon' })).ok).toBe(false);
+  });
+});
+
+describe('helpers', () => {
+  it('splits URL lists and recognises absolute paths', () => {
+    expect(splitUrls(' a, b\nc ')).toEqual(['a', 'b', 'c']);
+    for (const p of ['/x', '~', '~/x', 'C:\\Users', 'd:/x', '\\\\server\\share']) expect(isAbsolutePath(p), p).toBe(true);
+    for (const p of ['x', './x', '~x', 'C:x']) expect(isAbsolutePath(p), p).toBe(false);
+  });
+});

@@ -1,0 +1,193 @@
+import { describe, expect, it } from 'vitest';
+import { initialState, isTyping, mergeMessages, reduce, unknownUserIds, type Action, type AppState } from './state';
+import { msg, user } from './test-fixtures';
+import type { Contact, Snapshot } from './types';
+
+const snapshot: Snapshot = {
+  connection: 'online',
+  me: user('alice'),
+  username: 'alice',
+  server: { kind: 'embedded' },
+  server_url: 'http://127.0.0.1:9000',
+  rooms: [],
+  error: null,
+};
+
+const contacts: Contact[] = [
+  { user: user('bob'), online: false, conversation: null },
+  {
+    user: user('carol'),
+    online: true,
+    conversation: { id: 'carol', title: 'Carol', last_message: null, unread: 2, updated_at: 5 },
+  },
+];
+
+function run(state: AppState, ...actions: Action[]): AppState {
+  return actions.reduce(reduce, state);
+}
+
+function signedIn(): AppState {
+  return run(initialState, { type: 'snapshot', snapshot }, { type: 'contacts', contacts });
+}
+
+describe('snapshot and contacts', () => {
+  it('takes the connection, me and the contacts, unread first', () => {
+    const s = signedIn();
+    expect(s.connection).toBe('online');
+    expect(s.me?.username).toBe('alice');
+    expect(s.contacts.map((c) => c.user.id)).toEqual(['carol', 'bob']);
+    expect(s.contacts[0]?.unread).toBe(2);
+  });
+
+  it('a signed-out snapshot clears the conversation', () => {
+    let s = run(signedIn(), { type: 'open', userId: 'bob', title: 'Bob' });
+    s = reduce(s, { type: 'snapshot', snapshot: { ...snapshot, connection: 'signed-out', me: null } });
+    expect(s.open).toBeNull();
+    expect(s.contacts).toEqual([]);
+  });
+});
+
+describe('messages', () => {
+  it('an incoming message for another conversation counts as unread and moves the contact up', () => {
+    let s = signedIn();
+    s = reduce(s, { type: 'event', now: 0, event: { event: 'message', message: msg('m1', 1, { sent_at: 10 }) } });
+    const bob = s.contacts.find((c) => c.user.id === 'bob');
+    expect(bob?.unread).toBe(1);
+    expect(bob?.last?.id).toBe('m1');
+    // The same message twice (event + command result) counts once.
+    s = reduce(s, { type: 'event', now: 0, event: { event: 'message', message: msg('m1', 1, { sent_at: 10 }) } });
+    expect(s.contacts.find((c) => c.user.id === 'bob')?.unread).toBe(1);
+  });
+
+  it('a message in the conversation being viewed is not unread and is appended once', () => {
+    let s = run(signedIn(), { type: 'open', userId: 'bob', title: 'Bob' }, { type: 'latest', userId: 'bob', page: { messages: [msg('m2', 2), msg('m1', 1)], next: 'c1' } });
+    expect(s.open?.messages.map((m) => m.id)).toEqual(['m1', 'm2']);
+    expect(s.open?.older).toBe('c1');
+    s = reduce(s, { type: 'event', now: 0, viewing: 'bob', event: { event: 'message', message: msg('m3', 3) } });
+    s = reduce(s, { type: 'event', now: 0, viewing: 'bob', event: { event: 'message', message: msg('m3', 3) } });
+    expect(s.open?.messages.map((m) => m.id)).toEqual(['m1', 'm2', 'm3']);
+    expect(s.contacts.find((c) => c.user.id === 'bob')?.unread).toBe(0);
+  });
+
+  it('older pages are prepended and newer pages appended', () => {
+    let s = run(signedIn(), { type: 'open', userId: 'bob', title: 'Bob' });
+    s = reduce(s, { type: 'latest', userId: 'bob', page: { messages: [msg('m5', 5), msg('m4', 4)], next: 'c4' } });
+    s = reduce(s, { type: 'older', userId: 'bob', page: { messages: [msg('m3', 3), msg('m2', 2)], next: null } });
+    expect(s.open?.messages.map((m) => m.seq)).toEqual([2, 3, 4, 5]);
+    expect(s.open?.older).toBeNull();
+  });
+
+  it('a jump to a search hit loads around it and holds live messages back until the end is loaded', () => {
+    let s = run(signedIn(), { type: 'open', userId: 'bob', title: 'Bob' });
+    s = reduce(s, {
+      type: 'around',
+      userId: 'bob',
+      hit: msg('m10', 10),
+      before: { messages: [msg('m9', 9), msg('m8', 8)], next: 'c8' },
+      after: { messages: [msg('m11', 11)], next: 'c11' },
+    });
+    expect(s.open?.messages.map((m) => m.seq)).toEqual([8, 9, 10, 11]);
+    expect(s.open?.highlightId).toBe('m10');
+    s = reduce(s, { type: 'event', now: 0, viewing: 'bob', event: { event: 'message', message: msg('m99', 99) } });
+    expect(s.open?.messages).toHaveLength(4);
+    s = reduce(s, { type: 'newer', userId: 'bob', page: { messages: [msg('m12', 12), msg('m99', 99)], next: null } });
+    expect(s.open?.newer).toBeNull();
+    s = reduce(s, { type: 'event', now: 0, viewing: 'bob', event: { event: 'message', message: msg('m100', 100) } });
+    expect(s.open?.messages.map((m) => m.seq)).toEqual([8, 9, 10, 11, 12, 99, 100]);
+  });
+
+  it('delivery states only move forward', () => {
+    const out = msg('o1', 1, { direction: 'outgoing', sender_id: 'alice', state: 'pending' });
+    let s = run(signedIn(), { type: 'open', userId: 'bob', title: 'Bob' }, { type: 'latest', userId: 'bob', page: { messages: [], next: null } }, { type: 'sent', message: out });
+    const state = (st: Parameters<typeof reduce>[1]) => {
+      s = reduce(s, st);
+      return s.open?.messages[0]?.state;
+    };
+    const change = (to: 'sent' | 'delivered' | 'read') => state({ type: 'event', now: 0, event: { event: 'message-state', id: 'o1', conversation_id: 'bob', state: to } });
+    expect(s.open?.messages[0]?.state).toBe('pending');
+    expect(change('sent')).toBe('sent');
+    expect(change('read')).toBe('read');
+    expect(change('delivered')).toBe('read');
+    expect(s.contacts.find((c) => c.user.id === 'bob')?.last?.state).toBe('read');
+  });
+
+  it('mark read clears the unread count and reads incoming messages', () => {
+    let s = run(signedIn(), { type: 'open', userId: 'carol', title: 'Carol' }, { type: 'latest', userId: 'carol', page: { messages: [msg('c1', 1, { conversation_id: 'carol' })], next: null } });
+    s = reduce(s, { type: 'read', conversationId: 'carol' });
+    expect(s.contacts.find((c) => c.user.id === 'carol')?.unread).toBe(0);
+    expect(s.open?.messages[0]?.state).toBe('read');
+  });
+
+  it('merges without duplicates in seq order', () => {
+    expect(mergeMessages([msg('b', 2), msg('a', 1)], [msg('c', 3), msg('a', 1)]).map((m) => m.id)).toEqual(['a', 'b', 'c']);
+  });
+});
+
+describe('presence, rooms and system lines', () => {
+  const peer = { peer_id: 'p-bob', user: user('bob') };
+
+  it('a peer joining marks the contact online and adds a system line to its open conversation', () => {
+    let s = run(signedIn(), { type: 'open', userId: 'bob', title: 'Bob' }, { type: 'latest', userId: 'bob', page: { messages: [msg('m1', 1)], next: null } });
+    s = reduce(s, { type: 'room-joined', room: { room: 'lobby', peers: [] } });
+    s = reduce(s, { type: 'event', now: 1, event: { event: 'peer-joined', room: 'lobby', peer } });
+    expect(s.contacts.find((c) => c.user.id === 'bob')?.online).toBe(true);
+    expect(s.rooms[0]?.peers).toHaveLength(1);
+    expect(s.open?.system.map((l) => l.text)).toEqual(['Bob joined lobby.']);
+    expect(s.open?.system[0]?.afterSeq).toBe(1);
+    s = reduce(s, { type: 'event', now: 2, event: { event: 'peer-left', room: 'lobby', peer_id: 'p-bob' } });
+    expect(s.contacts.find((c) => c.user.id === 'bob')?.online).toBe(false);
+    expect(s.open?.system.map((l) => l.text)).toEqual(['Bob joined lobby.', 'Bob left lobby.']);
+  });
+
+  it('leaving a room takes its peers offline unless they are in another room', () => {
+    let s = signedIn();
+    s = reduce(s, { type: 'room-joined', room: { room: 'a', peers: [peer] } });
+    s = reduce(s, { type: 'room-joined', room: { room: 'b', peers: [peer] } });
+    s = reduce(s, { type: 'room-left', room: 'a' });
+    expect(s.contacts.find((c) => c.user.id === 'bob')?.online).toBe(true);
+    s = reduce(s, { type: 'event', now: 0, event: { event: 'room-left', room: 'b' } });
+    expect(s.contacts.find((c) => c.user.id === 'bob')?.online).toBe(false);
+    expect(s.rooms).toEqual([]);
+  });
+
+  it('offline and online add "connection lost" and "restored" lines once', () => {
+    let s = run(signedIn(), { type: 'open', userId: 'bob', title: 'Bob' });
+    s = reduce(s, { type: 'event', now: 1, event: { event: 'offline', reason: 'eof' } });
+    s = reduce(s, { type: 'event', now: 2, event: { event: 'offline', reason: 'eof' } });
+    expect(s.connection).toBe('offline');
+    expect(s.contacts.every((c) => !c.online)).toBe(true);
+    s = reduce(s, { type: 'event', now: 3, event: { event: 'online', peer_id: 'p', user: user('alice') } });
+    expect(s.connection).toBe('online');
+    expect(s.open?.system.map((l) => l.text)).toEqual([
+      'Connection lost. Messages you send will go out when it is back.',
+      'Connection restored.',
+    ]);
+  });
+
+  it('lists roster users that the contact list does not know yet', () => {
+    const s = reduce(signedIn(), { type: 'room-joined', room: { room: 'a', peers: [peer, { peer_id: 'p-dan', user: user('dan') }] } });
+    expect(unknownUserIds(s)).toEqual(['dan']);
+  });
+
+  it('session-ended returns to sign-in with a reason and keeps the username', () => {
+    const s = reduce(signedIn(), { type: 'event', now: 0, event: { event: 'session-ended' } });
+    expect(s.connection).toBe('signed-out');
+    expect(s.username).toBe('alice');
+    expect(s.signedOutReason).toMatch(/session ended/);
+  });
+});
+
+describe('typing', () => {
+  it('expires after 6 s without news and stops with a message', () => {
+    let s = reduce(signedIn(), { type: 'event', now: 1000, event: { event: 'typing', user_id: 'bob', active: true } });
+    expect(isTyping(s, 'bob', 6999)).toBe(true);
+    expect(isTyping(s, 'bob', 7000)).toBe(false);
+    s = reduce(s, { type: 'expire-typing', now: 5000 });
+    expect(s.typing.bob).toBe(7000);
+    s = reduce(s, { type: 'expire-typing', now: 7000 });
+    expect(s.typing.bob).toBeUndefined();
+    s = reduce(s, { type: 'event', now: 8000, event: { event: 'typing', user_id: 'bob', active: true } });
+    s = reduce(s, { type: 'event', now: 8001, event: { event: 'message', message: msg('m', 1) } });
+    expect(isTyping(s, 'bob', 8002)).toBe(false);
+  });
+});

@@ -1,0 +1,460 @@
+/**
+ * The app's state and the pure reducer that applies `core-event`s and command results to it.
+ * No DOM and no IPC here: views read the state, `main.ts` feeds the reducer.
+ */
+import { laterState } from './format';
+import type {
+  Connection,
+  Contact,
+  CoreError,
+  CoreEvent,
+  DirectoryRoom,
+  Message,
+  Page,
+  Peer,
+  RoomState,
+  ServerChoice,
+  Snapshot,
+  User,
+} from './types';
+
+export const TYPING_TTL_MS = 6000;
+
+export type ContactView = {
+  user: User;
+  online: boolean;
+  unread: number;
+  last: Message | null;
+  updatedAt: number;
+};
+
+/** A line in the open conversation that is not a message ("Bob joined", "Connection lost"). */
+export type SystemLine = { id: string; text: string; at: number; afterSeq: number };
+
+export type Loading = 'none' | 'initial' | 'older' | 'newer';
+
+export type OpenConversation = {
+  userId: string;
+  title: string;
+  /** Oldest first (by `seq`), without duplicates. */
+  messages: Message[];
+  system: SystemLine[];
+  /** Cursor for the next older page, null when the start of the conversation is loaded. */
+  older: string | null;
+  /** Cursor for newer messages after a jump into the past, null when the latest are loaded. */
+  newer: string | null;
+  loading: Loading;
+  highlightId: string | null;
+};
+
+export type AppState = {
+  connection: Connection;
+  me: User | null;
+  username: string | null;
+  server: ServerChoice;
+  serverUrl: string | null;
+  rooms: RoomState[];
+  directory: DirectoryRoom[];
+  contacts: ContactView[];
+  open: OpenConversation | null;
+  /** user id → when the typing indicator expires (ms). */
+  typing: Record<string, number>;
+  lastError: CoreError | null;
+  /** Why the user is looking at the sign-in screen, when not by choice. */
+  signedOutReason: string | null;
+  nextSystemId: number;
+};
+
+export const initialState: AppState = {
+  connection: 'signed-out',
+  me: null,
+  username: null,
+  server: { kind: 'embedded' },
+  serverUrl: null,
+  rooms: [],
+  directory: [],
+  contacts: [],
+  open: null,
+  typing: {},
+  lastError: null,
+  signedOutReason: null,
+  nextSystemId: 1,
+};
+
+export type Action =
+  | { type: 'snapshot'; snapshot: Snapshot }
+  /** `viewing`: the conversation the user is looking at (visible and focused), if any. */
+  | { type: 'event'; event: CoreEvent; now: number; viewing?: string | null }
+  | { type: 'contacts'; contacts: Contact[] }
+  | { type: 'directory'; rooms: DirectoryRoom[] }
+  | { type: 'room-joined'; room: RoomState }
+  | { type: 'room-left'; room: string }
+  | { type: 'open'; userId: string; title: string }
+  | { type: 'close' }
+  | { type: 'loading'; userId: string; loading: Loading }
+  /** The newest page (newest first), replacing what was loaded. */
+  | { type: 'latest'; userId: string; page: Page }
+  | { type: 'older'; userId: string; page: Page }
+  /** Newer messages after a jump (oldest first). */
+  | { type: 'newer'; userId: string; page: Page }
+  /** A search hit with the pages before (newest first) and after it (oldest first). */
+  | { type: 'around'; userId: string; hit: Message; before: Page; after: Page }
+  | { type: 'sent'; message: Message }
+  | { type: 'read'; conversationId: string }
+  | { type: 'expire-typing'; now: number }
+  | { type: 'me'; user: User }
+  | { type: 'dismiss-error' };
+
+/** Newest-first or oldest-first lists merged into one oldest-first list without duplicates. */
+export function mergeMessages(a: readonly Message[], b: readonly Message[]): Message[] {
+  const byId = new Map<string, Message>();
+  for (const m of a) byId.set(m.id, m);
+  for (const m of b) {
+    const old = byId.get(m.id);
+    byId.set(m.id, old === undefined ? m : { ...m, state: laterState(old.state, m.state) });
+  }
+  return [...byId.values()].sort((x, y) => x.seq - y.seq || x.sent_at - y.sent_at);
+}
+
+export function sortContacts(contacts: ContactView[]): ContactView[] {
+  return [...contacts].sort(
+    (a, b) =>
+      Number(b.unread > 0) - Number(a.unread > 0) ||
+      b.updatedAt - a.updatedAt ||
+      displayName(a.user).localeCompare(displayName(b.user)),
+  );
+}
+
+export function displayName(user: User): string {
+  return user.display_name.trim() !== '' ? user.display_name : user.username;
+}
+
+function inRooms(rooms: readonly RoomState[], userId: string): boolean {
+  return rooms.some((r) => r.peers.some((p) => p.user.id === userId));
+}
+
+function findPeer(rooms: readonly RoomState[], room: string, peerId: string): Peer | undefined {
+  return rooms.find((r) => r.room === room)?.peers.find((p) => p.peer_id === peerId);
+}
+
+function setOnline(contacts: ContactView[], userId: string, online: boolean): ContactView[] {
+  return contacts.map((c) => (c.user.id === userId && c.online !== online ? { ...c, online } : c));
+}
+
+function updateUser(contacts: ContactView[], user: User): ContactView[] {
+  return contacts.map((c) => (c.user.id === user.id ? { ...c, user } : c));
+}
+
+function lastSeq(open: OpenConversation): number {
+  return open.messages[open.messages.length - 1]?.seq ?? -Infinity;
+}
+
+function addSystem(state: AppState, text: string, now: number, userId?: string): AppState {
+  const open = state.open;
+  if (open === null || (userId !== undefined && open.userId !== userId)) return state;
+  const line: SystemLine = { id: `sys-${state.nextSystemId}`, text, at: now, afterSeq: lastSeq(open) };
+  return { ...state, nextSystemId: state.nextSystemId + 1, open: { ...open, system: [...open.system, line] } };
+}
+
+function withOpen(state: AppState, userId: string, f: (open: OpenConversation) => OpenConversation): AppState {
+  if (state.open === null || state.open.userId !== userId) return state;
+  return { ...state, open: f(state.open) };
+}
+
+function contactName(state: AppState, userId: string, fallback?: User): string {
+  const c = state.contacts.find((x) => x.user.id === userId);
+  if (c !== undefined) return displayName(c.user);
+  return fallback !== undefined ? displayName(fallback) : 'Someone';
+}
+
+/** A message we sent or received: the contact list, the open conversation and typing. */
+function applyMessage(state: AppState, message: Message, viewing: string | null): AppState {
+  const conv = message.conversation_id;
+  const incoming = message.direction === 'incoming';
+  let found = false;
+  const contacts = state.contacts.map((c) => {
+    if (c.user.id !== conv) return c;
+    found = true;
+    const isNewer = c.last === null || message.seq >= c.last.seq || c.last.id === message.id;
+    const already = c.last?.id === message.id;
+    return {
+      ...c,
+      last: isNewer ? message : c.last,
+      updatedAt: Math.max(c.updatedAt, message.sent_at),
+      unread: incoming && !already && viewing !== conv && message.state !== 'read' ? c.unread + 1 : c.unread,
+    };
+  });
+  let next: AppState = { ...state, contacts: found ? sortContacts(contacts) : state.contacts };
+  if (incoming && next.typing[conv] !== undefined) {
+    const typing = { ...next.typing };
+    delete typing[conv];
+    next = { ...next, typing };
+  }
+  // After a jump into the past the newest messages aren't loaded: they come with scrolling.
+  return withOpen(next, conv, (open) =>
+    open.newer === null && open.loading !== 'initial'
+      ? { ...open, messages: mergeMessages(open.messages, [message]) }
+      : open,
+  );
+}
+
+function applyEvent(state: AppState, event: CoreEvent, now: number, viewing: string | null): AppState {
+  switch (event.event) {
+    case 'online': {
+      const wasOffline = state.connection === 'offline';
+      const next: AppState = { ...state, connection: 'online', me: event.user, signedOutReason: null };
+      return wasOffline ? addSystem(next, 'Connection restored.', now) : next;
+    }
+    case 'offline': {
+      if (state.connection === 'signed-out') return state;
+      const next: AppState = {
+        ...state,
+        connection: 'offline',
+        rooms: [],
+        contacts: state.contacts.map((c) => (c.online ? { ...c, online: false } : c)),
+        typing: {},
+      };
+      return state.connection === 'offline'
+        ? next
+        : addSystem(next, 'Connection lost. Messages you send will go out when it is back.', now);
+    }
+    case 'session-ended':
+    case 'signed-out':
+      return {
+        ...initialState,
+        username: state.me?.username ?? state.username,
+        server: state.server,
+        serverUrl: state.serverUrl,
+        signedOutReason: event.event === 'session-ended' ? 'Your session ended. Sign in again.' : null,
+      };
+    case 'room-joined':
+      return joinRoom(state, { room: event.room, peers: event.peers });
+    case 'room-left':
+      return leaveRoom(state, event.room);
+    case 'peer-joined': {
+      const rooms = state.rooms.map((r) =>
+        r.room === event.room
+          ? { ...r, peers: [...r.peers.filter((p) => p.peer_id !== event.peer.peer_id), event.peer] }
+          : r,
+      );
+      const next: AppState = {
+        ...state,
+        rooms,
+        contacts: updateUser(setOnline(state.contacts, event.peer.user.id, true), event.peer.user),
+      };
+      return addSystem(next, `${contactName(state, event.peer.user.id, event.peer.user)} joined ${event.room}.`, now, event.peer.user.id);
+    }
+    case 'peer-left': {
+      const peer = findPeer(state.rooms, event.room, event.peer_id);
+      const rooms = state.rooms.map((r) =>
+        r.room === event.room ? { ...r, peers: r.peers.filter((p) => p.peer_id !== event.peer_id) } : r,
+      );
+      if (peer === undefined) return { ...state, rooms };
+      const userId = peer.user.id;
+      const next: AppState = { ...state, rooms, contacts: setOnline(state.contacts, userId, inRooms(rooms, userId)) };
+      return addSystem(next, `${contactName(state, userId, peer.user)} left ${event.room}.`, now, userId);
+    }
+    case 'peer-updated': {
+      const rooms = state.rooms.map((r) =>
+        r.room === event.room
+          ? { ...r, peers: r.peers.map((p) => (p.peer_id === event.peer.peer_id ? event.peer : p)) }
+          : r,
+      );
+      const next: AppState = { ...state, rooms, contacts: updateUser(state.contacts, event.peer.user) };
+      return withOpen(next, event.peer.user.id, (open) => ({ ...open, title: displayName(event.peer.user) }));
+    }
+    case 'connected':
+      return { ...state, contacts: setOnline(state.contacts, event.user_id, true) };
+    case 'disconnected':
+      return { ...state, contacts: setOnline(state.contacts, event.user_id, inRooms(state.rooms, event.user_id)) };
+    case 'message':
+      return applyMessage(state, event.message, viewing);
+    case 'message-state': {
+      const bump = (m: Message): Message =>
+        m.id === event.id ? { ...m, state: laterState(m.state, event.state) } : m;
+      const contacts = state.contacts.map((c) =>
+        c.user.id === event.conversation_id && c.last?.id === event.id ? { ...c, last: bump(c.last) } : c,
+      );
+      return withOpen({ ...state, contacts }, event.conversation_id, (open) => ({
+        ...open,
+        messages: open.messages.map(bump),
+      }));
+    }
+    case 'typing': {
+      const typing = { ...state.typing };
+      if (event.active) typing[event.user_id] = now + TYPING_TTL_MS;
+      else delete typing[event.user_id];
+      return { ...state, typing };
+    }
+    case 'error':
+      return { ...state, lastError: { code: event.code, message: event.message } };
+  }
+}
+
+function joinRoom(state: AppState, room: RoomState): AppState {
+  const rooms = [...state.rooms.filter((r) => r.room !== room.room), room].sort((a, b) =>
+    a.room.localeCompare(b.room),
+  );
+  let contacts = state.contacts;
+  for (const p of room.peers) contacts = updateUser(setOnline(contacts, p.user.id, true), p.user);
+  return { ...state, rooms, contacts };
+}
+
+function leaveRoom(state: AppState, room: string): AppState {
+  const left = state.rooms.find((r) => r.room === room);
+  const rooms = state.rooms.filter((r) => r.room !== room);
+  let contacts = state.contacts;
+  for (const p of left?.peers ?? []) contacts = setOnline(contacts, p.user.id, inRooms(rooms, p.user.id));
+  return { ...state, rooms, contacts };
+}
+
+function fromContact(c: Contact, old: ContactView | undefined): ContactView {
+  return {
+    user: c.user,
+    online: c.online,
+    unread: c.conversation?.unread ?? 0,
+    last: c.conversation?.last_message ?? old?.last ?? null,
+    updatedAt: c.conversation?.updated_at ?? old?.updatedAt ?? 0,
+  };
+}
+
+export function reduce(state: AppState, action: Action): AppState {
+  switch (action.type) {
+    case 'snapshot': {
+      const s = action.snapshot;
+      const signedOut = s.connection === 'signed-out';
+      return {
+        ...state,
+        connection: s.connection,
+        me: s.me,
+        username: s.username,
+        server: s.server,
+        serverUrl: s.server_url,
+        rooms: s.rooms,
+        lastError: s.error,
+        ...(signedOut ? { contacts: [], open: null, directory: [], typing: {} } : { signedOutReason: null }),
+      };
+    }
+    case 'event':
+      return applyEvent(state, action.event, action.now, action.viewing ?? null);
+    case 'contacts': {
+      const old = new Map(state.contacts.map((c) => [c.user.id, c]));
+      const contacts = action.contacts
+        .filter((c) => c.user.id !== state.me?.id)
+        .map((c) => fromContact(c, old.get(c.user.id)));
+      return { ...state, contacts: sortContacts(contacts) };
+    }
+    case 'directory':
+      return { ...state, directory: action.rooms };
+    case 'room-joined':
+      return joinRoom(state, action.room);
+    case 'room-left':
+      return leaveRoom(state, action.room);
+    case 'open':
+      return {
+        ...state,
+        open: {
+          userId: action.userId,
+          title: action.title,
+          messages: [],
+          system: [],
+          older: null,
+          newer: null,
+          loading: 'initial',
+          highlightId: null,
+        },
+      };
+    case 'close':
+      return { ...state, open: null };
+    case 'loading':
+      return withOpen(state, action.userId, (open) => ({ ...open, loading: action.loading }));
+    case 'latest':
+      return withOpen(state, action.userId, (open) => ({
+        ...open,
+        messages: mergeMessages([], action.page.messages),
+        older: action.page.next,
+        newer: null,
+        loading: 'none',
+        highlightId: null,
+      }));
+    case 'older':
+      return withOpen(state, action.userId, (open) => ({
+        ...open,
+        messages: mergeMessages(action.page.messages, open.messages),
+        older: action.page.next,
+        loading: 'none',
+      }));
+    case 'newer':
+      return withOpen(state, action.userId, (open) => ({
+        ...open,
+        messages: mergeMessages(open.messages, action.page.messages),
+        newer: action.page.next,
+        loading: 'none',
+      }));
+    case 'around':
+      return withOpen(state, action.userId, (open) => ({
+        ...open,
+        messages: mergeMessages([], [...action.before.messages, action.hit, ...action.after.messages]),
+        system: [],
+        older: action.before.next,
+        newer: action.after.next,
+        loading: 'none',
+        highlightId: action.hit.id,
+      }));
+    case 'sent':
+      return applyMessage(state, action.message, null);
+    case 'read': {
+      const contacts = state.contacts.map((c) =>
+        c.user.id === action.conversationId && c.unread !== 0 ? { ...c, unread: 0 } : c,
+      );
+      return withOpen({ ...state, contacts }, action.conversationId, (open) => ({
+        ...open,
+        messages: open.messages.map((m) =>
+          m.direction === 'incoming' && m.state !== 'read' ? { ...m, state: 'read' } : m,
+        ),
+      }));
+    }
+    case 'expire-typing': {
+      const entries = Object.entries(state.typing);
+      const live = entries.filter(([, until]) => until > action.now);
+      return live.length === entries.length ? state : { ...state, typing: Object.fromEntries(live) };
+    }
+    case 'me':
+      return { ...state, me: action.user };
+    case 'dismiss-error':
+      return { ...state, lastError: null };
+  }
+}
+
+/** Whether `userId` is typing now. */
+export function isTyping(state: AppState, userId: string, now: number): boolean {
+  const until = state.typing[userId];
+  return until !== undefined && until > now;
+}
+
+/** Users in the contact list or any joined room whom the contact list doesn't know yet. */
+export function unknownUserIds(state: AppState): string[] {
+  const known = new Set(state.contacts.map((c) => c.user.id));
+  const ids = new Set<string>();
+  for (const r of state.rooms) for (const p of r.peers) if (!known.has(p.user.id) && p.user.id !== state.me?.id) ids.add(p.user.id);
+  return [...ids];
+}
+
+export function createStore(reducer = reduce, initial: AppState = initialState) {
+  let state = initial;
+  const listeners = new Set<(state: AppState, prev: AppState) => void>();
+  return {
+    get: () => state,
+    dispatch(action: Action): void {
+      const prev = state;
+      state = reducer(state, action);
+      if (state !== prev) for (const l of listeners) l(state, prev);
+    },
+    subscribe(listener: (state: AppState, prev: AppState) => void): () => void {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}
+
+export type Store = ReturnType<typeof createStore>;

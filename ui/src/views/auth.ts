@@ -1,0 +1,192 @@
+/** Sign in / create account, with the choice of server. */
+import { toCoreError } from '../api';
+import type { Controller } from '../controller';
+import { el } from '../dom';
+import { errorText } from '../errors';
+import { normalizeServerUrl } from '../server-url';
+import type { AppState } from '../state';
+import type { ServerChoice } from '../types';
+
+type Tab = 'signin' | 'signup';
+
+function field(id: string, label: string, attrs: Record<string, string>, hint?: string): { wrap: HTMLElement; input: HTMLInputElement } {
+  const input = el('input', { id, name: id, ...attrs, ...(hint !== undefined ? { 'aria-describedby': `${id}-hint` } : {}) });
+  const wrap = el('div', { class: 'field' }, el('label', { for: id }, label), input);
+  if (hint !== undefined) wrap.append(el('p', { id: `${id}-hint`, class: 'hint' }, hint));
+  return { wrap, input };
+}
+
+export function createAuthView(ctl: Controller): { element: HTMLElement; update(state: AppState): void; showError(text: string): void } {
+  const error = el('p', { id: 'auth-error', role: 'alert', class: 'error' });
+  const tabSignIn = el('button', { id: 'tab-signin', type: 'button', role: 'tab', 'aria-controls': 'signin-form' }, 'Sign in');
+  const tabSignUp = el('button', { id: 'tab-signup', type: 'button', role: 'tab', 'aria-controls': 'signup-form' }, 'Create account');
+  const tabs = el('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Account' }, tabSignIn, tabSignUp);
+
+  const embedded = el('input', { id: 'server-embedded', type: 'radio', name: 'server', value: 'embedded' });
+  const custom = el('input', { id: 'server-url', type: 'radio', name: 'server', value: 'url' });
+  const urlInput = el('input', {
+    id: 'server-url-input',
+    type: 'text',
+    inputmode: 'url',
+    autocomplete: 'url',
+    spellcheck: 'false',
+    placeholder: 'chat.example.org',
+    'aria-label': 'Server address',
+    'aria-describedby': 'server-url-hint',
+  });
+  embedded.checked = true;
+  const serverBox = el(
+    'fieldset',
+    { class: 'server-choice' },
+    el('legend', {}, 'Server'),
+    el('div', { class: 'radio' }, embedded, el('label', { for: 'server-embedded' }, 'This device'), el('span', { class: 'hint' }, '(built in, no setup)')),
+    el('div', { class: 'radio' }, custom, el('label', { for: 'server-url' }, 'Another server')),
+    urlInput,
+    el('p', { id: 'server-url-hint', class: 'hint' }, 'For example chat.example.org or localhost:8080.'),
+  );
+  const syncServer = () => {
+    urlInput.disabled = !custom.checked;
+  };
+  embedded.addEventListener('change', syncServer);
+  custom.addEventListener('change', () => {
+    syncServer();
+    urlInput.focus();
+  });
+  syncServer();
+
+  const login = field('signin-login', 'Username or email', { type: 'text', autocomplete: 'username', required: '', spellcheck: 'false', autocapitalize: 'none' });
+  const password = field('signin-password', 'Password', { type: 'password', autocomplete: 'current-password', required: '' });
+  const signInButton = el('button', { id: 'signin-submit', type: 'submit', class: 'primary' }, 'Sign in');
+  const signInForm = el('form', { id: 'signin-form', role: 'tabpanel', 'aria-labelledby': 'tab-signin', novalidate: '' }, login.wrap, password.wrap, signInButton);
+
+  const username = field('signup-username', 'Username', { type: 'text', autocomplete: 'username', required: '', spellcheck: 'false', autocapitalize: 'none', maxlength: '32' }, '3\u201332 letters, digits, "_", "." or "-", starting with a letter or digit.');
+  const email = field('signup-email', 'Email', { type: 'email', autocomplete: 'email', required: '' });
+  const newPassword = field('signup-password', 'Password', { type: 'password', autocomplete: 'new-password', required: '' }, 'At least 8 characters.');
+  const displayNameField = field('signup-display-name', 'Display name (optional)', { type: 'text', autocomplete: 'name', maxlength: '64' });
+  const signUpButton = el('button', { id: 'signup-submit', type: 'submit', class: 'primary' }, 'Create account');
+  const signUpForm = el('form', { id: 'signup-form', role: 'tabpanel', 'aria-labelledby': 'tab-signup', novalidate: '' }, username.wrap, email.wrap, newPassword.wrap, displayNameField.wrap, signUpButton);
+
+  const about = el('p', { class: 'about' });
+  const element = el(
+    'section',
+    { id: 'auth', 'aria-labelledby': 'auth-title' },
+    el('div', { class: 'auth-card' }, el('h1', { id: 'auth-title' }, 'Parley'), el('p', { class: 'tagline' }, 'Peer-to-peer chat.'), tabs, serverBox, signInForm, signUpForm, error, about),
+  );
+  void ctl.api
+    .appInfo()
+    .then((info) => {
+      about.textContent = `Parley ${info.version}${info.debug ? ' (debug build)' : ''}`;
+    })
+    .catch(() => undefined);
+
+  let tab: Tab = 'signin';
+  const select = (next: Tab, focus = false) => {
+    tab = next;
+    for (const [button, form, name] of [[tabSignIn, signInForm, 'signin'], [tabSignUp, signUpForm, 'signup']] as const) {
+      const on = name === tab;
+      button.setAttribute('aria-selected', String(on));
+      button.tabIndex = on ? 0 : -1;
+      form.hidden = !on;
+    }
+    error.textContent = '';
+    if (focus) (tab === 'signin' ? tabSignIn : tabSignUp).focus();
+  };
+  tabSignIn.addEventListener('click', () => select('signin'));
+  tabSignUp.addEventListener('click', () => select('signup'));
+  tabs.addEventListener('keydown', (e) => {
+    if (e.key === 'ArrowLeft' || e.key === 'ArrowRight' || e.key === 'Home' || e.key === 'End') {
+      e.preventDefault();
+      select(tab === 'signin' ? 'signup' : 'signin', true);
+    }
+  });
+  select('signin');
+
+  const server = (): ServerChoice | null => {
+    if (!custom.checked) return { kind: 'embedded' };
+    const r = normalizeServerUrl(urlInput.value);
+    if (!r.ok) {
+      urlInput.setAttribute('aria-invalid', 'true');
+      error.textContent = r.error;
+      urlInput.focus();
+      return null;
+    }
+    urlInput.removeAttribute('aria-invalid');
+    urlInput.value = r.url;
+    return { kind: 'url', url: r.url };
+  };
+
+  const missing = (...fields: HTMLInputElement[]): boolean => {
+    for (const f of fields) {
+      const empty = f.value.trim() === '';
+      if (empty) {
+        f.setAttribute('aria-invalid', 'true');
+        const label = element.querySelector(`label[for="${f.id}"]`)?.textContent ?? 'This field';
+        error.textContent = `${label} is required.`;
+        f.focus();
+        return true;
+      }
+      f.removeAttribute('aria-invalid');
+    }
+    return false;
+  };
+
+  const submit = async (button: HTMLButtonElement, busyText: string, run: () => Promise<void>) => {
+    const text = button.textContent ?? '';
+    button.disabled = true;
+    button.textContent = busyText;
+    element.setAttribute('aria-busy', 'true');
+    error.textContent = '';
+    try {
+      await run();
+    } catch (e) {
+      error.textContent = errorText(toCoreError(e));
+    } finally {
+      button.disabled = false;
+      button.textContent = text;
+      element.removeAttribute('aria-busy');
+    }
+  };
+
+  signInForm.addEventListener('submit', (e) => {
+    e.preventDefault();
+    if (missing(login.input, password.input)) return;
+    const s = server();
+    if (s === null) return;
+    void submit(signInButton, 'Signing in\u2026', async () => {
+      await ctl.signIn(s, login.input.value.trim(), password.input.value);
+      password.input.value = '';
+    });
+  });
+
+  signUpForm.addEventListener('submit', (e) => {
+    e.preventDefault();
+    if (missing(username.input, email.input, newPassword.input)) return;
+    const s = server();
+    if (s === null) return;
+    const name = displayNameField.input.value.trim();
+    void submit(signUpButton, 'Creating account\u2026', async () => {
+      await ctl.signUp(s, username.input.value.trim(), email.input.value.trim(), newPassword.input.value, name === '' ? undefined : name);
+      newPassword.input.value = '';
+    });
+  });
+
+  let prefilled = false;
+  return {
+    element,
+    update(state: AppState) {
+      if (!prefilled) {
+        prefilled = true;
+        if (state.username !== null && login.input.value === '') login.input.value = state.username;
+        if (state.server.kind === 'url') {
+          custom.checked = true;
+          urlInput.value = state.server.url;
+        } else embedded.checked = true;
+        syncServer();
+      }
+      if (state.signedOutReason !== null && error.textContent === '') error.textContent = state.signedOutReason;
+    },
+    showError(text: string) {
+      error.textContent = text;
+    },
+  };
+}

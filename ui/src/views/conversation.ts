@@ -1,0 +1,206 @@
+/** The open conversation: a virtualized message list, typing indicator and the composer. */
+import { toCoreError } from '../api';
+import type { Controller } from '../controller';
+import { el, setAttr, setText } from '../dom';
+import { errorText } from '../errors';
+import { formatDateTime, formatTime, tickFor } from '../format';
+import { buildRows, type Row } from '../rows';
+import { isTyping, type AppState, type OpenConversation } from '../state';
+import type { Message } from '../types';
+import { VirtualList, type Target } from './virtual-list';
+
+const MAX_BODY = 16_000;
+const NEAR_EDGE_PX = 400;
+
+function createRow(row: Row): HTMLElement {
+  switch (row.kind) {
+    case 'day':
+      return el('div', { class: 'row day', role: 'heading', 'aria-level': '3' }, el('span', {}, row.label));
+    case 'system':
+      return el('div', { class: 'row system', role: 'note' }, el('span', {}, row.line.text));
+    case 'message': {
+      const m = row.message;
+      const meta = el('div', { class: 'meta' }, el('time', { datetime: new Date(m.sent_at).toISOString(), title: formatDateTime(m.sent_at, Date.now()) }, formatTime(m.sent_at)));
+      if (m.direction === 'outgoing') meta.append(el('span', { class: 'tick', role: 'img' }));
+      // Peer text goes in as a text node: never parsed as HTML.
+      return el(
+        'div',
+        { class: `row message ${m.direction}`, 'data-id': m.id, 'data-direction': m.direction, tabindex: '-1' },
+        el('div', { class: 'bubble' }, el('div', { class: 'body' }, m.body), meta),
+      );
+    }
+  }
+}
+
+function updateRow(node: HTMLElement, row: Row, highlightId: string | null): void {
+  if (row.kind !== 'message') return;
+  const m: Message = row.message;
+  setAttr(node, 'data-state', m.state);
+  node.classList.toggle('highlight', m.id === highlightId);
+  const tick = node.querySelector('.tick');
+  if (tick !== null) {
+    const t = tickFor(m.state);
+    setText(tick, t.symbol);
+    setAttr(tick, 'class', t.className);
+    setAttr(tick, 'aria-label', t.label);
+    setAttr(tick, 'title', t.label);
+  }
+}
+
+export function createConversationView(ctl: Controller): {
+  element: HTMLElement;
+  update(state: AppState, prev: AppState | null): void;
+  focusComposer(): void;
+  renderedRows(): number;
+} {
+  const back = el('button', { id: 'back', type: 'button', class: 'back', 'aria-label': 'Back to contacts' }, '\u2190');
+  const title = el('h2', { id: 'conversation-title' });
+  const presence = el('span', { class: 'presence-label' });
+  const header = el('header', { class: 'conversation-header' }, back, el('div', { class: 'title-block' }, title, presence));
+  const loadOlder = el('div', { id: 'load-older', role: 'status', class: 'load-older' });
+  const scroller = el('div', { id: 'messages', class: 'messages', tabindex: '0', role: 'region', 'aria-label': 'Messages' });
+  const jumpLatest = el('button', { id: 'jump-latest', type: 'button', class: 'jump-latest' }, 'Jump to latest \u2193');
+  const typing = el('div', { id: 'typing', class: 'typing', 'aria-live': 'polite' });
+  const announcer = el('div', { id: 'announcer', class: 'sr-only', 'aria-live': 'polite' });
+  const composerError = el('p', { id: 'composer-error', class: 'error small', role: 'alert' });
+  const composer = el('textarea', { id: 'composer', rows: '1', 'aria-label': 'Message', placeholder: 'Message', 'aria-describedby': 'composer-hint', maxlength: String(MAX_BODY) });
+  const send = el('button', { id: 'send', type: 'submit', class: 'primary' }, 'Send');
+  const form = el('form', { class: 'composer', 'aria-label': 'Write a message' }, composer, send);
+  const hint = el('p', { id: 'composer-hint', class: 'sr-only' }, 'Enter sends, Shift+Enter starts a new line.');
+  const element = el(
+    'section',
+    { id: 'conversation', class: 'conversation', 'aria-labelledby': 'conversation-title' },
+    header,
+    el('div', { class: 'messages-wrap' }, loadOlder, scroller, jumpLatest),
+    typing,
+    composerError,
+    form,
+    hint,
+    announcer,
+  );
+  element.hidden = true;
+
+  let highlightId: string | null = null;
+  const list = new VirtualList<Row>(scroller, {
+    key: (r) => r.key,
+    create: createRow,
+    update: (node, r) => updateRow(node, r, highlightId),
+    weakAnchor: (r) => r.kind === 'day',
+    estimate: 64,
+    overscan: 400,
+    onScroll: (fromTop, fromBottom) => {
+      if (fromTop < NEAR_EDGE_PX) void ctl.loadOlder();
+      if (fromBottom < NEAR_EDGE_PX) void ctl.loadNewer();
+    },
+  });
+
+  back.addEventListener('click', () => ctl.back());
+  jumpLatest.addEventListener('click', () => void ctl.jumpToLatest());
+
+  const autosize = () => {
+    composer.style.height = '';
+    // Hidden (narrow layout, other pane) or empty: keep the one-line height of the stylesheet.
+    if (composer.value === '' || composer.scrollHeight === 0) return;
+    composer.style.height = `${Math.min(composer.scrollHeight + 2, 200)}px`;
+  };
+  composer.addEventListener('input', () => {
+    autosize();
+    composerError.textContent = '';
+    ctl.typing(composer.value);
+  });
+  composer.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.shiftKey && !e.altKey && !e.ctrlKey && !e.metaKey && !e.isComposing) {
+      e.preventDefault();
+      form.requestSubmit();
+    }
+  });
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const body = composer.value;
+    if (body.trim() === '') return;
+    if (body.length > MAX_BODY) {
+      composerError.textContent = `A message can have at most ${MAX_BODY.toLocaleString()} characters.`;
+      return;
+    }
+    composer.value = '';
+    autosize();
+    ctl.send(body).catch((err: unknown) => {
+      if (composer.value === '') composer.value = body;
+      autosize();
+      composerError.textContent = errorText(toCoreError(err));
+    });
+  });
+
+  let rowsFor: { messages: Message[]; system: unknown } | null = null;
+
+  const targetFor = (open: OpenConversation, prevOpen: OpenConversation | null, wasAtBottom: boolean): Target => {
+    if (prevOpen === null || prevOpen.userId !== open.userId) return open.highlightId !== null ? { centre: open.highlightId } : 'bottom';
+    if (open.highlightId !== null && open.highlightId !== prevOpen.highlightId) return { centre: open.highlightId };
+    if (prevOpen.loading === 'initial' && open.loading !== 'initial') return 'bottom';
+    const last = open.messages[open.messages.length - 1];
+    const prevLast = prevOpen.messages[prevOpen.messages.length - 1];
+    if (open.newer === null && last !== undefined && last.id !== prevLast?.id) {
+      if (last.direction === 'outgoing' || wasAtBottom) return 'bottom';
+    }
+    if (open.newer === null && wasAtBottom && open.system !== prevOpen.system) return 'bottom';
+    return 'keep';
+  };
+
+  return {
+    element,
+    update(state, prev) {
+      const open = state.open;
+      element.hidden = open === null;
+      if (open === null) {
+        rowsFor = null;
+        return;
+      }
+      const prevOpen = prev?.open ?? null;
+      const changedConversation = prevOpen === null || prevOpen.userId !== open.userId;
+      element.dataset.userId = open.userId;
+      setText(title, open.title);
+      composer.setAttribute('aria-label', `Message ${open.title}`);
+      composer.placeholder = state.connection === 'online' ? `Message ${open.title}` : `Message ${open.title} (sent when you're back online)`;
+      const contact = state.contacts.find((c) => c.user.id === open.userId);
+      setText(presence, contact === undefined ? '' : contact.online ? 'online' : 'offline');
+      presence.classList.toggle('online', contact?.online === true);
+
+      const now = Date.now();
+      setText(typing, isTyping(state, open.userId, now) ? `${open.title} is typing\u2026` : '');
+      setText(loadOlder, open.loading === 'older' ? 'Loading older messages\u2026' : open.loading === 'initial' ? 'Loading\u2026' : '');
+      loadOlder.hidden = loadOlder.textContent === '';
+      jumpLatest.hidden = open.newer === null;
+      scroller.setAttribute('aria-busy', String(open.loading !== 'none'));
+      if (changedConversation) {
+        composerError.textContent = '';
+        composer.value = '';
+        autosize();
+      }
+
+      const highlightChanged = open.highlightId !== highlightId;
+      highlightId = open.highlightId;
+      if (changedConversation || rowsFor === null || rowsFor.messages !== open.messages || rowsFor.system !== open.system || highlightChanged) {
+        const wasAtBottom = list.stuckToBottom;
+        rowsFor = { messages: open.messages, system: open.system };
+        const target = targetFor(open, changedConversation ? null : prevOpen, wasAtBottom);
+        list.setRows(buildRows(open.messages, open.system, now), target);
+
+        const last = open.messages[open.messages.length - 1];
+        const prevLast = prevOpen?.messages[prevOpen.messages.length - 1];
+        if (!changedConversation && prevOpen?.loading === 'none' && last !== undefined && last.id !== prevLast?.id && last.direction === 'incoming') {
+          announcer.textContent = `${open.title}: ${last.body.slice(0, 200)}`;
+        }
+        if (typeof target === 'object') list.node(target.centre)?.focus({ preventScroll: true });
+      }
+      if (open.loading === 'none' && open.older !== null && scroller.scrollTop < NEAR_EDGE_PX && scroller.clientHeight > 0) {
+        queueMicrotask(() => void ctl.loadOlder());
+      }
+    },
+    focusComposer() {
+      composer.focus();
+    },
+    renderedRows() {
+      return list.renderedCount;
+    },
+  };
+}

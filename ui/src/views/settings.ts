@@ -1,0 +1,213 @@
+/** Settings: server, STUN/TURN servers, download folder, theme, notifications, media support. */
+import { toCoreError } from '../api';
+import type { Controller } from '../controller';
+import { el } from '../dom';
+import { errorText } from '../errors';
+import { normalizeServerUrl } from '../server-url';
+import { formFromSettings, validateSettings, type IceRow, type SettingsForm } from '../settings-model';
+import type { MediaCaps, Settings, Theme } from '../types';
+
+const darkScheme = typeof matchMedia === 'function' ? matchMedia('(prefers-color-scheme: dark)') : null;
+let chosenTheme: Theme = 'system';
+
+function resolveTheme(): void {
+  const dark = chosenTheme === 'dark' || (chosenTheme === 'system' && darkScheme?.matches === true);
+  document.documentElement.dataset.theme = dark ? 'dark' : 'light';
+  document.documentElement.dataset.themeChoice = chosenTheme;
+}
+
+darkScheme?.addEventListener('change', resolveTheme);
+
+/**
+ * Applies the theme: `data-theme` on <html> is the palette in use (`light` or `dark`, which is
+ * all the stylesheet knows); "system" follows the OS, live.
+ */
+export function applyTheme(theme: Theme): void {
+  chosenTheme = theme;
+  resolveTheme();
+}
+
+export function detectMediaCaps(w: Window & typeof globalThis = window): MediaCaps {
+  const g = w as unknown as Record<string, unknown>;
+  return {
+    rtc_peer_connection: typeof g.RTCPeerConnection === 'function',
+    get_user_media: typeof w.navigator.mediaDevices?.getUserMedia === 'function',
+    web_codecs: typeof g.VideoEncoder === 'function',
+    audio_worklet: typeof g.AudioWorkletNode === 'function',
+  };
+}
+
+const CAP_NAMES: [keyof MediaCaps, string][] = [
+  ['rtc_peer_connection', 'WebRTC (RTCPeerConnection)'],
+  ['get_user_media', 'Camera and microphone (getUserMedia)'],
+  ['web_codecs', 'WebCodecs (VideoEncoder)'],
+  ['audio_worklet', 'Audio worklets (AudioWorkletNode)'],
+];
+
+export function createSettingsView(ctl: Controller): { element: HTMLElement; load(): void } {
+  const embedded = el('input', { id: 'settings-server-embedded', type: 'radio', name: 'settings-server', value: 'embedded' });
+  const custom = el('input', { id: 'settings-server-url', type: 'radio', name: 'settings-server', value: 'url' });
+  const url = el('input', { id: 'settings-server-url-input', type: 'text', inputmode: 'url', spellcheck: 'false', 'aria-label': 'Server address', placeholder: 'chat.example.org' });
+  const ice = el('ul', { id: 'settings-ice', class: 'ice-list', 'aria-label': 'STUN and TURN servers' });
+  const addIce = el('button', { id: 'settings-ice-add', type: 'button' }, 'Add a STUN/TURN server');
+  const downloadDir = el('input', { id: 'settings-download-dir', type: 'text', spellcheck: 'false', placeholder: 'The system Downloads folder', 'aria-describedby': 'settings-download-hint' });
+  const theme = el('select', { id: 'settings-theme' }, el('option', { value: 'system' }, 'Same as the system'), el('option', { value: 'light' }, 'Light'), el('option', { value: 'dark' }, 'Dark'));
+  const notifications = el('input', { id: 'settings-notifications', type: 'checkbox' });
+  const save = el('button', { id: 'settings-save', type: 'submit', class: 'primary' }, 'Save settings');
+  const errors = el('ul', { id: 'settings-errors', class: 'error', role: 'alert' });
+  const message = el('p', { id: 'settings-message', role: 'status' });
+  const media = el('ul', { id: 'settings-media', class: 'media-caps', 'aria-label': 'Media support in this window' });
+  const about = el('p', { class: 'hint', id: 'settings-about' });
+  const close = el('button', { type: 'button', class: 'close', 'aria-label': 'Close settings' }, '\u2715');
+
+  const form = el(
+    'form',
+    { novalidate: '' },
+    el(
+      'fieldset',
+      {},
+      el('legend', {}, 'Server'),
+      el('div', { class: 'radio' }, embedded, el('label', { for: 'settings-server-embedded' }, 'This device')),
+      el('div', { class: 'radio' }, custom, el('label', { for: 'settings-server-url' }, 'Another server')),
+      url,
+      el('p', { class: 'hint' }, 'Used the next time you sign in.'),
+    ),
+    el('fieldset', {}, el('legend', {}, 'STUN and TURN servers'), el('p', { class: 'hint' }, 'Used on top of those your server hands out. TURN passwords are kept in the system keyring.'), ice, addIce),
+    el('div', { class: 'field' }, el('label', { for: 'settings-download-dir' }, 'Download folder'), downloadDir, el('p', { id: 'settings-download-hint', class: 'hint' }, 'A full path; leave empty for the system Downloads folder.')),
+    el('div', { class: 'field' }, el('label', { for: 'settings-theme' }, 'Theme'), theme),
+    el('div', { class: 'check' }, notifications, el('label', { for: 'settings-notifications' }, 'Desktop notifications while the window is in the background')),
+    errors,
+    save,
+    message,
+  );
+  const element = el(
+    'section',
+    { id: 'settings', class: 'panel', 'aria-labelledby': 'settings-title' },
+    el('header', { class: 'panel-header' }, el('h2', { id: 'settings-title' }, 'Settings'), close),
+    form,
+    el('h3', {}, 'Media support in this window'),
+    media,
+    about,
+  );
+  close.addEventListener('click', () => ctl.back());
+  const syncServer = () => {
+    url.disabled = !custom.checked;
+  };
+  embedded.addEventListener('change', syncServer);
+  custom.addEventListener('change', syncServer);
+
+  const iceRow = (row: IceRow): HTMLElement => {
+    const n = () => Array.from(ice.children).indexOf(li) + 1;
+    const urls = el('input', { type: 'text', class: 'ice-urls', spellcheck: 'false', placeholder: 'stun:stun.example.org:3478', 'aria-label': 'URLs' });
+    const user = el('input', { type: 'text', class: 'ice-username', autocomplete: 'off', placeholder: 'Username (TURN)', 'aria-label': 'Username' });
+    const cred = el('input', { type: 'password', class: 'ice-credential', autocomplete: 'new-password', placeholder: row.hasCredential ? 'Saved (type to replace)' : 'Password (TURN)', 'aria-label': 'Password' });
+    const remove = el('button', { type: 'button', class: 'remove' }, 'Remove');
+    urls.value = row.urls;
+    user.value = row.username;
+    const li = el('li', {}, urls, user, cred, remove);
+    li.dataset.hasCredential = String(row.hasCredential);
+    const label = () => {
+      urls.setAttribute('aria-label', `Server ${n()} URLs`);
+      user.setAttribute('aria-label', `Server ${n()} username`);
+      cred.setAttribute('aria-label', `Server ${n()} password`);
+      remove.setAttribute('aria-label', `Remove server ${n()}`);
+    };
+    queueMicrotask(label);
+    remove.addEventListener('click', () => {
+      li.remove();
+      addIce.focus();
+    });
+    return li;
+  };
+  addIce.addEventListener('click', () => {
+    const li = iceRow({ urls: '', username: '', credential: '', hasCredential: false });
+    ice.append(li);
+    li.querySelector('input')?.focus();
+  });
+
+  const readForm = (): SettingsForm => ({
+    serverKind: custom.checked ? 'url' : 'embedded',
+    serverUrl: url.value,
+    ice: Array.from(ice.children).map((li) => ({
+      urls: (li.querySelector('.ice-urls') as HTMLInputElement).value,
+      username: (li.querySelector('.ice-username') as HTMLInputElement).value,
+      credential: (li.querySelector('.ice-credential') as HTMLInputElement).value,
+      hasCredential: (li as HTMLElement).dataset.hasCredential === 'true',
+    })),
+    downloadDir: downloadDir.value,
+    theme: theme.value,
+    notifications: notifications.checked,
+  });
+
+  const fill = (s: Settings) => {
+    const f = formFromSettings(s);
+    embedded.checked = f.serverKind === 'embedded';
+    custom.checked = f.serverKind === 'url';
+    url.value = f.serverUrl;
+    syncServer();
+    ice.replaceChildren(...f.ice.map(iceRow));
+    downloadDir.value = f.downloadDir;
+    theme.value = f.theme;
+    notifications.checked = f.notifications;
+  };
+
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    errors.replaceChildren();
+    message.textContent = '';
+    if (custom.checked) {
+      const r = normalizeServerUrl(url.value);
+      if (r.ok) url.value = r.url;
+    }
+    const v = validateSettings(readForm());
+    if (!v.ok) {
+      errors.replaceChildren(...v.errors.map((err) => el('li', {}, err.message)));
+      return;
+    }
+    save.disabled = true;
+    ctl.api
+      .setSettings(v.settings, v.credentials.length > 0 ? v.credentials : undefined)
+      .then((saved) => {
+        fill(saved);
+        applyTheme(saved.theme);
+        message.textContent = 'Settings saved.';
+      })
+      .catch((err: unknown) => {
+        errors.replaceChildren(el('li', {}, errorText(toCoreError(err))));
+      })
+      .finally(() => {
+        save.disabled = false;
+      });
+  });
+
+  const renderMedia = () => {
+    const caps = ctl.mediaCaps;
+    media.replaceChildren(
+      ...CAP_NAMES.map(([key, name]) => {
+        const on = caps?.[key] ?? false;
+        return el('li', { 'data-cap': key, 'data-available': String(on) }, el('span', { class: on ? 'yes' : 'no', 'aria-hidden': 'true' }, on ? '\u2713' : '\u2717'), ` ${name}: ${on ? 'available' : 'not available'}`);
+      }),
+    );
+  };
+
+  return {
+    element,
+    load() {
+      message.textContent = '';
+      errors.replaceChildren();
+      renderMedia();
+      ctl.api
+        .getSettings()
+        .then(fill)
+        .catch((err: unknown) => {
+          errors.replaceChildren(el('li', {}, errorText(toCoreError(err))));
+        });
+      ctl.api
+        .appInfo()
+        .then((info) => {
+          about.textContent = `Parley ${info.version}${info.debug ? ' (debug build)' : ''} on ${info.os}/${info.arch}. Profile: ${info.profile_dir}`;
+        })
+        .catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,135 @@
+/** The main screen: top bar with navigation, banner, sidebar and the detail pane. */
+import { toCoreError } from '../api';
+import type { Controller, Nav, Panel } from '../controller';
+import { el, setAttr, setText } from '../dom';
+import { errorText } from '../errors';
+import { displayName, type AppState } from '../state';
+import { avatarElement } from './avatar';
+import { createBanner, createNotice } from './banner';
+import { createConversationView } from './conversation';
+import { createProfileView } from './profile';
+import { createSearchView } from './search';
+import { createSettingsView } from './settings';
+import { createSidebar } from './sidebar';
+
+export type MainScreen = { element: HTMLElement; update(state: AppState, prev: AppState | null): void; destroy(): void };
+
+export function createMainScreen(ctl: Controller): MainScreen {
+  const navButton = (id: string, label: string, panel: Panel) => {
+    const b = el('button', { id, type: 'button', 'data-panel': panel }, label);
+    b.addEventListener('click', () => {
+      if (panel === 'chats') {
+        ctl.setNav({ panel: 'chats', pane: 'list' });
+      } else ctl.showPanel(panel);
+    });
+    return b;
+  };
+  const navChats = navButton('nav-chats', 'Chats', 'chats');
+  const navSearch = navButton('nav-search', 'Search', 'search');
+  const navProfile = navButton('nav-profile', 'Profile', 'profile');
+  const navSettings = navButton('nav-settings', 'Settings', 'settings');
+  const signOut = el('button', { id: 'sign-out', type: 'button' }, 'Sign out');
+  navSearch.setAttribute('aria-keyshortcuts', 'Control+K');
+  const me = el('div', { id: 'me', class: 'me' }, el('span', { class: 'avatar' }), el('span', { class: 'me-text' }, el('span', { class: 'me-name' }), el('span', { class: 'me-state' })));
+  const topbar = el(
+    'header',
+    { class: 'topbar' },
+    el('span', { class: 'brand', 'aria-hidden': 'true' }, 'Parley'),
+    me,
+    el('nav', { class: 'main-nav', 'aria-label': 'Main' }, navChats, navSearch, navProfile, navSettings, signOut),
+  );
+  const banner = createBanner();
+  const notice = createNotice(ctl);
+  const sidebar = createSidebar(ctl);
+  const conversation = createConversationView(ctl);
+  const search = createSearchView(ctl);
+  const profile = createProfileView(ctl);
+  const settings = createSettingsView(ctl);
+  const empty = el('div', { id: 'empty-pane', class: 'empty-pane' }, el('p', {}, 'Choose a contact to start chatting, or join a room to meet people.'));
+  const detail = el('main', { class: 'detail', id: 'detail' }, conversation.element, search.element, profile.element, settings.element, empty);
+  const element = el('div', { id: 'main' }, topbar, banner.element, notice.element, el('div', { class: 'layout' }, sidebar.element, detail));
+
+  signOut.addEventListener('click', () => {
+    signOut.disabled = true;
+    ctl.signOut().catch((e: unknown) => {
+      signOut.disabled = false;
+      ctl.store.dispatch({ type: 'event', now: Date.now(), event: { event: 'error', ...toCoreError(e), message: errorText(toCoreError(e)) } });
+    });
+  });
+
+  const applyNav = (nav: Nav, prev: Nav | null) => {
+    element.dataset.panel = nav.panel;
+    element.dataset.pane = nav.pane;
+    for (const b of [navChats, navSearch, navProfile, navSettings]) setAttr(b, 'aria-current', b.dataset.panel === nav.panel ? 'page' : null);
+    search.element.hidden = nav.panel !== 'search';
+    profile.element.hidden = nav.panel !== 'profile';
+    settings.element.hidden = nav.panel !== 'settings';
+    const state = ctl.store.get();
+    conversation.element.hidden = nav.panel !== 'chats' || state.open === null;
+    empty.hidden = nav.panel !== 'chats' || state.open !== null;
+    if (prev === null || nav.panel !== prev.panel) {
+      if (nav.panel === 'search') search.focus();
+      if (nav.panel === 'profile') {
+        profile.load();
+        profile.element.querySelector('h2')?.setAttribute('tabindex', '-1');
+        (profile.element.querySelector('h2') as HTMLElement).focus();
+      }
+      if (nav.panel === 'settings') {
+        settings.load();
+        settings.element.querySelector('h2')?.setAttribute('tabindex', '-1');
+        (settings.element.querySelector('h2') as HTMLElement).focus();
+      }
+    }
+    if (prev !== null && nav.panel === 'chats' && nav.pane === 'list' && (prev.pane === 'detail' || prev.panel !== 'chats')) {
+      const id = state.open?.userId;
+      const target = id !== undefined ? sidebar.element.querySelector<HTMLElement>(`[data-user-id="${CSS.escape(id)}"] button`) : null;
+      (target ?? navChats).focus();
+    }
+  };
+  const offNav = ctl.onNav((nav, prev) => applyNav(nav, prev));
+  applyNav(ctl.nav, null);
+
+  const onKey = (e: KeyboardEvent) => {
+    if (e.key === 'Escape' && !e.defaultPrevented) {
+      if (ctl.back()) e.preventDefault();
+    } else if ((e.ctrlKey || e.metaKey) && !e.shiftKey && !e.altKey && e.key.toLowerCase() === 'k') {
+      e.preventDefault();
+      ctl.showPanel('search');
+      search.focus();
+    }
+  };
+  document.addEventListener('keydown', onKey);
+
+  let meKey = '';
+  return {
+    element,
+    update(state, prev) {
+      element.dataset.connection = state.connection;
+      const user = state.me;
+      const username = user?.username ?? state.username ?? '';
+      me.dataset.username = username;
+      const name = user !== null ? displayName(user) : username;
+      setText(me.querySelector('.me-name') as Element, name);
+      const stateText = state.connection === 'online' ? 'online' : state.connection === 'offline' ? 'offline' : 'connecting\u2026';
+      setText(me.querySelector('.me-state') as Element, user?.status ? `${stateText} \u00b7 ${user.status}` : stateText);
+      const key = `${user?.id}|${user?.avatar_url}|${name}`;
+      if (key !== meKey) {
+        meKey = key;
+        const avatar = me.querySelector('.avatar') as HTMLElement;
+        avatar.replaceWith(user !== null ? avatarElement(ctl.api, user, name) : el('span', { class: 'avatar', 'aria-hidden': 'true' }, '?'));
+      }
+      banner.update(state);
+      notice.update(state);
+      sidebar.update(state, prev);
+      conversation.update(state, prev);
+      if (prev === null || (state.open === null) !== (prev.open === null)) applyNav(ctl.nav, ctl.nav);
+      if (state.open !== null && prev?.open?.userId !== state.open.userId && ctl.nav.panel === 'chats') conversation.focusComposer();
+      const unread = state.contacts.reduce((n, c) => n + c.unread, 0);
+      document.title = unread > 0 ? `(${unread}) Parley` : 'Parley';
+    },
+    destroy() {
+      offNav();
+      document.removeEventListener('keydown', onKey);
+    },
+  };
+}

@@ -1,0 +1,392 @@
+/**
+ * A fake Rust side for the browser tests: implements the commands of docs/app-ipc.md over
+ * in-memory users and messages, through `mockIPC` from @tauri-apps/api/mocks, then loads the
+ * app. Tests drive it through `window.__parleyMock`.
+ *
+ * URL parameters: `session=online|offline|none` (what restore_session finds, default none),
+ * `history=N` (N messages with Bob), `tauri=0` (do not pretend to be Tauri).
+ */
+import { emit } from '@tauri-apps/api/event';
+import { mockIPC, mockWindows } from '@tauri-apps/api/mocks';
+import type {
+  Connection,
+  Contact,
+  CoreEvent,
+  DeliveryState,
+  Message,
+  Peer,
+  SearchHit,
+  ServerChoice,
+  Settings,
+  Snapshot,
+  User,
+} from '../../src/types';
+
+type Args = Record<string, unknown>;
+type Call = { cmd: string; args: unknown };
+const fail = (code: string, message: string): never => {
+  // Tauri rejects with the serialized error object.
+  throw { code, message };
+};
+
+const params = new URLSearchParams(location.search);
+const now = Date.now();
+
+function makeUser(id: string, display_name: string, extra: Partial<User> = {}): User {
+  return { id, username: id, display_name, bio: '', status: '', avatar_url: null, created_at: 1_700_000_000, ...extra };
+}
+
+const users = new Map<string, User & { password: string }>();
+for (const [u, pw] of [
+  [makeUser('alice', 'Alice', { email: 'alice@example.org' }), 'correct horse'],
+  [makeUser('bob', 'Bob', { status: 'Around' }), 'bob-password'],
+  [makeUser('carol', 'Carol'), 'carol-password'],
+] as const) {
+  users.set(u.id, { ...u, password: pw });
+}
+
+const publicUser = (id: string): User => {
+  const u = users.get(id);
+  if (u === undefined) return fail('unknown_contact', `No user ${id}.`);
+  const { password: _pw, ...rest } = u;
+  void _pw;
+  return rest;
+};
+
+let me: string | null = null;
+let connection: Connection = 'signed-out';
+let server: ServerChoice = { kind: 'embedded' };
+let seq = 0;
+let avatarBytes: Uint8Array | null = null;
+const messages = new Map<string, Message[]>(); // conversation id → oldest first
+const joined = new Map<string, Peer[]>();
+const calls: Call[] = [];
+let settings: Settings = { server: { kind: 'embedded' }, ice_servers: [], download_dir: null, theme: 'system', notifications: true };
+const roomMembers: Record<string, string[]> = { lobby: ['bob', 'carol'], random: ['carol'] };
+
+function conv(id: string): Message[] {
+  let list = messages.get(id);
+  if (list === undefined) {
+    list = [];
+    messages.set(id, list);
+  }
+  return list;
+}
+
+function store(conversation: string, direction: Message['direction'], body: string, sentAt = Date.now(), state?: DeliveryState): Message {
+  seq += 1;
+  const m: Message = {
+    id: `m${seq}`,
+    conversation_id: conversation,
+    direction,
+    sender_id: direction === 'outgoing' ? (me ?? 'alice') : conversation,
+    body,
+    sent_at: sentAt,
+    received_at: direction === 'incoming' ? sentAt : null,
+    state: state ?? (direction === 'outgoing' ? 'pending' : 'received'),
+    seq,
+  };
+  conv(conversation).push(m);
+  return m;
+}
+
+const LONG = 'This one is longer, so that rows have different heights. '.repeat(4);
+function seedHistory(userId: string, n: number): void {
+  const start = now - n * 5 * 60_000;
+  for (let i = 0; i < n; i++) {
+    const out = i % 3 === 0;
+    const body = n >= 100 && i === Math.floor(n / 3) ? `the needle in the haystack #${i}` : i % 7 === 0 ? `Message ${i}. ${LONG}` : i % 11 === 0 ? `Message ${i}\nwith\nthree lines` : `Message ${i}`;
+    store(userId, out ? 'outgoing' : 'incoming', body, start + i * 5 * 60_000, out ? 'read' : 'read');
+  }
+}
+seedHistory('carol', 3);
+const historyN = Number(params.get('history') ?? '0');
+if (historyN > 0) seedHistory('bob', historyN);
+
+const cursorOf = (m: Message) => `c:${m.seq}`;
+const seqOf = (cursor: unknown) => Number(String(cursor).slice(2));
+
+function snapshot(): Snapshot {
+  return {
+    connection,
+    me: me !== null && connection !== 'signed-out' ? publicUser(me) : null,
+    username: me,
+    server,
+    server_url: server.kind === 'url' ? server.url : 'http://127.0.0.1:41000',
+    rooms: connection === 'online' ? [...joined].map(([room, peers]) => ({ room, peers })) : [],
+    error: null,
+  };
+}
+
+function peersOf(room: string): Peer[] {
+  return (roomMembers[room] ?? []).map((id) => ({ peer_id: `peer-${id}`, user: publicUser(id) }));
+}
+
+function isOnline(id: string): boolean {
+  return [...joined.values()].some((peers) => peers.some((p) => p.user.id === id));
+}
+
+function conversationOf(id: string) {
+  const list = conv(id);
+  const last = list[list.length - 1] ?? null;
+  return {
+    id,
+    title: publicUser(id).display_name,
+    last_message: last,
+    unread: list.filter((m) => m.direction === 'incoming' && m.state !== 'read').length,
+    updated_at: last?.sent_at ?? 0,
+  };
+}
+
+function contacts(): Contact[] {
+  const ids = new Set<string>();
+  for (const [id, list] of messages) if (list.length > 0) ids.add(id);
+  for (const peers of joined.values()) for (const p of peers) ids.add(p.user.id);
+  ids.add('bob');
+  ids.delete(me ?? '');
+  return [...ids].map((id) => ({ user: publicUser(id), online: connection === 'online' && isOnline(id), conversation: messages.has(id) ? conversationOf(id) : null }));
+}
+
+function needSession(): void {
+  if (me === null || connection === 'signed-out') fail('not_signed_in', 'Sign in first.');
+}
+function needOnline(): void {
+  needSession();
+  if (connection !== 'online') fail('not_online', 'Offline.');
+}
+
+function signedIn(user: string): Snapshot {
+  me = user;
+  connection = 'online';
+  return snapshot();
+}
+
+function checkServer(choice: unknown): void {
+  const s = choice as ServerChoice;
+  if (s.kind === 'url' && s.url.includes('unreachable')) fail('server_unreachable', `Could not connect to ${s.url}.`);
+  server = s;
+}
+
+function highlight(body: string, q: string): string {
+  const lower = body.toLowerCase();
+  const needle = q.toLowerCase();
+  let out = '';
+  let i = 0;
+  for (;;) {
+    const j = lower.indexOf(needle, i);
+    if (j < 0) break;
+    out += `${body.slice(i, j)}\u0002${body.slice(j, j + needle.length)}\u0003`;
+    i = j + needle.length;
+  }
+  return out + body.slice(i);
+}
+
+const handlers: Record<string, (a: Args) => unknown> = {
+  app_info: () => ({ version: '0.1.0-mock', debug: true, os: 'linux', arch: 'x86_64', profile_dir: '/tmp/parley-mock' }),
+  snapshot: () => snapshot(),
+  restore_session: () => {
+    const s = params.get('session');
+    if (s === 'online') return signedIn('alice');
+    if (s === 'offline') {
+      me = 'alice';
+      connection = 'offline';
+      return snapshot();
+    }
+    return snapshot();
+  },
+  sign_in: (a) => {
+    checkServer(a.server);
+    const login = String(a.login);
+    const u = [...users.values()].find((x) => x.username === login || x.email === login);
+    if (u === undefined || u.password !== a.password) return fail('invalid_credentials', 'Wrong login or password.');
+    return signedIn(u.id);
+  },
+  sign_up: (a) => {
+    checkServer(a.server);
+    const username = String(a.username);
+    if (users.has(username)) return fail('username_taken', 'That username is taken.');
+    if (String(a.password).length < 8) return fail('invalid_input', 'password: use at least 8 characters.');
+    users.set(username, { ...makeUser(username, typeof a.displayName === 'string' ? a.displayName : username, { email: String(a.email) }), password: String(a.password) });
+    return signedIn(username);
+  },
+  sign_out: () => {
+    connection = 'signed-out';
+    joined.clear();
+    return snapshot();
+  },
+  room_directory: () => {
+    needOnline();
+    return Object.entries(roomMembers).map(([name, m]) => ({ name, online: m.length }));
+  },
+  join_room: (a) => {
+    needOnline();
+    const room = String(a.room);
+    const peers = peersOf(room);
+    joined.set(room, peers);
+    return { room, peers };
+  },
+  leave_room: (a) => {
+    joined.delete(String(a.room));
+    return null;
+  },
+  contacts: () => {
+    needSession();
+    return contacts();
+  },
+  open_conversation: (a) => {
+    needSession();
+    const id = String(a.userId);
+    conv(id);
+    return conversationOf(id);
+  },
+  history_page: (a) => {
+    const list = conv(String(a.conversationId));
+    const limit = Number(a.limit ?? 50);
+    const before = a.before === undefined || a.before === null ? Infinity : seqOf(a.before);
+    const older = list.filter((m) => m.seq < before);
+    const page = older.slice(Math.max(0, older.length - limit)).reverse();
+    const last = page[page.length - 1];
+    return { messages: page, next: older.length > limit && last !== undefined ? cursorOf(last) : null };
+  },
+  history_after: (a) => {
+    const list = conv(String(a.conversationId));
+    const limit = Number(a.limit ?? 50);
+    const after = seqOf(a.after);
+    const newer = list.filter((m) => m.seq > after);
+    const page = newer.slice(0, limit);
+    const last = page[page.length - 1];
+    return { messages: page, next: newer.length > limit && last !== undefined ? cursorOf(last) : null };
+  },
+  message_cursor: (a) => {
+    for (const list of messages.values()) {
+      const m = list.find((x) => x.id === a.messageId);
+      if (m !== undefined) return cursorOf(m);
+    }
+    return fail('history_error', 'No such message.');
+  },
+  send_message: (a) => {
+    needSession();
+    const body = String(a.body);
+    if (body.trim() === '' || body.length > 16_000) return fail('invalid_message', 'Empty or too long.');
+    const m = store(String(a.userId), 'outgoing', body);
+    void emitEvent({ event: 'message', message: m });
+    return m;
+  },
+  mark_read: (a) => {
+    let n = 0;
+    for (const m of conv(String(a.conversationId))) {
+      if (m.direction === 'incoming' && m.state !== 'read') {
+        m.state = 'read';
+        n++;
+      }
+    }
+    return n;
+  },
+  set_typing: () => null,
+  search: (a) => {
+    const q = String(a.query).trim().toLowerCase();
+    const limit = Number(a.limit ?? 50);
+    const before = a.before === undefined || a.before === null ? Infinity : seqOf(a.before);
+    const all = [...messages.values()].flat().filter((m) => m.seq < before && m.body.toLowerCase().includes(q));
+    all.sort((x, y) => y.seq - x.seq);
+    return all.slice(0, limit).map((m): SearchHit => ({ message: m, snippet: highlight(m.body, q), conversation_title: publicUser(m.conversation_id).display_name }));
+  },
+  update_profile: (a) => {
+    needOnline();
+    const u = users.get(me as string)!;
+    if (typeof a.displayName === 'string') u.display_name = a.displayName;
+    if (typeof a.bio === 'string') u.bio = a.bio;
+    if (typeof a.status === 'string') u.status = a.status;
+    return publicUser(u.id);
+  },
+  upload_avatar: (a) => {
+    needOnline();
+    const bytes = a as unknown as Uint8Array;
+    if (!(bytes instanceof Uint8Array) || bytes.byteLength === 0) return fail('invalid_image', 'No image.');
+    avatarBytes = bytes;
+    const u = users.get(me as string)!;
+    u.avatar_url = `/avatars/${u.id}?v=${Date.now()}`;
+    return publicUser(u.id);
+  },
+  avatar: (a) => (a.userId === me && avatarBytes !== null ? avatarBytes : new Uint8Array(0)),
+  get_settings: () => settings,
+  set_settings: (a) => {
+    const s = a.settings as Settings;
+    if (!['system', 'light', 'dark'].includes(s.theme)) return fail('invalid_settings', 'theme: unknown theme.');
+    settings = { ...s, ice_servers: s.ice_servers.map((x, i) => ({ ...x, has_credential: x.has_credential || ((a.iceCredentials as { index: number }[] | undefined) ?? []).some((c) => c.index === i) })) };
+    return settings;
+  },
+  report_media_caps: () => null,
+  ui_ready: () => null,
+};
+
+async function emitEvent(event: CoreEvent): Promise<void> {
+  await emit('core-event', event);
+}
+
+const mock = {
+  calls,
+  callsOf: (cmd: string) => calls.filter((c) => c.cmd === cmd).map((c) => c.args),
+  emit: emitEvent,
+  /** A message from `from` arrives. */
+  async receive(from: string, body: string): Promise<Message> {
+    const m = store(from, 'incoming', body);
+    await emitEvent({ event: 'message', message: m });
+    return m;
+  },
+  async setState(id: string, state: DeliveryState): Promise<void> {
+    for (const [conversation_id, list] of messages) {
+      const m = list.find((x) => x.id === id);
+      if (m !== undefined) {
+        m.state = state;
+        await emitEvent({ event: 'message-state', id, conversation_id, state });
+      }
+    }
+  },
+  lastMessage: (userId: string) => conv(userId)[conv(userId).length - 1],
+  messageWithBody: (text: string) => [...messages.values()].flat().find((m) => m.body.includes(text)),
+  async goOffline(): Promise<void> {
+    connection = 'offline';
+    await emitEvent({ event: 'offline', reason: 'connection reset' });
+  },
+  async goOnline(): Promise<void> {
+    connection = 'online';
+    await emitEvent({ event: 'online', peer_id: 'peer-alice', user: publicUser(me ?? 'alice') });
+  },
+  typing: (userId: string, active: boolean) => emitEvent({ event: 'typing', user_id: userId, active }),
+  /** Makes command `cmd` fail once with `code`. */
+  failNext(cmd: string, code: string, message = 'Mock failure.'): void {
+    failures.set(cmd, { code, message });
+  },
+};
+const failures = new Map<string, { code: string; message: string }>();
+
+declare global {
+  interface Window {
+    __parleyMock: typeof mock;
+    __pwned?: unknown;
+  }
+}
+window.__parleyMock = mock;
+
+if (params.get('tauri') !== '0') {
+  mockWindows('main');
+  mockIPC(
+    (cmd, args) => {
+      calls.push({ cmd, args });
+      const f = failures.get(cmd);
+      if (f !== undefined) {
+        failures.delete(cmd);
+        throw f;
+      }
+      const handler = handlers[cmd];
+      if (handler === undefined) throw { code: 'unknown_command', message: `The mock has no command ${cmd}.` };
+      return handler((args ?? {}) as Args);
+    },
+    { shouldMockEvents: true },
+  );
+  // isTauri() reads globalThis.isTauri, which the real runtime sets and mockIPC does not.
+  (window as unknown as { isTauri: boolean }).isTauri = true;
+}
+
+await import('../../src/main');
