@@ -15,11 +15,15 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 [ -f ui/dist/index.html ] || { echo "e2e: ui/dist is missing: run 'npm run build' in ui/ first" >&2; exit 1; }
 
 # The binary embeds ui/dist only with tauri's custom-protocol feature (a plain debug build loads
-# the Vite dev server). Cargo keeps this feature set's artifacts apart from the plain build's, so
-# switching between the two relinks nothing after the first time.
-cargo build -p parley --features tauri/custom-protocol
+# the Vite dev server). `--workspace` keeps the features of every other crate as `cargo test
+# --workspace` resolves them, so only tauri, tauri-macros and the crates above them (the app) are
+# built a second time, once; after that Cargo keeps both variants and switching rebuilds nothing.
+# (`-p parley` would resolve tokio, futures, tracing, ... differently and rebuild much of the
+# app's ~380 dependencies in a third variant.)
+FEATURES=(--workspace --features tauri/custom-protocol)
+cargo build "${FEATURES[@]}" --bin parley
 
 target="${CARGO_TARGET_DIR:-$PWD/target}"
 export PARLEY_APP="$target/debug/parley"
 export PARLEY_E2E=1 PARLEY_TEST_KEYUTILS=1
-exec keyctl session - cargo test -p parley-tests --test e2e "$@" -- --nocapture --test-threads=1
+exec keyctl session - cargo test "${FEATURES[@]}" --test e2e "$@" -- --nocapture --test-threads=1

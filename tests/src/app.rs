@@ -84,7 +84,8 @@ pub fn app_binary() -> Option<PathBuf> {
 /// A private X display and a scratch directory, shared by the app instances of one test.
 pub struct Desktop {
     pub xvfb: Xvfb,
-    dir: tempfile::TempDir,
+    /// Kept (not deleted) when the test fails, for its logs.
+    dir: Option<tempfile::TempDir>,
     pub app: PathBuf,
     /// When set (`PARLEY_SCREENSHOTS=DIR`), [`AppInstance::screenshot`] saves PNGs there.
     pub screenshots: Option<PathBuf>,
@@ -101,7 +102,7 @@ impl Desktop {
         let screenshots = std::env::var_os("PARLEY_SCREENSHOTS").map(PathBuf::from);
         Desktop {
             xvfb,
-            dir,
+            dir: Some(dir),
             app,
             screenshots,
         }
@@ -109,13 +110,31 @@ impl Desktop {
 
     /// The scratch directory (profiles, embedded server data, logs).
     pub fn dir(&self) -> &Path {
-        self.dir.path()
+        self.dir.as_ref().expect("the scratch directory").path()
     }
+}
 
-    /// Keeps the scratch directory (logs) after the test, e.g. to look at a failure.
-    pub fn keep(self) -> PathBuf {
-        self.dir.keep()
+impl Drop for Desktop {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            if let Some(dir) = self.dir.take() {
+                eprintln!(
+                    "the test failed: its logs and profiles are kept in {}",
+                    dir.keep().display()
+                );
+            }
+        }
     }
+}
+
+/// Writes the script WebKitWebDriver starts instead of the app: it `exec`s the app (same
+/// process) with stdout and stderr appended to `log`.
+fn write_launcher(path: &Path, app: &Path, log: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let quote = |p: &Path| format!("'{}'", p.display().to_string().replace('\'', r"'\''"));
+    let script = format!("#!/bin/sh\nexec {} \"$@\" >>{} 2>&1\n", quote(app), quote(log));
+    std::fs::write(path, script).expect("writing the launcher");
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("making the launcher executable");
 }
 
 /// One app instance with its own environment; the app can be closed and started again.
@@ -123,15 +142,25 @@ pub struct AppInstance {
     pub name: String,
     driver: TauriDriver,
     session: Option<Session>,
+    /// The app binary.
     app: PathBuf,
+    /// What WebKitWebDriver starts: a script that runs the app with its output in `app_log`
+    /// (WebKitWebDriver sends the browser's output to /dev/null).
+    launcher: PathBuf,
+    /// tauri-driver's and WebKitWebDriver's output.
     log: PathBuf,
+    /// The app's output (its tracing log).
+    pub app_log: PathBuf,
     screenshots: Option<PathBuf>,
 }
 
 impl AppInstance {
     /// Starts `tauri-driver` for `name` with `env` and the app through it.
     pub async fn launch(desktop: &Desktop, name: &str, env: &[(String, String)]) -> AppInstance {
-        let log = desktop.dir().join(format!("{name}.log"));
+        let log = desktop.dir().join(format!("{name}.driver.log"));
+        let app_log = desktop.dir().join(format!("{name}.app.log"));
+        let launcher = desktop.dir().join(format!("{name}.launch.sh"));
+        write_launcher(&launcher, &desktop.app, &app_log);
         let driver = TauriDriver::start(desktop.xvfb.display(), env, &log)
             .await
             .unwrap_or_else(|e| panic!("{name}: starting tauri-driver: {e}"));
@@ -140,7 +169,9 @@ impl AppInstance {
             driver,
             session: None,
             app: desktop.app.clone(),
+            launcher,
             log,
+            app_log,
             screenshots: desktop.screenshots.clone(),
         };
         instance.open().await;
@@ -153,7 +184,7 @@ impl AppInstance {
         let started = Instant::now();
         let session = self
             .driver
-            .start_app(&self.app, &[])
+            .start_app(&self.launcher, &[])
             .await
             .unwrap_or_else(|e| panic!("{}: starting the app: {e}\nlog:\n{}", self.name, self.log_tail()));
         let url = session.url().await.unwrap_or_default();
@@ -236,11 +267,32 @@ impl AppInstance {
         Some(path)
     }
 
-    /// The end of this instance's log (tauri-driver, WebKitWebDriver and the app's output).
+    /// The end of this instance's logs (the app's, then tauri-driver's and WebKitWebDriver's).
     pub fn log_tail(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(60)..].join("\n")
+        let tail = |path: &Path| {
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            lines[lines.len().saturating_sub(40)..].join("\n")
+        };
+        format!(
+            "--- {}\n{}\n--- {}\n{}",
+            self.app_log.display(),
+            tail(&self.app_log),
+            self.log.display(),
+            tail(&self.log)
+        )
+    }
+
+    /// The page's visible text (the start of it), for a failure report.
+    pub async fn describe_short(&self) -> String {
+        match &self.session {
+            Some(s) => match s.execute("return document.body.innerText.slice(0, 3000)", vec![]).await {
+                Ok(serde_json::Value::String(text)) => text,
+                Ok(other) => other.to_string(),
+                Err(e) => format!("(no page text: {e})"),
+            },
+            None => "(closed)".to_owned(),
+        }
     }
 
     /// The page's HTML, for a failure report.

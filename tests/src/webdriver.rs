@@ -303,6 +303,73 @@ impl Session {
         self.find(selector).await
     }
 
+    /// Waits until an element matching `selector` is displayed; returns it.
+    pub async fn wait_displayed(&self, selector: &str) -> Result<Element<'_>> {
+        self.wait_for(&format!("{selector:?} to be displayed"), || async {
+            for element in self.find_all(selector).await? {
+                match element.is_displayed().await {
+                    Ok(true) => return Ok(Some(element)),
+                    Ok(false) => {}
+                    Err(e) if e.is_transient() => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(None)
+        })
+        .await
+    }
+
+    /// Waits until no element matching `selector` is displayed (absent or hidden).
+    pub async fn wait_not_displayed(&self, selector: &str) -> Result<()> {
+        self.wait_until(&format!("{selector:?} not to be displayed"), || async {
+            for element in self.find_all(selector).await? {
+                match element.is_displayed().await {
+                    Ok(true) => return Ok(false),
+                    Ok(false) => {}
+                    Err(e) if e.is_transient() => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(true)
+        })
+        .await
+    }
+
+    /// Clicks the first element matching `selector`, waiting until it exists and takes the
+    /// click (a list that re-renders may replace the element between finding and clicking).
+    pub async fn click(&self, selector: &str) -> Result<()> {
+        self.wait_for(&format!("a click on {selector:?}"), || async {
+            let element = match self.find_now(selector).await {
+                Ok(element) => element,
+                Err(e) if e.is_transient() => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            match element.click().await {
+                Ok(()) => Ok(Some(())),
+                Err(e) if e.is_transient() => Ok(None),
+                Err(e) => Err(e),
+            }
+        })
+        .await
+    }
+
+    /// Types `text` into the first element matching `selector` (waiting for it).
+    pub async fn type_into(&self, selector: &str, text: &str) -> Result<()> {
+        self.wait_for(&format!("typing into {selector:?}"), || async {
+            let element = match self.find_now(selector).await {
+                Ok(element) => element,
+                Err(e) if e.is_transient() => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            match element.send_keys(text).await {
+                Ok(()) => Ok(Some(())),
+                Err(e) if e.is_transient() => Ok(None),
+                Err(e) => Err(e),
+            }
+        })
+        .await
+    }
+
     /// Waits until no element matches `selector`.
     pub async fn wait_for_absent(&self, selector: &str) -> Result<()> {
         self.wait_until(&format!("no element matching {selector:?}"), || async {
