@@ -259,6 +259,16 @@ impl AppInstance {
     pub async fn screenshot(&self, name: &str) -> Option<PathBuf> {
         let dir = self.screenshots.as_ref()?;
         let path = dir.join(format!("{name}.png"));
+        // Let the page paint what it has just rendered (two frames; a hidden window's frames may
+        // be throttled, so at most half a second).
+        let _ = self
+            .session()
+            .execute_async(
+                "const done = arguments[arguments.length - 1]; setTimeout(done, 500); \
+                 requestAnimationFrame(() => requestAnimationFrame(() => done()));",
+                vec![],
+            )
+            .await;
         self.session()
             .save_screenshot(&path)
             .await

@@ -279,7 +279,7 @@ async fn two_people_chat_restart_and_search_offline() {
     let mut alice = AppInstance::launch(&desktop, "alice", &env("alice")).await;
     alice
         .session()
-        .wait_displayed("#auth")
+        .wait_displayed("#signin-login")
         .await
         .expect("the sign-in screen");
     alice.screenshot("sign-in").await;
