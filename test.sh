@@ -37,7 +37,10 @@ stage() {
 stage "ui build" ui npm run build
 # Inside a fresh kernel session keyring, so the tests that keep real tokens in the OS keyring
 # (keyutils store, and parley-cli processes that must share a session across restarts) run.
-stage "cargo test" . keyctl session - env PARLEY_TEST_KEYUTILS=1 cargo test --workspace --all-targets
+# The app's end-to-end tests need a differently built binary: they get their own stage below.
+stage "cargo test" . keyctl session - env PARLEY_TEST_KEYUTILS=1 PARLEY_E2E=0 cargo test --workspace --all-targets
+# Builds the app with the UI embedded and drives two instances through WebDriver under Xvfb.
+stage "app end-to-end" . scripts/e2e.sh
 # The desktop default store, Secret Service, against a real gnome-keyring on a private D-Bus.
 stage "keyring: Secret Service" . dbus-run-session -- sh -c \
   'printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null &&

@@ -102,6 +102,17 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 log "$(cargo --version)"
 
+# --- tauri-driver (test): the WebDriver server the app's end-to-end tests talk to ----------
+if [ "$MODE" = test ]; then
+  cargo_bin="${CARGO_HOME:-$HOME/.cargo}/bin"
+  if command -v tauri-driver >/dev/null 2>&1 || [ -x "$cargo_bin/tauri-driver" ]; then
+    log "tauri-driver present"
+  else
+    log "cargo install tauri-driver (about a minute)"
+    cargo install tauri-driver --version '^2' --locked --quiet
+  fi
+fi
+
 # --- npm packages ----------------------------------------------------------------------------
 for project in "${NODE_PROJECTS[@]}"; do
   dir="$ROOT/$project"

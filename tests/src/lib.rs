@@ -12,6 +12,8 @@
 //!   [`Client::go_online`] is called) a [`ChatEngine`] in a room, with every [`CoreEvent`] kept.
 //! - Waiting is always for an event or a condition, with a deadline ([`DEADLINE`]); nothing
 //!   sleeps for a fixed time and hopes.
+//! - [`webdriver`]: a small W3C WebDriver client, with Xvfb and `tauri-driver` as child
+//!   processes; [`app`]: the desktop app's instances driven through it (`tests/tests/e2e.rs`).
 //!
 //! The keyring is [`StoreKind::Memory`]: each `Core::open` gets a fresh, empty store, exactly as
 //! if the OS keyring had been wiped. A restarted client therefore finds no token and signs in
@@ -34,6 +36,9 @@ use tokio::sync::mpsc::{self, UnboundedReceiver};
 
 pub use parley_core;
 pub use parley_signal;
+
+pub mod app;
+pub mod webdriver;
 
 /// Generous for a loaded two-core machine; a passing test never waits this long.
 pub const DEADLINE: Duration = Duration::from_secs(20);

@@ -1,0 +1,376 @@
+//! End to end: the real desktop app (`parley`), driven through WebDriver (`tauri-driver` and
+//! WebKitWebDriver) on a private virtual X display, finding elements by the ids of
+//! `docs/app-ipc.md` ("Stable element ids").
+//!
+//! Needs the app binary with the UI embedded, `tauri-driver`, WebKitWebDriver and Xvfb;
+//! `scripts/e2e.sh` builds the binary and runs this file with everything in place:
+//!
+//! ```sh
+//! scripts/e2e.sh                                        # build + run (what ./test.sh does)
+//! PARLEY_SCREENSHOTS=docs/screenshots scripts/e2e.sh    # also save window screenshots
+//! ```
+//!
+//! Without `PARLEY_E2E` the tests skip (with the reason) when a piece is missing; with
+//! `PARLEY_E2E=1` a missing piece is a failure; `PARLEY_E2E=0` skips them.
+//!
+//! The chat scenario keeps the apps' session tokens in the kernel keyring
+//! (`PARLEY_KEYRING=keyutils`), so that a restarted app restores its session; like
+//! `tests/cli.rs` it runs only with `PARLEY_TEST_KEYUTILS=1`, inside `keyctl session -`.
+
+use parley_tests::app::{gate, AppInstance, Desktop, Gate};
+use parley_tests::webdriver::{self, free_port, Session};
+use serde_json::{json, Value};
+
+/// Unwraps a WebDriver result, or fails the test naming the app and the step.
+trait Step<T> {
+    fn on(self, app: &AppInstance, what: &str) -> T;
+}
+
+impl<T> Step<T> for webdriver::Result<T> {
+    fn on(self, app: &AppInstance, what: &str) -> T {
+        self.unwrap_or_else(|e| panic!("{}: {what}: {e}", app.name))
+    }
+}
+
+fn should_run(test: &str) -> bool {
+    match gate() {
+        Gate::Run => true,
+        Gate::Skip(why) => {
+            eprintln!("{test}: skipped: {why}");
+            false
+        }
+    }
+}
+
+/// The harness itself: two app instances at once on one display, each with its own session,
+/// environment, scripts and screenshots; closing one ends its process while the other runs on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_start_screenshot_and_close() {
+    if !should_run("two_instances_start_screenshot_and_close") {
+        return;
+    }
+    let desktop = Desktop::start();
+    let port = free_port().to_string();
+    let env = |name: &str| {
+        let home = desktop.dir().join(name);
+        vec![
+            ("PARLEY_PROFILE".to_owned(), home.join("profile").display().to_string()),
+            (
+                "PARLEY_EMBEDDED_DIR".to_owned(),
+                desktop.dir().join("server").display().to_string(),
+            ),
+            ("PARLEY_EMBEDDED_PORT".to_owned(), port.clone()),
+            ("PARLEY_KEYRING".to_owned(), "memory".to_owned()),
+            ("XDG_DATA_HOME".to_owned(), home.join("data").display().to_string()),
+            ("XDG_CACHE_HOME".to_owned(), home.join("cache").display().to_string()),
+            ("XDG_CONFIG_HOME".to_owned(), home.join("config").display().to_string()),
+        ]
+    };
+    let mut a = AppInstance::launch(&desktop, "a", &env("a")).await;
+    let mut b = AppInstance::launch(&desktop, "b", &env("b")).await;
+
+    for app in [&a, &b] {
+        let session = app.session();
+        let url = session.url().await.expect("url");
+        assert!(
+            url.starts_with("tauri://") || url.starts_with("http://tauri.localhost"),
+            "{}: the page comes from the embedded UI, not {url}",
+            app.name
+        );
+        let tauri = session
+            .execute("return typeof window.__TAURI_INTERNALS__", vec![])
+            .await
+            .expect("script");
+        assert_eq!(tauri, "object", "{}: the Tauri IPC bridge is in the page", app.name);
+        let png = session.screenshot().await.expect("screenshot");
+        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "{}: a PNG screenshot", app.name);
+        let pids = app.app_pids();
+        assert_eq!(pids.len(), 1, "{}: one app process", app.name);
+        // The app inherits its tauri-driver's environment: each instance has its own profile.
+        let environ = std::fs::read(format!("/proc/{}/environ", pids[0])).expect("environ");
+        let profile = format!(
+            "PARLEY_PROFILE={}",
+            desktop.dir().join(&app.name).join("profile").display()
+        );
+        assert!(
+            environ.split(|&b| b == 0).any(|var| var == profile.as_bytes()),
+            "{}: the app got {profile}",
+            app.name
+        );
+    }
+
+    // Typing into a field of the sign-in screen reaches it.
+    a.session().type_into("#signin-login", "hello").await.expect("typing");
+    let field = a.session().find("#signin-login").await.expect("the field");
+    assert_eq!(field.property("value").await.expect("value"), "hello");
+
+    b.close().await;
+    assert!(b.app_pids().is_empty(), "b's app process ended with its session");
+    assert_eq!(a.app_pids().len(), 1, "a keeps running");
+    b.reopen().await;
+    assert_eq!(b.app_pids().len(), 1, "b runs again");
+    a.close().await;
+    b.close().await;
+}
+
+/// `#contacts` entry of `username` (its button is what a person clicks).
+fn contact(username: &str) -> String {
+    format!("#contacts [data-username=\"{username}\"]")
+}
+
+/// The `data-state` of the message in `#messages` going `direction` whose text contains `text`
+/// (`null` when there is none).
+const MESSAGE_STATE: &str = r#"
+    const [direction, text] = arguments;
+    for (const m of document.querySelectorAll(`#messages .message[data-direction="${direction}"]`)) {
+        const body = m.querySelector('.body');
+        if (body !== null && body.textContent.includes(text)) return m.dataset.state ?? '';
+    }
+    return null;"#;
+
+async fn message_state(session: &Session, direction: &str, text: &str) -> Option<String> {
+    match session
+        .execute(MESSAGE_STATE, vec![json!(direction), json!(text)])
+        .await
+        .expect("reading the messages")
+    {
+        Value::String(s) => Some(s),
+        _ => None,
+    }
+}
+
+/// Waits until `app` shows a message going `direction` with `text`.
+async fn wait_for_message(app: &AppInstance, direction: &str, text: &str) {
+    let session = app.session();
+    let what = format!("{}: a {direction} message with {text:?}", app.name);
+    let found = session
+        .wait_for(&what, || async { Ok(message_state(session, direction, text).await) })
+        .await;
+    if let Err(e) = found {
+        panic!("{e}\npage text:\n{}", app.describe_short().await);
+    }
+}
+
+/// Creates the account `name` on "This device" in the sign-up tab; waits for the main screen.
+async fn sign_up(app: &AppInstance, name: &str) {
+    let s = app.session();
+    s.wait_displayed("#auth").await.on(app, "the sign-in screen");
+    s.click("#tab-signup").await.on(app, "the create-account tab");
+    s.click("#server-embedded").await.on(app, "\"This device\"");
+    s.type_into("#signup-username", name).await.on(app, "username");
+    s.type_into("#signup-email", &format!("{name}@example.org"))
+        .await
+        .on(app, "email");
+    s.type_into("#signup-password", PASSWORD).await.on(app, "password");
+    let display = format!("{}{}", name[..1].to_uppercase(), &name[1..]);
+    s.type_into("#signup-display-name", &display)
+        .await
+        .on(app, "display name");
+    s.click("#signup-submit").await.on(app, "creating the account");
+    let me = format!("#me[data-username=\"{name}\"]");
+    if let Err(e) = s.wait_for_element(&me).await {
+        let error = match s.find_now("#auth-error").await {
+            Ok(el) => el.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        panic!(
+            "{}: not signed in after creating the account: {e}; #auth-error: {error:?}\nlog:\n{}",
+            app.name,
+            app.log_tail()
+        );
+    }
+    wait_connection(app, "online").await;
+}
+
+async fn join_room(app: &AppInstance, room: &str) {
+    let s = app.session();
+    s.type_into("#room-name", room).await.on(app, "typing the room name");
+    s.click("#room-join").await.on(app, "joining");
+    s.wait_for_element(&format!("#rooms [data-room=\"{room}\"]"))
+        .await
+        .on(app, "the room in the joined list");
+}
+
+/// Opens the conversation with `username` from the contacts list.
+async fn open_conversation(app: &AppInstance, username: &str) {
+    let s = app.session();
+    s.click(&format!("{} button", contact(username)))
+        .await
+        .unwrap_or_else(|e| panic!("{}: opening the conversation with {username}: {e}", app.name));
+    s.wait_displayed("#conversation")
+        .await
+        .unwrap_or_else(|e| panic!("{}: the conversation with {username}: {e}", app.name));
+}
+
+async fn send(app: &AppInstance, text: &str) {
+    let s = app.session();
+    s.type_into("#composer", text)
+        .await
+        .unwrap_or_else(|e| panic!("{}: typing a message: {e}", app.name));
+    s.click("#send")
+        .await
+        .unwrap_or_else(|e| panic!("{}: sending: {e}", app.name));
+    wait_for_message(app, "outgoing", text).await;
+}
+
+/// Waits until `#main` says the app's connection is `state`; on failure shows what it says.
+async fn wait_connection(app: &AppInstance, state: &str) {
+    let s = app.session();
+    if let Err(e) = s.wait_for_attribute("#main", "data-connection", state).await {
+        let now = match s.find_now("#main").await {
+            Ok(main) => main.attribute("data-connection").await.ok().flatten(),
+            Err(_) => None,
+        };
+        panic!(
+            "{}: not {state}: {e}; data-connection is {now:?}\npage text:\n{}\n{}",
+            app.name,
+            app.describe_short().await,
+            app.log_tail()
+        );
+    }
+}
+
+const PASSWORD: &str = "correct horse battery staple";
+const HELLO: &str = "Hello Bob, the lighthouse opens at nine";
+const REPLY: &str = "Hi Alice, see you at the harbour";
+
+/// Two people on one machine through the "This device" server: Alice's app hosts it, Bob's uses
+/// it. They meet in a room and chat (unread badge, delivery states); Bob's app restarts and
+/// restores its session from the keyring with the history intact; then Alice's app (the host)
+/// quits, and Bob, offline, still reads and searches the history.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_people_chat_restart_and_search_offline() {
+    const TEST: &str = "two_people_chat_restart_and_search_offline";
+    if !should_run(TEST) {
+        return;
+    }
+    if std::env::var("PARLEY_TEST_KEYUTILS").as_deref() != Ok("1") {
+        let why =
+            "needs PARLEY_TEST_KEYUTILS=1 inside `keyctl session -` (the apps keep their tokens in the kernel keyring)";
+        assert!(std::env::var("PARLEY_E2E").as_deref() != Ok("1"), "{TEST}: {why}");
+        eprintln!("{TEST}: skipped: {why}");
+        return;
+    }
+    let started = std::time::Instant::now();
+    let desktop = Desktop::start();
+    let port = free_port().to_string();
+    let env = |name: &str| {
+        let home = desktop.dir().join(name);
+        vec![
+            ("PARLEY_PROFILE".to_owned(), home.join("profile").display().to_string()),
+            (
+                "PARLEY_EMBEDDED_DIR".to_owned(),
+                desktop.dir().join("server").display().to_string(),
+            ),
+            ("PARLEY_EMBEDDED_PORT".to_owned(), port.clone()),
+            ("PARLEY_KEYRING".to_owned(), "keyutils".to_owned()),
+            (
+                "RUST_LOG".to_owned(),
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_owned()),
+            ),
+            // WebKit's own storage and caches stay in the test's directory too.
+            ("XDG_DATA_HOME".to_owned(), home.join("data").display().to_string()),
+            ("XDG_CACHE_HOME".to_owned(), home.join("cache").display().to_string()),
+            ("XDG_CONFIG_HOME".to_owned(), home.join("config").display().to_string()),
+        ]
+    };
+
+    // Alice starts first and creates her account: her app hosts the "This device" server.
+    let mut alice = AppInstance::launch(&desktop, "alice", &env("alice")).await;
+    alice
+        .session()
+        .wait_displayed("#signin-login")
+        .await
+        .expect("the sign-in screen");
+    alice.screenshot("sign-in").await;
+    sign_up(&alice, "alice").await;
+
+    // Bob's app finds the port served by Parley and uses Alice's server.
+    let mut bob = AppInstance::launch(&desktop, "bob", &env("bob")).await;
+    sign_up(&bob, "bob").await;
+
+    join_room(&alice, "lobby").await;
+    join_room(&bob, "lobby").await;
+
+    // Alice sees Bob online and writes to him.
+    alice
+        .session()
+        .wait_for_attribute(&contact("bob"), "data-online", "true")
+        .await
+        .expect("alice: bob online in her contacts");
+    open_conversation(&alice, "bob").await;
+    send(&alice, HELLO).await;
+
+    // Bob has an unread message from Alice, opens it and replies.
+    bob.session()
+        .wait_for_text(&format!("{} .unread", contact("alice")), "1")
+        .await
+        .expect("bob: an unread badge on alice");
+    open_conversation(&bob, "alice").await;
+    wait_for_message(&bob, "incoming", HELLO).await;
+    send(&bob, REPLY).await;
+
+    // Alice gets the reply, and her message reached Bob.
+    wait_for_message(&alice, "incoming", REPLY).await;
+    let a = alice.session();
+    let delivered = a
+        .wait_for("alice: her message delivered or read", || async {
+            let state = message_state(a, "outgoing", HELLO).await;
+            Ok(state.filter(|s| s == "delivered" || s == "read"))
+        })
+        .await
+        .expect("alice's message delivered");
+    eprintln!("alice's message is {delivered}");
+    alice.screenshot("conversation").await;
+
+    // Bob quits and starts again: signed in from the keyring, no sign-in screen, history there.
+    bob.close().await;
+    bob.open().await;
+    let b = bob.session();
+    b.wait_for_element("#me[data-username=\"bob\"]")
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "bob: session not restored after the restart: {e}\nlog:\n{}",
+                bob.log_tail()
+            )
+        });
+    assert!(
+        !b.exists("#auth").await.expect("query"),
+        "bob: no sign-in screen after the restart"
+    );
+    wait_connection(&bob, "online").await;
+    open_conversation(&bob, "alice").await;
+    wait_for_message(&bob, "incoming", HELLO).await;
+    wait_for_message(&bob, "outgoing", REPLY).await;
+
+    // Alice's app quits, and the server with it: Bob is offline but keeps his history.
+    alice.close().await;
+    let b = bob.session();
+    b.wait_displayed("#offline-banner")
+        .await
+        .expect("bob: the offline banner");
+    wait_connection(&bob, "offline").await;
+    wait_for_message(&bob, "incoming", HELLO).await;
+    bob.screenshot("offline").await;
+
+    // Search works offline: the hit opens the conversation at that message.
+    b.click("#nav-search").await.expect("bob: search");
+    b.type_into("#search-input", "lighthouse")
+        .await
+        .expect("bob: typing a search");
+    b.wait_displayed("#search-results [data-message-id]")
+        .await
+        .expect("bob: a search result");
+    bob.screenshot("search-offline").await;
+    b.click("#search-results [data-message-id]")
+        .await
+        .expect("bob: opening the hit");
+    b.wait_for_text("#messages .message.highlight .body", "lighthouse")
+        .await
+        .expect("bob: the found message highlighted");
+    assert!(b.exists("#offline-banner").await.expect("query"), "still offline");
+
+    bob.close().await;
+    eprintln!("{TEST}: scenario took {:?}", started.elapsed());
+}
