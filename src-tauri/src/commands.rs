@@ -9,7 +9,7 @@ use tauri::ipc::{InvokeBody, Request, Response};
 use tauri::{AppHandle, Runtime, State};
 
 use crate::error::{AppError, Result};
-use crate::models::{AppInfo, MediaCaps};
+use crate::models::{AppInfo, MediaCaps, Numbered};
 use crate::settings::{IceCredential, Settings};
 use crate::state::AppState;
 
@@ -30,19 +30,23 @@ pub fn app_info(state: State<'_, AppState>) -> AppInfo {
     }
 }
 
+/// Snapshots go to the page numbered (see `AppState::snapshot`).
+type Stamped = Numbered<Snapshot>;
+
 #[tauri::command]
-pub fn snapshot(state: State<'_, AppState>) -> Snapshot {
-    state.client.snapshot()
+pub fn snapshot(state: State<'_, AppState>) -> Stamped {
+    state.snapshot()
 }
 
 #[tauri::command]
-pub async fn restore_session<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>) -> Result<Snapshot> {
+pub async fn restore_session<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>) -> Result<Stamped> {
     let settings = state.settings.load(&app);
     state
         .client
         .core()
         .set_extra_ice_servers(state.settings.ice_servers(&settings));
-    Ok(state.client.restore(settings.server).await?)
+    state.client.restore(settings.server).await?;
+    Ok(state.snapshot())
 }
 
 /// Remembers the server a person signed in to for the next start.
@@ -62,10 +66,10 @@ pub async fn sign_in<R: Runtime>(
     server: ServerChoice,
     login: String,
     password: String,
-) -> Result<Snapshot> {
-    let snapshot = state.client.sign_in(server.clone(), &login, &password).await?;
+) -> Result<Stamped> {
+    state.client.sign_in(server.clone(), &login, &password).await?;
     remember_server(&app, &state, server)?;
-    Ok(snapshot)
+    Ok(state.snapshot())
 }
 
 #[tauri::command]
@@ -77,18 +81,19 @@ pub async fn sign_up<R: Runtime>(
     email: String,
     password: String,
     display_name: Option<String>,
-) -> Result<Snapshot> {
-    let snapshot = state
+) -> Result<Stamped> {
+    state
         .client
         .sign_up(server.clone(), &username, &email, &password, display_name.as_deref())
         .await?;
     remember_server(&app, &state, server)?;
-    Ok(snapshot)
+    Ok(state.snapshot())
 }
 
 #[tauri::command]
-pub async fn sign_out(state: State<'_, AppState>) -> Result<Snapshot> {
-    Ok(state.client.sign_out().await?)
+pub async fn sign_out(state: State<'_, AppState>) -> Result<Stamped> {
+    state.client.sign_out().await?;
+    Ok(state.snapshot())
 }
 
 #[tauri::command]

@@ -66,6 +66,7 @@ fn setup(app: &mut tauri::App, started: Instant) -> Result<(), Box<dyn std::erro
         profile_dir: paths.profile.clone(),
         media: Mutex::new(None),
         started,
+        events_sent: Default::default(),
     });
 
     let window = WebviewWindowBuilder::new(app, "main", WebviewUrl::default())
@@ -88,7 +89,8 @@ fn setup(app: &mut tauri::App, started: Instant) -> Result<(), Box<dyn std::erro
     tauri::async_runtime::spawn(async move {
         while let Some(event) = events.recv().await {
             notify::on_event(&handle, &event).await;
-            if let Err(e) = handle.emit(CORE_EVENT, &event) {
+            let seq = handle.state::<AppState>().next_event_seq();
+            if let Err(e) = handle.emit(CORE_EVENT, models::Numbered { seq, value: &event }) {
                 tracing::warn!(error = %e, "event not delivered to the page");
             }
         }

@@ -12,6 +12,15 @@ pub struct AppInfo {
     pub profile_dir: String,
 }
 
+/// A value with the number of the last event it reflects (see `AppState::snapshot`); the
+/// value's fields are flattened beside `seq`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Numbered<T> {
+    pub seq: u64,
+    #[serde(flatten)]
+    pub value: T,
+}
+
 /// What the page found in its webview at start-up (see `docs/webview-media.md`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MediaCaps {
@@ -35,6 +44,13 @@ impl MediaCaps {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbered_values_carry_seq_beside_their_fields() {
+        let event = parley_core::events::CoreEvent::RoomLeft { room: "lobby".into() };
+        let json = serde_json::to_value(Numbered { seq: 7, value: &event }).unwrap();
+        assert_eq!(json, serde_json::json!({"seq": 7, "event": "room-left", "room": "lobby"}));
+    }
 
     #[test]
     fn call_path_follows_what_the_webview_has() {

@@ -49,6 +49,25 @@ describe('Controller', () => {
     expect(Controller.isSignedIn({ ...online, connection: 'signed-out' })).toBe(false);
   });
 
+  it('replays events that overtook the snapshot of the command that caused them', async () => {
+    // Restoring goes online; the "online" event (seq 5) reaches the page before the command's
+    // snapshot, which was taken before it (seq 4) and still says "connecting".
+    const fake = fakeApi({ restoreSession: () => ({ ...online, connection: 'connecting', seq: 4 }) });
+    const store = createStore();
+    const ctl = new Controller(store, fake.api, () => true, () => true);
+    ctl.handleEvent({ event: 'online', peer_id: 'p1', user: user('alice'), seq: 5 });
+    await ctl.restore();
+    expect(store.get().connection).toBe('online');
+
+    // An event the snapshot already includes is not replayed over it.
+    const later = fakeApi({ restoreSession: () => ({ ...online, connection: 'offline', seq: 9 }) });
+    const store2 = createStore();
+    const ctl2 = new Controller(store2, later.api, () => true, () => true);
+    ctl2.handleEvent({ event: 'online', peer_id: 'p1', user: user('alice'), seq: 8 });
+    await ctl2.restore();
+    expect(store2.get().connection).toBe('offline');
+  });
+
   it('opens a conversation at its newest page and marks it read when looked at', async () => {
     const { ctl, store, fake } = await setup();
     await ctl.openConversation('bob');

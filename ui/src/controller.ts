@@ -6,7 +6,7 @@
 import { toCoreError, type Api } from './api';
 import { errorText } from './errors';
 import { displayName, unknownUserIds, type Store } from './state';
-import type { CoreError, CoreEvent, MediaCaps, SearchHit, ServerChoice, Snapshot } from './types';
+import type { CoreError, MediaCaps, NumberedEvent, SearchHit, ServerChoice, Snapshot } from './types';
 
 export type Panel = 'chats' | 'search' | 'profile' | 'settings';
 export type Pane = 'list' | 'detail';
@@ -15,9 +15,17 @@ export type Nav = { panel: Panel; pane: Pane };
 const PAGE = 50;
 const AROUND = 30;
 const TYPING_EVERY_MS = 3000;
+/** The events whose effect a snapshot covers (connection, who we are, rooms and rosters). */
+const SNAPSHOT_EVENTS: ReadonlySet<string> = new Set([
+  'online', 'offline', 'session-ended', 'signed-out', 'room-joined', 'room-left', 'peer-joined', 'peer-left', 'peer-updated',
+]);
+/** Enough to cover the time a command takes; older ones can't overtake anything. */
+const RECENT_EVENTS = 200;
 
 export class Controller {
   nav: Nav = { panel: 'chats', pane: 'list' };
+  /** The last snapshot-covered events, for replay over a snapshot that is older than them. */
+  private recent: NumberedEvent[] = [];
   mediaCaps: MediaCaps | null = null;
   private readonly navListeners = new Set<(nav: Nav, prev: Nav) => void>();
   private typingSentAt = 0;
@@ -112,6 +120,16 @@ export class Controller {
 
   private applySnapshot(snapshot: Snapshot): void {
     this.store.dispatch({ type: 'snapshot', snapshot });
+    // Events can overtake the command that returns a snapshot (they travel separately): replay
+    // those the snapshot does not include yet, so that e.g. an early "online" is not undone.
+    if (snapshot.seq !== undefined) {
+      const since = snapshot.seq;
+      for (const event of this.recent) {
+        if (event.seq !== undefined && event.seq > since) {
+          this.store.dispatch({ type: 'event', event, now: Date.now(), viewing: this.viewing() });
+        }
+      }
+    }
     if (Controller.isSignedIn(snapshot)) void this.refreshAll();
   }
 
@@ -141,7 +159,11 @@ export class Controller {
 
   // --- events ----------------------------------------------------------------------------
 
-  handleEvent(event: CoreEvent, now = Date.now()): void {
+  handleEvent(event: NumberedEvent, now = Date.now()): void {
+    if (SNAPSHOT_EVENTS.has(event.event)) {
+      this.recent.push(event);
+      if (this.recent.length > RECENT_EVENTS) this.recent.shift();
+    }
     const before = this.store.get();
     this.store.dispatch({ type: 'event', event, now, viewing: this.viewing() });
     const after = this.store.get();

@@ -42,6 +42,8 @@ export type RoomState = { room: string; peers: Peer[] };
 export type DirectoryRoom = { name: string; online: number };
 export type CoreError = { code: string; message: string };
 export type Snapshot = {
+  /** The number of the last core event this snapshot reflects (events carry theirs). */
+  seq?: number;
   connection: Connection;
   me: User | null;
   username: string | null;
@@ -69,6 +71,8 @@ export type MediaCaps = {
 export type AppInfo = { version: string; debug: boolean; os: string; arch: string; profile_dir: string };
 
 /** The payload of the `core-event` event, tagged by `event`. */
+/** A core event as the page receives it: numbered, in the order they happened. */
+export type NumberedEvent = CoreEvent & { seq?: number };
 export type CoreEvent =
   | { event: 'online'; peer_id: string; user: User }
   | { event: 'offline'; reason: string }
