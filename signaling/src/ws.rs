@@ -274,12 +274,9 @@ impl Connection {
         let limits = &state.config.limits;
         let outbox = Arc::new(Outbox::default());
         let bucket = TokenBucket::new(limits.ws_frame_burst, f64::from(limits.ws_frames_per_sec.max(1)));
-        state.hub.connect(
-            peer_id.clone(),
-            &session.user,
-            Arc::from(session.token_hash),
-            outbox.clone(),
-        );
+        state
+            .hub
+            .connect(peer_id, &session.user, &session.token_hash, outbox.clone());
         let welcome = ServerFrame::Welcome {
             peer_id: peer_id.to_string(),
             user: session.user,
