@@ -46,7 +46,7 @@ impl Deref for AppState {
 /// An authenticated session: who, and which token (to end it on sign-out).
 pub struct Session {
     pub user: User,
-    pub token_hash: Vec<u8>,
+    pub token_hash: auth::TokenHash,
 }
 
 impl AppState {
@@ -87,7 +87,7 @@ impl AppState {
         let token_hash = auth::token_hash(token);
         let user = self
             .store
-            .session_user(token_hash.clone())
+            .session_user(token_hash.to_vec())
             .await?
             .ok_or(ApiError::Unauthorized)?;
         Ok(Session { user, token_hash })

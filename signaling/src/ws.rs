@@ -8,6 +8,7 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::{pin, Pin};
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
@@ -201,6 +202,59 @@ async fn close_gracefully(socket: &mut WebSocket, frame: Message) {
     .await;
 }
 
+/// What woke a connection's loop (besides a received frame, handled on the spot).
+#[derive(Clone, Copy)]
+enum Wake {
+    Outbox,
+    Timer,
+}
+
+/// Writes `frames` (after a ping, if `ping`) with one flush: one syscall for a burst of frames.
+/// A client that accepts nothing for `idle_after` is not reading and is dropped (`Err(None)`);
+/// the ping timer doubles as that deadline so writes never arm a timer of their own.
+///
+/// A `poll_fn` rather than an `async` block: its state is just these arguments, where nested
+/// async blocks would each keep copies of the frames and the socket, and the largest write state
+/// sets the size of every idle connection's future.
+fn write<'a>(
+    socket: &'a mut WebSocket,
+    mut frames: VecDeque<Utf8Bytes>,
+    mut ping: bool,
+    mut timer: Pin<&'a mut Sleep>,
+    idle_after: Duration,
+) -> impl Future<Output = Result<(), Goodbye>> + Send + 'a {
+    let started = tokio::time::Instant::now();
+    std::future::poll_fn(move |cx| {
+        let written = loop {
+            if !ping && frames.is_empty() {
+                break socket.poll_flush_unpin(cx);
+            }
+            match socket.poll_ready_unpin(cx) {
+                Poll::Ready(Ok(())) => {}
+                other => break other,
+            }
+            let frame = match std::mem::take(&mut ping) {
+                true => Message::Ping(Default::default()),
+                false => Message::Text(frames.pop_front().expect("checked above")),
+            };
+            if let Err(e) = socket.start_send_unpin(frame) {
+                break Poll::Ready(Err(e));
+            }
+        };
+        if let Poll::Ready(written) = written {
+            return Poll::Ready(written.map_err(|_| None));
+        }
+        while timer.as_mut().poll(cx).is_ready() {
+            if started.elapsed() >= idle_after {
+                tracing::debug!("client stopped reading, dropping");
+                return Poll::Ready(Err(None));
+            }
+            timer.as_mut().reset(started + idle_after);
+        }
+        Poll::Pending
+    })
+}
+
 struct Connection {
     state: AppState,
     socket: WebSocket,
@@ -220,12 +274,9 @@ impl Connection {
         let limits = &state.config.limits;
         let outbox = Arc::new(Outbox::default());
         let bucket = TokenBucket::new(limits.ws_frame_burst, f64::from(limits.ws_frames_per_sec.max(1)));
-        state.hub.connect(
-            peer_id.clone(),
-            &session.user,
-            Arc::from(session.token_hash),
-            outbox.clone(),
-        );
+        state
+            .hub
+            .connect(peer_id, &session.user, &session.token_hash, outbox.clone());
         let welcome = ServerFrame::Welcome {
             peer_id: peer_id.to_string(),
             user: session.user,
@@ -249,26 +300,42 @@ impl Connection {
 
     // An async block rather than an `async fn(mut self)`: the latter keeps both the argument and
     // the moved-in binding in its state (rust-lang/rust#62958), which doubles the size of every
-    // idle connection's future.
+    // idle connection's future. Every idle connection holds one of these futures, so what is
+    // alive across its `.await`s is kept small: the `select!` only says what woke the loop and
+    // the awaits happen after it, and writes are a `poll_fn` (see [`write`]) rather than nested
+    // async blocks that would each keep their own copies of the frames and the socket; limits
+    // are read where they are used rather than copied into locals that would stay in the state.
     #[allow(clippy::manual_async_fn)]
     fn run(mut self) -> impl Future<Output = ()> + Send {
         async move {
             tracing::debug!("connected");
-            let limits = &self.state.config.limits;
-            let (ping_every, idle_after) = (limits.ws_ping_interval, limits.ws_idle_timeout);
             let outbox = self.outbox.clone();
             // Both waits live across iterations: re-creating them per frame would register and
             // deregister a waiter and a timer for every relayed signal.
             let mut woken = pin!(outbox.woken());
-            let mut timer = pin!(tokio::time::sleep(ping_every));
+            let mut timer = pin!(tokio::time::sleep(self.state.config.limits.ws_ping_interval));
             let goodbye: Goodbye = loop {
-                tokio::select! {
+                let wake = tokio::select! {
                     biased;
-                    () = woken.as_mut() => {
+                    () = woken.as_mut() => Wake::Outbox,
+                    message = self.socket.recv() => {
+                        self.last_seen = Instant::now();
+                        match self.on_message(message) {
+                            Some(goodbye) => break goodbye,
+                            None => continue,
+                        }
+                    }
+                    () = timer.as_mut() => Wake::Timer,
+                };
+                match wake {
+                    Wake::Outbox => {
                         woken.set(outbox.woken());
                         let (batch, closing) = outbox.take();
                         if !batch.is_empty() {
-                            if let Err(goodbye) = self.write(batch, timer.as_mut(), idle_after).await {
+                            let idle_after = self.state.config.limits.ws_idle_timeout;
+                            if let Err(goodbye) =
+                                write(&mut self.socket, batch, false, timer.as_mut(), idle_after).await
+                            {
                                 break goodbye;
                             }
                         }
@@ -276,20 +343,21 @@ impl Connection {
                             break Box::pin(self.closing(reason)).await;
                         }
                     }
-                    message = self.socket.recv() => {
-                        self.last_seen = Instant::now();
-                        if let Some(goodbye) = self.on_message(message) {
-                            break goodbye;
-                        }
-                    }
-                    () = timer.as_mut() => {
+                    Wake::Timer => {
+                        let limits = &self.state.config.limits;
+                        let (ping_every, idle_after) = (limits.ws_ping_interval, limits.ws_idle_timeout);
                         if self.last_seen.elapsed() >= idle_after {
                             tracing::debug!("no sign of life, dropping");
                             break Some(close(CLOSE_GOING_AWAY, "idle timeout"));
                         }
                         timer.as_mut().reset(tokio::time::Instant::now() + ping_every);
-                        let ping = Box::pin(self.socket.send(Message::Ping(Default::default())));
-                        if tokio::time::timeout(idle_after, ping).await.map_or(true, |sent| sent.is_err()) {
+                        // A ping the client does not take within `idle_after` drops it, like any
+                        // other write.
+                        let none = VecDeque::new();
+                        if write(&mut self.socket, none, true, timer.as_mut(), idle_after)
+                            .await
+                            .is_err()
+                        {
                             break None;
                         }
                     }
@@ -301,38 +369,6 @@ impl Connection {
                 Box::pin(close_gracefully(&mut self.socket, frame)).await;
             }
             tracing::debug!("disconnected");
-        }
-    }
-
-    /// Writes a batch with one flush (one syscall for a burst of frames). A client that accepts
-    /// nothing for `idle_after` is not reading and is dropped; the ping timer doubles as that
-    /// deadline so writes never arm a timer of their own.
-    async fn write(
-        &mut self,
-        batch: VecDeque<Utf8Bytes>,
-        mut timer: Pin<&mut Sleep>,
-        idle_after: Duration,
-    ) -> Result<(), Goodbye> {
-        let started = tokio::time::Instant::now();
-        let socket = &mut self.socket;
-        let mut write = pin!(async move {
-            for frame in batch {
-                socket.feed(Message::Text(frame)).await?;
-            }
-            socket.flush().await
-        });
-        loop {
-            tokio::select! {
-                biased;
-                written = &mut write => return written.map_err(|_| None),
-                () = timer.as_mut() => {
-                    if started.elapsed() >= idle_after {
-                        tracing::debug!("client stopped reading, dropping");
-                        return Err(None);
-                    }
-                    timer.as_mut().reset(started + idle_after);
-                }
-            }
         }
     }
 

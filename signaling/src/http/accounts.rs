@@ -24,7 +24,7 @@ async fn start_session(state: &AppState, user: User) -> Result<AuthResponse, Api
         .store
         .create_session(
             user.id.clone(),
-            auth::token_hash(&token),
+            auth::token_hash(&token).to_vec(),
             state.config.limits.session_ttl,
         )
         .await?;
@@ -89,7 +89,7 @@ pub async fn login(
 }
 
 pub async fn logout(State(state): State<AppState>, Auth(session): Auth) -> Result<StatusCode, ApiError> {
-    state.store.delete_session(session.token_hash.clone()).await?;
+    state.store.delete_session(session.token_hash.to_vec()).await?;
     state.hub.sign_out(&session.token_hash);
     Ok(StatusCode::NO_CONTENT)
 }

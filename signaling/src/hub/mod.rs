@@ -5,7 +5,10 @@
 //! queueing pre-serialized frames (no await, no I/O), so it is held for microseconds; sharding
 //! it would only pay off far beyond one core's relay rate.
 
+use std::borrow::Borrow;
 use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::ops::Deref;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::ws::Utf8Bytes;
@@ -31,11 +34,77 @@ impl CloseCause for CloseReason {
 
 pub type Outbox = crate::outbox::Outbox<CloseReason>;
 
+use crate::auth::TokenHash;
 use crate::protocol::{Peer, RoomSummary, User};
 use crate::validate;
 
-pub type PeerId = Arc<str>;
 type RoomName = Arc<str>;
+
+/// A peer id, stored inline: up to 16 bytes of ASCII without NUL (the server's ids are 16 hex
+/// digits). An `Arc<str>` would be one more allocation for every connection.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct PeerId([u8; PeerId::MAX]);
+
+impl PeerId {
+    pub const MAX: usize = 16;
+
+    pub fn as_str(&self) -> &str {
+        let len = self.0.iter().position(|&b| b == 0).unwrap_or(Self::MAX);
+        std::str::from_utf8(&self.0[..len]).expect("built from a str at a char boundary")
+    }
+}
+
+impl From<&str> for PeerId {
+    /// Panics on ids the server would never make: longer than 16 bytes, or holding a NUL.
+    fn from(id: &str) -> Self {
+        assert!(
+            id.len() <= Self::MAX && id.is_ascii() && !id.contains('\0'),
+            "not a peer id: {id:?}"
+        );
+        let mut bytes = [0; Self::MAX];
+        bytes[..id.len()].copy_from_slice(id.as_bytes());
+        PeerId(bytes)
+    }
+}
+
+impl From<String> for PeerId {
+    fn from(id: String) -> Self {
+        PeerId::from(id.as_str())
+    }
+}
+
+impl Deref for PeerId {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+/// Maps and sets of peers are looked up by the `&str` a client sent, so the hash must be the
+/// `str`'s.
+impl Hash for PeerId {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state)
+    }
+}
+
+impl Borrow<str> for PeerId {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::fmt::Display for PeerId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Debug for PeerId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum JoinError {
@@ -59,19 +128,53 @@ pub enum RelayError {
 #[error("you are not in that room")]
 pub struct NotInRoom;
 
-struct PeerEntry {
-    user_id: Box<str>,
+/// A user as their peers' signals are stamped with, shared by all the connections (devices)
+/// of that user rather than copied into each.
+struct UserRecord {
+    id: Box<str>,
     /// The public user object, serialized once: every signal this peer sends carries it, and
     /// keeping only this form (not the struct too) keeps idle peers small.
-    user_json: Arc<str>,
-    token_hash: Arc<[u8]>,
+    json: Box<str>,
+}
+
+/// The newest record of each connected user, found by user id.
+struct UserKey(Arc<UserRecord>);
+
+impl Borrow<str> for UserKey {
+    fn borrow(&self) -> &str {
+        &self.0.id
+    }
+}
+
+impl Hash for UserKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.id.hash(state)
+    }
+}
+
+impl PartialEq for UserKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.id == other.0.id
+    }
+}
+
+impl Eq for UserKey {}
+
+struct PeerEntry {
+    user: Arc<UserRecord>,
+    /// Inline rather than behind a pointer: one allocation fewer per connection.
+    token_hash: TokenHash,
     outbox: Arc<Outbox>,
-    rooms: Vec<RoomName>,
+    /// A boxed slice (two words, not three): every peer has this field, few join many rooms.
+    rooms: Box<[RoomName]>,
 }
 
 struct Inner {
     peers: HashMap<PeerId, PeerEntry>,
     rooms: HashMap<RoomName, HashSet<PeerId>>,
+    /// What `connect` shares between a user's connections; an entry goes with the last
+    /// connection that holds its record.
+    users: HashSet<UserKey>,
 }
 
 pub struct Hub {
@@ -107,7 +210,7 @@ pub fn public(user: &User) -> User {
 impl Inner {
     fn peer(&self, id: &PeerId) -> Option<Peer> {
         let entry = self.peers.get(id)?;
-        let user = serde_json::from_str(&entry.user_json).expect("the hub serialized this user");
+        let user = serde_json::from_str(&entry.user.json).expect("the hub serialized this user");
         Some(Peer {
             peer_id: id.to_string(),
             user,
@@ -117,7 +220,7 @@ impl Inner {
     /// Queues `frame` for every member of `room` except `except`.
     fn broadcast(&self, room: &str, except: &str, frame: &Utf8Bytes, queue: &QueueLimits) {
         if let Some(members) = self.rooms.get(room) {
-            for member in members.iter().filter(|m| &***m != except) {
+            for member in members.iter().filter(|m| m.as_str() != except) {
                 if let Some(entry) = self.peers.get(member) {
                     entry.outbox.push(frame.clone(), queue);
                 }
@@ -131,7 +234,11 @@ impl Inner {
             if members.is_empty() {
                 self.rooms.remove(room);
             } else {
-                self.broadcast(room, peer_id, &frame(&Broadcast::Left { room, peer_id }), queue);
+                let left = Broadcast::Left {
+                    room,
+                    peer_id: peer_id.as_str(),
+                };
+                self.broadcast(room, peer_id, &frame(&left), queue);
             }
         }
     }
@@ -143,6 +250,7 @@ impl Hub {
             inner: Mutex::new(Inner {
                 peers: HashMap::new(),
                 rooms: HashMap::new(),
+                users: HashSet::new(),
             }),
             queue,
             rooms_per_peer,
@@ -160,16 +268,30 @@ impl Hub {
     }
 
     /// Adds a connected, authenticated peer (in no room yet).
-    pub fn connect(&self, peer_id: PeerId, user: &User, token_hash: Arc<[u8]>, outbox: Arc<Outbox>) {
-        let user_json = serde_json::to_string(&public(user)).expect("users serialize").into();
-        self.lock().peers.insert(
+    pub fn connect(&self, peer_id: PeerId, user: &User, token_hash: &TokenHash, outbox: Arc<Outbox>) {
+        let json: Box<str> = serde_json::to_string(&public(user)).expect("users serialize").into();
+        let mut inner = self.lock();
+        // Shared with the user's other connections when it is the same profile; a different one
+        // (the profile changed between their sign-ins) becomes the user's newest record, and the
+        // connections holding the older one keep it, exactly as if each had its own copy.
+        let user = match inner.users.get(user.id.as_str()) {
+            Some(UserKey(record)) if record.json == json => record.clone(),
+            _ => {
+                let record = Arc::new(UserRecord {
+                    id: user.id.as_str().into(),
+                    json,
+                });
+                inner.users.replace(UserKey(record.clone()));
+                record
+            }
+        };
+        inner.peers.insert(
             peer_id,
             PeerEntry {
-                user_id: user.id.as_str().into(),
-                user_json,
-                token_hash,
+                user,
+                token_hash: *token_hash,
                 outbox,
-                rooms: Vec::new(),
+                rooms: Box::default(),
             },
         );
     }
@@ -180,6 +302,12 @@ impl Hub {
         if let Some(entry) = inner.peers.remove(peer_id) {
             for room in &entry.rooms {
                 inner.remove_from_room(peer_id, room, &self.queue);
+            }
+            // The user's record is referenced only by peer entries and `users`, all under this
+            // lock: two references left means this was its last connection.
+            let newest = inner.users.get(&*entry.user.id).map(|k| &k.0);
+            if newest.is_some_and(|r| Arc::ptr_eq(r, &entry.user) && Arc::strong_count(r) == 2) {
+                inner.users.remove(&*entry.user.id);
             }
         }
     }
@@ -219,9 +347,11 @@ impl Hub {
             })
             .unwrap_or_default();
         if !already {
-            inner.rooms.entry(name.clone()).or_default().insert(peer_id.clone());
+            inner.rooms.entry(name.clone()).or_default().insert(*peer_id);
             if let Some(entry) = inner.peers.get_mut(peer_id) {
-                entry.rooms.push(name);
+                let mut rooms = std::mem::take(&mut entry.rooms).into_vec();
+                rooms.push(name);
+                entry.rooms = rooms.into_boxed_slice();
             }
             if let Some(me) = inner.peer(peer_id) {
                 inner.broadcast(
@@ -239,7 +369,9 @@ impl Hub {
         let mut inner = self.lock();
         let entry = inner.peers.get_mut(peer_id).ok_or(NotInRoom)?;
         let index = entry.rooms.iter().position(|r| &**r == room).ok_or(NotInRoom)?;
-        let name = entry.rooms.swap_remove(index);
+        let mut rooms = std::mem::take(&mut entry.rooms).into_vec();
+        let name = rooms.swap_remove(index);
+        entry.rooms = rooms.into_boxed_slice();
         inner.remove_from_room(peer_id, &name, &self.queue);
         Ok(())
     }
@@ -258,12 +390,13 @@ impl Hub {
         if !shared {
             return Err(RelayError::NoSharedRoom);
         }
-        let mut out = String::with_capacity(48 + from.len() + sender.user_json.len() + data.get().len());
+        let user_json = &sender.user.json;
+        let mut out = String::with_capacity(48 + from.len() + user_json.len() + data.get().len());
         // Peer ids are hex generated by the server: nothing to escape.
         out.push_str(r#"{"type":"signal","from":""#);
         out.push_str(from);
         out.push_str(r#"","user":"#);
-        out.push_str(&sender.user_json);
+        out.push_str(user_json);
         out.push_str(r#","data":"#);
         out.push_str(data.get());
         out.push('}');
@@ -274,12 +407,18 @@ impl Hub {
     /// Replaces a user's profile on all their connections and tells their room-mates.
     pub fn update_user(&self, user: &User) {
         let user = public(user);
-        let user_json: Arc<str> = serde_json::to_string(&user).expect("users serialize").into();
+        let record = Arc::new(UserRecord {
+            id: user.id.as_str().into(),
+            json: serde_json::to_string(&user).expect("users serialize").into(),
+        });
         let mut inner = self.lock();
         let mut touched = Vec::new();
-        for (id, entry) in inner.peers.iter_mut().filter(|(_, e)| *e.user_id == *user.id) {
-            entry.user_json = user_json.clone();
-            touched.push((id.clone(), entry.rooms.clone()));
+        for (id, entry) in inner.peers.iter_mut().filter(|(_, e)| *e.user.id == *user.id) {
+            entry.user = record.clone();
+            touched.push((*id, entry.rooms.clone()));
+        }
+        if !touched.is_empty() {
+            inner.users.replace(UserKey(record));
         }
         for (id, rooms) in touched {
             let peer = Peer {
@@ -301,8 +440,8 @@ impl Hub {
     }
 
     /// Ends every connection authenticated with this (now signed-out) token.
-    pub fn sign_out(&self, token_hash: &[u8]) {
-        for entry in self.lock().peers.values().filter(|e| &*e.token_hash == token_hash) {
+    pub fn sign_out(&self, token_hash: &TokenHash) {
+        for entry in self.lock().peers.values().filter(|e| e.token_hash == *token_hash) {
             entry.outbox.close(CloseReason::SignedOut);
         }
     }
@@ -365,15 +504,17 @@ mod tests {
         }
     }
 
+    /// A token hash per user, for these tests.
+    fn token(user_id: &str) -> TokenHash {
+        let mut hash = [0; 32];
+        hash[..user_id.len()].copy_from_slice(user_id.as_bytes());
+        hash
+    }
+
     fn connect(hub: &Hub, peer: &str, user_id: &str) -> (PeerId, Arc<Outbox>) {
         let outbox = Arc::new(Outbox::default());
         let id: PeerId = peer.into();
-        hub.connect(
-            id.clone(),
-            &user(user_id),
-            Arc::from(user_id.as_bytes()),
-            outbox.clone(),
-        );
+        hub.connect(id, &user(user_id), &token(user_id), outbox.clone());
         (id, outbox)
     }
 
@@ -451,8 +592,50 @@ mod tests {
         assert_eq!(got[0]["type"], "peer-updated");
         assert_eq!(got[0]["peer"]["user"]["display_name"], "Robert");
         assert_eq!(hub.room_peers("r").unwrap()[1].user.display_name, "Robert");
-        hub.sign_out(b"bob");
+        hub.sign_out(&token("bob"));
         assert_eq!(b_out.closing(), Some(CloseReason::SignedOut));
         assert_eq!(a_out.closing(), None);
+    }
+
+    #[test]
+    fn a_users_connections_share_one_record_until_the_last_leaves() {
+        let hub = Hub::new(4, 10, QUEUE);
+        let (a1, _) = connect(&hub, "a1", "alice");
+        let (a2, _) = connect(&hub, "a2", "alice");
+        {
+            let inner = hub.lock();
+            assert!(Arc::ptr_eq(&inner.peers["a1"].user, &inner.peers["a2"].user));
+            assert_eq!(inner.users.len(), 1);
+        }
+        // A connection whose sign-in read another version of the profile stamps its signals with
+        // that version, as if every connection had its own copy.
+        let mut other = user("alice");
+        other.display_name = "Alice B.".into();
+        let a3: PeerId = "a3".into();
+        hub.connect(a3, &other, &token("alice"), Arc::new(Outbox::default()));
+        {
+            let inner = hub.lock();
+            assert!(inner.peers["a3"].user.json.contains("Alice B."));
+            assert!(!inner.peers["a1"].user.json.contains("Alice B."));
+        }
+        hub.disconnect(&a1);
+        hub.disconnect(&a3);
+        assert_eq!(hub.lock().users.len(), 0, "the newest record went with its last holder");
+        hub.disconnect(&a2);
+        assert_eq!(hub.counts(), (0, 0));
+
+        let (b, _) = connect(&hub, "b", "bob");
+        hub.disconnect(&b);
+        assert!(hub.lock().users.is_empty());
+    }
+
+    #[test]
+    fn peer_ids_look_up_as_strs() {
+        let id: PeerId = "0123456789abcdef".into();
+        assert_eq!(id.as_str(), "0123456789abcdef");
+        assert_eq!(PeerId::from("pa").to_string(), "pa");
+        let set: HashSet<PeerId> = [id].into();
+        assert!(set.contains("0123456789abcdef"));
+        assert!(!set.contains("0123456789abcde"));
     }
 }
