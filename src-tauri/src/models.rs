@@ -49,7 +49,10 @@ mod tests {
     fn numbered_values_carry_seq_beside_their_fields() {
         let event = parley_core::events::CoreEvent::RoomLeft { room: "lobby".into() };
         let json = serde_json::to_value(Numbered { seq: 7, value: &event }).unwrap();
-        assert_eq!(json, serde_json::json!({"seq": 7, "event": "room-left", "room": "lobby"}));
+        assert_eq!(
+            json,
+            serde_json::json!({"seq": 7, "event": "room-left", "room": "lobby"})
+        );
     }
 
     #[test]
