@@ -66,6 +66,7 @@ fn setup(app: &mut tauri::App, started: Instant) -> Result<(), Box<dyn std::erro
         profile_dir: paths.profile.clone(),
         media: Mutex::new(None),
         started,
+        started_at: std::time::SystemTime::now() - started.elapsed(),
         events_sent: Default::default(),
     });
 

@@ -17,6 +17,8 @@ pub struct AppState {
     pub profile_dir: PathBuf,
     pub media: Mutex<Option<MediaCaps>>,
     pub started: Instant,
+    /// The same moment on the wall clock, to place the page's own timestamps.
+    pub started_at: std::time::SystemTime,
     /// How many core events went to the page: each carries its number (`seq`), and so does
     /// every snapshot, so the page can tell which events a snapshot already includes.
     pub events_sent: AtomicU64,

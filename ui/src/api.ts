@@ -71,7 +71,7 @@ export const api = {
     call<Settings>('set_settings', { settings, iceCredentials }),
   reportMediaCaps: (caps: MediaCaps) => call<void>('report_media_caps', { caps }),
   /** The first screen is on display (the app logs the time since start: the footprint benchmark's first paint). */
-  uiReady: () => call<void>('ui_ready'),
+  uiReady: (firstContentfulPaint: number | null) => call<void>('ui_ready', { firstContentfulPaint }),
 };
 
 export type Api = typeof api;
