@@ -119,7 +119,7 @@ measure() {
       line=$(grep -m1 'first screen' "$run_dir/log" || true)
       [ -n "$line" ] && screen_ms=$(sed -n 's/.*ms=\([0-9]*\).*/\1/p' <<<"$line")
     fi
-    if { [ -n "$window_ms" ] || [ "$have_xdotool" = 0 ]; } && { [ -n "$screen_ms" ] || [ "$label" = baseline ]; }; then break; fi
+    if { [ -n "$window_ms" ] || [ "$have_xdotool" = 0 ]; } && { { [ -n "$paint_ms" ] && [ -n "$screen_ms" ]; } || [ "$label" = baseline ]; }; then break; fi
     sleep 0.01
   done
   # Idle: CPU use of the whole tree below 2 ticks (20 ms) per second, three seconds in a row
