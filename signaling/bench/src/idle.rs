@@ -28,6 +28,8 @@ pub struct IdleResult {
     pub failed: usize,
     /// Opened, then closed by the server before the measurement.
     pub dropped: usize,
+    /// Distinct accounts the clients signed in as (v1; 0 for PeerJS).
+    pub users: usize,
     pub connect_secs: f64,
     pub rss_before_kib: u64,
     pub rss_after_kib: u64,
@@ -82,7 +84,7 @@ pub async fn run(server: &ServerProc, proto: &Proto, opts: &IdleOpts, src: Ipv4A
                 _ = stop.changed() => None,
                 r = async {
                     let _permit = sem.acquire().await;
-                    timeout(Duration::from_secs(15), proto.connect(addr, src, &id)).await
+                    timeout(Duration::from_secs(15), proto.connect(addr, src, &id, i)).await
                 } => Some(r),
             };
             match connected {
@@ -150,6 +152,7 @@ pub async fn run(server: &ServerProc, proto: &Proto, opts: &IdleOpts, src: Ipv4A
         opened: shared.opened.get(),
         failed: shared.failed.get(),
         dropped: shared.dropped.get(),
+        users: proto.users_for(opts.clients),
         connect_secs,
         rss_before_kib,
         rss_after_kib,

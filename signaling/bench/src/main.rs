@@ -11,6 +11,7 @@ mod idle;
 mod proto;
 mod relay;
 mod report;
+mod seed;
 mod server;
 mod sys;
 
@@ -40,6 +41,10 @@ pub struct Args {
     /// Idle clients to open [default: 19500; quick: 300]. Mind `ulimit -n` (each side holds N sockets).
     #[arg(long)]
     clients: Option<usize>,
+    /// v1 clients signed in to each account: the bench seeds one account per this many clients
+    /// into the server's database (1: every client is a different user).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    devices_per_user: u64,
     /// Handshakes in flight at once.
     #[arg(long, default_value_t = 64)]
     connect_concurrency: usize,
@@ -266,6 +271,7 @@ async fn run_target(
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let limit = (idle_opts.clients + relay_opts.clients + 1000).max(25_000);
     let log = std::env::temp_dir().join(format!("signal-load-{}.log", target.label().replace('/', "-")));
+    let db_path = std::env::temp_dir().join(format!("signal-load-{}.db", std::process::id()));
     let launch = match target {
         Target::Peerserver => {
             let script = args.peerserver_dir.join("node_modules/peer/dist/bin/peerjs.js");
@@ -304,8 +310,15 @@ async fn run_target(
                     args.parley_bin.display()
                 ));
             }
+            // v1 clients sign in to accounts seeded into a database file; PeerJS needs none.
+            let db = match target {
+                Target::ParleyV1 => {
+                    remove_db(&db_path);
+                    vec!["--db".to_string(), db_path.display().to_string()]
+                }
+                _ => vec!["--memory-db".to_string()],
+            };
             let mut server_args: Vec<String> = [
-                "--memory-db",
                 "--listen",
                 &addr.to_string(),
                 "--peerjs-key",
@@ -322,6 +335,7 @@ async fn run_target(
             .iter()
             .map(|s| s.to_string())
             .collect();
+            server_args.extend(db);
             server_args.extend(args.parley_arg.iter().cloned());
             Launch {
                 program: args.parley_bin.clone(),
@@ -335,9 +349,20 @@ async fn run_target(
     };
     let server = ServerProc::start(launch).await?;
     let proto = match target {
-        Target::ParleyV1 => Proto::V1 {
-            token: proto::register(addr, "loadbench").await?,
-        },
+        Target::ParleyV1 => {
+            let per_user = args.devices_per_user as usize;
+            let accounts = idle_opts.clients.max(relay_opts.clients).div_ceil(per_user);
+            let started = std::time::Instant::now();
+            let tokens = seed::seed(&db_path, accounts)?;
+            eprintln!(
+                "    seeded {accounts} accounts ({per_user} client(s) each) in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+            Proto::V1 {
+                tokens: tokens.into(),
+                devices_per_user: per_user,
+            }
+        }
         _ => Proto::PeerJs {
             path: args.peerjs_path.clone(),
             key: args.peerjs_key.clone(),
@@ -349,7 +374,10 @@ async fn run_target(
     tokio::time::sleep(idle_opts.settle).await;
 
     if !args.skip_idle {
-        eprintln!("    idle: {} clients", idle_opts.clients);
+        match proto.users_for(idle_opts.clients) {
+            0 => eprintln!("    idle: {} clients", idle_opts.clients),
+            users => eprintln!("    idle: {} clients, {users} distinct users", idle_opts.clients),
+        }
         let r = idle::run(&server, &proto, idle_opts, src(0)).await;
         eprintln!(
             "      {} held, {:.0} clients/s, RSS {:.1} → {:.1} MiB, {:.2} KiB/client",
@@ -392,5 +420,17 @@ async fn run_target(
         }
     }
     server.stop().await;
+    if target == Target::ParleyV1 {
+        remove_db(&db_path);
+    }
     Ok(())
+}
+
+/// Removes a SQLite database and its WAL files.
+fn remove_db(path: &std::path::Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(p);
+    }
 }

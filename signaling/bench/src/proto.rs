@@ -3,9 +3,9 @@
 
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::header::AUTHORIZATION;
@@ -21,8 +21,12 @@ pub type Ws = WebSocketStream<TcpStream>;
 pub enum Proto {
     /// `ws://HOST{path}?key=KEY&id=ID&token=TOKEN`.
     PeerJs { path: String, key: String },
-    /// `ws://HOST/api/v1/ws` with `Authorization: Bearer TOKEN`.
-    V1 { token: String },
+    /// `ws://HOST/api/v1/ws` with `Authorization: Bearer TOKEN`. Client `i` signs in with
+    /// `tokens[i / devices_per_user]` (wrapping around): one session per account and client.
+    V1 {
+        tokens: Arc<[String]>,
+        devices_per_user: usize,
+    },
 }
 
 pub const HEARTBEAT: Utf8Bytes = Utf8Bytes::from_static(r#"{"type":"HEARTBEAT"}"#);
@@ -43,9 +47,26 @@ impl Proto {
         matches!(self, Proto::PeerJs { .. })
     }
 
-    /// Opens one client from source address `src` and waits for the server's first frame
-    /// (`OPEN` / `welcome`). Returns the stream and the client's peer id.
-    pub async fn connect(&self, server: SocketAddr, src: Ipv4Addr, id: &str) -> Result<(Ws, String), String> {
+    /// Distinct accounts behind `clients` v1 clients (0 for PeerJS, which has none).
+    pub fn users_for(&self, clients: usize) -> usize {
+        match self {
+            Proto::PeerJs { .. } => 0,
+            Proto::V1 {
+                tokens,
+                devices_per_user,
+            } => clients.div_ceil((*devices_per_user).max(1)).min(tokens.len()),
+        }
+    }
+
+    /// Opens client number `index` (its PeerJS id is `id`) from source address `src` and waits
+    /// for the server's first frame (`OPEN` / `welcome`). Returns the stream and the peer id.
+    pub async fn connect(
+        &self,
+        server: SocketAddr,
+        src: Ipv4Addr,
+        id: &str,
+        index: usize,
+    ) -> Result<(Ws, String), String> {
         let sock = TcpSocket::new_v4().map_err(err)?;
         sys::bind_address_no_port(&sock);
         sock.bind(SocketAddr::new(src.into(), 0))
@@ -56,7 +77,11 @@ impl Proto {
             Proto::PeerJs { path, key } => format!("ws://{server}{path}?key={key}&id={id}&token=t{id}")
                 .into_client_request()
                 .map_err(err)?,
-            Proto::V1 { token } => {
+            Proto::V1 {
+                tokens,
+                devices_per_user,
+            } => {
+                let token = &tokens[(index / (*devices_per_user).max(1)) % tokens.len()];
                 let mut req = format!("ws://{server}/api/v1/ws").into_client_request().map_err(err)?;
                 req.headers_mut()
                     .insert(AUTHORIZATION, format!("Bearer {token}").parse().map_err(err)?);
@@ -170,47 +195,18 @@ pub fn find_ts(text: &str) -> Option<u64> {
     (n > 0).then_some(v)
 }
 
-/// `POST /api/v1/register` over a bare HTTP/1.1 connection; returns the session token.
-pub async fn register(server: SocketAddr, username: &str) -> Result<String, String> {
-    let body = serde_json::json!({
-        "username": username,
-        "email": format!("{username}@example.com"),
-        "password": "load-bench-password-1",
-    })
-    .to_string();
-    let request = format!(
-        "POST /api/v1/register HTTP/1.1\r\nHost: {server}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let mut stream = TcpStream::connect(server).await.map_err(err)?;
-    stream.write_all(request.as_bytes()).await.map_err(err)?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await.map_err(err)?;
-    let response = String::from_utf8_lossy(&response);
-    let status = response.split_whitespace().nth(1).unwrap_or("");
-    let body = response.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
-    // Tolerates a chunked body: the JSON object is between the first '{' and the last '}'.
-    let json = match (body.find('{'), body.rfind('}')) {
-        (Some(a), Some(b)) if a < b => &body[a..=b],
-        _ => body,
-    };
-    if status != "201" && status != "200" {
-        return Err(format!("register: HTTP {status}: {json}"));
-    }
-    let v: serde_json::Value = serde_json::from_str(json).map_err(|e| format!("register: {e}: {json}"))?;
-    v["token"]
-        .as_str()
-        .map(str::to_string)
-        .ok_or_else(|| format!("register: no token in {json}"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn timestamp_round_trips_through_both_protocols() {
+        let v1 = Proto::V1 {
+            tokens: vec!["a".to_string(), "b".to_string(), "c".to_string()].into(),
+            devices_per_user: 2,
+        };
+        assert_eq!(v1.users_for(5), 3);
+        assert_eq!(v1.users_for(100), 3);
         let peerjs = Proto::PeerJs {
             path: "/peerjs/peerjs".into(),
             key: "peerjs".into(),

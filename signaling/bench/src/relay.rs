@@ -168,7 +168,7 @@ pub async fn run(
         handles.push(tokio::task::spawn_local(async move {
             let _permit = sem.acquire().await;
             timeout(Duration::from_secs(20), async {
-                let (mut ws, peer_id) = proto.connect(addr, src, &id).await?;
+                let (mut ws, peer_id) = proto.connect(addr, src, &id, i).await?;
                 proto.join(&mut ws, &format!("pair-{}", i / 2)).await?;
                 Ok::<_, String>((ws, peer_id))
             })

@@ -44,6 +44,10 @@ pub fn print(args: &Args, results: &[TargetResult]) {
     row("idle: clients held / wanted", &|r| {
         r.idle.as_ref().map(|i| format!("{} / {}", i.held(), i.wanted))
     });
+    row("idle: distinct users (v1 accounts)", &|r| {
+        let i = r.idle.as_ref()?;
+        (i.users > 0).then(|| i.users.to_string())
+    });
     row("idle: connect rate (clients/s)", &|r| {
         r.idle.as_ref().map(|i| format!("{:.0}", i.connect_rate()))
     });

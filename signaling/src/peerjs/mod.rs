@@ -40,8 +40,9 @@ pub struct Limits {
     pub pending_per_id: usize,
     pub pending_frames: usize,
     pub pending_bytes: usize,
-    /// WebSocket codec buffers. Tungstenite zero-fills the whole read buffer up front, so it
-    /// is most of an idle connection's memory; larger frames grow it on demand.
+    /// WebSocket codec buffers. Tungstenite allocates the read buffer per connection and keeps
+    /// it, so it weighs on every idle connection; larger frames grow it on demand but are read
+    /// at most this many bytes per syscall (see `READ_BUFFER` in `ws.rs`).
     pub read_buffer_bytes: usize,
     pub write_buffer_bytes: usize,
     /// Longest accepted `id` or `token`.
@@ -60,7 +61,7 @@ impl Default for Limits {
             pending_per_id: 256,
             pending_frames: 100_000,
             pending_bytes: 64 * 1024 * 1024,
-            read_buffer_bytes: 512,
+            read_buffer_bytes: 256,
             write_buffer_bytes: 4 * 1024,
             max_id_bytes: 256,
         }
