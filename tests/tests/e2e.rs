@@ -99,6 +99,23 @@ async fn two_instances_start_screenshot_and_close() {
         );
     }
 
+    // One instance per profile: starting a's profile again hands over to the running app (which
+    // brings its window forward) and exits at once; a runs on.
+    let second = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        tokio::process::Command::new(&desktop.app)
+            .envs(env("a"))
+            .env("DISPLAY", desktop.xvfb.display())
+            .output(),
+    )
+    .await
+    .expect("a second launch of the same profile ends by itself")
+    .expect("the app binary starts");
+    let output = String::from_utf8_lossy(&second.stderr);
+    assert!(second.status.success(), "second launch: {:?}\n{output}", second.status);
+    assert!(output.contains("already running"), "second launch said: {output}");
+    assert_eq!(a.app_pids().len(), 1, "a keeps running");
+
     // Typing into a field of the sign-in screen reaches it.
     a.session().type_into("#signin-login", "hello").await.expect("typing");
     let field = a.session().find("#signin-login").await.expect("the field");
