@@ -13,10 +13,14 @@ use crate::models::{AppInfo, MediaCaps, Numbered};
 use crate::settings::{IceCredential, Settings};
 use crate::state::AppState;
 
-fn cursor(value: Option<String>) -> Result<Option<Cursor>> {
+fn parse_cursor(value: &str) -> Result<Cursor> {
     value
-        .map(|v| v.parse::<Cursor>().map_err(|e| AppError::InvalidInput(e.to_string())))
-        .transpose()
+        .parse::<Cursor>()
+        .map_err(|e| AppError::InvalidInput(e.to_string()))
+}
+
+fn cursor(value: Option<String>) -> Result<Option<Cursor>> {
+    value.as_deref().map(parse_cursor).transpose()
 }
 
 #[tauri::command]
@@ -141,8 +145,10 @@ pub async fn history_after(
     after: String,
     limit: Option<usize>,
 ) -> Result<Page> {
-    let after = cursor(Some(after))?.expect("given");
-    Ok(state.client.history_after(&conversation_id, after, limit).await?)
+    Ok(state
+        .client
+        .history_after(&conversation_id, parse_cursor(&after)?, limit)
+        .await?)
 }
 
 #[tauri::command]

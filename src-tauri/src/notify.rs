@@ -3,7 +3,7 @@
 //! permission at all.
 
 use parley_core::events::CoreEvent;
-use parley_core::history::Direction;
+use parley_core::history::{Direction, Message};
 use tauri::{AppHandle, Manager, Runtime};
 use tauri_plugin_notification::NotificationExt;
 
@@ -12,22 +12,30 @@ use crate::state::AppState;
 /// Long enough to read in a notification bubble.
 const PREVIEW_CHARS: usize = 160;
 
+/// The message to tell the person about, if any: one that arrived (not one we sent, nor a state
+/// change) while the window is not focused and notifications are on.
+fn worth_notifying(event: &CoreEvent, focused: bool, enabled: impl FnOnce() -> bool) -> Option<&Message> {
+    match event {
+        CoreEvent::Message { message } if message.direction == Direction::Incoming && !focused && enabled() => {
+            Some(message)
+        }
+        _ => None,
+    }
+}
+
 pub async fn on_event<R: Runtime>(app: &AppHandle<R>, event: &CoreEvent) {
-    let CoreEvent::Message { message } = event else { return };
-    if message.direction != Direction::Incoming {
+    // Most events are not messages: ask the window and the settings only for those that are.
+    if !matches!(event, CoreEvent::Message { .. }) {
         return;
     }
     let focused = app
         .get_webview_window("main")
         .and_then(|w| w.is_focused().ok())
         .unwrap_or(false);
-    if focused {
-        return;
-    }
     let state = app.state::<AppState>();
-    if !state.settings.load(app).notifications {
+    let Some(message) = worth_notifying(event, focused, || state.settings.load(app).notifications) else {
         return;
-    }
+    };
     let title = match state.client.core().history().contact(&message.sender_id).await {
         Ok(Some(user)) => user.display_name,
         _ => "New message".to_owned(),
@@ -54,7 +62,45 @@ fn preview(body: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::preview;
+    use super::*;
+    use parley_core::history::DeliveryState;
+
+    fn message(direction: Direction) -> CoreEvent {
+        CoreEvent::Message {
+            message: Message {
+                id: "m1".into(),
+                conversation_id: "bob".into(),
+                direction,
+                sender_id: "bob".into(),
+                body: "hi".into(),
+                sent_at: 1,
+                received_at: Some(2),
+                state: DeliveryState::Received,
+                seq: 1,
+            },
+        }
+    }
+
+    #[test]
+    fn only_arrivals_while_unfocused_with_notifications_on() {
+        let incoming = message(Direction::Incoming);
+        assert!(worth_notifying(&incoming, false, || true).is_some());
+        assert!(
+            worth_notifying(&incoming, true, || true).is_none(),
+            "the window is focused"
+        );
+        assert!(worth_notifying(&incoming, false, || false).is_none(), "turned off");
+        assert!(
+            worth_notifying(&message(Direction::Outgoing), false, || true).is_none(),
+            "our own"
+        );
+        let state = CoreEvent::MessageState {
+            id: "m1".into(),
+            conversation_id: "bob".into(),
+            state: DeliveryState::Read,
+        };
+        assert!(worth_notifying(&state, false, || true).is_none());
+    }
 
     #[test]
     fn previews_are_cut_on_characters() {
