@@ -112,6 +112,28 @@ impl Desktop {
     pub fn dir(&self) -> &Path {
         self.dir.as_ref().expect("the scratch directory").path()
     }
+
+    /// The environment of app instance `name`: its own profile (and WebKit data and caches) in
+    /// the scratch directory, the shared "This device" server on `port`, and the keyring `keyring`
+    /// (`PARLEY_KEYRING`).
+    pub fn app_env(&self, name: &str, port: u16, keyring: &str) -> Vec<(String, String)> {
+        let home = self.dir().join(name);
+        let path = |p: &Path| p.display().to_string();
+        vec![
+            ("PARLEY_PROFILE".to_owned(), path(&home.join("profile"))),
+            ("PARLEY_EMBEDDED_DIR".to_owned(), path(&self.dir().join("server"))),
+            ("PARLEY_EMBEDDED_PORT".to_owned(), port.to_string()),
+            ("PARLEY_KEYRING".to_owned(), keyring.to_owned()),
+            (
+                "RUST_LOG".to_owned(),
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_owned()),
+            ),
+            // WebKit's own storage and caches stay in the test's directory too.
+            ("XDG_DATA_HOME".to_owned(), path(&home.join("data"))),
+            ("XDG_CACHE_HOME".to_owned(), path(&home.join("cache"))),
+            ("XDG_CONFIG_HOME".to_owned(), path(&home.join("config"))),
+        ]
+    }
 }
 
 impl Drop for Desktop {

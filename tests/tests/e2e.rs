@@ -50,22 +50,8 @@ async fn two_instances_start_screenshot_and_close() {
         return;
     }
     let desktop = Desktop::start();
-    let port = free_port().to_string();
-    let env = |name: &str| {
-        let home = desktop.dir().join(name);
-        vec![
-            ("PARLEY_PROFILE".to_owned(), home.join("profile").display().to_string()),
-            (
-                "PARLEY_EMBEDDED_DIR".to_owned(),
-                desktop.dir().join("server").display().to_string(),
-            ),
-            ("PARLEY_EMBEDDED_PORT".to_owned(), port.clone()),
-            ("PARLEY_KEYRING".to_owned(), "memory".to_owned()),
-            ("XDG_DATA_HOME".to_owned(), home.join("data").display().to_string()),
-            ("XDG_CACHE_HOME".to_owned(), home.join("cache").display().to_string()),
-            ("XDG_CONFIG_HOME".to_owned(), home.join("config").display().to_string()),
-        ]
-    };
+    let port = free_port();
+    let env = |name: &str| desktop.app_env(name, port, "memory");
     let mut a = AppInstance::launch(&desktop, "a", &env("a")).await;
     let mut b = AppInstance::launch(&desktop, "b", &env("b")).await;
 
@@ -111,7 +97,12 @@ async fn two_instances_start_screenshot_and_close() {
     .await
     .expect("a second launch of the same profile ends by itself")
     .expect("the app binary starts");
-    let output = String::from_utf8_lossy(&second.stderr);
+    // Logs go to stdout, errors to stderr.
+    let output = format!(
+        "{}{}",
+        String::from_utf8_lossy(&second.stdout),
+        String::from_utf8_lossy(&second.stderr)
+    );
     assert!(second.status.success(), "second launch: {:?}\n{output}", second.status);
     assert!(output.contains("already running"), "second launch said: {output}");
     assert_eq!(a.app_pids().len(), 1, "a keeps running");
@@ -270,27 +261,8 @@ async fn two_people_chat_restart_and_search_offline() {
     }
     let started = std::time::Instant::now();
     let desktop = Desktop::start();
-    let port = free_port().to_string();
-    let env = |name: &str| {
-        let home = desktop.dir().join(name);
-        vec![
-            ("PARLEY_PROFILE".to_owned(), home.join("profile").display().to_string()),
-            (
-                "PARLEY_EMBEDDED_DIR".to_owned(),
-                desktop.dir().join("server").display().to_string(),
-            ),
-            ("PARLEY_EMBEDDED_PORT".to_owned(), port.clone()),
-            ("PARLEY_KEYRING".to_owned(), "keyutils".to_owned()),
-            (
-                "RUST_LOG".to_owned(),
-                std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_owned()),
-            ),
-            // WebKit's own storage and caches stay in the test's directory too.
-            ("XDG_DATA_HOME".to_owned(), home.join("data").display().to_string()),
-            ("XDG_CACHE_HOME".to_owned(), home.join("cache").display().to_string()),
-            ("XDG_CONFIG_HOME".to_owned(), home.join("config").display().to_string()),
-        ]
-    };
+    let port = free_port();
+    let env = |name: &str| desktop.app_env(name, port, "keyutils");
 
     // Alice starts first and creates her account: her app hosts the "This device" server.
     let mut alice = AppInstance::launch(&desktop, "alice", &env("alice")).await;
