@@ -241,3 +241,63 @@ async fn signing_out_forgets_the_session_and_the_rooms_but_keeps_history() {
     assert_eq!(err.code(), "invalid_credentials");
     assert_eq!(app.client.snapshot().connection, Connection::SignedOut);
 }
+
+/// Opens the profile again once the previous client's tasks have let go of it (aborted tasks
+/// are dropped by the runtime shortly after `shutdown`).
+async fn reopen(dir: &std::path::Path) -> Core {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        match Core::open(dir, core_options()) {
+            Ok(core) => return core,
+            Err(parley_core::CoreError::Profile(parley_core::profile::ProfileError::InUse { .. }))
+                if tokio::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(10)).await
+            }
+            Err(e) => panic!("the profile was not released: {e}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_signed_in_profile_opens_on_its_owner_before_the_server_answers() {
+    let embedded = tempfile::tempdir().unwrap();
+    let server = TestServer::start().await;
+    let choice = ServerChoice::Url { url: server.url() };
+    let profile = tempfile::tempdir().unwrap();
+    let options = || ClientOptions {
+        retry_min: Duration::from_millis(50),
+        ..ClientOptions::new(embedded.path().to_owned())
+    };
+    let me = {
+        let (tx, mut events) = mpsc::unbounded_channel();
+        let client = Client::new(Core::open(profile.path(), core_options()).unwrap(), options(), tx);
+        assert_eq!(client.snapshot().connection, Connection::SignedOut, "a new profile");
+        client
+            .sign_up(
+                choice.clone(),
+                "erin",
+                "erin@example.org",
+                "correct horse battery",
+                None,
+            )
+            .await
+            .unwrap();
+        while !matches!(events.recv().await, Some(CoreEvent::Online { .. })) {}
+        let me = client.snapshot().me.unwrap();
+        client.shutdown().await;
+        me
+    };
+
+    // The next start: before any network, the profile's owner is known and the session is
+    // taken to be resuming.
+    let (tx, _events) = mpsc::unbounded_channel();
+    let client = Client::new(reopen(profile.path()).await, options(), tx);
+    let early = client.snapshot();
+    assert_eq!(early.connection, Connection::Connecting);
+    assert_eq!(early.me.map(|u| u.id), Some(me.id));
+    // The test keyring forgets tokens across opens: resuming finds none and signs out.
+    let restored = client.restore(choice).await.unwrap();
+    assert_eq!(restored.connection, Connection::SignedOut);
+    assert!(restored.me.is_none());
+}

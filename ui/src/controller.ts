@@ -100,6 +100,21 @@ export class Controller {
     }
   }
 
+  /**
+   * Offline first: a profile still signed in shows its main screen (contacts, history, search)
+   * from local state at once, while `restore` resumes the session. False when there is none.
+   */
+  async showLocal(): Promise<boolean> {
+    try {
+      const snapshot = await this.api.snapshot();
+      if (!Controller.isSignedIn(snapshot)) return false;
+      this.applySnapshot(snapshot);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   async signIn(server: ServerChoice, login: string, password: string): Promise<void> {
     this.applySnapshot(await this.api.signIn(server, login, password));
   }

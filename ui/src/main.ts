@@ -60,16 +60,22 @@ async function boot(root: HTMLElement): Promise<void> {
   };
   store.subscribe((state, prev) => render(state, prev));
 
+  // The frame after a screen is rendered is the first with it in it. The page's first paint came
+  // earlier (the static "Starting" line of index.html): its time goes along, as Unix ms.
+  const reportFirstScreen = () =>
+    requestAnimationFrame(() =>
+      setTimeout(() => {
+        const fcp = performance.getEntriesByName('first-contentful-paint')[0];
+        void api.uiReady(fcp === undefined ? null : performance.timeOrigin + fcp.startTime).catch(() => undefined);
+      }, 0),
+    );
+  // A profile still signed in opens on its main screen at once; resuming the session (which may
+  // wait for a slow or unreachable server) happens behind it.
+  const shownEarly = await ctl.showLocal();
+  if (shownEarly) reportFirstScreen();
   const error = await ctl.restore();
   render(store.get(), null);
-  // The frame after this one is the first with a real screen in it. The page's first paint came
-  // earlier (the static "Starting" line of index.html): its time goes along, as Unix ms.
-  requestAnimationFrame(() =>
-    setTimeout(() => {
-      const fcp = performance.getEntriesByName('first-contentful-paint')[0];
-      void api.uiReady(fcp === undefined ? null : performance.timeOrigin + fcp.startTime).catch(() => undefined);
-    }, 0),
-  );
+  if (!shownEarly) reportFirstScreen();
   const authView = auth as ReturnType<typeof createAuthView> | null;
   if (error !== null && error.code !== 'not_signed_in') authView?.showError(errorText(error));
 

@@ -58,6 +58,9 @@ struct State {
     /// recognised and ignored.
     generation: u64,
     retry: Option<JoinHandle<()>>,
+    /// The task passing the engine's events on; it holds the client, so it must end with the
+    /// session for the core (and its profile lock) to be released.
+    pump: Option<JoinHandle<()>>,
 }
 
 struct Inner {
@@ -98,12 +101,20 @@ impl Client {
     /// Wraps an open core; nothing happens on the network until [`Client::restore`] or a sign-in.
     /// Every [`CoreEvent`] goes to `events`, plus [`CoreEvent::SignedOut`].
     pub fn new(core: Core, options: ClientOptions, events: UnboundedSender<CoreEvent>) -> Client {
+        // A profile still signed in starts out "connecting": its owner and history can be shown
+        // at once, before `restore` has heard from the server (offline first).
+        let settings = core.settings();
+        let signed_in = settings.server_url.is_some() && settings.user.is_some();
+        let state = State {
+            connection: signed_in.then_some(Connection::Connecting),
+            ..State::default()
+        };
         Client {
             inner: Arc::new(Inner {
                 core,
                 options,
                 events,
-                state: Mutex::new(State::default()),
+                state: Mutex::new(state),
                 transition: tokio::sync::Mutex::new(()),
                 local_server: tokio::sync::Mutex::new(None),
             }),
@@ -196,6 +207,7 @@ impl Client {
         }
         let saved = self.inner.core.server().map(|s| s.to_string());
         let Some(saved) = saved else {
+            self.set_signed_out(None);
             return Ok(self.snapshot());
         };
         // The session belongs to the "this device" server: it must be up before the token can
@@ -214,7 +226,10 @@ impl Client {
                 let generation = self.set_connection(Connection::Offline, Some(error_info(&e)));
                 self.spawn_retry(generation);
             }
-            Err(e) => return Err(e),
+            Err(e) => {
+                self.set_signed_out(Some(error_info(&e)));
+                return Err(e);
+            }
         }
         Ok(self.snapshot())
     }
@@ -263,13 +278,13 @@ impl Client {
 
     /// Stops the engine and any retries; bumps the generation so their late events are dropped.
     async fn end_session(&self) {
-        let (engine, retry) = {
+        let (engine, tasks) = {
             let mut state = lock(&self.inner.state);
             state.generation += 1;
-            (state.engine.take(), state.retry.take())
+            (state.engine.take(), [state.retry.take(), state.pump.take()])
         };
-        if let Some(retry) = retry {
-            retry.abort();
+        for task in tasks.into_iter().flatten() {
+            task.abort();
         }
         if let Some(engine) = engine {
             engine.shutdown().await;
@@ -321,7 +336,7 @@ impl Client {
             state.generation
         };
         let client = self.clone();
-        tokio::spawn(
+        let pump = tokio::spawn(
             async move {
                 while let Some(event) = rx.recv().await {
                     if !client.track(generation, &event).await {
@@ -332,6 +347,12 @@ impl Client {
             }
             .instrument(tracing::info_span!("client-events")),
         );
+        let mut state = lock(&self.inner.state);
+        if state.generation == generation {
+            state.pump = Some(pump);
+        } else {
+            pump.abort();
+        }
     }
 
     /// Follows the session's state from its events. False once the session is over.
