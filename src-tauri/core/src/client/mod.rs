@@ -133,6 +133,27 @@ impl Client {
         self.engine().ok_or(CoreError::NotOnline)
     }
 
+    /// Who is signed in: as the server last welcomed us, else as this session or the profile
+    /// (offline) knows it.
+    fn me(&self, state: &State, settings: &crate::profile::ProfileSettings) -> Option<User> {
+        state
+            .engine
+            .as_ref()
+            .and_then(ChatEngine::me)
+            .or_else(|| self.inner.core.user())
+            .or_else(|| {
+                settings
+                    .user
+                    .clone()
+                    .filter(|_| state.connection.is_some_and(|c| c != Connection::SignedOut))
+            })
+    }
+
+    fn current_user(&self) -> Option<User> {
+        let state = lock(&self.inner.state);
+        self.me(&state, &self.inner.core.settings())
+    }
+
     pub fn snapshot(&self) -> Snapshot {
         let core = &self.inner.core;
         let state = lock(&self.inner.state);
@@ -152,12 +173,7 @@ impl Client {
             .unwrap_or_default();
         Snapshot {
             connection: state.connection.unwrap_or(Connection::SignedOut),
-            me: engine.and_then(ChatEngine::me).or_else(|| core.user()).or_else(|| {
-                settings
-                    .user
-                    .clone()
-                    .filter(|_| state.connection.is_some_and(|c| c != Connection::SignedOut))
-            }),
+            me: self.me(&state, &settings),
             username: settings.username.clone(),
             server: state.server.clone(),
             server_url: settings.server_url.as_ref().map(ToString::to_string),
@@ -180,8 +196,10 @@ impl Client {
         Ok(url)
     }
 
-    fn local_url_guess(&self) -> String {
-        format!("http://127.0.0.1:{}", self.inner.options.embedded_port)
+    /// Whether `server` is this machine's "this device" server.
+    fn is_local_server(&self, server: &ServerUrl) -> bool {
+        let local = format!("http://127.0.0.1:{}", self.inner.options.embedded_port);
+        ServerUrl::parse(&local).is_ok_and(|local| local == *server)
     }
 
     async fn server_url(&self, choice: &ServerChoice) -> Result<String, CoreError> {
@@ -205,16 +223,13 @@ impl Client {
             }
             state.server = choice.clone();
         }
-        let saved = self.inner.core.server().map(|s| s.to_string());
-        let Some(saved) = saved else {
+        let Some(saved) = self.inner.core.server() else {
             self.set_signed_out(None);
             return Ok(self.snapshot());
         };
         // The session belongs to the "this device" server: it must be up before the token can
         // be checked.
-        if choice == ServerChoice::Embedded
-            && ServerUrl::parse(&saved).ok() == ServerUrl::parse(&self.local_url_guess()).ok()
-        {
+        if choice == ServerChoice::Embedded && self.is_local_server(&saved) {
             if let Err(e) = self.local_server_url().await {
                 tracing::warn!(error = %e, "the embedded server did not start");
             }
@@ -479,7 +494,7 @@ impl Client {
             .collect();
         let engine = self.engine();
         let online: Vec<User> = engine.as_ref().map(ChatEngine::online_users).unwrap_or_default();
-        let me = self.snapshot().me.map(|u| u.id);
+        let me = self.current_user().map(|u| u.id);
         let mut contacts: Vec<Contact> = Vec::new();
         let mut known = history.contacts().await?;
         // Someone online right now may not be stored yet; the fresher profile wins.
@@ -555,7 +570,7 @@ impl Client {
                 return Ok(engine.send_message(&user, body).await?);
             }
         }
-        let me = self.snapshot().me.ok_or(CoreError::NotSignedIn)?;
+        let me = self.current_user().ok_or(CoreError::NotSignedIn)?;
         let (message, _) = queue_message(self.inner.core.history(), &me, &user, body).await?;
         let _ = self.inner.events.send(CoreEvent::Message {
             message: message.clone(),
