@@ -20,7 +20,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::proto::{find_ts, is_error, FrameTemplate, Proto, Ws, HEARTBEAT};
 use crate::server::ServerProc;
-use crate::sys::{self, now_ns, CpuSample};
+use crate::sys::{self, now_ns, CpuSample, CpuUse};
 
 pub struct RelayOpts {
     pub clients: usize,
@@ -50,10 +50,7 @@ pub struct PhaseResult {
     pub latency: Histogram<u64>,
     /// Open loop: how late the load generator sent after the scheduled time, µs.
     pub send_lag: Histogram<u64>,
-    pub server_cpu: f64,
-    pub loadgen_cpu: f64,
-    /// CPU used by other processes on the machine meanwhile (noise), in cores.
-    pub other_cpu: f64,
+    pub cpu: CpuUse,
 }
 
 impl PhaseResult {
@@ -63,8 +60,19 @@ impl PhaseResult {
 
     /// Server CPU time per relayed message, µs (`None` without a measurable rate).
     pub fn server_us_per_msg(&self) -> Option<f64> {
+        self.per_msg_us(self.cpu.server())
+    }
+
+    /// The part of [`Self::server_us_per_msg`] spent in the kernel: for a relay over loopback TCP
+    /// mostly sending (the receiver's TCP stack runs in the sender's context), which any server
+    /// pays per message whatever its own code does.
+    pub fn server_kernel_us_per_msg(&self) -> Option<f64> {
+        self.per_msg_us(self.cpu.server_system)
+    }
+
+    fn per_msg_us(&self, cores: f64) -> Option<f64> {
         let rate = self.rate();
-        (rate > 0.0 && self.server_cpu > 0.0).then(|| self.server_cpu * 1e6 / rate)
+        (rate > 0.0 && cores > 0.0).then(|| cores * 1e6 / rate)
     }
 
     pub fn lost(&self) -> u64 {
@@ -303,12 +311,7 @@ pub async fn run(
     Ok(result)
 }
 
-fn finish(
-    stats: &Rc<RefCell<Stats>>,
-    scheduled: u64,
-    window_secs: f64,
-    (server_cpu, loadgen_cpu, other_cpu): (f64, f64, f64),
-) -> PhaseResult {
+fn finish(stats: &Rc<RefCell<Stats>>, scheduled: u64, window_secs: f64, cpu: CpuUse) -> PhaseResult {
     let s = std::mem::replace(&mut *stats.borrow_mut(), Stats::new(u64::MAX));
     if s.stale > 0 {
         eprintln!("      ({} stale frames from an earlier phase ignored)", s.stale);
@@ -324,9 +327,7 @@ fn finish(
         disconnects: s.disconnects,
         latency: s.latency,
         send_lag: s.send_lag,
-        server_cpu,
-        loadgen_cpu,
-        other_cpu,
+        cpu,
     }
 }
 

@@ -27,9 +27,9 @@ fn latency(h: &Histogram<u64>) -> String {
 fn cpu(p: &PhaseResult) -> String {
     format!(
         "{:.0}% / {:.0}% / {:.0}%",
-        p.server_cpu * 100.0,
-        p.loadgen_cpu * 100.0,
-        p.other_cpu * 100.0
+        p.cpu.server() * 100.0,
+        p.cpu.loadgen * 100.0,
+        p.cpu.other * 100.0
     )
 }
 
@@ -69,7 +69,7 @@ pub fn print(args: &Args, results: &[TargetResult]) {
     });
     row("closed loop: relayed msg/s", &|r| {
         let p = r.relay.as_ref()?.closed.as_ref()?;
-        let bound = if p.loadgen_cpu > 0.9 { " *" } else { "" };
+        let bound = if p.cpu.loadgen > 0.9 { " *" } else { "" };
         Some(format!("{:.0}{bound}", p.rate()))
     });
     row("closed loop: p50 / p99 / max ms", &|r| {
@@ -85,6 +85,12 @@ pub fn print(args: &Args, results: &[TargetResult]) {
             .as_ref()?
             .server_us_per_msg()
             .map(|us| format!("{us:.1}"))
+    });
+    row("  of which user / kernel µs", &|r| {
+        let p = r.relay.as_ref()?.closed.as_ref()?;
+        let all = p.server_us_per_msg()?;
+        let kernel = p.server_kernel_us_per_msg().unwrap_or(0.0);
+        Some(format!("{:.1} / {kernel:.1}", all - kernel))
     });
     let rates: Vec<u64> = results
         .iter()
@@ -105,7 +111,7 @@ pub fn print(args: &Args, results: &[TargetResult]) {
         });
         row(&format!("open {rate}/s: p50 / p99 / max ms"), &|r| {
             open_phase(r, rate).map(|p| {
-                let bound = if p.loadgen_cpu > 0.9 { " *" } else { "" };
+                let bound = if p.cpu.loadgen > 0.9 { " *" } else { "" };
                 format!("{}{bound}", latency(&p.latency))
             })
         });
@@ -183,6 +189,13 @@ pub fn print(args: &Args, results: &[TargetResult]) {
                      (the same goal, free of load-generator limits): {}",
                     verdict(y >= 5.0)
                 ));
+                if let Some(kernel) = p.server_kernel_us_per_msg() {
+                    goals.push(format!(
+                        "{name}:   its kernel time alone is {kernel:.1} µs per message (loopback TCP \
+                         send + receive), so no user-space work at all would make it {:.1}x",
+                        theirs / kernel
+                    ));
+                }
             }
         }
         if let Some((_, p)) = r

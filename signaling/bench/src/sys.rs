@@ -117,25 +117,32 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// User + system CPU time of a process (all its threads), in seconds. `None` means this process.
-pub fn cpu_secs(pid: Option<u32>) -> f64 {
+/// CPU time of a process (all its threads), in seconds: (user, system). `None` means this
+/// process. System time includes the loopback TCP work the kernel does on the process's behalf
+/// (the receiving side's softirq runs in the sender's context; this kernel has no separate IRQ
+/// time accounting).
+pub fn cpu_secs(pid: Option<u32>) -> (f64, f64) {
     let path = match pid {
         Some(pid) => format!("/proc/{pid}/stat"),
         None => "/proc/self/stat".to_string(),
     };
     let Ok(stat) = std::fs::read_to_string(path) else {
-        return 0.0;
+        return (0.0, 0.0);
     };
-    // Fields after the parenthesised command name start at field 3 (state); utime is field 14.
+    // Fields after the parenthesised command name start at field 3 (state); utime is field 14,
+    // stime field 15.
     let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
-        return 0.0;
+        return (0.0, 0.0);
     };
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: u64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0)
-        + fields.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0) as f64;
+    let hz = clock_ticks_per_sec();
+    (ticks(11) / hz, ticks(12) / hz)
+}
+
+fn clock_ticks_per_sec() -> f64 {
     // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
-    ticks as f64 / hz
+    unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64
 }
 
 /// Busy CPU time of the whole machine (all cores), in seconds, from `/proc/stat`.
@@ -149,33 +156,53 @@ pub fn machine_busy_secs() -> f64 {
     // cpu user nice system idle iowait irq softirq steal ...
     let v: Vec<u64> = line.split_whitespace().skip(1).filter_map(|f| f.parse().ok()).collect();
     let busy: u64 = [0usize, 1, 2, 5, 6, 7].iter().filter_map(|&i| v.get(i)).sum();
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
-    busy as f64 / hz
+    busy as f64 / clock_ticks_per_sec()
 }
 
-/// CPU counters at one instant: the server, this process, the whole machine.
+/// CPU counters at one instant: the server (user, system), this process, the whole machine.
 #[derive(Clone, Copy)]
 pub struct CpuSample {
-    server: f64,
+    server: (f64, f64),
     loadgen: f64,
     machine: f64,
 }
 
+/// Average CPU use over a phase, in cores.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CpuUse {
+    pub server_user: f64,
+    pub server_system: f64,
+    pub loadgen: f64,
+    /// Everything else on the machine meanwhile (noise).
+    pub other: f64,
+}
+
+impl CpuUse {
+    pub fn server(&self) -> f64 {
+        self.server_user + self.server_system
+    }
+}
+
 impl CpuSample {
     pub fn take(server_pid: u32) -> Self {
+        let (user, system) = cpu_secs(None);
         CpuSample {
             server: cpu_secs(Some(server_pid)),
-            loadgen: cpu_secs(None),
+            loadgen: user + system,
             machine: machine_busy_secs(),
         }
     }
 
-    /// Average use since `earlier`, in cores: (server, load generator, everything else).
-    pub fn since(&self, earlier: &CpuSample, secs: f64) -> (f64, f64, f64) {
-        let server = (self.server - earlier.server) / secs;
+    pub fn since(&self, earlier: &CpuSample, secs: f64) -> CpuUse {
+        let server_user = (self.server.0 - earlier.server.0) / secs;
+        let server_system = (self.server.1 - earlier.server.1) / secs;
         let loadgen = (self.loadgen - earlier.loadgen) / secs;
         let machine = (self.machine - earlier.machine) / secs;
-        (server, loadgen, (machine - server - loadgen).max(0.0))
+        CpuUse {
+            server_user,
+            server_system,
+            loadgen,
+            other: (machine - server_user - server_system - loadgen).max(0.0),
+        }
     }
 }
