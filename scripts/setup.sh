@@ -5,7 +5,7 @@
 #
 # app:  system libraries to build and run the Tauri app, Node >= 20.19, Rust, npm packages.
 # test: everything in app plus what the tests use (browsers, virtual X server, WebDriver,
-#       D-Bus/keyring, screenshots).
+#       D-Bus/keyring, screenshots, Redis for the scale-out tests).
 # Installs only what is missing, so a second run takes a second or two.
 set -euo pipefail
 
@@ -14,7 +14,8 @@ NODE_PROJECTS=(ui tests/peerjs)
 
 APP_PACKAGES=(build-essential pkg-config libssl-dev libwebkit2gtk-4.1-dev
   libayatana-appindicator3-dev librsvg2-dev curl file)
-TEST_PACKAGES=(chromium xvfb xauth webkit2gtk-driver dbus gnome-keyring keyutils imagemagick)
+TEST_PACKAGES=(chromium xvfb xauth webkit2gtk-driver dbus gnome-keyring keyutils imagemagick
+  redis-server)
 NODE_MIN=20.19
 
 MODE="${1:-app}"

@@ -13,6 +13,9 @@ pub enum Database {
     Path(PathBuf),
     /// A private in-memory database: nothing survives a restart. For tests and throwaway servers.
     InMemory,
+    /// A Redis server (`redis://host:port/db`, `rediss://…`, `redis+unix:///path`), shared by
+    /// every node of a scaled-out deployment.
+    Redis(String),
 }
 
 impl Default for Database {
@@ -33,6 +36,9 @@ pub struct Config {
     pub limits: Limits,
     /// The opt-in PeerJS-compatible endpoint (`--peerjs-key`).
     pub peerjs: Option<PeerJsConfig>,
+    /// Scale-out: this server is one node of several sharing presence and relaying signals
+    /// through Redis (`--redis`). `None`: a single server, presence in memory.
+    pub cluster: Option<ClusterConfig>,
 }
 
 impl Default for Config {
@@ -44,6 +50,27 @@ impl Default for Config {
             ice: IceConfig::default(),
             limits: Limits::default(),
             peerjs: None,
+            cluster: None,
+        }
+    }
+}
+
+/// How a node takes part in a scaled-out deployment.
+#[derive(Debug, Clone)]
+pub struct ClusterConfig {
+    /// The Redis server every node uses (the same URL form as [`Database::Redis`]).
+    pub redis_url: String,
+    /// A node that has not refreshed its liveness key for this long is taken for dead: the
+    /// other nodes remove its peers from their rooms and tell the room-mates. It refreshes it
+    /// every third of this.
+    pub node_ttl: Duration,
+}
+
+impl ClusterConfig {
+    pub fn new(redis_url: impl Into<String>) -> Self {
+        ClusterConfig {
+            redis_url: redis_url.into(),
+            node_ttl: Duration::from_secs(15),
         }
     }
 }

@@ -19,6 +19,8 @@ mod peerjs;
 mod ratelimit;
 mod state;
 mod store;
+#[doc(hidden)]
+pub mod testing;
 pub mod validate;
 mod ws;
 
@@ -31,7 +33,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-pub use config::{Config, Database, IceConfig, Limits, PeerJsConfig};
+pub use config::{ClusterConfig, Config, Database, IceConfig, Limits, PeerJsConfig};
 pub use error::StartError;
 
 use state::AppState;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use parley_signal::{Config, Database, IceConfig, Limits, PeerJsConfig, Server};
+use parley_signal::{ClusterConfig, Config, Database, IceConfig, Limits, PeerJsConfig, Server};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Parser)]
@@ -25,12 +25,20 @@ struct Args {
         long,
         env = "PARLEY_DB",
         default_value = "parley-signal.db",
-        conflicts_with = "memory_db"
+        conflicts_with_all = ["memory_db", "redis"]
     )]
     db: PathBuf,
     /// Keep everything in memory (nothing survives a restart): for tests and demos.
-    #[arg(long, env = "PARLEY_MEMORY_DB")]
+    #[arg(long, env = "PARLEY_MEMORY_DB", conflicts_with = "redis")]
     memory_db: bool,
+    /// Scale out: keep accounts in this Redis and share presence and signals with every other
+    /// node using it, e.g. redis://10.0.0.5:6379/0 (see docs/scale-out.md).
+    #[arg(long, env = "PARLEY_REDIS")]
+    redis: Option<String>,
+    /// With --redis: seconds after which a node that stopped refreshing its liveness is taken
+    /// for dead and its peers leave their rooms.
+    #[arg(long, env = "PARLEY_NODE_TTL", default_value_t = 15)]
+    node_ttl: u64,
     /// Browser origin allowed to use the API (repeat or comma-separate; default: any).
     #[arg(long = "allowed-origin", env = "PARLEY_ALLOWED_ORIGINS", value_delimiter = ',')]
     allowed_origins: Vec<String>,
@@ -101,11 +109,15 @@ impl Args {
         let idle = Duration::from_secs(self.ws_idle_timeout.max(3));
         Config {
             listen: self.listen,
-            database: if self.memory_db {
-                Database::InMemory
-            } else {
-                Database::Path(self.db)
+            database: match (&self.redis, self.memory_db) {
+                (Some(url), _) => Database::Redis(url.clone()),
+                (None, true) => Database::InMemory,
+                (None, false) => Database::Path(self.db),
             },
+            cluster: self.redis.map(|url| ClusterConfig {
+                node_ttl: Duration::from_secs(self.node_ttl.max(3)),
+                ..ClusterConfig::new(url)
+            }),
             allowed_origins: self.allowed_origins,
             ice: IceConfig {
                 stun_urls: self.stun_urls,

@@ -104,6 +104,7 @@ impl Store {
     pub fn open(database: &Database) -> Result<Store, StoreError> {
         let mut conn = match database {
             Database::InMemory => Connection::open_in_memory()?,
+            Database::Redis(_) => return Err(StoreError::Task("the Redis store is not built yet".into())),
             Database::Path(path) => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                     std::fs::create_dir_all(dir).map_err(|e| StoreError::Task(format!("{}: {e}", dir.display())))?;
