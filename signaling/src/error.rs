@@ -15,6 +15,8 @@ pub enum StartError {
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("cannot open the database: {0}")]
     Database(#[from] StoreError),
+    #[error("cannot join the cluster: {0}")]
+    Cluster(#[from] crate::cluster::ClusterError),
 }
 
 /// Every way an API request can fail. Each maps to one status and one stable `code`.

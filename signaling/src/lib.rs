@@ -9,6 +9,7 @@ pub mod protocol;
 
 mod auth;
 mod avatar;
+mod cluster;
 mod error;
 mod http;
 mod hub;
@@ -87,6 +88,9 @@ impl Server {
         state.shutdown.cancel();
         state.hub.close_all(hub::CloseReason::Shutdown);
         state.wait_for_connections().await;
+        if let Some(cluster) = &state.cluster {
+            cluster.shutdown().await;
+        }
         result
     }
 

@@ -9,12 +9,13 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::auth;
+use crate::cluster::{Cluster, FORWARD_QUEUE};
 use crate::config::Config;
 use crate::error::{ApiError, StartError};
 use crate::hub::Hub;
 use crate::metrics::Metrics;
 use crate::outbox::QueueLimits;
-use crate::protocol::User;
+use crate::protocol::{Peer, RoomSummary, User};
 use crate::ratelimit::KeyedLimiter;
 use crate::store::Store;
 
@@ -24,7 +25,9 @@ pub struct AppState(Arc<Inner>);
 pub struct Inner {
     pub config: Config,
     pub store: Store,
-    pub hub: Hub,
+    pub hub: Arc<Hub>,
+    /// Set when this server is one node of several (`--redis`).
+    pub cluster: Option<Arc<Cluster>>,
     pub metrics: Arc<Metrics>,
     pub auth_limiter: KeyedLimiter<IpAddr>,
     /// Argon2 takes 19 MiB and tens of milliseconds per hash: bounding concurrent hashes keeps a
@@ -58,15 +61,32 @@ impl AppState {
             Err(e) => tracing::warn!(error = %e, "could not purge expired sessions"),
         }
         let hashers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2) * 2;
-        Ok(AppState(Arc::new(Inner {
-            hub: Hub::new(
-                config.limits.rooms_per_peer,
-                config.limits.peers_per_room,
-                QueueLimits {
-                    frames: config.limits.ws_send_queue,
-                    bytes: config.limits.ws_send_queue_bytes,
-                },
+        let limits = &config.limits;
+        let queue = QueueLimits {
+            frames: limits.ws_send_queue,
+            bytes: limits.ws_send_queue_bytes,
+        };
+        let (hub, cluster) = match &config.cluster {
+            None => (
+                Arc::new(Hub::new(limits.rooms_per_peer, limits.peers_per_room, queue)),
+                None,
             ),
+            Some(cluster_config) => {
+                let (forward, forwards) = tokio::sync::mpsc::channel(FORWARD_QUEUE);
+                let hub = Arc::new(Hub::clustered(
+                    limits.rooms_per_peer,
+                    limits.peers_per_room,
+                    queue,
+                    forward,
+                ));
+                let cluster = Arc::new(Cluster::connect(cluster_config, limits.peers_per_room).await?);
+                cluster.start(hub.clone(), forwards).await?;
+                (hub, Some(cluster))
+            }
+        };
+        Ok(AppState(Arc::new(Inner {
+            hub,
+            cluster,
             auth_limiter: KeyedLimiter::per_minute(config.limits.auth_per_minute),
             hash_permits: Semaphore::new(hashers),
             config,
@@ -101,6 +121,44 @@ impl AppState {
             .map_err(|e| ApiError::Internal(e.to_string()))
     }
 
+    /// Every room with someone in it (on every node).
+    pub async fn rooms(&self) -> Result<Vec<RoomSummary>, ApiError> {
+        match &self.cluster {
+            None => Ok(self.hub.rooms()),
+            Some(cluster) => cluster.rooms().await.map_err(cluster_unavailable),
+        }
+    }
+
+    /// Everyone in a room (on every node); empty for an empty room.
+    pub async fn room_peers(&self, room: &str) -> Result<Vec<Peer>, ApiError> {
+        match &self.cluster {
+            None => Ok(self.hub.room_peers(room).unwrap_or_default()),
+            Some(cluster) => cluster.room_peers(room).await.map_err(cluster_unavailable),
+        }
+    }
+
+    /// A session was signed out: its connections close, here and on every other node.
+    pub async fn signed_out(&self, token_hash: &auth::TokenHash) {
+        self.hub.sign_out(token_hash);
+        if let Some(cluster) = &self.cluster {
+            if let Err(e) = cluster.signed_out(token_hash).await {
+                // The token is already dead in the store: those connections cannot come back,
+                // they only stay open until they drop.
+                tracing::warn!(error = %e, "could not tell the other nodes about a sign-out");
+            }
+        }
+    }
+
+    /// A user's profile changed: their room-mates hear of it, here and on every other node.
+    pub async fn user_updated(&self, user: &User) {
+        self.hub.update_user(user);
+        if let Some(cluster) = &self.cluster {
+            if let Err(e) = cluster.user_updated(&self.hub, user).await {
+                tracing::warn!(error = %e, "could not tell the other nodes about a profile change");
+            }
+        }
+    }
+
     pub fn check_auth_rate(&self, ip: IpAddr) -> Result<(), ApiError> {
         self.auth_limiter.check(&ip).map_err(|wait| {
             Metrics::inc(&self.metrics.http_rate_limited);
@@ -109,4 +167,9 @@ impl AppState {
             }
         })
     }
+}
+
+fn cluster_unavailable(e: crate::cluster::ClusterError) -> ApiError {
+    tracing::warn!(error = %e, "presence store unavailable");
+    ApiError::Unavailable
 }

@@ -206,10 +206,21 @@ async fn close_gracefully(socket: &mut WebSocket, frame: Message) {
 }
 
 /// What woke a connection's loop (besides a received frame, handled on the spot).
-#[derive(Clone, Copy)]
 enum Wake {
     Outbox,
     Timer,
+    /// A frame whose handling waits on the cluster's Redis (clustered nodes only). Boxed: the
+    /// connection future of every idle peer would otherwise carry its state.
+    Cluster(Later),
+}
+
+type Later = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// What handling a frame asks of the connection loop.
+enum Flow {
+    Go,
+    Stop(Goodbye),
+    Await(Later),
 }
 
 /// Writes `frames` (after a ping, if `ping`) with one flush: one syscall for a burst of frames.
@@ -324,13 +335,16 @@ impl Connection {
                     message = self.socket.recv() => {
                         self.last_seen = Instant::now();
                         match self.on_message(message) {
-                            Some(goodbye) => break goodbye,
-                            None => continue,
+                            Flow::Go => continue,
+                            Flow::Stop(goodbye) => break goodbye,
+                            Flow::Await(later) => Wake::Cluster(later),
                         }
                     }
                     () = timer.as_mut() => Wake::Timer,
                 };
                 match wake {
+                    // Frames are handled in order: the next one is read once this is done.
+                    Wake::Cluster(later) => later.await,
                     Wake::Outbox => {
                         woken.set(outbox.woken());
                         let (batch, closing) = outbox.take();
@@ -366,7 +380,10 @@ impl Connection {
                     }
                 }
             };
-            self.state.hub.disconnect(&self.peer_id);
+            let rooms = self.state.hub.disconnect(&self.peer_id);
+            if let Some(cluster) = &self.state.cluster {
+                cluster.disconnected(&self.state.tasks, self.peer_id, rooms);
+            }
             Metrics::dec(&self.state.metrics.ws_connections);
             if let Some(frame) = goodbye {
                 Box::pin(close_gracefully(&mut self.socket, frame)).await;
@@ -387,21 +404,19 @@ impl Connection {
         }
     }
 
-    /// Handles what the socket produced; `Some` ends the connection.
-    fn on_message(&mut self, message: Option<Result<Message, axum::Error>>) -> Option<Goodbye> {
+    /// Handles what the socket produced.
+    fn on_message(&mut self, message: Option<Result<Message, axum::Error>>) -> Flow {
         match message {
-            Some(Ok(Message::Text(text))) => {
-                (!self.on_text(&text)).then(|| Some(close(CLOSE_POLICY, "too many frames")))
-            }
+            Some(Ok(Message::Text(text))) => self.on_text(&text),
             Some(Ok(Message::Binary(_))) => {
                 self.reply_error(codes::BAD_FRAME, "binary frames are not supported; send JSON text");
-                None
+                Flow::Go
             }
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => None,
-            Some(Ok(Message::Close(_))) | None => Some(None),
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => Flow::Go,
+            Some(Ok(Message::Close(_))) | None => Flow::Stop(None),
             Some(Err(e)) => {
                 tracing::debug!(error = %e, "connection error");
-                Some(is_capacity_error(e).then(|| close(CLOSE_TOO_BIG, "frame too large")))
+                Flow::Stop(is_capacity_error(e).then(|| close(CLOSE_TOO_BIG, "frame too large")))
             }
         }
     }
@@ -415,8 +430,8 @@ impl Connection {
         self.reply(error_frame(code, message));
     }
 
-    /// Handles one text frame; false when the client is flooding and must go.
-    fn on_text(&mut self, text: &str) -> bool {
+    /// Handles one text frame; a client that keeps flooding is stopped.
+    fn on_text(&mut self, text: &str) -> Flow {
         if self.bucket.take_at(self.last_seen).is_err() {
             self.dropped += 1;
             if self.dropped == 1 {
@@ -426,24 +441,27 @@ impl Connection {
                     format!("slow down: at most {per_sec} frames per second"),
                 );
             }
-            return self.dropped < FLOOD_DROPS;
+            if self.dropped >= FLOOD_DROPS {
+                return Flow::Stop(Some(close(CLOSE_POLICY, "too many frames")));
+            }
+            return Flow::Go;
         }
         self.dropped = 0;
         let max = self.state.config.limits.ws_frame_bytes;
         if text.len() > max {
             self.reply_error(codes::FRAME_TOO_LARGE, format!("frames are limited to {max} bytes"));
-            return true;
+            return Flow::Go;
         }
         let incoming: Incoming = match serde_json::from_str(text) {
             Ok(incoming) => incoming,
             Err(e) => {
                 self.reply_error(codes::BAD_FRAME, format!("not a valid frame: {e}"));
-                return true;
+                return Flow::Go;
             }
         };
         match (&*incoming.kind, &incoming) {
-            ("join", Incoming { room: Some(room), .. }) => self.join(room),
-            ("leave", Incoming { room: Some(room), .. }) => self.leave(room),
+            ("join", Incoming { room: Some(room), .. }) => return self.join(room),
+            ("leave", Incoming { room: Some(room), .. }) => return self.leave(room),
             (
                 "signal",
                 Incoming {
@@ -461,29 +479,55 @@ impl Connection {
                 self.reply_error(codes::UNKNOWN_TYPE, format!("unknown frame type {shown:?}"));
             }
         }
-        true
+        Flow::Go
     }
 
-    fn join(&self, room: &str) {
-        match self.state.hub.join(&self.peer_id, room) {
-            Ok(peers) => {
-                tracing::debug!(room, "joined");
-                self.reply(frame(&ServerFrame::Joined {
-                    room: room.to_owned(),
-                    peers,
-                }));
+    fn join(&self, room: &str) -> Flow {
+        let Some(cluster) = self.state.cluster.clone() else {
+            match self.state.hub.join(&self.peer_id, room) {
+                Ok(peers) => {
+                    tracing::debug!(room, "joined");
+                    self.reply(frame(&ServerFrame::Joined {
+                        room: room.to_owned(),
+                        peers,
+                    }));
+                }
+                Err(e) => self.reply_join_error(e),
             }
-            Err(e @ JoinError::InvalidRoom(_)) => self.reply_error(codes::INVALID_ROOM, e.to_string()),
-            Err(e @ JoinError::TooManyRooms(_)) => self.reply_error(codes::TOO_MANY_ROOMS, e.to_string()),
-            Err(e @ JoinError::RoomFull(_)) => self.reply_error(codes::ROOM_FULL, e.to_string()),
-        }
+            return Flow::Go;
+        };
+        let (state, outbox, peer_id, room) = (self.state.clone(), self.outbox.clone(), self.peer_id, room.to_owned());
+        Flow::Await(Box::pin(async move {
+            match cluster.join(&state.hub, &peer_id, &room, &outbox).await {
+                Ok(()) => tracing::debug!(room, "joined"),
+                Err(e) => {
+                    Metrics::inc(&state.metrics.ws_errors_sent);
+                    state.hub.send(&outbox, error_frame(join_error_code(&e), e.to_string()));
+                }
+            }
+        }))
     }
 
-    fn leave(&self, room: &str) {
-        match self.state.hub.leave(&self.peer_id, room) {
-            Ok(()) => self.reply(frame(&ServerFrame::Left { room: room.to_owned() })),
-            Err(e) => self.reply_error(codes::NOT_IN_ROOM, e.to_string()),
+    fn reply_join_error(&self, e: JoinError) {
+        self.reply_error(join_error_code(&e), e.to_string());
+    }
+
+    fn leave(&self, room: &str) -> Flow {
+        if let Err(e) = self.state.hub.leave(&self.peer_id, room) {
+            self.reply_error(codes::NOT_IN_ROOM, e.to_string());
+            return Flow::Go;
         }
+        let left = frame(&ServerFrame::Left { room: room.to_owned() });
+        let Some(cluster) = self.state.cluster.clone() else {
+            self.reply(left);
+            return Flow::Go;
+        };
+        // Answered once Redis has it too, so a join that follows finds the room as left.
+        let (state, outbox, peer_id, room) = (self.state.clone(), self.outbox.clone(), self.peer_id, room.to_owned());
+        Flow::Await(Box::pin(async move {
+            cluster.remove_member(&room, &peer_id).await;
+            state.hub.send(&outbox, left);
+        }))
     }
 
     fn signal(&self, to: &str, data: &RawValue) {
@@ -491,6 +535,16 @@ impl Connection {
             Ok(()) => Metrics::inc(&self.state.metrics.signals_relayed),
             Err(e @ RelayError::UnknownPeer) => self.reply_error(codes::UNKNOWN_PEER, e.to_string()),
             Err(e @ RelayError::NoSharedRoom) => self.reply_error(codes::NOT_IN_ROOM, e.to_string()),
+            Err(e @ RelayError::Busy) => self.reply_error(codes::UNAVAILABLE, e.to_string()),
         }
+    }
+}
+
+fn join_error_code(e: &JoinError) -> &'static str {
+    match e {
+        JoinError::InvalidRoom(_) => codes::INVALID_ROOM,
+        JoinError::TooManyRooms(_) => codes::TOO_MANY_ROOMS,
+        JoinError::RoomFull(_) => codes::ROOM_FULL,
+        JoinError::Unavailable => codes::UNAVAILABLE,
     }
 }

@@ -90,7 +90,7 @@ pub async fn login(
 
 pub async fn logout(State(state): State<AppState>, Auth(session): Auth) -> Result<StatusCode, ApiError> {
     state.store.delete_session(session.token_hash.to_vec()).await?;
-    state.hub.sign_out(&session.token_hash);
+    state.signed_out(&session.token_hash).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -109,7 +109,7 @@ pub async fn update_me(
         status: update.status.as_deref().map(validate::status).transpose()?,
     };
     let user = state.store.update_profile(session.user.id, change).await?;
-    state.hub.update_user(&user);
+    state.user_updated(&user).await;
     Ok(Json(user))
 }
 
@@ -145,7 +145,7 @@ pub async fn put_avatar(
         data: processed.data,
     };
     let user = state.store.set_avatar(session.user.id, avatar).await?;
-    state.hub.update_user(&user);
+    state.user_updated(&user).await;
     Ok(Json(user))
 }
 

@@ -9,10 +9,10 @@ use crate::protocol::{PeerList, RoomList};
 use crate::state::AppState;
 use crate::validate;
 
-pub async fn list(State(state): State<AppState>, _auth: Auth) -> Json<RoomList> {
-    Json(RoomList {
-        rooms: state.hub.rooms(),
-    })
+pub async fn list(State(state): State<AppState>, _auth: Auth) -> Result<Json<RoomList>, ApiError> {
+    Ok(Json(RoomList {
+        rooms: state.rooms().await?,
+    }))
 }
 
 /// Rooms exist while someone is in them, so an empty or unknown room answers an empty list.
@@ -26,6 +26,6 @@ pub async fn peers(
         message,
     })?;
     Ok(Json(PeerList {
-        peers: state.hub.room_peers(&room).unwrap_or_default(),
+        peers: state.room_peers(&room).await?,
     }))
 }

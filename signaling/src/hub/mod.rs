@@ -1,6 +1,9 @@
 //! Who is online, in which rooms, and the relay between them. In memory only: presence is
 //! rebuilt from live connections after a restart, which is exactly what presence means.
 //!
+//! On a node of a scaled-out deployment the hub also mirrors the other nodes' peers in the rooms
+//! its own peers are in (see [`remote`]); the cluster layer feeds it from Redis.
+//!
 //! One mutex guards the whole map. Every operation under it is a few hash look-ups plus
 //! queueing pre-serialized frames (no await, no I/O), so it is held for microseconds; sharding
 //! it would only pay off far beyond one core's relay rate.
@@ -16,6 +19,10 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use crate::outbox::{CloseCause, QueueLimits};
+
+mod remote;
+
+pub use remote::{Forward, JoinStart, RemoteMember, RoomEvent, Roster};
 
 /// Why the hub asks a v1 connection to close.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,7 +45,7 @@ use crate::auth::TokenHash;
 use crate::protocol::{Peer, RoomSummary, User};
 use crate::validate;
 
-type RoomName = Arc<str>;
+pub type RoomName = Arc<str>;
 
 /// A peer id, stored inline: up to 16 bytes of ASCII without NUL (the server's ids are 16 hex
 /// digits). An `Arc<str>` would be one more allocation for every connection.
@@ -114,6 +121,8 @@ pub enum JoinError {
     TooManyRooms(usize),
     #[error("the room is full ({0} peers)")]
     RoomFull(usize),
+    #[error("the server cannot reach its presence store right now; try again shortly")]
+    Unavailable,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -122,6 +131,8 @@ pub enum RelayError {
     UnknownPeer,
     #[error("you can only signal peers that share a room with you")]
     NoSharedRoom,
+    #[error("the server is busy; try again shortly")]
+    Busy,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -175,6 +186,10 @@ struct Inner {
     /// What `connect` shares between a user's connections; an entry goes with the last
     /// connection that holds its record.
     users: HashSet<UserKey>,
+    /// Other nodes' peers in the mirrored rooms; empty on a single server.
+    remote: HashMap<PeerId, remote::RemotePeer>,
+    /// The rooms mirrored from Redis; empty on a single server.
+    mirrors: HashMap<RoomName, remote::Mirror>,
 }
 
 pub struct Hub {
@@ -182,6 +197,8 @@ pub struct Hub {
     queue: QueueLimits,
     rooms_per_peer: usize,
     peers_per_room: usize,
+    /// Where signals for other nodes' peers go; `None` on a single server.
+    forward: Option<tokio::sync::mpsc::Sender<Forward>>,
 }
 
 #[derive(Serialize)]
@@ -209,8 +226,11 @@ pub fn public(user: &User) -> User {
 
 impl Inner {
     fn peer(&self, id: &PeerId) -> Option<Peer> {
-        let entry = self.peers.get(id)?;
-        let user = serde_json::from_str(&entry.user.json).expect("the hub serialized this user");
+        let json = match self.peers.get(id) {
+            Some(entry) => &entry.user.json,
+            None => &self.remote.get(id)?.json,
+        };
+        let user = serde_json::from_str(json).expect("the hub serialized this user");
         Some(Peer {
             peer_id: id.to_string(),
             user,
@@ -241,6 +261,9 @@ impl Inner {
                 self.broadcast(room, peer_id, &frame(&left), queue);
             }
         }
+        if !self.mirrors.is_empty() {
+            self.drop_mirror_if_unused(room);
+        }
     }
 }
 
@@ -251,10 +274,26 @@ impl Hub {
                 peers: HashMap::new(),
                 rooms: HashMap::new(),
                 users: HashSet::new(),
+                remote: HashMap::new(),
+                mirrors: HashMap::new(),
             }),
             queue,
             rooms_per_peer,
             peers_per_room,
+            forward: None,
+        }
+    }
+
+    /// A hub for one node of several: signals for other nodes' peers go to `forward`.
+    pub fn clustered(
+        rooms_per_peer: usize,
+        peers_per_room: usize,
+        queue: QueueLimits,
+        forward: tokio::sync::mpsc::Sender<Forward>,
+    ) -> Self {
+        Hub {
+            forward: Some(forward),
+            ..Hub::new(rooms_per_peer, peers_per_room, queue)
         }
     }
 
@@ -296,10 +335,14 @@ impl Hub {
         );
     }
 
-    /// Removes a peer from every room (telling the others) and from the hub.
-    pub fn disconnect(&self, peer_id: &PeerId) {
+    /// Removes a peer from every room (telling the others) and from the hub; returns the rooms
+    /// it was in.
+    pub fn disconnect(&self, peer_id: &PeerId) -> Box<[RoomName]> {
         let mut inner = self.lock();
-        if let Some(entry) = inner.peers.remove(peer_id) {
+        let Some(entry) = inner.peers.remove(peer_id) else {
+            return Box::default();
+        };
+        {
             for room in &entry.rooms {
                 inner.remove_from_room(peer_id, room, &self.queue);
             }
@@ -310,6 +353,7 @@ impl Hub {
                 inner.users.remove(&*entry.user.id);
             }
         }
+        entry.rooms
     }
 
     /// Joins `room`, returning everyone else in it. Joining a room you are in just returns the
@@ -380,8 +424,15 @@ impl Hub {
     /// user are stamped here, never taken from the client.
     pub fn relay(&self, from: &PeerId, to: &str, data: &RawValue) -> Result<(), RelayError> {
         let inner = self.lock();
-        let (Some(sender), Some(target)) = (inner.peers.get(from), inner.peers.get(to)) else {
+        let Some(sender) = inner.peers.get(from) else {
             return Err(RelayError::UnknownPeer);
+        };
+        let target = match inner.peers.get(to) {
+            Some(target) => Ok(&target.outbox),
+            None => match inner.remote.get(to) {
+                Some(remote) => Err(&remote.node),
+                None => return Err(RelayError::UnknownPeer),
+            },
         };
         let shared = sender
             .rooms
@@ -400,7 +451,23 @@ impl Hub {
         out.push_str(r#","data":"#);
         out.push_str(data.get());
         out.push('}');
-        target.outbox.push(Utf8Bytes::from(out), &self.queue);
+        match target {
+            Ok(outbox) => {
+                outbox.push(Utf8Bytes::from(out), &self.queue);
+            }
+            Err(node) => {
+                let forward = self
+                    .forward
+                    .as_ref()
+                    .expect("remote peers exist only in a clustered hub");
+                let message = Forward {
+                    node: node.clone(),
+                    to: PeerId::from(to),
+                    frame: Utf8Bytes::from(out),
+                };
+                forward.try_send(message).map_err(|_| RelayError::Busy)?;
+            }
+        }
         Ok(())
     }
 
@@ -418,7 +485,10 @@ impl Hub {
             touched.push((*id, entry.rooms.clone()));
         }
         if !touched.is_empty() {
-            inner.users.replace(UserKey(record));
+            inner.users.replace(UserKey(record.clone()));
+        }
+        if !inner.remote.is_empty() {
+            Hub::update_remote_user(&mut inner, &user.id, &record.json, &self.queue);
         }
         for (id, rooms) in touched {
             let peer = Peer {

@@ -1,0 +1,310 @@
+//! Scale-out: several nodes sharing one Redis (a private `redis-server` per test). Peers on
+//! different nodes see each other in rooms and signal each other; sign-outs, profile changes and
+//! room limits hold across nodes; a node that dies or loses its state in Redis is dealt with.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+use parley_signal::testing::RedisServer;
+use parley_signal::{ClusterConfig, Config, Database, Limits};
+use serde_json::{json, Value};
+
+/// A node on a free port, in the cluster behind `redis`, with accounts in `db` (shared by the
+/// nodes of a test, as they would share a Redis store in production).
+fn node_config(redis: &RedisServer, db: &Path, limits: Limits) -> Config {
+    Config {
+        database: Database::Path(db.to_path_buf()),
+        cluster: Some(ClusterConfig {
+            node_ttl: Duration::from_secs(3),
+            ..ClusterConfig::new(redis.url())
+        }),
+        limits,
+        ..config()
+    }
+}
+
+async fn node(redis: &RedisServer, db: &Path) -> TestServer {
+    start_with(node_config(redis, db, Limits::default())).await
+}
+
+/// The next frame of `kind`, skipping others, waiting up to `wait`.
+async fn wait_for_within(peer: &mut Peer, kind: &str, wait: Duration) -> Value {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match try_next_event(&mut peer.ws, left).await {
+            Some(Event::Frame(frame)) if frame["type"] == kind => return frame,
+            Some(Event::Frame(_)) => continue,
+            other => panic!("waiting for {kind}: {other:?}"),
+        }
+    }
+}
+
+fn peer_ids(list: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = list
+        .as_array()
+        .expect("a list of peers")
+        .iter()
+        .map(|p| p["peer_id"].as_str().expect("peer_id").to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test]
+async fn peers_on_two_nodes_meet_in_rooms_and_signal_each_other() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("accounts.db");
+    let a = node(&redis, &db).await;
+    let b = node(&redis, &db).await;
+    let alice = a.register_as("alice").await;
+    let bob = a.register_as("bob").await;
+
+    let mut alice_ws = connect(&a.ws_url(), &alice.token).await;
+    let mut bob_ws = connect(&b.ws_url(), &bob.token).await;
+    assert_eq!(alice_ws.join("lobby").await["peers"], json!([]));
+    let joined = bob_ws.join("lobby").await;
+    assert_eq!(peer_ids(&joined["peers"]), vec![alice_ws.peer_id.clone()]);
+    assert_eq!(joined["peers"][0]["user"]["username"], "alice");
+    assert_eq!(
+        joined["peers"][0]["user"].get("email"),
+        None,
+        "email leaked across nodes"
+    );
+    let seen = alice_ws.expect("peer-joined").await;
+    assert_eq!(seen["peer"]["peer_id"], bob_ws.peer_id.as_str());
+
+    // Signals both ways, stamped by the sender's node.
+    alice_ws
+        .send(json!({"type": "signal", "to": bob_ws.peer_id, "data": {"sdp": "offer"}}))
+        .await;
+    let signal = bob_ws.expect("signal").await;
+    assert_eq!(signal["from"], alice_ws.peer_id.as_str());
+    assert_eq!(signal["user"]["username"], "alice");
+    assert_eq!(signal["data"], json!({"sdp": "offer"}));
+    bob_ws
+        .send(json!({"type": "signal", "to": alice_ws.peer_id, "data": {"sdp": "answer"}}))
+        .await;
+    assert_eq!(alice_ws.expect("signal").await["data"]["sdp"], "answer");
+
+    // Both nodes list the room and its peers the same way.
+    for server in [&a, &b] {
+        let rooms = server.get("/api/v1/rooms", Some(&alice.token)).await.expect(200);
+        assert_eq!(rooms["rooms"], json!([{"name": "lobby", "online": 2}]));
+        let peers = server
+            .get("/api/v1/rooms/lobby/peers", Some(&bob.token))
+            .await
+            .expect(200);
+        let mut both = vec![alice_ws.peer_id.clone(), bob_ws.peer_id.clone()];
+        both.sort();
+        assert_eq!(peer_ids(&peers["peers"]), both);
+    }
+
+    // A peer of the other node that shares no room is not reachable (nor known).
+    let carol = a.register_as("carol").await;
+    let mut carol_ws = connect(&b.ws_url(), &carol.token).await;
+    alice_ws
+        .send(json!({"type": "signal", "to": carol_ws.peer_id, "data": 1}))
+        .await;
+    alice_ws.expect_error("unknown_peer").await;
+
+    // Leaving and joining again, across nodes.
+    bob_ws.send(json!({"type": "leave", "room": "lobby"})).await;
+    bob_ws.expect("left").await;
+    assert_eq!(alice_ws.expect("peer-left").await["peer_id"], bob_ws.peer_id.as_str());
+    bob_ws.join("lobby").await;
+    alice_ws.expect("peer-joined").await;
+
+    // A profile change on one node reaches room-mates on the other.
+    b.put("/api/v1/me", &json!({"display_name": "Robert"}), Some(&bob.token))
+        .await
+        .expect(200);
+    let updated = alice_ws.expect("peer-updated").await;
+    assert_eq!(updated["peer"]["user"]["display_name"], "Robert");
+    // …and the room's entry in Redis, which rosters and room listings come from.
+    let peers = a.get("/api/v1/rooms/lobby/peers", Some(&alice.token)).await.expect(200);
+    let bob_entry = peers["peers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["peer_id"] == bob_ws.peer_id.as_str())
+        .cloned()
+        .expect("bob in the room");
+    assert_eq!(bob_entry["user"]["display_name"], "Robert");
+    carol_ws.join("lobby").await;
+    alice_ws.expect("peer-joined").await;
+    bob_ws.expect("peer-joined").await;
+
+    // Signing out on node A closes Bob's connection on node B.
+    a.post("/api/v1/logout", &json!({}), Some(&bob.token)).await.expect(204);
+    bob_ws.expect_error("unauthorized").await;
+    assert_eq!(alice_ws.wait_for("peer-left").await["peer_id"], bob_ws.peer_id.as_str());
+
+    // A disconnect is a leave for the other node's peers too.
+    drop(carol_ws);
+    let left = alice_ws.wait_for("peer-left").await;
+    assert_eq!(left["room"], "lobby");
+
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
+#[tokio::test]
+async fn room_limits_hold_across_nodes() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("accounts.db");
+    let limits = Limits {
+        peers_per_room: 2,
+        ..Limits::default()
+    };
+    let a = start_with(node_config(&redis, &db, limits.clone())).await;
+    let b = start_with(node_config(&redis, &db, limits)).await;
+    let mut peers = Vec::new();
+    for (i, server) in [&a, &b, &a].into_iter().enumerate() {
+        let account = a.register_as(&format!("full{i}")).await;
+        peers.push(connect(&server.ws_url(), &account.token).await);
+    }
+    peers[0].join("small").await;
+    peers[1].join("small").await;
+    peers[2].send(json!({"type": "join", "room": "small"})).await;
+    peers[2].expect_error("room_full").await;
+    // Not in the room: the local mirror did not keep it either.
+    let to = peers[0].peer_id.clone();
+    peers[2].send(json!({"type": "signal", "to": to, "data": 1})).await;
+    peers[2].expect_error("not_in_room").await;
+}
+
+/// A node started as its own process, so that it can die without a goodbye.
+struct ChildNode {
+    child: Child,
+    url: String,
+}
+
+impl ChildNode {
+    fn start(redis: &RedisServer, db: &Path) -> ChildNode {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_parley-signal"))
+            .args(["--listen", "127.0.0.1:0", "--node-ttl", "3", "--log", "warn"])
+            .arg("--db")
+            .arg(db)
+            .arg("--redis")
+            .arg(redis.url())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start parley-signal");
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .expect("read the address line");
+        let url = first
+            .trim()
+            .strip_prefix("parley-signal listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line: {first:?}"))
+            .to_owned();
+        ChildNode { child, url }
+    }
+}
+
+impl Drop for ChildNode {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn a_dead_nodes_peers_leave_their_rooms() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("accounts.db");
+    let a = node(&redis, &db).await;
+    let doomed = ChildNode::start(&redis, &db);
+    let alice = a.register_as("dana").await;
+    let bob = a.register_as("eli").await;
+    let mut alice_ws = connect(&a.ws_url(), &alice.token).await;
+    let mut bob_ws = connect(&ws_url(&doomed.url), &bob.token).await;
+    alice_ws.join("lobby").await;
+    bob_ws.join("lobby").await;
+    alice_ws.expect("peer-joined").await;
+
+    // kill -9: no leave, no goodbye. Its liveness runs out (3 s) and node A's housekeeping
+    // (every second) removes its peers.
+    drop(doomed);
+    let left = wait_for_within(&mut alice_ws, "peer-left", Duration::from_secs(10)).await;
+    assert_eq!(left["peer_id"], bob_ws.peer_id.as_str());
+    let peers = a.get("/api/v1/rooms/lobby/peers", Some(&alice.token)).await.expect(200);
+    assert_eq!(peer_ids(&peers["peers"]), vec![alice_ws.peer_id.clone()]);
+}
+
+#[tokio::test]
+async fn nodes_announce_their_peers_again_when_redis_lost_them() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("accounts.db");
+    let a = node(&redis, &db).await;
+    let b = node(&redis, &db).await;
+    let alice = a.register_as("fay").await;
+    let bob = a.register_as("gus").await;
+    let mut alice_ws = connect(&a.ws_url(), &alice.token).await;
+    let mut bob_ws = connect(&b.ws_url(), &bob.token).await;
+    alice_ws.join("lobby").await;
+    bob_ws.join("lobby").await;
+    alice_ws.expect("peer-joined").await;
+
+    // Redis restarted empty (here: emptied). Each node notices its liveness key is gone at its
+    // next heartbeat and puts its memberships back.
+    let status = Command::new("redis-cli")
+        .args(["-s", redis.url().trim_start_matches("redis+unix://"), "FLUSHALL"])
+        .stdout(Stdio::null())
+        .status();
+    match status {
+        Ok(s) if s.success() => {}
+        _ => {
+            // redis-cli ships with redis-server on Debian; fall back to the client library.
+            let client = redis::Client::open(redis.url()).unwrap();
+            let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+            redis::cmd("FLUSHALL").query_async::<()>(&mut conn).await.unwrap();
+        }
+    }
+    let mut both = vec![alice_ws.peer_id.clone(), bob_ws.peer_id.clone()];
+    both.sort();
+    let restored = eventually(|| async {
+        let peers = b.get("/api/v1/rooms/lobby/peers", Some(&bob.token)).await;
+        peers.status == 200 && peer_ids(&peers.json()["peers"]) == both
+    })
+    .await;
+    assert!(restored, "the room was not restored in Redis");
+
+    // Whatever the mirrors went through meanwhile, signals flow again.
+    let to_bob = bob_ws.peer_id.clone();
+    let mut delivered = false;
+    for _ in 0..50 {
+        alice_ws
+            .send(json!({"type": "signal", "to": to_bob, "data": "hi"}))
+            .await;
+        alice_ws.send(json!({"type": "ping"})).await;
+        let mut refused = false;
+        loop {
+            let frame = alice_ws.next().await;
+            match frame["type"].as_str() {
+                Some("pong") => break,
+                Some("error") => refused = true,
+                _ => {}
+            }
+        }
+        if !refused {
+            delivered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(delivered, "alice could not signal bob after the restore");
+    assert_eq!(bob_ws.wait_for("signal").await["data"], "hi");
+}
