@@ -425,3 +425,244 @@ impl Hub {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hub::{Outbox, RelayError};
+    use crate::outbox::QueueLimits;
+    use crate::protocol::User;
+    use serde_json::value::RawValue;
+    use tokio::sync::mpsc;
+
+    const QUEUE: QueueLimits = QueueLimits {
+        frames: 100,
+        bytes: 1 << 20,
+    };
+
+    fn user(id: &str) -> User {
+        User {
+            id: id.into(),
+            username: id.into(),
+            display_name: id.into(),
+            bio: String::new(),
+            status: String::new(),
+            avatar_url: None,
+            created_at: 0,
+            email: None,
+        }
+    }
+
+    fn remote(node: &str, peer: &str) -> RemoteMember {
+        RemoteMember {
+            node: node.into(),
+            peer: Peer {
+                peer_id: peer.into(),
+                user: user(&format!("u-{peer}")),
+            },
+        }
+    }
+
+    fn hub() -> (Hub, mpsc::Receiver<Forward>) {
+        let (tx, rx) = mpsc::channel(16);
+        (Hub::clustered(4, 10, QUEUE, tx), rx)
+    }
+
+    fn local(hub: &Hub, peer: &str) -> (PeerId, Arc<Outbox>) {
+        let outbox = Arc::new(Outbox::default());
+        let id = PeerId::from(peer);
+        hub.connect(id, &user(peer), &[0; 32], outbox.clone());
+        (id, outbox)
+    }
+
+    fn frames(outbox: &Outbox) -> Vec<serde_json::Value> {
+        outbox
+            .take()
+            .0
+            .iter()
+            .map(|f| serde_json::from_str(f.as_str()).unwrap())
+            .collect()
+    }
+
+    fn join(hub: &Hub, peer: &PeerId, room: &str, roster: Roster) {
+        assert!(matches!(hub.begin_join(peer, room), Ok(JoinStart::Ask(_))));
+        assert_eq!(hub.finish_join(peer, room, Ok(roster)), Ok(true));
+    }
+
+    #[test]
+    fn events_during_a_join_are_applied_once_and_after_the_roster() {
+        let (hub, _rx) = hub();
+        let (a, a_out) = local(&hub, "a");
+        assert!(matches!(hub.begin_join(&a, "r"), Ok(JoinStart::Ask(_))));
+        // Redis applied x (seq 4) before our join (seq 5) and y after it (seq 6); both events
+        // reach this node before the roster does.
+        hub.room_event("r", 4, RoomEvent::Joined(remote("n2", "x")));
+        hub.room_event("r", 6, RoomEvent::Joined(remote("n2", "y")));
+        let roster = Roster {
+            seq: 5,
+            members: vec![remote("n2", "x")],
+        };
+        assert_eq!(hub.finish_join(&a, "r", Ok(roster)), Ok(true));
+        let got = frames(&a_out);
+        assert_eq!(got[0]["type"], "joined");
+        let ids: Vec<&str> = got[0]["peers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["peer_id"].as_str().unwrap())
+            .collect();
+        assert!(ids.contains(&"x"), "{got:?}");
+        // y came after the roster's point: either in the roster (it was replayed first) or as
+        // peer-joined after it, never both and never before `joined`.
+        let later: Vec<&serde_json::Value> = got[1..].iter().collect();
+        let y_in_roster = ids.contains(&"y");
+        let y_announced = later
+            .iter()
+            .any(|f| f["type"] == "peer-joined" && f["peer"]["peer_id"] == "y");
+        assert!(y_in_roster != y_announced, "{got:?}");
+        // An old event (already in the roster) is ignored; a newer one applies.
+        hub.room_event("r", 5, RoomEvent::Left { peer_id: "x".into() });
+        assert!(frames(&a_out).is_empty());
+        hub.room_event("r", 7, RoomEvent::Left { peer_id: "x".into() });
+        let left = frames(&a_out);
+        assert_eq!(
+            (left[0]["type"].as_str(), left[0]["peer_id"].as_str()),
+            (Some("peer-left"), Some("x"))
+        );
+    }
+
+    #[test]
+    fn signals_to_remote_peers_are_forwarded_stamped() {
+        let (hub, mut rx) = hub();
+        let (a, _) = local(&hub, "a");
+        join(
+            &hub,
+            &a,
+            "r",
+            Roster {
+                seq: 1,
+                members: vec![remote("n2", "x")],
+            },
+        );
+        let data = RawValue::from_string(r#"{"sdp":"o"}"#.into()).unwrap();
+        hub.relay(&a, "x", &data).unwrap();
+        let forward = rx.try_recv().unwrap();
+        assert_eq!((&*forward.node, forward.to.as_str()), ("n2", "x"));
+        let frame: serde_json::Value = serde_json::from_str(forward.frame.as_str()).unwrap();
+        assert_eq!(frame["from"], "a");
+        assert_eq!(frame["data"]["sdp"], "o");
+        // A remote peer in no shared room is unknown here.
+        assert_eq!(hub.relay(&a, "stranger", &data), Err(RelayError::UnknownPeer));
+    }
+
+    #[test]
+    fn a_room_nobody_here_is_in_is_forgotten() {
+        let (hub, _rx) = hub();
+        let (a, _) = local(&hub, "a");
+        let (b, b_out) = local(&hub, "b");
+        join(
+            &hub,
+            &a,
+            "r",
+            Roster {
+                seq: 1,
+                members: vec![remote("n2", "x")],
+            },
+        );
+        join(
+            &hub,
+            &b,
+            "r",
+            Roster {
+                seq: 2,
+                members: vec![remote("n2", "x")],
+            },
+        );
+        hub.leave(&a, "r").unwrap();
+        assert!(hub.lock().mirrors.contains_key("r"), "b is still in it");
+        frames(&b_out);
+        let rooms = hub.disconnect(&b);
+        assert_eq!(rooms.len(), 1);
+        let inner = hub.lock();
+        assert!(inner.mirrors.is_empty() && inner.remote.is_empty() && inner.rooms.is_empty());
+    }
+
+    #[test]
+    fn a_failed_join_leaves_no_mirror_behind() {
+        let (hub, _rx) = hub();
+        let (a, a_out) = local(&hub, "a");
+        assert!(matches!(hub.begin_join(&a, "r"), Ok(JoinStart::Ask(_))));
+        hub.room_event("r", 3, RoomEvent::Joined(remote("n2", "x")));
+        assert_eq!(
+            hub.finish_join(&a, "r", Err(JoinError::RoomFull(10))),
+            Err(JoinError::RoomFull(10))
+        );
+        assert!(frames(&a_out).is_empty());
+        let inner = hub.lock();
+        assert!(inner.mirrors.is_empty() && inner.remote.is_empty() && inner.rooms.is_empty());
+    }
+
+    #[test]
+    fn profile_changes_of_remote_peers_reach_local_room_mates() {
+        let (hub, _rx) = hub();
+        let (a, a_out) = local(&hub, "a");
+        join(
+            &hub,
+            &a,
+            "r",
+            Roster {
+                seq: 1,
+                members: vec![remote("n2", "x")],
+            },
+        );
+        frames(&a_out);
+        let mut renamed = user("u-x");
+        renamed.display_name = "Xavier".into();
+        hub.update_user(&renamed);
+        let got = frames(&a_out);
+        assert_eq!(got[0]["type"], "peer-updated");
+        assert_eq!(got[0]["peer"]["peer_id"], "x");
+        assert_eq!(got[0]["peer"]["user"]["display_name"], "Xavier");
+    }
+
+    #[test]
+    fn a_resync_tells_local_peers_what_changed() {
+        let (hub, _rx) = hub();
+        let (a, a_out) = local(&hub, "a");
+        join(
+            &hub,
+            &a,
+            "r",
+            Roster {
+                seq: 1,
+                members: vec![remote("n2", "x"), remote("n2", "y")],
+            },
+        );
+        frames(&a_out);
+        assert_eq!(hub.begin_resync(), vec!["r".to_string()]);
+        hub.room_event("r", 9, RoomEvent::Joined(remote("n3", "z")));
+        hub.finish_resync(
+            "r",
+            Some(Roster {
+                seq: 8,
+                members: vec![remote("n2", "x")],
+            }),
+        );
+        let got: Vec<(String, String)> = frames(&a_out)
+            .iter()
+            .map(|f| {
+                let id = f["peer_id"]
+                    .as_str()
+                    .or(f["peer"]["peer_id"].as_str())
+                    .unwrap()
+                    .to_owned();
+                (f["type"].as_str().unwrap().to_owned(), id)
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![("peer-left".into(), "y".into()), ("peer-joined".into(), "z".into())]
+        );
+        assert_eq!(hub.local_memberships().len(), 1);
+    }
+}
