@@ -180,7 +180,8 @@ pub(super) struct RedisStore {
 
 impl RedisStore {
     /// Connects now, so that a wrong URL or an unreachable server stops the start-up instead of
-    /// failing the first request.
+    /// failing the first request. An unreachable server is retried with backoff (the connection
+    /// manager's default, about ten seconds in all) before that: Redis may be starting too.
     pub async fn open(url: &str) -> Result<RedisStore, StoreError> {
         let conn = Client::open(url)?.get_connection_manager().await?;
         Ok(RedisStore { conn })
