@@ -16,9 +16,12 @@
 //! caller that skipped validation could claim someone's email as a username.
 //!
 //! Every write touching more than one key, or depending on a key existing, is one Lua script:
-//! Redis runs a script with nothing interleaved, which is what a transaction gives SQLite. A
-//! script names keys it builds itself only through `KEYS`, but they span hash slots, so this is
-//! for a single Redis (with replicas), not Redis Cluster.
+//! Redis runs a script with nothing interleaved, which is what a transaction gives SQLite. The
+//! keys of one script fall in different hash slots, so this needs a single Redis (replicas are
+//! fine), not Redis Cluster.
+//!
+//! Redis holds only what the server wrote, as far as the server knows; anything else read back
+//! (a field missing, a number that is not one) is [`StoreError::Malformed`], never a panic.
 
 use std::collections::HashMap;
 use std::sync::LazyLock;

@@ -1,10 +1,11 @@
 //! Every behaviour once per backend (`sqlite::…` and `redis::…`), then what only one of them
-//! has: SQLite's migrations, and what Redis does with keys it did not write.
+//! has: SQLite's migrations here, Redis's sharing and damaged records in `redis_only`.
+
+mod redis_only;
 
 use std::time::Duration;
 
-use ::redis::aio::ConnectionManager;
-use ::redis::cmd;
+use ::redis::{cmd, FromRedisValue, ToRedisArgs};
 
 use super::*;
 use crate::testing::RedisServer;
@@ -37,14 +38,23 @@ impl TestDb {
         self.redis.is_some()
     }
 
-    /// A plain connection to this test's Redis, to look at or spoil what the store wrote.
-    async fn raw(&self) -> ConnectionManager {
-        let url = self.redis.as_ref().expect("a Redis test").url();
-        ::redis::Client::open(url)
+    fn redis_url(&self) -> String {
+        self.redis.as_ref().expect("a Redis test").url()
+    }
+
+    /// Runs one command on this test's Redis behind the store's back, to look at or spoil what
+    /// the store wrote.
+    async fn raw<T: FromRedisValue>(&self, command: &str, args: impl ToRedisArgs) -> T {
+        let mut conn = ::redis::Client::open(self.redis_url())
             .unwrap()
-            .get_connection_manager()
+            .get_multiplexed_async_connection()
             .await
-            .unwrap()
+            .unwrap();
+        cmd(command)
+            .arg(args)
+            .query_async(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("{command}: {e}"))
     }
 }
 
@@ -277,11 +287,7 @@ async fn profile_update_of_a_missing_user(db: &TestDb) {
         Err(StoreError::NoSuchUser)
     ));
     if db.is_redis() {
-        let exists: bool = cmd("EXISTS")
-            .arg(format!("parley:user:{missing}"))
-            .query_async(&mut db.raw().await)
-            .await
-            .unwrap();
+        let exists: bool = db.raw("EXISTS", format!("parley:user:{missing}")).await;
         assert!(!exists, "the failed update left a partial user behind");
     }
 }
@@ -335,174 +341,4 @@ async fn sqlite_migrations_run_once_on_reopen() {
     drop(store);
     let store = Store::open(&db).await.unwrap();
     assert!(store.find_login("dave".into()).await.unwrap().is_some());
-}
-
-#[tokio::test]
-async fn redis_stores_on_one_server_share_everything() {
-    let db = TestDb::redis().await;
-    let other = Store::open(&Database::Redis(db.redis.as_ref().unwrap().url()))
-        .await
-        .unwrap();
-    let user = db.create_user(new_user("mallory", "m@example.org")).await.unwrap();
-    db.create_session(user.id.clone(), vec![5], Duration::from_secs(60))
-        .await
-        .unwrap();
-    assert_eq!(other.session_user(vec![5]).await.unwrap().unwrap().id, user.id);
-    assert!(other.find_login("MALLORY".into()).await.unwrap().is_some());
-    assert!(matches!(
-        other.create_user(new_user("Mallory", "n@example.org")).await,
-        Err(StoreError::UsernameTaken)
-    ));
-    other.delete_session(vec![5]).await.unwrap();
-    assert!(db.session_user(vec![5]).await.unwrap().is_none());
-    other.ping().await.unwrap();
-
-    let keys: Vec<String> = cmd("KEYS").arg("*").query_async(&mut db.raw().await).await.unwrap();
-    assert!(!keys.is_empty());
-    for key in keys {
-        assert!(key.starts_with("parley:"), "{key} is outside the parley: prefix");
-    }
-}
-
-#[tokio::test]
-async fn redis_session_of_a_vanished_user_is_no_session() {
-    let db = TestDb::redis().await;
-    let user = db.create_user(new_user("niaj", "niaj@example.org")).await.unwrap();
-    db.create_session(user.id.clone(), vec![6], Duration::from_secs(60))
-        .await
-        .unwrap();
-    let mut raw = db.raw().await;
-    let _: () = cmd("DEL")
-        .arg(format!("parley:user:{}", user.id))
-        .query_async(&mut raw)
-        .await
-        .unwrap();
-    assert!(db.session_user(vec![6]).await.unwrap().is_none());
-    assert!(db.find_login("niaj".into()).await.unwrap().is_none());
-}
-
-#[tokio::test]
-async fn redis_malformed_records_are_errors_not_panics() {
-    let db = TestDb::redis().await;
-    let mut raw = db.raw().await;
-    let command = |args: &[&str]| {
-        let mut command = cmd(args[0]);
-        for arg in &args[1..] {
-            command.arg(*arg);
-        }
-        command
-    };
-    let malformed = |result: Result<Option<User>, StoreError>, needle: &str| match result {
-        Err(StoreError::Malformed(message)) => {
-            assert!(message.contains(needle), "{message:?} does not mention {needle:?}");
-            assert!(StoreError::Malformed(message)
-                .to_string()
-                .starts_with("malformed data in the database: parley:"));
-        }
-        other => panic!("expected a malformed-data error naming {needle}, got {other:?}"),
-    };
-
-    // A user hash missing `created_at`.
-    let _: () = command(&[
-        "HSET",
-        "parley:user:u1",
-        "username",
-        "olivia",
-        "email",
-        "o@example.org",
-        "display_name",
-        "Olivia",
-        "bio",
-        "",
-        "status",
-        "",
-    ])
-    .query_async(&mut raw)
-    .await
-    .unwrap();
-    let _: () = command(&["SET", "parley:session:01", "u1"])
-        .query_async(&mut raw)
-        .await
-        .unwrap();
-    let _: () = command(&["SET", "parley:username:olivia", "u1"])
-        .query_async(&mut raw)
-        .await
-        .unwrap();
-    malformed(db.session_user(vec![1]).await, "`created_at` is missing");
-    malformed(
-        db.find_login("olivia".into())
-            .await
-            .map(|found| found.map(|(user, _)| user)),
-        "created_at",
-    );
-
-    // With `created_at` but no password hash: a session works, a login cannot.
-    let _: () = command(&["HSET", "parley:user:u1", "created_at", "1700000000"])
-        .query_async(&mut raw)
-        .await
-        .unwrap();
-    assert_eq!(db.session_user(vec![1]).await.unwrap().unwrap().username, "olivia");
-    malformed(
-        db.find_login("olivia".into())
-            .await
-            .map(|found| found.map(|(user, _)| user)),
-        "password_hash",
-    );
-
-    // Numbers that are not numbers, text that is not text.
-    let _: () = command(&["HSET", "parley:user:u1", "avatar_version", "two"])
-        .query_async(&mut raw)
-        .await
-        .unwrap();
-    malformed(db.session_user(vec![1]).await, "`avatar_version` is not an integer");
-    let _: () = command(&["HDEL", "parley:user:u1", "avatar_version"])
-        .query_async(&mut raw)
-        .await
-        .unwrap();
-    let _: () = cmd("HSET")
-        .arg("parley:user:u1")
-        .arg("bio")
-        .arg(&b"\xff\xfe"[..])
-        .query_async(&mut raw)
-        .await
-        .unwrap();
-    malformed(db.session_user(vec![1]).await, "`bio` is not UTF-8");
-
-    // The avatar version cannot be bumped past garbage; the avatar must not change either.
-    let _: () = command(&["HSET", "parley:user:u1", "bio", "", "avatar_version", "x"])
-        .query_async(&mut raw)
-        .await
-        .unwrap();
-    assert!(matches!(
-        db.set_avatar("u1".into(), avatar(b"new")).await,
-        Err(StoreError::Redis(_))
-    ));
-    assert!(
-        db.avatar("u1".into()).await.unwrap().is_none(),
-        "half an avatar change was kept"
-    );
-
-    // An avatar hash without its data.
-    let _: () = command(&["HSET", "parley:avatar:u2", "content_type", "image/png"])
-        .query_async(&mut raw)
-        .await
-        .unwrap();
-    match db.avatar("u2".into()).await {
-        Err(StoreError::Malformed(message)) => assert!(message.contains("`data` is missing"), "{message}"),
-        other => panic!(
-            "expected a malformed avatar, got {:?}",
-            other.map(|a| a.map(|a| a.content_type))
-        ),
-    }
-
-    // A key of the wrong type is Redis's own error.
-    let _: () = command(&["SET", "parley:user:u3", "not a hash"])
-        .query_async(&mut raw)
-        .await
-        .unwrap();
-    let _: () = command(&["SET", "parley:session:03", "u3"])
-        .query_async(&mut raw)
-        .await
-        .unwrap();
-    assert!(matches!(db.session_user(vec![3]).await, Err(StoreError::Redis(_))));
 }
