@@ -54,7 +54,7 @@ pub struct Session {
 
 impl AppState {
     pub async fn open(config: Config) -> Result<AppState, StartError> {
-        let store = Store::open(&config.database)?;
+        let store = Store::open(&config.database).await?;
         match store.purge_expired_sessions().await {
             Ok(n) if n > 0 => tracing::info!(purged = n, "removed expired sessions"),
             Ok(_) => {}

@@ -1,4 +1,4 @@
-//! The embedded SQLite store: users, sessions, avatars.
+//! The SQLite backend: users, sessions and avatars in one embedded database file.
 //!
 //! One connection behind a mutex, used from `spawn_blocking`: every statement is a short indexed
 //! lookup or write, so a pool would buy nothing but contention. WAL mode with `synchronous=NORMAL`
@@ -7,59 +7,19 @@
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Row};
 
-use crate::config::Database;
+use super::{avatar_url, now, Avatar, NewUser, ProfileChange, StoreError};
 use crate::protocol::User;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_accounts.sql")];
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("username is taken")]
-    UsernameTaken,
-    #[error("email is taken")]
-    EmailTaken,
-    #[error("no such user")]
-    NoSuchUser,
-    #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("database task failed: {0}")]
-    Task(String),
-}
+const MIGRATIONS: &[&str] = &[include_str!("../../migrations/0001_accounts.sql")];
 
 #[derive(Clone)]
-pub struct Store {
+pub(super) struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
-}
-
-pub struct NewUser {
-    pub id: String,
-    pub username: String,
-    pub email: String,
-    pub password_hash: String,
-    pub display_name: String,
-}
-
-pub struct ProfileChange {
-    pub display_name: Option<String>,
-    pub bio: Option<String>,
-    pub status: Option<String>,
-}
-
-pub struct Avatar {
-    pub content_type: String,
-    pub data: Vec<u8>,
-}
-
-pub fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
 
 const USER_COLUMNS: &str = "id, username, email, display_name, bio, status, avatar_version, created_at";
@@ -68,7 +28,7 @@ fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
     let id: String = row.get(0)?;
     let avatar_version: Option<i64> = row.get(6)?;
     Ok(User {
-        avatar_url: avatar_version.map(|v| format!("/api/v1/users/{id}/avatar?v={v}")),
+        avatar_url: avatar_version.map(|v| avatar_url(&id, v)),
         id,
         username: row.get(1)?,
         email: Some(row.get(2)?),
@@ -100,16 +60,16 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-impl Store {
-    pub fn open(database: &Database) -> Result<Store, StoreError> {
-        let mut conn = match database {
-            Database::InMemory => Connection::open_in_memory()?,
-            Database::Redis(_) => return Err(StoreError::Task("the Redis store is not built yet".into())),
-            Database::Path(path) => {
+impl SqliteStore {
+    /// A database file at `path` (created with its directory), or a private in-memory one.
+    pub fn open(path: Option<&Path>) -> Result<SqliteStore, StoreError> {
+        let mut conn = match path {
+            None => Connection::open_in_memory()?,
+            Some(path) => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                     std::fs::create_dir_all(dir).map_err(|e| StoreError::Task(format!("{}: {e}", dir.display())))?;
                 }
-                Connection::open(Path::new(path))?
+                Connection::open(path)?
             }
         };
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -117,7 +77,7 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(Duration::from_secs(5))?;
         migrate(&mut conn)?;
-        Ok(Store {
+        Ok(SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
         })
     }
@@ -268,69 +228,5 @@ impl Store {
                 .optional()?)
         })
         .await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn new_user(name: &str, email: &str) -> NewUser {
-        NewUser {
-            id: crate::auth::random_id(16),
-            username: name.into(),
-            email: email.into(),
-            password_hash: "h".into(),
-            display_name: name.into(),
-        }
-    }
-
-    #[tokio::test]
-    async fn uniqueness_is_case_insensitive() {
-        let store = Store::open(&Database::InMemory).unwrap();
-        store.create_user(new_user("Alice", "alice@example.org")).await.unwrap();
-        assert!(matches!(
-            store.create_user(new_user("alice", "other@example.org")).await,
-            Err(StoreError::UsernameTaken)
-        ));
-        assert!(matches!(
-            store.create_user(new_user("bob", "ALICE@example.org")).await,
-            Err(StoreError::EmailTaken)
-        ));
-        let (user, _) = store.find_login("ALICE@EXAMPLE.ORG".into()).await.unwrap().unwrap();
-        assert_eq!(user.username, "Alice");
-    }
-
-    #[tokio::test]
-    async fn sessions_expire_and_die_on_delete() {
-        let store = Store::open(&Database::InMemory).unwrap();
-        let user = store.create_user(new_user("carol", "c@example.org")).await.unwrap();
-        store
-            .create_session(user.id.clone(), vec![1], Duration::from_secs(3600))
-            .await
-            .unwrap();
-        store
-            .create_session(user.id.clone(), vec![2], Duration::ZERO)
-            .await
-            .unwrap();
-        assert_eq!(store.session_user(vec![1]).await.unwrap().unwrap().id, user.id);
-        assert!(
-            store.session_user(vec![2]).await.unwrap().is_none(),
-            "expired session accepted"
-        );
-        assert_eq!(store.purge_expired_sessions().await.unwrap(), 1);
-        store.delete_session(vec![1]).await.unwrap();
-        assert!(store.session_user(vec![1]).await.unwrap().is_none());
-    }
-
-    #[tokio::test]
-    async fn migrations_run_once_on_reopen() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Database::Path(dir.path().join("sub/s.db"));
-        let store = Store::open(&db).unwrap();
-        store.create_user(new_user("dave", "d@example.org")).await.unwrap();
-        drop(store);
-        let store = Store::open(&db).unwrap();
-        assert!(store.find_login("dave".into()).await.unwrap().is_some());
     }
 }
