@@ -6,53 +6,66 @@ use std::hash::Hash;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// Allows `burst` events at once, refilled at `per_sec` events per second.
+/// How fast a bucket refills and how much it holds. Kept by whoever owns the buckets rather than
+/// in each one: a bucket lives in every idle connection's state, where every byte counts.
+#[derive(Debug, Clone, Copy)]
+pub struct Rate {
+    pub burst: f32,
+    pub per_sec: f32,
+}
+
+impl Rate {
+    pub fn new(burst: u32, per_sec: f64) -> Self {
+        Rate {
+            burst: burst as f32,
+            per_sec: per_sec.max(1e-6) as f32,
+        }
+    }
+}
+
+/// Allows `rate.burst` events at once, refilled at `rate.per_sec` events per second.
 #[derive(Debug, Clone)]
 pub struct TokenBucket {
-    tokens: f64,
-    burst: f64,
-    per_sec: f64,
+    tokens: f32,
     last: Instant,
 }
 
 impl TokenBucket {
-    pub fn new(burst: u32, per_sec: f64) -> Self {
+    /// A full bucket.
+    pub fn new(rate: Rate) -> Self {
         TokenBucket {
-            tokens: burst as f64,
-            burst: burst as f64,
-            per_sec,
+            tokens: rate.burst,
             last: Instant::now(),
         }
     }
 
-    fn refill(&mut self, now: Instant) {
-        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
-        self.tokens = (self.tokens + elapsed * self.per_sec).min(self.burst);
+    fn refill(&mut self, now: Instant, rate: Rate) {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f32();
+        self.tokens = (self.tokens + elapsed * rate.per_sec).min(rate.burst);
         self.last = now;
     }
 
     /// Takes one token, or says how long until one is available.
-    pub fn take_at(&mut self, now: Instant) -> Result<(), Duration> {
-        self.refill(now);
+    pub fn take_at(&mut self, now: Instant, rate: Rate) -> Result<(), Duration> {
+        self.refill(now, rate);
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
             Ok(())
         } else {
-            Err(Duration::from_secs_f64((1.0 - self.tokens) / self.per_sec))
+            Err(Duration::from_secs_f32((1.0 - self.tokens) / rate.per_sec))
         }
     }
 
-    fn is_full_at(&mut self, now: Instant) -> bool {
-        self.refill(now);
-        self.tokens >= self.burst
+    fn is_full_at(&mut self, now: Instant, rate: Rate) -> bool {
+        self.refill(now, rate);
+        self.tokens >= rate.burst
     }
 }
 
 /// A bucket per key, forgetting keys whose bucket has refilled so memory stays bounded by the
 /// number of recently active clients.
 pub struct KeyedLimiter<K> {
-    burst: u32,
-    per_sec: f64,
+    rate: Rate,
     buckets: Mutex<HashMap<K, TokenBucket>>,
 }
 
@@ -60,8 +73,7 @@ impl<K: Eq + Hash + Clone> KeyedLimiter<K> {
     /// `per_minute` events in a burst, refilled evenly over a minute.
     pub fn per_minute(per_minute: u32) -> Self {
         KeyedLimiter {
-            burst: per_minute.max(1),
-            per_sec: per_minute.max(1) as f64 / 60.0,
+            rate: Rate::new(per_minute.max(1), per_minute.max(1) as f64 / 60.0),
             buckets: Mutex::default(),
         }
     }
@@ -70,12 +82,12 @@ impl<K: Eq + Hash + Clone> KeyedLimiter<K> {
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         if buckets.len() > 10_000 {
-            buckets.retain(|_, b| !b.is_full_at(now));
+            buckets.retain(|_, b| !b.is_full_at(now, self.rate));
         }
         buckets
             .entry(key.clone())
-            .or_insert_with(|| TokenBucket::new(self.burst, self.per_sec))
-            .take_at(now)
+            .or_insert_with(|| TokenBucket::new(self.rate))
+            .take_at(now, self.rate)
     }
 }
 
@@ -86,14 +98,15 @@ mod tests {
     #[test]
     fn bucket_allows_burst_then_refills() {
         let start = Instant::now();
-        let mut b = TokenBucket::new(3, 1.0);
+        let rate = Rate::new(3, 1.0);
+        let mut b = TokenBucket::new(rate);
         for _ in 0..3 {
-            assert!(b.take_at(start).is_ok());
+            assert!(b.take_at(start, rate).is_ok());
         }
-        let wait = b.take_at(start).unwrap_err();
+        let wait = b.take_at(start, rate).unwrap_err();
         assert!(wait > Duration::from_millis(900) && wait <= Duration::from_secs(1));
-        assert!(b.take_at(start + Duration::from_millis(1001)).is_ok());
-        assert!(b.take_at(start + Duration::from_millis(1002)).is_err());
+        assert!(b.take_at(start + Duration::from_millis(1001), rate).is_ok());
+        assert!(b.take_at(start + Duration::from_millis(1002), rate).is_err());
     }
 
     #[test]

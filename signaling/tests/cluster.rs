@@ -5,7 +5,6 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -14,11 +13,10 @@ use parley_signal::testing::RedisServer;
 use parley_signal::{ClusterConfig, Config, Database, Limits};
 use serde_json::{json, Value};
 
-/// A node on a free port, in the cluster behind `redis`, with accounts in `db` (shared by the
-/// nodes of a test, as they would share a Redis store in production).
-fn node_config(redis: &RedisServer, db: &Path, limits: Limits) -> Config {
+/// A node on a free port, in the cluster behind `redis`, accounts included.
+fn node_config(redis: &RedisServer, limits: Limits) -> Config {
     Config {
-        database: Database::Path(db.to_path_buf()),
+        database: Database::Redis(redis.url()),
         cluster: Some(ClusterConfig {
             node_ttl: Duration::from_secs(3),
             ..ClusterConfig::new(redis.url())
@@ -28,8 +26,8 @@ fn node_config(redis: &RedisServer, db: &Path, limits: Limits) -> Config {
     }
 }
 
-async fn node(redis: &RedisServer, db: &Path) -> TestServer {
-    start_with(node_config(redis, db, Limits::default())).await
+async fn node(redis: &RedisServer) -> TestServer {
+    start_with(node_config(redis, Limits::default())).await
 }
 
 /// The next frame of `kind`, skipping others, waiting up to `wait`.
@@ -59,10 +57,8 @@ fn peer_ids(list: &Value) -> Vec<String> {
 #[tokio::test]
 async fn peers_on_two_nodes_meet_in_rooms_and_signal_each_other() {
     let redis = RedisServer::start();
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("accounts.db");
-    let a = node(&redis, &db).await;
-    let b = node(&redis, &db).await;
+    let a = node(&redis).await;
+    let b = node(&redis).await;
     let alice = a.register_as("alice").await;
     let bob = a.register_as("bob").await;
 
@@ -158,14 +154,12 @@ async fn peers_on_two_nodes_meet_in_rooms_and_signal_each_other() {
 #[tokio::test]
 async fn room_limits_hold_across_nodes() {
     let redis = RedisServer::start();
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("accounts.db");
     let limits = Limits {
         peers_per_room: 2,
         ..Limits::default()
     };
-    let a = start_with(node_config(&redis, &db, limits.clone())).await;
-    let b = start_with(node_config(&redis, &db, limits)).await;
+    let a = start_with(node_config(&redis, limits.clone())).await;
+    let b = start_with(node_config(&redis, limits)).await;
     let mut peers = Vec::new();
     for (i, server) in [&a, &b, &a].into_iter().enumerate() {
         let account = a.register_as(&format!("full{i}")).await;
@@ -188,11 +182,9 @@ struct ChildNode {
 }
 
 impl ChildNode {
-    fn start(redis: &RedisServer, db: &Path) -> ChildNode {
+    fn start(redis: &RedisServer) -> ChildNode {
         let mut child = Command::new(env!("CARGO_BIN_EXE_parley-signal"))
             .args(["--listen", "127.0.0.1:0", "--node-ttl", "3", "--log", "warn"])
-            .arg("--db")
-            .arg(db)
             .arg("--redis")
             .arg(redis.url())
             .stdout(Stdio::piped())
@@ -222,10 +214,8 @@ impl Drop for ChildNode {
 #[tokio::test]
 async fn a_dead_nodes_peers_leave_their_rooms() {
     let redis = RedisServer::start();
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("accounts.db");
-    let a = node(&redis, &db).await;
-    let doomed = ChildNode::start(&redis, &db);
+    let a = node(&redis).await;
+    let doomed = ChildNode::start(&redis);
     let alice = a.register_as("dana").await;
     let bob = a.register_as("eli").await;
     let mut alice_ws = connect(&a.ws_url(), &alice.token).await;
@@ -246,10 +236,8 @@ async fn a_dead_nodes_peers_leave_their_rooms() {
 #[tokio::test]
 async fn nodes_announce_their_peers_again_when_redis_lost_them() {
     let redis = RedisServer::start();
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("accounts.db");
-    let a = node(&redis, &db).await;
-    let b = node(&redis, &db).await;
+    let a = node(&redis).await;
+    let b = node(&redis).await;
     let alice = a.register_as("fay").await;
     let bob = a.register_as("gus").await;
     let mut alice_ws = connect(&a.ws_url(), &alice.token).await;
@@ -258,21 +246,21 @@ async fn nodes_announce_their_peers_again_when_redis_lost_them() {
     bob_ws.join("lobby").await;
     alice_ws.expect("peer-joined").await;
 
-    // Redis restarted empty (here: emptied). Each node notices its liveness key is gone at its
-    // next heartbeat and puts its memberships back.
-    let status = Command::new("redis-cli")
-        .args(["-s", redis.url().trim_start_matches("redis+unix://"), "FLUSHALL"])
-        .stdout(Stdio::null())
-        .status();
-    match status {
-        Ok(s) if s.success() => {}
-        _ => {
-            // redis-cli ships with redis-server on Debian; fall back to the client library.
-            let client = redis::Client::open(redis.url()).unwrap();
-            let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-            redis::cmd("FLUSHALL").query_async::<()>(&mut conn).await.unwrap();
-        }
-    }
+    // Redis lost the presence state under running nodes (a restart without persistence; the
+    // accounts are kept here so the test can still sign in). Each node notices at its next
+    // heartbeat that its liveness key is gone and puts its memberships back.
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let wipe =
+        "local keys = redis.call('KEYS', ARGV[1]) for _, k in ipairs(keys) do redis.call('DEL', k) end return #keys";
+    let wiped: u64 = redis::cmd("EVAL")
+        .arg(wipe)
+        .arg(0)
+        .arg("parley:p1:*")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(wiped >= 6, "only {wiped} presence keys were there to wipe");
     let mut both = vec![alice_ws.peer_id.clone(), bob_ws.peer_id.clone()];
     both.sort();
     let restored = eventually(|| async {
