@@ -106,12 +106,10 @@ impl From<StoreError> for ApiError {
             StoreError::EmailTaken => ApiError::EmailTaken,
             // A session whose user vanished is as good as no session.
             StoreError::NoSuchUser => ApiError::Unauthorized,
-            // A shared store out of reach is a passing condition the client can retry, not a
-            // fault of this request.
-            StoreError::Redis(e)
-                if e.is_io_error() || e.is_timeout() || e.is_connection_refusal() || e.is_connection_dropped() =>
-            {
-                tracing::warn!(error = %e, "account store unreachable");
+            // The shared store out of reach, failing over (READONLY), loading or busy: a passing
+            // condition the client can retry, not a fault of this request.
+            StoreError::Redis(e) => {
+                tracing::warn!(error = %e, "account store unavailable");
                 ApiError::Unavailable
             }
             other => ApiError::Internal(other.to_string()),

@@ -18,6 +18,7 @@ mod metrics;
 mod outbox;
 mod peerjs;
 mod ratelimit;
+mod redis_conn;
 mod state;
 mod store;
 #[doc(hidden)]

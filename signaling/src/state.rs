@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::auth;
-use crate::cluster::{Cluster, FORWARD_QUEUE};
+use crate::cluster::{Cluster, FORWARD_BYTES};
 use crate::config::Config;
 use crate::error::{ApiError, StartError};
 use crate::hub::Hub;
@@ -37,6 +37,16 @@ pub struct Inner {
     pub shutdown: CancellationToken,
     /// Every WebSocket task, so shutdown can wait for their close frames to go out.
     pub tasks: TaskTracker,
+}
+
+impl Drop for Inner {
+    /// A server dropped without [`crate::Server::run_until`] finishing must not leave its cluster
+    /// tasks beating for a node that is gone.
+    fn drop(&mut self) {
+        if let Some(cluster) = &self.cluster {
+            cluster.abandon();
+        }
+    }
 }
 
 impl Deref for AppState {
@@ -72,7 +82,7 @@ impl AppState {
                 None,
             ),
             Some(cluster_config) => {
-                let (forward, forwards) = tokio::sync::mpsc::channel(FORWARD_QUEUE);
+                let (forward, forwards) = crate::hub::Forwarder::new(FORWARD_BYTES);
                 let hub = Arc::new(Hub::clustered(
                     limits.rooms_per_peer,
                     limits.peers_per_room,

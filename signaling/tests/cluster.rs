@@ -296,3 +296,69 @@ async fn nodes_announce_their_peers_again_when_redis_lost_them() {
     assert!(delivered, "alice could not signal bob after the restore");
     assert_eq!(bob_ws.wait_for("signal").await["data"], "hi");
 }
+
+#[tokio::test]
+async fn a_membership_redis_holds_for_no_peer_of_its_node_is_removed() {
+    let redis = RedisServer::start();
+    let a = node(&redis).await;
+    let alice = a.register_as("hal").await;
+    let mut alice_ws = connect(&a.ws_url(), &alice.token).await;
+    alice_ws.join("lobby").await;
+
+    // What a leave whose answer was lost leaves behind: an entry of node A's for a peer that is
+    // not connected there.
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let mine = format!("lobby\n{}", alice_ws.peer_id);
+    let sets: Vec<String> = redis::cmd("KEYS")
+        .arg("parley:p1:node:*:members")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let mut node_set = None;
+    for set in sets {
+        let found: bool = redis::cmd("SISMEMBER")
+            .arg(&set)
+            .arg(&mine)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        if found {
+            node_set = Some(set);
+        }
+    }
+    let node_set = node_set.expect("node A's membership set");
+    let node = node_set
+        .trim_start_matches("parley:p1:node:")
+        .trim_end_matches(":members")
+        .to_owned();
+    let ghost = json!({"node": node, "peer": {"peer_id": "0123456789abcdef", "user": alice.user}});
+    redis::pipe()
+        .cmd("HSET")
+        .arg("parley:p1:room:lobby")
+        .arg("0123456789abcdef")
+        .arg(ghost.to_string())
+        .cmd("SADD")
+        .arg(&node_set)
+        .arg("lobby\n0123456789abcdef")
+        .query_async::<()>(&mut conn)
+        .await
+        .unwrap();
+    let peers = a.get("/api/v1/rooms/lobby/peers", Some(&alice.token)).await.expect(200);
+    assert_eq!(peers["peers"].as_array().unwrap().len(), 2, "the ghost is in Redis");
+
+    // The periodic reconciliation (every 12 beats: 12 s at a 3 s liveness) removes it.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(25);
+    loop {
+        let peers = a.get("/api/v1/rooms/lobby/peers", Some(&alice.token)).await.expect(200);
+        if peer_ids(&peers["peers"]) == vec![alice_ws.peer_id.clone()] {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the ghost is still there: {peers}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    alice_ws.sync().await;
+}

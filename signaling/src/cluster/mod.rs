@@ -11,6 +11,7 @@ mod protocol;
 mod scripts;
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,21 +19,24 @@ use axum::extract::ws::Utf8Bytes;
 use futures_util::StreamExt;
 use redis::aio::{ConnectionManager, PubSub};
 use serde_json::value::RawValue;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use crate::config::ClusterConfig;
-use crate::hub::{Forward, Hub, JoinError, JoinStart, Outbox, PeerId, RemoteMember, RoomEvent, Roster};
+use crate::hub::{Forwards, Hub, JoinError, JoinStart, Outbox, PeerId, RemoteMember, RoomEvent, Roster};
 use crate::protocol::{Peer, RoomSummary, ServerFrame, User};
+use crate::redis_conn::TIMEOUT as REDIS_TIMEOUT;
 
 use protocol::{node_channel, Envelope, Event, Member, NodeSignal, EVENTS, PREFIX};
 
-/// Signals waiting to be published to other nodes; beyond this a sender gets "busy".
-pub const FORWARD_QUEUE: usize = 65_536;
-/// Longest wait for Redis on a client's behalf before answering "unavailable".
-const REDIS_TIMEOUT: Duration = Duration::from_secs(5);
+/// Bytes of signals waiting to be published to other nodes; beyond this a sender gets "busy".
+pub const FORWARD_BYTES: usize = 32 * 1024 * 1024;
+/// A full reconciliation with Redis at least every this many heartbeats, even when nothing
+/// failed: the safety net under the targeted repairs.
+const RECONCILE_EVERY: u32 = 12;
+/// Attempts to get a roster at least as new as what a mirror applied.
+const RESYNC_TRIES: usize = 3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
@@ -54,13 +58,17 @@ pub struct Cluster {
     /// Stops the background tasks once the node has said goodbye.
     stop: CancellationToken,
     tasks: TaskTracker,
+    /// Set when Redis may no longer hold exactly this node's memberships (a write failed or its
+    /// answer was lost, this node was taken for dead, a resync failed): the next maintenance
+    /// round reconciles.
+    dirty: AtomicBool,
 }
 
 impl Cluster {
     /// Connects to Redis with a fresh node id.
     pub async fn connect(config: &ClusterConfig, peers_per_room: usize) -> Result<Cluster, ClusterError> {
         let client = redis::Client::open(config.redis_url.as_str())?;
-        let conn = timed(client.get_connection_manager()).await?;
+        let conn = crate::redis_conn::manager(&client).await?;
         Ok(Cluster {
             node: crate::auth::random_id(8).into(),
             client,
@@ -69,13 +77,24 @@ impl Cluster {
             peers_per_room,
             stop: CancellationToken::new(),
             tasks: TaskTracker::new(),
+            dirty: AtomicBool::new(false),
         })
     }
 
+    /// Stops the background tasks without a goodbye (the server is being dropped).
+    pub fn abandon(&self) {
+        self.stop.cancel();
+    }
+
+    fn mark_dirty(&self) {
+        self.dirty.store(true, Ordering::Relaxed);
+    }
+
     /// Subscribes (before returning, so no event of this node's life is missed), registers the
-    /// node and starts its background tasks: the subscriber, the publisher of outgoing signals
-    /// and the heartbeat that also removes dead nodes' peers.
-    pub async fn start(self: &Arc<Self>, hub: Arc<Hub>, forwards: mpsc::Receiver<Forward>) -> Result<(), ClusterError> {
+    /// node and starts its background tasks: the subscriber, the publisher of outgoing signals,
+    /// the heartbeat, and the maintenance that removes dead nodes' peers and repairs this node's
+    /// memberships in Redis.
+    pub async fn start(self: &Arc<Self>, hub: Arc<Hub>, forwards: Forwards) -> Result<(), ClusterError> {
         let pubsub = self.subscribe().await?;
         self.heartbeat().await?;
         let span = tracing::info_span!("cluster", node = %self.node);
@@ -83,7 +102,8 @@ impl Cluster {
             .spawn(self.clone().subscriber(pubsub, hub.clone()).instrument(span.clone()));
         self.tasks
             .spawn(self.clone().publisher(forwards).instrument(span.clone()));
-        self.tasks.spawn(self.clone().housekeeping(hub).instrument(span));
+        self.tasks.spawn(self.clone().beating().instrument(span.clone()));
+        self.tasks.spawn(self.clone().maintenance(hub).instrument(span));
         tracing::info!(node = %self.node, "joined the cluster");
         Ok(())
     }
@@ -133,7 +153,10 @@ impl Cluster {
             Ok(Some(roster)) => Ok(roster),
             Ok(None) => Err(JoinError::RoomFull(self.peers_per_room)),
             Err(e) => {
+                // The script may have run and only its answer been lost: reconciliation removes
+                // the membership if Redis has it.
                 tracing::warn!(error = %e, room, "join failed in Redis");
+                self.mark_dirty();
                 Err(JoinError::Unavailable)
             }
         };
@@ -157,8 +180,8 @@ impl Cluster {
             .arg(&*self.node)
             .arg(serde_json::to_string(&event).expect("events serialize"));
         if let Err(e) = timed(call.invoke_async::<u64>(&mut conn)).await {
-            // Not lost: the heartbeat reconciles this node's memberships with Redis.
-            tracing::warn!(error = %e, room, peer = peer_id, "leave failed in Redis");
+            tracing::warn!(error = %e, room, peer = peer_id, "leave failed in Redis; repaired at the next maintenance");
+            self.mark_dirty();
         }
     }
 
@@ -310,26 +333,39 @@ impl Cluster {
         Ok(was == 1)
     }
 
-    /// Makes Redis hold exactly this node's memberships (after Redis lost them, or a leave
-    /// failed), then refreshes every mirrored room.
+    /// Makes Redis hold exactly this node's memberships, then refreshes every mirrored room.
+    /// Joins under way are left alone (their script may not have run yet, or its answer is on
+    /// its way); an entry put back is taken out again if its peer left meanwhile.
     async fn reconcile(&self, hub: &Hub) -> Result<(), ClusterError> {
         let mut conn = self.conn.clone();
         let key = format!("{PREFIX}node:{}:members", self.node);
         let stored: HashSet<String> = timed(redis::cmd("SMEMBERS").arg(&key).query_async(&mut conn)).await?;
-        let local = hub.local_memberships();
-        let wanted: HashSet<String> = local
-            .iter()
-            .map(|(peer, room)| format!("{room}\n{}", peer.peer_id))
-            .collect();
-        for (peer, room) in &local {
-            if !stored.contains(&format!("{room}\n{}", peer.peer_id)) {
-                self.add_member(room, peer).await?;
+        let (settled, joining) = hub.memberships();
+        let wanted: HashSet<&str> = settled.iter().map(|(key, _, _)| key.as_str()).collect();
+        let mut repaired = 0;
+        for (key, peer, room) in &settled {
+            if stored.contains(key) {
+                continue;
+            }
+            repaired += 1;
+            if self.add_member(room, peer).await?.is_none() {
+                tracing::warn!(room, peer = %peer.peer_id, "room filled up while this node's entry was missing");
+            }
+            if !hub.is_member(&peer.peer_id, room) {
+                self.remove_member(room, &peer.peer_id).await;
             }
         }
-        for entry in stored.difference(&wanted) {
+        for entry in stored
+            .iter()
+            .filter(|e| !wanted.contains(e.as_str()) && !joining.contains(*e))
+        {
             if let Some((room, peer_id)) = entry.split_once('\n') {
+                repaired += 1;
                 self.remove_member(room, peer_id).await;
             }
+        }
+        if repaired > 0 {
+            tracing::info!(repaired, "memberships in Redis repaired");
         }
         self.resync(hub).await;
         Ok(())
@@ -338,14 +374,25 @@ impl Cluster {
     /// Fetches a fresh roster for every mirrored room (events may have been missed).
     async fn resync(&self, hub: &Hub) {
         for room in hub.begin_resync() {
-            let roster = match self.roster(&room).await {
-                Ok(roster) => Some(roster),
-                Err(e) => {
-                    tracing::warn!(error = %e, room, "could not refresh a room from Redis");
-                    None
+            let mut installed = false;
+            for _ in 0..RESYNC_TRIES {
+                match self.roster(&room).await {
+                    Ok(roster) => {
+                        if hub.finish_resync(&room, roster) {
+                            installed = true;
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, room, "could not refresh a room from Redis");
+                        break;
+                    }
                 }
-            };
-            hub.finish_resync(&room, roster);
+            }
+            if !installed {
+                hub.abandon_resync(&room);
+                self.mark_dirty();
+            }
         }
     }
 
@@ -389,7 +436,7 @@ impl Cluster {
         }
     }
 
-    async fn on_message(&self, hub: &Hub, channel: &str, payload: &[u8]) {
+    async fn on_message(self: &Arc<Self>, hub: &Arc<Hub>, channel: &str, payload: &[u8]) {
         let Ok(text) = std::str::from_utf8(payload) else {
             tracing::warn!(channel, "ignoring a message that is not UTF-8");
             return;
@@ -421,8 +468,15 @@ impl Cluster {
             (Some(seq), Event::Left { room, peer_id }) => hub.room_event(&room, seq, RoomEvent::Left { peer_id }),
             (_, Event::UserUpdated { node, user }) if *node != *self.node => {
                 hub.update_user(&user);
-                if let Err(e) = self.rewrite_members(hub, &user.id).await {
-                    tracing::warn!(error = %e, "could not update a user's room entries in Redis");
+                // Only this node can rewrite its peers' entries; not awaited here, where it would
+                // hold up every event and signal behind it.
+                if !hub.local_rooms_of_user(&user.id).is_empty() {
+                    let (cluster, hub) = (self.clone(), hub.clone());
+                    self.tasks.spawn(async move {
+                        if let Err(e) = cluster.rewrite_members(&hub, &user.id).await {
+                            tracing::warn!(error = %e, "could not update a user's room entries in Redis");
+                        }
+                    });
                 }
             }
             (_, Event::SignedOut { node, token_hash }) if *node != *self.node => {
@@ -436,19 +490,21 @@ impl Cluster {
     }
 
     /// Publishes signals for other nodes' peers, as many per round trip as are waiting.
-    async fn publisher(self: Arc<Self>, mut forwards: mpsc::Receiver<Forward>) {
+    async fn publisher(self: Arc<Self>, mut forwards: Forwards) {
         let mut batch = Vec::with_capacity(256);
         let mut conn = self.conn.clone();
         loop {
             let n = tokio::select! {
                 () = self.stop.cancelled() => return,
-                n = forwards.recv_many(&mut batch, 256) => n,
+                n = forwards.rx.recv_many(&mut batch, 256) => n,
             };
             if n == 0 {
                 return;
             }
             let mut pipe = redis::pipe();
+            let mut bytes = 0;
             for forward in batch.drain(..) {
+                bytes += forward.frame.len();
                 let Ok(frame) = RawValue::from_string(forward.frame.as_str().to_owned()) else {
                     continue;
                 };
@@ -464,13 +520,14 @@ impl Cluster {
             if let Err(e) = timed(pipe.query_async::<()>(&mut conn)).await {
                 tracing::warn!(error = %e, signals = n, "signals to other nodes lost: Redis failed");
             }
+            forwards.done(bytes);
         }
     }
 
-    /// Keeps this node alive in Redis, reconciles when it was not, and removes dead nodes' peers.
-    async fn housekeeping(self: Arc<Self>, hub: Arc<Hub>) {
-        let every = (self.config.node_ttl / 3).max(Duration::from_millis(200));
-        let mut ticker = tokio::time::interval(every);
+    /// Keeps this node alive in Redis. Its own task, so that nothing slow (a reconciliation of
+    /// many memberships) can delay it past the liveness TTL.
+    async fn beating(self: Arc<Self>) {
+        let mut ticker = tokio::time::interval(self.beat_interval());
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         ticker.tick().await;
         loop {
@@ -482,23 +539,47 @@ impl Cluster {
                 Ok(true) => {}
                 Ok(false) => {
                     tracing::warn!("this node's liveness had run out in Redis; announcing its peers again");
-                    if let Err(e) = self.reconcile(&hub).await {
-                        tracing::warn!(error = %e, "reconciling with Redis failed; retrying next beat");
-                        continue;
-                    }
+                    self.mark_dirty();
                 }
-                Err(e) => {
-                    tracing::warn!(error = %e, "heartbeat to Redis failed");
-                    continue;
-                }
+                Err(e) => tracing::warn!(error = %e, "heartbeat to Redis failed"),
             }
+        }
+    }
+
+    /// Removes dead nodes' peers, and reconciles this node's memberships when something may
+    /// have gone wrong (and every [`RECONCILE_EVERY`] rounds regardless).
+    async fn maintenance(self: Arc<Self>, hub: Arc<Hub>) {
+        let mut ticker = tokio::time::interval(self.beat_interval());
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticker.tick().await;
+        let mut round: u32 = 0;
+        loop {
+            tokio::select! {
+                () = self.stop.cancelled() => return,
+                _ = ticker.tick() => {}
+            }
+            round = round.wrapping_add(1);
             let mut conn = self.conn.clone();
             match timed(scripts::REAP.arg(PREFIX).invoke_async::<u64>(&mut conn)).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(nodes = n, "removed the peers of nodes that stopped answering"),
                 Err(e) => tracing::warn!(error = %e, "reaping dead nodes failed"),
             }
+            if self.dirty.swap(false, Ordering::Relaxed) || round % RECONCILE_EVERY == 0 {
+                let result = tokio::select! {
+                    () = self.stop.cancelled() => return,
+                    result = self.reconcile(&hub) => result,
+                };
+                if let Err(e) = result {
+                    tracing::warn!(error = %e, "reconciling with Redis failed; retrying next round");
+                    self.mark_dirty();
+                }
+            }
         }
+    }
+
+    fn beat_interval(&self) -> Duration {
+        (self.config.node_ttl / 3).max(Duration::from_millis(200))
     }
 }
 

@@ -118,9 +118,12 @@ for _, node in ipairs(redis.call('SMEMBERS', P .. 'nodes')) do
     local set = P .. 'node:' .. node .. ':members'
     for _, m in ipairs(redis.call('SMEMBERS', set)) do
       local i = string.find(m, '\n', 1, true)
-      local room, peer = string.sub(m, 1, i - 1), string.sub(m, i + 1)
+      -- Only this server writes these entries; a malformed one is skipped rather than allowed
+      -- to stop every reaping for good.
+      local room, peer = '', ''
+      if i then room, peer = string.sub(m, 1, i - 1), string.sub(m, i + 1) end
       local key = P .. 'room:' .. room
-      if redis.call('HDEL', key, peer) == 1 then
+      if i and redis.call('HDEL', key, peer) == 1 then
         if redis.call('EXISTS', key) == 0 then redis.call('SREM', P .. 'rooms', room) end
         local seq = redis.call('INCR', P .. 'seq')
         redis.call('PUBLISH', P .. 'events', '{"seq":' .. seq .. ',"event":{"type":"left","room":'

@@ -22,7 +22,7 @@ use crate::outbox::{CloseCause, QueueLimits};
 
 mod remote;
 
-pub use remote::{Forward, JoinStart, RemoteMember, RoomEvent, Roster};
+pub use remote::{Forward, Forwarder, Forwards, JoinStart, RemoteMember, RoomEvent, Roster};
 
 /// Why the hub asks a v1 connection to close.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,6 +190,8 @@ struct Inner {
     remote: HashMap<PeerId, remote::RemotePeer>,
     /// The rooms mirrored from Redis; empty on a single server.
     mirrors: HashMap<RoomName, remote::Mirror>,
+    /// Local peers' joins that Redis has not answered yet; empty on a single server.
+    joining: HashMap<PeerId, remote::Joining>,
 }
 
 pub struct Hub {
@@ -198,7 +200,7 @@ pub struct Hub {
     rooms_per_peer: usize,
     peers_per_room: usize,
     /// Where signals for other nodes' peers go; `None` on a single server.
-    forward: Option<tokio::sync::mpsc::Sender<Forward>>,
+    forward: Option<Forwarder>,
 }
 
 #[derive(Serialize)]
@@ -276,6 +278,7 @@ impl Hub {
                 users: HashSet::new(),
                 remote: HashMap::new(),
                 mirrors: HashMap::new(),
+                joining: HashMap::new(),
             }),
             queue,
             rooms_per_peer,
@@ -285,12 +288,7 @@ impl Hub {
     }
 
     /// A hub for one node of several: signals for other nodes' peers go to `forward`.
-    pub fn clustered(
-        rooms_per_peer: usize,
-        peers_per_room: usize,
-        queue: QueueLimits,
-        forward: tokio::sync::mpsc::Sender<Forward>,
-    ) -> Self {
+    pub fn clustered(rooms_per_peer: usize, peers_per_room: usize, queue: QueueLimits, forward: Forwarder) -> Self {
         Hub {
             forward: Some(forward),
             ..Hub::new(rooms_per_peer, peers_per_room, queue)
@@ -342,6 +340,7 @@ impl Hub {
         let Some(entry) = inner.peers.remove(peer_id) else {
             return Box::default();
         };
+        inner.joining.remove(peer_id);
         {
             for room in &entry.rooms {
                 inner.remove_from_room(peer_id, room, &self.queue);
@@ -456,16 +455,14 @@ impl Hub {
                 outbox.push(Utf8Bytes::from(out), &self.queue);
             }
             Err(node) => {
-                let forward = self
-                    .forward
-                    .as_ref()
-                    .expect("remote peers exist only in a clustered hub");
                 let message = Forward {
                     node: node.clone(),
                     to: PeerId::from(to),
                     frame: Utf8Bytes::from(out),
                 };
-                forward.try_send(message).map_err(|_| RelayError::Busy)?;
+                if !self.forward(message) {
+                    return Err(RelayError::Busy);
+                }
             }
         }
         Ok(())

@@ -186,7 +186,7 @@ impl RedisStore {
     /// failing the first request. An unreachable server is retried with backoff (the connection
     /// manager's default, about ten seconds in all) before that: Redis may be starting too.
     pub async fn open(url: &str) -> Result<RedisStore, StoreError> {
-        let conn = Client::open(url)?.get_connection_manager().await?;
+        let conn = crate::redis_conn::manager(&Client::open(url)?).await?;
         Ok(RedisStore { conn })
     }
 
