@@ -127,6 +127,9 @@ pub enum Target {
     ParleyPeerjs,
     /// parley-signal's API v1.
     ParleyV1,
+    /// Two parley-signal nodes sharing one Redis (`--redis`), API v1, every pair split across
+    /// the nodes so that every signal crosses Redis. Not in the default run: relay phases only.
+    ParleyCluster,
 }
 
 impl Target {
@@ -135,6 +138,7 @@ impl Target {
             Target::Peerserver => "PeerServer",
             Target::ParleyPeerjs => "parley/PeerJS",
             Target::ParleyV1 => "parley/v1",
+            Target::ParleyCluster => "parley/v1 2 nodes",
         }
     }
 }
@@ -267,6 +271,9 @@ async fn run_target(
     relay_opts: &relay::RelayOpts,
     result: &mut TargetResult,
 ) -> Result<(), String> {
+    if target == Target::ParleyCluster {
+        return run_cluster(args, run_index, core, relay_opts, result).await;
+    }
     let port = server::free_port().map_err(|e| format!("no free port: {e}"))?;
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let limit = (idle_opts.clients + relay_opts.clients + 1000).max(25_000);
@@ -303,7 +310,7 @@ async fn run_target(
                 ready_marker: "Started PeerServer",
             }
         }
-        Target::ParleyPeerjs | Target::ParleyV1 => {
+        Target::ParleyPeerjs | Target::ParleyV1 | Target::ParleyCluster => {
             if !args.parley_bin.exists() {
                 return Err(format!(
                     "{} missing: run `cargo build --release -p parley-signal`",
@@ -393,31 +400,15 @@ async fn run_target(
         result.idle = Some(r);
     }
     if !args.skip_relay {
-        eprintln!("    relay: {} clients", relay_opts.clients);
-        let tag = format!("r{run_index}");
-        match relay::run(&server, &proto, relay_opts, src(1), &tag).await {
-            Ok(r) => {
-                for (name, phase) in r
-                    .closed
-                    .iter()
-                    .map(|p| ("closed loop".to_string(), p))
-                    .chain(r.open.iter().map(|(rate, p)| (format!("{rate}/s"), p)))
-                {
-                    if let Some(e) = &phase.first_error {
-                        result
-                            .errors
-                            .push(format!("relay {name}: {} error frames, first: {e}", phase.errors));
-                    }
-                    if phase.disconnects > 0 {
-                        result
-                            .errors
-                            .push(format!("relay {name}: {} clients disconnected", phase.disconnects));
-                    }
-                }
-                result.relay = Some(r);
-            }
-            Err(e) => result.errors.push(format!("relay: {e}")),
-        }
+        relay_phases(
+            &relay::Servers::one(&server),
+            &proto,
+            relay_opts,
+            src(1),
+            run_index,
+            result,
+        )
+        .await;
     }
     server.stop().await;
     if target == Target::ParleyV1 {
@@ -433,4 +424,131 @@ fn remove_db(path: &std::path::Path) {
         p.push(suffix);
         let _ = std::fs::remove_file(p);
     }
+}
+
+async fn relay_phases(
+    servers: &relay::Servers,
+    proto: &Proto,
+    relay_opts: &relay::RelayOpts,
+    src: Ipv4Addr,
+    run_index: usize,
+    result: &mut TargetResult,
+) {
+    eprintln!("    relay: {} clients", relay_opts.clients);
+    let tag = format!("r{run_index}");
+    match relay::run(servers, proto, relay_opts, src, &tag).await {
+        Ok(r) => {
+            for (name, phase) in r
+                .closed
+                .iter()
+                .map(|p| ("closed loop".to_string(), p))
+                .chain(r.open.iter().map(|(rate, p)| (format!("{rate}/s"), p)))
+            {
+                if let Some(e) = &phase.first_error {
+                    result
+                        .errors
+                        .push(format!("relay {name}: {} error frames, first: {e}", phase.errors));
+                }
+                if phase.disconnects > 0 {
+                    result
+                        .errors
+                        .push(format!("relay {name}: {} clients disconnected", phase.disconnects));
+                }
+            }
+            result.relay = Some(r);
+        }
+        Err(e) => result.errors.push(format!("relay: {e}")),
+    }
+}
+
+/// Two parley-signal nodes and their Redis, all on the servers' core; the relay clients
+/// alternate between the nodes, so every pair spans both and every signal goes through Redis.
+/// The server CPU figures add up the two nodes and Redis.
+async fn run_cluster(
+    args: &Args,
+    run_index: usize,
+    core: Option<usize>,
+    relay_opts: &relay::RelayOpts,
+    result: &mut TargetResult,
+) -> Result<(), String> {
+    let free = || server::free_port().map_err(|e| format!("no free port: {e}"));
+    let redis_port = free()?;
+    let redis = ServerProc::start(Launch {
+        program: "redis-server".into(),
+        args: [
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            &redis_port.to_string(),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+        log: std::env::temp_dir().join("signal-load-redis.log"),
+        addr: SocketAddr::from(([127, 0, 0, 1], redis_port)),
+        core,
+        ready_marker: "Ready to accept connections",
+    })
+    .await
+    .map_err(|e| format!("redis-server ({e}); `scripts/setup.sh test` installs it"))?;
+    let url = format!("redis://127.0.0.1:{redis_port}/0");
+    let mut nodes = Vec::new();
+    for n in 0..2 {
+        let addr = SocketAddr::from(([127, 0, 0, 1], free()?));
+        let mut node_args: Vec<String> = [
+            "--listen",
+            &addr.to_string(),
+            "--redis",
+            &url,
+            "--auth-per-minute",
+            "100000",
+            "--ws-frames-per-sec",
+            "1000000",
+            "--ws-frame-burst",
+            "1000000",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        node_args.extend(args.parley_arg.iter().cloned());
+        nodes.push(
+            ServerProc::start(Launch {
+                program: args.parley_bin.clone(),
+                args: node_args,
+                log: std::env::temp_dir().join(format!("signal-load-node-{n}.log")),
+                addr,
+                core,
+                ready_marker: "listening on",
+            })
+            .await?,
+        );
+    }
+    let per_user = args.devices_per_user as usize;
+    let accounts = relay_opts.clients.div_ceil(per_user);
+    let tokens = seed::seed_redis(&url, accounts)?;
+    eprintln!("    seeded {accounts} accounts into Redis");
+    let proto = Proto::V1 {
+        tokens: tokens.into(),
+        devices_per_user: per_user,
+    };
+    if !args.skip_idle {
+        eprintln!("    idle: skipped (an idle client costs a node what it costs a single server)");
+    }
+    if !args.skip_relay {
+        let servers = relay::Servers {
+            addrs: nodes.iter().map(|n| n.addr).collect(),
+            pids: nodes.iter().map(|n| n.pid).chain([redis.pid]).collect(),
+        };
+        let src = Ipv4Addr::new(127, 0, 10 + run_index as u8, 2);
+        relay_phases(&servers, &proto, relay_opts, src, run_index, result).await;
+    }
+    for node in nodes {
+        node.stop().await;
+    }
+    redis.stop().await;
+    Ok(())
 }

@@ -8,7 +8,7 @@
 //!   delay in sending too (no coordinated omission).
 
 use std::cell::RefCell;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -156,8 +156,25 @@ impl Stats {
     }
 }
 
+/// What the relay phases talk to: the addresses clients connect to (client `i` to
+/// `addrs[i % len]`, so with two addresses every pair spans both) and the processes whose CPU
+/// counts as the server's.
+pub struct Servers {
+    pub addrs: Vec<SocketAddr>,
+    pub pids: Vec<u32>,
+}
+
+impl Servers {
+    pub fn one(server: &ServerProc) -> Self {
+        Servers {
+            addrs: vec![server.addr],
+            pids: vec![server.pid],
+        }
+    }
+}
+
 pub async fn run(
-    server: &ServerProc,
+    servers: &Servers,
     proto: &Proto,
     opts: &RelayOpts,
     src: Ipv4Addr,
@@ -171,7 +188,7 @@ pub async fn run(
     let sem = Rc::new(Semaphore::new(opts.concurrency.max(1)));
     let mut handles = Vec::with_capacity(n);
     for i in 0..n {
-        let (sem, proto, addr) = (sem.clone(), proto.clone(), server.addr);
+        let (sem, proto, addr) = (sem.clone(), proto.clone(), servers.addrs[i % servers.addrs.len()]);
         let id = format!("{tag}{}{}", if i % 2 == 0 { 'a' } else { 'b' }, i / 2);
         handles.push(tokio::task::spawn_local(async move {
             let _permit = sem.acquire().await;
@@ -244,9 +261,9 @@ pub async fn run(
             end_ns: sys::ns_of(end),
         });
         tokio::time::sleep_until(measure_from.into()).await;
-        let cpu0 = CpuSample::take(server.pid);
+        let cpu0 = CpuSample::take(&servers.pids);
         tokio::time::sleep_until(end.into()).await;
-        let cpu = CpuSample::take(server.pid).since(&cpu0, opts.closed.as_secs_f64());
+        let cpu = CpuSample::take(&servers.pids).since(&cpu0, opts.closed.as_secs_f64());
         // The last bounces are dropped by the clients; let the in-flight ones arrive.
         tokio::time::sleep(Duration::from_millis(300)).await;
         let _ = phase_tx.send(Phase::Idle);
@@ -277,9 +294,9 @@ pub async fn run(
             }
         });
         tokio::time::sleep_until(start.into()).await;
-        let cpu0 = CpuSample::take(server.pid);
+        let cpu0 = CpuSample::take(&servers.pids);
         tokio::time::sleep_until(end.into()).await;
-        let cpu = CpuSample::take(server.pid).since(&cpu0, opts.open.as_secs_f64());
+        let cpu = CpuSample::take(&servers.pids).since(&cpu0, opts.open.as_secs_f64());
         let _ = fan_out.await;
         let scheduled = ticker.join().unwrap_or(0);
         let drain_until = Instant::now() + opts.drain;

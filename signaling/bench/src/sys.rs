@@ -184,10 +184,16 @@ impl CpuUse {
 }
 
 impl CpuSample {
-    pub fn take(server_pid: u32) -> Self {
+    /// `servers`: every process that makes up the server under test (one, or a cluster's nodes
+    /// and its Redis); their CPU is added up.
+    pub fn take(servers: &[u32]) -> Self {
         let (user, system) = cpu_secs(None);
+        let server = servers
+            .iter()
+            .map(|&pid| cpu_secs(Some(pid)))
+            .fold((0.0, 0.0), |(u, s), (pu, ps)| (u + pu, s + ps));
         CpuSample {
-            server: cpu_secs(Some(server_pid)),
+            server,
             loadgen: user + system,
             machine: machine_busy_secs(),
         }
