@@ -362,3 +362,71 @@ async fn a_membership_redis_holds_for_no_peer_of_its_node_is_removed() {
     }
     alice_ws.sync().await;
 }
+
+/// Sends a signal and a ping until the signal is accepted (no error frame before the pong).
+async fn signal_until_accepted(from: &mut Peer, to: &str, data: Value, wait: Duration) {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        from.send(json!({"type": "signal", "to": to, "data": data})).await;
+        from.send(json!({"type": "ping"})).await;
+        let mut refused = None;
+        loop {
+            let frame = from.next().await;
+            match frame["type"].as_str() {
+                Some("pong") => break,
+                Some("error") => refused = Some(frame),
+                _ => {}
+            }
+        }
+        match refused {
+            None => return,
+            Some(frame) => assert!(tokio::time::Instant::now() < deadline, "still refused: {frame}"),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn nodes_carry_on_through_a_redis_crash() {
+    let mut redis = RedisServer::start();
+    let a = node(&redis).await;
+    let b = node(&redis).await;
+    let alice = a.register_as("ida").await;
+    let bob = a.register_as("jon").await;
+    let mut alice_ws = connect(&a.ws_url(), &alice.token).await;
+    let mut bob_ws = connect(&b.ws_url(), &bob.token).await;
+    alice_ws.join("lobby").await;
+    bob_ws.join("lobby").await;
+    alice_ws.expect("peer-joined").await;
+
+    // Redis dies. Joins cannot be answered; the connections themselves stay up.
+    redis.crash();
+    alice_ws.send(json!({"type": "join", "room": "second"})).await;
+    alice_ws.expect_error("unavailable").await;
+    alice_ws.sync().await;
+
+    // It comes back empty (no persistence): the nodes resubscribe, find their liveness gone and
+    // put their peers back, and signals cross nodes again.
+    redis.start_again();
+    let to_bob = bob_ws.peer_id.clone();
+    signal_until_accepted(&mut alice_ws, &to_bob, json!("after"), Duration::from_secs(20)).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match try_next_event(&mut bob_ws.ws, left).await {
+            Some(Event::Frame(frame)) if frame["type"] == "signal" && frame["data"] == "after" => break,
+            Some(Event::Frame(_)) => {}
+            Some(other) => panic!("bob's connection: {other:?}"),
+            None => {
+                // Signals sent while the nodes were still reconnecting are lost; try again.
+                signal_until_accepted(&mut alice_ws, &to_bob, json!("after"), Duration::from_secs(5)).await;
+            }
+        }
+    }
+    // Rosters are whole again: a newcomer to the room on node B sees Alice on node A.
+    let joined = bob_ws.join("lobby-2").await;
+    assert_eq!(joined["peers"], json!([]));
+    alice_ws.send(json!({"type": "join", "room": "lobby-2"})).await;
+    let roster = alice_ws.wait_for("joined").await;
+    assert_eq!(peer_ids(&roster["peers"]), vec![bob_ws.peer_id.clone()]);
+}
