@@ -233,18 +233,45 @@ async fn a_dead_nodes_peers_leave_their_rooms() {
     assert_eq!(peer_ids(&peers["peers"]), vec![alice_ws.peer_id.clone()]);
 }
 
-#[tokio::test]
-async fn nodes_announce_their_peers_again_when_redis_lost_them() {
-    let redis = RedisServer::start();
-    let a = node(&redis).await;
-    let b = node(&redis).await;
-    let alice = a.register_as("fay").await;
-    let bob = a.register_as("gus").await;
+/// Two nodes; Alice on node A and Bob on node B, both in "lobby".
+struct Pair {
+    a: TestServer,
+    b: TestServer,
+    bob: Account,
+    alice_ws: Peer,
+    bob_ws: Peer,
+}
+
+async fn pair_in_lobby(redis: &RedisServer) -> Pair {
+    let a = node(redis).await;
+    let b = node(redis).await;
+    let alice = a.register().await;
+    let bob = a.register().await;
     let mut alice_ws = connect(&a.ws_url(), &alice.token).await;
     let mut bob_ws = connect(&b.ws_url(), &bob.token).await;
     alice_ws.join("lobby").await;
     bob_ws.join("lobby").await;
     alice_ws.expect("peer-joined").await;
+    Pair {
+        a,
+        b,
+        bob,
+        alice_ws,
+        bob_ws,
+    }
+}
+
+#[tokio::test]
+async fn nodes_announce_their_peers_again_when_redis_lost_them() {
+    let redis = RedisServer::start();
+    let Pair {
+        a: _a,
+        b,
+        bob,
+        mut alice_ws,
+        mut bob_ws,
+        ..
+    } = pair_in_lobby(&redis).await;
 
     // Redis lost the presence state under running nodes (a restart without persistence; the
     // accounts are kept here so the test can still sign in). Each node notices at its next
@@ -389,15 +416,13 @@ async fn signal_until_accepted(from: &mut Peer, to: &str, data: Value, wait: Dur
 #[tokio::test]
 async fn nodes_carry_on_through_a_redis_crash() {
     let mut redis = RedisServer::start();
-    let a = node(&redis).await;
-    let b = node(&redis).await;
-    let alice = a.register_as("ida").await;
-    let bob = a.register_as("jon").await;
-    let mut alice_ws = connect(&a.ws_url(), &alice.token).await;
-    let mut bob_ws = connect(&b.ws_url(), &bob.token).await;
-    alice_ws.join("lobby").await;
-    bob_ws.join("lobby").await;
-    alice_ws.expect("peer-joined").await;
+    let Pair {
+        a: _a,
+        b: _b,
+        mut alice_ws,
+        mut bob_ws,
+        ..
+    } = pair_in_lobby(&redis).await;
 
     // Redis dies. Joins cannot be answered; the connections themselves stay up.
     redis.crash();
