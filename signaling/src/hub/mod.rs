@@ -142,10 +142,41 @@ pub struct NotInRoom;
 /// A user as their peers' signals are stamped with, shared by all the connections (devices)
 /// of that user rather than copied into each.
 struct UserRecord {
-    id: Box<str>,
-    /// The public user object, serialized once: every signal this peer sends carries it, and
-    /// keeping only this form (not the struct too) keeps idle peers small.
-    json: Box<str>,
+    /// The user's id, then the public user object serialized once (every signal this peer sends
+    /// carries it; keeping only this form, not the struct too, keeps idle peers small). One
+    /// allocation for both: with every idle client a different user, that is ~50 bytes each.
+    text: Box<str>,
+    id_len: usize,
+}
+
+impl UserRecord {
+    fn new(id: &str, json: &str) -> Self {
+        let mut text = String::with_capacity(id.len() + json.len());
+        text.push_str(id);
+        text.push_str(json);
+        UserRecord {
+            text: text.into_boxed_str(),
+            id_len: id.len(),
+        }
+    }
+
+    fn id(&self) -> &str {
+        &self.text[..self.id_len]
+    }
+
+    fn json(&self) -> &str {
+        &self.text[self.id_len..]
+    }
+}
+
+/// What a connection keeps of its session's token hash: enough to find the connections of a
+/// signed-out session (a collision of 128 bits is not a concern), half the bytes of the hash.
+type SessionTag = [u8; 16];
+
+fn session_tag(token_hash: &TokenHash) -> SessionTag {
+    let mut tag = [0; 16];
+    tag.copy_from_slice(&token_hash[..16]);
+    tag
 }
 
 /// The newest record of each connected user, found by user id.
@@ -153,19 +184,19 @@ struct UserKey(Arc<UserRecord>);
 
 impl Borrow<str> for UserKey {
     fn borrow(&self) -> &str {
-        &self.0.id
+        self.0.id()
     }
 }
 
 impl Hash for UserKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.0.id.hash(state)
+        self.0.id().hash(state)
     }
 }
 
 impl PartialEq for UserKey {
     fn eq(&self, other: &Self) -> bool {
-        self.0.id == other.0.id
+        self.0.id() == other.0.id()
     }
 }
 
@@ -174,7 +205,7 @@ impl Eq for UserKey {}
 struct PeerEntry {
     user: Arc<UserRecord>,
     /// Inline rather than behind a pointer: one allocation fewer per connection.
-    token_hash: TokenHash,
+    session: SessionTag,
     outbox: Arc<Outbox>,
     /// A boxed slice (two words, not three): every peer has this field, few join many rooms.
     rooms: Box<[RoomName]>,
@@ -229,7 +260,7 @@ pub fn public(user: &User) -> User {
 impl Inner {
     fn peer(&self, id: &PeerId) -> Option<Peer> {
         let json = match self.peers.get(id) {
-            Some(entry) => &entry.user.json,
+            Some(entry) => entry.user.json(),
             None => &self.remote.get(id)?.json,
         };
         let user = serde_json::from_str(json).expect("the hub serialized this user");
@@ -306,18 +337,15 @@ impl Hub {
 
     /// Adds a connected, authenticated peer (in no room yet).
     pub fn connect(&self, peer_id: PeerId, user: &User, token_hash: &TokenHash, outbox: Arc<Outbox>) {
-        let json: Box<str> = serde_json::to_string(&public(user)).expect("users serialize").into();
+        let json = serde_json::to_string(&public(user)).expect("users serialize");
         let mut inner = self.lock();
         // Shared with the user's other connections when it is the same profile; a different one
         // (the profile changed between their sign-ins) becomes the user's newest record, and the
         // connections holding the older one keep it, exactly as if each had its own copy.
         let user = match inner.users.get(user.id.as_str()) {
-            Some(UserKey(record)) if record.json == json => record.clone(),
+            Some(UserKey(record)) if record.json() == json => record.clone(),
             _ => {
-                let record = Arc::new(UserRecord {
-                    id: user.id.as_str().into(),
-                    json,
-                });
+                let record = Arc::new(UserRecord::new(&user.id, &json));
                 inner.users.replace(UserKey(record.clone()));
                 record
             }
@@ -326,7 +354,7 @@ impl Hub {
             peer_id,
             PeerEntry {
                 user,
-                token_hash: *token_hash,
+                session: session_tag(token_hash),
                 outbox,
                 rooms: Box::default(),
             },
@@ -347,9 +375,9 @@ impl Hub {
             }
             // The user's record is referenced only by peer entries and `users`, all under this
             // lock: two references left means this was its last connection.
-            let newest = inner.users.get(&*entry.user.id).map(|k| &k.0);
+            let newest = inner.users.get(entry.user.id()).map(|k| &k.0);
             if newest.is_some_and(|r| Arc::ptr_eq(r, &entry.user) && Arc::strong_count(r) == 2) {
-                inner.users.remove(&*entry.user.id);
+                inner.users.remove(entry.user.id());
             }
         }
         entry.rooms
@@ -440,7 +468,7 @@ impl Hub {
         if !shared {
             return Err(RelayError::NoSharedRoom);
         }
-        let user_json = &sender.user.json;
+        let user_json = sender.user.json();
         let mut out = String::with_capacity(48 + from.len() + user_json.len() + data.get().len());
         // Peer ids are hex generated by the server: nothing to escape.
         out.push_str(r#"{"type":"signal","from":""#);
@@ -471,13 +499,11 @@ impl Hub {
     /// Replaces a user's profile on all their connections and tells their room-mates.
     pub fn update_user(&self, user: &User) {
         let user = public(user);
-        let record = Arc::new(UserRecord {
-            id: user.id.as_str().into(),
-            json: serde_json::to_string(&user).expect("users serialize").into(),
-        });
+        let json = serde_json::to_string(&user).expect("users serialize");
+        let record = Arc::new(UserRecord::new(&user.id, &json));
         let mut inner = self.lock();
         let mut touched = Vec::new();
-        for (id, entry) in inner.peers.iter_mut().filter(|(_, e)| *e.user.id == *user.id) {
+        for (id, entry) in inner.peers.iter_mut().filter(|(_, e)| e.user.id() == user.id) {
             entry.user = record.clone();
             touched.push((*id, entry.rooms.clone()));
         }
@@ -485,7 +511,7 @@ impl Hub {
             inner.users.replace(UserKey(record.clone()));
         }
         if !inner.remote.is_empty() {
-            Hub::update_remote_user(&mut inner, &user.id, &record.json, &self.queue);
+            Hub::update_remote_user(&mut inner, &user.id, record.json(), &self.queue);
         }
         for (id, rooms) in touched {
             let peer = Peer {
@@ -508,7 +534,8 @@ impl Hub {
 
     /// Ends every connection authenticated with this (now signed-out) token.
     pub fn sign_out(&self, token_hash: &TokenHash) {
-        for entry in self.lock().peers.values().filter(|e| e.token_hash == *token_hash) {
+        let tag = session_tag(token_hash);
+        for entry in self.lock().peers.values().filter(|e| e.session == tag) {
             entry.outbox.close(CloseReason::SignedOut);
         }
     }
@@ -682,8 +709,8 @@ mod tests {
         hub.connect(a3, &other, &token("alice"), Arc::new(Outbox::default()));
         {
             let inner = hub.lock();
-            assert!(inner.peers["a3"].user.json.contains("Alice B."));
-            assert!(!inner.peers["a1"].user.json.contains("Alice B."));
+            assert!(inner.peers["a3"].user.json().contains("Alice B."));
+            assert!(!inner.peers["a1"].user.json().contains("Alice B."));
         }
         hub.disconnect(&a1);
         hub.disconnect(&a3);

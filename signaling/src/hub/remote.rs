@@ -509,7 +509,7 @@ impl Hub {
         inner
             .peers
             .iter()
-            .filter(|(_, e)| &*e.user.id == user_id)
+            .filter(|(_, e)| e.user.id() == user_id)
             .flat_map(|(id, entry)| entry.rooms.iter().map(move |room| (*id, room.to_string())))
             .filter_map(|(id, room)| Some((inner.peer(&id)?, room)))
             .collect()
