@@ -416,42 +416,81 @@ async fn signal_until_accepted(from: &mut Peer, to: &str, data: Value, wait: Dur
 #[tokio::test]
 async fn nodes_carry_on_through_a_redis_crash() {
     let mut redis = RedisServer::start();
-    let Pair {
-        a: _a,
-        b: _b,
-        mut alice_ws,
-        mut bob_ws,
-        ..
-    } = pair_in_lobby(&redis).await;
+    let mut p = pair_in_lobby(&redis).await;
 
     // Redis dies. Joins cannot be answered; the connections themselves stay up.
     redis.crash();
-    alice_ws.send(json!({"type": "join", "room": "second"})).await;
-    alice_ws.expect_error("unavailable").await;
-    alice_ws.sync().await;
+    p.alice_ws.send(json!({"type": "join", "room": "second"})).await;
+    p.alice_ws.expect_error("unavailable").await;
+    p.alice_ws.sync().await;
 
     // It comes back empty (no persistence): the nodes resubscribe, find their liveness gone and
     // put their peers back, and signals cross nodes again.
     redis.start_again();
-    let to_bob = bob_ws.peer_id.clone();
-    signal_until_accepted(&mut alice_ws, &to_bob, json!("after"), Duration::from_secs(20)).await;
+    let to_bob = p.bob_ws.peer_id.clone();
+    signal_until_accepted(&mut p.alice_ws, &to_bob, json!("after"), Duration::from_secs(20)).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        match try_next_event(&mut bob_ws.ws, left).await {
+        match try_next_event(&mut p.bob_ws.ws, left).await {
             Some(Event::Frame(frame)) if frame["type"] == "signal" && frame["data"] == "after" => break,
             Some(Event::Frame(_)) => {}
             Some(other) => panic!("bob's connection: {other:?}"),
             None => {
                 // Signals sent while the nodes were still reconnecting are lost; try again.
-                signal_until_accepted(&mut alice_ws, &to_bob, json!("after"), Duration::from_secs(5)).await;
+                signal_until_accepted(&mut p.alice_ws, &to_bob, json!("after"), Duration::from_secs(5)).await;
             }
         }
     }
     // Rosters are whole again: a newcomer to the room on node B sees Alice on node A.
-    let joined = bob_ws.join("lobby-2").await;
+    let joined = p.bob_ws.join("lobby-2").await;
     assert_eq!(joined["peers"], json!([]));
-    alice_ws.send(json!({"type": "join", "room": "lobby-2"})).await;
-    let roster = alice_ws.wait_for("joined").await;
-    assert_eq!(peer_ids(&roster["peers"]), vec![bob_ws.peer_id.clone()]);
+    p.alice_ws.send(json!({"type": "join", "room": "lobby-2"})).await;
+    let roster = p.alice_ws.wait_for("joined").await;
+    assert_eq!(peer_ids(&roster["peers"]), vec![p.bob_ws.peer_id.clone()]);
+}
+
+#[tokio::test]
+async fn nodes_subscribe_again_when_redis_drops_their_subscriptions() {
+    let redis = RedisServer::start();
+    let mut p = pair_in_lobby(&redis).await;
+
+    // Redis closes every subscriber connection (as on a failover or `CLIENT KILL`); the nodes'
+    // other connections stay.
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let killed: u64 = redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("TYPE")
+        .arg("pubsub")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(killed, 2, "one subscription per node");
+
+    // Each node resubscribes and refreshes its rooms; then presence and signals cross again.
+    let to_bob = p.bob_ws.peer_id.clone();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        signal_until_accepted(&mut p.alice_ws, &to_bob, json!("again"), Duration::from_secs(5)).await;
+        match try_next_event(&mut p.bob_ws.ws, Duration::from_millis(500)).await {
+            Some(Event::Frame(frame)) if frame["type"] == "signal" && frame["data"] == "again" => break,
+            Some(Event::Frame(_)) | None => {}
+            Some(other) => panic!("bob's connection: {other:?}"),
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "signals did not cross nodes again"
+        );
+    }
+    let subscribers: String = redis::cmd("CLIENT")
+        .arg("LIST")
+        .arg("TYPE")
+        .arg("pubsub")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(subscribers.lines().count(), 2, "{subscribers}");
+    p.bob_ws.send(json!({"type": "leave", "room": "lobby"})).await;
+    assert_eq!(p.alice_ws.wait_for("peer-left").await["peer_id"], to_bob.as_str());
 }

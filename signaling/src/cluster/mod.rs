@@ -11,7 +11,7 @@ mod protocol;
 mod scripts;
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,7 +28,7 @@ use crate::hub::{Forwards, Hub, JoinError, JoinStart, Outbox, PeerId, RemoteMemb
 use crate::protocol::{Peer, RoomSummary, ServerFrame, User};
 use crate::redis_conn::TIMEOUT as REDIS_TIMEOUT;
 
-use protocol::{node_channel, Envelope, Event, Member, NodeSignal, EVENTS, PREFIX};
+use protocol::{node_channel, Envelope, Event, Member, NodeSignal, EVENTS, PING, PREFIX};
 
 /// Bytes of signals waiting to be published to other nodes; beyond this a sender gets "busy".
 pub const FORWARD_BYTES: usize = 32 * 1024 * 1024;
@@ -37,6 +37,9 @@ pub const FORWARD_BYTES: usize = 32 * 1024 * 1024;
 const RECONCILE_EVERY: u32 = 12;
 /// Attempts to get a roster at least as new as what a mirror applied.
 const RESYNC_TRIES: usize = 3;
+/// Maintenance rounds without this node's own ping coming back before its subscription is taken
+/// for hung (a half-open connection delivers nothing and reports no error).
+const PING_ROUNDS: u32 = 3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
@@ -62,6 +65,10 @@ pub struct Cluster {
     /// answer was lost, this node was taken for dead, a resync failed): the next maintenance
     /// round reconciles.
     dirty: AtomicBool,
+    /// The maintenance round whose ping last came back through the subscription.
+    echoed: AtomicU32,
+    /// Asks the subscriber to drop its connection and subscribe again.
+    resubscribe: tokio::sync::Notify,
 }
 
 impl Cluster {
@@ -78,6 +85,8 @@ impl Cluster {
             stop: CancellationToken::new(),
             tasks: TaskTracker::new(),
             dirty: AtomicBool::new(false),
+            echoed: AtomicU32::new(0),
+            resubscribe: tokio::sync::Notify::new(),
         })
     }
 
@@ -424,6 +433,10 @@ impl Cluster {
             loop {
                 let message = tokio::select! {
                     () = self.stop.cancelled() => return,
+                    () = self.resubscribe.notified() => {
+                        tracing::warn!("subscription to Redis silent; subscribing again");
+                        break;
+                    }
                     message = messages.next() => message,
                 };
                 let Some(message) = message else {
@@ -442,6 +455,12 @@ impl Cluster {
             return;
         };
         if channel != EVENTS {
+            if let Some(round) = text.strip_prefix(PING) {
+                if let Ok(round) = round.parse() {
+                    self.echoed.fetch_max(round, Ordering::Relaxed);
+                }
+                return;
+            }
             match serde_json::from_str::<NodeSignal>(text) {
                 Ok(NodeSignal { to, frame }) => {
                     hub.deliver(to, Utf8Bytes::from(frame.get()));
@@ -559,6 +578,7 @@ impl Cluster {
                 _ = ticker.tick() => {}
             }
             round = round.wrapping_add(1);
+            self.check_subscription(round).await;
             let mut conn = self.conn.clone();
             match timed(scripts::REAP.arg(PREFIX).invoke_async::<u64>(&mut conn)).await {
                 Ok(0) => {}
@@ -575,6 +595,20 @@ impl Cluster {
                     self.mark_dirty();
                 }
             }
+        }
+    }
+
+    /// Publishes this round's ping to the node's own channel; when several rounds' pings did
+    /// not come back, the subscription is renewed.
+    async fn check_subscription(&self, round: u32) {
+        let echoed = self.echoed.load(Ordering::Relaxed);
+        if round.saturating_sub(echoed) > PING_ROUNDS {
+            self.resubscribe.notify_one();
+            // Counted from now: the fresh subscription gets the same grace.
+            self.echoed.store(round, Ordering::Relaxed);
+        }
+        if let Err(e) = self.publish(&node_channel(&self.node), format!("{PING}{round}")).await {
+            tracing::debug!(error = %e, "ping to this node's own channel failed");
         }
     }
 

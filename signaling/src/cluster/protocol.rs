@@ -13,6 +13,9 @@ use crate::protocol::{Peer, User};
 pub const PREFIX: &str = "parley:p1:";
 /// Presence events for every node.
 pub const EVENTS: &str = "parley:p1:events";
+/// What a node publishes to its own channel every maintenance round, followed by the round's
+/// number, to learn that its subscription still delivers (not JSON, so never taken for a signal).
+pub const PING: &str = "ping ";
 
 /// The channel a node receives its peers' signals on.
 pub fn node_channel(node: &str) -> String {
