@@ -325,25 +325,17 @@ async fn run_target(
                 }
                 _ => vec!["--memory-db".to_string()],
             };
-            let mut server_args: Vec<String> = [
-                "--listen",
-                &addr.to_string(),
-                "--peerjs-key",
-                &args.peerjs_key,
-                "--peerjs-concurrent-limit",
-                &limit.to_string(),
-                "--auth-per-minute",
-                "100000",
-                "--ws-frames-per-sec",
-                "1000000",
-                "--ws-frame-burst",
-                "1000000",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+            let mut server_args = parley_args(
+                args,
+                addr,
+                &[
+                    "--peerjs-key",
+                    &args.peerjs_key,
+                    "--peerjs-concurrent-limit",
+                    &limit.to_string(),
+                ],
+            );
             server_args.extend(db);
-            server_args.extend(args.parley_arg.iter().cloned());
             Launch {
                 program: args.parley_bin.clone(),
                 args: server_args,
@@ -415,6 +407,27 @@ async fn run_target(
         remove_db(&db_path);
     }
     Ok(())
+}
+
+/// parley-signal's command line for a run: its address, `extra`, limits that would otherwise
+/// throttle the load generator (every client comes from one machine), then `--parley-arg`s.
+fn parley_args(args: &Args, addr: SocketAddr, extra: &[&str]) -> Vec<String> {
+    let addr = addr.to_string();
+    let limits = [
+        "--auth-per-minute",
+        "100000",
+        "--ws-frames-per-sec",
+        "1000000",
+        "--ws-frame-burst",
+        "1000000",
+    ];
+    ["--listen", addr.as_str()]
+        .into_iter()
+        .chain(extra.iter().copied())
+        .chain(limits)
+        .map(str::to_string)
+        .chain(args.parley_arg.iter().cloned())
+        .collect()
 }
 
 /// Removes a SQLite database and its WAL files.
@@ -499,22 +512,7 @@ async fn run_cluster(
     let mut nodes = Vec::new();
     for n in 0..2 {
         let addr = SocketAddr::from(([127, 0, 0, 1], free()?));
-        let mut node_args: Vec<String> = [
-            "--listen",
-            &addr.to_string(),
-            "--redis",
-            &url,
-            "--auth-per-minute",
-            "100000",
-            "--ws-frames-per-sec",
-            "1000000",
-            "--ws-frame-burst",
-            "1000000",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        node_args.extend(args.parley_arg.iter().cloned());
+        let node_args = parley_args(args, addr, &["--redis", &url]);
         nodes.push(
             ServerProc::start(Launch {
                 program: args.parley_bin.clone(),

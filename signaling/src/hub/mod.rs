@@ -580,12 +580,12 @@ impl Hub {
 mod tests {
     use super::*;
 
-    const QUEUE: QueueLimits = QueueLimits {
+    pub(super) const QUEUE: QueueLimits = QueueLimits {
         frames: 100,
         bytes: 1 << 20,
     };
 
-    fn user(id: &str) -> User {
+    pub(super) fn user(id: &str) -> User {
         User {
             id: id.into(),
             username: id.into(),
@@ -605,14 +605,14 @@ mod tests {
         hash
     }
 
-    fn connect(hub: &Hub, peer: &str, user_id: &str) -> (PeerId, Arc<Outbox>) {
+    pub(super) fn connect(hub: &Hub, peer: &str, user_id: &str) -> (PeerId, Arc<Outbox>) {
         let outbox = Arc::new(Outbox::default());
         let id: PeerId = peer.into();
         hub.connect(id, &user(user_id), &token(user_id), outbox.clone());
         (id, outbox)
     }
 
-    fn drain(outbox: &Outbox) -> Vec<serde_json::Value> {
+    pub(super) fn drain(outbox: &Outbox) -> Vec<serde_json::Value> {
         outbox
             .take()
             .0

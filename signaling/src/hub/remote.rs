@@ -564,28 +564,9 @@ impl Hub {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hub::tests::{connect, drain as frames, user, QUEUE};
     use crate::hub::{Outbox, RelayError};
-    use crate::outbox::QueueLimits;
-    use crate::protocol::User;
     use serde_json::value::RawValue;
-
-    const QUEUE: QueueLimits = QueueLimits {
-        frames: 100,
-        bytes: 1 << 20,
-    };
-
-    fn user(id: &str) -> User {
-        User {
-            id: id.into(),
-            username: id.into(),
-            display_name: id.into(),
-            bio: String::new(),
-            status: String::new(),
-            avatar_url: None,
-            created_at: 0,
-            email: None,
-        }
-    }
 
     fn remote(node: &str, peer: &str) -> RemoteMember {
         RemoteMember {
@@ -603,19 +584,7 @@ mod tests {
     }
 
     fn local(hub: &Hub, peer: &str) -> (PeerId, Arc<Outbox>) {
-        let outbox = Arc::new(Outbox::default());
-        let id = PeerId::from(peer);
-        hub.connect(id, &user(peer), &[0; 32], outbox.clone());
-        (id, outbox)
-    }
-
-    fn frames(outbox: &Outbox) -> Vec<serde_json::Value> {
-        outbox
-            .take()
-            .0
-            .iter()
-            .map(|f| serde_json::from_str(f.as_str()).unwrap())
-            .collect()
+        connect(hub, peer, peer)
     }
 
     fn join(hub: &Hub, peer: &PeerId, room: &str, roster: Roster) {
