@@ -40,16 +40,7 @@ async fn restart_on_the_same_database_keeps_accounts_and_sessions() {
         before,
         "the old token still works"
     );
-    let login = second.login("ADA", PASSWORD).await.expect(200);
-    assert_eq!(login["user"], before);
-    second
-        .login("ada", "wrong password")
-        .await
-        .expect_error(401, "invalid_credentials");
-    second
-        .register_raw(&json!({"username": "ada", "email": "new@example.org", "password": PASSWORD}))
-        .await
-        .expect_error(409, "username_taken");
+    second.expect_account("ADA", "ada", &before).await;
 }
 
 /// The real `parley-signal` binary, with its bound address read from its first stdout line.

@@ -270,6 +270,20 @@ impl Inner {
         })
     }
 
+    /// Everyone in `room` but `peer_id`, as a roster.
+    fn roster_for(&self, peer_id: &PeerId, room: &str) -> Vec<Peer> {
+        self.rooms
+            .get(room)
+            .map(|members| {
+                members
+                    .iter()
+                    .filter(|m| *m != peer_id)
+                    .filter_map(|m| self.peer(m))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Queues `frame` for every member of `room` except `except`.
     fn broadcast(&self, room: &str, except: &str, frame: &Utf8Bytes, queue: &QueueLimits) {
         if let Some(members) = self.rooms.get(room) {
@@ -406,17 +420,7 @@ impl Hub {
             .get_key_value(room)
             .map(|(k, _)| k.clone())
             .unwrap_or_else(|| room.into());
-        let roster = inner
-            .rooms
-            .get(room)
-            .map(|members| {
-                members
-                    .iter()
-                    .filter(|m| *m != peer_id)
-                    .filter_map(|m| inner.peer(m))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let roster = inner.roster_for(peer_id, room);
         if !already {
             inner.rooms.entry(name.clone()).or_default().insert(*peer_id);
             if let Some(entry) = inner.peers.get_mut(peer_id) {

@@ -298,19 +298,6 @@ impl Inner {
         }
     }
 
-    fn roster_for(&self, peer_id: &PeerId, room: &str) -> Vec<Peer> {
-        self.rooms
-            .get(room)
-            .map(|members| {
-                members
-                    .iter()
-                    .filter(|m| *m != peer_id)
-                    .filter_map(|m| self.peer(m))
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
     /// One join of `peer_id` answered: once none is left, what was held for it goes out.
     fn joined_or_failed(&mut self, peer_id: &PeerId, room: &str, queue: &QueueLimits) {
         let Some(joining) = self.joining.get_mut(peer_id) else {
@@ -592,6 +579,13 @@ mod tests {
         assert_eq!(hub.finish_join(peer, room, Ok(roster)), Ok(true));
     }
 
+    /// Local peer "a", its join of room "r" sent to Redis and not answered yet.
+    fn a_joining_r(hub: &Hub) -> (PeerId, Arc<Outbox>) {
+        let (a, a_out) = local(hub, "a");
+        assert!(matches!(hub.begin_join(&a, "r"), Ok(JoinStart::Ask(_))));
+        (a, a_out)
+    }
+
     /// Local peer "a" in room "r" with node n2's peer "x".
     fn a_in_r_with_x(hub: &Hub) -> (PeerId, Arc<Outbox>) {
         let (a, a_out) = local(hub, "a");
@@ -606,8 +600,7 @@ mod tests {
     #[test]
     fn events_during_a_join_are_applied_once_and_after_the_roster() {
         let (hub, _rx) = hub();
-        let (a, a_out) = local(&hub, "a");
-        assert!(matches!(hub.begin_join(&a, "r"), Ok(JoinStart::Ask(_))));
+        let (a, a_out) = a_joining_r(&hub);
         // Redis applied x (seq 4) before our join (seq 5) and y after it (seq 6); both events
         // reach this node before the roster does.
         hub.room_event("r", 4, RoomEvent::Joined(remote("n2", "x")));
@@ -695,8 +688,7 @@ mod tests {
     #[test]
     fn a_failed_join_leaves_no_mirror_behind() {
         let (hub, _rx) = hub();
-        let (a, a_out) = local(&hub, "a");
-        assert!(matches!(hub.begin_join(&a, "r"), Ok(JoinStart::Ask(_))));
+        let (a, a_out) = a_joining_r(&hub);
         hub.room_event("r", 3, RoomEvent::Joined(remote("n2", "x")));
         assert_eq!(
             hub.finish_join(&a, "r", Err(JoinError::RoomFull(10))),
@@ -776,8 +768,7 @@ mod tests {
     #[test]
     fn signals_wait_for_the_joined_frame() {
         let (hub, _rx) = hub();
-        let (a, a_out) = local(&hub, "a");
-        assert!(matches!(hub.begin_join(&a, "r"), Ok(JoinStart::Ask(_))));
+        let (a, a_out) = a_joining_r(&hub);
         // Another node saw the join first and its peer signalled at once.
         assert!(hub.deliver("a", Utf8Bytes::from_static(r#"{"type":"signal","from":"x"}"#)));
         assert!(frames(&a_out).is_empty(), "a signal before the roster");

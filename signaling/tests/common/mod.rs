@@ -261,6 +261,21 @@ impl Api {
             .await
     }
 
+    /// Checks that this server knows the account `username` (registered with [`PASSWORD`]):
+    /// `login` signs in as `user`, a wrong password is refused and the username is taken.
+    /// Returns the login's answer.
+    pub async fn expect_account(&self, login: &str, username: &str, user: &Value) -> Value {
+        let answer = self.login(login, PASSWORD).await.expect(200);
+        assert_eq!(&answer["user"], user);
+        self.login(username, "wrong password")
+            .await
+            .expect_error(401, "invalid_credentials");
+        self.register_raw(&json!({"username": username, "email": "new@example.org", "password": PASSWORD}))
+            .await
+            .expect_error(409, "username_taken");
+        answer
+    }
+
     pub async fn me(&self, token: &str) -> Resp {
         self.get("/api/v1/me", Some(token)).await
     }
