@@ -6,8 +6,8 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use crate::protocol::{codes, ErrorBody};
 use crate::store::StoreError;
+use parley_protocol::{codes, ErrorBody};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -50,6 +50,15 @@ pub enum ApiError {
     Unavailable,
     #[error("internal server error")]
     Internal(String),
+}
+
+impl From<parley_protocol::validate::InvalidField> for ApiError {
+    fn from(e: parley_protocol::validate::InvalidField) -> Self {
+        ApiError::InvalidInput {
+            field: e.field.to_owned(),
+            message: e.message,
+        }
+    }
 }
 
 impl ApiError {

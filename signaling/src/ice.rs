@@ -7,7 +7,7 @@ use hmac::{Hmac, Mac};
 use sha1::Sha1;
 
 use crate::config::IceConfig;
-use crate::protocol::IceServer;
+use parley_protocol::IceServer;
 
 pub fn ice_servers(config: &IceConfig, user_id: &str, now_unix: i64) -> Vec<IceServer> {
     let mut servers = Vec::new();

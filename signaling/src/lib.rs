@@ -5,7 +5,6 @@
 //! relay of WebRTC offers, answers and ICE candidates between authenticated peers.
 
 pub mod config;
-pub mod protocol;
 
 mod auth;
 mod avatar;
@@ -23,7 +22,6 @@ mod state;
 mod store;
 #[doc(hidden)]
 pub mod testing;
-pub mod validate;
 mod ws;
 
 use std::future::Future;

@@ -15,9 +15,9 @@ use crate::error::{ApiError, StartError};
 use crate::hub::Hub;
 use crate::metrics::Metrics;
 use crate::outbox::QueueLimits;
-use crate::protocol::{Peer, RoomSummary, User};
 use crate::ratelimit::KeyedLimiter;
 use crate::store::Store;
+use parley_protocol::{Peer, RoomSummary, User};
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);

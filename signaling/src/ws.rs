@@ -25,9 +25,9 @@ use crate::auth;
 use crate::error::ApiError;
 use crate::hub::{CloseReason, JoinError, Outbox, PeerId, RelayError};
 use crate::metrics::Metrics;
-use crate::protocol::{codes, ServerFrame};
 use crate::ratelimit::{Rate, TokenBucket};
 use crate::state::{AppState, Session};
+use parley_protocol::{codes, ServerFrame};
 
 /// WebSocket close codes (RFC 6455 §7.4.1).
 const CLOSE_GOING_AWAY: u16 = 1001;

@@ -4,7 +4,7 @@
 
 use parley_core::client::{Contact, RoomState, SearchResult, ServerChoice, Snapshot};
 use parley_core::history::{Conversation, Cursor, Message, Page};
-use parley_signal::protocol::{ProfileUpdate, RoomSummary, User};
+use parley_protocol::{ProfileUpdate, RoomSummary, User};
 use tauri::ipc::{InvokeBody, Request, Response};
 use tauri::{AppHandle, Runtime, State};
 

@@ -30,7 +30,7 @@ use parley_core::peer::PeerConfig;
 use parley_core::presence::PresenceOptions;
 use parley_core::secrets::StoreKind;
 use parley_core::{Core, CoreOptions};
-use parley_signal::protocol::{Peer, User};
+use parley_protocol::{Peer, User};
 use parley_signal::{Config, Database, Limits, ServerHandle};
 use tokio::sync::mpsc::{self, UnboundedReceiver};
 

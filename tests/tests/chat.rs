@@ -226,7 +226,7 @@ async fn two_people_meet_in_a_room_and_chat_with_receipts_and_typing() {
     bob.quit().await;
 }
 
-fn ids_of(users: &[parley_signal::protocol::User]) -> Vec<String> {
+fn ids_of(users: &[parley_protocol::User]) -> Vec<String> {
     users.iter().map(|u| u.id.clone()).collect()
 }
 

@@ -18,7 +18,7 @@ use parley_core::events::CoreEvent;
 use parley_core::history::{DeliveryState, Direction, Message};
 use parley_core::peer::{PeerConfig, PeerError, PeerEvent, PeerManager, MAX_FRAME_LEN};
 use parley_core::presence::{Presence, PresenceEvent};
-use parley_signal::protocol::{RegisterRequest, User};
+use parley_protocol::{RegisterRequest, User};
 use parley_tests::{fast_presence, Client, TestServer, DEADLINE, PASSWORD};
 use serde_json::{json, Value};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};

@@ -25,8 +25,8 @@ use tracing::Instrument;
 
 use crate::config::ClusterConfig;
 use crate::hub::{Forwards, Hub, JoinError, JoinStart, Outbox, PeerId, RemoteMember, RoomEvent, Roster};
-use crate::protocol::{Peer, RoomSummary, ServerFrame, User};
 use crate::redis_conn::TIMEOUT as REDIS_TIMEOUT;
+use parley_protocol::{Peer, RoomSummary, ServerFrame, User};
 
 use protocol::{node_channel, Envelope, Event, Member, NodeSignal, EVENTS, PING, PREFIX};
 

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::protocol::{Peer, User};
+use parley_protocol::{Peer, User};
 
 /// Prefix of every key and channel this module uses.
 pub const PREFIX: &str = "parley:p1:";

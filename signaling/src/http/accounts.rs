@@ -13,10 +13,10 @@ use super::extract::{ApiJson, Auth};
 use crate::auth;
 use crate::avatar::{self, AvatarError};
 use crate::error::ApiError;
-use crate::protocol::{AuthResponse, LoginRequest, ProfileUpdate, RegisterRequest, User};
 use crate::state::AppState;
 use crate::store::{Avatar, NewUser, ProfileChange};
-use crate::validate;
+use parley_protocol::validate;
+use parley_protocol::{AuthResponse, LoginRequest, ProfileUpdate, RegisterRequest, User};
 
 async fn start_session(state: &AppState, user: User) -> Result<AuthResponse, ApiError> {
     let token = auth::new_token();

@@ -8,9 +8,9 @@ use axum::Json;
 use super::extract::Auth;
 use crate::error::ApiError;
 use crate::ice;
-use crate::protocol::IceServers;
 use crate::state::AppState;
 use crate::store;
+use parley_protocol::IceServers;
 
 /// 200 once the server serves and its database answers.
 pub async fn healthz(State(state): State<AppState>) -> Result<&'static str, ApiError> {

@@ -35,7 +35,7 @@ pub fn router(state: AppState) -> Router {
     let mut app = Router::new()
         .route("/healthz", get(meta::healthz))
         .route("/metrics", get(meta::metrics))
-        .nest(crate::protocol::API_PREFIX, api)
+        .nest(parley_protocol::API_PREFIX, api)
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(limits.json_body_bytes))

@@ -5,9 +5,9 @@ use axum::Json;
 
 use super::extract::Auth;
 use crate::error::ApiError;
-use crate::protocol::{PeerList, RoomList};
 use crate::state::AppState;
-use crate::validate;
+use parley_protocol::validate;
+use parley_protocol::{PeerList, RoomList};
 
 pub async fn list(State(state): State<AppState>, _auth: Auth) -> Result<Json<RoomList>, ApiError> {
     Ok(Json(RoomList {
@@ -21,10 +21,7 @@ pub async fn peers(
     _auth: Auth,
     Path(room): Path<String>,
 ) -> Result<Json<PeerList>, ApiError> {
-    validate::room(&room).map_err(|message| ApiError::InvalidInput {
-        field: "room".into(),
-        message,
-    })?;
+    validate::room(&room)?;
     Ok(Json(PeerList {
         peers: state.room_peers(&room).await?,
     }))

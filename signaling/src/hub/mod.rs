@@ -42,8 +42,8 @@ impl CloseCause for CloseReason {
 pub type Outbox = crate::outbox::Outbox<CloseReason>;
 
 use crate::auth::TokenHash;
-use crate::protocol::{Peer, RoomSummary, User};
-use crate::validate;
+use parley_protocol::validate;
+use parley_protocol::{Peer, RoomSummary, User};
 
 pub type RoomName = Arc<str>;
 
@@ -400,7 +400,7 @@ impl Hub {
     /// Joins `room`, returning everyone else in it. Joining a room you are in just returns the
     /// roster again, without announcing you twice.
     pub fn join(&self, peer_id: &PeerId, room: &str) -> Result<Vec<Peer>, JoinError> {
-        validate::room(room).map_err(JoinError::InvalidRoom)?;
+        validate::room(room).map_err(|e| JoinError::InvalidRoom(e.message))?;
         let mut inner = self.lock();
         let inner = &mut *inner;
         let Some(entry) = inner.peers.get(peer_id) else {

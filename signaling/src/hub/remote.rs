@@ -21,8 +21,8 @@ use tokio::sync::mpsc;
 
 use super::{frame, Broadcast, Hub, Inner, JoinError, PeerId, RoomName};
 use crate::outbox::QueueLimits;
-use crate::protocol::{Peer, ServerFrame};
-use crate::validate;
+use parley_protocol::validate;
+use parley_protocol::{Peer, ServerFrame};
 
 /// A peer connected to another node, known while it shares a room with a peer here.
 pub(super) struct RemotePeer {
@@ -322,7 +322,7 @@ impl Hub {
     /// First half of a clustered join: the local checks, and from here on the room's events are
     /// kept until [`Hub::finish_join`] brings the roster.
     pub fn begin_join(&self, peer_id: &PeerId, room: &str) -> Result<JoinStart, JoinError> {
-        validate::room(room).map_err(JoinError::InvalidRoom)?;
+        validate::room(room).map_err(|e| JoinError::InvalidRoom(e.message))?;
         let mut inner = self.lock();
         let Some(entry) = inner.peers.get(peer_id) else {
             return Ok(JoinStart::Already(Vec::new()));

@@ -14,7 +14,7 @@ mod tests;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::config::Database;
-use crate::protocol::User;
+use parley_protocol::User;
 
 use self::redis::RedisStore;
 use self::sqlite::SqliteStore;

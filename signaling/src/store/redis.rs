@@ -31,7 +31,7 @@ use ::redis::aio::ConnectionManager;
 use ::redis::{cmd, Client, FromRedisValue, RedisError, Script, Value};
 
 use super::{avatar_url, now, Avatar, NewUser, ProfileChange, StoreError};
-use crate::protocol::User;
+use parley_protocol::User;
 
 /// Redis refuses an expiry beyond the largest millisecond timestamp; a thousand years is far
 /// short of that and far beyond any session.

@@ -12,7 +12,7 @@ use std::time::Duration;
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Row};
 
 use super::{avatar_url, now, Avatar, NewUser, ProfileChange, StoreError};
-use crate::protocol::User;
+use parley_protocol::User;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
 const MIGRATIONS: &[&str] = &[include_str!("../../migrations/0001_accounts.sql")];

@@ -1,7 +1,7 @@
 //! The signaling server's HTTP API: accounts, profiles, avatars, rooms and ICE servers.
 //!
 //! [`ApiClient`] is a thin typed layer over `reqwest`; the wire types are
-//! [`parley_signal::protocol`]'s, used as they are so client and server cannot drift apart.
+//! [`parley_protocol`]'s, used as they are so client and server cannot drift apart.
 //! Every failure ends up as an [`ApiError`] that tells apart "the server said no"
 //! ([`ApiError::Server`], with its stable `code`), "there is no server to talk to"
 //! ([`ApiError::Unreachable`]) and "something answered, but not as a Parley server would"
@@ -12,7 +12,7 @@ use std::str::FromStr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use parley_signal::protocol::{
+use parley_protocol::{
     AuthResponse, ErrorBody, IceServer, IceServers, LoginRequest, Peer, PeerList, ProfileUpdate, RegisterRequest,
     RoomList, RoomSummary, User, API_PREFIX,
 };
@@ -191,7 +191,7 @@ impl<'de> serde::Deserialize<'de> for ServerUrl {
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// The server refused the request with one of its documented errors. `message` is meant
-    /// for people; `code` (see [`parley_signal::protocol::codes`]) is for code.
+    /// for people; `code` (see [`parley_protocol::codes`]) is for code.
     #[error("{message}")]
     Server {
         status: u16,
@@ -230,7 +230,7 @@ impl ApiError {
 
     /// True when the session token is missing, expired or signed out: time to log in again.
     pub fn is_unauthorized(&self) -> bool {
-        matches!(self, ApiError::NotSignedIn) || self.code() == Some(parley_signal::protocol::codes::UNAUTHORIZED)
+        matches!(self, ApiError::NotSignedIn) || self.code() == Some(parley_protocol::codes::UNAUTHORIZED)
     }
 
     fn unreachable(url: &Url, source: reqwest::Error, timeout: Duration) -> ApiError {

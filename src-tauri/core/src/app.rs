@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::sync::Mutex;
 
-use parley_signal::protocol::{Peer, ProfileUpdate, RegisterRequest, RoomSummary, User};
+use parley_protocol::{Peer, ProfileUpdate, RegisterRequest, RoomSummary, User};
 use serde::Serialize;
 use tokio::sync::mpsc::UnboundedSender;
 

@@ -99,7 +99,7 @@ impl EmbeddedServer {
 mod tests {
     use super::*;
     use crate::account::ApiClient;
-    use parley_signal::protocol::RegisterRequest;
+    use parley_protocol::RegisterRequest;
 
     #[tokio::test]
     async fn serves_accounts_that_outlive_a_restart() {

@@ -1,7 +1,7 @@
 //! What the core tells its front ends (the desktop UI, `parley-cli`): one serializable event
 //! stream, in the order things happened.
 
-use parley_signal::protocol::{Peer, User};
+use parley_protocol::{Peer, User};
 use serde::Serialize;
 
 use crate::history::{DeliveryState, Message};

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use parley_signal::protocol::{codes, ClientFrame, Peer, ServerFrame, User};
+use parley_protocol::{codes, ClientFrame, Peer, ServerFrame, User};
 use rand::Rng;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
@@ -711,7 +711,7 @@ fn parse_frame(text: &str) -> Option<ServerFrame> {
                 .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_owned));
             let shown: String = text.chars().take(200).collect();
             match kind {
-                Some(kind) if !KNOWN_FRAMES.contains(&kind.as_str()) => {
+                Some(kind) if !ServerFrame::TYPES.contains(&kind.as_str()) => {
                     tracing::debug!(kind, "ignoring a frame type this client does not know");
                 }
                 _ => tracing::warn!(%error, frame = shown, "ignoring a malformed frame from the server"),
@@ -720,18 +720,6 @@ fn parse_frame(text: &str) -> Option<ServerFrame> {
         }
     }
 }
-
-const KNOWN_FRAMES: [&str; 9] = [
-    "welcome",
-    "joined",
-    "left",
-    "peer-joined",
-    "peer-left",
-    "peer-updated",
-    "signal",
-    "pong",
-    "error",
-];
 
 fn describe_close(frame: Option<&CloseFrame>) -> String {
     match frame {

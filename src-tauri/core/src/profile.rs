@@ -11,7 +11,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use parley_signal::protocol::IceServer;
+use parley_protocol::IceServer;
 use serde::{Deserialize, Serialize};
 
 use crate::account::ServerUrl;
@@ -31,7 +31,7 @@ pub struct ProfileSettings {
     /// The user last signed in here (not secret: their public profile), so the app knows who
     /// it is while the server is out of reach.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user: Option<parley_signal::protocol::User>,
+    pub user: Option<parley_protocol::User>,
     /// STUN/TURN servers the user added on top of those the server hands out.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ice_servers: Vec<IceServer>,

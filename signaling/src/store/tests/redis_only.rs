@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use super::{avatar, new_user, TestDb};
 use crate::config::Database;
-use crate::protocol::User;
 use crate::store::{Store, StoreError};
+use parley_protocol::User;
 
 #[tokio::test]
 async fn stores_on_one_server_share_everything() {

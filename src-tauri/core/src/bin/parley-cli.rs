@@ -11,7 +11,7 @@ use parley_core::events::CoreEvent;
 use parley_core::peer::PeerConfig;
 use parley_core::secrets::StoreKind;
 use parley_core::{Core, CoreError, CoreOptions};
-use parley_signal::protocol::User;
+use parley_protocol::User;
 use serde::Serialize;
 use tokio::io::AsyncBufReadExt;
 use tokio::sync::mpsc;

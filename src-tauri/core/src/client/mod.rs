@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use parley_signal::protocol::{ProfileUpdate, RoomSummary, User};
+use parley_protocol::{ProfileUpdate, RoomSummary, User};
 use tokio::sync::mpsc::{self, UnboundedSender};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
@@ -457,7 +457,7 @@ impl Client {
 
     /// Joins a room now and on every later start, until left.
     pub fn join_room(&self, room: &str) -> Result<RoomState, CoreError> {
-        parley_signal::validate::room(room).map_err(CoreError::InvalidRoom)?;
+        parley_protocol::validate::room(room).map_err(|e| CoreError::InvalidRoom(e.message))?;
         let engine = self.online_engine()?;
         engine.presence().join(room).map_err(|_| CoreError::NotOnline)?;
         self.inner.core.update_settings(|s| {

@@ -1,7 +1,7 @@
 //! What a front end shows: the shapes [`super::Client`] returns (JSON for the desktop UI,
 //! documented in `docs/app-ipc.md`).
 
-use parley_signal::protocol::{Peer, User};
+use parley_protocol::{Peer, User};
 use serde::{Deserialize, Serialize};
 
 use crate::history::{Conversation, Message};

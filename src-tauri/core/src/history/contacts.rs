@@ -1,7 +1,7 @@
 //! The people this profile has met: the server's user objects as last seen, kept so names,
 //! avatars and "who is alice?" resolve with no network at all.
 
-use parley_signal::protocol::User;
+use parley_protocol::User;
 use rusqlite::{params, OptionalExtension};
 
 use super::{now_ms, History, HistoryError};

@@ -1,5 +1,5 @@
 use parley_core::account::{ApiClient, ApiError};
-use parley_signal::protocol::{codes, ProfileUpdate};
+use parley_protocol::{codes, ProfileUpdate};
 use parley_signal::{Config, Database, IceConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

@@ -3,7 +3,7 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use parley_core::account::{ApiClient, ServerUrl};
 use parley_core::presence::{Presence, PresenceError, PresenceEvent, PresenceOptions};
-use parley_signal::protocol::{codes, ProfileUpdate};
+use parley_protocol::{codes, ProfileUpdate};
 use parley_signal::Database;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;

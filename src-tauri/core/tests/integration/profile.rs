@@ -1,6 +1,6 @@
 use parley_core::account::ServerUrl;
 use parley_core::profile::{Profile, ProfileError};
-use parley_signal::protocol::IceServer;
+use parley_protocol::IceServer;
 
 #[test]
 fn a_profile_keeps_its_id_and_settings() {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use parley_core::account::{ApiClient, ServerUrl};
 use parley_core::presence::{Presence, PresenceEvent, PresenceOptions};
-use parley_signal::protocol::{AuthResponse, RegisterRequest};
+use parley_protocol::{AuthResponse, RegisterRequest};
 use parley_signal::{Config, Database, ServerHandle};
 use tokio::sync::mpsc::UnboundedReceiver;
 

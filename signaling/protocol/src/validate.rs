@@ -1,25 +1,40 @@
-//! Bounds on every user-supplied field. Each check names the field it failed on, so the client
-//! can point at it.
+//! Bounds on every user-supplied field, the same on the server (which enforces them) and in
+//! clients (which check before sending). Each check names the field it failed on, so a form can
+//! point at it.
 
-use crate::error::ApiError;
+/// A field outside its bounds: answered as `invalid_input` with `field` set.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct InvalidField {
+    /// The request field at fault (`username`, `room`, …).
+    pub field: &'static str,
+    /// What is wrong and what is allowed, for people.
+    pub message: String,
+}
 
+/// Shortest username, in characters (usernames are ASCII).
 pub const USERNAME_MIN: usize = 3;
+/// Longest username.
 pub const USERNAME_MAX: usize = 32;
+/// Longest email address, in bytes (RFC 5321's path limit).
 pub const EMAIL_MAX: usize = 254;
+/// Shortest password, in characters.
 pub const PASSWORD_MIN: usize = 8;
+/// Longest password, in bytes: argon2's input stays bounded.
 pub const PASSWORD_MAX: usize = 1024;
+/// Longest display name, in characters.
 pub const DISPLAY_NAME_MAX: usize = 64;
+/// Longest bio, in characters.
 pub const BIO_MAX: usize = 500;
+/// Longest status line, in characters.
 pub const STATUS_MAX: usize = 100;
+/// Longest room name, in characters.
 pub const ROOM_MAX: usize = 64;
 /// Logins are a username or an email; anything longer cannot match either.
 pub const LOGIN_MAX: usize = EMAIL_MAX;
 
-fn invalid(field: &str, message: String) -> ApiError {
-    ApiError::InvalidInput {
-        field: field.to_owned(),
-        message,
-    }
+fn invalid(field: &'static str, message: String) -> InvalidField {
+    InvalidField { field, message }
 }
 
 fn char_len(s: &str) -> usize {
@@ -28,7 +43,7 @@ fn char_len(s: &str) -> usize {
 
 /// Letters, digits, `_`, `.`, `-`; starts with a letter or digit. Kept ASCII so names cannot be
 /// spoofed with look-alike characters.
-pub fn username(value: &str) -> Result<(), ApiError> {
+pub fn username(value: &str) -> Result<(), InvalidField> {
     let len = value.len();
     if !(USERNAME_MIN..=USERNAME_MAX).contains(&len) {
         return Err(invalid(
@@ -52,7 +67,7 @@ pub fn username(value: &str) -> Result<(), ApiError> {
 
 /// Deliberately loose (one `@`, something on each side, a dot in the domain): the only real check
 /// of an address is mail arriving, and the server sends none.
-pub fn email(value: &str) -> Result<(), ApiError> {
+pub fn email(value: &str) -> Result<(), InvalidField> {
     let bad = || invalid("email", "email must look like name@example.org".into());
     if value.len() > EMAIL_MAX {
         return Err(invalid(
@@ -75,7 +90,8 @@ pub fn email(value: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-pub fn password(value: &str) -> Result<(), ApiError> {
+/// At least [`PASSWORD_MIN`] characters and at most [`PASSWORD_MAX`] bytes; anything else goes.
+pub fn password(value: &str) -> Result<(), InvalidField> {
     let len = char_len(value);
     if len < PASSWORD_MIN {
         return Err(invalid(
@@ -93,7 +109,13 @@ pub fn password(value: &str) -> Result<(), ApiError> {
 }
 
 /// Trims, then bounds and refuses control characters (`allow_newlines` for the bio).
-fn text(field: &str, value: &str, min: usize, max: usize, allow_newlines: bool) -> Result<String, ApiError> {
+fn text(
+    field: &'static str,
+    value: &str,
+    min: usize,
+    max: usize,
+    allow_newlines: bool,
+) -> Result<String, InvalidField> {
     let trimmed = value.trim();
     let len = char_len(trimmed);
     if len < min {
@@ -111,40 +133,45 @@ fn text(field: &str, value: &str, min: usize, max: usize, allow_newlines: bool) 
     Ok(trimmed.to_owned())
 }
 
-pub fn display_name(value: &str) -> Result<String, ApiError> {
+/// Trimmed; 1 to [`DISPLAY_NAME_MAX`] characters, no control characters.
+pub fn display_name(value: &str) -> Result<String, InvalidField> {
     text("display_name", value, 1, DISPLAY_NAME_MAX, false)
 }
 
-pub fn bio(value: &str) -> Result<String, ApiError> {
+/// Trimmed; up to [`BIO_MAX`] characters; newlines allowed (CRLF becomes LF).
+pub fn bio(value: &str) -> Result<String, InvalidField> {
     text("bio", &value.replace("\r\n", "\n"), 0, BIO_MAX, true)
 }
 
-pub fn status(value: &str) -> Result<String, ApiError> {
+/// Trimmed; up to [`STATUS_MAX`] characters, no control characters.
+pub fn status(value: &str) -> Result<String, InvalidField> {
     text("status", value, 0, STATUS_MAX, false)
 }
 
-pub fn login(value: &str) -> Result<(), ApiError> {
+/// A username or an email address: not empty, not longer than either can be.
+pub fn login(value: &str) -> Result<(), InvalidField> {
     if value.is_empty() || value.len() > LOGIN_MAX {
         return Err(invalid("login", "login must be your username or email".into()));
     }
     Ok(())
 }
 
-/// Room names (also checked by clients before they send a join): 1–64 characters of letters (any script), digits, spaces inside, `_ . - #`.
-/// Returns a message for the WebSocket `invalid_room` error.
-pub fn room(value: &str) -> Result<(), String> {
+/// Room names (also checked by clients before they send a join): 1–64 characters of letters (any
+/// script), digits, spaces inside, `_ . - #`. The WebSocket answers a bad one with `invalid_room`.
+pub fn room(value: &str) -> Result<(), InvalidField> {
+    let refuse = |message: &str| Err(invalid("room", message.to_owned()));
     let len = char_len(value);
     if len == 0 || len > ROOM_MAX {
-        return Err(format!("room name must be 1 to {ROOM_MAX} characters"));
+        return refuse(&format!("room name must be 1 to {ROOM_MAX} characters"));
     }
     if value.trim() != value {
-        return Err("room name must not start or end with a space".into());
+        return refuse("room name must not start or end with a space");
     }
     if !value
         .chars()
         .all(|c| c.is_alphanumeric() || matches!(c, ' ' | '_' | '.' | '-' | '#'))
     {
-        return Err("room name may contain letters, digits, spaces, '_', '.', '-' and '#'".into());
+        return refuse("room name may contain letters, digits, spaces, '_', '.', '-' and '#'");
     }
     Ok(())
 }
@@ -153,11 +180,8 @@ pub fn room(value: &str) -> Result<(), String> {
 mod tests {
     use super::*;
 
-    fn field_of(e: ApiError) -> String {
-        match e {
-            ApiError::InvalidInput { field, .. } => field,
-            other => panic!("unexpected {other:?}"),
-        }
+    fn field_of(e: InvalidField) -> &'static str {
+        e.field
     }
 
     #[test]
