@@ -2,8 +2,8 @@ import { describe, expect, it, vi } from 'vitest';
 import type { Api } from './api';
 import { toCoreError } from './api';
 import { Controller } from './controller';
-import { createStore } from './state';
-import { msg, user } from './test-fixtures';
+import { createStore } from './model/state';
+import { msg, user } from './model/test-fixtures';
 import type { Snapshot } from './types';
 
 const online: Snapshot = { connection: 'online', me: user('alice'), username: 'alice', server: { kind: 'embedded' }, server_url: null, rooms: [], error: null };

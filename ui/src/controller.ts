@@ -4,8 +4,8 @@
  * the DOM except to ask whether the window is focused.
  */
 import { toCoreError, type Api } from './api';
-import { errorText } from './errors';
-import { displayName, unknownUserIds, type Store } from './state';
+import { errorText } from './model/errors';
+import { displayName, unknownUserIds, type Store } from './model/state';
 import type { CoreError, MediaCaps, NumberedEvent, SearchHit, ServerChoice, Snapshot } from './types';
 
 export type Panel = 'chats' | 'search' | 'profile' | 'settings';

@@ -1,9 +1,9 @@
 import { isTauri } from '@tauri-apps/api/core';
 import { api, onCoreEvent } from './api';
 import { Controller } from './controller';
-import { el } from './dom';
-import { errorText } from './errors';
-import { createStore, type AppState } from './state';
+import { el } from './views/dom';
+import { errorText } from './model/errors';
+import { createStore, type AppState } from './model/state';
 import { createAuthView } from './views/auth';
 import { applyTheme, detectMediaCaps } from './views/settings';
 import { createMainScreen, type MainScreen } from './views/shell';

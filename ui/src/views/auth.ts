@@ -1,10 +1,10 @@
 /** Sign in / create account, with the choice of server. */
 import { toCoreError } from '../api';
 import type { Controller } from '../controller';
-import { el } from '../dom';
-import { errorText } from '../errors';
-import { normalizeServerUrl } from '../server-url';
-import type { AppState } from '../state';
+import { el } from './dom';
+import { errorText } from '../model/errors';
+import { normalizeServerUrl } from '../model/server-url';
+import type { AppState } from '../model/state';
 import type { ServerChoice } from '../types';
 
 type Tab = 'signin' | 'signup';

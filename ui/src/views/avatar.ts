@@ -1,6 +1,6 @@
 /** Avatars: bytes from the `avatar` command shown through blob: URLs (the CSP allows only those). */
 import type { Api } from '../api';
-import { el } from '../dom';
+import { el } from './dom';
 import type { User } from '../types';
 
 const cache = new Map<string, Promise<string | null>>();

@@ -1,8 +1,8 @@
 /** The offline banner and the notice area for background errors. */
 import type { Controller } from '../controller';
-import { el, setText } from '../dom';
-import { errorText } from '../errors';
-import type { AppState } from '../state';
+import { el, setText } from './dom';
+import { errorText } from '../model/errors';
+import type { AppState } from '../model/state';
 
 export function createBanner(): { element: HTMLElement; update(state: AppState): void } {
   const element = el(

@@ -1,11 +1,11 @@
 /** The open conversation: a virtualized message list, typing indicator and the composer. */
 import { toCoreError } from '../api';
 import type { Controller } from '../controller';
-import { el, setAttr, setText } from '../dom';
-import { errorText } from '../errors';
-import { formatDateTime, formatTime, tickFor } from '../format';
-import { buildRows, type Row } from '../rows';
-import { isTyping, type AppState, type OpenConversation } from '../state';
+import { el, setAttr, setText } from './dom';
+import { errorText } from '../model/errors';
+import { formatDateTime, formatTime, tickFor } from '../model/format';
+import { buildRows, type Row } from '../model/rows';
+import { isTyping, type AppState, type OpenConversation } from '../model/state';
 import type { Message } from '../types';
 import { VirtualList, type Target } from './virtual-list';
 

@@ -1,8 +1,8 @@
 /** Edit one's profile: display name, bio, status and avatar. */
 import { toCoreError } from '../api';
 import type { Controller } from '../controller';
-import { el } from '../dom';
-import { errorText } from '../errors';
+import { el } from './dom';
+import { errorText } from '../model/errors';
 import type { User } from '../types';
 import { avatarUrl } from './avatar';
 

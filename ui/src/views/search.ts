@@ -1,12 +1,11 @@
 /** Search across all conversations; activating a hit opens its conversation at that message. */
 import { toCoreError } from '../api';
 import type { Controller } from '../controller';
-import { el } from '../dom';
-import { errorText } from '../errors';
-import { formatDateTime } from '../format';
-import { snippetNodes } from '../snippet';
+import { arrowKeys, el } from './dom';
+import { errorText } from '../model/errors';
+import { formatDateTime } from '../model/format';
+import { snippetNodes } from '../model/snippet';
 import type { SearchHit } from '../types';
-import { arrowKeys } from './sidebar';
 
 const LIMIT = 30;
 

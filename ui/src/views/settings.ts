@@ -1,10 +1,10 @@
 /** Settings: server, STUN/TURN servers, download folder, theme, notifications, media support. */
 import { toCoreError } from '../api';
 import type { Controller } from '../controller';
-import { el } from '../dom';
-import { errorText } from '../errors';
-import { normalizeServerUrl } from '../server-url';
-import { formFromSettings, validateSettings, type IceRow, type SettingsForm } from '../settings-model';
+import { el } from './dom';
+import { errorText } from '../model/errors';
+import { normalizeServerUrl } from '../model/server-url';
+import { formFromSettings, validateSettings, type IceRow, type SettingsForm } from '../model/settings-form';
 import type { MediaCaps, Settings, Theme } from '../types';
 
 const darkScheme = typeof matchMedia === 'function' ? matchMedia('(prefers-color-scheme: dark)') : null;

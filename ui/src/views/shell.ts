@@ -1,9 +1,9 @@
 /** The main screen: top bar with navigation, banner, sidebar and the detail pane. */
 import { toCoreError } from '../api';
 import type { Controller, Nav, Panel } from '../controller';
-import { el, setAttr, setText } from '../dom';
-import { errorText } from '../errors';
-import { displayName, type AppState } from '../state';
+import { el, setAttr, setText } from './dom';
+import { errorText } from '../model/errors';
+import { displayName, type AppState } from '../model/state';
 import { avatarElement } from './avatar';
 import { createBanner, createNotice } from './banner';
 import { createConversationView } from './conversation';

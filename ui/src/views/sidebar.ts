@@ -1,26 +1,12 @@
 /** The left pane: joined rooms, the room directory and the contacts with presence and unread counts. */
 import type { Controller } from '../controller';
-import { el, reconcile, setAttr, setText } from '../dom';
-import { errorText } from '../errors';
+import { arrowKeys, el, reconcile, setAttr, setText } from './dom';
+import { errorText } from '../model/errors';
 import { toCoreError } from '../api';
-import { preview } from '../format';
-import { displayName, type AppState, type ContactView } from '../state';
+import { preview } from '../model/format';
+import { displayName, type AppState, type ContactView } from '../model/state';
 import type { DirectoryRoom, RoomState } from '../types';
 import { avatarElement } from './avatar';
-
-/** Up/Down/Home/End move the focus between the buttons of a list. */
-export function arrowKeys(list: HTMLElement, selector: string): void {
-  list.addEventListener('keydown', (e) => {
-    if (!['ArrowDown', 'ArrowUp', 'Home', 'End'].includes(e.key)) return;
-    const items = Array.from(list.querySelectorAll<HTMLElement>(selector));
-    if (items.length === 0) return;
-    const i = items.indexOf(document.activeElement as HTMLElement);
-    const next =
-      e.key === 'Home' ? 0 : e.key === 'End' ? items.length - 1 : e.key === 'ArrowDown' ? Math.min(items.length - 1, i + 1) : Math.max(0, i - 1);
-    e.preventDefault();
-    items[next]?.focus();
-  });
-}
 
 export function createSidebar(ctl: Controller): { element: HTMLElement; update(state: AppState, prev: AppState | null): void } {
   const roomName = el('input', { id: 'room-name', type: 'text', placeholder: 'Room name', 'aria-label': 'Room name', autocomplete: 'off', spellcheck: 'false', maxlength: '64' });

@@ -16,7 +16,7 @@ import type {
   ServerChoice,
   Snapshot,
   User,
-} from './types';
+} from '../types';
 
 export const TYPING_TTL_MS = 6000;
 

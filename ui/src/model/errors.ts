@@ -1,5 +1,5 @@
 /** Friendly words for the error codes of docs/app-ipc.md. */
-import type { CoreError } from './types';
+import type { CoreError } from '../types';
 
 const TEXT: Record<string, string> = {
   invalid_credentials: 'Wrong username, email or password.',

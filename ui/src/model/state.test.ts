@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { initialState, isTyping, mergeMessages, reduce, unknownUserIds, type Action, type AppState } from './state';
 import { msg, user } from './test-fixtures';
-import type { Contact, Snapshot } from './types';
+import type { Contact, Snapshot } from '../types';
 
 const snapshot: Snapshot = {
   connection: 'online',
