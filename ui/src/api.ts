@@ -5,7 +5,6 @@ import type {
   AppInfo,
   Contact,
   Conversation,
-  CoreError,
   CoreEvent,
   DirectoryRoom,
   IceCredential,
@@ -19,16 +18,7 @@ import type {
   Snapshot,
   User,
 } from './types';
-
-/** Turns whatever a rejected `invoke` carries into `{code, message}`. */
-export function toCoreError(e: unknown): CoreError {
-  if (typeof e === 'object' && e !== null && 'code' in e) {
-    const { code, message } = e as { code: unknown; message?: unknown };
-    return { code: String(code), message: typeof message === 'string' ? message : '' };
-  }
-  if (typeof e === 'string') return { code: 'unknown', message: e };
-  return { code: 'unknown', message: e instanceof Error ? e.message : String(e) };
-}
+import { toCoreError } from './model/errors';
 
 async function call<T>(cmd: string, args?: Parameters<typeof invoke>[1]): Promise<T> {
   try {

@@ -1,6 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { Api } from './api';
-import { toCoreError } from './api';
 import { Controller } from './controller';
 import { createStore } from './model/state';
 import { msg, user } from './model/test-fixtures';
@@ -137,13 +136,5 @@ describe('Controller', () => {
     expect(ctl.back()).toBe(true);
     expect(ctl.nav).toEqual({ panel: 'chats', pane: 'list' });
     expect(ctl.back()).toBe(false);
-  });
-});
-
-describe('toCoreError', () => {
-  it('keeps {code, message} and wraps anything else', () => {
-    expect(toCoreError({ code: 'x', message: 'y' })).toEqual({ code: 'x', message: 'y' });
-    expect(toCoreError('boom')).toEqual({ code: 'unknown', message: 'boom' });
-    expect(toCoreError(new Error('bad'))).toEqual({ code: 'unknown', message: 'bad' });
   });
 });

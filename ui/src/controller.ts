@@ -3,8 +3,8 @@
  * (which panel and, on narrow screens, which pane is shown). Views call it; it never touches
  * the DOM except to ask whether the window is focused.
  */
-import { toCoreError, type Api } from './api';
-import { errorText } from './model/errors';
+import type { Api } from './api';
+import { errorText, toCoreError } from './model/errors';
 import { displayName, unknownUserIds, type Store } from './model/state';
 import type { CoreError, MediaCaps, NumberedEvent, SearchHit, ServerChoice, Snapshot } from './types';
 

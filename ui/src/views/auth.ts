@@ -1,8 +1,7 @@
 /** Sign in / create account, with the choice of server. */
-import { toCoreError } from '../api';
 import type { Controller } from '../controller';
 import { el } from './dom';
-import { errorText } from '../model/errors';
+import { describeError } from '../model/errors';
 import { normalizeServerUrl } from '../model/server-url';
 import type { AppState } from '../model/state';
 import type { ServerChoice } from '../types';
@@ -139,7 +138,7 @@ export function createAuthView(ctl: Controller): { element: HTMLElement; update(
     try {
       await run();
     } catch (e) {
-      error.textContent = errorText(toCoreError(e));
+      error.textContent = describeError(e);
     } finally {
       button.disabled = false;
       button.textContent = text;

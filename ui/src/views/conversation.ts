@@ -1,8 +1,7 @@
 /** The open conversation: a virtualized message list, typing indicator and the composer. */
-import { toCoreError } from '../api';
 import type { Controller } from '../controller';
 import { el, setAttr, setText } from './dom';
-import { errorText } from '../model/errors';
+import { describeError } from '../model/errors';
 import { formatDateTime, formatTime, tickFor } from '../model/format';
 import { buildRows, type Row } from '../model/rows';
 import { isTyping, type AppState, type OpenConversation } from '../model/state';
@@ -127,7 +126,7 @@ export function createConversationView(ctl: Controller): {
     ctl.send(body).catch((err: unknown) => {
       if (composer.value === '') composer.value = body;
       autosize();
-      composerError.textContent = errorText(toCoreError(err));
+      composerError.textContent = describeError(err);
     });
   });
 

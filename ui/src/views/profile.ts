@@ -1,8 +1,7 @@
 /** Edit one's profile: display name, bio, status and avatar. */
-import { toCoreError } from '../api';
 import type { Controller } from '../controller';
 import { el } from './dom';
-import { errorText } from '../model/errors';
+import { describeError } from '../model/errors';
 import type { User } from '../types';
 import { avatarUrl } from './avatar';
 
@@ -95,7 +94,7 @@ export function createProfileView(ctl: Controller): { element: HTMLElement; load
         ctl.store.dispatch({ type: 'me', user });
         message.textContent = 'Profile saved.';
       } catch (err) {
-        message.textContent = errorText(toCoreError(err));
+        message.textContent = describeError(err);
       } finally {
         save.disabled = false;
       }

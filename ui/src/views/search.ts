@@ -1,8 +1,7 @@
 /** Search across all conversations; activating a hit opens its conversation at that message. */
-import { toCoreError } from '../api';
 import type { Controller } from '../controller';
 import { arrowKeys, el } from './dom';
-import { errorText } from '../model/errors';
+import { describeError } from '../model/errors';
 import { formatDateTime } from '../model/format';
 import { snippetNodes } from '../model/snippet';
 import type { SearchHit } from '../types';
@@ -67,7 +66,7 @@ export function createSearchView(ctl: Controller): { element: HTMLElement; focus
       status.textContent = n === 0 ? `No messages match \u201c${q}\u201d.` : `${n}${hits.length === LIMIT ? '+' : ''} message${n === 1 ? '' : 's'} found.`;
       more.hidden = hits.length < LIMIT;
     } catch (e) {
-      if (gen === generation) status.textContent = errorText(toCoreError(e));
+      if (gen === generation) status.textContent = describeError(e);
     }
   };
 

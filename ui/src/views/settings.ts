@@ -1,8 +1,7 @@
 /** Settings: server, STUN/TURN servers, download folder, theme, notifications, media support. */
-import { toCoreError } from '../api';
 import type { Controller } from '../controller';
 import { el } from './dom';
-import { errorText } from '../model/errors';
+import { describeError } from '../model/errors';
 import { normalizeServerUrl } from '../model/server-url';
 import { formFromSettings, validateSettings, type IceRow, type SettingsForm } from '../model/settings-form';
 import type { MediaCaps, Settings, Theme } from '../types';
@@ -173,7 +172,7 @@ export function createSettingsView(ctl: Controller): { element: HTMLElement; loa
         message.textContent = 'Settings saved.';
       })
       .catch((err: unknown) => {
-        errors.replaceChildren(el('li', {}, errorText(toCoreError(err))));
+        errors.replaceChildren(el('li', {}, describeError(err)));
       })
       .finally(() => {
         save.disabled = false;
@@ -200,7 +199,7 @@ export function createSettingsView(ctl: Controller): { element: HTMLElement; loa
         .getSettings()
         .then(fill)
         .catch((err: unknown) => {
-          errors.replaceChildren(el('li', {}, errorText(toCoreError(err))));
+          errors.replaceChildren(el('li', {}, describeError(err)));
         });
       ctl.api
         .appInfo()

@@ -1,8 +1,6 @@
 /** The main screen: top bar with navigation, banner, sidebar and the detail pane. */
-import { toCoreError } from '../api';
 import type { Controller, Nav, Panel } from '../controller';
 import { el, setAttr, setText } from './dom';
-import { errorText } from '../model/errors';
 import { displayName, type AppState } from '../model/state';
 import { avatarElement } from './avatar';
 import { createBanner, createNotice } from './banner';
@@ -53,7 +51,7 @@ export function createMainScreen(ctl: Controller): MainScreen {
     signOut.disabled = true;
     ctl.signOut().catch((e: unknown) => {
       signOut.disabled = false;
-      ctl.store.dispatch({ type: 'event', now: Date.now(), event: { event: 'error', ...toCoreError(e), message: errorText(toCoreError(e)) } });
+      ctl.report(e);
     });
   });
 

@@ -1,8 +1,7 @@
 /** The left pane: joined rooms, the room directory and the contacts with presence and unread counts. */
 import type { Controller } from '../controller';
 import { arrowKeys, el, reconcile, setAttr, setText } from './dom';
-import { errorText } from '../model/errors';
-import { toCoreError } from '../api';
+import { describeError } from '../model/errors';
 import { preview } from '../model/format';
 import { displayName, type AppState, type ContactView } from '../model/state';
 import type { DirectoryRoom, RoomState } from '../types';
@@ -32,7 +31,7 @@ export function createSidebar(ctl: Controller): { element: HTMLElement; update(s
       await ctl.joinRoom(room);
       roomName.value = '';
     } catch (e) {
-      roomError.textContent = errorText(toCoreError(e));
+      roomError.textContent = describeError(e);
     } finally {
       joinButton.disabled = false;
     }
@@ -62,7 +61,7 @@ export function createSidebar(ctl: Controller): { element: HTMLElement; update(s
           leave.disabled = true;
           ctl.leaveRoom(r.room).catch((e: unknown) => {
             leave.disabled = false;
-            roomError.textContent = errorText(toCoreError(e));
+            roomError.textContent = describeError(e);
           });
         });
         return el('li', { 'data-room': r.room }, el('span', { class: 'room-name' }, `# ${r.room}`), el('span', { class: 'count' }), leave);
