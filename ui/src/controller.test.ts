@@ -34,7 +34,7 @@ function fakeApi(overrides: Partial<Record<keyof Api, unknown>> = {}) {
 async function setup(wide = true, focused = true) {
   const fake = fakeApi();
   const store = createStore();
-  const ctl = new Controller(store, fake.api, () => wide, () => focused);
+  const ctl = new Controller(store, { api: fake.api, isWide: () => wide, isFocused: () => focused });
   store.dispatch({ type: 'snapshot', snapshot: online });
   await ctl.refreshContacts();
   return { ctl, store, fake };
@@ -53,7 +53,7 @@ describe('Controller', () => {
     // snapshot, which was taken before it (seq 4) and still says "connecting".
     const fake = fakeApi({ restoreSession: () => ({ ...online, connection: 'connecting', seq: 4 }) });
     const store = createStore();
-    const ctl = new Controller(store, fake.api, () => true, () => true);
+    const ctl = new Controller(store, { api: fake.api, isWide: () => true, isFocused: () => true });
     ctl.handleEvent({ event: 'online', peer_id: 'p1', user: user('alice'), seq: 5 });
     await ctl.restore();
     expect(store.get().connection).toBe('online');
@@ -61,7 +61,7 @@ describe('Controller', () => {
     // An event the snapshot already includes is not replayed over it.
     const later = fakeApi({ restoreSession: () => ({ ...online, connection: 'offline', seq: 9 }) });
     const store2 = createStore();
-    const ctl2 = new Controller(store2, later.api, () => true, () => true);
+    const ctl2 = new Controller(store2, { api: later.api, isWide: () => true, isFocused: () => true });
     ctl2.handleEvent({ event: 'online', peer_id: 'p1', user: user('alice'), seq: 8 });
     await ctl2.restore();
     expect(store2.get().connection).toBe('offline');
@@ -128,7 +128,7 @@ describe('Controller', () => {
   it('Escape/back closes a panel first, then (narrow) the conversation pane', async () => {
     const fake = fakeApi();
     const store = createStore();
-    const ctl = new Controller(store, fake.api, () => false);
+    const ctl = new Controller(store, { api: fake.api, isWide: () => false });
     store.dispatch({ type: 'snapshot', snapshot: online });
     await ctl.openConversation('bob');
     ctl.showPanel('search');

@@ -1,5 +1,4 @@
 import { isTauri } from '@tauri-apps/api/core';
-import { api, onCoreEvent } from './api';
 import { Controller } from './controller';
 import { el } from './views/dom';
 import { errorText } from './model/errors';
@@ -24,14 +23,13 @@ async function boot(root: HTMLElement): Promise<void> {
   root.replaceChildren(el('p', { class: 'starting', role: 'status' }, 'Starting Parley\u2026'));
   const store = createStore();
   const wide = window.matchMedia('(min-width: 721px)');
-  const ctl = new Controller(store, api, () => wide.matches, () => document.hasFocus());
+  const ctl = new Controller(store, { isWide: () => wide.matches, isFocused: () => document.hasFocus() });
 
-  void api.getSettings().then((s) => applyTheme(s.theme), () => applyTheme('system'));
-  ctl.mediaCaps = detectMediaCaps();
-  void api.reportMediaCaps(ctl.mediaCaps).catch(() => undefined);
+  void ctl.settings().then((s) => applyTheme(s.theme), () => applyTheme('system'));
+  ctl.reportMediaCaps(detectMediaCaps());
 
   // Listen before restoring so that no event is missed.
-  await onCoreEvent((event) => ctl.handleEvent(event));
+  await ctl.listen();
 
   let screen: 'auth' | 'main' | null = null;
   let main: MainScreen | null = null;
@@ -66,7 +64,7 @@ async function boot(root: HTMLElement): Promise<void> {
     requestAnimationFrame(() =>
       setTimeout(() => {
         const fcp = performance.getEntriesByName('first-contentful-paint')[0];
-        void api.uiReady(fcp === undefined ? null : performance.timeOrigin + fcp.startTime).catch(() => undefined);
+        ctl.uiReady(fcp === undefined ? null : performance.timeOrigin + fcp.startTime);
       }, 0),
     );
   // A profile still signed in opens on its main screen at once; resuming the session (which may

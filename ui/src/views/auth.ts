@@ -71,7 +71,7 @@ export function createAuthView(ctl: Controller): { element: HTMLElement; update(
     { id: 'auth', 'aria-labelledby': 'auth-title' },
     el('div', { class: 'auth-card' }, el('h1', { id: 'auth-title' }, 'Parley'), el('p', { class: 'tagline' }, 'Peer-to-peer chat.'), tabs, serverBox, signInForm, signUpForm, error, about),
   );
-  void ctl.api
+  void ctl
     .appInfo()
     .then((info) => {
       about.textContent = `Parley ${info.version}${info.debug ? ' (debug build)' : ''}`;

@@ -25,7 +25,7 @@ export function createNotice(ctl: Controller): { element: HTMLElement; update(st
   const dismiss = el('button', { type: 'button', class: 'close', 'aria-label': 'Dismiss' }, '\u2715');
   const element = el('div', { id: 'notice', class: 'notice', role: 'alert' }, text, dismiss);
   element.hidden = true;
-  dismiss.addEventListener('click', () => ctl.store.dispatch({ type: 'dismiss-error' }));
+  dismiss.addEventListener('click', () => ctl.dismissError());
   return {
     element,
     update(state) {

@@ -56,8 +56,7 @@ export function createSearchView(ctl: Controller): { element: HTMLElement; focus
     }
     status.textContent = 'Searching\u2026';
     try {
-      const before = append && last !== undefined ? await ctl.api.messageCursor(last.message.id) : undefined;
-      const hits = await ctl.api.search(q, before, LIMIT);
+      const hits = await ctl.search(q, append ? last : undefined, LIMIT);
       if (gen !== generation) return;
       if (!append) results.replaceChildren();
       results.append(...hits.map(hitElement));

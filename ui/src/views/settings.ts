@@ -164,8 +164,8 @@ export function createSettingsView(ctl: Controller): { element: HTMLElement; loa
       return;
     }
     save.disabled = true;
-    ctl.api
-      .setSettings(v.settings, v.credentials.length > 0 ? v.credentials : undefined)
+    ctl
+      .saveSettings(v.settings, v.credentials.length > 0 ? v.credentials : undefined)
       .then((saved) => {
         fill(saved);
         applyTheme(saved.theme);
@@ -195,13 +195,13 @@ export function createSettingsView(ctl: Controller): { element: HTMLElement; loa
       message.textContent = '';
       errors.replaceChildren();
       renderMedia();
-      ctl.api
-        .getSettings()
+      ctl
+        .settings()
         .then(fill)
         .catch((err: unknown) => {
           errors.replaceChildren(el('li', {}, describeError(err)));
         });
-      ctl.api
+      ctl
         .appInfo()
         .then((info) => {
           about.textContent = `Parley ${info.version}${info.debug ? ' (debug build)' : ''} on ${info.os}/${info.arch}. Profile: ${info.profile_dir}`;

@@ -114,7 +114,7 @@ export function createMainScreen(ctl: Controller): MainScreen {
       if (key !== meKey) {
         meKey = key;
         const avatar = me.querySelector('.avatar') as HTMLElement;
-        avatar.replaceWith(user !== null ? avatarElement(ctl.api, user, name) : el('span', { class: 'avatar', 'aria-hidden': 'true' }, '?'));
+        avatar.replaceWith(user !== null ? avatarElement(ctl, user, name) : el('span', { class: 'avatar', 'aria-hidden': 'true' }, '?'));
       }
       banner.update(state);
       notice.update(state);

@@ -100,7 +100,7 @@ export function createSidebar(ctl: Controller): { element: HTMLElement; update(s
         const button = el(
           'button',
           { type: 'button', class: 'contact' },
-          el('span', { class: 'avatar-wrap' }, avatarElement(ctl.api, c.user, displayName(c.user)), el('span', { class: 'presence', 'aria-hidden': 'true' })),
+          el('span', { class: 'avatar-wrap' }, avatarElement(ctl, c.user, displayName(c.user)), el('span', { class: 'presence', 'aria-hidden': 'true' })),
           el('span', { class: 'contact-text' }, el('span', { class: 'name' }), el('span', { class: 'preview' })),
           el('span', { class: 'sr-only presence-text' }),
         );
@@ -114,7 +114,7 @@ export function createSidebar(ctl: Controller): { element: HTMLElement; update(s
         const button = node.querySelector('button') as HTMLButtonElement;
         setAttr(button, 'aria-current', openId === c.user.id ? 'true' : null);
         const avatar = button.querySelector('.avatar') as HTMLElement;
-        if (avatar.dataset.avatar !== (c.user.avatar_url ?? '')) avatar.replaceWith(avatarElement(ctl.api, c.user, name));
+        if (avatar.dataset.avatar !== (c.user.avatar_url ?? '')) avatar.replaceWith(avatarElement(ctl, c.user, name));
         setText(button.querySelector('.name') as Element, name);
         const isTyping = (typing[c.user.id] ?? 0) > Date.now();
         setText(button.querySelector('.preview') as Element, isTyping ? 'typing\u2026' : c.last !== null ? preview(c.last) : c.user.status);
