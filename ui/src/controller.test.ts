@@ -3,7 +3,7 @@ import type { Api } from './api';
 import { Controller } from './controller';
 import { createStore } from './model/state';
 import { msg, user } from './model/test-fixtures';
-import type { Snapshot } from './types';
+import type { Settings, Snapshot } from './types';
 
 const online: Snapshot = { connection: 'online', me: user('alice'), username: 'alice', server: { kind: 'embedded' }, server_url: null, rooms: [], error: null };
 
@@ -123,6 +123,19 @@ describe('Controller', () => {
       ['bob', undefined, 50],
       ['bob', 'c1', 50],
     ]);
+  });
+
+  it('puts the theme setting in the store, "system" when the settings cannot be read, and a saved one', async () => {
+    const settings: Settings = { server: { kind: 'embedded' }, ice_servers: [], download_dir: null, theme: 'dark', notifications: true };
+    const store = createStore();
+    new Controller(store, { api: fakeApi({ getSettings: () => settings }).api }).loadTheme();
+    await vi.waitFor(() => expect(store.get().theme).toBe('dark'));
+    const broken = createStore();
+    new Controller(broken, { api: fakeApi({ getSettings: () => Promise.reject(new Error('no')) }).api }).loadTheme();
+    await vi.waitFor(() => expect(broken.get().theme).toBe('system'));
+    const ctl = new Controller(broken, { api: fakeApi({ setSettings: (s: unknown) => ({ ...(s as object), theme: 'light' }) }).api });
+    expect((await ctl.saveSettings(settings)).theme).toBe('light');
+    expect(broken.get().theme).toBe('light');
   });
 
   it('Escape/back closes a panel first, then (narrow) the conversation pane', async () => {

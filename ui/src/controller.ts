@@ -1,8 +1,8 @@
 /**
  * The app's behaviour and its one way to the backend: only this module calls the commands. It
  * feeds the store, keeps the navigation state (which panel and, on narrow screens, which pane
- * is shown), and gives the views what they need as methods. It never touches the DOM except
- * to ask whether the window is focused.
+ * is shown), and gives the views what they need as methods. No DOM here: what it needs to know
+ * of the window comes in through `ControllerOptions`.
  */
 import { api as backend, type Api } from './api';
 import { errorText, toCoreError } from './model/errors';
@@ -29,6 +29,7 @@ export type ControllerOptions = {
   api?: Api;
   /** Whether the conversation pane is shown next to the list (wide layout). */
   isWide?: () => boolean;
+  /** Whether the window is shown and focused. */
   isFocused?: () => boolean;
 };
 
@@ -109,7 +110,6 @@ export class Controller {
     const open = this.store.get().open;
     if (open === null || this.nav.panel !== 'chats') return null;
     if (!this.isWide() && this.nav.pane !== 'detail') return null;
-    if (typeof document !== 'undefined' && document.visibilityState === 'hidden') return null;
     return this.isFocused() ? open.userId : null;
   }
 
@@ -129,6 +129,14 @@ export class Controller {
   /** The first screen is drawn (`firstContentfulPaint`: the page's first paint, Unix ms). */
   uiReady(firstContentfulPaint: number | null): void {
     void this.api.uiReady(firstContentfulPaint).catch(() => undefined);
+  }
+
+  /** The theme setting into the store ("system" when the settings can't be read). */
+  loadTheme(): void {
+    void this.api.getSettings().then(
+      (s) => this.store.dispatch({ type: 'theme', theme: s.theme }),
+      () => this.store.dispatch({ type: 'theme', theme: 'system' }),
+    );
   }
 
   appInfo(): Promise<AppInfo> {
@@ -439,8 +447,10 @@ export class Controller {
   }
 
   /** Validated by the backend, which answers with what it saved. */
-  saveSettings(settings: Settings, iceCredentials?: IceCredential[]): Promise<Settings> {
-    return this.api.setSettings(settings, iceCredentials);
+  async saveSettings(settings: Settings, iceCredentials?: IceCredential[]): Promise<Settings> {
+    const saved = await this.api.setSettings(settings, iceCredentials);
+    this.store.dispatch({ type: 'theme', theme: saved.theme });
+    return saved;
   }
 
   closeConversation(): void {

@@ -1,6 +1,6 @@
 /**
  * The layering of docs/ui.md, checked on the source text: the controller is the one way to the
- * backend, views only call it, and model/ stays pure.
+ * backend, views only call it, only platform.ts asks the webview about itself, and model/ stays pure.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -48,6 +48,13 @@ describe('the layering', () => {
     for (const s of all.filter((x) => x.file !== 'controller.ts' && x.file !== 'api.ts')) {
       expect(s.imports.filter((i) => isApi(i.from) && !i.typeOnly), s.file).toEqual([]);
       expect(s.text, s.file).not.toMatch(/\.api\./);
+    }
+  });
+
+  it('platform detection is in platform.ts alone; only it and api.ts talk to Tauri', () => {
+    for (const s of all.filter((x) => x.file !== 'api.ts' && x.file !== 'platform.ts')) {
+      expect(s.imports.filter((i) => i.from.startsWith('@tauri-apps/')), s.file).toEqual([]);
+      expect(s.text, s.file).not.toMatch(/\bmatchMedia\(|\.hasFocus\(|\.visibilityState\b|\.mediaDevices\b/);
     }
   });
 

@@ -1,11 +1,11 @@
-import { isTauri } from '@tauri-apps/api/core';
 import { Controller } from './controller';
 import { el } from './views/dom';
 import { errorText } from './model/errors';
 import { createStore, type AppState } from './model/state';
+import { detectMediaCaps, inDesktopWindow, systemDark, wideLayout, windowInView } from './platform';
 import { createAuthView } from './views/auth';
-import { applyTheme, detectMediaCaps } from './views/settings';
 import { createMainScreen, type MainScreen } from './views/shell';
+import { showTheme } from './views/theme';
 
 function showNotInTauri(root: HTMLElement): void {
   root.replaceChildren(
@@ -22,10 +22,11 @@ function showNotInTauri(root: HTMLElement): void {
 async function boot(root: HTMLElement): Promise<void> {
   root.replaceChildren(el('p', { class: 'starting', role: 'status' }, 'Starting Parley\u2026'));
   const store = createStore();
-  const wide = window.matchMedia('(min-width: 721px)');
-  const ctl = new Controller(store, { isWide: () => wide.matches, isFocused: () => document.hasFocus() });
+  const wide = wideLayout();
+  const ctl = new Controller(store, { isWide: wide.matches, isFocused: windowInView });
 
-  void ctl.settings().then((s) => applyTheme(s.theme), () => applyTheme('system'));
+  showTheme(store, systemDark());
+  ctl.loadTheme();
   ctl.reportMediaCaps(detectMediaCaps());
 
   // Listen before restoring so that no event is missed.
@@ -84,16 +85,16 @@ async function boot(root: HTMLElement): Promise<void> {
   const seen = () => ctl.markReadIfViewing();
   window.addEventListener('focus', seen);
   document.addEventListener('visibilitychange', seen);
-  wide.addEventListener('change', () => {
+  wide.onChange(() => {
     // Going wide shows both panes; make sure the conversation's pane is the "current" one.
-    if (wide.matches && store.get().open !== null) ctl.setNav({ pane: 'detail' });
+    if (wide.matches() && store.get().open !== null) ctl.setNav({ pane: 'detail' });
     seen();
   });
 }
 
 const root = document.getElementById('app');
 if (root === null) throw new Error('#app is missing from index.html');
-if (isTauri()) {
+if (inDesktopWindow()) {
   boot(root).catch((e: unknown) => {
     root.replaceChildren(el('p', { class: 'error', role: 'alert' }, `Parley could not start: ${String(e)}`));
   });

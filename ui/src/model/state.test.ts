@@ -177,6 +177,17 @@ describe('presence, rooms and system lines', () => {
   });
 });
 
+describe('theme', () => {
+  it('is unknown until the settings are read, and outlives a session', () => {
+    expect(initialState.theme).toBeNull();
+    let s = reduce(signedIn(), { type: 'theme', theme: 'dark' });
+    expect(s.theme).toBe('dark');
+    expect(reduce(s, { type: 'theme', theme: 'dark' })).toBe(s);
+    s = reduce(s, { type: 'event', now: 0, event: { event: 'signed-out' } });
+    expect(s.theme).toBe('dark');
+  });
+});
+
 describe('typing', () => {
   it('expires after 6 s without news and stops with a message', () => {
     let s = reduce(signedIn(), { type: 'event', now: 1000, event: { event: 'typing', user_id: 'bob', active: true } });

@@ -1,6 +1,6 @@
 /**
  * The app's state and the pure reducer that applies `core-event`s and command results to it.
- * No DOM and no IPC here: views read the state, `main.ts` feeds the reducer.
+ * No DOM and no IPC here: views read the state, the controller feeds the reducer.
  */
 import { laterState } from './format';
 import type {
@@ -15,6 +15,7 @@ import type {
   RoomState,
   ServerChoice,
   Snapshot,
+  Theme,
   User,
 } from '../types';
 
@@ -63,6 +64,8 @@ export type AppState = {
   /** Why the user is looking at the sign-in screen, when not by choice. */
   signedOutReason: string | null;
   nextSystemId: number;
+  /** The theme setting; null until the settings are read. */
+  theme: Theme | null;
 };
 
 export const initialState: AppState = {
@@ -79,6 +82,7 @@ export const initialState: AppState = {
   lastError: null,
   signedOutReason: null,
   nextSystemId: 1,
+  theme: null,
 };
 
 export type Action =
@@ -103,7 +107,8 @@ export type Action =
   | { type: 'read'; conversationId: string }
   | { type: 'expire-typing'; now: number }
   | { type: 'me'; user: User }
-  | { type: 'dismiss-error' };
+  | { type: 'dismiss-error' }
+  | { type: 'theme'; theme: Theme };
 
 /** Newest-first or oldest-first lists merged into one oldest-first list without duplicates. */
 export function mergeMessages(a: readonly Message[], b: readonly Message[]): Message[] {
@@ -222,6 +227,7 @@ function applyEvent(state: AppState, event: CoreEvent, now: number, viewing: str
     case 'signed-out':
       return {
         ...initialState,
+        theme: state.theme,
         username: state.me?.username ?? state.username,
         server: state.server,
         serverUrl: state.serverUrl,
@@ -423,6 +429,8 @@ export function reduce(state: AppState, action: Action): AppState {
       return { ...state, me: action.user };
     case 'dismiss-error':
       return { ...state, lastError: null };
+    case 'theme':
+      return state.theme === action.theme ? state : { ...state, theme: action.theme };
   }
 }
 
