@@ -41,13 +41,6 @@ async function setup(wide = true, focused = true) {
 }
 
 describe('Controller', () => {
-  it('decides between the sign-in and main screens', () => {
-    expect(Controller.isSignedIn(online)).toBe(true);
-    expect(Controller.isSignedIn({ ...online, connection: 'offline', me: null })).toBe(true);
-    expect(Controller.isSignedIn({ ...online, connection: 'offline', me: null, username: null })).toBe(false);
-    expect(Controller.isSignedIn({ ...online, connection: 'signed-out' })).toBe(false);
-  });
-
   it('replays events that overtook the snapshot of the command that caused them', async () => {
     // Restoring goes online; the "online" event (seq 5) reaches the page before the command's
     // snapshot, which was taken before it (seq 4) and still says "connecting".
@@ -136,6 +129,22 @@ describe('Controller', () => {
     const ctl = new Controller(broken, { api: fakeApi({ setSettings: (s: unknown) => ({ ...(s as object), theme: 'light' }) }).api });
     expect((await ctl.saveSettings(settings)).theme).toBe('light');
     expect(broken.get().theme).toBe('light');
+  });
+
+  it('keeps the navigation in the store, where views see it change; signing out goes back to the list', async () => {
+    const fake = fakeApi({ signOut: () => ({ ...online, connection: 'signed-out', me: null }) });
+    const store = createStore();
+    const ctl = new Controller(store, { api: fake.api });
+    const seen: string[] = [];
+    store.subscribe((s, prev) => {
+      if (s.nav !== prev.nav) seen.push(`${s.nav.panel}/${s.nav.pane}`);
+    });
+    ctl.showPanel('settings');
+    ctl.showPanel('settings');
+    expect(store.get().nav).toEqual({ panel: 'settings', pane: 'detail' });
+    await ctl.signOut();
+    expect(ctl.nav).toEqual({ panel: 'chats', pane: 'list' });
+    expect(seen).toEqual(['settings/detail', 'chats/list']);
   });
 
   it('Escape/back closes a panel first, then (narrow) the conversation pane', async () => {

@@ -1,12 +1,12 @@
 /**
  * The app's behaviour and its one way to the backend: only this module calls the commands. It
- * feeds the store, keeps the navigation state (which panel and, on narrow screens, which pane
- * is shown), and gives the views what they need as methods. No DOM here: what it needs to know
+ * feeds the store (which holds all state, navigation included), decides where navigation goes,
+ * and gives the views what they need as methods. No DOM here: what it needs to know
  * of the window comes in through `ControllerOptions`.
  */
 import { api as backend, type Api } from './api';
 import { errorText, toCoreError } from './model/errors';
-import { displayName, unknownUserIds, type Store } from './model/state';
+import { displayName, isSignedIn, unknownUserIds, type Nav, type Panel, type Store } from './model/state';
 import type {
   AppInfo,
   CoreError,
@@ -19,10 +19,6 @@ import type {
   Snapshot,
   User,
 } from './types';
-
-export type Panel = 'chats' | 'search' | 'profile' | 'settings';
-export type Pane = 'list' | 'detail';
-export type Nav = { panel: Panel; pane: Pane };
 
 export type ControllerOptions = {
   /** The commands: the real ones unless a test hands in a fake. */
@@ -44,13 +40,11 @@ const SNAPSHOT_EVENTS: ReadonlySet<string> = new Set([
 const RECENT_EVENTS = 200;
 
 export class Controller {
-  nav: Nav = { panel: 'chats', pane: 'list' };
   /** The last snapshot-covered events, for replay over a snapshot that is older than them. */
   private recent: NumberedEvent[] = [];
   private caps: MediaCaps | null = null;
   /** Avatar blob: URLs by user and avatar URL, so each picture is fetched once. */
   private readonly avatars = new Map<string, Promise<string | null>>();
-  private readonly navListeners = new Set<(nav: Nav, prev: Nav) => void>();
   private typingSentAt = 0;
   private typingTo: string | null = null;
   private marking = false;
@@ -74,18 +68,15 @@ export class Controller {
     return this.caps;
   }
 
-  onNav(listener: (nav: Nav, prev: Nav) => void): () => void {
-    this.navListeners.add(listener);
-    return () => this.navListeners.delete(listener);
+  /** What the main screen shows (kept in the store). */
+  get nav(): Nav {
+    return this.store.get().nav;
   }
 
   setNav(change: Partial<Nav>): void {
-    const prev = this.nav;
-    const nav = { ...prev, ...change };
-    if (nav.panel === prev.panel && nav.pane === prev.pane) return;
-    this.nav = nav;
-    for (const l of this.navListeners) l(nav, prev);
-    this.markReadIfViewing();
+    const before = this.store.get();
+    this.store.dispatch({ type: 'nav', change });
+    if (this.store.get() !== before) this.markReadIfViewing();
   }
 
   showPanel(panel: Panel): void {
@@ -168,7 +159,7 @@ export class Controller {
   async showLocal(): Promise<boolean> {
     try {
       const snapshot = await this.api.snapshot();
-      if (!Controller.isSignedIn(snapshot)) return false;
+      if (!isSignedIn(snapshot)) return false;
       this.applySnapshot(snapshot);
       return true;
     } catch {
@@ -186,12 +177,8 @@ export class Controller {
 
   async signOut(): Promise<void> {
     this.applySnapshot(await this.api.signOut());
-    this.nav = { panel: 'chats', pane: 'list' };
-  }
-
-  /** Whether a snapshot means the main screen: signed in, or offline with a known user. */
-  static isSignedIn(s: { connection: string; me: unknown; username: string | null }): boolean {
-    return s.connection !== 'signed-out' && (s.me !== null || s.username !== null);
+    // The next sign-in starts on the contact list (a session that ended elsewhere keeps its place).
+    this.store.dispatch({ type: 'nav', change: { panel: 'chats', pane: 'list' } });
   }
 
   private applySnapshot(snapshot: Snapshot): void {
@@ -206,7 +193,7 @@ export class Controller {
         }
       }
     }
-    if (Controller.isSignedIn(snapshot)) void this.refreshAll();
+    if (isSignedIn(snapshot)) void this.refreshAll();
   }
 
   async refreshAll(): Promise<void> {

@@ -1,7 +1,7 @@
 import { Controller } from './controller';
 import { el } from './views/dom';
 import { errorText } from './model/errors';
-import { createStore, type AppState } from './model/state';
+import { createStore, isSignedIn, type AppState } from './model/state';
 import { detectMediaCaps, inDesktopWindow, systemDark, wideLayout, windowInView } from './platform';
 import { createAuthView } from './views/auth';
 import { createMainScreen, type MainScreen } from './views/shell';
@@ -36,7 +36,7 @@ async function boot(root: HTMLElement): Promise<void> {
   let main: MainScreen | null = null;
   let auth: ReturnType<typeof createAuthView> | null = null;
   const render = (state: AppState, prev: AppState | null) => {
-    const want = Controller.isSignedIn(state) ? 'main' : 'auth';
+    const want = isSignedIn(state) ? 'main' : 'auth';
     if (want !== screen) {
       screen = want;
       main?.destroy();

@@ -34,6 +34,11 @@ export type SystemLine = { id: string; text: string; at: number; afterSeq: numbe
 
 export type Loading = 'none' | 'initial' | 'older' | 'newer';
 
+export type Panel = 'chats' | 'search' | 'profile' | 'settings';
+/** Which of the two panes is the current one (the only one shown on narrow screens). */
+export type Pane = 'list' | 'detail';
+export type Nav = { panel: Panel; pane: Pane };
+
 export type OpenConversation = {
   userId: string;
   title: string;
@@ -64,6 +69,8 @@ export type AppState = {
   /** Why the user is looking at the sign-in screen, when not by choice. */
   signedOutReason: string | null;
   nextSystemId: number;
+  /** What the main screen shows; which screen is shown follows from `isSignedIn`. */
+  nav: Nav;
   /** The theme setting; null until the settings are read. */
   theme: Theme | null;
 };
@@ -82,6 +89,7 @@ export const initialState: AppState = {
   lastError: null,
   signedOutReason: null,
   nextSystemId: 1,
+  nav: { panel: 'chats', pane: 'list' },
   theme: null,
 };
 
@@ -108,7 +116,8 @@ export type Action =
   | { type: 'expire-typing'; now: number }
   | { type: 'me'; user: User }
   | { type: 'dismiss-error' }
-  | { type: 'theme'; theme: Theme };
+  | { type: 'theme'; theme: Theme }
+  | { type: 'nav'; change: Partial<Nav> };
 
 /** Newest-first or oldest-first lists merged into one oldest-first list without duplicates. */
 export function mergeMessages(a: readonly Message[], b: readonly Message[]): Message[] {
@@ -227,6 +236,7 @@ function applyEvent(state: AppState, event: CoreEvent, now: number, viewing: str
     case 'signed-out':
       return {
         ...initialState,
+        nav: state.nav,
         theme: state.theme,
         username: state.me?.username ?? state.username,
         server: state.server,
@@ -431,7 +441,16 @@ export function reduce(state: AppState, action: Action): AppState {
       return { ...state, lastError: null };
     case 'theme':
       return state.theme === action.theme ? state : { ...state, theme: action.theme };
+    case 'nav': {
+      const nav = { ...state.nav, ...action.change };
+      return nav.panel === state.nav.panel && nav.pane === state.nav.pane ? state : { ...state, nav };
+    }
   }
+}
+
+/** Whether a snapshot or state means the main screen: signed in, or offline with a known user. */
+export function isSignedIn(s: { connection: string; me: unknown; username: string | null }): boolean {
+  return s.connection !== 'signed-out' && (s.me !== null || s.username !== null);
 }
 
 /** Whether `userId` is typing now. */
