@@ -1,24 +1,13 @@
 /**
  * The app's behaviour and its one way to the backend: only this module calls the commands. It
  * feeds the store (which holds all state, navigation included), decides where navigation goes,
- * and gives the views what they need as methods. No DOM here: what it needs to know
- * of the window comes in through `ControllerOptions`.
+ * and gives the views what they need as methods. No DOM here: what it needs to know of the
+ * window comes in through `ControllerOptions`.
  */
 import { api as backend, type Api } from './api';
 import { errorText, toCoreError } from './model/errors';
 import { displayName, isSignedIn, unknownUserIds, type Nav, type Panel, type Store } from './model/state';
-import type {
-  AppInfo,
-  CoreError,
-  IceCredential,
-  MediaCaps,
-  NumberedEvent,
-  SearchHit,
-  ServerChoice,
-  Settings,
-  Snapshot,
-  User,
-} from './types';
+import type { AppInfo, CoreError, IceCredential, MediaCaps, NumberedEvent, SearchHit, ServerChoice, Settings, Snapshot, User } from './types';
 
 export type ControllerOptions = {
   /** The commands: the real ones unless a test hands in a fake. */
