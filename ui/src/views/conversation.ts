@@ -149,7 +149,8 @@ export function createConversationView(ctl: Controller): {
     element,
     update(state, prev) {
       const open = state.open;
-      element.hidden = open === null;
+      // A panel (search, profile, settings) in front hides it, whatever arrives behind.
+      element.hidden = open === null || state.nav.panel !== 'chats';
       if (open === null) {
         rowsFor = null;
         return;
