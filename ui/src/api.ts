@@ -5,7 +5,6 @@ import type {
   AppInfo,
   Contact,
   Conversation,
-  CoreError,
   CoreEvent,
   DirectoryRoom,
   IceCredential,
@@ -19,15 +18,13 @@ import type {
   Snapshot,
   User,
 } from './types';
+import { toCoreError } from './model/errors';
 
-/** Turns whatever a rejected `invoke` carries into `{code, message}`. */
-export function toCoreError(e: unknown): CoreError {
-  if (typeof e === 'object' && e !== null && 'code' in e) {
-    const { code, message } = e as { code: unknown; message?: unknown };
-    return { code: String(code), message: typeof message === 'string' ? message : '' };
-  }
-  if (typeof e === 'string') return { code: 'unknown', message: e };
-  return { code: 'unknown', message: e instanceof Error ? e.message : String(e) };
+/** `invoke` hands raw bytes over as an ArrayBuffer; a Uint8Array or a number array (mocks, JSON) is taken too. */
+function toBytes(data: ArrayBuffer | Uint8Array | number[]): Uint8Array<ArrayBuffer> {
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (Array.isArray(data)) return Uint8Array.from(data);
+  return new Uint8Array(data);
 }
 
 async function call<T>(cmd: string, args?: Parameters<typeof invoke>[1]): Promise<T> {
@@ -65,18 +62,17 @@ export const api = {
   updateProfile: (fields: { displayName?: string; bio?: string; status?: string }) =>
     call<User>('update_profile', fields),
   uploadAvatar: (bytes: Uint8Array) => call<User>('upload_avatar', bytes),
-  avatar: (userId: string) => call<ArrayBuffer | Uint8Array | number[]>('avatar', { userId }),
+  /** The avatar's bytes, empty when there is none. */
+  avatar: (userId: string) => call<ArrayBuffer | Uint8Array | number[]>('avatar', { userId }).then(toBytes),
   getSettings: () => call<Settings>('get_settings'),
   setSettings: (settings: Settings, iceCredentials?: IceCredential[]) =>
     call<Settings>('set_settings', { settings, iceCredentials }),
   reportMediaCaps: (caps: MediaCaps) => call<void>('report_media_caps', { caps }),
   /** The first screen is on display (the app logs the time since start: the footprint benchmark's first paint). */
   uiReady: (firstContentfulPaint: number | null) => call<void>('ui_ready', { firstContentfulPaint }),
+  /** Calls `handler` with every `core-event` payload; resolves to the function that stops it. */
+  onCoreEvent: (handler: (event: CoreEvent) => void): Promise<() => void> =>
+    listen<CoreEvent>('core-event', (e) => handler(e.payload)),
 };
 
 export type Api = typeof api;
-
-/** Calls `handler` with every `core-event` payload; resolves to the function that stops it. */
-export function onCoreEvent(handler: (event: CoreEvent) => void): Promise<() => void> {
-  return listen<CoreEvent>('core-event', (e) => handler(e.payload));
-}

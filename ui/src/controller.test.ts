@@ -1,10 +1,9 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { Api } from './api';
-import { toCoreError } from './api';
 import { Controller } from './controller';
-import { createStore } from './state';
-import { msg, user } from './test-fixtures';
-import type { Snapshot } from './types';
+import { createStore } from './model/state';
+import { msg, user } from './model/test-fixtures';
+import type { Settings, Snapshot } from './types';
 
 const online: Snapshot = { connection: 'online', me: user('alice'), username: 'alice', server: { kind: 'embedded' }, server_url: null, rooms: [], error: null };
 
@@ -35,26 +34,19 @@ function fakeApi(overrides: Partial<Record<keyof Api, unknown>> = {}) {
 async function setup(wide = true, focused = true) {
   const fake = fakeApi();
   const store = createStore();
-  const ctl = new Controller(store, fake.api, () => wide, () => focused);
+  const ctl = new Controller(store, { api: fake.api, isWide: () => wide, isFocused: () => focused });
   store.dispatch({ type: 'snapshot', snapshot: online });
   await ctl.refreshContacts();
   return { ctl, store, fake };
 }
 
 describe('Controller', () => {
-  it('decides between the sign-in and main screens', () => {
-    expect(Controller.isSignedIn(online)).toBe(true);
-    expect(Controller.isSignedIn({ ...online, connection: 'offline', me: null })).toBe(true);
-    expect(Controller.isSignedIn({ ...online, connection: 'offline', me: null, username: null })).toBe(false);
-    expect(Controller.isSignedIn({ ...online, connection: 'signed-out' })).toBe(false);
-  });
-
   it('replays events that overtook the snapshot of the command that caused them', async () => {
     // Restoring goes online; the "online" event (seq 5) reaches the page before the command's
     // snapshot, which was taken before it (seq 4) and still says "connecting".
     const fake = fakeApi({ restoreSession: () => ({ ...online, connection: 'connecting', seq: 4 }) });
     const store = createStore();
-    const ctl = new Controller(store, fake.api, () => true, () => true);
+    const ctl = new Controller(store, { api: fake.api, isWide: () => true, isFocused: () => true });
     ctl.handleEvent({ event: 'online', peer_id: 'p1', user: user('alice'), seq: 5 });
     await ctl.restore();
     expect(store.get().connection).toBe('online');
@@ -62,7 +54,7 @@ describe('Controller', () => {
     // An event the snapshot already includes is not replayed over it.
     const later = fakeApi({ restoreSession: () => ({ ...online, connection: 'offline', seq: 9 }) });
     const store2 = createStore();
-    const ctl2 = new Controller(store2, later.api, () => true, () => true);
+    const ctl2 = new Controller(store2, { api: later.api, isWide: () => true, isFocused: () => true });
     ctl2.handleEvent({ event: 'online', peer_id: 'p1', user: user('alice'), seq: 8 });
     await ctl2.restore();
     expect(store2.get().connection).toBe('offline');
@@ -126,10 +118,39 @@ describe('Controller', () => {
     ]);
   });
 
+  it('puts the theme setting in the store, "system" when the settings cannot be read, and a saved one', async () => {
+    const settings: Settings = { server: { kind: 'embedded' }, ice_servers: [], download_dir: null, theme: 'dark', notifications: true };
+    const store = createStore();
+    new Controller(store, { api: fakeApi({ getSettings: () => settings }).api }).loadTheme();
+    await vi.waitFor(() => expect(store.get().theme).toBe('dark'));
+    const broken = createStore();
+    new Controller(broken, { api: fakeApi({ getSettings: () => Promise.reject(new Error('no')) }).api }).loadTheme();
+    await vi.waitFor(() => expect(broken.get().theme).toBe('system'));
+    const ctl = new Controller(broken, { api: fakeApi({ setSettings: (s: unknown) => ({ ...(s as object), theme: 'light' }) }).api });
+    expect((await ctl.saveSettings(settings)).theme).toBe('light');
+    expect(broken.get().theme).toBe('light');
+  });
+
+  it('keeps the navigation in the store, where views see it change; signing out goes back to the list', async () => {
+    const fake = fakeApi({ signOut: () => ({ ...online, connection: 'signed-out', me: null }) });
+    const store = createStore();
+    const ctl = new Controller(store, { api: fake.api });
+    const seen: string[] = [];
+    store.subscribe((s, prev) => {
+      if (s.nav !== prev.nav) seen.push(`${s.nav.panel}/${s.nav.pane}`);
+    });
+    ctl.showPanel('settings');
+    ctl.showPanel('settings');
+    expect(store.get().nav).toEqual({ panel: 'settings', pane: 'detail' });
+    await ctl.signOut();
+    expect(ctl.nav).toEqual({ panel: 'chats', pane: 'list' });
+    expect(seen).toEqual(['settings/detail', 'chats/list']);
+  });
+
   it('Escape/back closes a panel first, then (narrow) the conversation pane', async () => {
     const fake = fakeApi();
     const store = createStore();
-    const ctl = new Controller(store, fake.api, () => false);
+    const ctl = new Controller(store, { api: fake.api, isWide: () => false });
     store.dispatch({ type: 'snapshot', snapshot: online });
     await ctl.openConversation('bob');
     ctl.showPanel('search');
@@ -137,13 +158,5 @@ describe('Controller', () => {
     expect(ctl.back()).toBe(true);
     expect(ctl.nav).toEqual({ panel: 'chats', pane: 'list' });
     expect(ctl.back()).toBe(false);
-  });
-});
-
-describe('toCoreError', () => {
-  it('keeps {code, message} and wraps anything else', () => {
-    expect(toCoreError({ code: 'x', message: 'y' })).toEqual({ code: 'x', message: 'y' });
-    expect(toCoreError('boom')).toEqual({ code: 'unknown', message: 'boom' });
-    expect(toCoreError(new Error('bad'))).toEqual({ code: 'unknown', message: 'bad' });
   });
 });

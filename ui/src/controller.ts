@@ -1,16 +1,22 @@
 /**
- * The app's behaviour: calls commands, feeds the store, and keeps the navigation state
- * (which panel and, on narrow screens, which pane is shown). Views call it; it never touches
- * the DOM except to ask whether the window is focused.
+ * The app's behaviour and its one way to the backend: only this module calls the commands. It
+ * feeds the store (which holds all state, navigation included), decides where navigation goes,
+ * and gives the views what they need as methods. No DOM here: what it needs to know of the
+ * window comes in through `ControllerOptions`.
  */
-import { toCoreError, type Api } from './api';
-import { errorText } from './errors';
-import { displayName, unknownUserIds, type Store } from './state';
-import type { CoreError, MediaCaps, NumberedEvent, SearchHit, ServerChoice, Snapshot } from './types';
+import { api as backend, type Api } from './api';
+import { errorText, toCoreError } from './model/errors';
+import { displayName, isSignedIn, unknownUserIds, type Nav, type Panel, type Store } from './model/state';
+import type { AppInfo, CoreError, IceCredential, MediaCaps, NumberedEvent, SearchHit, ServerChoice, Settings, Snapshot, User } from './types';
 
-export type Panel = 'chats' | 'search' | 'profile' | 'settings';
-export type Pane = 'list' | 'detail';
-export type Nav = { panel: Panel; pane: Pane };
+export type ControllerOptions = {
+  /** The commands: the real ones unless a test hands in a fake. */
+  api?: Api;
+  /** Whether the conversation pane is shown next to the list (wide layout). */
+  isWide?: () => boolean;
+  /** Whether the window is shown and focused. */
+  isFocused?: () => boolean;
+};
 
 const PAGE = 50;
 const AROUND = 30;
@@ -23,37 +29,43 @@ const SNAPSHOT_EVENTS: ReadonlySet<string> = new Set([
 const RECENT_EVENTS = 200;
 
 export class Controller {
-  nav: Nav = { panel: 'chats', pane: 'list' };
   /** The last snapshot-covered events, for replay over a snapshot that is older than them. */
   private recent: NumberedEvent[] = [];
-  mediaCaps: MediaCaps | null = null;
-  private readonly navListeners = new Set<(nav: Nav, prev: Nav) => void>();
+  private caps: MediaCaps | null = null;
+  /** Avatar blob: URLs by user and avatar URL, so each picture is fetched once. */
+  private readonly avatars = new Map<string, Promise<string | null>>();
   private typingSentAt = 0;
   private typingTo: string | null = null;
   private marking = false;
   private openSeq = 0;
   private contactsRefresh: Promise<void> | null = null;
+  private readonly api: Api;
+  private readonly isWide: () => boolean;
+  private readonly isFocused: () => boolean;
 
   constructor(
     readonly store: Store,
-    readonly api: Api,
-    /** Whether the conversation pane is shown next to the list (wide layout). */
-    private readonly isWide: () => boolean = () => true,
-    private readonly isFocused: () => boolean = () => true,
-  ) {}
+    options: ControllerOptions = {},
+  ) {
+    this.api = options.api ?? backend;
+    this.isWide = options.isWide ?? (() => true);
+    this.isFocused = options.isFocused ?? (() => true);
+  }
 
-  onNav(listener: (nav: Nav, prev: Nav) => void): () => void {
-    this.navListeners.add(listener);
-    return () => this.navListeners.delete(listener);
+  /** What the webview supports, as reported at start-up (null before). */
+  get mediaCaps(): MediaCaps | null {
+    return this.caps;
+  }
+
+  /** What the main screen shows (kept in the store). */
+  get nav(): Nav {
+    return this.store.get().nav;
   }
 
   setNav(change: Partial<Nav>): void {
-    const prev = this.nav;
-    const nav = { ...prev, ...change };
-    if (nav.panel === prev.panel && nav.pane === prev.pane) return;
-    this.nav = nav;
-    for (const l of this.navListeners) l(nav, prev);
-    this.markReadIfViewing();
+    const before = this.store.get();
+    this.store.dispatch({ type: 'nav', change });
+    if (this.store.get() !== before) this.markReadIfViewing();
   }
 
   showPanel(panel: Panel): void {
@@ -78,8 +90,37 @@ export class Controller {
     const open = this.store.get().open;
     if (open === null || this.nav.panel !== 'chats') return null;
     if (!this.isWide() && this.nav.pane !== 'detail') return null;
-    if (typeof document !== 'undefined' && document.visibilityState === 'hidden') return null;
     return this.isFocused() ? open.userId : null;
+  }
+
+  // --- start-up --------------------------------------------------------------------------
+
+  /** Feeds every core event to `handleEvent`; resolves once listening (before anything else). */
+  listen(): Promise<() => void> {
+    return this.api.onCoreEvent((event) => this.handleEvent(event));
+  }
+
+  /** Keeps what the webview supports (shown in Settings) and tells the backend. */
+  reportMediaCaps(caps: MediaCaps): void {
+    this.caps = caps;
+    void this.api.reportMediaCaps(caps).catch(() => undefined);
+  }
+
+  /** The first screen is drawn (`firstContentfulPaint`: the page's first paint, Unix ms). */
+  uiReady(firstContentfulPaint: number | null): void {
+    void this.api.uiReady(firstContentfulPaint).catch(() => undefined);
+  }
+
+  /** The theme setting into the store ("system" when the settings can't be read). */
+  loadTheme(): void {
+    void this.api.getSettings().then(
+      (s) => this.store.dispatch({ type: 'theme', theme: s.theme }),
+      () => this.store.dispatch({ type: 'theme', theme: 'system' }),
+    );
+  }
+
+  appInfo(): Promise<AppInfo> {
+    return this.api.appInfo();
   }
 
   // --- session ---------------------------------------------------------------------------
@@ -107,7 +148,7 @@ export class Controller {
   async showLocal(): Promise<boolean> {
     try {
       const snapshot = await this.api.snapshot();
-      if (!Controller.isSignedIn(snapshot)) return false;
+      if (!isSignedIn(snapshot)) return false;
       this.applySnapshot(snapshot);
       return true;
     } catch {
@@ -125,12 +166,8 @@ export class Controller {
 
   async signOut(): Promise<void> {
     this.applySnapshot(await this.api.signOut());
-    this.nav = { panel: 'chats', pane: 'list' };
-  }
-
-  /** Whether a snapshot means the main screen: signed in, or offline with a known user. */
-  static isSignedIn(s: { connection: string; me: unknown; username: string | null }): boolean {
-    return s.connection !== 'signed-out' && (s.me !== null || s.username !== null);
+    // The next sign-in starts on the contact list (a session that ended elsewhere keeps its place).
+    this.store.dispatch({ type: 'nav', change: { panel: 'chats', pane: 'list' } });
   }
 
   private applySnapshot(snapshot: Snapshot): void {
@@ -145,7 +182,7 @@ export class Controller {
         }
       }
     }
-    if (Controller.isSignedIn(snapshot)) void this.refreshAll();
+    if (isSignedIn(snapshot)) void this.refreshAll();
   }
 
   async refreshAll(): Promise<void> {
@@ -350,10 +387,56 @@ export class Controller {
       });
   }
 
+  // --- search, profile, settings ---------------------------------------------------------
+
+  /** Hits for `query`, newest first; with `after`, the next page: those older than that hit. */
+  async search(query: string, after?: SearchHit, limit?: number): Promise<SearchHit[]> {
+    const before = after !== undefined ? await this.api.messageCursor(after.message.id) : undefined;
+    return this.api.search(query, before, limit);
+  }
+
+  /** Saves the profile's fields, then the new avatar if there is one; the store gets the result. */
+  async updateProfile(fields: { displayName?: string; bio?: string; status?: string }, avatar?: Uint8Array): Promise<User> {
+    let user = await this.api.updateProfile(fields);
+    if (avatar !== undefined) user = await this.api.uploadAvatar(avatar);
+    this.store.dispatch({ type: 'me', user });
+    return user;
+  }
+
+  /** A blob: URL of the user's avatar (the CSP allows no other), or null when there is none. */
+  avatar(user: User): Promise<string | null> {
+    if (user.avatar_url === null) return Promise.resolve(null);
+    const key = `${user.id}|${user.avatar_url}`;
+    let url = this.avatars.get(key);
+    if (url === undefined) {
+      url = this.api
+        .avatar(user.id)
+        .then((bytes) => (bytes.byteLength === 0 ? null : URL.createObjectURL(new Blob([bytes]))))
+        .catch(() => null);
+      this.avatars.set(key, url);
+    }
+    return url;
+  }
+
+  settings(): Promise<Settings> {
+    return this.api.getSettings();
+  }
+
+  /** Validated by the backend, which answers with what it saved. */
+  async saveSettings(settings: Settings, iceCredentials?: IceCredential[]): Promise<Settings> {
+    const saved = await this.api.setSettings(settings, iceCredentials);
+    this.store.dispatch({ type: 'theme', theme: saved.theme });
+    return saved;
+  }
+
   closeConversation(): void {
     this.stopTyping();
     this.store.dispatch({ type: 'close' });
     this.setNav({ pane: 'list' });
+  }
+
+  dismissError(): void {
+    this.store.dispatch({ type: 'dismiss-error' });
   }
 
   /** Shows a background failure in the notice area. */

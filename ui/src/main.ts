@@ -1,12 +1,11 @@
-import { isTauri } from '@tauri-apps/api/core';
-import { api, onCoreEvent } from './api';
 import { Controller } from './controller';
-import { el } from './dom';
-import { errorText } from './errors';
-import { createStore, type AppState } from './state';
+import { el } from './views/dom';
+import { errorText } from './model/errors';
+import { createStore, isSignedIn, type AppState } from './model/state';
+import { detectMediaCaps, inDesktopWindow, systemDark, wideLayout, windowInView } from './platform';
 import { createAuthView } from './views/auth';
-import { applyTheme, detectMediaCaps } from './views/settings';
 import { createMainScreen, type MainScreen } from './views/shell';
+import { showTheme } from './views/theme';
 
 function showNotInTauri(root: HTMLElement): void {
   root.replaceChildren(
@@ -23,21 +22,21 @@ function showNotInTauri(root: HTMLElement): void {
 async function boot(root: HTMLElement): Promise<void> {
   root.replaceChildren(el('p', { class: 'starting', role: 'status' }, 'Starting Parley\u2026'));
   const store = createStore();
-  const wide = window.matchMedia('(min-width: 721px)');
-  const ctl = new Controller(store, api, () => wide.matches, () => document.hasFocus());
+  const wide = wideLayout();
+  const ctl = new Controller(store, { isWide: wide.matches, isFocused: windowInView });
 
-  void api.getSettings().then((s) => applyTheme(s.theme), () => applyTheme('system'));
-  ctl.mediaCaps = detectMediaCaps();
-  void api.reportMediaCaps(ctl.mediaCaps).catch(() => undefined);
+  showTheme(store, systemDark());
+  ctl.loadTheme();
+  ctl.reportMediaCaps(detectMediaCaps());
 
   // Listen before restoring so that no event is missed.
-  await onCoreEvent((event) => ctl.handleEvent(event));
+  await ctl.listen();
 
   let screen: 'auth' | 'main' | null = null;
   let main: MainScreen | null = null;
   let auth: ReturnType<typeof createAuthView> | null = null;
   const render = (state: AppState, prev: AppState | null) => {
-    const want = Controller.isSignedIn(state) ? 'main' : 'auth';
+    const want = isSignedIn(state) ? 'main' : 'auth';
     if (want !== screen) {
       screen = want;
       main?.destroy();
@@ -66,7 +65,7 @@ async function boot(root: HTMLElement): Promise<void> {
     requestAnimationFrame(() =>
       setTimeout(() => {
         const fcp = performance.getEntriesByName('first-contentful-paint')[0];
-        void api.uiReady(fcp === undefined ? null : performance.timeOrigin + fcp.startTime).catch(() => undefined);
+        ctl.uiReady(fcp === undefined ? null : performance.timeOrigin + fcp.startTime);
       }, 0),
     );
   // A profile still signed in opens on its main screen at once; resuming the session (which may
@@ -86,16 +85,16 @@ async function boot(root: HTMLElement): Promise<void> {
   const seen = () => ctl.markReadIfViewing();
   window.addEventListener('focus', seen);
   document.addEventListener('visibilitychange', seen);
-  wide.addEventListener('change', () => {
+  wide.onChange(() => {
     // Going wide shows both panes; make sure the conversation's pane is the "current" one.
-    if (wide.matches && store.get().open !== null) ctl.setNav({ pane: 'detail' });
+    if (wide.matches() && store.get().open !== null) ctl.setNav({ pane: 'detail' });
     seen();
   });
 }
 
 const root = document.getElementById('app');
 if (root === null) throw new Error('#app is missing from index.html');
-if (isTauri()) {
+if (inDesktopWindow()) {
   boot(root).catch((e: unknown) => {
     root.replaceChildren(el('p', { class: 'error', role: 'alert' }, `Parley could not start: ${String(e)}`));
   });

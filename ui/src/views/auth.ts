@@ -1,10 +1,9 @@
 /** Sign in / create account, with the choice of server. */
-import { toCoreError } from '../api';
 import type { Controller } from '../controller';
-import { el } from '../dom';
-import { errorText } from '../errors';
-import { normalizeServerUrl } from '../server-url';
-import type { AppState } from '../state';
+import { el } from './dom';
+import { describeError } from '../model/errors';
+import { normalizeServerUrl } from '../model/server-url';
+import type { AppState } from '../model/state';
 import type { ServerChoice } from '../types';
 
 type Tab = 'signin' | 'signup';
@@ -72,7 +71,7 @@ export function createAuthView(ctl: Controller): { element: HTMLElement; update(
     { id: 'auth', 'aria-labelledby': 'auth-title' },
     el('div', { class: 'auth-card' }, el('h1', { id: 'auth-title' }, 'Parley'), el('p', { class: 'tagline' }, 'Peer-to-peer chat.'), tabs, serverBox, signInForm, signUpForm, error, about),
   );
-  void ctl.api
+  void ctl
     .appInfo()
     .then((info) => {
       about.textContent = `Parley ${info.version}${info.debug ? ' (debug build)' : ''}`;
@@ -139,7 +138,7 @@ export function createAuthView(ctl: Controller): { element: HTMLElement; update(
     try {
       await run();
     } catch (e) {
-      error.textContent = errorText(toCoreError(e));
+      error.textContent = describeError(e);
     } finally {
       button.disabled = false;
       button.textContent = text;

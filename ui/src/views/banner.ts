@@ -1,8 +1,8 @@
 /** The offline banner and the notice area for background errors. */
 import type { Controller } from '../controller';
-import { el, setText } from '../dom';
-import { errorText } from '../errors';
-import type { AppState } from '../state';
+import { el, setText } from './dom';
+import { errorText } from '../model/errors';
+import type { AppState } from '../model/state';
 
 export function createBanner(): { element: HTMLElement; update(state: AppState): void } {
   const element = el(
@@ -25,7 +25,7 @@ export function createNotice(ctl: Controller): { element: HTMLElement; update(st
   const dismiss = el('button', { type: 'button', class: 'close', 'aria-label': 'Dismiss' }, '\u2715');
   const element = el('div', { id: 'notice', class: 'notice', role: 'alert' }, text, dismiss);
   element.hidden = true;
-  dismiss.addEventListener('click', () => ctl.store.dispatch({ type: 'dismiss-error' }));
+  dismiss.addEventListener('click', () => ctl.dismissError());
   return {
     element,
     update(state) {

@@ -1,11 +1,10 @@
 /** The open conversation: a virtualized message list, typing indicator and the composer. */
-import { toCoreError } from '../api';
 import type { Controller } from '../controller';
-import { el, setAttr, setText } from '../dom';
-import { errorText } from '../errors';
-import { formatDateTime, formatTime, tickFor } from '../format';
-import { buildRows, type Row } from '../rows';
-import { isTyping, type AppState, type OpenConversation } from '../state';
+import { el, setAttr, setText } from './dom';
+import { describeError } from '../model/errors';
+import { formatDateTime, formatTime, tickFor } from '../model/format';
+import { buildRows, type Row } from '../model/rows';
+import { isTyping, type AppState, type OpenConversation } from '../model/state';
 import type { Message } from '../types';
 import { VirtualList, type Target } from './virtual-list';
 
@@ -127,7 +126,7 @@ export function createConversationView(ctl: Controller): {
     ctl.send(body).catch((err: unknown) => {
       if (composer.value === '') composer.value = body;
       autosize();
-      composerError.textContent = errorText(toCoreError(err));
+      composerError.textContent = describeError(err);
     });
   });
 
@@ -150,7 +149,8 @@ export function createConversationView(ctl: Controller): {
     element,
     update(state, prev) {
       const open = state.open;
-      element.hidden = open === null;
+      // A panel (search, profile, settings) in front hides it, whatever arrives behind.
+      element.hidden = open === null || state.nav.panel !== 'chats';
       if (open === null) {
         rowsFor = null;
         return;

@@ -1,10 +1,8 @@
 /** Edit one's profile: display name, bio, status and avatar. */
-import { toCoreError } from '../api';
 import type { Controller } from '../controller';
-import { el } from '../dom';
-import { errorText } from '../errors';
+import { el } from './dom';
+import { describeError } from '../model/errors';
 import type { User } from '../types';
-import { avatarUrl } from './avatar';
 
 const TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'];
 const MAX_BYTES = 5 * 1024 * 1024;
@@ -75,7 +73,7 @@ export function createProfileView(ctl: Controller): { element: HTMLElement; load
     bio.value = me.bio;
     status.value = me.status;
     username.textContent = `Signed in as @${me.username}${me.email !== undefined ? ` (${me.email})` : ''}`;
-    void avatarUrl(ctl.api, me).then((url) => {
+    void ctl.avatar(me).then((url) => {
       if (picked === null) showPreview(url);
     });
   };
@@ -86,16 +84,16 @@ export function createProfileView(ctl: Controller): { element: HTMLElement; load
     message.textContent = 'Saving\u2026';
     void (async () => {
       try {
-        let user = await ctl.api.updateProfile({ displayName: displayName.value.trim(), bio: bio.value, status: status.value.trim() });
-        if (picked !== null) {
-          user = await ctl.api.uploadAvatar(new Uint8Array(await picked.arrayBuffer()));
+        const fields = { displayName: displayName.value.trim(), bio: bio.value, status: status.value.trim() };
+        const avatar = picked !== null ? new Uint8Array(await picked.arrayBuffer()) : undefined;
+        await ctl.updateProfile(fields, avatar);
+        if (avatar !== undefined) {
           picked = null;
           file.value = '';
         }
-        ctl.store.dispatch({ type: 'me', user });
         message.textContent = 'Profile saved.';
       } catch (err) {
-        message.textContent = errorText(toCoreError(err));
+        message.textContent = describeError(err);
       } finally {
         save.disabled = false;
       }

@@ -1,12 +1,10 @@
 /** Search across all conversations; activating a hit opens its conversation at that message. */
-import { toCoreError } from '../api';
 import type { Controller } from '../controller';
-import { el } from '../dom';
-import { errorText } from '../errors';
-import { formatDateTime } from '../format';
-import { snippetNodes } from '../snippet';
+import { arrowKeys, el } from './dom';
+import { describeError } from '../model/errors';
+import { formatDateTime } from '../model/format';
+import { snippetNodes } from '../model/snippet';
 import type { SearchHit } from '../types';
-import { arrowKeys } from './sidebar';
 
 const LIMIT = 30;
 
@@ -58,8 +56,7 @@ export function createSearchView(ctl: Controller): { element: HTMLElement; focus
     }
     status.textContent = 'Searching\u2026';
     try {
-      const before = append && last !== undefined ? await ctl.api.messageCursor(last.message.id) : undefined;
-      const hits = await ctl.api.search(q, before, LIMIT);
+      const hits = await ctl.search(q, append ? last : undefined, LIMIT);
       if (gen !== generation) return;
       if (!append) results.replaceChildren();
       results.append(...hits.map(hitElement));
@@ -68,7 +65,7 @@ export function createSearchView(ctl: Controller): { element: HTMLElement; focus
       status.textContent = n === 0 ? `No messages match \u201c${q}\u201d.` : `${n}${hits.length === LIMIT ? '+' : ''} message${n === 1 ? '' : 's'} found.`;
       more.hidden = hits.length < LIMIT;
     } catch (e) {
-      if (gen === generation) status.textContent = errorText(toCoreError(e));
+      if (gen === generation) status.textContent = describeError(e);
     }
   };
 

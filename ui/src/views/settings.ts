@@ -1,41 +1,10 @@
 /** Settings: server, STUN/TURN servers, download folder, theme, notifications, media support. */
-import { toCoreError } from '../api';
 import type { Controller } from '../controller';
-import { el } from '../dom';
-import { errorText } from '../errors';
-import { normalizeServerUrl } from '../server-url';
-import { formFromSettings, validateSettings, type IceRow, type SettingsForm } from '../settings-model';
-import type { MediaCaps, Settings, Theme } from '../types';
-
-const darkScheme = typeof matchMedia === 'function' ? matchMedia('(prefers-color-scheme: dark)') : null;
-let chosenTheme: Theme = 'system';
-
-function resolveTheme(): void {
-  const dark = chosenTheme === 'dark' || (chosenTheme === 'system' && darkScheme?.matches === true);
-  document.documentElement.dataset.theme = dark ? 'dark' : 'light';
-  document.documentElement.dataset.themeChoice = chosenTheme;
-}
-
-darkScheme?.addEventListener('change', resolveTheme);
-
-/**
- * Applies the theme: `data-theme` on <html> is the palette in use (`light` or `dark`, which is
- * all the stylesheet knows); "system" follows the OS, live.
- */
-export function applyTheme(theme: Theme): void {
-  chosenTheme = theme;
-  resolveTheme();
-}
-
-export function detectMediaCaps(w: Window & typeof globalThis = window): MediaCaps {
-  const g = w as unknown as Record<string, unknown>;
-  return {
-    rtc_peer_connection: typeof g.RTCPeerConnection === 'function',
-    get_user_media: typeof w.navigator.mediaDevices?.getUserMedia === 'function',
-    web_codecs: typeof g.VideoEncoder === 'function',
-    audio_worklet: typeof g.AudioWorkletNode === 'function',
-  };
-}
+import { el } from './dom';
+import { describeError } from '../model/errors';
+import { normalizeServerUrl } from '../model/server-url';
+import { formFromSettings, validateSettings, type IceRow, type SettingsForm } from '../model/settings-form';
+import type { MediaCaps, Settings } from '../types';
 
 const CAP_NAMES: [keyof MediaCaps, string][] = [
   ['rtc_peer_connection', 'WebRTC (RTCPeerConnection)'],
@@ -165,15 +134,14 @@ export function createSettingsView(ctl: Controller): { element: HTMLElement; loa
       return;
     }
     save.disabled = true;
-    ctl.api
-      .setSettings(v.settings, v.credentials.length > 0 ? v.credentials : undefined)
+    ctl
+      .saveSettings(v.settings, v.credentials.length > 0 ? v.credentials : undefined)
       .then((saved) => {
         fill(saved);
-        applyTheme(saved.theme);
         message.textContent = 'Settings saved.';
       })
       .catch((err: unknown) => {
-        errors.replaceChildren(el('li', {}, errorText(toCoreError(err))));
+        errors.replaceChildren(el('li', {}, describeError(err)));
       })
       .finally(() => {
         save.disabled = false;
@@ -196,13 +164,13 @@ export function createSettingsView(ctl: Controller): { element: HTMLElement; loa
       message.textContent = '';
       errors.replaceChildren();
       renderMedia();
-      ctl.api
-        .getSettings()
+      ctl
+        .settings()
         .then(fill)
         .catch((err: unknown) => {
-          errors.replaceChildren(el('li', {}, errorText(toCoreError(err))));
+          errors.replaceChildren(el('li', {}, describeError(err)));
         });
-      ctl.api
+      ctl
         .appInfo()
         .then((info) => {
           about.textContent = `Parley ${info.version}${info.debug ? ' (debug build)' : ''} on ${info.os}/${info.arch}. Profile: ${info.profile_dir}`;

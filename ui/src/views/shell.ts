@@ -1,9 +1,7 @@
 /** The main screen: top bar with navigation, banner, sidebar and the detail pane. */
-import { toCoreError } from '../api';
-import type { Controller, Nav, Panel } from '../controller';
-import { el, setAttr, setText } from '../dom';
-import { errorText } from '../errors';
-import { displayName, type AppState } from '../state';
+import type { Controller } from '../controller';
+import { el, setAttr, setText } from './dom';
+import { displayName, type AppState, type Nav, type Panel } from '../model/state';
 import { avatarElement } from './avatar';
 import { createBanner, createNotice } from './banner';
 import { createConversationView } from './conversation';
@@ -53,7 +51,7 @@ export function createMainScreen(ctl: Controller): MainScreen {
     signOut.disabled = true;
     ctl.signOut().catch((e: unknown) => {
       signOut.disabled = false;
-      ctl.store.dispatch({ type: 'event', now: Date.now(), event: { event: 'error', ...toCoreError(e), message: errorText(toCoreError(e)) } });
+      ctl.report(e);
     });
   });
 
@@ -86,7 +84,6 @@ export function createMainScreen(ctl: Controller): MainScreen {
       (target ?? navChats).focus();
     }
   };
-  const offNav = ctl.onNav((nav, prev) => applyNav(nav, prev));
   applyNav(ctl.nav, null);
 
   const onKey = (e: KeyboardEvent) => {
@@ -104,6 +101,11 @@ export function createMainScreen(ctl: Controller): MainScreen {
   return {
     element,
     update(state, prev) {
+      if (prev !== null && state.nav !== prev.nav) {
+        applyNav(state.nav, prev.nav);
+        // Only the panel or pane changed: the rest is drawn already.
+        if ((Object.keys(state) as (keyof AppState)[]).every((k) => k === 'nav' || state[k] === prev[k])) return;
+      }
       element.dataset.connection = state.connection;
       const user = state.me;
       const username = user?.username ?? state.username ?? '';
@@ -116,19 +118,18 @@ export function createMainScreen(ctl: Controller): MainScreen {
       if (key !== meKey) {
         meKey = key;
         const avatar = me.querySelector('.avatar') as HTMLElement;
-        avatar.replaceWith(user !== null ? avatarElement(ctl.api, user, name) : el('span', { class: 'avatar', 'aria-hidden': 'true' }, '?'));
+        avatar.replaceWith(user !== null ? avatarElement(ctl, user, name) : el('span', { class: 'avatar', 'aria-hidden': 'true' }, '?'));
       }
       banner.update(state);
       notice.update(state);
       sidebar.update(state, prev);
       conversation.update(state, prev);
-      if (prev === null || (state.open === null) !== (prev.open === null)) applyNav(ctl.nav, ctl.nav);
-      if (state.open !== null && prev?.open?.userId !== state.open.userId && ctl.nav.panel === 'chats') conversation.focusComposer();
+      if (prev === null || (state.open === null) !== (prev.open === null)) applyNav(state.nav, state.nav);
+      if (state.open !== null && prev?.open?.userId !== state.open.userId && state.nav.panel === 'chats') conversation.focusComposer();
       const unread = state.contacts.reduce((n, c) => n + c.unread, 0);
       document.title = unread > 0 ? `(${unread}) Parley` : 'Parley';
     },
     destroy() {
-      offNav();
       document.removeEventListener('keydown', onKey);
     },
   };

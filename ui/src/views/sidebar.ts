@@ -1,26 +1,11 @@
 /** The left pane: joined rooms, the room directory and the contacts with presence and unread counts. */
 import type { Controller } from '../controller';
-import { el, reconcile, setAttr, setText } from '../dom';
-import { errorText } from '../errors';
-import { toCoreError } from '../api';
-import { preview } from '../format';
-import { displayName, type AppState, type ContactView } from '../state';
+import { arrowKeys, el, reconcile, setAttr, setText } from './dom';
+import { describeError } from '../model/errors';
+import { preview } from '../model/format';
+import { displayName, type AppState, type ContactView } from '../model/state';
 import type { DirectoryRoom, RoomState } from '../types';
 import { avatarElement } from './avatar';
-
-/** Up/Down/Home/End move the focus between the buttons of a list. */
-export function arrowKeys(list: HTMLElement, selector: string): void {
-  list.addEventListener('keydown', (e) => {
-    if (!['ArrowDown', 'ArrowUp', 'Home', 'End'].includes(e.key)) return;
-    const items = Array.from(list.querySelectorAll<HTMLElement>(selector));
-    if (items.length === 0) return;
-    const i = items.indexOf(document.activeElement as HTMLElement);
-    const next =
-      e.key === 'Home' ? 0 : e.key === 'End' ? items.length - 1 : e.key === 'ArrowDown' ? Math.min(items.length - 1, i + 1) : Math.max(0, i - 1);
-    e.preventDefault();
-    items[next]?.focus();
-  });
-}
 
 export function createSidebar(ctl: Controller): { element: HTMLElement; update(state: AppState, prev: AppState | null): void } {
   const roomName = el('input', { id: 'room-name', type: 'text', placeholder: 'Room name', 'aria-label': 'Room name', autocomplete: 'off', spellcheck: 'false', maxlength: '64' });
@@ -46,7 +31,7 @@ export function createSidebar(ctl: Controller): { element: HTMLElement; update(s
       await ctl.joinRoom(room);
       roomName.value = '';
     } catch (e) {
-      roomError.textContent = errorText(toCoreError(e));
+      roomError.textContent = describeError(e);
     } finally {
       joinButton.disabled = false;
     }
@@ -76,7 +61,7 @@ export function createSidebar(ctl: Controller): { element: HTMLElement; update(s
           leave.disabled = true;
           ctl.leaveRoom(r.room).catch((e: unknown) => {
             leave.disabled = false;
-            roomError.textContent = errorText(toCoreError(e));
+            roomError.textContent = describeError(e);
           });
         });
         return el('li', { 'data-room': r.room }, el('span', { class: 'room-name' }, `# ${r.room}`), el('span', { class: 'count' }), leave);
@@ -115,7 +100,7 @@ export function createSidebar(ctl: Controller): { element: HTMLElement; update(s
         const button = el(
           'button',
           { type: 'button', class: 'contact' },
-          el('span', { class: 'avatar-wrap' }, avatarElement(ctl.api, c.user, displayName(c.user)), el('span', { class: 'presence', 'aria-hidden': 'true' })),
+          el('span', { class: 'avatar-wrap' }, avatarElement(ctl, c.user, displayName(c.user)), el('span', { class: 'presence', 'aria-hidden': 'true' })),
           el('span', { class: 'contact-text' }, el('span', { class: 'name' }), el('span', { class: 'preview' })),
           el('span', { class: 'sr-only presence-text' }),
         );
@@ -129,7 +114,7 @@ export function createSidebar(ctl: Controller): { element: HTMLElement; update(s
         const button = node.querySelector('button') as HTMLButtonElement;
         setAttr(button, 'aria-current', openId === c.user.id ? 'true' : null);
         const avatar = button.querySelector('.avatar') as HTMLElement;
-        if (avatar.dataset.avatar !== (c.user.avatar_url ?? '')) avatar.replaceWith(avatarElement(ctl.api, c.user, name));
+        if (avatar.dataset.avatar !== (c.user.avatar_url ?? '')) avatar.replaceWith(avatarElement(ctl, c.user, name));
         setText(button.querySelector('.name') as Element, name);
         const isTyping = (typing[c.user.id] ?? 0) > Date.now();
         setText(button.querySelector('.preview') as Element, isTyping ? 'typing\u2026' : c.last !== null ? preview(c.last) : c.user.status);

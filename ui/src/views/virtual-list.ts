@@ -3,7 +3,7 @@
  * overscan) are in the DOM; the space of the others is padding. Heights are measured after
  * rendering and cached by key. See docs/ui.md.
  */
-import { anchorAt, buildOffsets, centreOn, isAtBottom, restoreAnchor, visibleRange, type Anchor } from '../vlist';
+import { anchorAt, buildOffsets, centreOn, isAtBottom, restoreAnchor, visibleRange, type Anchor } from '../model/virtual-window';
 
 export type Target = 'keep' | 'bottom' | { centre: string };
 

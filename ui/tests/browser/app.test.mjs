@@ -311,6 +311,20 @@ pageTest('Escape closes panels', { session: 'online' }, async (page) => {
   assert.equal(await page.getAttribute('#main', 'data-panel'), 'chats');
 });
 
+pageTest('a panel stays alone in front of the open conversation when something arrives behind it', { session: 'online' }, async (page) => {
+  await openContact(page, 'bob');
+  await page.click('#nav-search');
+  await page.waitForSelector('#search:not([hidden])');
+  assert.equal(await page.isVisible('#conversation'), false);
+  await mock(page, 'receive', 'carol', 'hello from behind');
+  await page.waitForSelector('#contacts [data-user-id="carol"] .unread');
+  assert.equal(await page.isVisible('#conversation'), false, 'the conversation stays behind the panel');
+  assert.equal(await page.isVisible('#search'), true);
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('#conversation:not([hidden])');
+  assert.equal(await page.isVisible('#search'), false);
+});
+
 pageTest('phone width: list and conversation are separate panes', { session: 'online', viewport: { width: 360, height: 740 } }, async (page) => {
   await page.waitForSelector('#main');
   assert.equal(await page.isVisible('#contacts'), true);

@@ -1,5 +1,5 @@
 /** Times, day separators and delivery ticks. Pure, so tests run without a DOM. */
-import type { DeliveryState, Message } from './types';
+import type { DeliveryState, Message } from '../types';
 
 function startOfDay(d: Date): number {
   return new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();

@@ -1,5 +1,5 @@
-/** Friendly words for the error codes of docs/app-ipc.md. */
-import type { CoreError } from './types';
+/** Errors as a person reads them: friendly words for the error codes of docs/app-ipc.md. */
+import type { CoreError } from '../types';
 
 const TEXT: Record<string, string> = {
   invalid_credentials: 'Wrong username, email or password.',
@@ -33,4 +33,19 @@ export function errorText(error: CoreError): string {
   const text = TEXT[error.code];
   if (text !== undefined) return text;
   return error.message !== '' ? error.message : 'Something went wrong.';
+}
+
+/** Turns whatever a rejected `invoke` carries into `{code, message}`. */
+export function toCoreError(e: unknown): CoreError {
+  if (typeof e === 'object' && e !== null && 'code' in e) {
+    const { code, message } = e as { code: unknown; message?: unknown };
+    return { code: String(code), message: typeof message === 'string' ? message : '' };
+  }
+  if (typeof e === 'string') return { code: 'unknown', message: e };
+  return { code: 'unknown', message: e instanceof Error ? e.message : String(e) };
+}
+
+/** The words shown for a caught error, whatever it is. */
+export function describeError(e: unknown): string {
+  return errorText(toCoreError(e));
 }

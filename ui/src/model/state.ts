@@ -1,6 +1,6 @@
 /**
  * The app's state and the pure reducer that applies `core-event`s and command results to it.
- * No DOM and no IPC here: views read the state, `main.ts` feeds the reducer.
+ * No DOM and no IPC here: views read the state, the controller feeds the reducer.
  */
 import { laterState } from './format';
 import type {
@@ -15,8 +15,9 @@ import type {
   RoomState,
   ServerChoice,
   Snapshot,
+  Theme,
   User,
-} from './types';
+} from '../types';
 
 export const TYPING_TTL_MS = 6000;
 
@@ -32,6 +33,11 @@ export type ContactView = {
 export type SystemLine = { id: string; text: string; at: number; afterSeq: number };
 
 export type Loading = 'none' | 'initial' | 'older' | 'newer';
+
+export type Panel = 'chats' | 'search' | 'profile' | 'settings';
+/** Which of the two panes is the current one (the only one shown on narrow screens). */
+export type Pane = 'list' | 'detail';
+export type Nav = { panel: Panel; pane: Pane };
 
 export type OpenConversation = {
   userId: string;
@@ -63,6 +69,10 @@ export type AppState = {
   /** Why the user is looking at the sign-in screen, when not by choice. */
   signedOutReason: string | null;
   nextSystemId: number;
+  /** What the main screen shows; which screen is shown follows from `isSignedIn`. */
+  nav: Nav;
+  /** The theme setting; null until the settings are read. */
+  theme: Theme | null;
 };
 
 export const initialState: AppState = {
@@ -79,6 +89,8 @@ export const initialState: AppState = {
   lastError: null,
   signedOutReason: null,
   nextSystemId: 1,
+  nav: { panel: 'chats', pane: 'list' },
+  theme: null,
 };
 
 export type Action =
@@ -103,7 +115,9 @@ export type Action =
   | { type: 'read'; conversationId: string }
   | { type: 'expire-typing'; now: number }
   | { type: 'me'; user: User }
-  | { type: 'dismiss-error' };
+  | { type: 'dismiss-error' }
+  | { type: 'theme'; theme: Theme }
+  | { type: 'nav'; change: Partial<Nav> };
 
 /** Newest-first or oldest-first lists merged into one oldest-first list without duplicates. */
 export function mergeMessages(a: readonly Message[], b: readonly Message[]): Message[] {
@@ -222,6 +236,8 @@ function applyEvent(state: AppState, event: CoreEvent, now: number, viewing: str
     case 'signed-out':
       return {
         ...initialState,
+        nav: state.nav,
+        theme: state.theme,
         username: state.me?.username ?? state.username,
         server: state.server,
         serverUrl: state.serverUrl,
@@ -423,7 +439,18 @@ export function reduce(state: AppState, action: Action): AppState {
       return { ...state, me: action.user };
     case 'dismiss-error':
       return { ...state, lastError: null };
+    case 'theme':
+      return state.theme === action.theme ? state : { ...state, theme: action.theme };
+    case 'nav': {
+      const nav = { ...state.nav, ...action.change };
+      return nav.panel === state.nav.panel && nav.pane === state.nav.pane ? state : { ...state, nav };
+    }
   }
+}
+
+/** Whether a snapshot or state means the main screen: signed in, or offline with a known user. */
+export function isSignedIn(s: { connection: string; me: unknown; username: string | null }): boolean {
+  return s.connection !== 'signed-out' && (s.me !== null || s.username !== null);
 }
 
 /** Whether `userId` is typing now. */

@@ -1,5 +1,5 @@
 /** Builders shared by the unit tests. */
-import type { Message, User } from './types';
+import type { Message, User } from '../types';
 
 export function user(id: string, extra: Partial<User> = {}): User {
   return {

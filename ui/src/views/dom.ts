@@ -1,4 +1,4 @@
-/** Tiny DOM builder: text goes through text nodes only, never through HTML parsing. */
+/** The views' DOM helpers: text goes through text nodes only, never through HTML parsing. */
 export function el<K extends keyof HTMLElementTagNameMap>(
   tag: K,
   attrs: Record<string, string> = {},
@@ -52,4 +52,18 @@ export function setText(node: Node, text: string): void {
 export function setAttr(node: Element, name: string, value: string | null): void {
   if (value === null) node.removeAttribute(name);
   else if (node.getAttribute(name) !== value) node.setAttribute(name, value);
+}
+
+/** Up/Down/Home/End move the focus between the buttons of a list. */
+export function arrowKeys(list: HTMLElement, selector: string): void {
+  list.addEventListener('keydown', (e) => {
+    if (!['ArrowDown', 'ArrowUp', 'Home', 'End'].includes(e.key)) return;
+    const items = Array.from(list.querySelectorAll<HTMLElement>(selector));
+    if (items.length === 0) return;
+    const i = items.indexOf(document.activeElement as HTMLElement);
+    const next =
+      e.key === 'Home' ? 0 : e.key === 'End' ? items.length - 1 : e.key === 'ArrowDown' ? Math.min(items.length - 1, i + 1) : Math.max(0, i - 1);
+    e.preventDefault();
+    items[next]?.focus();
+  });
 }

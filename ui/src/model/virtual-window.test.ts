@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { anchorAt, buildOffsets, centreOn, isAtBottom, restoreAnchor, rowAt, visibleRange } from './vlist';
+import { anchorAt, buildOffsets, centreOn, isAtBottom, restoreAnchor, rowAt, visibleRange } from './virtual-window';
 
 const keys = (n: number, from = 0) => Array.from({ length: n }, (_, i) => `k${i + from}`);
 

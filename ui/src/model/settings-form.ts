@@ -1,6 +1,6 @@
 /** The settings form's data, validated before `set_settings`. Pure. */
 import { normalizeServerUrl } from './server-url';
-import type { IceCredential, Settings, Theme } from './types';
+import type { IceCredential, Settings, Theme } from '../types';
 
 export type IceRow = {
   urls: string; // comma or whitespace separated

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formFromSettings, isAbsolutePath, splitUrls, validateSettings, type SettingsForm } from './settings-model';
-import type { Settings } from './types';
+import { formFromSettings, isAbsolutePath, splitUrls, validateSettings, type SettingsForm } from './settings-form';
+import type { Settings } from '../types';
 
 const base: Settings = {
   server: { kind: 'embedded' },

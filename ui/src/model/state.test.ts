@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { initialState, isTyping, mergeMessages, reduce, unknownUserIds, type Action, type AppState } from './state';
+import { initialState, isSignedIn, isTyping, mergeMessages, reduce, unknownUserIds, type Action, type AppState } from './state';
 import { msg, user } from './test-fixtures';
-import type { Contact, Snapshot } from './types';
+import type { Contact, Snapshot } from '../types';
 
 const snapshot: Snapshot = {
   connection: 'online',
@@ -31,6 +31,13 @@ function signedIn(): AppState {
 }
 
 describe('snapshot and contacts', () => {
+  it('decides between the sign-in and main screens', () => {
+    expect(isSignedIn(snapshot)).toBe(true);
+    expect(isSignedIn({ ...snapshot, connection: 'offline', me: null })).toBe(true);
+    expect(isSignedIn({ ...snapshot, connection: 'offline', me: null, username: null })).toBe(false);
+    expect(isSignedIn({ ...snapshot, connection: 'signed-out' })).toBe(false);
+  });
+
   it('takes the connection, me and the contacts, unread first', () => {
     const s = signedIn();
     expect(s.connection).toBe('online');
@@ -174,6 +181,27 @@ describe('presence, rooms and system lines', () => {
     expect(s.connection).toBe('signed-out');
     expect(s.username).toBe('alice');
     expect(s.signedOutReason).toMatch(/session ended/);
+  });
+});
+
+describe('navigation', () => {
+  it('changes the panel or pane alone, and outlives a session that ended elsewhere', () => {
+    let s = reduce(signedIn(), { type: 'nav', change: { panel: 'search', pane: 'detail' } });
+    expect(s.nav).toEqual({ panel: 'search', pane: 'detail' });
+    expect(reduce(s, { type: 'nav', change: { pane: 'detail' } })).toBe(s);
+    s = reduce(s, { type: 'event', now: 0, event: { event: 'session-ended' } });
+    expect(s.nav).toEqual({ panel: 'search', pane: 'detail' });
+  });
+});
+
+describe('theme', () => {
+  it('is unknown until the settings are read, and outlives a session', () => {
+    expect(initialState.theme).toBeNull();
+    let s = reduce(signedIn(), { type: 'theme', theme: 'dark' });
+    expect(s.theme).toBe('dark');
+    expect(reduce(s, { type: 'theme', theme: 'dark' })).toBe(s);
+    s = reduce(s, { type: 'event', now: 0, event: { event: 'signed-out' } });
+    expect(s.theme).toBe('dark');
   });
 });
 

@@ -1,7 +1,7 @@
 /** The rows of the conversation list: day separators, messages and system lines. Pure. */
 import { dayKey, dayLabel } from './format';
 import type { SystemLine } from './state';
-import type { Message } from './types';
+import type { Message } from '../types';
 
 export type Row =
   | { kind: 'day'; key: string; label: string }

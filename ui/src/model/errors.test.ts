@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { errorText } from './errors';
+import { describeError, errorText, toCoreError } from './errors';
 
 describe('errorText', () => {
   it('has friendly words for the common codes', () => {
@@ -13,5 +13,20 @@ describe('errorText', () => {
     expect(errorText({ code: 'invalid_settings', message: 'download_dir: not a folder' })).toMatch(/download_dir/);
     expect(errorText({ code: 'brand_new', message: 'Server said no.' })).toBe('Server said no.');
     expect(errorText({ code: 'brand_new', message: '' })).toBe('Something went wrong.');
+  });
+});
+
+describe('toCoreError', () => {
+  it('keeps {code, message} and wraps anything else', () => {
+    expect(toCoreError({ code: 'x', message: 'y' })).toEqual({ code: 'x', message: 'y' });
+    expect(toCoreError('boom')).toEqual({ code: 'unknown', message: 'boom' });
+    expect(toCoreError(new Error('bad'))).toEqual({ code: 'unknown', message: 'bad' });
+  });
+});
+
+describe('describeError', () => {
+  it('words whatever was caught', () => {
+    expect(describeError({ code: 'rate_limited', message: 'slow down' })).toMatch(/Too many/);
+    expect(describeError(new Error('bad'))).toBe('bad');
   });
 });
