@@ -15,6 +15,7 @@ pub enum Database {
     InMemory,
     /// A Redis server (`redis://host:port/db`, `rediss://…`, `redis+unix:///path`), shared by
     /// every node of a scaled-out deployment.
+    #[cfg(feature = "redis")]
     Redis(String),
 }
 
@@ -38,6 +39,7 @@ pub struct Config {
     pub peerjs: Option<PeerJsConfig>,
     /// Scale-out: this server is one node of several sharing presence and relaying signals
     /// through Redis (`--redis`). `None`: a single server, presence in memory.
+    #[cfg(feature = "redis")]
     pub cluster: Option<ClusterConfig>,
 }
 
@@ -50,12 +52,14 @@ impl Default for Config {
             ice: IceConfig::default(),
             limits: Limits::default(),
             peerjs: None,
+            #[cfg(feature = "redis")]
             cluster: None,
         }
     }
 }
 
 /// How a node takes part in a scaled-out deployment.
+#[cfg(feature = "redis")]
 #[derive(Debug, Clone)]
 pub struct ClusterConfig {
     /// The Redis server every node uses (the same URL form as [`Database::Redis`]).
@@ -66,6 +70,7 @@ pub struct ClusterConfig {
     pub node_ttl: Duration,
 }
 
+#[cfg(feature = "redis")]
 impl ClusterConfig {
     pub fn new(redis_url: impl Into<String>) -> Self {
         ClusterConfig {

@@ -15,6 +15,7 @@ pub enum StartError {
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("cannot open the database: {0}")]
     Database(#[from] StoreError),
+    #[cfg(feature = "redis")]
     #[error("cannot join the cluster: {0}")]
     Cluster(#[from] crate::cluster::ClusterError),
 }
@@ -117,6 +118,7 @@ impl From<StoreError> for ApiError {
             StoreError::NoSuchUser => ApiError::Unauthorized,
             // The shared store out of reach, failing over (READONLY), loading or busy: a passing
             // condition the client can retry, not a fault of this request.
+            #[cfg(feature = "redis")]
             StoreError::Redis(e) => {
                 tracing::warn!(error = %e, "account store unavailable");
                 ApiError::Unavailable

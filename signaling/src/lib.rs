@@ -8,6 +8,7 @@ pub mod config;
 
 mod auth;
 mod avatar;
+#[cfg(feature = "redis")]
 mod cluster;
 mod error;
 mod http;
@@ -17,11 +18,12 @@ mod metrics;
 mod outbox;
 mod peerjs;
 mod ratelimit;
+#[cfg(feature = "redis")]
 mod redis_conn;
 mod state;
 mod store;
-#[doc(hidden)]
-pub mod testing;
+#[cfg(any(test, feature = "test-utils"))]
+pub mod test_utils;
 mod ws;
 
 use std::future::Future;
@@ -33,7 +35,9 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-pub use config::{ClusterConfig, Config, Database, IceConfig, Limits, PeerJsConfig};
+#[cfg(feature = "redis")]
+pub use config::ClusterConfig;
+pub use config::{Config, Database, IceConfig, Limits, PeerJsConfig};
 pub use error::StartError;
 
 use state::AppState;
@@ -87,6 +91,7 @@ impl Server {
         state.shutdown.cancel();
         state.hub.close_all(hub::CloseReason::Shutdown);
         state.wait_for_connections().await;
+        #[cfg(feature = "redis")]
         if let Some(cluster) = &state.cluster {
             cluster.shutdown().await;
         }

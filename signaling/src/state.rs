@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::auth;
+#[cfg(feature = "redis")]
 use crate::cluster::{Cluster, FORWARD_BYTES};
 use crate::config::Config;
 use crate::error::{ApiError, StartError};
@@ -27,6 +28,7 @@ pub struct Inner {
     pub store: Store,
     pub hub: Arc<Hub>,
     /// Set when this server is one node of several (`--redis`).
+    #[cfg(feature = "redis")]
     pub cluster: Option<Arc<Cluster>>,
     pub metrics: Arc<Metrics>,
     pub auth_limiter: KeyedLimiter<IpAddr>,
@@ -39,6 +41,7 @@ pub struct Inner {
     pub tasks: TaskTracker,
 }
 
+#[cfg(feature = "redis")]
 impl Drop for Inner {
     /// A server dropped without [`crate::Server::run_until`] finishing must not leave its cluster
     /// tasks beating for a node that is gone.
@@ -76,6 +79,9 @@ impl AppState {
             frames: limits.ws_send_queue,
             bytes: limits.ws_send_queue_bytes,
         };
+        #[cfg(not(feature = "redis"))]
+        let hub = Arc::new(Hub::new(limits.rooms_per_peer, limits.peers_per_room, queue));
+        #[cfg(feature = "redis")]
         let (hub, cluster) = match &config.cluster {
             None => (
                 Arc::new(Hub::new(limits.rooms_per_peer, limits.peers_per_room, queue)),
@@ -96,6 +102,7 @@ impl AppState {
         };
         Ok(AppState(Arc::new(Inner {
             hub,
+            #[cfg(feature = "redis")]
             cluster,
             auth_limiter: KeyedLimiter::per_minute(config.limits.auth_per_minute),
             hash_permits: Semaphore::new(hashers),
@@ -133,23 +140,26 @@ impl AppState {
 
     /// Every room with someone in it (on every node).
     pub async fn rooms(&self) -> Result<Vec<RoomSummary>, ApiError> {
-        match &self.cluster {
-            None => Ok(self.hub.rooms()),
-            Some(cluster) => cluster.rooms().await.map_err(cluster_unavailable),
+        #[cfg(feature = "redis")]
+        if let Some(cluster) = &self.cluster {
+            return cluster.rooms().await.map_err(cluster_unavailable);
         }
+        Ok(self.hub.rooms())
     }
 
     /// Everyone in a room (on every node); empty for an empty room.
     pub async fn room_peers(&self, room: &str) -> Result<Vec<Peer>, ApiError> {
-        match &self.cluster {
-            None => Ok(self.hub.room_peers(room).unwrap_or_default()),
-            Some(cluster) => cluster.room_peers(room).await.map_err(cluster_unavailable),
+        #[cfg(feature = "redis")]
+        if let Some(cluster) = &self.cluster {
+            return cluster.room_peers(room).await.map_err(cluster_unavailable);
         }
+        Ok(self.hub.room_peers(room).unwrap_or_default())
     }
 
     /// A session was signed out: its connections close, here and on every other node.
     pub async fn signed_out(&self, token_hash: &auth::TokenHash) {
         self.hub.sign_out(token_hash);
+        #[cfg(feature = "redis")]
         if let Some(cluster) = &self.cluster {
             if let Err(e) = cluster.signed_out(token_hash).await {
                 // The token is already dead in the store: those connections cannot come back,
@@ -162,6 +172,7 @@ impl AppState {
     /// A user's profile changed: their room-mates hear of it, here and on every other node.
     pub async fn user_updated(&self, user: &User) {
         self.hub.update_user(user);
+        #[cfg(feature = "redis")]
         if let Some(cluster) = &self.cluster {
             if let Err(e) = cluster.user_updated(&self.hub, user).await {
                 tracing::warn!(error = %e, "could not tell the other nodes about a profile change");
@@ -179,6 +190,7 @@ impl AppState {
     }
 }
 
+#[cfg(feature = "redis")]
 fn cluster_unavailable(e: crate::cluster::ClusterError) -> ApiError {
     tracing::warn!(error = %e, "presence store unavailable");
     ApiError::Unavailable

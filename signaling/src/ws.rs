@@ -211,18 +211,21 @@ enum Wake {
     Timer,
     /// A frame whose handling waits on the cluster's Redis (clustered nodes only). Boxed: the
     /// connection future of every idle peer would otherwise carry its state.
+    #[cfg(feature = "redis")]
     Cluster(Later),
 }
 
 /// Boxed twice so that what the loop holds while it waits is one thin pointer: every idle
 /// connection's future is sized for its largest state, and a fat `Box<dyn Future>` there pushed
 /// tokio's task allocation into the next size step (+128 bytes per idle connection, measured).
+#[cfg(feature = "redis")]
 type Later = Box<Pin<Box<dyn Future<Output = ()> + Send>>>;
 
 /// What handling a frame asks of the connection loop.
 enum Flow {
     Go,
     Stop(Goodbye),
+    #[cfg(feature = "redis")]
     Await(Later),
 }
 
@@ -340,6 +343,7 @@ impl Connection {
                         match self.on_message(message) {
                             Flow::Go => continue,
                             Flow::Stop(goodbye) => break goodbye,
+                            #[cfg(feature = "redis")]
                             Flow::Await(later) => Wake::Cluster(later),
                         }
                     }
@@ -347,6 +351,7 @@ impl Connection {
                 };
                 match wake {
                     // Frames are handled in order: the next one is read once this is done.
+                    #[cfg(feature = "redis")]
                     Wake::Cluster(later) => (*later).await,
                     Wake::Outbox => {
                         woken.set(outbox.woken());
@@ -384,9 +389,12 @@ impl Connection {
                 }
             };
             let rooms = self.state.hub.disconnect(&self.peer_id);
+            #[cfg(feature = "redis")]
             if let Some(cluster) = &self.state.cluster {
                 cluster.disconnected(&self.state.tasks, self.peer_id, rooms);
             }
+            #[cfg(not(feature = "redis"))]
+            drop(rooms);
             Metrics::dec(&self.state.metrics.ws_connections);
             if let Some(frame) = goodbye {
                 Box::pin(close_gracefully(&mut self.socket, frame)).await;
@@ -490,19 +498,26 @@ impl Connection {
     }
 
     fn join(&self, room: &str) -> Flow {
-        let Some(cluster) = self.state.cluster.clone() else {
-            match self.state.hub.join(&self.peer_id, room) {
-                Ok(peers) => {
-                    tracing::debug!(room, "joined");
-                    self.reply(frame(&ServerFrame::Joined {
-                        room: room.to_owned(),
-                        peers,
-                    }));
-                }
-                Err(e) => self.reply_join_error(e),
+        #[cfg(feature = "redis")]
+        if let Some(cluster) = self.state.cluster.clone() {
+            return self.join_clustered(cluster, room);
+        }
+        match self.state.hub.join(&self.peer_id, room) {
+            Ok(peers) => {
+                tracing::debug!(room, "joined");
+                self.reply(frame(&ServerFrame::Joined {
+                    room: room.to_owned(),
+                    peers,
+                }));
             }
-            return Flow::Go;
-        };
+            Err(e) => self.reply_join_error(e),
+        }
+        Flow::Go
+    }
+
+    /// A join is answered once Redis has it, so every node sees the room's events in one order.
+    #[cfg(feature = "redis")]
+    fn join_clustered(&self, cluster: std::sync::Arc<crate::cluster::Cluster>, room: &str) -> Flow {
         let (state, outbox, peer_id, room) = (self.state.clone(), self.outbox.clone(), self.peer_id, room.to_owned());
         Flow::Await(Box::new(Box::pin(async move {
             match cluster.join(&state.hub, &peer_id, &room, &outbox).await {
@@ -525,16 +540,18 @@ impl Connection {
             return Flow::Go;
         }
         let left = frame(&ServerFrame::Left { room: room.to_owned() });
-        let Some(cluster) = self.state.cluster.clone() else {
-            self.reply(left);
-            return Flow::Go;
-        };
-        // Answered once Redis has it too, so a join that follows finds the room as left.
-        let (state, outbox, peer_id, room) = (self.state.clone(), self.outbox.clone(), self.peer_id, room.to_owned());
-        Flow::Await(Box::new(Box::pin(async move {
-            cluster.remove_member(&room, &peer_id).await;
-            state.hub.send(&outbox, left);
-        })))
+        #[cfg(feature = "redis")]
+        if let Some(cluster) = self.state.cluster.clone() {
+            // Answered once Redis has it too, so a join that follows finds the room as left.
+            let (state, outbox, peer_id, room) =
+                (self.state.clone(), self.outbox.clone(), self.peer_id, room.to_owned());
+            return Flow::Await(Box::new(Box::pin(async move {
+                cluster.remove_member(&room, &peer_id).await;
+                state.hub.send(&outbox, left);
+            })));
+        }
+        self.reply(left);
+        Flow::Go
     }
 
     fn signal(&self, to: &str, data: &RawValue) {

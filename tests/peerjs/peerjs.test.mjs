@@ -199,3 +199,28 @@ test('connecting to an id nobody holds ends in peer-unavailable (server EXPIRE)'
   await page.waitForFunction(() => window.errors.includes('peer-unavailable'), null, { timeout: 10_000 });
   await page.close();
 });
+
+test('connect() with 70,000 characters of metadata opens the connection (PeerServer relays it)', async () => {
+  const alice = await newPage();
+  const bob = await newPage();
+  await openPeer(alice);
+  const bobId = await openPeer(bob);
+  const sent = await alice.evaluate(
+    (bobId) =>
+      new Promise((resolve, reject) => {
+        const note = 'é€xabcdefg'.repeat(7_000);
+        const conn = window.peer.connect(bobId, { reliable: true, metadata: { note } });
+        conn.on('open', () => resolve(note.length));
+        conn.on('error', reject);
+        setTimeout(() => reject(new Error('data channel did not open')), 15_000);
+      }),
+    bobId,
+  );
+  assert.equal(sent, 70_000);
+  await bob.waitForFunction(() => window.conn && window.conn.open, null, { timeout: 15_000 });
+  assert.equal(await bob.evaluate(() => window.conn.metadata.note.length), 70_000);
+  assert.deepEqual(await alice.evaluate(() => window.errors), []);
+  assert.deepEqual(await bob.evaluate(() => window.errors), []);
+  await alice.close();
+  await bob.close();
+});

@@ -19,7 +19,6 @@
 //! if the OS keyring had been wiped. A restarted client therefore finds no token and signs in
 //! again with its password, which is what a person would do (see [`Client::restart`]).
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -31,7 +30,7 @@ use parley_core::presence::PresenceOptions;
 use parley_core::secrets::StoreKind;
 use parley_core::{Core, CoreOptions};
 use parley_protocol::{Peer, User};
-use parley_signal::{Config, Database, Limits, ServerHandle};
+pub use parley_signal::test_utils::{init_tracing, TestServer, DEADLINE};
 use tokio::sync::mpsc::{self, UnboundedReceiver};
 
 pub use parley_core;
@@ -40,19 +39,8 @@ pub use parley_signal;
 pub mod app;
 pub mod webdriver;
 
-/// Generous for a loaded two-core machine; a passing test never waits this long.
-pub const DEADLINE: Duration = Duration::from_secs(20);
-
 /// Every test account's password.
 pub const PASSWORD: &str = "correct horse battery staple";
-
-/// Logs to the test's captured output; `RUST_LOG=parley_core=debug` shows what the core did.
-pub fn init_tracing() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_test_writer()
-        .try_init();
-}
 
 /// Presence timings for tests: a server restart is noticed and survived in well under a second.
 pub fn fast_presence() -> PresenceOptions {
@@ -73,89 +61,6 @@ pub fn core_options() -> CoreOptions {
         keyring: StoreKind::Memory,
         peer: PeerConfig::loopback(),
         presence: fast_presence(),
-    }
-}
-
-/// A signaling server in this process.
-pub struct TestServer {
-    handle: Option<ServerHandle>,
-    addr: SocketAddr,
-    database: Database,
-}
-
-fn server_config(listen: SocketAddr, database: Database) -> Config {
-    Config {
-        listen,
-        database,
-        limits: Limits {
-            // Tests (and the benchmark) sign in far more often than a person would, all from
-            // 127.0.0.1.
-            auth_per_minute: 100_000,
-            ..Limits::default()
-        },
-        ..Config::default()
-    }
-}
-
-impl TestServer {
-    /// A server whose accounts live in memory (gone when it stops).
-    pub async fn start() -> TestServer {
-        TestServer::start_with(Database::InMemory).await
-    }
-
-    /// A server keeping its accounts in the SQLite file `path`, so a restart keeps them.
-    pub async fn start_persistent(path: &Path) -> TestServer {
-        TestServer::start_with(Database::Path(path.to_owned())).await
-    }
-
-    async fn start_with(database: Database) -> TestServer {
-        init_tracing();
-        let config = server_config("127.0.0.1:0".parse().unwrap(), database.clone());
-        let handle = parley_signal::Server::bind(config).await.expect("server binds").spawn();
-        TestServer {
-            addr: handle.local_addr(),
-            handle: Some(handle),
-            database,
-        }
-    }
-
-    pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    pub fn is_running(&self) -> bool {
-        self.handle.is_some()
-    }
-
-    /// Stops accepting, closes every WebSocket ("going away") and waits until it has finished.
-    pub async fn stop(&mut self) {
-        if let Some(handle) = self.handle.take() {
-            handle.shutdown().await.expect("server shuts down cleanly");
-        }
-    }
-
-    /// Starts the server again on the same address and database.
-    pub async fn restart(&mut self) {
-        self.stop().await;
-        let deadline = tokio::time::Instant::now() + DEADLINE;
-        loop {
-            match parley_signal::Server::bind(server_config(self.addr, self.database.clone())).await {
-                Ok(server) => {
-                    self.handle = Some(server.spawn());
-                    return;
-                }
-                // The old listener's socket may linger for a moment.
-                Err(e) if tokio::time::Instant::now() < deadline => {
-                    eprintln!("rebinding {}: {e}; retrying", self.addr);
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-                Err(e) => panic!("cannot restart the server on {}: {e}", self.addr),
-            }
-        }
     }
 }
 

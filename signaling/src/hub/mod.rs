@@ -20,8 +20,12 @@ use serde_json::value::RawValue;
 
 use crate::outbox::{CloseCause, QueueLimits};
 
+// The mirror of other nodes' rooms is fed by the Redis cluster layer: a single server (and a
+// build without the `redis` feature) leaves it empty.
+#[cfg_attr(not(feature = "redis"), allow(dead_code, unused_imports))]
 mod remote;
 
+#[cfg_attr(not(feature = "redis"), allow(unused_imports))]
 pub use remote::{Forward, Forwarder, Forwards, JoinStart, RemoteMember, RoomEvent, Roster};
 
 /// Why the hub asks a v1 connection to close.
@@ -333,6 +337,7 @@ impl Hub {
     }
 
     /// A hub for one node of several: signals for other nodes' peers go to `forward`.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub fn clustered(rooms_per_peer: usize, peers_per_room: usize, queue: QueueLimits, forward: Forwarder) -> Self {
         Hub {
             forward: Some(forward),

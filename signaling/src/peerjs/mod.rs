@@ -26,10 +26,12 @@ use realm::Realm;
 /// below every bound.
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// Text frames above this get an ERROR frame; the socket stays open.
-    pub soft_frame_bytes: usize,
-    /// Frames above this close the socket (enforced by the WebSocket codec).
-    pub hard_frame_bytes: usize,
+    /// Frames above this close the socket (enforced by the WebSocket codec). Anything below is
+    /// relayed as PeerServer relays it: PeerJS puts the `metadata` of `peer.connect()` into its
+    /// OFFER, so a frame's size is the application's choice, and the client takes any ERROR as
+    /// fatal. PeerServer's own bound (the `ws` package's default) is 100 MiB; this one is far
+    /// above any SDP plus metadata a person's app sends, and bounds what one frame can cost.
+    pub max_frame_bytes: usize,
     /// Sustained frames per second per connection, and the burst allowed above that.
     pub frames_per_sec: f64,
     pub frame_burst: f64,
@@ -52,12 +54,13 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            soft_frame_bytes: 64 * 1024,
-            hard_frame_bytes: 1024 * 1024,
+            max_frame_bytes: 1024 * 1024,
             frames_per_sec: 1000.0,
             frame_burst: 2000.0,
             send_queue_frames: 1024,
-            send_queue_bytes: 1024 * 1024,
+            // Room for a few of the largest frames, so one big OFFER does not count as a stuck
+            // receiver.
+            send_queue_bytes: 4 * 1024 * 1024,
             pending_per_id: 256,
             pending_frames: 100_000,
             pending_bytes: 64 * 1024 * 1024,

@@ -38,8 +38,8 @@ pub async fn upgrade(
     let ws = ws
         .read_buffer_size(limits.read_buffer_bytes)
         .write_buffer_size(limits.write_buffer_bytes)
-        .max_message_size(limits.hard_frame_bytes)
-        .max_frame_size(limits.hard_frame_bytes);
+        .max_message_size(limits.max_frame_bytes)
+        .max_frame_size(limits.max_frame_bytes);
     ws.on_upgrade(move |socket| {
         // Spawned on the server's tracker (rather than living in axum's upgrade task) so that
         // shutdown waits for the close frames to go out.
@@ -359,11 +359,6 @@ impl Connection {
     }
 
     fn on_text(&mut self, text: &str) -> Option<Exit> {
-        let max = self.realm.limits().soft_frame_bytes;
-        if text.len() > max {
-            self.reply_error(&format!("frame too large: {} bytes, limit {max}", text.len()));
-            return None;
-        }
         let frame = match ClientFrame::parse(text) {
             Ok(frame) => frame,
             Err(error) => {

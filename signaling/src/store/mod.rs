@@ -6,9 +6,11 @@
 //!
 //! Both answer the same questions the same way; the tests run every behaviour against both.
 
+#[cfg(feature = "redis")]
 mod redis;
 mod sqlite;
-#[cfg(test)]
+// Every test runs against both backends, so they need the Redis one.
+#[cfg(all(test, feature = "redis"))]
 mod tests;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -16,6 +18,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::config::Database;
 use parley_protocol::User;
 
+#[cfg(feature = "redis")]
 use self::redis::RedisStore;
 use self::sqlite::SqliteStore;
 
@@ -30,6 +33,7 @@ pub enum StoreError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     // `::redis` because the `redis` in scope here is the backend module.
+    #[cfg(feature = "redis")]
     #[error("database error: {0}")]
     Redis(#[from] ::redis::RedisError),
     /// A record the server did not write that way: a field missing or unreadable. Only
@@ -48,6 +52,7 @@ pub struct Store {
 #[derive(Clone)]
 enum Backend {
     Sqlite(SqliteStore),
+    #[cfg(feature = "redis")]
     Redis(RedisStore),
 }
 
@@ -88,6 +93,7 @@ macro_rules! dispatch {
     ($store:expr, $method:ident($($arg:expr),*)) => {
         match &$store.backend {
             Backend::Sqlite(db) => db.$method($($arg),*).await,
+            #[cfg(feature = "redis")]
             Backend::Redis(db) => db.$method($($arg),*).await,
         }
     };
@@ -99,6 +105,7 @@ impl Store {
         let backend = match database {
             Database::InMemory => Backend::Sqlite(SqliteStore::open(None)?),
             Database::Path(path) => Backend::Sqlite(SqliteStore::open(Some(path))?),
+            #[cfg(feature = "redis")]
             Database::Redis(url) => Backend::Redis(RedisStore::open(url).await?),
         };
         Ok(Store { backend })

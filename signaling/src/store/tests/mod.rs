@@ -8,7 +8,7 @@ use std::time::Duration;
 use ::redis::{cmd, FromRedisValue, ToRedisArgs};
 
 use super::*;
-use crate::testing::RedisServer;
+use crate::test_utils::RedisServer;
 
 /// A fresh, empty store, and the Redis server behind it (if any), which lives as long as it.
 struct TestDb {

@@ -1,7 +1,6 @@
 //! Shared test helpers: servers, accounts, and waiting for events with deadlines.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use parley_core::account::{ApiClient, ServerUrl};
@@ -10,15 +9,7 @@ use parley_protocol::{AuthResponse, RegisterRequest};
 use parley_signal::{Config, Database, ServerHandle};
 use tokio::sync::mpsc::UnboundedReceiver;
 
-/// Generous for a loaded CI machine; a passing test never waits this long.
-pub const DEADLINE: Duration = Duration::from_secs(15);
-
-pub fn init_tracing() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_test_writer()
-        .try_init();
-}
+pub use parley_signal::test_utils::{init_tracing, unique, DEADLINE};
 
 pub async fn server() -> ServerHandle {
     server_with(Config {
@@ -41,12 +32,6 @@ pub async fn server_at(listen: SocketAddr, database: Database) -> ServerHandle {
 pub async fn server_with(config: Config) -> ServerHandle {
     init_tracing();
     parley_signal::Server::bind(config).await.expect("server binds").spawn()
-}
-
-/// Usernames unique within the test binary (tests share nothing, but names read better).
-pub fn unique(prefix: &str) -> String {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    format!("{prefix}{}", NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
 pub fn register_request(username: &str) -> RegisterRequest {

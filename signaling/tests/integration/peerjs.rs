@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use parley_signal::{Config, Database, PeerJsConfig, Server, ServerHandle};
+use parley_signal::{Config, PeerJsConfig, Server, ServerHandle};
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
@@ -13,14 +13,12 @@ use tokio_tungstenite::{connect_async, MaybeTlsStream, WebSocketStream};
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-const WAIT: Duration = Duration::from_secs(5);
+use crate::common::{config, DEADLINE};
 
 async fn start_with(peerjs: PeerJsConfig) -> ServerHandle {
     let config = Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        database: Database::InMemory,
         peerjs: Some(peerjs),
-        ..Config::default()
+        ..config()
     };
     Server::bind(config).await.expect("server binds").spawn()
 }
@@ -45,10 +43,10 @@ async fn connect(server: &ServerHandle, id: &str, token: &str) -> Ws {
     ws
 }
 
-/// Next text frame as JSON; fails on close or after `WAIT`.
+/// Next text frame as JSON; fails on close or after `DEADLINE`.
 async fn recv(ws: &mut Ws) -> Value {
     loop {
-        let message = timeout(WAIT, ws.next()).await.expect("a frame within the timeout");
+        let message = timeout(DEADLINE, ws.next()).await.expect("a frame within the timeout");
         match message {
             Some(Ok(Message::Text(text))) => return serde_json::from_str(&text).expect("server sends JSON"),
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
@@ -60,7 +58,7 @@ async fn recv(ws: &mut Ws) -> Value {
 /// Waits for the server to close the socket; returns the close code if it sent one.
 async fn closed(ws: &mut Ws) -> Option<CloseCode> {
     loop {
-        match timeout(WAIT, ws.next())
+        match timeout(DEADLINE, ws.next())
             .await
             .expect("socket closes within the timeout")
         {
@@ -113,12 +111,7 @@ async fn id_endpoint_returns_uuid_and_checks_key() {
 
 #[tokio::test]
 async fn endpoint_is_absent_without_peerjs_key() {
-    let config = Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        database: Database::InMemory,
-        ..Config::default()
-    };
-    let server = Server::bind(config).await.unwrap().spawn();
+    let server = Server::bind(config()).await.unwrap().spawn();
     let response = reqwest::get(format!("{}/peerjs/testkey/id", server.url()))
         .await
         .unwrap();
@@ -300,10 +293,6 @@ async fn malformed_frames_get_error_and_socket_keeps_working() {
         json!({"dst": "bob"}).to_string(),
         json!({"type": "OFFER", "payload": 1}).to_string(),
         json!({"type": "OFFER", "dst": 7}).to_string(),
-        format!(
-            r#"{{"type":"OFFER","dst":"bob","payload":"{}"}}"#,
-            "x".repeat(70 * 1024)
-        ),
     ] {
         alice.send(Message::text(bad.clone())).await.unwrap();
         let reply = recv(&mut alice).await;
@@ -323,6 +312,37 @@ async fn malformed_frames_get_error_and_socket_keeps_working() {
     .await;
     assert_eq!(recv(&mut bob).await["payload"], "still here");
     silent(&mut bob, Duration::from_millis(100)).await;
+    server.shutdown().await.unwrap();
+}
+
+/// `peer.connect(id, {metadata})` puts the metadata into the OFFER: PeerServer relays it
+/// whatever its size, and the PeerJS client takes an ERROR as fatal.
+#[tokio::test]
+async fn large_frames_are_relayed_as_peerserver_relays_them() {
+    let server = start().await;
+    let mut alice = connect(&server, "alice", "ta").await;
+    let mut bob = connect(&server, "bob", "tb").await;
+    // 70,000 characters, most of them two or three bytes in UTF-8: ~200 KB on the wire.
+    let metadata: String = "é€x".repeat(70_000 / 3);
+    let payload = json!({"type": "data", "connectionId": "dc_1", "metadata": {"note": metadata}});
+    send(&mut alice, json!({"type": "OFFER", "dst": "bob", "payload": payload})).await;
+    assert_eq!(
+        recv(&mut bob).await,
+        json!({"type": "OFFER", "src": "alice", "dst": "bob", "payload": payload})
+    );
+    silent(&mut alice, Duration::from_millis(100)).await;
+
+    // Past the bound (1 MiB) the socket closes, as a frame over `ws`'s maxPayload would close
+    // it at PeerServer; everyone else carries on.
+    let huge = format!(
+        r#"{{"type":"OFFER","dst":"bob","payload":"{}"}}"#,
+        "x".repeat(1024 * 1024)
+    );
+    alice.send(Message::text(huge)).await.unwrap();
+    closed(&mut alice).await;
+    let mut carol = connect(&server, "carol", "tc").await;
+    send(&mut carol, json!({"type": "OFFER", "dst": "bob", "payload": "hi"})).await;
+    assert_eq!(recv(&mut bob).await["payload"], "hi");
     server.shutdown().await.unwrap();
 }
 
@@ -406,7 +426,11 @@ async fn shutdown_closes_sockets_with_going_away() {
     let mut alice = connect(&server, "alice", "ta").await;
     let stop = tokio::spawn(server.shutdown());
     assert_eq!(closed(&mut alice).await, Some(CloseCode::Away));
-    timeout(WAIT, stop).await.expect("shutdown finishes").unwrap().unwrap();
+    timeout(DEADLINE, stop)
+        .await
+        .expect("shutdown finishes")
+        .unwrap()
+        .unwrap();
 }
 
 #[tokio::test]
@@ -438,7 +462,7 @@ async fn a_client_that_stops_reading_is_disconnected() {
     assert_eq!(reply, json!({"type": "LEAVE", "src": "bob", "dst": "alice"}));
 
     // Bob's id is released even though his socket never drains.
-    let deadline = tokio::time::Instant::now() + WAIT;
+    let deadline = tokio::time::Instant::now() + DEADLINE;
     loop {
         let mut ws = connect_raw(&server, "key=testkey&id=bob&token=new").await;
         if recv(&mut ws).await == json!({"type": "OPEN"}) {

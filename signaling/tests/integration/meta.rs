@@ -1,12 +1,10 @@
 //! Room directory over HTTP, ICE servers, health, metrics and unknown paths.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::*;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use common::*;
 use hmac::{Hmac, Mac};
 use parley_signal::{Config, IceConfig};
 use serde_json::{json, Value};

@@ -1,13 +1,11 @@
 //! Accounts kept in Redis (`--redis`), over real HTTP: the same register/login/logout as with
 //! SQLite, and what Redis is for: several servers on one Redis share every account and session.
 
-mod common;
-
 use std::io::Cursor;
 
-use common::*;
+use crate::common::*;
 use image::{DynamicImage, ImageFormat, Rgb, RgbImage};
-use parley_signal::testing::RedisServer;
+use parley_signal::test_utils::RedisServer;
 use parley_signal::{Config, Database};
 use serde_json::json;
 

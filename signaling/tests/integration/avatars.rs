@@ -1,11 +1,9 @@
 //! Avatars: upload real PNG/JPEG files, check what the server serves back, and refuse what it
 //! must refuse (non-images, oversize bodies, decompression bombs).
 
-mod common;
-
 use std::io::Cursor;
 
-use common::*;
+use crate::common::*;
 use image::{DynamicImage, ImageFormat, Rgb, RgbImage, Rgba, RgbaImage};
 use parley_signal::Limits;
 

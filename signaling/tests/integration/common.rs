@@ -1,13 +1,12 @@
 //! Shared helpers for the black-box integration tests: start a real server on port 0, talk to
 //! it over real HTTP (reqwest) and real WebSockets (tokio-tungstenite).
-#![allow(dead_code)]
 
 use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use parley_signal::{Config, Database, Limits, Server, ServerHandle};
+use parley_signal::test_utils;
+use parley_signal::{Config, Database, Limits};
 use reqwest::header::{HeaderMap, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -17,16 +16,14 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-/// How long any single expected event may take before the test fails.
-pub const TIMEOUT: Duration = Duration::from_secs(5);
+pub use parley_signal::test_utils::DEADLINE;
 pub const PASSWORD: &str = "correct horse battery";
 
-/// A config on a free port with an in-memory database and default limits.
+/// A server on a free port with an in-memory database and the limits a deployment runs with.
 pub fn config() -> Config {
     Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        database: Database::InMemory,
-        ..Config::default()
+        limits: Limits::default(),
+        ..test_utils::config(Database::InMemory)
     }
 }
 
@@ -39,43 +36,34 @@ pub async fn start_limits(limits: Limits) -> TestServer {
 }
 
 pub async fn start_with(config: Config) -> TestServer {
-    let handle = Server::bind(config).await.expect("server binds").spawn();
-    TestServer::new(handle)
+    let server = test_utils::TestServer::start_with(config).await;
+    TestServer {
+        api: Api::new(&server.url()),
+        server,
+    }
 }
 
 pub fn http_client() -> reqwest::Client {
     reqwest::Client::builder()
         .no_proxy()
-        .timeout(TIMEOUT * 2)
+        .timeout(DEADLINE * 2)
         .build()
         .unwrap()
 }
 
 /// A running server and an HTTP client pointed at it.
 pub struct TestServer {
-    pub handle: Option<ServerHandle>,
+    pub server: test_utils::TestServer,
     pub api: Api,
 }
 
 impl TestServer {
-    pub fn new(handle: ServerHandle) -> Self {
-        let api = Api::new(&handle.url());
-        TestServer {
-            handle: Some(handle),
-            api,
-        }
-    }
-
     pub fn ws_url(&self) -> String {
         ws_url(&self.api.base)
     }
 
     pub async fn shutdown(mut self) {
-        let handle = self.handle.take().expect("running");
-        tokio::time::timeout(TIMEOUT, handle.shutdown())
-            .await
-            .expect("shutdown finishes promptly")
-            .expect("server ran cleanly");
+        self.server.stop().await;
     }
 }
 
@@ -155,12 +143,7 @@ impl Account {
     }
 }
 
-static UNIQUE: AtomicUsize = AtomicUsize::new(0);
-
-/// A fresh username, unique within this test binary.
-pub fn unique_name(prefix: &str) -> String {
-    format!("{prefix}{}", UNIQUE.fetch_add(1, Ordering::Relaxed))
-}
+pub use parley_signal::test_utils::unique as unique_name;
 
 pub struct Api {
     pub base: String,
@@ -289,7 +272,7 @@ impl Api {
 
     /// Polls a metric until it has `value`.
     pub async fn wait_metric(&self, name: &str, value: f64) {
-        let deadline = tokio::time::Instant::now() + TIMEOUT;
+        let deadline = tokio::time::Instant::now() + DEADLINE;
         loop {
             let last = self.metric(name).await;
             if last == value {
@@ -310,13 +293,13 @@ pub fn metric_in(text: &str, name: &str) -> Option<f64> {
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
 }
 
-/// Polls `check` every 20 ms until it holds or `TIMEOUT` passes; true when it held.
+/// Polls `check` every 20 ms until it holds or `DEADLINE` passes; true when it held.
 pub async fn eventually<F, Fut>(mut check: F) -> bool
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
 {
-    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    let deadline = tokio::time::Instant::now() + DEADLINE;
     loop {
         if check().await {
             return true;
@@ -353,7 +336,7 @@ pub async fn ws_open_with(
     for (name, value) in headers {
         request.headers_mut().insert(*name, value.parse().unwrap());
     }
-    let (ws, _) = tokio::time::timeout(TIMEOUT, tokio_tungstenite::connect_async(request))
+    let (ws, _) = tokio::time::timeout(DEADLINE, tokio_tungstenite::connect_async(request))
         .await
         .expect("WebSocket handshake timed out")?;
     Ok(ws)
@@ -447,9 +430,9 @@ pub enum Event {
 /// The next text frame, close or end of stream, skipping pings and pongs. Panics on timeout
 /// or a non-JSON/binary message.
 pub async fn next_event(ws: &mut Ws) -> Event {
-    try_next_event(ws, TIMEOUT)
+    try_next_event(ws, DEADLINE)
         .await
-        .unwrap_or_else(|| panic!("nothing from the server within {TIMEOUT:?}"))
+        .unwrap_or_else(|| panic!("nothing from the server within {DEADLINE:?}"))
 }
 
 /// The next event if one arrives within `wait` (pings skipped), else None.

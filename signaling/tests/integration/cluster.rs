@@ -2,14 +2,12 @@
 //! different nodes see each other in rooms and signal each other; sign-outs, profile changes and
 //! room limits hold across nodes; a node that dies or loses its state in Redis is dealt with.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::*;
-use parley_signal::testing::RedisServer;
+use crate::common::*;
+use parley_signal::test_utils::RedisServer;
 use parley_signal::{ClusterConfig, Config, Database, Limits};
 use serde_json::{json, Value};
 

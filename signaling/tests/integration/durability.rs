@@ -1,13 +1,11 @@
 //! Accounts and sessions survive restarts: in-process on the same SQLite file, and the real
 //! binary killed with SIGKILL. SIGTERM stops the binary cleanly.
 
-mod common;
-
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use parley_signal::{Config, Database};
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -68,7 +66,7 @@ async fn spawn_binary(args: &[&str]) -> Binary {
         .expect("the binary starts");
     let stdout = child.stdout.take().unwrap();
     let mut line = String::new();
-    tokio::time::timeout(TIMEOUT * 2, BufReader::new(stdout).read_line(&mut line))
+    tokio::time::timeout(DEADLINE * 2, BufReader::new(stdout).read_line(&mut line))
         .await
         .expect("the binary announces its address in time")
         .unwrap();

@@ -1,11 +1,9 @@
 //! The WebSocket: authentication, rooms and presence, signal relay, frame errors, rate limits,
 //! heartbeat and shutdown.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use futures_util::SinkExt;
 use parley_signal::Limits;
 use serde_json::{json, Value};
@@ -214,7 +212,7 @@ async fn signals_are_relayed_with_a_server_stamped_sender() {
     // And once it has disconnected, it is unknown.
     let gone = a.peer_id.clone();
     a.ws.close(None).await.unwrap();
-    let deadline = Instant::now() + TIMEOUT;
+    let deadline = Instant::now() + DEADLINE;
     loop {
         z.send(json!({"type": "signal", "to": gone, "data": 1})).await;
         let error = z.expect("error").await;
@@ -392,7 +390,7 @@ async fn while_reading<T>(ws: &mut Ws, work: impl std::future::Future<Output = T
     tokio::pin!(work);
     tokio::select! {
         out = &mut work => out,
-        event = try_next_event(ws, TIMEOUT * 2) => panic!("unexpected while waiting: {event:?}"),
+        event = try_next_event(ws, DEADLINE * 2) => panic!("unexpected while waiting: {event:?}"),
     }
 }
 

@@ -1,8 +1,6 @@
 //! Accounts over real HTTP: register, login, logout, `/me`, and the sign-in rate limit.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use parley_signal::Limits;
 use serde_json::{json, Value};
 
