@@ -573,6 +573,7 @@ fn join_error_code(e: &JoinError) -> &'static str {
         JoinError::InvalidRoom(_) => codes::INVALID_ROOM,
         JoinError::TooManyRooms(_) => codes::TOO_MANY_ROOMS,
         JoinError::RoomFull(_) => codes::ROOM_FULL,
+        #[cfg(feature = "redis")]
         JoinError::Unavailable => codes::UNAVAILABLE,
     }
 }

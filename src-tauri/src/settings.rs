@@ -209,7 +209,7 @@ impl SettingsStore {
             .iter()
             .map(|s| IceServer {
                 urls: s.urls.clone(),
-                username: s.username.clone().unwrap_or_default(),
+                username: s.username.clone(),
                 credential: if s.has_credential {
                     self.secrets
                         .load_secret(&self.profile_id, &credential_key(&s.urls))
@@ -217,9 +217,8 @@ impl SettingsStore {
                             tracing::warn!(error = %e, "TURN credential unreadable");
                             None
                         })
-                        .unwrap_or_default()
                 } else {
-                    String::new()
+                    None
                 },
             })
             .collect()

@@ -126,6 +126,7 @@ pub enum JoinError {
     #[error("the room is full ({0} peers)")]
     RoomFull(usize),
     #[error("the server cannot reach its presence store right now; try again shortly")]
+    #[cfg(feature = "redis")]
     Unavailable,
 }
 

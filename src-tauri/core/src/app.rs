@@ -14,11 +14,11 @@ use tokio::sync::mpsc::UnboundedSender;
 use crate::account::{ApiClient, ApiError, InvalidServerUrl, ServerUrl};
 use crate::chat::{ChatEngine, ChatError};
 use crate::events::CoreEvent;
-use crate::history::{History, HistoryError};
-use crate::peer::{IceServer, PeerConfig};
 use crate::presence::{Presence, PresenceOptions};
 use crate::profile::{Profile, ProfileError};
 use crate::secrets::{SecretError, SecretStore, StoreKind};
+use parley_history::{History, HistoryError};
+use parley_peer::{IceServer, PeerConfig};
 
 const HISTORY_FILE: &str = "history.db";
 
@@ -349,19 +349,11 @@ impl Core {
         // The server's STUN/TURN list, then the user's own; an unreachable list is not fatal
         // (direct host candidates still work on a LAN).
         match api.ice_servers().await {
-            Ok(servers) => peer.ice_servers.extend(servers.into_iter().map(|s| IceServer {
-                urls: s.urls,
-                username: s.username.unwrap_or_default(),
-                credential: s.credential.unwrap_or_default(),
-            })),
+            Ok(servers) => peer.ice_servers.extend(servers),
             Err(e) => tracing::warn!(error = %e, "no ICE servers from the server"),
         }
         peer.ice_servers
-            .extend(lock(&self.profile).settings().ice_servers.iter().map(|s| IceServer {
-                urls: s.urls.clone(),
-                username: s.username.clone().unwrap_or_default(),
-                credential: s.credential.clone().unwrap_or_default(),
-            }));
+            .extend(lock(&self.profile).settings().ice_servers.iter().cloned());
         peer.ice_servers.extend(lock(&self.extra_ice).iter().cloned());
         let (presence, presence_events) = Presence::start_with(api.server(), &token, self.options.presence.clone());
         Ok(ChatEngine::start(

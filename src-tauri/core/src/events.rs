@@ -4,7 +4,7 @@
 use parley_protocol::{Peer, User};
 use serde::Serialize;
 
-use crate::history::{DeliveryState, Message};
+use parley_history::{DeliveryState, Message};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "kebab-case")]

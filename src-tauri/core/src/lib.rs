@@ -7,11 +7,13 @@ pub mod chat;
 pub mod client;
 pub mod embedded;
 pub mod events;
-pub mod history;
-pub mod peer;
 pub mod presence;
 pub mod profile;
 pub mod secrets;
 
 mod app;
 pub use app::{Core, CoreError, CoreOptions};
+
+// The layers the core is built on, until the core's own front door covers what its users need.
+pub use parley_history as history;
+pub use parley_peer as peer;

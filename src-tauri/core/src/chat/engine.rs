@@ -13,9 +13,9 @@ use tracing::{debug, info, warn, Instrument};
 
 use super::protocol::{check_body, ChatFrame, FrameError, CHAT_PROTOCOL_VERSION, MAX_READ_IDS};
 use crate::events::CoreEvent;
-use crate::history::{DeliveryState, Direction, History, HistoryError, InsertOutcome, Message, NewMessage};
-use crate::peer::{PeerConfig, PeerEvent, PeerId, PeerManager, PeerSignal};
 use crate::presence::{Presence, PresenceEvent};
+use parley_history::{DeliveryState, Direction, History, HistoryError, InsertOutcome, Message, NewMessage};
+use parley_peer::{PeerConfig, PeerEvent, PeerId, PeerManager, PeerSignal};
 
 /// A failed direct connection is retried after this long while there is something to deliver.
 const RETRY_AFTER: Duration = Duration::from_secs(2);

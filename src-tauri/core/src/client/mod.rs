@@ -22,8 +22,8 @@ use crate::account::{ApiError, ServerUrl};
 use crate::chat::{queue_message, ChatEngine};
 use crate::embedded::{LocalServer, DEFAULT_PORT};
 use crate::events::CoreEvent;
-use crate::history::{Conversation, Cursor, Message, Page};
 use crate::{Core, CoreError};
+use parley_history::{Conversation, Cursor, Message, Page};
 
 /// Where the "this device" server lives.
 #[derive(Debug, Clone)]

@@ -4,7 +4,7 @@
 use parley_protocol::{Peer, User};
 use serde::{Deserialize, Serialize};
 
-use crate::history::{Conversation, Message};
+use parley_history::{Conversation, Message};
 
 /// Which signaling server a person uses.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

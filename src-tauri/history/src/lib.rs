@@ -1,4 +1,4 @@
-//! The on-device message history: one SQLite database per profile holding conversations,
+//! Parley's on-device message history: one SQLite database per profile holding conversations,
 //! messages and their delivery state, with full-text search. Everything is local, so the history
 //! opens, pages and searches with no network at all.
 //!
@@ -18,9 +18,10 @@ mod schema;
 mod store;
 mod types;
 
+use parking_lot::Mutex;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, OpenFlags};
@@ -91,17 +92,11 @@ impl Drop for Inner {
     /// back and truncate the WAL (the last connection to close then deletes it).
     fn drop(&mut self) {
         if self.checkpointer.take().is_some() {
-            if let Err(e) = checkpoint::checkpoint(&lock(&self.writer), "TRUNCATE") {
+            if let Err(e) = checkpoint::checkpoint(&self.writer.lock(), "TRUNCATE") {
                 tracing::debug!(error = %e, "final history checkpoint failed");
             }
         }
     }
-}
-
-/// A panic while a connection was locked leaves nothing half-done that matters: an open
-/// transaction was rolled back when the panic dropped it. Keep using the connection.
-fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
-    conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn now_ms() -> i64 {
@@ -126,7 +121,7 @@ impl History {
         let writer = Arc::new(Mutex::new(writer));
         let checkpointer = if wal {
             // From here on commits never checkpoint (nor fsync) inline; the thread does.
-            checkpoint::install_wal_hook(&lock(&writer))?;
+            checkpoint::install_wal_hook(&writer.lock())?;
             Some(checkpoint::Checkpointer::start(path, writer.clone())?)
         } else {
             None
@@ -193,7 +188,7 @@ impl History {
     {
         let inner = Arc::clone(&self.inner);
         tokio::task::spawn_blocking(move || {
-            let mut writer = lock(&inner.writer);
+            let mut writer = inner.writer.lock();
             match &inner.checkpointer {
                 Some(checkpointer) => checkpointer.write(&mut writer, f),
                 None => f(&mut writer),
@@ -210,16 +205,16 @@ impl History {
         let inner = Arc::clone(&self.inner);
         tokio::task::spawn_blocking(move || {
             if inner.readers.is_empty() {
-                return f(&lock(&inner.writer));
+                return f(&inner.writer.lock());
             }
             // Take any idle reader; if all are busy, queue on one in turn.
             for reader in &inner.readers {
-                if let Ok(conn) = reader.try_lock() {
+                if let Some(conn) = reader.try_lock() {
                     return f(&conn);
                 }
             }
             let turn = inner.next_reader.fetch_add(1, Ordering::Relaxed) % inner.readers.len();
-            f(&lock(&inner.readers[turn]))
+            f(&inner.readers[turn].lock())
         })
         .await?
     }
@@ -435,7 +430,7 @@ mod tests {
 
     /// FTS5 compares every index entry against the content table (rank 1 = also check content).
     fn index_matches_table(h: &History) -> Result<(), rusqlite::Error> {
-        lock(&h.inner.writer).execute(
+        h.inner.writer.lock().execute(
             "INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)",
             [],
         )?;
@@ -457,7 +452,7 @@ mod tests {
         assert_eq!(h.search("shared", MAX_LIMIT, None).await.unwrap().len(), 400);
 
         {
-            let conn = lock(&h.inner.writer);
+            let conn = h.inner.writer.lock();
             conn.execute("UPDATE messages SET body = 'edited text' WHERE id = 'm7'", [])
                 .unwrap();
             conn.execute("DELETE FROM conversations WHERE id = 'carol'", [])
@@ -473,7 +468,9 @@ mod tests {
         assert_eq!(h.message("o1").await.unwrap(), None);
 
         // The check itself must be able to fail: corrupt the index behind the table's back.
-        lock(&h.inner.writer)
+        h.inner
+            .writer
+            .lock()
             .execute("DELETE FROM messages_fts_data WHERE id > 10", [])
             .unwrap();
         assert!(index_matches_table(&h).is_err());
@@ -523,7 +520,10 @@ mod tests {
         const MESSAGES: usize = 3000;
         {
             let h = History::open(&path).unwrap();
-            let autocheckpoint: i64 = lock(&h.inner.writer)
+            let autocheckpoint: i64 = h
+                .inner
+                .writer
+                .lock()
                 .pragma_query_value(None, "wal_autocheckpoint", |row| row.get(0))
                 .unwrap();
             assert_eq!(autocheckpoint, 0, "commits must not checkpoint inline");
@@ -572,7 +572,7 @@ mod tests {
             assert_eq!(h.search("hello", 1, None).await.unwrap()[0].message.id, format!("o{i}"));
         }
         // The read connections cannot write, whatever a bug might send them.
-        let reader = lock(&h.inner.readers[0]);
+        let reader = h.inner.readers[0].lock();
         assert!(reader.execute("DELETE FROM messages", []).is_err());
     }
 }

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use parley_core::peer::{PeerConfig, PeerError, PeerEvent, PeerId, PeerManager, PeerSignal, MAX_FRAME_LEN};
+use parley_peer::{PeerConfig, PeerError, PeerEvent, PeerId, PeerManager, PeerSignal, MAX_FRAME_LEN};
 use tokio::runtime::Handle;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio::time::timeout;

@@ -2,30 +2,21 @@
 
 use std::time::Duration;
 
+use parley_protocol::IceServer;
 use rtc::ice::mdns::MulticastDnsMode;
 use rtc::ice::network_type::NetworkType;
 use rtc::peer_connection::configuration::setting_engine::SctpMaxMessageSize;
-use serde::{Deserialize, Serialize};
 use webrtc::peer_connection::{
     RTCConfiguration, RTCConfigurationBuilder, RTCIceServer, SettingEngine, SettingEngineBuilder,
 };
 
 use super::MAX_FRAME_LEN;
 
-/// A STUN or TURN server, as the signaling server hands them out.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IceServer {
-    pub urls: Vec<String>,
-    #[serde(default)]
-    pub username: String,
-    #[serde(default)]
-    pub credential: String,
-}
-
 /// How connections are built. `Default` suits real networks; [`PeerConfig::loopback`] suits tests
 /// and benchmarks on one machine.
 #[derive(Debug, Clone)]
 pub struct PeerConfig {
+    /// STUN/TURN servers to gather candidates through (the signaling server's and the person's).
     pub ice_servers: Vec<IceServer>,
     /// Gather exactly one host candidate, 127.0.0.1, and ignore `ice_servers`. Remote candidates
     /// that are not loopback are refused, so a test can never send a packet off the machine.
@@ -119,8 +110,8 @@ impl PeerConfig {
                 .iter()
                 .map(|s| RTCIceServer {
                     urls: s.urls.clone(),
-                    username: s.username.clone(),
-                    credential: s.credential.clone(),
+                    username: s.username.clone().unwrap_or_default(),
+                    credential: s.credential.clone().unwrap_or_default(),
                 })
                 .collect()
         };

@@ -14,10 +14,11 @@
 use std::cell::Cell;
 use std::os::raw::c_int;
 use std::path::Path;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use parking_lot::{Condvar, Mutex, MutexGuard};
 use rusqlite::hooks::Wal;
 use rusqlite::{Connection, OpenFlags};
 
@@ -67,7 +68,7 @@ struct Shared {
 
 impl Shared {
     fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        self.state.lock()
     }
 }
 
@@ -136,7 +137,7 @@ fn run(conn: Connection, writer: &Mutex<Connection>, shared: &Shared) {
     loop {
         // Idle until something is written.
         while !state.stop && !state.dirty {
-            state = shared.wake.wait(state).unwrap_or_else(|p| p.into_inner());
+            shared.wake.wait(&mut state);
         }
         // Let a burst finish, unless the WAL is already large.
         let due = Instant::now() + INTERVAL;
@@ -145,11 +146,7 @@ fn run(conn: Connection, writer: &Mutex<Connection>, shared: &Shared) {
             if now >= due {
                 break;
             }
-            state = shared
-                .wake
-                .wait_timeout(state, due - now)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
+            shared.wake.wait_for(&mut state, due - now);
         }
         if state.stop {
             // The owner checkpoints (TRUNCATE) once this thread is gone.
@@ -163,7 +160,7 @@ fn run(conn: Connection, writer: &Mutex<Connection>, shared: &Shared) {
             Ok((log, done)) => {
                 tracing::trace!(log, done, "history checkpoint");
                 if log >= WAL_LIMIT_FRAMES {
-                    let writer = writer.lock().unwrap_or_else(|p| p.into_inner());
+                    let writer = writer.lock();
                     restart(&writer);
                 }
             }

@@ -6,10 +6,13 @@
 //! build output and reused; set `PARLEY_BENCH_REGENERATE=1` to rebuild it (and so measure the
 //! bulk insert rate again) and `PARLEY_BENCH_MESSAGES=N` for another size.
 
+// A benchmark prints its figures.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use parley_core::history::{Cursor, History, NewMessage};
+use parley_history::{Cursor, History, NewMessage};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -349,7 +352,7 @@ async fn single_inserts(h: &History, path: &Path) {
     for i in 0..N {
         timed(
             &mut samples,
-            h.advance_state(&format!("single-{i}"), parley_core::history::DeliveryState::Read),
+            h.advance_state(&format!("single-{i}"), parley_history::DeliveryState::Read),
         )
         .await
         .unwrap();

@@ -5,12 +5,15 @@
 //! comparison, one with webrtc-rs's default ICE pacing. Environment knobs: `SETUP_RUNS` (20),
 //! `RTT_MESSAGES` (10000), `PROFILES` (comma list of `tuned`, `default-pacing`, `real-net`).
 
+// A benchmark prints its figures.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use parley_core::peer::{PeerConfig, PeerEvent, PeerId, PeerManager, PeerSignal};
+use parley_peer::{PeerConfig, PeerEvent, PeerId, PeerManager, PeerSignal};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 use tokio::time::timeout;
 

@@ -1,5 +1,6 @@
-//! The peer layer: one WebRTC connection per remote peer, negotiated through an abstract signal
-//! channel, carrying chat frames on a reliable ordered data channel.
+//! Parley's peer layer: one WebRTC connection (webrtc-rs) per remote peer, negotiated through an
+//! abstract signal relay, carrying frames on a reliable ordered data channel. [`PeerManager`] is
+//! the front door; the app core runs chat on it, and it knows nothing of chat.
 //!
 //! Negotiation has fixed roles so that two peers connecting to each other at the same moment end
 //! up with one connection: the peer with the lexicographically smaller id always offers; the
@@ -19,9 +20,10 @@ mod error;
 mod session;
 mod signal;
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use rand::Rng;
@@ -29,8 +31,9 @@ use tokio::sync::mpsc::UnboundedSender;
 use tracing::{debug, Instrument};
 use webrtc::peer_connection::{PeerConnection, RTCIceCandidateInit, RTCSessionDescription};
 
-pub use config::{IceServer, PeerConfig};
+pub use config::PeerConfig;
 pub use error::PeerError;
+pub use parley_protocol::IceServer;
 pub use signal::{PeerSignal, SessionId, MAX_CANDIDATE_LEN, MAX_SDP_LEN, MAX_SESSION_ID, PROTOCOL_VERSION};
 
 use session::{Role, Session};
@@ -70,11 +73,6 @@ pub(crate) struct Inner {
     /// remote, so two of them can never both create a session for it. Lock order: `locks`
     /// before `sessions`.
     locks: Mutex<HashMap<PeerId, Arc<tokio::sync::Mutex<()>>>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Plain maps that stay consistent across a panic; see session::lock.
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn validate_peer_id(id: &str) -> Result<(), PeerError> {
@@ -203,7 +201,7 @@ impl PeerManager {
         let span = tracing::info_span!("peer", local = %inner.local, remote = %remote);
         inner
             .locked(remote, async {
-                let removed = lock(&inner.sessions).remove(remote);
+                let removed = inner.sessions.lock().remove(remote);
                 if let Some(session) = removed {
                     session.end("closed locally", true).await;
                 }
@@ -214,7 +212,7 @@ impl PeerManager {
 
     /// Closes every connection, telling each remote.
     pub async fn close_all(&self) {
-        let sessions: Vec<_> = lock(&self.inner.sessions).drain().map(|(_, s)| s).collect();
+        let sessions: Vec<_> = self.inner.sessions.lock().drain().map(|(_, s)| s).collect();
         for session in sessions {
             session.end("closed locally", true).await;
         }
@@ -227,19 +225,19 @@ impl Inner {
     }
 
     fn current(&self, remote: &PeerId) -> Option<Arc<Session>> {
-        lock(&self.sessions).get(remote).cloned()
+        self.sessions.lock().get(remote).cloned()
     }
 
     /// Runs `f` holding `remote`'s lock, then forgets the lock if nobody else needs it.
     async fn locked<T>(&self, remote: &PeerId, f: impl std::future::Future<Output = T>) -> T {
-        let remote_lock = lock(&self.locks).entry(remote.clone()).or_default().clone();
+        let remote_lock = self.locks.lock().entry(remote.clone()).or_default().clone();
         let result = {
             let _guard = remote_lock.lock().await;
             f.await
         };
-        let mut locks = lock(&self.locks);
+        let mut locks = self.locks.lock();
         // Two references: the map's and ours. Anyone else waiting holds a third.
-        if Arc::strong_count(&remote_lock) == 2 && !lock(&self.sessions).contains_key(remote) {
+        if Arc::strong_count(&remote_lock) == 2 && !self.sessions.lock().contains_key(remote) {
             locks.remove(remote);
         }
         result
@@ -278,7 +276,7 @@ impl Inner {
             }
         };
         let session = Arc::new(session);
-        lock(&self.sessions).insert(remote.clone(), session.clone());
+        self.sessions.lock().insert(remote.clone(), session.clone());
         debug!(parent: &session.shared.span, "offer sent");
         session.shared.send_description(PeerSignal::Offer {
             v: PROTOCOL_VERSION,
@@ -323,7 +321,7 @@ impl Inner {
                     Some(s) => {
                         // The remote only asks when it has no connection to us, so it lost the
                         // one we still think is open: it restarted.
-                        lock(&self.sessions).remove(from);
+                        self.sessions.lock().remove(from);
                         s.end("remote restarted", false).await;
                         self.offer(from).await
                     }
@@ -406,7 +404,7 @@ impl Inner {
             PeerSignal::Bye { session: id } => {
                 match current {
                     Some(s) if s.id == id => {
-                        lock(&self.sessions).remove(from);
+                        self.sessions.lock().remove(from);
                         s.end("remote closed", false).await;
                     }
                     _ => debug!(session = id, "bye for no current connection ignored"),
@@ -456,7 +454,7 @@ impl Inner {
             }
         };
         let session = Arc::new(session);
-        let replaced = lock(&self.sessions).insert(remote.clone(), session.clone());
+        let replaced = self.sessions.lock().insert(remote.clone(), session.clone());
         if let Some(old) = replaced {
             old.end("replaced by a new connection", false).await;
         }
@@ -484,7 +482,7 @@ impl Inner {
     /// connection itself (state change, channel close, set-up timeout).
     pub(crate) async fn drop_session(&self, remote: &PeerId, id: SessionId, reason: &str) {
         let removed = {
-            let mut sessions = lock(&self.sessions);
+            let mut sessions = self.sessions.lock();
             match sessions.get(remote) {
                 Some(s) if s.id == id => sessions.remove(remote),
                 _ => None,
@@ -501,7 +499,7 @@ impl Drop for Inner {
     /// connection's driver running until it is closed). No Bye is sent: to the remotes this looks
     /// like a crash, which is what an unclean drop is.
     fn drop(&mut self) {
-        let sessions: Vec<_> = lock(&self.sessions).drain().map(|(_, s)| s).collect();
+        let sessions: Vec<_> = self.sessions.lock().drain().map(|(_, s)| s).collect();
         if sessions.is_empty() {
             return;
         }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use parley_core::history::{
+use parley_history::{
     Cursor, DeliveryState, Direction, History, HistoryError, InsertOutcome, Message, NewMessage, SNIPPET_MATCH_END,
     SNIPPET_MATCH_START,
 };

@@ -1,7 +1,8 @@
 //! One negotiated connection to one remote peer: its `PeerConnection`, its chat channel, and the
 //! bookkeeping that keeps events and signals in a sane order.
 
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
+use parking_lot::Mutex;
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -75,23 +76,17 @@ struct Inbound {
     held: Vec<RTCIceCandidateInit>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // The guarded data stays consistent across a panic (plain flags and queues), so a poisoned
-    // lock is still usable and must not take the whole peer layer down with it.
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 impl Shared {
     pub(crate) fn is_open(&self) -> bool {
-        *lock(&self.phase) == Phase::Open
+        *self.phase.lock() == Phase::Open
     }
 
     pub(crate) fn is_pending(&self) -> bool {
-        *lock(&self.phase) == Phase::Pending
+        *self.phase.lock() == Phase::Pending
     }
 
     fn mark_open(&self) {
-        let mut phase = lock(&self.phase);
+        let mut phase = self.phase.lock();
         if *phase == Phase::Pending {
             *phase = Phase::Open;
             info!(parent: &self.span, "channel open");
@@ -103,7 +98,7 @@ impl Shared {
 
     /// Returns whether this call ended the session (so exactly one caller emits Disconnected).
     fn mark_ended(&self, reason: &str) -> bool {
-        let mut phase = lock(&self.phase);
+        let mut phase = self.phase.lock();
         if *phase == Phase::Ended {
             return false;
         }
@@ -117,7 +112,7 @@ impl Shared {
     }
 
     fn deliver(&self, data: Bytes) {
-        let phase = lock(&self.phase);
+        let phase = self.phase.lock();
         if *phase == Phase::Open {
             let _ = self.events.send(PeerEvent::Frame {
                 peer: self.remote.clone(),
@@ -133,7 +128,7 @@ impl Shared {
             sdp_mid: init.sdp_mid,
             sdp_mline_index: init.sdp_mline_index,
         };
-        let mut out = lock(&self.outbound);
+        let mut out = self.outbound.lock();
         if out.description_sent {
             let _ = self.signals.send((self.remote.clone(), signal));
         } else {
@@ -143,7 +138,7 @@ impl Shared {
 
     /// Sends an offer or answer, then whatever candidates were gathered before it.
     pub(crate) fn send_description(&self, signal: PeerSignal) {
-        let mut out = lock(&self.outbound);
+        let mut out = self.outbound.lock();
         let _ = self.signals.send((self.remote.clone(), signal));
         out.description_sent = true;
         for held in out.held.drain(..) {
@@ -156,7 +151,7 @@ impl Shared {
         &self,
         init: RTCIceCandidateInit,
     ) -> Result<Option<RTCIceCandidateInit>, PeerError> {
-        let mut inbound = lock(&self.inbound);
+        let mut inbound = self.inbound.lock();
         if inbound.remote_description_set {
             return Ok(Some(init));
         }
@@ -169,7 +164,7 @@ impl Shared {
 
     /// Marks the remote description applied and returns the candidates held until then.
     pub(crate) fn remote_description_set(&self) -> Vec<RTCIceCandidateInit> {
-        let mut inbound = lock(&self.inbound);
+        let mut inbound = self.inbound.lock();
         inbound.remote_description_set = true;
         std::mem::take(&mut inbound.held)
     }
