@@ -2,7 +2,7 @@
 //! a generated history of a million messages (a made-up vocabulary with English's word-frequency
 //! shape, across ~200 conversations of uneven size).
 //!
-//! `cargo bench -p parley-core --bench history`. The generated database is cached next to the
+//! `cargo bench -p parley-history --bench history`. The generated database is cached next to the
 //! build output and reused; set `PARLEY_BENCH_REGENERATE=1` to rebuild it (and so measure the
 //! bulk insert rate again) and `PARLEY_BENCH_MESSAGES=N` for another size.
 

@@ -1,7 +1,7 @@
 //! Peer-layer benchmark on loopback: connection set-up time and chat-frame round trips between
 //! two `PeerManager`s in one process, wired by an in-memory relay.
 //!
-//! `cargo bench -p parley-core --bench peer` runs the tuned loopback configuration and, for
+//! `cargo bench -p parley-peer --bench peer` runs the tuned loopback configuration and, for
 //! comparison, one with webrtc-rs's default ICE pacing. Environment knobs: `SETUP_RUNS` (20),
 //! `RTT_MESSAGES` (10000), `PROFILES` (comma list of `tuned`, `default-pacing`, `real-net`).
 
