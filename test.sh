@@ -44,7 +44,7 @@ stage "app end-to-end" . scripts/e2e.sh
 # The desktop default store, Secret Service, against a real gnome-keyring on a private D-Bus.
 stage "keyring: Secret Service" . dbus-run-session -- sh -c \
   'printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null &&
-   PARLEY_TEST_SECRET_SERVICE=1 exec cargo test -p parley-core --test integration secret_service' 
+   PARLEY_TEST_SECRET_SERVICE=1 exec cargo test -p parley-core --lib secret_service' 
 stage "ui typecheck" ui npm run typecheck
 stage "ui test" ui npm test
 # The UI in Debian's Chromium with Tauri's IPC mocked (ui/tests/browser).

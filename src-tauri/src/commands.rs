@@ -1,10 +1,11 @@
-//! The Tauri commands: a thin adapter from the page to `parley_core::client::Client`. Each one
-//! turns its arguments into core types, calls the core, and returns its answer or a
-//! `{code, message}` error. The contract is `docs/app-ipc.md`.
+//! The Tauri commands: a thin adapter from the page to `parley_core::Parley`. Each one turns its
+//! arguments into core types, calls the core, and returns its answer or a `{code, message}`
+//! error. The contract is `docs/app-ipc.md`.
 
-use parley_core::client::{Contact, RoomState, SearchResult, ServerChoice, Snapshot};
-use parley_core::history::{Conversation, Cursor, Message, Page};
-use parley_protocol::{ProfileUpdate, RoomSummary, User};
+use parley_core::{
+    Contact, Conversation, Cursor, Message, Page, ProfileUpdate, RoomState, RoomSummary, SearchResult, ServerChoice,
+    Snapshot, User,
+};
 use tauri::ipc::{InvokeBody, Request, Response};
 use tauri::{AppHandle, Runtime, State};
 
@@ -46,10 +47,9 @@ pub fn snapshot(state: State<'_, AppState>) -> Stamped {
 pub async fn restore_session<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>) -> Result<Stamped> {
     let settings = state.settings.load(&app);
     state
-        .client
-        .core()
-        .set_extra_ice_servers(state.settings.ice_servers(&settings));
-    state.client.restore(settings.server).await?;
+        .parley
+        .use_ice_servers(state.settings.ice_servers(&state.parley, &settings));
+    state.parley.restore(settings.server).await?;
     Ok(state.snapshot())
 }
 
@@ -58,7 +58,7 @@ fn remember_server<R: Runtime>(app: &AppHandle<R>, state: &AppState, server: Ser
     let mut settings = state.settings.load(app);
     if settings.server != server {
         settings.server = server;
-        state.settings.save(app, settings, Vec::new())?;
+        state.settings.save(app, &state.parley, settings, Vec::new())?;
     }
     Ok(())
 }
@@ -71,7 +71,7 @@ pub async fn sign_in<R: Runtime>(
     login: String,
     password: String,
 ) -> Result<Stamped> {
-    state.client.sign_in(server.clone(), &login, &password).await?;
+    state.parley.sign_in(server.clone(), &login, &password).await?;
     remember_server(&app, &state, server)?;
     Ok(state.snapshot())
 }
@@ -87,7 +87,7 @@ pub async fn sign_up<R: Runtime>(
     display_name: Option<String>,
 ) -> Result<Stamped> {
     state
-        .client
+        .parley
         .sign_up(server.clone(), &username, &email, &password, display_name.as_deref())
         .await?;
     remember_server(&app, &state, server)?;
@@ -96,33 +96,33 @@ pub async fn sign_up<R: Runtime>(
 
 #[tauri::command]
 pub async fn sign_out(state: State<'_, AppState>) -> Result<Stamped> {
-    state.client.sign_out().await?;
+    state.parley.sign_out().await?;
     Ok(state.snapshot())
 }
 
 #[tauri::command]
 pub async fn room_directory(state: State<'_, AppState>) -> Result<Vec<RoomSummary>> {
-    Ok(state.client.room_directory().await?)
+    Ok(state.parley.room_directory().await?)
 }
 
 #[tauri::command]
 pub fn join_room(state: State<'_, AppState>, room: String) -> Result<RoomState> {
-    Ok(state.client.join_room(&room)?)
+    Ok(state.parley.join_room(&room)?)
 }
 
 #[tauri::command]
 pub fn leave_room(state: State<'_, AppState>, room: String) -> Result<()> {
-    Ok(state.client.leave_room(&room)?)
+    Ok(state.parley.leave_room(&room)?)
 }
 
 #[tauri::command]
 pub async fn contacts(state: State<'_, AppState>) -> Result<Vec<Contact>> {
-    Ok(state.client.contacts().await?)
+    Ok(state.parley.contacts().await?)
 }
 
 #[tauri::command]
 pub async fn open_conversation(state: State<'_, AppState>, user_id: String) -> Result<Conversation> {
-    Ok(state.client.open_conversation(&user_id).await?)
+    Ok(state.parley.open_conversation(&user_id).await?)
 }
 
 #[tauri::command]
@@ -133,7 +133,7 @@ pub async fn history_page(
     limit: Option<usize>,
 ) -> Result<Page> {
     Ok(state
-        .client
+        .parley
         .history_page(&conversation_id, cursor(before)?, limit)
         .await?)
 }
@@ -146,29 +146,29 @@ pub async fn history_after(
     limit: Option<usize>,
 ) -> Result<Page> {
     Ok(state
-        .client
+        .parley
         .history_after(&conversation_id, parse_cursor(&after)?, limit)
         .await?)
 }
 
 #[tauri::command]
 pub async fn message_cursor(state: State<'_, AppState>, message_id: String) -> Result<String> {
-    Ok(state.client.message_cursor(&message_id).await?.to_string())
+    Ok(state.parley.message(&message_id).await?.cursor().to_string())
 }
 
 #[tauri::command]
 pub async fn send_message(state: State<'_, AppState>, user_id: String, body: String) -> Result<Message> {
-    Ok(state.client.send_message(&user_id, &body).await?)
+    Ok(state.parley.send_message(&user_id, &body).await?)
 }
 
 #[tauri::command]
 pub async fn mark_read(state: State<'_, AppState>, conversation_id: String) -> Result<usize> {
-    Ok(state.client.mark_read(&conversation_id).await?)
+    Ok(state.parley.mark_read(&conversation_id).await?)
 }
 
 #[tauri::command]
 pub async fn set_typing(state: State<'_, AppState>, user_id: String, active: bool) -> Result<()> {
-    state.client.set_typing(&user_id, active).await;
+    state.parley.set_typing(&user_id, active).await;
     Ok(())
 }
 
@@ -179,7 +179,7 @@ pub async fn search(
     before: Option<String>,
     limit: Option<usize>,
 ) -> Result<Vec<SearchResult>> {
-    Ok(state.client.search(&query, cursor(before)?, limit).await?)
+    Ok(state.parley.search(&query, None, cursor(before)?, limit).await?)
 }
 
 #[tauri::command]
@@ -194,7 +194,7 @@ pub async fn update_profile(
         bio,
         status,
     };
-    Ok(state.client.update_profile(&update).await?)
+    Ok(state.parley.update_profile(&update).await?)
 }
 
 /// The image arrives as the raw request body (no JSON array of numbers).
@@ -208,13 +208,13 @@ pub async fn upload_avatar(state: State<'_, AppState>, request: Request<'_>) -> 
     if bytes.is_empty() {
         return Err(AppError::InvalidInput("the image is empty".into()));
     }
-    Ok(state.client.upload_avatar(bytes.clone()).await?)
+    Ok(state.parley.upload_avatar(bytes.clone()).await?)
 }
 
 /// The avatar's bytes as an `ArrayBuffer`; empty when the user has none.
 #[tauri::command]
 pub async fn avatar(state: State<'_, AppState>, user_id: String) -> Result<Response> {
-    let bytes = state.client.avatar(&user_id).await?.unwrap_or_default();
+    let bytes = state.parley.avatar(&user_id).await?.unwrap_or_default();
     Ok(Response::new(bytes))
 }
 
@@ -232,18 +232,17 @@ pub fn set_settings<R: Runtime>(
 ) -> Result<Settings> {
     let saved = state
         .settings
-        .save(&app, settings, ice_credentials.unwrap_or_default())?;
+        .save(&app, &state.parley, settings, ice_credentials.unwrap_or_default())?;
     state
-        .client
-        .core()
-        .set_extra_ice_servers(state.settings.ice_servers(&saved));
+        .parley
+        .use_ice_servers(state.settings.ice_servers(&state.parley, &saved));
     Ok(saved)
 }
 
+/// What the page found in its webview: logged, and the call path it implies (calls will use it).
 #[tauri::command]
-pub fn report_media_caps(state: State<'_, AppState>, caps: MediaCaps) {
+pub fn report_media_caps(caps: MediaCaps) {
     tracing::info!(?caps, calls = caps.call_path(), "webview media capabilities");
-    *state.media.lock().unwrap_or_else(|p| p.into_inner()) = Some(caps);
 }
 
 /// The page shows its first screen. Logs, in milliseconds since the process started, the

@@ -12,12 +12,9 @@ mod settings;
 mod state;
 mod webview;
 
-use std::sync::Mutex;
 use std::time::Instant;
 
-use parley_core::client::{Client, ClientOptions};
-use parley_core::secrets::StoreKind;
-use parley_core::{Core, CoreError, CoreOptions};
+use parley_core::{CoreError, Parley, ParleyOptions, ProfileDirError, StoreKind};
 use tauri::{Emitter, Manager, RunEvent, WebviewUrl, WebviewWindowBuilder};
 use tracing_subscriber::EnvFilter;
 
@@ -36,35 +33,21 @@ fn init_tracing() {
 
 fn setup(app: &mut tauri::App, started: Instant) -> Result<(), Box<dyn std::error::Error>> {
     let paths = paths::Paths::resolve(app.handle())?;
-    let keyring = StoreKind::from_env().map_err(CoreError::from)?;
-    let core = match Core::open(
-        &paths.profile,
-        CoreOptions {
-            keyring,
-            ..CoreOptions::default()
-        },
-    ) {
-        Ok(core) => core,
-        Err(CoreError::Profile(parley_core::profile::ProfileError::InUse { .. }))
-            if instance::show_running(&paths.profile) =>
-        {
+    let mut options = ParleyOptions::new(paths.embedded_dir.clone());
+    options.keyring = StoreKind::from_env().map_err(CoreError::from)?;
+    options.this_device.port = paths.embedded_port;
+    let (parley, mut events) = match Parley::open(&paths.profile, options) {
+        Ok(opened) => opened,
+        Err(CoreError::ProfileDir(ProfileDirError::InUse { .. })) if instance::show_running(&paths.profile) => {
             tracing::info!(profile = %paths.profile.display(), "already running: brought its window forward");
             std::process::exit(0);
         }
         Err(e) => return Err(e.into()),
     };
-    let settings = SettingsStore::new(&paths.profile, core.secrets().clone(), core.profile_id());
-    let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
-    let options = ClientOptions {
-        embedded_port: paths.embedded_port,
-        ..ClientOptions::new(paths.embedded_dir.clone())
-    };
-    let client = Client::new(core, options, tx);
     app.manage(AppState {
-        client,
-        settings,
+        settings: SettingsStore::new(&paths.profile),
+        parley,
         profile_dir: paths.profile.clone(),
-        media: Mutex::new(None),
         started,
         started_at: std::time::SystemTime::now() - started.elapsed(),
         events_sent: Default::default(),
@@ -153,7 +136,7 @@ pub fn run() {
         if let RunEvent::Exit = event {
             if let Some(state) = handle.try_state::<AppState>() {
                 // Closes peer connections and stops the embedded server cleanly.
-                tauri::async_runtime::block_on(state.client.shutdown());
+                tauri::async_runtime::block_on(state.parley.shutdown());
             }
         }
     });

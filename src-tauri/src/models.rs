@@ -1,4 +1,4 @@
-//! Shapes only the desktop app has (the core's are in `parley_core::client`).
+//! Shapes only the desktop app has (the core's are `parley_core`'s).
 
 use serde::{Deserialize, Serialize};
 
@@ -47,7 +47,7 @@ mod tests {
 
     #[test]
     fn numbered_values_carry_seq_beside_their_fields() {
-        let event = parley_core::events::CoreEvent::RoomLeft { room: "lobby".into() };
+        let event = parley_core::CoreEvent::RoomLeft { room: "lobby".into() };
         let json = serde_json::to_value(Numbered { seq: 7, value: &event }).unwrap();
         assert_eq!(
             json,

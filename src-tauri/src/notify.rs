@@ -2,8 +2,7 @@
 //! person has not turned them off). Sent from Rust, so the page is granted no notification
 //! permission at all.
 
-use parley_core::events::CoreEvent;
-use parley_core::history::{Direction, Message};
+use parley_core::{CoreEvent, Direction, Message};
 use tauri::{AppHandle, Manager, Runtime};
 use tauri_plugin_notification::NotificationExt;
 
@@ -36,9 +35,9 @@ pub async fn on_event<R: Runtime>(app: &AppHandle<R>, event: &CoreEvent) {
     let Some(message) = worth_notifying(event, focused, || state.settings.load(app).notifications) else {
         return;
     };
-    let title = match state.client.core().history().contact(&message.sender_id).await {
-        Ok(Some(user)) => user.display_name,
-        _ => "New message".to_owned(),
+    let title = match state.parley.contact(&message.sender_id).await {
+        Ok(user) => user.display_name,
+        Err(_) => "New message".to_owned(),
     };
     if let Err(e) = app
         .notification()
@@ -63,7 +62,7 @@ fn preview(body: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use parley_core::history::DeliveryState;
+    use parley_core::DeliveryState;
 
     fn message(direction: Direction) -> CoreEvent {
         CoreEvent::Message {

@@ -51,7 +51,7 @@ impl Paths {
                 .ok()
                 .filter(|p| *p != 0)
                 .ok_or(PathsError::BadPort(p))?,
-            None => parley_core::embedded::DEFAULT_PORT,
+            None => parley_core::ThisDevice::DEFAULT_PORT,
         };
         Ok(Paths {
             profile: profile.unwrap_or_else(|| data.join("profiles").join("default")),

@@ -4,9 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use parley_core::client::ServerChoice;
-use parley_core::peer::IceServer;
-use parley_core::secrets::SecretStore;
+use parley_core::{IceServer, Parley, ServerChoice, ServerUrl};
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Runtime};
 use tauri_plugin_store::StoreExt;
@@ -76,7 +74,7 @@ impl Settings {
     /// Checks every field; the message names the one at fault.
     pub fn validate(&mut self) -> Result<()> {
         if let ServerChoice::Url { url } = &mut self.server {
-            let parsed = parley_core::account::ServerUrl::parse(url).map_err(|e| invalid(format!("server: {e}")))?;
+            let parsed = ServerUrl::parse(url).map_err(|e| invalid(format!("server: {e}")))?;
             *url = parsed.to_string();
         }
         if self.ice_servers.len() > MAX_ICE_SERVERS {
@@ -124,16 +122,12 @@ impl Settings {
 /// Reads and writes the settings of one profile.
 pub struct SettingsStore {
     path: PathBuf,
-    secrets: SecretStore,
-    profile_id: String,
 }
 
 impl SettingsStore {
-    pub fn new(profile_dir: &Path, secrets: SecretStore, profile_id: String) -> SettingsStore {
+    pub fn new(profile_dir: &Path) -> SettingsStore {
         SettingsStore {
             path: profile_dir.join(FILE),
-            secrets,
-            profile_id,
         }
     }
 
@@ -162,6 +156,7 @@ impl SettingsStore {
     pub fn save<R: Runtime>(
         &self,
         app: &AppHandle<R>,
+        parley: &Parley,
         mut settings: Settings,
         credentials: Vec<IceCredential>,
     ) -> Result<Settings> {
@@ -184,14 +179,10 @@ impl SettingsStore {
             let server = &mut settings.ice_servers[credential.index];
             let key = credential_key(&server.urls);
             if credential.credential.is_empty() {
-                self.secrets
-                    .delete_secret(&self.profile_id, &key)
-                    .map_err(|e| AppError::Core(e.into()))?;
+                parley.delete_secret(&key)?;
                 server.has_credential = false;
             } else {
-                self.secrets
-                    .save_secret(&self.profile_id, &key, &credential.credential)
-                    .map_err(|e| AppError::Core(e.into()))?;
+                parley.save_secret(&key, &credential.credential)?;
                 server.has_credential = true;
             }
         }
@@ -203,7 +194,7 @@ impl SettingsStore {
     }
 
     /// The ICE servers for the core, with their credentials from the keyring.
-    pub fn ice_servers(&self, settings: &Settings) -> Vec<IceServer> {
+    pub fn ice_servers(&self, parley: &Parley, settings: &Settings) -> Vec<IceServer> {
         settings
             .ice_servers
             .iter()
@@ -211,12 +202,10 @@ impl SettingsStore {
                 urls: s.urls.clone(),
                 username: s.username.clone(),
                 credential: if s.has_credential {
-                    self.secrets
-                        .load_secret(&self.profile_id, &credential_key(&s.urls))
-                        .unwrap_or_else(|e| {
-                            tracing::warn!(error = %e, "TURN credential unreadable");
-                            None
-                        })
+                    parley.secret(&credential_key(&s.urls)).unwrap_or_else(|e| {
+                        tracing::warn!(error = %e, "TURN credential unreadable");
+                        None
+                    })
                 } else {
                     None
                 },

@@ -1,21 +1,19 @@
-//! What the app holds for its one profile: the core's client, the settings, and what the page
-//! reported about its webview.
+//! What the app holds for its one profile: the core's front door, the person's settings, and the
+//! process's start time.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
 use std::time::Instant;
 
-use parley_core::client::Client;
+use parley_core::{Parley, Snapshot};
 
-use crate::models::MediaCaps;
+use crate::models::Numbered;
 use crate::settings::SettingsStore;
 
 pub struct AppState {
-    pub client: Client,
+    pub parley: Parley,
     pub settings: SettingsStore,
     pub profile_dir: PathBuf,
-    pub media: Mutex<Option<MediaCaps>>,
     pub started: Instant,
     /// The same moment on the wall clock, to place the page's own timestamps.
     pub started_at: std::time::SystemTime,
@@ -30,14 +28,14 @@ impl AppState {
         self.events_sent.fetch_add(1, Ordering::SeqCst) + 1
     }
 
-    /// The client's state now, numbered: it includes the effect of every event numbered up to
-    /// `seq`. (The client updates its state before it passes an event on, so reading the count
+    /// The core's state now, numbered: it includes the effect of every event numbered up to
+    /// `seq`. (The core updates its state before it passes an event on, so reading the count
     /// first and the state second can only include more, never less.)
-    pub fn snapshot(&self) -> crate::models::Numbered<parley_core::client::Snapshot> {
+    pub fn snapshot(&self) -> Numbered<Snapshot> {
         let seq = self.events_sent.load(Ordering::SeqCst);
-        crate::models::Numbered {
+        Numbered {
             seq,
-            value: self.client.snapshot(),
+            value: self.parley.snapshot(),
         }
     }
 }

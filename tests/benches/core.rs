@@ -1,10 +1,11 @@
 //! End-to-end benchmark of two full app cores on loopback, through a real signaling server in
 //! this process: what a user waits for, not what one layer does.
 //!
-//! - Channel set-up ("click to open a chat"): `ChatEngine::connect_to(user)` until both sides
-//!   have reported `Connected`. Between runs the second user goes offline and online again
-//!   (a new peer id, so a brand-new connection each time, and either side may be the offerer).
-//! - Message round trip: `send_message` until the sender's `MessageState delivered` event, i.e.
+//! - Channel set-up ("click to open a chat"): `Parley::open_conversation(user)` until both
+//!   sides have reported `Connected`. Between runs the second user restarts the app (a new peer
+//!   id, so a brand-new connection each time, and either side may be the offerer).
+//! - Message round trip: `Parley::send_message` until the sender's `MessageState delivered`
+//!   event, i.e.
 //!   stored locally, sent over the data channel, stored by the receiver, its ack back and
 //!   recorded. Sequential, one message in flight.
 //!
@@ -12,11 +13,13 @@
 //! (10000), `RTT_WARMUP` (200). Goals: set-up under 100 ms, round trip p99 under 2 ms. Run
 //! without `--bench` (as `cargo test --all-targets` does) it is a quick smoke run.
 
+// A benchmark prints its figures.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::time::{Duration, Instant};
 
-use parley_core::events::CoreEvent;
-use parley_core::history::DeliveryState;
-use parley_tests::{is_state, Client, TestServer};
+use parley_core::{CoreEvent, DeliveryState};
+use parley_tests::{is_state, Person, TestServer};
 
 const SETUP_GOAL: Duration = Duration::from_millis(100);
 const RTT_P99_GOAL: Duration = Duration::from_millis(2);
@@ -34,24 +37,24 @@ fn ms(d: Duration) -> String {
     format!("{:.3}", d.as_secs_f64() * 1e3)
 }
 
-/// Waits for `Connected` to `user_id` on `client`; the instant it was seen.
-async fn connected_at(client: &mut Client, user_id: &str) -> Instant {
-    client
+/// Waits for `Connected` to `user_id` on `person`; the instant it was seen.
+async fn connected_at(person: &mut Person, user_id: &str) -> Instant {
+    person
         .wait_for("the channel", |e| {
             matches!(e, CoreEvent::Connected { user_id: u, .. } if u == user_id).then(Instant::now)
         })
         .await
 }
 
-async fn bench_setup(alice: &mut Client, bob: &mut Client, runs: usize) -> (Vec<Duration>, usize) {
+async fn bench_setup(alice: &mut Person, bob: &mut Person, runs: usize) -> (Vec<Duration>, usize) {
     let mut times = Vec::with_capacity(runs);
     let mut alice_offered = 0;
     let mut bob_peer = alice.wait_for_peer(bob.id()).await;
     for run in 0..runs {
         if run > 0 {
-            // A fresh connection: bob goes away (alice sees him leave) and comes back.
+            // A fresh connection: bob quits (alice sees him leave) and starts again.
             alice.mark();
-            bob.go_offline().await;
+            bob.quit().await;
             let old_peer = bob_peer.clone();
             alice
                 .wait_for("bob leaving", |e| {
@@ -59,18 +62,24 @@ async fn bench_setup(alice: &mut Client, bob: &mut Client, runs: usize) -> (Vec<
                 })
                 .await;
             alice.mark();
+            bob.reopen_offline().await;
+            bob.sign_in().await;
             bob.go_online("bench").await;
             bob_peer = alice.wait_for_peer(bob.id()).await;
         }
         // The smaller peer id offers; the other side asks it to (one more relay hop).
-        if alice.engine().presence().local_peer_id().as_deref() < Some(bob_peer.as_str()) {
+        if alice.peer_id().as_deref() < Some(bob_peer.as_str()) {
             alice_offered += 1;
         }
         alice.mark();
         bob.mark();
         let (alice_id, bob_id) = (alice.id().to_owned(), bob.id().to_owned());
         let start = Instant::now();
-        assert!(alice.engine().connect_to(&bob_id).await, "bob is online");
+        alice
+            .parley()
+            .open_conversation(&bob_id)
+            .await
+            .expect("bob is a contact");
         let (a, b) = tokio::join!(connected_at(alice, &bob_id), connected_at(bob, &alice_id));
         times.push(a.max(b) - start);
     }
@@ -79,8 +88,8 @@ async fn bench_setup(alice: &mut Client, bob: &mut Client, runs: usize) -> (Vec<
 
 /// Round trips, and how long `send_message` itself took (stored, handed to the channel).
 async fn bench_rtt(
-    alice: &mut Client,
-    bob: &mut Client,
+    alice: &mut Person,
+    bob: &mut Person,
     warmup: usize,
     messages: usize,
 ) -> (Vec<Duration>, Vec<Duration>) {
@@ -91,7 +100,7 @@ async fn bench_rtt(
         alice.mark();
         let body = format!("message {i}: the quick brown fox jumps over the lazy dog");
         let start = Instant::now();
-        let message = alice.engine().send_message(&to, &body).await.expect("send");
+        let message = alice.parley().send_message(&to.id, &body).await.expect("send");
         let returned = start.elapsed();
         let id = message.id;
         alice
@@ -134,8 +143,8 @@ fn main() {
     let warmup = env_usize("RTT_WARMUP", if smoke { 20 } else { 200 });
     runtime.block_on(async {
         let server = TestServer::start().await;
-        let mut alice = Client::register(&server, "alice").await;
-        let mut bob = Client::register(&server, "bob").await;
+        let mut alice = Person::register(&server, "alice").await;
+        let mut bob = Person::register(&server, "bob").await;
         alice.go_online("bench").await;
         bob.go_online("bench").await;
 
@@ -149,7 +158,7 @@ fn main() {
 
         let mean = rtt.iter().sum::<Duration>() / rtt.len() as u32;
         println!();
-        println!("parley-tests core bench: two parley-core cores, loopback, in-process parley-signal");
+        println!("parley-tests core bench: two parley-core front doors, loopback, in-process parley-signal");
         println!("{:-<78}", "");
         println!(
             "{:<44} {:>7} {:>7} {:>7} {:>7} {:>7}",

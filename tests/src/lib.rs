@@ -1,126 +1,159 @@
 //! Parley's cross-crate and end-to-end tests.
 //!
 //! Unit tests live next to the code in each crate. This package holds the tests that need more
-//! than one of them at once: the app core (`parley-core`) talking to a real signaling server
-//! (`parley-signal`), several clients in one room, and the built `parley-cli` driven as a black
-//! box. The tests go in `tests/tests/*.rs`, the benchmark in `tests/benches/core.rs`; this
-//! library is the harness they share:
+//! than one of them at once: the app core's front door ([`Parley`]) talking to a real signaling
+//! server (`parley-signal`), several people in one room, a hostile peer, and the built
+//! `parley-cli` driven as a black box. They are the modules of one test binary,
+//! `tests/tests/integration/`; the desktop app's end-to-end tests are `tests/tests/e2e.rs`, the
+//! benchmark `tests/benches/core.rs`. This library is the harness they share:
 //!
 //! - [`TestServer`]: a signaling server in this process on a free loopback port, which can be
-//!   stopped and started again on the same address and database.
-//! - [`Client`]: one person's app — a [`Core`] on its own temporary profile, signed in, and (once
-//!   [`Client::go_online`] is called) a [`ChatEngine`] in a room, with every [`CoreEvent`] kept.
+//!   stopped and started again on the same address and database (from `parley_signal`'s
+//!   `test-utils`).
+//! - [`Person`]: one person's app — a [`Parley`] on its own temporary profile, signed in, with
+//!   every [`CoreEvent`] kept, driven exactly as the app's commands drive it.
 //! - Waiting is always for an event or a condition, with a deadline ([`DEADLINE`]); nothing
 //!   sleeps for a fixed time and hopes.
 //! - [`webdriver`]: a small W3C WebDriver client, with Xvfb and `tauri-driver` as child
 //!   processes; [`app`]: the desktop app's instances driven through it (`tests/tests/e2e.rs`).
 //!
-//! The keyring is [`StoreKind::Memory`]: each `Core::open` gets a fresh, empty store, exactly as
-//! if the OS keyring had been wiped. A restarted client therefore finds no token and signs in
-//! again with its password, which is what a person would do (see [`Client::restart`]).
+//! The keyring is [`StoreKind::Memory`]: each [`Parley::open`] gets a fresh, empty store,
+//! exactly as if the OS keyring had been wiped. A restarted person therefore finds no token and
+//! signs in again with their password, which is what a person would do (see
+//! [`Person::restart`]).
+
+// Test helpers report what they waited for and what they saw.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use parley_core::chat::ChatEngine;
-use parley_core::events::CoreEvent;
-use parley_core::history::{DeliveryState, Message, MAX_LIMIT};
-use parley_core::peer::PeerConfig;
-use parley_core::presence::PresenceOptions;
-use parley_core::secrets::StoreKind;
-use parley_core::{Core, CoreOptions};
-use parley_protocol::{Peer, User};
+use parley_core::{
+    CoreEvent, DeliveryState, Message, Parley, ParleyOptions, Peer, PeerConfig, ServerChoice, StoreKind, Timing, User,
+};
 pub use parley_signal::test_utils::{init_tracing, TestServer, DEADLINE};
-use tokio::sync::mpsc::{self, UnboundedReceiver};
+use tokio::sync::mpsc::UnboundedReceiver;
 
 pub use parley_core;
 pub use parley_signal;
 
 pub mod app;
+pub mod bare_link;
 pub mod webdriver;
 
 /// Every test account's password.
 pub const PASSWORD: &str = "correct horse battery staple";
 
-/// Presence timings for tests: a server restart is noticed and survived in well under a second.
-pub fn fast_presence() -> PresenceOptions {
-    PresenceOptions {
+/// Server-link timings for tests: a server restart is noticed and survived in well under a
+/// second.
+pub fn fast_timing() -> Timing {
+    Timing {
         heartbeat: Duration::from_secs(2),
         dead_after: Duration::from_secs(6),
         connect_timeout: Duration::from_secs(5),
-        backoff_min: Duration::from_millis(50),
-        backoff_max: Duration::from_millis(400),
+        retry_min: Duration::from_millis(50),
+        retry_max: Duration::from_millis(400),
         stable_after: Duration::from_secs(2),
     }
 }
 
-/// How every test core runs: in-memory keyring, WebRTC on 127.0.0.1 only (this machine has
-/// other interfaces, and test traffic must never leave it), fast presence retries.
-pub fn core_options() -> CoreOptions {
-    CoreOptions {
-        keyring: StoreKind::Memory,
-        peer: PeerConfig::loopback(),
-        presence: fast_presence(),
+/// How every test profile runs: in-memory keyring, WebRTC on 127.0.0.1 only (this machine has
+/// other interfaces, and test traffic must never leave it), fast retries, and a "This device"
+/// server of its own in `this_device_dir` on a free port, should a test choose it.
+pub fn test_options(this_device_dir: &Path) -> ParleyOptions {
+    let mut options = ParleyOptions::new(this_device_dir.to_owned());
+    options.keyring = StoreKind::Memory;
+    options.peer = PeerConfig::loopback();
+    options.timing = fast_timing();
+    options.this_device.port = free_port();
+    options
+}
+
+/// A loopback port nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
+
+/// Opens a profile, waiting while a previous instance's tasks still hold it; panics after
+/// [`DEADLINE`].
+pub async fn open(dir: &Path, options: ParleyOptions) -> (Parley, UnboundedReceiver<CoreEvent>) {
+    init_tracing();
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        match Parley::open(dir, options.clone()) {
+            Ok(opened) => return opened,
+            Err(parley_core::CoreError::ProfileDir(parley_core::ProfileDirError::InUse { .. }))
+                if tokio::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(10)).await
+            }
+            Err(e) => panic!("opening the profile in {}: {e}", dir.display()),
+        }
     }
 }
 
-/// How a [`Client`] got its session back after [`Client::restart`].
+/// How a [`Person`] got their session back after [`Person::restart`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SignIn {
-    /// `Core::restore` found the token in the keyring.
+    /// The session kept in the keyring was resumed.
     Restored,
-    /// The keyring had no token (the memory store is empty after every `Core::open`); signed in
-    /// with the password.
+    /// The keyring had no token (the memory store is empty after every open); signed in with
+    /// the password.
     Password,
 }
 
-/// One person's app: a core on a private profile directory, and its chat engine once online.
-pub struct Client {
+/// One person's app: a [`Parley`] on a private profile directory.
+pub struct Person {
     pub name: String,
     pub user: User,
+    server: ServerChoice,
     dir: PathBuf,
+    options: ParleyOptions,
     _tmp: tempfile::TempDir,
-    core: Option<Core>,
-    engine: Option<ChatEngine>,
+    parley: Option<Parley>,
     events: Option<UnboundedReceiver<CoreEvent>>,
-    /// Every event of the current online session ([`Client::go_online`] starts a new one).
+    /// Every event since the last [`Person::go_online`].
     log: Vec<CoreEvent>,
-    /// Events before this index are not searched by [`Client::wait_for`].
+    /// Events before this index are not searched by [`Person::wait_for`].
     since: usize,
+    /// The room last joined, while in it.
     room: Option<String>,
+    /// This run's connection id, from the last `Online` event.
+    peer_id: Option<String>,
 }
 
-impl Client {
-    /// A fresh profile and a new account `name` on `server`, signed in.
-    pub async fn register(server: &TestServer, name: &str) -> Client {
-        init_tracing();
+impl Person {
+    /// A fresh profile and a new account `name` on `server`, signed in (online, in no room).
+    pub async fn register(server: &TestServer, name: &str) -> Person {
         let tmp = tempfile::Builder::new()
             .prefix(&format!("parley-{name}-"))
             .tempdir()
             .expect("temp dir");
         let dir = tmp.path().join("profile");
-        let core = Core::open(&dir, core_options()).expect("core opens");
-        let user = core
-            .register(
-                Some(&server.url()),
-                name,
-                &format!("{name}@example.org"),
-                PASSWORD,
-                None,
-            )
+        let options = test_options(&tmp.path().join("this-device"));
+        let (parley, events) = open(&dir, options.clone()).await;
+        let server = ServerChoice::Url { url: server.url() };
+        let email = format!("{name}@example.org");
+        let snapshot = parley
+            .sign_up(server.clone(), name, &email, PASSWORD, None)
             .await
             .unwrap_or_else(|e| panic!("registering {name}: {e}"));
-        Client {
+        Person {
             name: name.to_owned(),
-            user,
+            user: snapshot.me.expect("signed up"),
+            server,
             dir,
+            options,
             _tmp: tmp,
-            core: Some(core),
-            engine: None,
-            events: None,
+            parley: Some(parley),
+            events: Some(events),
             log: Vec::new(),
             since: 0,
             room: None,
+            peer_id: None,
         }
     }
 
@@ -137,32 +170,27 @@ impl Client {
         self.dir.join("history.db")
     }
 
-    pub fn core(&self) -> &Core {
-        self.core.as_ref().expect("core is open")
+    /// The running app.
+    pub fn parley(&self) -> &Parley {
+        self.parley.as_ref().expect("the app is running")
     }
 
-    pub fn engine(&self) -> &ChatEngine {
-        self.engine.as_ref().expect("client is online")
-    }
-
+    /// In a room, as far as the harness knows.
     pub fn is_online(&self) -> bool {
-        self.engine.is_some()
+        self.room.is_some()
     }
 
-    /// Goes online and joins `room`; returns the room's roster as the server sent it.
+    /// Joins `room` and waits until the server answered; returns its roster. Events before this
+    /// are forgotten: the log starts here.
     pub async fn go_online(&mut self, room: &str) -> Vec<Peer> {
-        assert!(self.engine.is_none(), "{} is already online", self.name);
-        let (tx, rx) = mpsc::unbounded_channel();
-        let engine = self
-            .core()
-            .go_online(tx)
-            .await
-            .unwrap_or_else(|e| panic!("{} going online: {e}", self.name));
-        engine.presence().join(room).expect("join");
-        self.engine = Some(engine);
-        self.events = Some(rx);
+        assert!(self.room.is_none(), "{} is already in {:?}", self.name, self.room);
+        self.drain();
+        self.peer_id = last_online(&self.log).or(self.peer_id.take());
         self.log.clear();
         self.since = 0;
+        self.parley()
+            .join_room(room)
+            .unwrap_or_else(|e| panic!("{} joining {room}: {e}", self.name));
         self.room = Some(room.to_owned());
         let room_owned = room.to_owned();
         let peers = self
@@ -172,40 +200,39 @@ impl Client {
             })
             .await;
         assert_eq!(
-            self.engine().me().map(|u| u.id),
+            self.parley().snapshot().me.map(|u| u.id),
             Some(self.user.id.clone()),
             "online as someone else"
         );
         peers
     }
 
-    /// Closes peer connections and the server link (peers see us leave), and drops the engine.
-    pub async fn go_offline(&mut self) {
-        if let Some(engine) = self.engine.take() {
-            engine.shutdown().await;
+    /// Quits the app: peer connections and the server link close (peers see us leave), and the
+    /// profile is released.
+    pub async fn quit(&mut self) {
+        if let Some(parley) = self.parley.take() {
+            parley.shutdown().await;
         }
         self.drain();
         self.events = None;
-    }
-
-    /// Quits the app: offline, then the core (and its profile lock) is dropped.
-    pub async fn quit(&mut self) {
-        self.go_offline().await;
-        self.core = None;
+        self.room = None;
+        self.peer_id = None;
     }
 
     /// Opens the profile again with no network: history, search and contacts only.
-    pub fn reopen_offline(&mut self) {
-        assert!(self.core.is_none(), "quit first");
-        self.core = Some(Core::open(&self.dir, core_options()).expect("core reopens"));
+    pub async fn reopen_offline(&mut self) {
+        assert!(self.parley.is_none(), "quit first");
+        let (parley, events) = open(&self.dir, self.options.clone()).await;
+        self.parley = Some(parley);
+        self.events = Some(events);
     }
 
     /// Quits (if running) and starts again on the same profile: opens it, restores the session
-    /// or signs in with the password, and goes back online in the last room if it was online.
+    /// or signs in with the password, and goes back into the room it was in.
     pub async fn restart(&mut self) -> SignIn {
-        let room = self.engine.is_some().then(|| self.room.clone()).flatten();
+        let room = self.room.clone();
         self.quit().await;
-        self.reopen_offline();
+        self.reopen_offline().await;
         let how = self.sign_in().await;
         if let Some(room) = room {
             self.go_online(&room).await;
@@ -213,40 +240,56 @@ impl Client {
         how
     }
 
-    /// Restores the session from the keyring, or logs in with the password (at the server the
-    /// profile remembers).
+    /// Restores the session from the keyring, or signs in with the password (at the server the
+    /// person registered with).
     pub async fn sign_in(&mut self) -> SignIn {
-        let core = self.core();
-        let restored = core
-            .restore()
+        let parley = self.parley();
+        let restored = parley
+            .restore(self.server.clone())
             .await
             .unwrap_or_else(|e| panic!("{} restoring the session: {e}", self.name));
-        let how = match restored {
-            Some(user) => {
-                assert_eq!(user.id, self.user.id);
-                SignIn::Restored
-            }
-            None => {
-                let user = core
-                    .login(None, &self.name, PASSWORD)
-                    .await
-                    .unwrap_or_else(|e| panic!("{} logging in: {e}", self.name));
-                assert_eq!(user.id, self.user.id);
-                SignIn::Password
-            }
+        let (how, me) = if restored.connection == parley_core::Connection::SignedOut {
+            let snapshot = parley
+                .sign_in(self.server.clone(), &self.name, PASSWORD)
+                .await
+                .unwrap_or_else(|e| panic!("{} signing in: {e}", self.name));
+            (SignIn::Password, snapshot.me)
+        } else {
+            (SignIn::Restored, restored.me)
         };
+        assert_eq!(me.map(|u| u.id), Some(self.user.id.clone()));
         how
     }
 
     /// Sends `body` to `to` and returns the stored message (state pending).
     pub async fn send(&self, to: &User, body: &str) -> Message {
         let message = self
-            .engine()
-            .send_message(to, body)
+            .parley()
+            .send_message(&to.id, body)
             .await
             .unwrap_or_else(|e| panic!("{} sending {body:?}: {e}", self.name));
         assert_eq!(message.state, DeliveryState::Pending, "a new message starts pending");
         message
+    }
+
+    /// The ids of the contacts online now.
+    pub async fn online_contacts(&self) -> Vec<String> {
+        let contacts = self.parley().contacts().await.expect("contacts");
+        contacts.into_iter().filter(|c| c.online).map(|c| c.user.id).collect()
+    }
+
+    /// A message from the history.
+    pub async fn message(&self, id: &str) -> Message {
+        self.parley()
+            .message(id)
+            .await
+            .unwrap_or_else(|e| panic!("{}: message {id}: {e}", self.name))
+    }
+
+    /// Our connection id on the server now, as the last `Online` event said.
+    pub fn peer_id(&mut self) -> Option<String> {
+        self.drain();
+        last_online(&self.log).or_else(|| self.peer_id.clone())
     }
 
     /// Moves every queued event into the log.
@@ -258,25 +301,25 @@ impl Client {
         }
     }
 
-    /// Every event of the current online session so far.
+    /// Every event since the last [`Person::go_online`].
     pub fn log(&mut self) -> &[CoreEvent] {
         self.drain();
         &self.log
     }
 
-    /// The events since the last [`Client::mark`].
+    /// The events since the last [`Person::mark`].
     pub fn since_mark(&mut self) -> &[CoreEvent] {
         self.drain();
         &self.log[self.since..]
     }
 
-    /// Makes [`Client::wait_for`] ignore the events seen so far.
+    /// Makes [`Person::wait_for`] ignore the events seen so far.
     pub fn mark(&mut self) {
         self.drain();
         self.since = self.log.len();
     }
 
-    /// The first event since the last [`Client::mark`] (already seen or still to come) that
+    /// The first event since the last [`Person::mark`] (already seen or still to come) that
     /// `pick` accepts; panics after [`DEADLINE`].
     pub async fn wait_for<T>(&mut self, what: &str, pick: impl FnMut(&CoreEvent) -> Option<T>) -> T {
         self.wait_for_within(DEADLINE, what, pick).await
@@ -295,7 +338,7 @@ impl Client {
         let rx = self
             .events
             .as_mut()
-            .unwrap_or_else(|| panic!("{} is not online", self.name));
+            .unwrap_or_else(|| panic!("{} is not running", self.name));
         let name = &self.name;
         match expect_event(rx, &mut self.log, timeout, pick).await {
             Some(found) => found,
@@ -333,14 +376,15 @@ impl Client {
         .await
     }
 
-    /// How many events in this session's log `pred` accepts.
+    /// How many events in the log `pred` accepts.
     pub fn count(&mut self, pred: impl Fn(&CoreEvent) -> bool) -> usize {
         self.drain();
         self.log.iter().filter(|e| pred(e)).count()
     }
 
-    /// The states the outgoing message `id` went through in this session, in event order
-    /// (starting with its state in the `Message` event, if that is in this session).
+    /// The states the outgoing message `id` went through since the last
+    /// [`Person::go_online`], in event order (starting with its state in the `Message` event, if
+    /// that is in the log).
     pub fn states_of(&mut self, id: &str) -> Vec<DeliveryState> {
         self.drain();
         self.log
@@ -355,18 +399,25 @@ impl Client {
 
     /// A whole conversation from the local history, oldest first.
     pub async fn conversation(&self, with: &str) -> Vec<Message> {
-        all_messages(self.core(), with).await
+        all_messages(self.parley(), with).await
     }
 }
 
-/// A whole conversation from `core`'s history, oldest first (follows the page cursors).
-pub async fn all_messages(core: &Core, conversation_id: &str) -> Vec<Message> {
+/// The peer id of the last `Online` event in `log`.
+fn last_online(log: &[CoreEvent]) -> Option<String> {
+    log.iter().rev().find_map(|e| match e {
+        CoreEvent::Online { peer_id, .. } => Some(peer_id.clone()),
+        _ => None,
+    })
+}
+
+/// A whole conversation from the history, oldest first (follows the page cursors).
+pub async fn all_messages(parley: &Parley, conversation_id: &str) -> Vec<Message> {
     let mut messages = Vec::new();
     let mut before = None;
     loop {
-        let page = core
-            .history()
-            .page(conversation_id, before, MAX_LIMIT)
+        let page = parley
+            .history_page(conversation_id, before, Some(parley_core::MAX_PAGE))
             .await
             .expect("history page");
         messages.extend(page.messages);
@@ -443,9 +494,9 @@ where
 }
 
 /// Alice and Bob, registered, online in "lobby", and Alice has seen Bob there.
-pub async fn online_pair(server: &TestServer) -> (Client, Client) {
-    let mut alice = Client::register(server, "alice").await;
-    let mut bob = Client::register(server, "bob").await;
+pub async fn online_pair(server: &TestServer) -> (Person, Person) {
+    let mut alice = Person::register(server, "alice").await;
+    let mut bob = Person::register(server, "bob").await;
     alice.go_online("lobby").await;
     bob.go_online("lobby").await;
     alice.wait_for_peer(bob.id()).await;

@@ -607,6 +607,7 @@ impl ProcessGroup {
     }
 
     /// Ends the group: SIGTERM, then SIGKILL to what is left after a grace period.
+    #[allow(unsafe_code)]
     pub fn stop(&mut self) {
         let pgid = self.child.id() as libc::pid_t;
         // SAFETY: kill(2) with a negative pid signals the process group we created; no memory
@@ -626,6 +627,7 @@ impl ProcessGroup {
 }
 
 /// Whether any process of group `pgid` is left.
+#[allow(unsafe_code)]
 fn group_alive(pgid: libc::pid_t) -> bool {
     // SAFETY: signal 0 only checks that the group exists and may be signalled.
     unsafe { libc::kill(-pgid, 0) == 0 }

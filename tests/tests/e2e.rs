@@ -15,7 +15,10 @@
 //!
 //! The chat scenario keeps the apps' session tokens in the kernel keyring
 //! (`PARLEY_KEYRING=keyutils`), so that a restarted app restores its session; like
-//! `tests/cli.rs` it runs only with `PARLEY_TEST_KEYUTILS=1`, inside `keyctl session -`.
+//! `tests/integration/cli.rs` it runs only with `PARLEY_TEST_KEYUTILS=1`, inside `keyctl session -`.
+
+// Tests report what they skipped.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use parley_tests::app::{gate, AppInstance, Desktop, Gate};
 use parley_tests::webdriver::{self, free_port, Session};

@@ -1,73 +1,105 @@
 //! What the core tells its front ends (the desktop UI, `parley-cli`): one serializable event
 //! stream, in the order things happened.
 
+use parley_history::{DeliveryState, Message};
 use parley_protocol::{Peer, User};
 use serde::Serialize;
 
-use parley_history::{DeliveryState, Message};
-
+/// One thing that happened; serialized with its kind in `event` (`"message-state"`, …).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "kebab-case")]
 pub enum CoreEvent {
     /// Signed in to the signaling server and online as `peer_id`.
     Online {
+        /// This connection's id (a new one after every reconnect).
         peer_id: String,
+        /// Who we are, as the server says.
         user: User,
     },
     /// The server link dropped; reconnecting goes on in the background. History still works.
     Offline {
+        /// Why, in words.
         reason: String,
     },
     /// The session is over (signed out elsewhere, expired): sign in again.
     SessionEnded,
+    /// A room was joined (or joined again after a reconnect).
     RoomJoined {
+        /// The room.
         room: String,
+        /// Everyone else in it.
         peers: Vec<Peer>,
     },
+    /// A room was left.
     RoomLeft {
+        /// The room.
         room: String,
     },
+    /// Someone came into one of our rooms.
     PeerJoined {
+        /// The room.
         room: String,
+        /// Who.
         peer: Peer,
     },
+    /// Someone left one of our rooms.
     PeerLeft {
+        /// The room.
         room: String,
+        /// Their connection's id.
         peer_id: String,
     },
+    /// Someone in one of our rooms changed their profile.
     PeerUpdated {
+        /// The room.
         room: String,
+        /// Who, with the new profile.
         peer: Peer,
     },
     /// A direct (peer-to-peer) channel to one of a user's devices opened.
     Connected {
+        /// The device's connection id.
         peer_id: String,
+        /// Whose device.
         user_id: String,
     },
+    /// A direct channel closed.
     Disconnected {
+        /// The device's connection id.
         peer_id: String,
+        /// Whose device, when still known.
         user_id: Option<String>,
+        /// Why, in words.
         reason: String,
     },
     /// A message was added to the history: one we sent, or one that arrived.
     Message {
+        /// The message as stored.
         message: Message,
     },
     /// An outgoing message moved on (sent, delivered, read), or an incoming one was read.
     MessageState {
+        /// The message.
         id: String,
+        /// Its conversation.
         conversation_id: String,
+        /// Its new state.
         state: DeliveryState,
     },
+    /// A contact started or stopped typing to us.
     Typing {
+        /// Who.
         user_id: String,
+        /// Typing now.
         active: bool,
     },
     /// This profile signed out: its session token is gone; history stays.
     SignedOut,
-    /// Something went wrong that the user may want to know about.
+    /// Something went wrong that the person may want to know about.
     Error {
+        /// Stable, for programs.
         code: String,
+        /// For people.
         message: String,
     },
 }

@@ -1,19 +1,50 @@
-//! Parley's app core: everything a user does except drawing pixels. Plain Rust with no Tauri
-//! types, so it runs headless: the desktop app's commands are a thin adapter over it, and
-//! `parley-cli` drives the same code for scripting, bots and black-box tests.
+//! Parley's app core: everything a person does except drawing pixels. Plain Rust with no Tauri
+//! types, so it runs headless.
+//!
+//! [`Parley`] is the front door: one profile, running. The desktop app's commands are a thin
+//! adapter over it, `parley-cli` drives it for scripting, bots and black-box tests, and the
+//! cross-crate tests drive it too, so each feature is wired once and every front end runs the
+//! same code. Everything else here is what its methods take and return.
+//!
+//! Inside (private): the signaling server's HTTP API ([`api_client`](self)), the WebSocket link
+//! to it (`server_link`), chat on top of the peer layer (`chat`, over [`parley_peer`]), the
+//! history ([`parley_history`]), the profile directory, the OS keyring and the "This device"
+//! server.
 
-pub mod account;
-pub mod chat;
-pub mod client;
-pub mod embedded;
-pub mod events;
-pub mod presence;
-pub mod profile;
-pub mod secrets;
+#![warn(missing_docs, unreachable_pub)]
 
-mod app;
-pub use app::{Core, CoreError, CoreOptions};
+mod api_client;
+mod backoff;
+mod chat;
+mod error;
+mod events;
+mod ids;
+mod models;
+mod options;
+mod parley;
+mod profile_dir;
+mod secrets;
+mod server_link;
+mod server_url;
+#[cfg(test)]
+mod test_support;
+mod this_device;
 
-// The layers the core is built on, until the core's own front door covers what its users need.
-pub use parley_history as history;
-pub use parley_peer as peer;
+pub use api_client::ApiError;
+pub use chat::{ChatError, FrameError, MAX_BODY_CHARS};
+pub use error::CoreError;
+pub use events::CoreEvent;
+pub use models::{Connection, Contact, ErrorInfo, RoomState, SearchResult, ServerChoice, Snapshot};
+pub use options::{ParleyOptions, ThisDevice, Timing};
+pub use parley::{Parley, DEFAULT_PAGE};
+pub use profile_dir::ProfileDirError;
+pub use secrets::{SecretError, StoreKind};
+pub use server_url::{InvalidServerUrl, ServerUrl};
+pub use this_device::ThisDeviceError;
+
+pub use parley_history::{
+    Conversation, Cursor, DeliveryState, Direction, HistoryError, InvalidCursor, Message, Page, MAX_PAGE,
+    SNIPPET_MATCH_END, SNIPPET_MATCH_START,
+};
+pub use parley_peer::{IceServer, PeerConfig};
+pub use parley_protocol::{Peer, ProfileUpdate, RoomSummary, User};

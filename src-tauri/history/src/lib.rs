@@ -26,7 +26,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, OpenFlags};
 
-pub use store::MAX_LIMIT;
+pub use store::MAX_PAGE;
 pub use types::{
     Conversation, Cursor, DeliveryState, Direction, InsertOutcome, InvalidCursor, Message, NewMessage, Page, SearchHit,
     SNIPPET_ELLIPSIS, SNIPPET_MATCH_END, SNIPPET_MATCH_START,
@@ -99,7 +99,8 @@ impl Drop for Inner {
     }
 }
 
-fn now_ms() -> i64 {
+/// Now on the clock the history stamps with: Unix milliseconds (0 before 1970).
+pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
@@ -370,7 +371,7 @@ impl History {
             .await
     }
 
-    /// Up to `limit` (1..=[`MAX_LIMIT`]) messages older than `before` (the newest when None),
+    /// Up to `limit` (1..=[`MAX_PAGE`]) messages older than `before` (the newest when None),
     /// newest first.
     pub async fn page(
         &self,
@@ -449,7 +450,7 @@ mod tests {
         h.advance_state("o1", DeliveryState::Sent).await.unwrap().unwrap();
         h.mark_conversation_read("bob").await.unwrap();
         index_matches_table(&h).unwrap();
-        assert_eq!(h.search("shared", MAX_LIMIT, None).await.unwrap().len(), 400);
+        assert_eq!(h.search("shared", MAX_PAGE, None).await.unwrap().len(), 400);
 
         {
             let conn = h.inner.writer.lock();
@@ -504,7 +505,7 @@ mod tests {
         }
         let unread: u32 = h.conversations().await.unwrap().iter().map(|c| c.unread).sum();
         assert_eq!(unread, 400);
-        assert_eq!(h.search("racing", MAX_LIMIT, None).await.unwrap().len(), 400);
+        assert_eq!(h.search("racing", MAX_PAGE, None).await.unwrap().len(), 400);
         index_matches_table(&h).unwrap();
     }
 
@@ -556,7 +557,7 @@ mod tests {
         assert_eq!(file_len(&wal), 0);
         let h = History::open(&path).unwrap();
         assert_eq!(h.unacknowledged_outgoing(None).await.unwrap().len(), MESSAGES);
-        assert_eq!(h.search("index", MAX_LIMIT, None).await.unwrap().len(), MAX_LIMIT);
+        assert_eq!(h.search("index", MAX_PAGE, None).await.unwrap().len(), MAX_PAGE);
     }
 
     #[tokio::test]

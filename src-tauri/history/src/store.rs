@@ -27,10 +27,10 @@ const MESSAGE_COLUMN_COUNT: usize = 9;
 
 /// Page and search sizes are clamped: zero would make a pager loop forever, and a huge limit
 /// would let one call hold the read connection for seconds.
-pub const MAX_LIMIT: usize = 1000;
+pub const MAX_PAGE: usize = 1000;
 
 fn clamp_limit(limit: usize) -> i64 {
-    limit.clamp(1, MAX_LIMIT) as i64
+    limit.clamp(1, MAX_PAGE) as i64
 }
 
 fn message_from_row(row: &Row<'_>, offset: usize) -> rusqlite::Result<Message> {

@@ -1,33 +1,38 @@
-//! The chat engine: one task that reacts to presence and peer events in order, plus the calls
+//! The chat engine: one task that reacts to server-link and peer events in order, plus the calls
 //! front ends make (send, mark read, typing).
 
+use parking_lot::{Mutex, MutexGuard};
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::Duration;
 
 use parley_protocol::User;
-use rand::RngCore;
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn, Instrument};
 
 use super::protocol::{check_body, ChatFrame, FrameError, CHAT_PROTOCOL_VERSION, MAX_READ_IDS};
 use crate::events::CoreEvent;
-use crate::presence::{Presence, PresenceEvent};
+use crate::server_link::{LinkEvent, ServerLink};
 use parley_history::{DeliveryState, Direction, History, HistoryError, InsertOutcome, Message, NewMessage};
 use parley_peer::{PeerConfig, PeerEvent, PeerId, PeerManager, PeerSignal};
 
 /// A failed direct connection is retried after this long while there is something to deliver.
 const RETRY_AFTER: Duration = Duration::from_secs(2);
 
+/// Why a message was not accepted for sending.
 #[derive(Debug, thiserror::Error)]
 pub enum ChatError {
+    /// Empty, or too long.
     #[error("{0}")]
     InvalidMessage(#[from] FrameError),
+    /// Addressed to the sender.
     #[error("cannot send a message to yourself")]
     ToSelf,
+    /// Not welcomed by the server yet.
     #[error("not online yet: wait until the server connection is up")]
     NotOnline,
+    /// The history could not store it.
     #[error(transparent)]
     History(#[from] HistoryError),
 }
@@ -35,27 +40,18 @@ pub enum ChatError {
 /// Stores a message from `me` to `to` as pending in the history, which is the outbox: an engine
 /// sends it once one of their devices is reachable, also when it was written with no engine
 /// running (offline). Returns the message and whether it is alone in the outbox.
-pub async fn queue_message(history: &History, me: &User, to: &User, body: &str) -> Result<(Message, bool), ChatError> {
+pub(crate) async fn queue_message(
+    history: &History,
+    me: &User,
+    to: &User,
+    body: &str,
+) -> Result<(Message, bool), ChatError> {
     check_body(body)?;
     if to.id == me.id {
         return Err(ChatError::ToSelf);
     }
-    let new = NewMessage::outgoing(&to.id, &new_message_id(), &me.id, body, now_ms());
+    let new = NewMessage::outgoing(&to.id, &crate::ids::random_id(), &me.id, body, parley_history::now_ms());
     Ok(history.insert_outgoing_titled(new, &to.display_name).await?)
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
-/// 128 random bits: unique without coordination, and valid as a frame id.
-fn new_message_id() -> String {
-    let mut bytes = [0u8; 16];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[derive(Default)]
@@ -77,7 +73,7 @@ struct State {
 
 struct Inner {
     history: History,
-    presence: Presence,
+    link: ServerLink,
     peer_config: PeerConfig,
     events: UnboundedSender<CoreEvent>,
     peer_signals: UnboundedSender<(PeerId, PeerSignal)>,
@@ -90,17 +86,17 @@ struct Inner {
 
 /// Runs chat for one signed-in profile. Cheap to clone.
 #[derive(Clone)]
-pub struct ChatEngine {
+pub(crate) struct ChatEngine {
     inner: Arc<Inner>,
     task: Arc<Mutex<Option<JoinHandle<()>>>>,
 }
 
 impl ChatEngine {
-    /// Starts the engine on a started [`Presence`] and its event stream.
-    pub fn start(
+    /// Starts the engine on a started [`ServerLink`] and its event stream.
+    pub(crate) fn start(
         history: History,
-        presence: Presence,
-        presence_events: UnboundedReceiver<PresenceEvent>,
+        link: ServerLink,
+        link_events: UnboundedReceiver<LinkEvent>,
         peer_config: PeerConfig,
         events: UnboundedSender<CoreEvent>,
     ) -> ChatEngine {
@@ -108,7 +104,7 @@ impl ChatEngine {
         let (peer_events, peer_events_rx) = mpsc::unbounded_channel();
         let inner = Arc::new(Inner {
             history,
-            presence,
+            link,
             peer_config,
             events,
             peer_signals,
@@ -117,7 +113,7 @@ impl ChatEngine {
             flush: tokio::sync::Mutex::new(()),
         });
         let task = tokio::spawn(
-            run(inner.clone(), presence_events, signals_rx, peer_events_rx).instrument(tracing::info_span!("chat")),
+            run(inner.clone(), link_events, signals_rx, peer_events_rx).instrument(tracing::info_span!("chat")),
         );
         ChatEngine {
             inner,
@@ -125,21 +121,17 @@ impl ChatEngine {
         }
     }
 
-    pub fn history(&self) -> &History {
-        &self.inner.history
-    }
-
-    pub fn presence(&self) -> &Presence {
-        &self.inner.presence
+    pub(crate) fn link(&self) -> &ServerLink {
+        &self.inner.link
     }
 
     /// The signed-in user, once the server has welcomed us.
-    pub fn me(&self) -> Option<User> {
+    pub(crate) fn me(&self) -> Option<User> {
         self.inner.state().me.clone()
     }
 
     /// Users with at least one device online in a shared room, as last seen.
-    pub fn online_users(&self) -> Vec<User> {
+    pub(crate) fn online_users(&self) -> Vec<User> {
         let state = self.inner.state();
         let mut users: Vec<User> = Vec::new();
         for user in state.peer_users.values() {
@@ -152,7 +144,7 @@ impl ChatEngine {
     }
 
     /// Stores a message to `to` and sends it as soon as one of their devices is reachable.
-    pub async fn send_message(&self, to: &User, body: &str) -> Result<Message, ChatError> {
+    pub(crate) async fn send_message(&self, to: &User, body: &str) -> Result<Message, ChatError> {
         let me = self.me().ok_or(ChatError::NotOnline)?;
         let (message, alone) = queue_message(&self.inner.history, &me, to, body).await?;
         self.inner.emit(CoreEvent::Message {
@@ -167,7 +159,7 @@ impl ChatEngine {
     }
 
     /// Marks a conversation read here and tells the sender's device, if reachable.
-    pub async fn mark_read(&self, conversation_id: &str) -> Result<usize, ChatError> {
+    pub(crate) async fn mark_read(&self, conversation_id: &str) -> Result<usize, ChatError> {
         let ids = self.inner.history.mark_conversation_read(conversation_id).await?;
         for id in &ids {
             self.inner.emit(CoreEvent::MessageState {
@@ -188,20 +180,20 @@ impl ChatEngine {
     }
 
     /// Tells the user's open device that we are (or stopped) typing. Best effort by nature.
-    pub async fn set_typing(&self, user_id: &str, active: bool) {
+    pub(crate) async fn set_typing(&self, user_id: &str, active: bool) {
         if let Some((manager, peer)) = self.inner.open_peer(user_id) {
             let _ = manager.send(&peer, ChatFrame::Typing { active }.encode()).await;
         }
     }
 
     /// Opens a direct channel to one of the user's online devices ahead of the first message.
-    pub async fn connect_to(&self, user_id: &str) -> bool {
+    pub(crate) async fn connect_to(&self, user_id: &str) -> bool {
         self.inner.connect_user(user_id).await
     }
 
     /// Closes every peer connection and the server link.
-    pub async fn shutdown(&self) {
-        let task = self.task.lock().unwrap_or_else(|p| p.into_inner()).take();
+    pub(crate) async fn shutdown(&self) {
+        let task = self.task.lock().take();
         if let Some(task) = task {
             task.abort();
         }
@@ -209,26 +201,26 @@ impl ChatEngine {
         if let Some(manager) = manager {
             manager.close_all().await;
         }
-        self.inner.presence.shutdown().await;
+        self.inner.link.shutdown().await;
     }
 }
 
 async fn run(
     inner: Arc<Inner>,
-    mut presence_events: UnboundedReceiver<PresenceEvent>,
+    mut link_events: UnboundedReceiver<LinkEvent>,
     mut signals: UnboundedReceiver<(PeerId, PeerSignal)>,
     mut peer_events: UnboundedReceiver<PeerEvent>,
 ) {
     loop {
         tokio::select! {
-            event = presence_events.recv() => match event {
-                Some(event) => inner.on_presence(event).await,
+            event = link_events.recv() => match event {
+                Some(event) => inner.on_link(event).await,
                 None => break,
             },
             Some((to, signal)) = signals.recv() => {
                 match serde_json::to_value(&signal) {
                     Ok(data) => {
-                        if let Err(e) = inner.presence.signal(&to, data) {
+                        if let Err(e) = inner.link.signal(&to, data) {
                             debug!(error = %e, kind = signal.kind(), "signal not relayed");
                         }
                     }
@@ -238,12 +230,12 @@ async fn run(
             Some(event) = peer_events.recv() => inner.on_peer(event).await,
         }
     }
-    debug!("presence stream ended");
+    debug!("server link stream ended");
 }
 
 impl Inner {
     fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        self.state.lock()
     }
 
     fn emit(&self, event: CoreEvent) {
@@ -286,33 +278,12 @@ impl Inner {
         }
     }
 
-    async fn on_presence(self: &Arc<Self>, event: PresenceEvent) {
+    async fn on_link(self: &Arc<Self>, event: LinkEvent) {
         match event {
-            PresenceEvent::Connected { peer_id, user } => {
-                info!(peer = %peer_id, "online");
-                let manager = PeerManager::new(
-                    peer_id.clone(),
-                    self.peer_config.clone(),
-                    self.peer_signals.clone(),
-                    self.peer_events.clone(),
-                );
-                let old = {
-                    let mut state = self.state();
-                    state.me = Some(user.clone());
-                    state.peer_users.clear();
-                    state.greeted.clear();
-                    state.manager.replace(manager)
-                };
-                // Remote peers are told by the server that our old peer left; connections made
-                // under the old id are of no further use.
-                if let Some(old) = old {
-                    old.close_all().await;
-                }
-                self.emit(CoreEvent::Online { peer_id, user });
-            }
-            PresenceEvent::Disconnected { reason } => self.emit(CoreEvent::Offline { reason }),
-            PresenceEvent::SessionEnded => self.emit(CoreEvent::SessionEnded),
-            PresenceEvent::Joined { room, peers } => {
+            LinkEvent::Connected { peer_id, user } => self.on_connected(peer_id, user).await,
+            LinkEvent::Disconnected { reason } => self.emit(CoreEvent::Offline { reason }),
+            LinkEvent::SessionEnded => self.emit(CoreEvent::SessionEnded),
+            LinkEvent::Joined { room, peers } => {
                 for peer in &peers {
                     self.remember(&peer.peer_id, &peer.user).await;
                 }
@@ -322,53 +293,85 @@ impl Inner {
                     self.deliver(&user).await;
                 }
             }
-            PresenceEvent::Left { room } => self.emit(CoreEvent::RoomLeft { room }),
-            PresenceEvent::PeerJoined { room, peer } => {
+            LinkEvent::Left { room } => self.emit(CoreEvent::RoomLeft { room }),
+            LinkEvent::PeerJoined { room, peer } => {
                 self.remember(&peer.peer_id, &peer.user).await;
                 let user = peer.user.id.clone();
                 self.emit(CoreEvent::PeerJoined { room, peer });
                 self.deliver(&user).await;
             }
-            PresenceEvent::PeerUpdated { room, peer } => {
+            LinkEvent::PeerUpdated { room, peer } => {
                 self.remember(&peer.peer_id, &peer.user).await;
                 self.emit(CoreEvent::PeerUpdated { room, peer });
             }
-            PresenceEvent::PeerLeft { room, peer_id } => {
-                let still_shared = self
-                    .presence
-                    .rooms()
-                    .iter()
-                    .any(|r| self.presence.roster(r).iter().any(|p| p.peer_id == peer_id));
-                if !still_shared {
-                    {
-                        let mut state = self.state();
-                        state.peer_users.remove(&peer_id);
-                        state.greeted.remove(&peer_id);
-                    }
-                    if let Some(manager) = self.manager() {
-                        manager.close(&peer_id).await;
-                    }
-                }
+            LinkEvent::PeerLeft { room, peer_id } => {
+                self.forget_unless_shared(&peer_id).await;
                 self.emit(CoreEvent::PeerLeft { room, peer_id });
             }
-            PresenceEvent::Signal { from, user, data } => {
-                self.remember(&from, &user).await;
-                let signal: PeerSignal = match serde_json::from_value(data) {
-                    Ok(signal) => signal,
-                    Err(e) => {
-                        debug!(peer = %from, error = %e, "ignoring a malformed signal");
-                        return;
-                    }
-                };
-                if let Some(manager) = self.manager() {
-                    if let Err(e) = manager.handle_signal(&from, signal).await {
-                        debug!(peer = %from, error = %e, "signal refused");
-                    }
-                }
-            }
-            PresenceEvent::ServerError { code, message } => {
+            LinkEvent::Signal { from, user, data } => self.on_signal(from, user, data).await,
+            LinkEvent::ServerError { code, message } => {
                 debug!(%code, %message, "server refused a frame");
                 self.emit(CoreEvent::Error { code, message });
+            }
+        }
+    }
+
+    /// Online under a new peer id: connections made under the old one are of no further use.
+    async fn on_connected(&self, peer_id: PeerId, user: User) {
+        info!(peer = %peer_id, "online");
+        let manager = PeerManager::new(
+            peer_id.clone(),
+            self.peer_config.clone(),
+            self.peer_signals.clone(),
+            self.peer_events.clone(),
+        );
+        let old = {
+            let mut state = self.state();
+            state.me = Some(user.clone());
+            state.peer_users.clear();
+            state.greeted.clear();
+            state.manager.replace(manager)
+        };
+        // Remote peers are told by the server that our old peer left.
+        if let Some(old) = old {
+            old.close_all().await;
+        }
+        self.emit(CoreEvent::Online { peer_id, user });
+    }
+
+    /// A peer left a room: its connection goes, unless another room still shares it with us.
+    async fn forget_unless_shared(&self, peer_id: &PeerId) {
+        let still_shared = self
+            .link
+            .rooms()
+            .iter()
+            .any(|r| self.link.roster(r).iter().any(|p| p.peer_id == *peer_id));
+        if still_shared {
+            return;
+        }
+        {
+            let mut state = self.state();
+            state.peer_users.remove(peer_id);
+            state.greeted.remove(peer_id);
+        }
+        if let Some(manager) = self.manager() {
+            manager.close(peer_id).await;
+        }
+    }
+
+    /// A relayed negotiation message: the server vouches for who sent it.
+    async fn on_signal(&self, from: PeerId, user: User, data: serde_json::Value) {
+        self.remember(&from, &user).await;
+        let signal: PeerSignal = match serde_json::from_value(data) {
+            Ok(signal) => signal,
+            Err(e) => {
+                debug!(peer = %from, error = %e, "ignoring a malformed signal");
+                return;
+            }
+        };
+        if let Some(manager) = self.manager() {
+            if let Err(e) = manager.handle_signal(&from, signal).await {
+                debug!(peer = %from, error = %e, "signal refused");
             }
         }
     }
@@ -449,7 +452,7 @@ impl Inner {
                 }
             }
             ChatFrame::Msg { id, body, sent_at } => {
-                let new = NewMessage::incoming(&user.id, &id, &user.id, &body, sent_at, now_ms());
+                let new = NewMessage::incoming(&user.id, &id, &user.id, &body, sent_at, parley_history::now_ms());
                 let acknowledge = match self.history.insert_titled(new, &user.display_name).await {
                     Ok(InsertOutcome::Inserted(message)) => {
                         self.emit(CoreEvent::Message { message });

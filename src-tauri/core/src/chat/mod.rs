@@ -1,5 +1,6 @@
-//! Chat over peer-to-peer channels: the engine that turns presence, peer connections and the
-//! local history into "send a message to a person, exactly once, whenever they are reachable".
+//! Chat over peer-to-peer channels: the engine that turns the server link, peer connections and
+//! the local history into "send a message to a person, exactly once, whenever they are
+//! reachable".
 //!
 //! Delivery works like this. A message is stored (state `pending`) before anything is sent, so
 //! the history itself is the persistent outbox. Whenever a channel to one of the recipient's
@@ -9,6 +10,8 @@
 //! resends, which the receiver absorbs: nothing lost, nothing doubled.
 
 mod engine;
-pub mod protocol;
+mod protocol;
 
-pub use engine::{queue_message, ChatEngine, ChatError};
+pub use engine::ChatError;
+pub(crate) use engine::{queue_message, ChatEngine};
+pub use protocol::{FrameError, MAX_BODY_CHARS};

@@ -6,19 +6,20 @@
 
 use serde::{Deserialize, Serialize};
 
-pub const CHAT_PROTOCOL_VERSION: u32 = 1;
+pub(super) const CHAT_PROTOCOL_VERSION: u32 = 1;
 /// Ids are chosen by the sender; bounded so a peer cannot make us store megabyte keys.
-pub const MAX_ID_LEN: usize = 64;
-/// Characters in one message. A frame must fit one data-channel message (64 KiB), and a UTF-8
-/// character takes up to 4 bytes.
+pub(super) const MAX_ID_LEN: usize = 64;
+/// Characters in one message, counted as Unicode scalar values (Rust's `str::chars`, and
+/// JavaScript's `[...text].length`, not its UTF-16 `length`: an emoji is one). A frame must fit
+/// one data-channel message (64 KiB), and a UTF-8 character takes up to 4 bytes.
 pub const MAX_BODY_CHARS: usize = 12_000;
-pub const MAX_FRAME_BYTES: usize = 65_535;
+pub(super) const MAX_FRAME_BYTES: usize = 65_535;
 /// Receipts acknowledged in one `read` frame.
-pub const MAX_READ_IDS: usize = 256;
+pub(super) const MAX_READ_IDS: usize = 256;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "t", rename_all = "kebab-case")]
-pub enum ChatFrame {
+pub(super) enum ChatFrame {
     /// First frame each side sends on a new channel: the versions it speaks.
     Hello {
         v: u32,
@@ -43,24 +44,29 @@ pub enum ChatFrame {
     },
 }
 
+/// Why a chat frame (or a message typed here, which must fit one) was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum FrameError {
+    /// Over the data channel's message size.
     #[error("frame is {0} bytes, over the {MAX_FRAME_BYTES}-byte limit")]
     TooLarge(usize),
+    /// Not JSON, or not a frame.
     #[error("frame is not valid: {0}")]
     Malformed(String),
+    /// A frame type of a newer version: skipped.
     #[error("frame type is not known to this version")]
     UnknownType,
+    /// A field outside its bounds (an empty or too long message, a bad id).
     #[error("{0}")]
     OutOfBounds(&'static str),
 }
 
-pub fn valid_id(id: &str) -> bool {
+pub(super) fn valid_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= MAX_ID_LEN && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// Validates the message text the local user typed (same bounds as incoming frames).
-pub fn check_body(body: &str) -> Result<(), FrameError> {
+pub(super) fn check_body(body: &str) -> Result<(), FrameError> {
     if body.trim().is_empty() {
         return Err(FrameError::OutOfBounds("message is empty"));
     }
@@ -71,11 +77,11 @@ pub fn check_body(body: &str) -> Result<(), FrameError> {
 }
 
 impl ChatFrame {
-    pub fn encode(&self) -> bytes::Bytes {
+    pub(super) fn encode(&self) -> bytes::Bytes {
         bytes::Bytes::from(serde_json::to_vec(self).expect("chat frames serialize"))
     }
 
-    pub fn decode(data: &[u8]) -> Result<ChatFrame, FrameError> {
+    pub(super) fn decode(data: &[u8]) -> Result<ChatFrame, FrameError> {
         if data.len() > MAX_FRAME_BYTES {
             return Err(FrameError::TooLarge(data.len()));
         }

@@ -1,28 +1,30 @@
 use std::time::Duration;
 
+use crate::api_client::ApiClient;
+use crate::options::Timing;
+use crate::server_link::{LinkError, LinkEvent, ServerLink};
+use crate::server_url::ServerUrl;
 use futures_util::{SinkExt, StreamExt};
-use parley_core::account::{ApiClient, ServerUrl};
-use parley_core::presence::{Presence, PresenceError, PresenceEvent, PresenceOptions};
 use parley_protocol::{codes, ProfileUpdate};
 use parley_signal::Database;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::support::{self, connected, signed_in, start_presence, wait_for, wait_until};
+use crate::test_support::{self, connected, signed_in, start_link, wait_for, wait_until};
 
-fn in_roster(presence: &Presence, room: &str, peer_id: &str) -> bool {
-    presence.roster(room).iter().any(|p| p.peer_id == peer_id)
+fn in_roster(link: &ServerLink, room: &str, peer_id: &str) -> bool {
+    link.roster(room).iter().any(|p| p.peer_id == peer_id)
 }
 
 #[tokio::test]
 async fn two_clients_meet_in_a_room_signal_and_part() {
-    let server = support::server().await;
+    let server = test_support::server().await;
     let (alice_api, alice) = signed_in(&server, "alice").await;
     let (bob_api, bob) = signed_in(&server, "bob").await;
     let url = alice_api.server().clone();
 
-    let (alice_p, mut alice_events) = start_presence(&url, &alice.token);
-    let (bob_p, mut bob_events) = start_presence(&url, &bob.token);
+    let (alice_p, mut alice_events) = start_link(&url, &alice.token);
+    let (bob_p, mut bob_events) = start_link(&url, &bob.token);
     let alice_id = connected(&mut alice_events).await;
     let bob_id = connected(&mut bob_events).await;
     assert_eq!(alice_p.local_peer_id().as_deref(), Some(alice_id.as_str()));
@@ -30,7 +32,7 @@ async fn two_clients_meet_in_a_room_signal_and_part() {
 
     alice_p.join("general").unwrap();
     let roster = wait_for(&mut alice_events, "alice joined", |e| match e {
-        PresenceEvent::Joined { room, peers } if room == "general" => Some(peers.clone()),
+        LinkEvent::Joined { room, peers } if room == "general" => Some(peers.clone()),
         _ => None,
     })
     .await;
@@ -38,7 +40,7 @@ async fn two_clients_meet_in_a_room_signal_and_part() {
 
     bob_p.join("general").unwrap();
     let roster = wait_for(&mut bob_events, "bob joined", |e| match e {
-        PresenceEvent::Joined { room, peers } if room == "general" => Some(peers.clone()),
+        LinkEvent::Joined { room, peers } if room == "general" => Some(peers.clone()),
         _ => None,
     })
     .await;
@@ -48,7 +50,7 @@ async fn two_clients_meet_in_a_room_signal_and_part() {
         (alice_id.as_str(), alice.user.id.as_str())
     );
     let joined = wait_for(&mut alice_events, "bob arriving", |e| match e {
-        PresenceEvent::PeerJoined { room, peer } if room == "general" => Some(peer.clone()),
+        LinkEvent::PeerJoined { room, peer } if room == "general" => Some(peer.clone()),
         _ => None,
     })
     .await;
@@ -64,7 +66,7 @@ async fn two_clients_meet_in_a_room_signal_and_part() {
     let offer = json!({"type": "offer", "sdp": "v=0 …"});
     alice_p.signal(&bob_id, offer.clone()).unwrap();
     let (from, user, data) = wait_for(&mut bob_events, "alice's offer", |e| match e {
-        PresenceEvent::Signal { from, user, data } => Some((from.clone(), user.clone(), data.clone())),
+        LinkEvent::Signal { from, user, data } => Some((from.clone(), user.clone(), data.clone())),
         _ => None,
     })
     .await;
@@ -74,7 +76,7 @@ async fn two_clients_meet_in_a_room_signal_and_part() {
     );
     bob_p.signal(&alice_id, json!({"type": "answer"})).unwrap();
     let answer = wait_for(&mut alice_events, "bob's answer", |e| match e {
-        PresenceEvent::Signal { from, data, .. } if *from == bob_id => Some(data.clone()),
+        LinkEvent::Signal { from, data, .. } if *from == bob_id => Some(data.clone()),
         _ => None,
     })
     .await;
@@ -82,7 +84,7 @@ async fn two_clients_meet_in_a_room_signal_and_part() {
 
     alice_p.signal("no-such-peer", json!({})).unwrap();
     wait_for(&mut alice_events, "unknown_peer", |e| match e {
-        PresenceEvent::ServerError { code, .. } if code == codes::UNKNOWN_PEER => Some(()),
+        LinkEvent::ServerError { code, .. } if code == codes::UNKNOWN_PEER => Some(()),
         _ => None,
     })
     .await;
@@ -93,7 +95,7 @@ async fn two_clients_meet_in_a_room_signal_and_part() {
     };
     bob_api.update_profile(&update).await.unwrap();
     wait_for(&mut alice_events, "bob's new name", |e| match e {
-        PresenceEvent::PeerUpdated { peer, .. } if peer.peer_id == bob_id => Some(()),
+        LinkEvent::PeerUpdated { peer, .. } if peer.peer_id == bob_id => Some(()),
         _ => None,
     })
     .await;
@@ -101,14 +103,14 @@ async fn two_clients_meet_in_a_room_signal_and_part() {
 
     bob_p.leave("general").unwrap();
     wait_for(&mut bob_events, "bob left", |e| match e {
-        PresenceEvent::Left { room } if room == "general" => Some(()),
+        LinkEvent::Left { room } if room == "general" => Some(()),
         _ => None,
     })
     .await;
     assert!(bob_p.rooms().is_empty());
     assert!(bob_p.roster("general").is_empty());
     wait_for(&mut alice_events, "bob leaving", |e| match e {
-        PresenceEvent::PeerLeft { room, peer_id } if room == "general" && *peer_id == bob_id => Some(()),
+        LinkEvent::PeerLeft { room, peer_id } if room == "general" && *peer_id == bob_id => Some(()),
         _ => None,
     })
     .await;
@@ -116,26 +118,26 @@ async fn two_clients_meet_in_a_room_signal_and_part() {
 
     alice_p.shutdown().await;
     bob_p.shutdown().await;
-    assert_eq!(alice_p.join("general"), Err(PresenceError::Stopped));
+    assert_eq!(alice_p.join("general"), Err(LinkError::Stopped));
     server.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn a_refused_join_is_reported_and_not_retried() {
-    let server = support::server().await;
+    let server = test_support::server().await;
     let (api, alice) = signed_in(&server, "joiner").await;
-    let (presence, mut events) = start_presence(api.server(), &alice.token);
+    let (presence, mut events) = start_link(api.server(), &alice.token);
     connected(&mut events).await;
     presence.join("ok").unwrap();
     presence.join("  bad\nroom  ").unwrap();
     presence.join("fine").unwrap();
     wait_for(&mut events, "invalid_room", |e| match e {
-        PresenceEvent::ServerError { code, .. } if code == codes::INVALID_ROOM => Some(()),
+        LinkEvent::ServerError { code, .. } if code == codes::INVALID_ROOM => Some(()),
         _ => None,
     })
     .await;
     wait_for(&mut events, "joined fine", |e| match e {
-        PresenceEvent::Joined { room, .. } if room == "fine" => Some(()),
+        LinkEvent::Joined { room, .. } if room == "fine" => Some(()),
         _ => None,
     })
     .await;
@@ -148,14 +150,14 @@ async fn a_refused_join_is_reported_and_not_retried() {
 async fn clients_reconnect_and_rejoin_after_a_server_restart() {
     let data = tempfile::tempdir().unwrap();
     let database = Database::Path(data.path().join("signal.db"));
-    let server = support::server_at("127.0.0.1:0".parse().unwrap(), database.clone()).await;
+    let server = test_support::server_at("127.0.0.1:0".parse().unwrap(), database.clone()).await;
     let addr = server.local_addr();
     let (api, alice) = signed_in(&server, "alice").await;
     let (_, bob) = signed_in(&server, "bob").await;
     let url = api.server().clone();
 
-    let (alice_p, mut alice_events) = start_presence(&url, &alice.token);
-    let (bob_p, mut bob_events) = start_presence(&url, &bob.token);
+    let (alice_p, mut alice_events) = start_link(&url, &alice.token);
+    let (bob_p, mut bob_events) = start_link(&url, &bob.token);
     alice_p.join("general").unwrap();
     bob_p.join("general").unwrap();
     alice_p.join("quiet").unwrap();
@@ -173,7 +175,7 @@ async fn clients_reconnect_and_rejoin_after_a_server_restart() {
     server.shutdown().await.unwrap();
     for (presence, events) in [(&alice_p, &mut alice_events), (&bob_p, &mut bob_events)] {
         let reason = wait_for(events, "Disconnected", |e| match e {
-            PresenceEvent::Disconnected { reason } => Some(reason.clone()),
+            LinkEvent::Disconnected { reason } => Some(reason.clone()),
             _ => None,
         })
         .await;
@@ -188,7 +190,7 @@ async fn clients_reconnect_and_rejoin_after_a_server_restart() {
     assert_eq!(alice_p.rooms(), vec!["general".to_owned(), "quiet".to_owned()]);
 
     // Same address, same database: the tokens are still valid.
-    let server = support::server_at(addr, database).await;
+    let server = test_support::server_at(addr, database).await;
     let new_alice = connected(&mut alice_events).await;
     let new_bob = connected(&mut bob_events).await;
     assert_ne!(new_alice, old_alice, "a new connection is a new peer");
@@ -212,7 +214,7 @@ async fn clients_reconnect_and_rejoin_after_a_server_restart() {
     // And it works: signals flow on the new connection.
     alice_p.signal(&new_bob, json!({"hello": "again"})).unwrap();
     wait_for(&mut bob_events, "signal after restart", |e| match e {
-        PresenceEvent::Signal { from, .. } if *from == new_alice => Some(()),
+        LinkEvent::Signal { from, .. } if *from == new_alice => Some(()),
         _ => None,
     })
     .await;
@@ -224,29 +226,29 @@ async fn clients_reconnect_and_rejoin_after_a_server_restart() {
 
 #[tokio::test]
 async fn signing_out_ends_the_session_for_good() {
-    let server = support::server().await;
+    let server = test_support::server().await;
     let (api, alice) = signed_in(&server, "leaver").await;
-    let (presence, mut events) = start_presence(api.server(), &alice.token);
+    let (presence, mut events) = start_link(api.server(), &alice.token);
     connected(&mut events).await;
     presence.join("general").unwrap();
 
     api.logout().await.unwrap();
     wait_for(&mut events, "SessionEnded", |e| {
-        matches!(e, PresenceEvent::SessionEnded).then_some(())
+        matches!(e, LinkEvent::SessionEnded).then_some(())
     })
     .await;
     assert!(presence.is_stopped());
-    assert_eq!(presence.join("general"), Err(PresenceError::Stopped));
+    assert_eq!(presence.join("general"), Err(LinkError::Stopped));
     assert_eq!(presence.local_peer_id(), None);
     // No reconnect attempts follow: the event stream ends.
-    let rest = tokio::time::timeout(support::DEADLINE, events.recv()).await;
+    let rest = tokio::time::timeout(test_support::DEADLINE, events.recv()).await;
     assert!(matches!(rest, Ok(None)), "{rest:?}");
     presence.shutdown().await;
 
     // A token the server never issued ends the session at the handshake.
-    let (presence, mut events) = start_presence(api.server(), "not-a-token");
+    let (presence, mut events) = start_link(api.server(), "not-a-token");
     wait_for(&mut events, "SessionEnded", |e| {
-        matches!(e, PresenceEvent::SessionEnded).then_some(())
+        matches!(e, LinkEvent::SessionEnded).then_some(())
     })
     .await;
     assert!(presence.is_stopped());
@@ -276,16 +278,16 @@ async fn a_server_that_goes_silent_is_noticed_by_the_heartbeat() {
             tokio::time::sleep(Duration::from_secs(60)).await;
         }
     });
-    let options = PresenceOptions {
+    let options = Timing {
         heartbeat: Duration::from_millis(200),
         dead_after: Duration::from_millis(800),
-        backoff_min: Duration::from_secs(60),
-        backoff_max: Duration::from_secs(60),
-        ..support::fast_options()
+        retry_min: Duration::from_secs(60),
+        retry_max: Duration::from_secs(60),
+        ..test_support::fast_timing()
     };
-    let (presence, mut events) = Presence::start_with(&url, "token", options);
+    let (presence, mut events) = ServerLink::start(&url, "token", options);
     assert_eq!(connected(&mut events).await, "p1");
-    let ping = tokio::time::timeout(support::DEADLINE, seen.recv())
+    let ping = tokio::time::timeout(test_support::DEADLINE, seen.recv())
         .await
         .unwrap()
         .unwrap();
@@ -294,7 +296,7 @@ async fn a_server_that_goes_silent_is_noticed_by_the_heartbeat() {
         json!({"type": "ping"})
     );
     let reason = wait_for(&mut events, "Disconnected", |e| match e {
-        PresenceEvent::Disconnected { reason } => Some(reason.clone()),
+        LinkEvent::Disconnected { reason } => Some(reason.clone()),
         _ => None,
     })
     .await;
@@ -314,21 +316,21 @@ async fn an_unreachable_server_is_retried_until_it_appears() {
     let data = tempfile::tempdir().unwrap();
     let database = Database::Path(data.path().join("signal.db"));
     // Create the account on a first run of the server, then take it down.
-    let server = support::server_at(addr, database.clone()).await;
+    let server = test_support::server_at(addr, database.clone()).await;
     let (_, alice) = signed_in(&server, "early").await;
     server.shutdown().await.unwrap();
 
     let url = ServerUrl::parse(&format!("http://{addr}")).unwrap();
-    let (presence, mut events) = start_presence(&url, &alice.token);
+    let (presence, mut events) = start_link(&url, &alice.token);
     let reason = wait_for(&mut events, "Disconnected", |e| match e {
-        PresenceEvent::Disconnected { reason } => Some(reason.clone()),
+        LinkEvent::Disconnected { reason } => Some(reason.clone()),
         _ => None,
     })
     .await;
     assert!(reason.contains(&port.to_string()), "{reason}");
-    assert_eq!(presence.signal("anyone", json!({})), Err(PresenceError::NotConnected));
+    assert_eq!(presence.signal("anyone", json!({})), Err(LinkError::NotConnected));
 
-    let server = support::server_at(addr, database).await;
+    let server = test_support::server_at(addr, database).await;
     connected(&mut events).await;
     assert!(presence.local_peer_id().is_some());
     let _ = ApiClient::new(&server.url()).unwrap().health().await;

@@ -1,40 +1,35 @@
-use parley_core::account::ServerUrl;
-use parley_core::profile::{Profile, ProfileError};
-use parley_protocol::IceServer;
+use crate::profile_dir::{ProfileDir, ProfileDirError};
+use crate::server_url::ServerUrl;
 
 #[test]
-fn a_profile_keeps_its_id_and_settings() {
+fn a_profile_keeps_its_id_and_what_it_remembers() {
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("nested").join("alice");
     let id = {
-        let mut profile = Profile::open(&dir).unwrap();
+        let mut profile = ProfileDir::open(&dir).unwrap();
         assert!(dir.join("profile.json").exists());
-        assert_eq!(profile.settings().server_url, None);
+        assert_eq!(profile.remembered().server_url, None);
         profile
-            .update_settings(|s| {
-                s.server_url = Some(ServerUrl::parse("chat.example.org").unwrap());
-                s.username = Some("alice".to_owned());
-                s.ice_servers.push(IceServer {
-                    urls: vec!["turn:turn.example.org".to_owned()],
-                    username: Some("u".to_owned()),
-                    credential: Some("c".to_owned()),
-                });
+            .remember(|r| {
+                r.server_url = Some(ServerUrl::parse("chat.example.org").unwrap());
+                r.username = Some("alice".to_owned());
+                r.rooms.push("tea #1".to_owned());
             })
             .unwrap();
         profile.id().to_owned()
     };
     assert_eq!(id.len(), 32);
-    let profile = Profile::open(&dir).unwrap();
+    let profile = ProfileDir::open(&dir).unwrap();
     assert_eq!(profile.id(), id, "the id is stable");
-    let settings = profile.settings();
+    let remembered = profile.remembered();
     assert_eq!(
-        settings.server_url.as_ref().unwrap().as_str(),
+        remembered.server_url.as_ref().unwrap().as_str(),
         "https://chat.example.org"
     );
-    assert_eq!(settings.username.as_deref(), Some("alice"));
-    assert_eq!(settings.ice_servers[0].credential.as_deref(), Some("c"));
+    assert_eq!(remembered.username.as_deref(), Some("alice"));
+    assert_eq!(remembered.rooms, ["tea #1"]);
     let text = std::fs::read_to_string(dir.join("profile.json")).unwrap();
-    assert!(!text.contains("token"), "no secrets in the settings file: {text}");
+    assert!(!text.contains("token"), "no secrets in profile.json: {text}");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -46,9 +41,9 @@ fn a_profile_keeps_its_id_and_settings() {
 #[test]
 fn one_profile_cannot_be_opened_twice_but_two_profiles_run_side_by_side() {
     let root = tempfile::tempdir().unwrap();
-    let first = Profile::open(root.path().join("a")).unwrap();
-    match Profile::open(root.path().join("a")) {
-        Err(error @ ProfileError::InUse { .. }) => {
+    let first = ProfileDir::open(root.path().join("a")).unwrap();
+    match ProfileDir::open(root.path().join("a")) {
+        Err(error @ ProfileDirError::InUse { .. }) => {
             let message = error.to_string();
             assert!(message.contains(&first.dir().display().to_string()), "{message}");
             assert!(message.contains(&std::process::id().to_string()), "{message}");
@@ -57,31 +52,31 @@ fn one_profile_cannot_be_opened_twice_but_two_profiles_run_side_by_side() {
     }
     // The same directory by another spelling is still the same profile.
     let dotted = root.path().join("a").join(".");
-    assert!(matches!(Profile::open(dotted), Err(ProfileError::InUse { .. })));
+    assert!(matches!(ProfileDir::open(dotted), Err(ProfileDirError::InUse { .. })));
 
-    let second = Profile::open(root.path().join("b")).unwrap();
+    let second = ProfileDir::open(root.path().join("b")).unwrap();
     assert_ne!(first.id(), second.id());
 
     drop(first);
-    let reopened = Profile::open(root.path().join("a")).expect("free again once closed");
+    let reopened = ProfileDir::open(root.path().join("a")).expect("free again once closed");
     assert_eq!(reopened.dir(), root.path().join("a"));
 }
 
 #[test]
-fn a_damaged_settings_file_is_reported_not_replaced() {
+fn a_damaged_profile_file_is_reported_not_replaced() {
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("p");
     std::fs::create_dir(&dir).unwrap();
     std::fs::write(dir.join("profile.json"), "{ not json").unwrap();
-    match Profile::open(&dir) {
-        Err(error @ ProfileError::Corrupt { .. }) => assert!(error.to_string().contains("profile.json"), "{error}"),
+    match ProfileDir::open(&dir) {
+        Err(error @ ProfileDirError::Corrupt { .. }) => assert!(error.to_string().contains("profile.json"), "{error}"),
         other => panic!("expected Corrupt, got {other:?}"),
     }
     assert_eq!(std::fs::read_to_string(dir.join("profile.json")).unwrap(), "{ not json");
 }
 
 #[test]
-fn settings_from_a_newer_version_survive_an_update() {
+fn keys_from_another_version_survive_an_update() {
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("p");
     std::fs::create_dir(&dir).unwrap();
@@ -90,11 +85,9 @@ fn settings_from_a_newer_version_survive_an_update() {
         r#"{"version":1,"id":"0123456789abcdef0123456789abcdef","theme":"dark","username":"bob"}"#,
     )
     .unwrap();
-    let mut profile = Profile::open(&dir).unwrap();
+    let mut profile = ProfileDir::open(&dir).unwrap();
     assert_eq!(profile.id(), "0123456789abcdef0123456789abcdef");
-    profile
-        .update_settings(|s| s.username = Some("robert".to_owned()))
-        .unwrap();
+    profile.remember(|r| r.username = Some("robert".to_owned())).unwrap();
     let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("profile.json")).unwrap()).unwrap();
     assert_eq!(saved["theme"], "dark");
     assert_eq!(saved["username"], "robert");

@@ -1,4 +1,5 @@
-//! The signaling server's HTTP API: accounts, profiles, avatars, rooms and ICE servers.
+//! The client of the signaling server's HTTP API: accounts, profiles, avatars, rooms and ICE
+//! servers.
 //!
 //! [`ApiClient`] is a thin typed layer over `reqwest`; the wire types are
 //! [`parley_protocol`]'s, used as they are so client and server cannot drift apart.
@@ -8,17 +9,18 @@
 //! ([`ApiError::Protocol`]), because the UI reacts differently to each.
 
 use std::fmt;
-use std::str::FromStr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use parley_protocol::{
     AuthResponse, ErrorBody, IceServer, IceServers, LoginRequest, Peer, PeerList, ProfileUpdate, RegisterRequest,
-    RoomList, RoomSummary, User, API_PREFIX,
+    RoomList, RoomSummary, User,
 };
 use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
 use tracing::Instrument;
+
+use crate::server_url::{InvalidServerUrl, ServerUrl};
 
 /// Time to establish a TCP (and TLS) connection. A server that does not accept within this is
 /// down or firewalled; waiting longer only delays telling the user.
@@ -28,164 +30,10 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Avatar uploads carry up to a few MiB, which needs longer on a slow uplink.
 const UPLOAD_TIMEOUT: Duration = Duration::from_secs(120);
 /// A health check is answered instantly by a live server; it exists to fail fast.
-const HEALTH_TIMEOUT: Duration = Duration::from_secs(5);
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// An error body longer than this is not shown in messages: it is some proxy's HTML page.
 const SNIPPET_CHARS: usize = 200;
-
-/// A validated, normalised server base URL: `http` or `https`, a host, no credentials, query
-/// or fragment, and no trailing slash. The same string keys the profile's settings and the
-/// keyring entry, so `https://chat.example.org/` and `https://chat.example.org` must be one.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct ServerUrl(Url);
-
-/// Why a server URL was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{input:?} is not a usable server address: {reason}")]
-pub struct InvalidServerUrl {
-    pub input: String,
-    pub reason: String,
-}
-
-impl ServerUrl {
-    /// Accepts what people type: a missing scheme means `https`, except for loopback hosts,
-    /// where a local server without TLS is the norm. A pasted `/api/v1` suffix is dropped.
-    pub fn parse(input: &str) -> Result<ServerUrl, InvalidServerUrl> {
-        let refuse = |reason: &str| InvalidServerUrl {
-            input: input.to_owned(),
-            reason: reason.to_owned(),
-        };
-        let trimmed = input.trim();
-        if trimmed.is_empty() {
-            return Err(refuse("it is empty"));
-        }
-        let with_scheme = if trimmed.contains("://") {
-            trimmed.to_owned()
-        } else if is_loopback_host(trimmed) {
-            format!("http://{trimmed}")
-        } else {
-            format!("https://{trimmed}")
-        };
-        let mut url = Url::parse(&with_scheme).map_err(|e| refuse(&e.to_string()))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(refuse(&format!(
-                "the scheme must be http or https, not {}",
-                url.scheme()
-            )));
-        }
-        if url.host_str().is_none_or(str::is_empty) {
-            return Err(refuse("it has no host name"));
-        }
-        if !url.username().is_empty() || url.password().is_some() {
-            return Err(refuse("it must not contain a user name or password"));
-        }
-        if url.query().is_some() || url.fragment().is_some() {
-            return Err(refuse("it must not contain a query (?…) or fragment (#…)"));
-        }
-        let path = url.path().trim_end_matches('/');
-        let path = path
-            .strip_suffix(API_PREFIX)
-            .unwrap_or(path)
-            .trim_end_matches('/')
-            .to_owned();
-        url.set_path(&path);
-        Ok(ServerUrl(url))
-    }
-
-    /// The URL of an endpoint, from unencoded path segments (room names may contain spaces
-    /// and `#`, which must be escaped rather than end the path).
-    pub fn endpoint(&self, segments: &[&str]) -> Url {
-        let mut url = self.0.clone();
-        url.path_segments_mut()
-            .expect("http(s) URLs have a path")
-            .pop_if_empty()
-            .extend(segments);
-        url
-    }
-
-    /// An endpoint under `/api/v1`.
-    pub fn api(&self, segments: &[&str]) -> Url {
-        let prefix = API_PREFIX.trim_start_matches('/').split('/');
-        let all: Vec<&str> = prefix.chain(segments.iter().copied()).collect();
-        self.endpoint(&all)
-    }
-
-    /// The signaling WebSocket, `ws(s)://…/api/v1/ws`.
-    pub fn websocket(&self) -> Url {
-        let mut url = self.api(&["ws"]);
-        let scheme = if url.scheme() == "https" { "wss" } else { "ws" };
-        url.set_scheme(scheme).expect("ws and wss are valid for http(s) URLs");
-        url
-    }
-
-    /// Resolves a path the server handed out, such as a user's `avatar_url`
-    /// (`/api/v1/users/…/avatar?v=2`), against the base, keeping a reverse-proxy prefix.
-    pub fn resolve(&self, server_path: &str) -> Result<Url, InvalidServerUrl> {
-        let base = format!("{}/", self.as_str());
-        let mut base = Url::parse(&base).expect("a valid base URL stays valid with a slash");
-        let relative = server_path.trim_start_matches('/');
-        base = base.join(relative).map_err(|e| InvalidServerUrl {
-            input: server_path.to_owned(),
-            reason: e.to_string(),
-        })?;
-        if base.origin() != self.0.origin() {
-            return Err(InvalidServerUrl {
-                input: server_path.to_owned(),
-                reason: "it points to another server".to_owned(),
-            });
-        }
-        Ok(base)
-    }
-
-    pub fn as_str(&self) -> &str {
-        self.0.as_str().trim_end_matches('/')
-    }
-
-    pub fn url(&self) -> &Url {
-        &self.0
-    }
-}
-
-fn is_loopback_host(authority: &str) -> bool {
-    let host = match authority.strip_prefix('[') {
-        Some(rest) => rest.split(']').next().unwrap_or(""),
-        None => authority.split(['/', ':']).next().unwrap_or(""),
-    };
-    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
-impl fmt::Display for ServerUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl fmt::Debug for ServerUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ServerUrl({})", self.as_str())
-    }
-}
-
-impl FromStr for ServerUrl {
-    type Err = InvalidServerUrl;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        ServerUrl::parse(s)
-    }
-}
-
-impl serde::Serialize for ServerUrl {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for ServerUrl {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        ServerUrl::parse(&text).map_err(serde::de::Error::custom)
-    }
-}
 
 /// Everything that can go wrong talking to the server.
 #[derive(Debug, thiserror::Error)]
@@ -194,8 +42,11 @@ pub enum ApiError {
     /// for people; `code` (see [`parley_protocol::codes`]) is for code.
     #[error("{message}")]
     Server {
+        /// The HTTP status.
         status: u16,
+        /// One of [`parley_protocol::codes`].
         code: String,
+        /// The server's sentence.
         message: String,
         /// The request field at fault, for `invalid_input`.
         field: Option<String>,
@@ -203,15 +54,24 @@ pub enum ApiError {
     /// No answer: refused connection, unknown host, TLS failure, or a timeout.
     #[error("the server could not be reached at {url}: {reason}")]
     Unreachable {
+        /// The server's origin.
         url: String,
+        /// The bottom of the error chain ("Connection refused", "dns error: …").
         reason: String,
+        /// The whole chain.
         #[source]
         source: reqwest::Error,
     },
     /// Something answered, but not the way a Parley server does (wrong URL, a proxy's error
     /// page, an incompatible server version).
     #[error("unexpected answer from {url}: {detail}")]
-    Protocol { url: String, detail: String },
+    Protocol {
+        /// The URL asked.
+        url: String,
+        /// What was wrong with the answer.
+        detail: String,
+    },
+    /// The server address cannot be used.
     #[error(transparent)]
     InvalidUrl(#[from] InvalidServerUrl),
     /// An authenticated call on a client without a session token.
@@ -270,7 +130,7 @@ fn origin_of(url: &Url) -> String {
 
 /// An avatar image as the server serves it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Avatar {
+pub(crate) struct Avatar {
     pub content_type: String,
     pub bytes: Vec<u8>,
 }
@@ -278,7 +138,7 @@ pub struct Avatar {
 /// A client for one server. Cheap to clone; clones share the connection pool and the session
 /// token, so signing in on one signs in all of them.
 #[derive(Clone)]
-pub struct ApiClient {
+pub(crate) struct ApiClient {
     http: reqwest::Client,
     base: ServerUrl,
     token: Arc<RwLock<Option<String>>>,
@@ -296,11 +156,12 @@ impl fmt::Debug for ApiClient {
 
 impl ApiClient {
     /// A client for the server at `base_url` (validated with [`ServerUrl::parse`]).
-    pub fn new(base_url: &str) -> Result<ApiClient, ApiError> {
+    #[cfg(test)]
+    pub(crate) fn new(base_url: &str) -> Result<ApiClient, ApiError> {
         Ok(ApiClient::for_server(ServerUrl::parse(base_url)?))
     }
 
-    pub fn for_server(base: ServerUrl) -> ApiClient {
+    pub(crate) fn for_server(base: ServerUrl) -> ApiClient {
         let http = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
@@ -315,25 +176,25 @@ impl ApiClient {
     }
 
     /// Continues a session whose token was kept (in the OS keyring).
-    pub fn with_token(self, token: impl Into<String>) -> ApiClient {
+    pub(crate) fn with_token(self, token: impl Into<String>) -> ApiClient {
         self.set_token(Some(token.into()));
         self
     }
 
-    pub fn set_token(&self, token: Option<String>) {
+    pub(crate) fn set_token(&self, token: Option<String>) {
         *self.token.write().unwrap_or_else(|e| e.into_inner()) = token;
     }
 
-    pub fn token(&self) -> Option<String> {
+    pub(crate) fn token(&self) -> Option<String> {
         self.token.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    pub fn server(&self) -> &ServerUrl {
+    pub(crate) fn server(&self) -> &ServerUrl {
         &self.base
     }
 
     /// Creates an account and signs this client in with it.
-    pub async fn register(&self, request: &RegisterRequest) -> Result<AuthResponse, ApiError> {
+    pub(crate) async fn register(&self, request: &RegisterRequest) -> Result<AuthResponse, ApiError> {
         let span = tracing::info_span!("register", server = %self.base, username = %request.username);
         async {
             let url = self.base.api(&["register"]);
@@ -346,7 +207,7 @@ impl ApiClient {
     }
 
     /// Signs in with a username or email address and signs this client in.
-    pub async fn login(&self, login: &str, password: &str) -> Result<AuthResponse, ApiError> {
+    pub(crate) async fn login(&self, login: &str, password: &str) -> Result<AuthResponse, ApiError> {
         let span = tracing::info_span!("login", server = %self.base, login);
         async {
             let url = self.base.api(&["login"]);
@@ -364,7 +225,7 @@ impl ApiClient {
 
     /// Ends the session on the server. The client forgets its token whatever the outcome: a
     /// user who signs out must not stay signed in because the server was unreachable.
-    pub async fn logout(&self) -> Result<(), ApiError> {
+    pub(crate) async fn logout(&self) -> Result<(), ApiError> {
         let span = tracing::info_span!("logout", server = %self.base);
         async {
             let request = self.authed(Method::POST, &["logout"]);
@@ -382,7 +243,7 @@ impl ApiClient {
     }
 
     /// The signed-in account, email included.
-    pub async fn me(&self) -> Result<User, ApiError> {
+    pub(crate) async fn me(&self) -> Result<User, ApiError> {
         let (request, url) = self.authed(Method::GET, &["me"])?;
         self.send_json(request, &url)
             .instrument(tracing::debug_span!("me", server = %self.base))
@@ -390,7 +251,7 @@ impl ApiClient {
     }
 
     /// Changes display name, bio or status; `None` fields stay as they are.
-    pub async fn update_profile(&self, update: &ProfileUpdate) -> Result<User, ApiError> {
+    pub(crate) async fn update_profile(&self, update: &ProfileUpdate) -> Result<User, ApiError> {
         let (request, url) = self.authed(Method::PUT, &["me"])?;
         self.send_json(request.json(update), &url)
             .instrument(tracing::info_span!("update_profile", server = %self.base))
@@ -398,7 +259,7 @@ impl ApiClient {
     }
 
     /// Uploads an image (PNG, JPEG, GIF, WebP or BMP); the server scales and re-encodes it.
-    pub async fn upload_avatar(&self, image: Vec<u8>) -> Result<User, ApiError> {
+    pub(crate) async fn upload_avatar(&self, image: Vec<u8>) -> Result<User, ApiError> {
         let span = tracing::info_span!("upload_avatar", server = %self.base, bytes = image.len());
         async {
             let (request, url) = self.authed(Method::PUT, &["me", "avatar"])?;
@@ -414,7 +275,7 @@ impl ApiClient {
     }
 
     /// A user's avatar, or `None` when they have none. Public: no session needed.
-    pub async fn avatar(&self, user_id: &str) -> Result<Option<Avatar>, ApiError> {
+    pub(crate) async fn avatar(&self, user_id: &str) -> Result<Option<Avatar>, ApiError> {
         let span = tracing::debug_span!("avatar", server = %self.base, user_id);
         async {
             let url = self.base.api(&["users", user_id, "avatar"]);
@@ -449,7 +310,7 @@ impl ApiClient {
     }
 
     /// Rooms with at least one peer online, busiest first.
-    pub async fn rooms(&self) -> Result<Vec<RoomSummary>, ApiError> {
+    pub(crate) async fn rooms(&self) -> Result<Vec<RoomSummary>, ApiError> {
         let (request, url) = self.authed(Method::GET, &["rooms"])?;
         let list: RoomList = self
             .send_json(request, &url)
@@ -459,7 +320,7 @@ impl ApiClient {
     }
 
     /// Who is in a room right now (empty for a room nobody is in).
-    pub async fn room_peers(&self, room: &str) -> Result<Vec<Peer>, ApiError> {
+    pub(crate) async fn room_peers(&self, room: &str) -> Result<Vec<Peer>, ApiError> {
         let (request, url) = self.authed(Method::GET, &["rooms", room, "peers"])?;
         let list: PeerList = self
             .send_json(request, &url)
@@ -469,7 +330,7 @@ impl ApiClient {
     }
 
     /// STUN/TURN servers for WebRTC; TURN credentials may be fresh and time-limited per call.
-    pub async fn ice_servers(&self) -> Result<Vec<IceServer>, ApiError> {
+    pub(crate) async fn ice_servers(&self) -> Result<Vec<IceServer>, ApiError> {
         let (request, url) = self.authed(Method::GET, &["ice-servers"])?;
         let list: IceServers = self
             .send_json(request, &url)
@@ -479,13 +340,24 @@ impl ApiClient {
     }
 
     /// Succeeds when the server is up and its database answers.
-    pub async fn health(&self) -> Result<(), ApiError> {
+    pub(crate) async fn health(&self) -> Result<(), ApiError> {
         let url = self.base.endpoint(&["healthz"]);
         let request = self.http.get(url.clone()).timeout(HEALTH_TIMEOUT);
-        self.send(request, &url, HEALTH_TIMEOUT)
+        let response = self
+            .send(request, &url, HEALTH_TIMEOUT)
             .instrument(tracing::debug_span!("health", server = %self.base))
+            .await?;
+        let body = response
+            .text()
             .await
-            .map(drop)
+            .map_err(|e| ApiError::unreachable(&url, e, HEALTH_TIMEOUT))?;
+        if body.trim() != "ok" {
+            return Err(ApiError::protocol(
+                &url,
+                format!("the health check answered {}", snippet(body.as_bytes())),
+            ));
+        }
+        Ok(())
     }
 
     fn authed(&self, method: Method, segments: &[&str]) -> Result<(reqwest::RequestBuilder, Url), ApiError> {
@@ -575,62 +447,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn server_urls_are_normalised() {
-        let cases = [
-            ("https://chat.example.org/", "https://chat.example.org"),
-            ("  https://chat.example.org  ", "https://chat.example.org"),
-            ("chat.example.org", "https://chat.example.org"),
-            ("localhost:7890", "http://localhost:7890"),
-            ("127.0.0.1:7890", "http://127.0.0.1:7890"),
-            ("[::1]:7890", "http://[::1]:7890"),
-            ("HTTP://Example.ORG:80/", "http://example.org"),
-            ("https://example.org/parley/", "https://example.org/parley"),
-            ("https://example.org/parley/api/v1/", "https://example.org/parley"),
-            ("http://127.0.0.1:7890/api/v1", "http://127.0.0.1:7890"),
-        ];
-        for (input, expected) in cases {
-            let url = ServerUrl::parse(input).unwrap_or_else(|e| panic!("{input}: {e}"));
-            assert_eq!(url.as_str(), expected, "{input}");
-        }
-    }
-
-    #[test]
-    fn unusable_server_urls_are_refused_with_a_reason() {
-        for (input, reason) in [
-            ("", "empty"),
-            ("ftp://example.org", "http or https"),
-            ("file:///etc/passwd", "http or https"),
-            ("https://user:pw@example.org", "user name or password"),
-            ("https://example.org/?x=1", "query"),
-            ("https://", "empty host"),
-        ] {
-            let error = ServerUrl::parse(input).expect_err(input).to_string();
-            assert!(error.contains(reason), "{input}: {error}");
-        }
-    }
-
-    #[test]
-    fn endpoints_escape_segments_and_keep_prefixes() {
-        let url = ServerUrl::parse("https://example.org/parley").unwrap();
-        assert_eq!(
-            url.api(&["rooms", "tea #1", "peers"]).as_str(),
-            "https://example.org/parley/api/v1/rooms/tea%20%231/peers"
-        );
-        assert_eq!(url.websocket().as_str(), "wss://example.org/parley/api/v1/ws");
-        assert_eq!(
-            url.endpoint(&["healthz"]).as_str(),
-            "https://example.org/parley/healthz"
-        );
-        let local = ServerUrl::parse("http://127.0.0.1:7890").unwrap();
-        assert_eq!(local.websocket().as_str(), "ws://127.0.0.1:7890/api/v1/ws");
-        assert_eq!(
-            url.resolve("/api/v1/users/ab/avatar?v=2").unwrap().as_str(),
-            "https://example.org/parley/api/v1/users/ab/avatar?v=2"
-        );
-        assert!(url.resolve("https://evil.example/x").is_err());
-    }
-
-    #[test]
     fn error_bodies_become_typed_errors() {
         let url = Url::parse("http://127.0.0.1:1/api/v1/register").unwrap();
         let body =
@@ -655,3 +471,6 @@ mod tests {
         assert!(html.to_string().contains("502"), "{html}");
     }
 }
+
+#[cfg(test)]
+mod server_tests;

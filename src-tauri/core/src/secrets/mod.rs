@@ -18,13 +18,13 @@ use std::sync::Arc;
 
 use keyring_core::{CredentialStore, Entry};
 
-use crate::account::ServerUrl;
+use crate::server_url::ServerUrl;
 
 /// The keyring service name of every Parley entry.
-pub const SERVICE: &str = "parley";
+pub(crate) const SERVICE: &str = "parley";
 
 /// Environment variable that selects the store: `os` (default), `keyutils` or `memory`.
-pub const KEYRING_ENV: &str = "PARLEY_KEYRING";
+pub(crate) const KEYRING_ENV: &str = "PARLEY_KEYRING";
 
 /// Where tokens are kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
@@ -102,25 +102,41 @@ pub enum SecretError {
     /// keyctl blocked by a container).
     #[error("cannot keep the session token: the {store} is not reachable ({reason}). {hint}")]
     Unavailable {
+        /// What people call the store.
         store: &'static str,
+        /// What the store said.
         reason: String,
+        /// How to fix the machine.
         hint: &'static str,
     },
     /// The store is there but refused: locked, or an unlock prompt was dismissed.
     #[error("cannot keep the session token: the {store} refused access ({reason}). {hint}")]
     Locked {
+        /// What people call the store.
         store: &'static str,
+        /// What the store said.
         reason: String,
+        /// How to unlock it.
         hint: &'static str,
     },
+    /// The store chosen does not exist on this platform (keyutils outside Linux).
     #[error("the {store} does not exist on this platform; {hint}")]
-    Unsupported { store: &'static str, hint: &'static str },
+    Unsupported {
+        /// What people call the store.
+        store: &'static str,
+        /// What to choose instead.
+        hint: &'static str,
+    },
+    /// Any other failure of the store.
     #[error("the {store} failed: {source}")]
     Store {
+        /// What people call the store.
         store: &'static str,
+        /// What the store said.
         #[source]
         source: keyring_core::Error,
     },
+    /// `PARLEY_KEYRING` names no store.
     #[error("{KEYRING_ENV}={0:?} names no credential store; use os, keyutils or memory")]
     UnknownKind(String),
 }
@@ -193,7 +209,7 @@ fn classify(kind: StoreKind, error: keyring_core::Error) -> SecretError {
 
 /// An opened credential store.
 #[derive(Clone)]
-pub struct SecretStore {
+pub(crate) struct SecretStore {
     kind: StoreKind,
     store: Arc<CredentialStore>,
 }
@@ -207,7 +223,7 @@ impl fmt::Debug for SecretStore {
 impl SecretStore {
     /// Opens the store and checks that it answers, so a missing Secret Service is reported
     /// when the app starts rather than at the first sign-in.
-    pub fn open(kind: StoreKind) -> Result<SecretStore, SecretError> {
+    pub(crate) fn open(kind: StoreKind) -> Result<SecretStore, SecretError> {
         let _span = tracing::debug_span!("secret_store_open", %kind).entered();
         let store = match kind {
             StoreKind::Memory => {
@@ -223,45 +239,41 @@ impl SecretStore {
         Ok(opened)
     }
 
-    /// [`SecretStore::open`] with the store `PARLEY_KEYRING` names.
-    pub fn from_env() -> Result<SecretStore, SecretError> {
-        SecretStore::open(StoreKind::from_env()?)
-    }
-
-    pub fn kind(&self) -> StoreKind {
+    #[cfg(test)]
+    pub(crate) fn kind(&self) -> StoreKind {
         self.kind
     }
 
     /// Stores (or replaces) the session token of a profile on a server.
-    pub fn save_token(&self, profile_id: &str, server: &ServerUrl, token: &str) -> Result<(), SecretError> {
+    pub(crate) fn save_token(&self, profile_id: &str, server: &ServerUrl, token: &str) -> Result<(), SecretError> {
         let _span = tracing::debug_span!("save_token", kind = %self.kind, profile_id, %server).entered();
         set(self.kind, &self.token_entry(profile_id, server)?, token)
     }
 
     /// The stored token, or `None` when there is none (never signed in, or signed out).
-    pub fn load_token(&self, profile_id: &str, server: &ServerUrl) -> Result<Option<String>, SecretError> {
+    pub(crate) fn load_token(&self, profile_id: &str, server: &ServerUrl) -> Result<Option<String>, SecretError> {
         let _span = tracing::debug_span!("load_token", kind = %self.kind, profile_id, %server).entered();
         get(self.kind, &self.token_entry(profile_id, server)?)
     }
 
     /// Forgets the token; succeeds when there was none.
-    pub fn delete_token(&self, profile_id: &str, server: &ServerUrl) -> Result<(), SecretError> {
+    pub(crate) fn delete_token(&self, profile_id: &str, server: &ServerUrl) -> Result<(), SecretError> {
         let _span = tracing::debug_span!("delete_token", kind = %self.kind, profile_id, %server).entered();
         delete(self.kind, &self.token_entry(profile_id, server)?)
     }
 
     /// Stores another secret of a profile (a TURN credential), named by `name`.
-    pub fn save_secret(&self, profile_id: &str, name: &str, secret: &str) -> Result<(), SecretError> {
+    pub(crate) fn save_secret(&self, profile_id: &str, name: &str, secret: &str) -> Result<(), SecretError> {
         let _span = tracing::debug_span!("save_secret", kind = %self.kind, profile_id, name).entered();
         set(self.kind, &self.secret_entry(profile_id, name)?, secret)
     }
 
-    pub fn load_secret(&self, profile_id: &str, name: &str) -> Result<Option<String>, SecretError> {
+    pub(crate) fn load_secret(&self, profile_id: &str, name: &str) -> Result<Option<String>, SecretError> {
         let _span = tracing::debug_span!("load_secret", kind = %self.kind, profile_id, name).entered();
         get(self.kind, &self.secret_entry(profile_id, name)?)
     }
 
-    pub fn delete_secret(&self, profile_id: &str, name: &str) -> Result<(), SecretError> {
+    pub(crate) fn delete_secret(&self, profile_id: &str, name: &str) -> Result<(), SecretError> {
         let _span = tracing::debug_span!("delete_secret", kind = %self.kind, profile_id, name).entered();
         delete(self.kind, &self.secret_entry(profile_id, name)?)
     }
@@ -386,3 +398,6 @@ mod tests {
         assert_eq!(entry_user("0123abcd", &server), "0123abcd@https://chat.example.org");
     }
 }
+
+#[cfg(test)]
+mod store_tests;

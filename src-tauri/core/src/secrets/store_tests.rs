@@ -1,10 +1,10 @@
 //! The Memory store always runs. The real stores need an environment set up for them and run
 //! when asked (see the command lines in `round_trip`'s callers); otherwise they say why not.
 
-use parley_core::account::ServerUrl;
-use parley_core::secrets::{SecretError, SecretStore, StoreKind};
+use crate::secrets::{SecretError, SecretStore, StoreKind};
+use crate::server_url::ServerUrl;
 
-use crate::support::unique;
+use crate::test_support::unique;
 
 fn round_trip(store: &SecretStore) {
     // Unique per run: a real keyring outlives the test.
@@ -78,7 +78,7 @@ fn gated(variable: &str, how: &str, test: impl FnOnce()) {
 }
 
 /// `dbus-run-session -- sh -c 'printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null;
-/// PARLEY_TEST_SECRET_SERVICE=1 exec cargo test -p parley-core --test integration secret_service'`
+/// PARLEY_TEST_SECRET_SERVICE=1 exec cargo test -p parley-core --lib secret_service'`
 #[test]
 fn secret_service_round_trip() {
     gated(
@@ -91,7 +91,7 @@ fn secret_service_round_trip() {
     );
 }
 
-/// `keyctl session - sh -c 'PARLEY_TEST_KEYUTILS=1 exec cargo test -p parley-core --test integration keyutils'`
+/// `keyctl session - sh -c 'PARLEY_TEST_KEYUTILS=1 exec cargo test -p parley-core --lib keyutils'`
 #[test]
 fn keyutils_round_trip() {
     gated("PARLEY_TEST_KEYUTILS", "inside `keyctl session -`", || {

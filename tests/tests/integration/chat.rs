@@ -1,17 +1,16 @@
-//! Chat between full app cores through a real signaling server, on loopback: meeting in a room,
-//! messages both ways with receipts and typing, offline recipients, either side restarting,
-//! the server restarting, and the history working with no server at all.
+//! Chat between full apps (the core's front door) through a real signaling server, on loopback:
+//! meeting in a room, messages both ways with receipts and typing, offline recipients, either
+//! side restarting, the server restarting, and the history working with no server at all.
 //!
-//! Restarts: the keyring is the in-memory store, which every `Core::open` creates afresh, so a
-//! restarted client finds no token and signs in with its password (`SignIn::Password`), as a
+//! Restarts: the keyring is the in-memory store, which every `Parley::open` creates afresh, so a
+//! restarted person finds no token and signs in with their password (`SignIn::Password`), as a
 //! person would after losing their keyring. The history, the outbox and the contacts are on
 //! disk in the profile directory and survive.
 
 use std::path::Path;
 
-use parley_core::events::CoreEvent;
-use parley_core::history::{DeliveryState, Direction, Message, SNIPPET_MATCH_END, SNIPPET_MATCH_START};
-use parley_tests::{is_message, is_state, online_pair, Client, SignIn, TestServer};
+use parley_core::{CoreEvent, DeliveryState, Direction, Message, ServerChoice, SNIPPET_MATCH_END, SNIPPET_MATCH_START};
+use parley_tests::{is_message, is_state, online_pair, Person, SignIn, TestServer};
 
 /// States only move forward; `Received` and `Delivered` share a rank.
 fn rank(state: DeliveryState) -> u8 {
@@ -60,45 +59,50 @@ fn lose_acks(history_db: &Path, ids: &[&str]) {
 /// Sends one more message and waits until it arrives. Frames on a channel are ordered, so
 /// everything `from` sent to `to` before it has been processed by then: counting duplicates
 /// after this is not racing a late copy.
-async fn sentinel(from: &mut Client, to: &mut Client, body: &str) -> Message {
+async fn sentinel(from: &mut Person, to: &mut Person, body: &str) -> Message {
     let message = from.send(&to.user.clone(), body).await;
     to.wait_for_message(&message.id).await;
     from.wait_for_state(&message.id, DeliveryState::Delivered).await;
     message
 }
 
-/// `client` holds exactly one copy of each of `expected` in its conversation with `with`, in
+/// `person` holds exactly one copy of each of `expected` in its conversation with `with`, in
 /// this order among themselves, and saw one `Message` event at most for each in its current
 /// session.
-async fn assert_once(client: &mut Client, with: &str, expected: &[&str]) {
-    let stored = client.conversation(with).await;
+async fn assert_once(person: &mut Person, with: &str, expected: &[&str]) {
+    let stored = person.conversation(with).await;
     let stored_ids = ids(&stored);
     let mut positions = Vec::new();
     for id in expected {
         let copies = stored_ids.iter().filter(|s| *s == id).count();
-        assert_eq!(copies, 1, "{}: message {id} stored {copies} times", client.name);
+        assert_eq!(copies, 1, "{}: message {id} stored {copies} times", person.name);
         positions.push(stored_ids.iter().position(|s| s == id).unwrap());
-        let events = client.count(|e| is_message(e, id));
-        assert!(events <= 1, "{}: {events} Message events for {id}", client.name);
+        let events = person.count(|e| is_message(e, id));
+        assert!(events <= 1, "{}: {events} Message events for {id}", person.name);
     }
     assert!(
         positions.windows(2).all(|w| w[0] < w[1]),
         "{}: messages out of order: {stored_ids:?}",
-        client.name
+        person.name
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_people_meet_in_a_room_and_chat_with_receipts_and_typing() {
     let server = TestServer::start().await;
-    let mut alice = Client::register(&server, "alice").await;
-    let mut bob = Client::register(&server, "bob").await;
+    let mut alice = Person::register(&server, "alice").await;
+    let mut bob = Person::register(&server, "bob").await;
 
     // Register signed alice in; signing out and in again with the password works, a wrong
     // password does not.
-    alice.core().logout().await.unwrap();
-    assert!(alice.core().user().is_none());
-    let wrong = alice.core().login(None, "alice", "not the password").await.unwrap_err();
+    alice.parley().sign_out().await.unwrap();
+    assert!(alice.parley().snapshot().me.is_none());
+    let server_choice = ServerChoice::Url { url: server.url() };
+    let wrong = alice
+        .parley()
+        .sign_in(server_choice, "alice", "not the password")
+        .await
+        .unwrap_err();
     assert_eq!(wrong.code(), "invalid_credentials");
     assert_eq!(alice.sign_in().await, SignIn::Password);
 
@@ -115,8 +119,8 @@ async fn two_people_meet_in_a_room_and_chat_with_receipts_and_typing() {
         })
         .await;
     assert_eq!(bob_peer.user.id, bob.id());
-    assert_eq!(ids_of(&alice.engine().online_users()), vec![bob.id().to_owned()]);
-    assert_eq!(ids_of(&bob.engine().online_users()), vec![alice.id().to_owned()]);
+    assert_eq!(alice.online_contacts().await, vec![bob.id().to_owned()]);
+    assert_eq!(bob.online_contacts().await, vec![alice.id().to_owned()]);
 
     // alice → bob: the first message opens the channel.
     let a1 = alice.send(&bob.user, "hello bob").await;
@@ -165,25 +169,25 @@ async fn two_people_meet_in_a_room_and_chat_with_receipts_and_typing() {
     assert_progress(&alice.states_of(&a2.id), DeliveryState::Delivered, "a2 at alice");
 
     // bob reads the conversation: alice sees both her messages read.
-    assert_eq!(bob.engine().mark_read(alice.id()).await.unwrap(), 2);
+    assert_eq!(bob.parley().mark_read(alice.id()).await.unwrap(), 2);
     alice.wait_for_state(&a1.id, DeliveryState::Read).await;
     alice.wait_for_state(&a2.id, DeliveryState::Read).await;
     assert_progress(&alice.states_of(&a1.id), DeliveryState::Read, "a1 at alice");
     assert_eq!(bob.count(|e| is_state(e, &a1.id, DeliveryState::Read)), 1);
     assert_eq!(
-        bob.engine().mark_read(alice.id()).await.unwrap(),
+        bob.parley().mark_read(alice.id()).await.unwrap(),
         0,
         "nothing left unread"
     );
 
     // Typing, on and off.
-    alice.engine().set_typing(bob.id(), true).await;
+    alice.parley().set_typing(bob.id(), true).await;
     let alice_id = alice.id().to_owned();
     bob.wait_for("alice typing", |e| {
         matches!(e, CoreEvent::Typing { user_id, active: true } if *user_id == alice_id).then_some(())
     })
     .await;
-    alice.engine().set_typing(bob.id(), false).await;
+    alice.parley().set_typing(bob.id(), false).await;
     bob.wait_for("alice stopped typing", |e| {
         matches!(e, CoreEvent::Typing { user_id, active: false } if *user_id == alice_id).then_some(())
     })
@@ -212,22 +216,24 @@ async fn two_people_meet_in_a_room_and_chat_with_receipts_and_typing() {
             (Direction::Incoming, DeliveryState::Read),
         ]
     );
-    let conversations = bob.core().history().conversations().await.unwrap();
+    let conversations = conversations(&bob).await;
     assert_eq!(conversations.len(), 1);
     assert_eq!((conversations[0].id.as_str(), conversations[0].unread), (alice.id(), 0));
 
     // Errors a front end relies on.
-    let to_self = alice.engine().send_message(&alice.user, "me").await.unwrap_err();
-    assert_eq!(parley_core::CoreError::from(to_self).code(), "message_to_self");
-    let empty = alice.engine().send_message(&bob.user, "   ").await.unwrap_err();
-    assert_eq!(parley_core::CoreError::from(empty).code(), "invalid_message");
+    let to_self = alice.parley().send_message(alice.id(), "me").await.unwrap_err();
+    assert_eq!(to_self.code(), "message_to_self");
+    let empty = alice.parley().send_message(bob.id(), "   ").await.unwrap_err();
+    assert_eq!(empty.code(), "invalid_message");
 
     alice.quit().await;
     bob.quit().await;
 }
 
-fn ids_of(users: &[parley_protocol::User]) -> Vec<String> {
-    users.iter().map(|u| u.id.clone()).collect()
+/// The conversations `person`'s contacts list shows.
+async fn conversations(person: &Person) -> Vec<parley_core::Conversation> {
+    let contacts = person.parley().contacts().await.expect("contacts");
+    contacts.into_iter().filter_map(|c| c.conversation).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -243,8 +249,8 @@ async fn messages_to_an_offline_contact_wait_in_the_outbox_and_arrive_exactly_on
             matches!(e, CoreEvent::PeerLeft { peer_id, .. } if *peer_id == bob_peer).then_some(())
         })
         .await;
-    assert!(alice.engine().online_users().is_empty());
-    let contact = alice.core().contact("BOB").await.expect("bob is a contact");
+    assert!(alice.online_contacts().await.is_empty());
+    let contact = alice.parley().find_contact("BOB").await.expect("bob is a contact");
     assert_eq!(contact.id, bob.id());
 
     let bodies_sent = ["first while you were out", "second", "third, in order"];
@@ -253,21 +259,16 @@ async fn messages_to_an_offline_contact_wait_in_the_outbox_and_arrive_exactly_on
         sent.push(alice.send(&contact, body).await);
     }
     let sent_ids: Vec<&str> = sent.iter().map(|m| m.id.as_str()).collect();
-    let outbox = alice
-        .core()
-        .history()
-        .unacknowledged_outgoing(Some(bob.id()))
-        .await
-        .unwrap();
+    let outbox = alice.parley().outbox(Some(bob.id())).await.unwrap();
     assert_eq!(ids(&outbox), sent_ids);
     assert!(outbox.iter().all(|m| m.state == DeliveryState::Pending), "{outbox:?}");
     assert!(
-        !alice.engine().connect_to(bob.id()).await,
+        !alice.online_contacts().await.contains(&bob.id().to_owned()),
         "no device of bob's is online"
     );
 
     // bob comes back: reopens his profile, signs in, goes online in the room.
-    bob.reopen_offline();
+    bob.reopen_offline().await;
     assert_eq!(bob.sign_in().await, SignIn::Password);
     bob.go_online("lobby").await;
     for (message, body) in sent.iter().zip(bodies_sent) {
@@ -281,13 +282,7 @@ async fn messages_to_an_offline_contact_wait_in_the_outbox_and_arrive_exactly_on
     expected.push(&last.id);
     assert_once(&mut bob, alice.id(), &expected).await;
     assert_eq!(bodies(&bob.conversation(alice.id()).await)[..3], bodies_sent);
-    assert!(alice
-        .core()
-        .history()
-        .unacknowledged_outgoing(None)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(alice.parley().outbox(None).await.unwrap().is_empty());
 
     alice.quit().await;
     bob.quit().await;
@@ -311,13 +306,8 @@ async fn a_sender_restarting_with_unacknowledged_messages_resends_them_and_the_r
     alice.quit().await;
     lose_acks(&alice.history_path(), &[&a1.id, &a2.id]);
 
-    alice.reopen_offline();
-    let outbox = alice
-        .core()
-        .history()
-        .unacknowledged_outgoing(Some(bob.id()))
-        .await
-        .unwrap();
+    alice.reopen_offline().await;
+    let outbox = alice.parley().outbox(Some(bob.id())).await.unwrap();
     assert_eq!(
         ids(&outbox),
         vec![a1.id.as_str(), a2.id.as_str()],
@@ -328,13 +318,7 @@ async fn a_sender_restarting_with_unacknowledged_messages_resends_them_and_the_r
     // Back online, alice resends both by herself; bob acknowledges the copies again.
     alice.wait_for_state(&a1.id, DeliveryState::Delivered).await;
     alice.wait_for_state(&a2.id, DeliveryState::Delivered).await;
-    assert!(alice
-        .core()
-        .history()
-        .unacknowledged_outgoing(None)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(alice.parley().outbox(None).await.unwrap().is_empty());
 
     // The conversation goes on, both ways.
     let a3 = sentinel(&mut alice, &mut bob, "three").await;
@@ -373,10 +357,7 @@ async fn a_receiver_restarting_gets_what_it_missed_once_and_ignores_what_it_alre
     }
     let a4 = sentinel(&mut alice, &mut bob, "welcome back").await;
     // a1 was resent (alice's outbox held it) and acknowledged again, not stored again.
-    assert_eq!(
-        alice.core().history().message(&a1.id).await.unwrap().unwrap().state,
-        DeliveryState::Delivered
-    );
+    assert_eq!(alice.message(&a1.id).await.state, DeliveryState::Delivered);
     assert_eq!(
         bob.count(|e| is_message(e, &a1.id)),
         0,
@@ -386,10 +367,10 @@ async fn a_receiver_restarting_gets_what_it_missed_once_and_ignores_what_it_alre
 
     // bob, restarted, can still answer, and alice reads.
     let b2 = sentinel(&mut bob, &mut alice, "all good").await;
-    alice.engine().mark_read(bob.id()).await.unwrap();
+    alice.parley().mark_read(bob.id()).await.unwrap();
     bob.wait_for_state(&b2.id, DeliveryState::Read).await;
     assert_eq!(
-        bob.core().history().message(&b1.id).await.unwrap().unwrap().state,
+        bob.message(&b1.id).await.state,
         DeliveryState::Read,
         "the receipt for a message sent before bob's restart reached him too"
     );
@@ -402,9 +383,9 @@ async fn a_receiver_restarting_gets_what_it_missed_once_and_ignores_what_it_alre
 async fn chat_survives_a_server_restart_and_what_queued_meanwhile_is_delivered_once() {
     let db_dir = tempfile::tempdir().unwrap();
     let mut server = TestServer::start_persistent(&db_dir.path().join("s.db")).await;
-    let mut alice = Client::register(&server, "alice").await;
-    let mut bob = Client::register(&server, "bob").await;
-    let mut carol = Client::register(&server, "carol").await;
+    let mut alice = Person::register(&server, "alice").await;
+    let mut bob = Person::register(&server, "bob").await;
+    let mut carol = Person::register(&server, "carol").await;
     alice.go_online("lobby").await;
     bob.go_online("lobby").await;
     carol.go_online("lobby").await;
@@ -431,7 +412,7 @@ async fn chat_survives_a_server_restart_and_what_queued_meanwhile_is_delivered_o
     let c1 = alice.send(&carol.user, "carol, are you there?").await;
     let c2 = alice.send(&carol.user, "second to carol").await;
     for m in [&c1, &c2] {
-        let stored = alice.core().history().message(&m.id).await.unwrap().unwrap();
+        let stored = alice.message(&m.id).await;
         assert_eq!(stored.state, DeliveryState::Pending, "nothing can reach carol now");
     }
 
@@ -468,13 +449,7 @@ async fn chat_survives_a_server_restart_and_what_queued_meanwhile_is_delivered_o
             "carol answers"
         ]
     );
-    assert!(alice
-        .core()
-        .history()
-        .unacknowledged_outgoing(None)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(alice.parley().outbox(None).await.unwrap().is_empty());
 
     for c in [&mut alice, &mut bob, &mut carol] {
         c.quit().await;
@@ -503,7 +478,7 @@ async fn history_search_and_contacts_work_after_a_restart_with_no_server() {
         };
         sent.push(m);
     }
-    bob.engine().mark_read(alice.id()).await.unwrap();
+    bob.parley().mark_read(alice.id()).await.unwrap();
     alice.wait_for_state(&sent[4].id, DeliveryState::Read).await;
 
     alice.quit().await;
@@ -511,23 +486,25 @@ async fn history_search_and_contacts_work_after_a_restart_with_no_server() {
     server.stop().await;
 
     // alice starts her app with no server anywhere.
-    alice.reopen_offline();
-    let core = alice.core();
-    let history = core.history();
-    let bob_contact = core.contact("bob").await.expect("contact offline");
+    alice.reopen_offline().await;
+    let parley = alice.parley();
+    let bob_contact = parley.find_contact("bob").await.expect("contact offline");
     assert_eq!(
         (bob_contact.id.as_str(), bob_contact.username.as_str()),
         (bob.id(), "bob")
     );
     assert!(bob_contact.email.is_none(), "other people's emails are not kept");
-    assert_eq!(core.contact("nobody").await.unwrap_err().code(), "unknown_contact");
+    assert_eq!(
+        parley.find_contact("nobody").await.unwrap_err().code(),
+        "unknown_contact"
+    );
 
     // Paging, newest first, two at a time.
-    let first = history.page(bob.id(), None, 2).await.unwrap();
+    let first = parley.history_page(bob.id(), None, Some(2)).await.unwrap();
     assert_eq!(bodies(&first.messages), vec![lines[4], lines[3]]);
-    let second = history.page(bob.id(), first.next, 2).await.unwrap();
+    let second = parley.history_page(bob.id(), first.next, Some(2)).await.unwrap();
     assert_eq!(bodies(&second.messages), vec![lines[2], lines[1]]);
-    let third = history.page(bob.id(), second.next, 2).await.unwrap();
+    let third = parley.history_page(bob.id(), second.next, Some(2)).await.unwrap();
     assert_eq!(bodies(&third.messages), vec![lines[0]]);
     assert!(third.next.is_none());
     assert_eq!(
@@ -537,7 +514,7 @@ async fn history_search_and_contacts_work_after_a_restart_with_no_server() {
     );
 
     // Search, everywhere and in the conversation, and as-you-type prefixes.
-    let hits = history.search("bakery", 10, None).await.unwrap();
+    let hits = parley.search("bakery", None, None, Some(10)).await.unwrap();
     assert_eq!(
         ids(&hits.iter().map(|h| h.message.clone()).collect::<Vec<_>>()),
         vec![sent[1].id.as_str(), sent[0].id.as_str()]
@@ -550,13 +527,17 @@ async fn history_search_and_contacts_work_after_a_restart_with_no_server() {
         hits[0].snippet
     );
     assert_eq!(
-        history.search_in(bob.id(), "umbr", 10, None).await.unwrap()[0]
+        parley.search("umbr", Some(bob.id()), None, Some(10)).await.unwrap()[0]
             .message
             .body,
         lines[3]
     );
-    assert!(history.search("nonexistent", 10, None).await.unwrap().is_empty());
-    let conversations = history.conversations().await.unwrap();
+    assert!(parley
+        .search("nonexistent", None, None, Some(10))
+        .await
+        .unwrap()
+        .is_empty());
+    let conversations = conversations(&alice).await;
     assert_eq!(conversations.len(), 1);
     assert_eq!(
         conversations[0].last_message.as_ref().map(|m| m.body.as_str()),
@@ -564,24 +545,36 @@ async fn history_search_and_contacts_work_after_a_restart_with_no_server() {
     );
 
     // Signing in fails cleanly (no server), and the history still answers afterwards.
-    let error = core.login(None, "alice", parley_tests::PASSWORD).await.unwrap_err();
+    let gone = ServerChoice::Url { url: server.url() };
+    let error = parley.sign_in(gone, "alice", parley_tests::PASSWORD).await.unwrap_err();
     assert_eq!(error.code(), "server_unreachable", "{error}");
-    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     assert_eq!(
-        core.go_online(tx).await.err().map(|e| e.code()).as_deref(),
+        parley.room_directory().await.err().map(|e| e.code()).as_deref(),
         Some("not_signed_in")
     );
-    assert_eq!(history.page(bob.id(), None, 10).await.unwrap().messages.len(), 5);
+    assert_eq!(
+        parley
+            .history_page(bob.id(), None, Some(10))
+            .await
+            .unwrap()
+            .messages
+            .len(),
+        5
+    );
 
     // bob's side too.
-    bob.reopen_offline();
+    bob.reopen_offline().await;
     let at_bob = bob.conversation(alice.id()).await;
     assert_eq!(bodies(&at_bob), lines);
     assert_eq!(
-        bob.core().history().search("sunshine", 10, None).await.unwrap().len(),
+        bob.parley()
+            .search("sunshine", None, None, Some(10))
+            .await
+            .unwrap()
+            .len(),
         1
     );
-    assert_eq!(bob.core().contact("alice").await.unwrap().id, alice.id());
+    assert_eq!(bob.parley().find_contact("alice").await.unwrap().id, alice.id());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -592,13 +585,13 @@ async fn a_read_receipt_made_while_the_sender_is_away_reaches_it_when_it_is_back
 
     // alice leaves; only then does bob read the message, so the receipt cannot go out now.
     alice.quit().await;
-    assert_eq!(bob.engine().mark_read(alice.id()).await.unwrap(), 1);
+    assert_eq!(bob.parley().mark_read(alice.id()).await.unwrap(), 1);
 
-    alice.reopen_offline();
+    alice.reopen_offline().await;
     alice.sign_in().await;
     alice.go_online("lobby").await;
     alice.wait_for_state(&message.id, DeliveryState::Read).await;
-    let stored = alice.core().history().message(&message.id).await.unwrap().unwrap();
+    let stored = alice.message(&message.id).await;
     assert_eq!(stored.state, DeliveryState::Read);
 
     alice.quit().await;

@@ -1,17 +1,19 @@
-//! Shared test helpers: servers, accounts, and waiting for events with deadlines.
+//! Helpers for the core's own tests: servers, accounts, and waiting for events with deadlines.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use parley_core::account::{ApiClient, ServerUrl};
-use parley_core::presence::{Presence, PresenceEvent, PresenceOptions};
+use crate::api_client::ApiClient;
+use crate::options::Timing;
+use crate::server_link::{LinkEvent, ServerLink};
+use crate::server_url::ServerUrl;
 use parley_protocol::{AuthResponse, RegisterRequest};
 use parley_signal::{Config, Database, ServerHandle};
 use tokio::sync::mpsc::UnboundedReceiver;
 
-pub use parley_signal::test_utils::{init_tracing, unique, DEADLINE};
+pub(crate) use parley_signal::test_utils::{init_tracing, unique, DEADLINE};
 
-pub async fn server() -> ServerHandle {
+pub(crate) async fn server() -> ServerHandle {
     server_with(Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         database: Database::InMemory,
@@ -20,7 +22,7 @@ pub async fn server() -> ServerHandle {
     .await
 }
 
-pub async fn server_at(listen: SocketAddr, database: Database) -> ServerHandle {
+pub(crate) async fn server_at(listen: SocketAddr, database: Database) -> ServerHandle {
     server_with(Config {
         listen,
         database,
@@ -29,12 +31,12 @@ pub async fn server_at(listen: SocketAddr, database: Database) -> ServerHandle {
     .await
 }
 
-pub async fn server_with(config: Config) -> ServerHandle {
+pub(crate) async fn server_with(config: Config) -> ServerHandle {
     init_tracing();
     parley_signal::Server::bind(config).await.expect("server binds").spawn()
 }
 
-pub fn register_request(username: &str) -> RegisterRequest {
+pub(crate) fn register_request(username: &str) -> RegisterRequest {
     RegisterRequest {
         username: username.to_owned(),
         email: format!("{username}@example.org"),
@@ -44,7 +46,7 @@ pub fn register_request(username: &str) -> RegisterRequest {
 }
 
 /// A signed-in client for a new account.
-pub async fn signed_in(server: &ServerHandle, prefix: &str) -> (ApiClient, AuthResponse) {
+pub(crate) async fn signed_in(server: &ServerHandle, prefix: &str) -> (ApiClient, AuthResponse) {
     let client = ApiClient::new(&server.url()).unwrap();
     let auth = client
         .register(&register_request(&unique(prefix)))
@@ -54,24 +56,24 @@ pub async fn signed_in(server: &ServerHandle, prefix: &str) -> (ApiClient, AuthR
 }
 
 /// Presence timings for tests: quick retries so a restart is survived in well under a second.
-pub fn fast_options() -> PresenceOptions {
-    PresenceOptions {
-        backoff_min: Duration::from_millis(50),
-        backoff_max: Duration::from_millis(500),
+pub(crate) fn fast_timing() -> Timing {
+    Timing {
+        retry_min: Duration::from_millis(50),
+        retry_max: Duration::from_millis(500),
         connect_timeout: Duration::from_secs(5),
         ..Default::default()
     }
 }
 
-pub fn start_presence(server: &ServerUrl, token: &str) -> (Presence, UnboundedReceiver<PresenceEvent>) {
-    Presence::start_with(server, token, fast_options())
+pub(crate) fn start_link(server: &ServerUrl, token: &str) -> (ServerLink, UnboundedReceiver<LinkEvent>) {
+    ServerLink::start(server, token, fast_timing())
 }
 
 /// Waits for the first event `pick` accepts, skipping others; panics after [`DEADLINE`].
-pub async fn wait_for<T>(
-    events: &mut UnboundedReceiver<PresenceEvent>,
+pub(crate) async fn wait_for<T>(
+    events: &mut UnboundedReceiver<LinkEvent>,
     what: &str,
-    mut pick: impl FnMut(&PresenceEvent) -> Option<T>,
+    mut pick: impl FnMut(&LinkEvent) -> Option<T>,
 ) -> T {
     let search = async {
         loop {
@@ -90,16 +92,16 @@ pub async fn wait_for<T>(
 }
 
 /// Waits until `condition` holds, re-checking after every event.
-pub async fn wait_until(events: &mut UnboundedReceiver<PresenceEvent>, what: &str, condition: impl Fn() -> bool) {
+pub(crate) async fn wait_until(events: &mut UnboundedReceiver<LinkEvent>, what: &str, condition: impl Fn() -> bool) {
     if condition() {
         return;
     }
     wait_for(events, what, |_| condition().then_some(())).await
 }
 
-pub async fn connected(events: &mut UnboundedReceiver<PresenceEvent>) -> String {
+pub(crate) async fn connected(events: &mut UnboundedReceiver<LinkEvent>) -> String {
     wait_for(events, "Connected", |event| match event {
-        PresenceEvent::Connected { peer_id, .. } => Some(peer_id.clone()),
+        LinkEvent::Connected { peer_id, .. } => Some(peer_id.clone()),
         _ => None,
     })
     .await

@@ -1,23 +1,38 @@
-//! The signaling server hosted in-process, so a fresh install works with no server deployed:
-//! "this device" in the app's server choice.
+//! The "This device" server: the signaling server hosted in-process, so a fresh install works
+//! with no server deployed.
 //!
 //! One machine has one "this device" server: its data lives in a per-machine directory and it
 //! listens on a fixed loopback port. The first Parley process that needs it hosts it; others
 //! (a second profile) find the port served by Parley and use it. Hosting does not move when the
 //! host quits: the others go offline until a process hosts it again on its next start.
 
-use std::net::SocketAddr;
-use std::path::Path;
-
-use std::time::Duration;
-
 use parley_signal::{Config, Database, Server, ServerHandle, StartError};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 
-/// The loopback port of the "this device" server unless configured otherwise.
-pub const DEFAULT_PORT: u16 = 7890;
+use crate::api_client::ApiClient;
+use crate::server_url::ServerUrl;
 
-/// How this process reaches the "this device" server.
-pub enum LocalServer {
+/// Why the "This device" server could neither be hosted nor joined.
+#[derive(Debug, thiserror::Error)]
+pub enum ThisDeviceError {
+    /// Its data directory could not be created.
+    #[error("cannot create its data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The server did not start (its port held by something that is not Parley, its database
+    /// unreadable).
+    #[error(transparent)]
+    Start(#[from] StartError),
+}
+
+/// How this process reaches the "This device" server.
+pub(crate) enum LocalServer {
     /// This process hosts it.
     Hosting(EmbeddedServer),
     /// Another Parley process on this machine hosts it.
@@ -25,7 +40,7 @@ pub enum LocalServer {
 }
 
 impl LocalServer {
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         match self {
             LocalServer::Hosting(server) => server.url(),
             LocalServer::Joined { url } => url.clone(),
@@ -34,17 +49,19 @@ impl LocalServer {
 
     /// Hosts the server on `127.0.0.1:port`, or joins the Parley server already listening there.
     /// Fails when something else holds the port.
-    pub async fn host_or_join(dir: &Path, port: u16) -> Result<LocalServer, StartError> {
+    pub(crate) async fn host_or_join(dir: &Path, port: u16) -> Result<LocalServer, ThisDeviceError> {
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         match EmbeddedServer::start(dir, addr).await {
             Ok(server) => Ok(LocalServer::Hosting(server)),
-            Err(StartError::Bind { addr, source }) if source.kind() == std::io::ErrorKind::AddrInUse => {
+            Err(ThisDeviceError::Start(StartError::Bind { addr, source }))
+                if source.kind() == std::io::ErrorKind::AddrInUse =>
+            {
                 let url = format!("http://{addr}");
                 if is_parley_server(&url).await {
                     tracing::info!(%url, "using the embedded server hosted by another Parley process");
                     Ok(LocalServer::Joined { url })
                 } else {
-                    Err(StartError::Bind { addr, source })
+                    Err(StartError::Bind { addr, source }.into())
                 }
             }
             Err(e) => Err(e),
@@ -54,24 +71,25 @@ impl LocalServer {
 
 /// Whether a Parley signaling server answers at `url` (its health check says `ok`).
 async fn is_parley_server(url: &str) -> bool {
-    let Ok(client) = reqwest::Client::builder().timeout(Duration::from_secs(2)).build() else {
-        return false;
-    };
-    match client.get(format!("{url}/healthz")).send().await {
-        Ok(response) if response.status().is_success() => response.text().await.is_ok_and(|body| body.trim() == "ok"),
-        _ => false,
+    match ServerUrl::parse(url) {
+        Ok(server) => ApiClient::for_server(server).health().await.is_ok(),
+        Err(_) => false,
     }
 }
 
-pub struct EmbeddedServer {
+/// The "This device" server running in this process.
+pub(crate) struct EmbeddedServer {
     handle: ServerHandle,
 }
 
 impl EmbeddedServer {
     /// Starts a server keeping its data in `dir/server.db` (creating `dir`), listening on `listen` (loopback for
     /// this device only, a LAN address to let others on the network join; port 0 picks one).
-    pub async fn start(dir: &Path, listen: SocketAddr) -> Result<EmbeddedServer, StartError> {
-        std::fs::create_dir_all(dir).map_err(|source| StartError::Bind { addr: listen, source })?;
+    pub(crate) async fn start(dir: &Path, listen: SocketAddr) -> Result<EmbeddedServer, ThisDeviceError> {
+        std::fs::create_dir_all(dir).map_err(|source| ThisDeviceError::DataDir {
+            path: dir.to_owned(),
+            source,
+        })?;
         let config = Config {
             listen,
             database: Database::Path(dir.join("server.db")),
@@ -82,15 +100,16 @@ impl EmbeddedServer {
         Ok(EmbeddedServer { handle })
     }
 
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         self.handle.url()
     }
 
-    pub fn local_addr(&self) -> SocketAddr {
+    #[cfg(test)]
+    fn local_addr(&self) -> SocketAddr {
         self.handle.local_addr()
     }
 
-    pub async fn shutdown(self) -> std::io::Result<()> {
+    pub(crate) async fn shutdown(self) -> std::io::Result<()> {
         self.handle.shutdown().await
     }
 }
@@ -98,7 +117,6 @@ impl EmbeddedServer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::account::ApiClient;
     use parley_protocol::RegisterRequest;
 
     #[tokio::test]
@@ -161,7 +179,7 @@ mod tests {
             .await
             .err()
             .expect("must fail");
-        assert!(matches!(err, StartError::Bind { .. }), "{err}");
+        assert!(matches!(err, ThisDeviceError::Start(StartError::Bind { .. })), "{err}");
         if let LocalServer::Hosting(server) = first {
             server.shutdown().await.unwrap();
         }

@@ -1,7 +1,7 @@
 //! A hostile peer against a real app core.
 //!
-//! The rogue is a genuine, signed-in account ("mallory") in the victim's room, built from the
-//! core's lower layers — `Presence` for the signaling link and a `PeerManager` for WebRTC —
+//! The rogue is a genuine, signed-in account ("mallory") in the victim's room, built from bare
+//! parts — a [`BareLink`] speaking the signaling frames and the peer layer's `PeerManager` —
 //! so it opens a real data channel to the victim but then writes whatever bytes it likes on
 //! it: garbage, frames at and over the size limits, messages with invalid ids, receipts for
 //! messages of other conversations, and messages reusing ids of the victim's own messages.
@@ -13,13 +13,11 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use parley_core::account::ApiClient;
-use parley_core::events::CoreEvent;
-use parley_core::history::{DeliveryState, Direction, Message};
-use parley_core::peer::{PeerConfig, PeerError, PeerEvent, PeerManager, MAX_FRAME_LEN};
-use parley_core::presence::{Presence, PresenceEvent};
-use parley_protocol::{RegisterRequest, User};
-use parley_tests::{fast_presence, Client, TestServer, DEADLINE, PASSWORD};
+use parley_core::{CoreEvent, DeliveryState, Direction, Message};
+use parley_peer::{PeerConfig, PeerError, PeerEvent, PeerManager, MAX_FRAME_LEN};
+use parley_protocol::{ClientFrame, ServerFrame, User};
+use parley_tests::bare_link::{self, BareLink};
+use parley_tests::{Person, TestServer, DEADLINE};
 use serde_json::{json, Value};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 use tokio::task::JoinHandle;
@@ -28,7 +26,7 @@ use tokio::task::JoinHandle;
 struct Rogue {
     user: User,
     manager: PeerManager,
-    presence: Arc<Presence>,
+    link: Arc<BareLink>,
     events: UnboundedReceiver<PeerEvent>,
     /// The victim's peer id, once the channel is open.
     victim: String,
@@ -40,18 +38,18 @@ struct Rogue {
     relays: Vec<JoinHandle<()>>,
 }
 
-async fn presence_event<T>(
-    rx: &mut UnboundedReceiver<PresenceEvent>,
+async fn server_frame<T>(
+    rx: &mut UnboundedReceiver<ServerFrame>,
     what: &str,
-    mut pick: impl FnMut(&PresenceEvent) -> Option<T>,
+    mut pick: impl FnMut(&ServerFrame) -> Option<T>,
 ) -> T {
     let search = async {
         loop {
-            let event = rx
+            let frame = rx
                 .recv()
                 .await
-                .unwrap_or_else(|| panic!("presence ended waiting for {what}"));
-            if let Some(found) = pick(&event) {
+                .unwrap_or_else(|| panic!("the rogue's link ended waiting for {what}"));
+            if let Some(found) = pick(&frame) {
                 return found;
             }
         }
@@ -64,48 +62,33 @@ async fn presence_event<T>(
 impl Rogue {
     /// Registers `name`, joins `room` and opens a data channel to `victim`'s device there.
     async fn connect(server: &TestServer, name: &str, room: &str, victim: &str) -> Rogue {
-        let api = ApiClient::new(&server.url()).unwrap();
-        let auth = api
-            .register(&RegisterRequest {
-                username: name.to_owned(),
-                email: format!("{name}@example.org"),
-                password: PASSWORD.to_owned(),
-                display_name: None,
-            })
-            .await
-            .expect("rogue registers");
-        let (presence, mut presence_events) = Presence::start_with(api.server(), &auth.token, fast_presence());
-        let peer_id = presence_event(&mut presence_events, "welcome", |e| match e {
-            PresenceEvent::Connected { peer_id, .. } => Some(peer_id.clone()),
-            _ => None,
-        })
-        .await;
-        presence.join(room).unwrap();
-        let victim_peer = presence_event(&mut presence_events, "joining", |e| match e {
-            PresenceEvent::Joined { peers, .. } => {
-                peers.iter().find(|p| p.user.id == victim).map(|p| p.peer_id.clone())
-            }
+        let auth = bare_link::register(&server.url(), name).await;
+        let (link, peer_id, mut frames) = BareLink::connect(&server.url(), &auth.token).await;
+        link.send(ClientFrame::Join { room: room.to_owned() });
+        let victim_peer = server_frame(&mut frames, "joining", |f| match f {
+            ServerFrame::Joined { peers, .. } => peers.iter().find(|p| p.user.id == victim).map(|p| p.peer_id.clone()),
             _ => None,
         })
         .await;
 
-        let presence = Arc::new(presence);
+        let link = Arc::new(link);
         let (signals, mut outgoing) = unbounded_channel();
         let (peer_events, events) = unbounded_channel();
         let manager = PeerManager::new(peer_id, PeerConfig::loopback(), signals, peer_events);
         let relay_out = {
-            let presence = presence.clone();
+            let link = link.clone();
             tokio::spawn(async move {
                 while let Some((to, signal)) = outgoing.recv().await {
-                    let _ = presence.signal(&to, serde_json::to_value(&signal).unwrap());
+                    let data = serde_json::to_value(&signal).unwrap();
+                    link.send(ClientFrame::Signal { to, data });
                 }
             })
         };
         let relay_in = {
             let manager = manager.clone();
             tokio::spawn(async move {
-                while let Some(event) = presence_events.recv().await {
-                    if let PresenceEvent::Signal { from, data, .. } = event {
+                while let Some(frame) = frames.recv().await {
+                    if let ServerFrame::Signal { from, data, .. } = frame {
                         if let Ok(signal) = serde_json::from_value(data) {
                             let _ = manager.handle_signal(&from, signal).await;
                         }
@@ -117,7 +100,7 @@ impl Rogue {
         let mut rogue = Rogue {
             user: auth.user,
             manager,
-            presence,
+            link,
             events,
             victim: victim_peer,
             acks: Vec::new(),
@@ -200,9 +183,12 @@ impl Rogue {
 
     async fn shutdown(self) {
         self.manager.close_all().await;
-        self.presence.shutdown().await;
         for relay in self.relays {
             relay.abort();
+            let _ = relay.await;
+        }
+        if let Ok(link) = Arc::try_unwrap(self.link) {
+            link.close().await;
         }
     }
 }
@@ -214,9 +200,9 @@ fn msg(id: &str, body: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hostile_peer_cannot_break_the_victim_or_touch_other_conversations() {
     let server = TestServer::start().await;
-    let mut alice = Client::register(&server, "alice").await;
-    let mut bob = Client::register(&server, "bob").await; // the victim
-    let mut carol = Client::register(&server, "carol").await;
+    let mut alice = Person::register(&server, "alice").await;
+    let mut bob = Person::register(&server, "bob").await; // the victim
+    let mut carol = Person::register(&server, "carol").await;
     bob.go_online("lobby").await;
     alice.go_online("lobby").await;
     carol.go_online("lobby").await;
@@ -228,11 +214,11 @@ async fn a_hostile_peer_cannot_break_the_victim_or_touch_other_conversations() {
     let a1 = alice.send(&bob.user, "a1 from alice").await;
     bob.wait_for_message(&a1.id).await;
     alice.wait_for_state(&a1.id, DeliveryState::Delivered).await;
-    bob.engine().mark_read(alice.id()).await.unwrap();
+    bob.parley().mark_read(alice.id()).await.unwrap();
     alice.wait_for_state(&a1.id, DeliveryState::Read).await;
     let b1 = bob.send(&alice.user, "b1 from bob, read").await;
     alice.wait_for_message(&b1.id).await;
-    alice.engine().mark_read(bob.id()).await.unwrap();
+    alice.parley().mark_read(bob.id()).await.unwrap();
     bob.wait_for_state(&b1.id, DeliveryState::Read).await;
     let b2 = bob.send(&alice.user, "b2 from bob, delivered").await;
     alice.wait_for_message(&b2.id).await;
@@ -385,9 +371,8 @@ async fn a_hostile_peer_cannot_break_the_victim_or_touch_other_conversations() {
     );
     assert!(with_mallory.iter().all(|m| m.sender_id == rogue.user.id));
     let stored_evil: Vec<Message> = bob
-        .core()
-        .history()
-        .search("evil", 100, None)
+        .parley()
+        .search("evil", None, None, Some(100))
         .await
         .unwrap()
         .into_iter()
@@ -406,7 +391,7 @@ async fn a_hostile_peer_cannot_break_the_victim_or_touch_other_conversations() {
         with_carol,
         "the conversation with carol changed"
     );
-    let outbox = bob.core().history().unacknowledged_outgoing(None).await.unwrap();
+    let outbox = bob.parley().outbox(None).await.unwrap();
     assert_eq!(
         outbox.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(),
         [k1.id.as_str()]
@@ -454,7 +439,7 @@ async fn a_hostile_peer_cannot_break_the_victim_or_touch_other_conversations() {
         rogue.acks
     );
     assert_eq!(rogue.disconnected, None);
-    assert!(bob.engine().online_users().iter().any(|u| u.id == rogue.user.id));
+    assert!(bob.online_contacts().await.contains(&rogue.user.id));
 
     // The victim keeps working: with alice both ways, and towards the rogue too.
     let a3 = alice.send(&bob.user, "still there?").await;
@@ -475,7 +460,7 @@ async fn a_hostile_peer_cannot_break_the_victim_or_touch_other_conversations() {
             .await;
     }
     // And alice's view of bob's messages is untouched by all this.
-    let b2_at_alice = alice.core().history().message(&b2.id).await.unwrap().unwrap();
+    let b2_at_alice = alice.message(&b2.id).await;
     assert_eq!(b2_at_alice.state, DeliveryState::Received);
 
     rogue.shutdown().await;
@@ -484,14 +469,14 @@ async fn a_hostile_peer_cannot_break_the_victim_or_touch_other_conversations() {
 }
 
 /// Unread counts per conversation.
-async fn unread(client: &Client) -> std::collections::BTreeMap<String, u32> {
-    client
-        .core()
-        .history()
-        .conversations()
+async fn unread(person: &Person) -> std::collections::BTreeMap<String, u32> {
+    person
+        .parley()
+        .contacts()
         .await
         .unwrap()
         .into_iter()
+        .filter_map(|c| c.conversation)
         .map(|c| (c.id, c.unread))
         .collect()
 }

@@ -1,45 +1,27 @@
-//! The app's session layer (`parley_core::client::Client`), headless: two profiles sharing the
-//! "this device" server, rooms remembered, contacts with presence and unread counts, an offline
-//! start that comes back by itself, and signing out.
+//! The session's life cycle as the app runs it, headless, through the front door: two profiles
+//! sharing the "This device" server, rooms remembered, contacts with presence and unread counts,
+//! an offline start that comes back by itself, and signing out.
 
-use std::time::Duration;
-
-use parley_core::client::{Client, ClientOptions, Connection, ServerChoice};
-use parley_core::events::CoreEvent;
-use parley_core::history::DeliveryState;
-use parley_core::Core;
-use parley_tests::{core_options, init_tracing, TestServer, DEADLINE};
-use tokio::sync::mpsc::{self, UnboundedReceiver};
+use parley_core::{Connection, CoreEvent, DeliveryState, Parley, ServerChoice};
+use parley_tests::{free_port, open, test_options, TestServer, DEADLINE};
+use tokio::sync::mpsc::UnboundedReceiver;
 
 struct App {
-    client: Client,
+    parley: Parley,
     events: UnboundedReceiver<CoreEvent>,
-    _profile: tempfile::TempDir,
+    profile: tempfile::TempDir,
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn open(embedded_dir: &std::path::Path, port: u16) -> App {
-    init_tracing();
+/// An app on a fresh profile whose "This device" server lives in `this_device_dir` on `port`.
+async fn start(this_device_dir: &std::path::Path, port: u16) -> App {
     let profile = tempfile::tempdir().unwrap();
-    let core = Core::open(profile.path(), core_options()).unwrap();
-    let (tx, events) = mpsc::unbounded_channel();
-    let options = ClientOptions {
-        embedded_port: port,
-        retry_min: Duration::from_millis(50),
-        retry_max: Duration::from_millis(200),
-        ..ClientOptions::new(embedded_dir.to_owned())
-    };
+    let mut options = test_options(this_device_dir);
+    options.this_device.port = port;
+    let (parley, events) = open(profile.path(), options).await;
     App {
-        client: Client::new(core, options, tx),
+        parley,
         events,
-        _profile: profile,
+        profile,
     }
 }
 
@@ -58,7 +40,7 @@ impl App {
 
     async fn sign_up(&mut self, choice: ServerChoice, name: &str) -> String {
         let snapshot = self
-            .client
+            .parley
             .sign_up(
                 choice,
                 name,
@@ -70,8 +52,8 @@ impl App {
             .expect("sign up");
         assert_eq!(snapshot.connection, Connection::Connecting);
         self.wait_for("online", |e| matches!(e, CoreEvent::Online { .. })).await;
-        assert_eq!(self.client.snapshot().connection, Connection::Online);
-        self.client.snapshot().me.expect("signed in").id
+        assert_eq!(self.parley.snapshot().connection, Connection::Online);
+        self.parley.snapshot().me.expect("signed in").id
     }
 }
 
@@ -79,17 +61,17 @@ impl App {
 async fn two_profiles_share_this_device_server_and_chat() {
     let embedded = tempfile::tempdir().unwrap();
     let port = free_port();
-    let mut alice = open(embedded.path(), port);
-    let mut bob = open(embedded.path(), port);
+    let mut alice = start(embedded.path(), port).await;
+    let mut bob = start(embedded.path(), port).await;
     // Alice's process hosts "this device"; Bob's finds it served on the port and uses it.
     let alice_id = alice.sign_up(ServerChoice::Embedded, "alice").await;
     let bob_id = bob.sign_up(ServerChoice::Embedded, "bob").await;
-    assert_eq!(alice.client.snapshot().server_url, bob.client.snapshot().server_url);
+    assert_eq!(alice.parley.snapshot().server_url, bob.parley.snapshot().server_url);
 
-    let err = alice.client.join_room(" bad room").expect_err("invalid name");
+    let err = alice.parley.join_room(" bad room").expect_err("invalid name");
     assert_eq!(parley_core::CoreError::code(&err), "invalid_room");
-    alice.client.join_room("lobby").unwrap();
-    bob.client.join_room("lobby").unwrap();
+    alice.parley.join_room("lobby").unwrap();
+    bob.parley.join_room("lobby").unwrap();
     alice
         .wait_for(
             "bob in the lobby",
@@ -97,54 +79,54 @@ async fn two_profiles_share_this_device_server_and_chat() {
         )
         .await;
     // The page reloading asks to restore again: the running session is kept, not doubled.
-    let again = alice.client.restore(ServerChoice::Embedded).await.unwrap();
+    let again = alice.parley.restore(ServerChoice::Embedded).await.unwrap();
     assert_eq!(again.connection, Connection::Online);
     assert_eq!(again.rooms.len(), 1);
-    let rooms = alice.client.core().settings().rooms;
+    let rooms = remembered_rooms(&alice.profile);
     assert_eq!(rooms, ["lobby"], "joined rooms are remembered for the next start");
 
-    let contacts = alice.client.contacts().await.unwrap();
+    let contacts = alice.parley.contacts().await.unwrap();
     assert_eq!(contacts.len(), 1, "only bob, never ourselves: {contacts:?}");
     assert!(contacts[0].online && contacts[0].user.id == bob_id);
 
-    alice.client.open_conversation(&bob_id).await.unwrap();
-    let sent = alice.client.send_message(&bob_id, "hello bob").await.unwrap();
+    alice.parley.open_conversation(&bob_id).await.unwrap();
+    let sent = alice.parley.send_message(&bob_id, "hello bob").await.unwrap();
     bob.wait_for(
         "alice's message",
         |e| matches!(e, CoreEvent::Message { message } if message.id == sent.id),
     )
     .await;
-    let bobs = bob.client.contacts().await.unwrap();
+    let bobs = bob.parley.contacts().await.unwrap();
     let from_alice = bobs.iter().find(|c| c.user.id == alice_id).expect("alice listed");
     assert_eq!(from_alice.conversation.as_ref().map(|c| c.unread), Some(1));
 
-    assert_eq!(bob.client.mark_read(&alice_id).await.unwrap(), 1);
+    assert_eq!(bob.parley.mark_read(&alice_id).await.unwrap(), 1);
     alice
         .wait_for(
             "the read receipt",
             |e| matches!(e, CoreEvent::MessageState { id, state: DeliveryState::Read, .. } if *id == sent.id),
         )
         .await;
-    let page = bob.client.history_page(&alice_id, None, None).await.unwrap();
+    let page = bob.parley.history_page(&alice_id, None, None).await.unwrap();
     assert_eq!(page.messages[0].body, "hello bob");
-    let hits = bob.client.search("hello", None, None).await.unwrap();
+    let hits = bob.parley.search("hello", None, None, None).await.unwrap();
     assert_eq!(hits.len(), 1);
     assert_eq!(hits[0].conversation_title, "alice");
 
     // Bob leaves: he stays a contact, offline, with his history.
-    bob.client.leave_room("lobby").unwrap();
+    bob.parley.leave_room("lobby").unwrap();
     alice
         .wait_for("bob leaving", |e| matches!(e, CoreEvent::PeerLeft { .. }))
         .await;
-    let contacts = alice.client.contacts().await.unwrap();
+    let contacts = alice.parley.contacts().await.unwrap();
     assert!(
         !contacts[0].online && contacts[0].conversation.is_some(),
         "{contacts:?}"
     );
-    assert!(bob.client.core().settings().rooms.is_empty());
+    assert!(remembered_rooms(&bob.profile).is_empty());
 
-    bob.client.shutdown().await;
-    alice.client.shutdown().await;
+    bob.parley.shutdown().await;
+    alice.parley.shutdown().await;
 }
 
 #[tokio::test]
@@ -153,20 +135,20 @@ async fn an_offline_start_keeps_the_session_queues_messages_and_comes_back_by_it
     let db = tempfile::tempdir().unwrap();
     let mut server = TestServer::start_persistent(&db.path().join("server.db")).await;
     let choice = ServerChoice::Url { url: server.url() };
-    let mut app = open(embedded.path(), free_port());
-    let mut dan = open(embedded.path(), free_port());
+    let mut app = start(embedded.path(), free_port()).await;
+    let mut dan = start(embedded.path(), free_port()).await;
     let me = app.sign_up(choice.clone(), "carol").await;
     let dan_id = dan.sign_up(choice.clone(), "dan").await;
-    app.client.join_room("kitchen").unwrap();
-    dan.client.join_room("kitchen").unwrap();
+    app.parley.join_room("kitchen").unwrap();
+    dan.parley.join_room("kitchen").unwrap();
     app.wait_for("dan in the kitchen", |e| matches!(e, CoreEvent::PeerJoined { .. }))
         .await;
 
     // Carol's app quits, and starts again while the server is down.
-    app.client.shutdown().await;
+    app.parley.shutdown().await;
     server.stop().await;
     let snapshot = app
-        .client
+        .parley
         .restore(choice.clone())
         .await
         .expect("an unreachable server is not an error");
@@ -183,13 +165,18 @@ async fn an_offline_start_keeps_the_session_queues_messages_and_comes_back_by_it
     );
     // History, contacts and search answer with no network, and writing works: the message
     // waits in the outbox.
-    assert!(app.client.search("anything", None, None).await.unwrap().is_empty());
-    let contacts = app.client.contacts().await.unwrap();
+    assert!(app
+        .parley
+        .search("anything", None, None, None)
+        .await
+        .unwrap()
+        .is_empty());
+    let contacts = app.parley.contacts().await.unwrap();
     assert!(contacts.len() == 1 && !contacts[0].online, "{contacts:?}");
-    let queued = app.client.send_message(&dan_id, "written offline").await.unwrap();
+    let queued = app.parley.send_message(&dan_id, "written offline").await.unwrap();
     assert_eq!(queued.state, DeliveryState::Pending);
-    assert_eq!(app.client.search("offline", None, None).await.unwrap().len(), 1);
-    let err = app.client.send_message("nobody", "x").await.expect_err("not a contact");
+    assert_eq!(app.parley.search("offline", None, None, None).await.unwrap().len(), 1);
+    let err = app.parley.send_message("nobody", "x").await.expect_err("not a contact");
     assert_eq!(err.code(), "unknown_contact");
 
     server.restart().await;
@@ -200,8 +187,8 @@ async fn an_offline_start_keeps_the_session_queues_messages_and_comes_back_by_it
         |e| matches!(e, CoreEvent::RoomJoined { room, .. } if room == "kitchen"),
     )
     .await;
-    assert_eq!(app.client.snapshot().connection, Connection::Online);
-    assert_eq!(app.client.snapshot().rooms[0].room, "kitchen");
+    assert_eq!(app.parley.snapshot().connection, Connection::Online);
+    assert_eq!(app.parley.snapshot().rooms[0].room, "kitchen");
     dan.wait_for(
         "the message written offline",
         |e| matches!(e, CoreEvent::Message { message } if message.id == queued.id),
@@ -212,8 +199,8 @@ async fn an_offline_start_keeps_the_session_queues_messages_and_comes_back_by_it
         |e| matches!(e, CoreEvent::MessageState { id, state: DeliveryState::Delivered, .. } if *id == queued.id),
     )
     .await;
-    app.client.shutdown().await;
-    dan.client.shutdown().await;
+    app.parley.shutdown().await;
+    dan.parley.shutdown().await;
 }
 
 #[tokio::test]
@@ -221,42 +208,25 @@ async fn signing_out_forgets_the_session_and_the_rooms_but_keeps_history() {
     let embedded = tempfile::tempdir().unwrap();
     let server = TestServer::start().await;
     let choice = ServerChoice::Url { url: server.url() };
-    let mut app = open(embedded.path(), free_port());
+    let mut app = start(embedded.path(), free_port()).await;
     app.sign_up(choice.clone(), "dave").await;
-    app.client.join_room("hall").unwrap();
+    app.parley.join_room("hall").unwrap();
 
-    let snapshot = app.client.sign_out().await.unwrap();
+    let snapshot = app.parley.sign_out().await.unwrap();
     assert_eq!(snapshot.connection, Connection::SignedOut);
     assert!(snapshot.me.is_none());
     app.wait_for("signed out", |e| matches!(e, CoreEvent::SignedOut)).await;
-    assert!(app.client.core().settings().rooms.is_empty());
-    let restored = app.client.restore(choice.clone()).await.unwrap();
+    assert!(remembered_rooms(&app.profile).is_empty());
+    let restored = app.parley.restore(choice.clone()).await.unwrap();
     assert_eq!(restored.connection, Connection::SignedOut, "the token is gone");
 
     let err = app
-        .client
+        .parley
         .sign_in(choice, "dave", "wrong password")
         .await
         .expect_err("wrong password");
     assert_eq!(err.code(), "invalid_credentials");
-    assert_eq!(app.client.snapshot().connection, Connection::SignedOut);
-}
-
-/// Opens the profile again once the previous client's tasks have let go of it (aborted tasks
-/// are dropped by the runtime shortly after `shutdown`).
-async fn reopen(dir: &std::path::Path) -> Core {
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    loop {
-        match Core::open(dir, core_options()) {
-            Ok(core) => return core,
-            Err(parley_core::CoreError::Profile(parley_core::profile::ProfileError::InUse { .. }))
-                if tokio::time::Instant::now() < deadline =>
-            {
-                tokio::time::sleep(Duration::from_millis(10)).await
-            }
-            Err(e) => panic!("the profile was not released: {e}"),
-        }
-    }
+    assert_eq!(app.parley.snapshot().connection, Connection::SignedOut);
 }
 
 #[tokio::test]
@@ -265,13 +235,9 @@ async fn a_signed_in_profile_opens_on_its_owner_before_the_server_answers() {
     let server = TestServer::start().await;
     let choice = ServerChoice::Url { url: server.url() };
     let profile = tempfile::tempdir().unwrap();
-    let options = || ClientOptions {
-        retry_min: Duration::from_millis(50),
-        ..ClientOptions::new(embedded.path().to_owned())
-    };
+    let options = test_options(embedded.path());
     let me = {
-        let (tx, mut events) = mpsc::unbounded_channel();
-        let client = Client::new(Core::open(profile.path(), core_options()).unwrap(), options(), tx);
+        let (client, mut events) = open(profile.path(), options.clone()).await;
         assert_eq!(client.snapshot().connection, Connection::SignedOut, "a new profile");
         client
             .sign_up(
@@ -291,8 +257,7 @@ async fn a_signed_in_profile_opens_on_its_owner_before_the_server_answers() {
 
     // The next start: before any network, the profile's owner is known and the session is
     // taken to be resuming.
-    let (tx, _events) = mpsc::unbounded_channel();
-    let client = Client::new(reopen(profile.path()).await, options(), tx);
+    let (client, _events) = open(profile.path(), options).await;
     let early = client.snapshot();
     assert_eq!(early.connection, Connection::Connecting);
     assert_eq!(early.me.map(|u| u.id), Some(me.id));
@@ -300,4 +265,11 @@ async fn a_signed_in_profile_opens_on_its_owner_before_the_server_answers() {
     let restored = client.restore(choice).await.unwrap();
     assert_eq!(restored.connection, Connection::SignedOut);
     assert!(restored.me.is_none());
+}
+
+/// The rooms a profile will join on its next start, as `profile.json` keeps them.
+fn remembered_rooms(profile: &tempfile::TempDir) -> Vec<String> {
+    let text = std::fs::read(profile.path().join("profile.json")).expect("profile.json");
+    let json: serde_json::Value = serde_json::from_slice(&text).expect("profile.json is JSON");
+    serde_json::from_value(json["rooms"].clone()).unwrap_or_default()
 }

@@ -1,29 +1,33 @@
-//! What a front end shows: the shapes [`super::Client`] returns (JSON for the desktop UI,
-//! documented in `docs/app-ipc.md`).
-
-use parley_protocol::{Peer, User};
-use serde::{Deserialize, Serialize};
+//! What a front end shows: the shapes [`crate::Parley`] takes and returns, serialized as JSON for
+//! the desktop UI (`docs/app-ipc.md`; the UI's TypeScript types are generated from these).
 
 use parley_history::{Conversation, Message};
+use parley_protocol::{Peer, User};
+use serde::{Deserialize, Serialize};
 
 /// Which signaling server a person uses.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum ServerChoice {
-    /// "This device": the server hosted in-process (see [`crate::embedded`]).
+    /// "This device": the server hosted in-process by a Parley app on this machine.
     #[default]
     Embedded,
+    /// A server somewhere else.
     Url {
+        /// As typed; normalised when used (see `ServerUrl`).
         url: String,
     },
 }
 
+/// Where a profile's session stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Connection {
+    /// No session: sign in or create an account.
     SignedOut,
     /// Signed in, the server link being set up.
     Connecting,
+    /// Signed in and reachable by others.
     Online,
     /// Signed in, the server out of reach: history works, reconnecting in the background.
     Offline,
@@ -32,40 +36,58 @@ pub enum Connection {
 /// An error as a front end shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorInfo {
+    /// Stable, for programs (see `CoreError::code`).
     pub code: String,
+    /// For people.
     pub message: String,
 }
 
+/// A joined room and who is in it now.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RoomState {
+    /// The room's name.
     pub room: String,
+    /// Everyone else in it (empty while offline).
     pub peers: Vec<Peer>,
 }
 
 /// Everything a front end needs to draw its main screen at once.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Snapshot {
+    /// Where the session stands.
     pub connection: Connection,
+    /// Who is signed in: as the server last said, or (offline) as this device remembers.
     pub me: Option<User>,
     /// The last username used on this profile (prefills sign-in; names the offline user).
     pub username: Option<String>,
+    /// The server chosen for this session.
     pub server: ServerChoice,
+    /// The URL in use (also for "This device").
     pub server_url: Option<String>,
+    /// Joined rooms with their rosters.
     pub rooms: Vec<RoomState>,
+    /// Why the last restore or connection failed, while it holds.
     pub error: Option<ErrorInfo>,
 }
 
 /// Someone met in a room or written to: listed with their history whether online or not.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Contact {
+    /// Their public profile, the freshest known.
     pub user: User,
+    /// At least one of their devices shares a room with us now.
     pub online: bool,
+    /// Our conversation with them, if there is one.
     pub conversation: Option<Conversation>,
 }
 
+/// One message found by a search.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SearchResult {
+    /// The whole message.
     pub message: Message,
+    /// The text around the match, matched terms between U+0002 and U+0003.
     pub snippet: String,
+    /// The title of the conversation it is in.
     pub conversation_title: String,
 }

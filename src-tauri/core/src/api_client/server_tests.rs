@@ -1,9 +1,10 @@
-use parley_core::account::{ApiClient, ApiError};
+use crate::api_client::{ApiClient, ApiError};
+use crate::server_link::LinkEvent;
 use parley_protocol::{codes, ProfileUpdate};
 use parley_signal::{Config, Database, IceConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::support::{self, register_request, signed_in, unique, wait_for, DEADLINE};
+use crate::test_support::{self, register_request, signed_in, unique, wait_for, DEADLINE};
 
 /// A 1×1 transparent PNG.
 const PNG: [u8; 70] = [
@@ -15,7 +16,7 @@ const PNG: [u8; 70] = [
 
 #[tokio::test]
 async fn account_lifecycle_against_the_real_server() {
-    let server = support::server_with(Config {
+    let server = test_support::server_with(Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         database: Database::InMemory,
         ice: IceConfig {
@@ -87,10 +88,10 @@ async fn account_lifecycle_against_the_real_server() {
     // Rooms exist while someone is in them: put this account online in one with a space and
     // a `#`, which must survive URL escaping.
     assert!(client.rooms().await.expect("rooms").is_empty());
-    let (presence, mut events) = support::start_presence(client.server(), &registered.token);
+    let (presence, mut events) = test_support::start_link(client.server(), &registered.token);
     presence.join("tea #1").unwrap();
     let peer_id = wait_for(&mut events, "own join", |event| match event {
-        parley_core::presence::PresenceEvent::Joined { room, .. } if room == "tea #1" => presence.local_peer_id(),
+        LinkEvent::Joined { room, .. } if room == "tea #1" => presence.local_peer_id(),
         _ => None,
     })
     .await;
@@ -122,7 +123,7 @@ async fn account_lifecycle_against_the_real_server() {
 
 #[tokio::test]
 async fn server_refusals_are_typed() {
-    let server = support::server().await;
+    let server = test_support::server().await;
     let (_, alice) = signed_in(&server, "taken").await;
     let client = ApiClient::new(&server.url()).unwrap();
 

@@ -1,28 +1,30 @@
-//! A profile is a data directory: one person's settings (and later their history) on this
-//! computer. Several profiles can run side by side (two accounts, or a test driving two
-//! clients); one profile can be opened by one process only, because two writers would corrupt
-//! its files and fight over its session.
+//! A profile directory: one person's Parley data on this computer (what this device remembers of
+//! their account, and their history). Several run side by side (two accounts, or a test driving
+//! two people); one can be opened by one process only, because two writers would corrupt its
+//! files and fight over its session.
 //!
-//! `profile.json` holds a stable random profile id and the non-secret settings. The session
-//! token is not among them: it lives in the OS credential store, keyed by the profile id
-//! (see [`crate::secrets`]).
+//! `profile.json` holds a stable random profile id and what is [`Remembered`]: nothing secret.
+//! The session token lives in the OS credential store, keyed by the profile id (see
+//! [`crate::secrets`]); the person's settings are the front end's (the app keeps them with
+//! tauri-plugin-store).
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use parley_protocol::IceServer;
+use parley_protocol::User;
 use serde::{Deserialize, Serialize};
 
-use crate::account::ServerUrl;
+use crate::server_url::ServerUrl;
 
-const SETTINGS_FILE: &str = "profile.json";
+const PROFILE_FILE: &str = "profile.json";
 const LOCK_FILE: &str = "profile.lock";
 const FORMAT_VERSION: u32 = 1;
 
-/// The settings a person chooses; nothing secret.
+/// What this device remembers of the account between starts; nothing secret.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ProfileSettings {
+pub(crate) struct Remembered {
+    /// The server last signed in to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_url: Option<ServerUrl>,
     /// The last username signed in with, to prefill the login form.
@@ -31,38 +33,45 @@ pub struct ProfileSettings {
     /// The user last signed in here (not secret: their public profile), so the app knows who
     /// it is while the server is out of reach.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user: Option<parley_protocol::User>,
-    /// STUN/TURN servers the user added on top of those the server hands out.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub ice_servers: Vec<IceServer>,
+    pub user: Option<User>,
     /// Rooms joined in the app, rejoined on every start until left.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rooms: Vec<String>,
-    /// Keys this version does not know, written by a newer one: kept, so that running an older
-    /// build once does not erase them.
+    /// Keys this version does not know, written by a newer one (or an older one: STUN/TURN
+    /// servers once lived here): kept, so that running another build once does not erase them.
     #[serde(flatten)]
     pub unknown: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Serialize, Deserialize)]
-struct SettingsFile {
+struct ProfileFile {
     version: u32,
     id: String,
     #[serde(flatten)]
-    settings: ProfileSettings,
+    remembered: Remembered,
 }
 
+/// Why a profile directory could not be opened or written.
 #[derive(Debug, thiserror::Error)]
-pub enum ProfileError {
+pub enum ProfileDirError {
     #[error(
         "the profile in {dir} is already in use by another Parley process{}; close that one first, or \
          choose another profile directory",
         holder(.pid)
     )]
-    InUse { dir: PathBuf, pid: Option<u32> },
+    /// Another process has it open (a second launch of the same profile).
+    InUse {
+        /// The profile directory.
+        dir: PathBuf,
+        /// The holder's process id, when it could be read.
+        pid: Option<u32>,
+    },
+    /// A file of the profile could not be read or written.
     #[error("cannot use the profile directory {path}: {source}")]
     Io {
+        /// The file or directory.
         path: PathBuf,
+        /// Why.
         #[source]
         source: io::Error,
     },
@@ -70,84 +79,91 @@ pub enum ProfileError {
         "{path} is damaged ({reason}); repair it, or move it away to start the profile afresh (you will have to \
          sign in again)"
     )]
-    Corrupt { path: PathBuf, reason: String },
+    /// `profile.json` is unreadable or from a newer Parley.
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 fn holder(pid: &Option<u32>) -> String {
     pid.map(|pid| format!(" (process {pid})")).unwrap_or_default()
 }
 
-fn io_error(path: &Path) -> impl FnOnce(io::Error) -> ProfileError + '_ {
-    move |source| ProfileError::Io {
+fn io_error(path: &Path) -> impl FnOnce(io::Error) -> ProfileDirError + '_ {
+    move |source| ProfileDirError::Io {
         path: path.to_owned(),
         source,
     }
 }
 
-/// An open profile. The directory stays locked until this is dropped.
+/// An open profile directory. It stays locked until this is dropped.
 #[derive(Debug)]
-pub struct Profile {
+pub(crate) struct ProfileDir {
     dir: PathBuf,
     id: String,
-    settings: ProfileSettings,
+    remembered: Remembered,
     /// Holding the open, locked file is the lock; the OS releases it when the process dies,
     /// so a crash never leaves a profile stuck.
     _lock: File,
 }
 
-impl Profile {
+impl ProfileDir {
     /// Opens the profile in `dir`, creating the directory and a new profile id on first use.
-    pub fn open(dir: impl AsRef<Path>) -> Result<Profile, ProfileError> {
+    pub(crate) fn open(dir: impl AsRef<Path>) -> Result<ProfileDir, ProfileDirError> {
         let dir = std::path::absolute(dir.as_ref()).map_err(io_error(dir.as_ref()))?;
         let _span = tracing::debug_span!("profile_open", dir = %dir.display()).entered();
         create_private_dir(&dir).map_err(io_error(&dir))?;
         let lock = lock(&dir)?;
-        let path = dir.join(SETTINGS_FILE);
-        let (id, settings) = match std::fs::read(&path) {
+        let path = dir.join(PROFILE_FILE);
+        let (id, remembered) = match std::fs::read(&path) {
             Ok(bytes) => parse(&path, &bytes)?,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                let id = new_profile_id();
-                let settings = ProfileSettings::default();
-                write_settings(&dir, &id, &settings)?;
+                let id = crate::ids::random_id();
+                let remembered = Remembered::default();
+                write_remembered(&dir, &id, &remembered)?;
                 tracing::info!(profile_id = %id, "created a new profile");
-                (id, settings)
+                (id, remembered)
             }
             Err(e) => return Err(io_error(&path)(e)),
         };
         tracing::debug!(profile_id = %id, "profile open");
-        Ok(Profile {
+        Ok(ProfileDir {
             dir,
             id,
-            settings,
+            remembered,
             _lock: lock,
         })
     }
 
     /// A random id that stays with the profile for life; it keys the keyring entries, so it
     /// must not change when the directory moves.
-    pub fn id(&self) -> &str {
+    pub(crate) fn id(&self) -> &str {
         &self.id
     }
 
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }
 
-    pub fn settings(&self) -> &ProfileSettings {
-        &self.settings
+    pub(crate) fn remembered(&self) -> &Remembered {
+        &self.remembered
     }
 
-    /// Changes settings and saves them; on a write error nothing changes, in memory or on disk.
-    pub fn update_settings(&mut self, change: impl FnOnce(&mut ProfileSettings)) -> Result<(), ProfileError> {
-        let mut settings = self.settings.clone();
-        change(&mut settings);
-        write_settings(&self.dir, &self.id, &settings)?;
-        self.settings = settings;
+    /// Changes what is remembered and saves it; on a write error nothing changes, in memory or
+    /// on disk.
+    pub(crate) fn remember(&mut self, change: impl FnOnce(&mut Remembered)) -> Result<(), ProfileDirError> {
+        let mut remembered = self.remembered.clone();
+        change(&mut remembered);
+        write_remembered(&self.dir, &self.id, &remembered)?;
+        self.remembered = remembered;
         Ok(())
     }
 }
 
-fn lock(dir: &Path) -> Result<File, ProfileError> {
+fn lock(dir: &Path) -> Result<File, ProfileDirError> {
     let path = dir.join(LOCK_FILE);
     let mut file = OpenOptions::new()
         .read(true)
@@ -162,7 +178,7 @@ fn lock(dir: &Path) -> Result<File, ProfileError> {
             let pid = std::fs::read_to_string(&path)
                 .ok()
                 .and_then(|text| text.trim().parse().ok());
-            return Err(ProfileError::InUse {
+            return Err(ProfileDirError::InUse {
                 dir: dir.to_owned(),
                 pid,
             });
@@ -177,12 +193,12 @@ fn lock(dir: &Path) -> Result<File, ProfileError> {
     Ok(file)
 }
 
-fn parse(path: &Path, bytes: &[u8]) -> Result<(String, ProfileSettings), ProfileError> {
-    let corrupt = |reason: String| ProfileError::Corrupt {
+fn parse(path: &Path, bytes: &[u8]) -> Result<(String, Remembered), ProfileDirError> {
+    let corrupt = |reason: String| ProfileDirError::Corrupt {
         path: path.to_owned(),
         reason,
     };
-    let file: SettingsFile = serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
+    let file: ProfileFile = serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
     if file.version > FORMAT_VERSION {
         return Err(corrupt(format!(
             "it was written by a newer Parley (format {}, this one reads {FORMAT_VERSION})",
@@ -193,20 +209,20 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<(String, ProfileSettings), Profile
     if !id_ok {
         return Err(corrupt(format!("the profile id {:?} is not valid", file.id)));
     }
-    Ok((file.id, file.settings))
+    Ok((file.id, file.remembered))
 }
 
 /// Write-then-rename, so a crash mid-write leaves the old file rather than half a new one
 /// (losing the id would orphan the keyring entry and sign the user out).
-fn write_settings(dir: &Path, id: &str, settings: &ProfileSettings) -> Result<(), ProfileError> {
-    let path = dir.join(SETTINGS_FILE);
-    let temp = dir.join(format!("{SETTINGS_FILE}.tmp"));
-    let file = SettingsFile {
+fn write_remembered(dir: &Path, id: &str, remembered: &Remembered) -> Result<(), ProfileDirError> {
+    let path = dir.join(PROFILE_FILE);
+    let temp = dir.join(format!("{PROFILE_FILE}.tmp"));
+    let file = ProfileFile {
         version: FORMAT_VERSION,
         id: id.to_owned(),
-        settings: settings.clone(),
+        remembered: remembered.clone(),
     };
-    let mut text = serde_json::to_vec_pretty(&file).expect("settings serialize");
+    let mut text = serde_json::to_vec_pretty(&file).expect("profile.json serializes");
     text.push(b'\n');
     let write = || -> io::Result<()> {
         let mut out = File::create(&temp)?;
@@ -217,12 +233,7 @@ fn write_settings(dir: &Path, id: &str, settings: &ProfileSettings) -> Result<()
     std::fs::rename(&temp, &path).map_err(io_error(&path))
 }
 
-fn new_profile_id() -> String {
-    let bytes: [u8; 16] = rand::random();
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Profiles will hold chat history: readable by the owner only.
+/// A profile holds the chat history: readable by the owner only.
 fn create_private_dir(dir: &Path) -> io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
@@ -230,3 +241,6 @@ fn create_private_dir(dir: &Path) -> io::Result<()> {
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
     builder.create(dir)
 }
+
+#[cfg(test)]
+mod tests;

@@ -8,7 +8,7 @@
 //! `keyctl session -` (a fresh session keyring, thrown away afterwards):
 //!
 //! ```sh
-//! keyctl session - sh -c 'PARLEY_TEST_KEYUTILS=1 cargo test -p parley-tests --test cli'
+//! keyctl session - sh -c 'PARLEY_TEST_KEYUTILS=1 cargo test -p parley-tests --test integration cli'
 //! ```
 //!
 //! The binary is found next to this test's own (`target/<profile>/parley-cli`); `cargo test
@@ -16,14 +16,12 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::Duration;
 
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
-const DEADLINE: Duration = Duration::from_secs(30);
-const PASSWORD: &str = "correct horse battery staple";
+use parley_tests::{DEADLINE, PASSWORD};
 
 fn cli_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
@@ -34,8 +32,8 @@ fn cli_binary() -> PathBuf {
         .find(|candidate| candidate.is_file())
         .unwrap_or_else(|| {
             panic!(
-                "{name} not found in any directory above {}: build it first with `cargo build -p parley-core --bin \
-                 parley-cli` (`cargo test --workspace --all-targets` builds it too)",
+                "{name} not found in any directory above {}: build it first with `cargo build -p parley-cli` \
+                  (`cargo test --workspace --all-targets` builds it too)",
                 exe.display()
             )
         })

@@ -1,0 +1,100 @@
+//! What every call of the front door can fail with: one enum whose variants say what happened,
+//! each with a stable `code` for programs and a sentence for people; it serializes to
+//! `{code, message}`.
+
+use serde::Serialize;
+
+use crate::api_client::ApiError;
+use crate::chat::ChatError;
+use crate::profile_dir::ProfileDirError;
+use crate::secrets::SecretError;
+use crate::server_url::InvalidServerUrl;
+use parley_history::HistoryError;
+
+/// Every failure a front end can get.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    /// The signaling server refused, could not be reached, or answered nonsense.
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    /// The OS keyring could not keep or give back a secret.
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    /// The profile directory is in use by another process, unreadable or damaged.
+    #[error(transparent)]
+    ProfileDir(#[from] ProfileDirError),
+    /// The on-device history failed.
+    #[error(transparent)]
+    History(#[from] HistoryError),
+    /// A message was refused before it was stored.
+    #[error(transparent)]
+    Chat(#[from] ChatError),
+    /// A server address that cannot be used.
+    #[error(transparent)]
+    InvalidUrl(#[from] InvalidServerUrl),
+    /// The call needs a session.
+    #[error("not signed in: log in or create an account first")]
+    NotSignedIn,
+    /// The call needs a server and none is known yet.
+    #[error("no server chosen: pass a server URL (or use the embedded server)")]
+    NoServer,
+    /// The call needs the link to the server.
+    #[error("not online: go online first")]
+    NotOnline,
+    /// Nobody by that name or id in the contacts.
+    #[error("no contact {0:?}: they must have been in a room with you at least once")]
+    UnknownContact(String),
+    /// The "This device" server could not be hosted nor joined.
+    #[error("the server on this device did not start: {0}")]
+    ThisDeviceServer(#[source] crate::this_device::ThisDeviceError),
+    /// A room name outside the rules.
+    #[error("{0}")]
+    InvalidRoom(String),
+    /// No message with that id in the history.
+    #[error("no message with id {0:?} in the history")]
+    UnknownMessage(String),
+    /// A blocking keyring call did not finish.
+    #[error("the keyring task failed: {0}")]
+    Keyring(tokio::task::JoinError),
+}
+
+impl CoreError {
+    /// The stable code of this error, for programs to branch on (`docs/app-ipc.md` lists them).
+    pub fn code(&self) -> String {
+        match self {
+            CoreError::Api(ApiError::Server { code, .. }) => code.clone(),
+            CoreError::Api(ApiError::Unreachable { .. }) => "server_unreachable".into(),
+            CoreError::Api(ApiError::Protocol { .. }) => "server_protocol".into(),
+            CoreError::Api(ApiError::InvalidUrl(_)) | CoreError::InvalidUrl(_) => "invalid_server_url".into(),
+            CoreError::Api(ApiError::NotSignedIn) | CoreError::NotSignedIn => "not_signed_in".into(),
+            CoreError::Secret(_) | CoreError::Keyring(_) => "keyring_unavailable".into(),
+            CoreError::ProfileDir(ProfileDirError::InUse { .. }) => "profile_in_use".into(),
+            CoreError::ProfileDir(_) => "profile_error".into(),
+            CoreError::History(_) => "history_error".into(),
+            CoreError::Chat(ChatError::InvalidMessage(_)) => "invalid_message".into(),
+            CoreError::Chat(ChatError::ToSelf) => "message_to_self".into(),
+            CoreError::Chat(ChatError::NotOnline) | CoreError::NotOnline => "not_online".into(),
+            CoreError::Chat(ChatError::History(_)) => "history_error".into(),
+            CoreError::NoServer => "no_server".into(),
+            CoreError::UnknownContact(_) => "unknown_contact".into(),
+            CoreError::ThisDeviceServer(_) => "embedded_server_failed".into(),
+            CoreError::InvalidRoom(_) => "invalid_room".into(),
+            CoreError::UnknownMessage(_) => "unknown_message".into(),
+        }
+    }
+
+    /// Whether the server could not be reached (as opposed to refusing): worth trying again.
+    pub(crate) fn is_unreachable(&self) -> bool {
+        matches!(self, CoreError::Api(ApiError::Unreachable { .. }))
+    }
+}
+
+impl Serialize for CoreError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut s = serializer.serialize_struct("CoreError", 2)?;
+        s.serialize_field("code", &self.code())?;
+        s.serialize_field("message", &self.to_string())?;
+        s.end()
+    }
+}
