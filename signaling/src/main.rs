@@ -1,6 +1,9 @@
 //! `parley-signal`: the signaling server binary. Every flag has an environment equivalent so
 //! the server can be configured in a container or a systemd unit without a command line.
 
+// Its first line of output is the address it listens on.
+#![allow(clippy::print_stdout)]
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;

@@ -5,8 +5,8 @@
 //! allocates only while frames wait — a tokio mpsc channel allocates a 32-slot block up front,
 //! which at 20k idle connections is most of the memory budget.
 
+use parking_lot::Mutex;
 use std::collections::VecDeque;
-use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use axum::extract::ws::Utf8Bytes;
 use tokio::sync::futures::Notified;
@@ -53,16 +53,10 @@ impl<R> Default for Outbox<R> {
 }
 
 impl<R: CloseCause> Outbox<R> {
-    fn lock(&self) -> MutexGuard<'_, State<R>> {
-        // Every critical section leaves the state consistent, so a panic elsewhere while it was
-        // held is no reason to stop serving.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
     /// Queues a frame; false when the connection is closing (or just started to because the
     /// queue is full) and the frame was dropped.
     pub fn push(&self, frame: Utf8Bytes, limits: &QueueLimits) -> bool {
-        let mut state = self.lock();
+        let mut state = self.state.lock();
         if state.closing.is_some() {
             return false;
         }
@@ -90,7 +84,7 @@ impl<R: CloseCause> Outbox<R> {
     /// Everything queued so far — the allocation included, so an idle connection keeps no buffer
     /// from its last burst — and whether the connection was asked to close.
     pub fn take(&self) -> (VecDeque<Utf8Bytes>, Option<R>) {
-        let mut state = self.lock();
+        let mut state = self.state.lock();
         state.bytes = 0;
         (std::mem::take(&mut state.frames), state.closing)
     }
@@ -98,7 +92,7 @@ impl<R: CloseCause> Outbox<R> {
     /// Appends frames without limit checks, for a connection still being admitted that nobody
     /// else can reach yet: what waited for it was already bounded where it waited.
     pub fn fill(&self, frames: impl IntoIterator<Item = Utf8Bytes>) {
-        let mut state = self.lock();
+        let mut state = self.state.lock();
         for frame in frames {
             state.bytes += frame.len();
             state.frames.push_back(frame);
@@ -110,7 +104,7 @@ impl<R: CloseCause> Outbox<R> {
     /// Asks the owning task to close and hands over what it had not written yet, in one step,
     /// so no frame is both handed over and written.
     pub fn close_and_take(&self, reason: R) -> VecDeque<Utf8Bytes> {
-        let mut state = self.lock();
+        let mut state = self.state.lock();
         state.closing.get_or_insert(reason);
         state.bytes = 0;
         let frames = std::mem::take(&mut state.frames);
@@ -121,12 +115,12 @@ impl<R: CloseCause> Outbox<R> {
 
     /// Asks the owning task to close; the first reason given sticks.
     pub fn close(&self, reason: R) {
-        self.lock().closing.get_or_insert(reason);
+        self.state.lock().closing.get_or_insert(reason);
         self.wake.notify_one();
     }
 
     pub fn closing(&self) -> Option<R> {
-        self.lock().closing
+        self.state.lock().closing
     }
 
     /// Resolves once something was pushed or a close was requested since the last `take`. A

@@ -1,9 +1,9 @@
-//! Token buckets: one per client address for sign-up/sign-in, one per WebSocket connection for
-//! frames.
+//! Token buckets: one per client address for sign-up/sign-in, one per WebSocket connection (v1
+//! and PeerJS) for frames.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// How fast a bucket refills and how much it holds. Kept by whoever owns the buckets rather than
@@ -23,10 +23,42 @@ impl Rate {
     }
 }
 
+/// The tokens of a bucket, refilled by whoever owns it from the time that passed: a PeerJS
+/// connection's bucket refills from the time since its last frame, which the connection keeps
+/// anyway, so the bucket costs every idle connection one float.
+#[derive(Debug, Clone, Copy)]
+pub struct Tokens(f32);
+
+impl Tokens {
+    /// A full bucket.
+    pub fn full(rate: Rate) -> Self {
+        Tokens(rate.burst)
+    }
+
+    /// Adds what `elapsed` refilled, up to the burst.
+    pub fn refill(&mut self, elapsed: Duration, rate: Rate) {
+        self.0 = (self.0 + elapsed.as_secs_f32() * rate.per_sec).min(rate.burst);
+    }
+
+    pub fn is_full(self, rate: Rate) -> bool {
+        self.0 >= rate.burst
+    }
+
+    /// Takes one token, or says how long until one is available.
+    pub fn take(&mut self, rate: Rate) -> Result<(), Duration> {
+        if self.0 >= 1.0 {
+            self.0 -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f32((1.0 - self.0) / rate.per_sec))
+        }
+    }
+}
+
 /// Allows `rate.burst` events at once, refilled at `rate.per_sec` events per second.
 #[derive(Debug, Clone)]
 pub struct TokenBucket {
-    tokens: f32,
+    tokens: Tokens,
     last: Instant,
 }
 
@@ -34,31 +66,25 @@ impl TokenBucket {
     /// A full bucket.
     pub fn new(rate: Rate) -> Self {
         TokenBucket {
-            tokens: rate.burst,
+            tokens: Tokens::full(rate),
             last: Instant::now(),
         }
     }
 
     fn refill(&mut self, now: Instant, rate: Rate) {
-        let elapsed = now.saturating_duration_since(self.last).as_secs_f32();
-        self.tokens = (self.tokens + elapsed * rate.per_sec).min(rate.burst);
+        self.tokens.refill(now.saturating_duration_since(self.last), rate);
         self.last = now;
     }
 
     /// Takes one token, or says how long until one is available.
     pub fn take_at(&mut self, now: Instant, rate: Rate) -> Result<(), Duration> {
         self.refill(now, rate);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(Duration::from_secs_f32((1.0 - self.tokens) / rate.per_sec))
-        }
+        self.tokens.take(rate)
     }
 
     fn is_full_at(&mut self, now: Instant, rate: Rate) -> bool {
         self.refill(now, rate);
-        self.tokens >= rate.burst
+        self.tokens.is_full(rate)
     }
 }
 
@@ -79,7 +105,7 @@ impl<K: Eq + Hash + Clone> KeyedLimiter<K> {
     }
 
     pub fn check(&self, key: &K) -> Result<(), Duration> {
-        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let mut buckets = self.buckets.lock();
         let now = Instant::now();
         if buckets.len() > 10_000 {
             buckets.retain(|_, b| !b.is_full_at(now, self.rate));

@@ -164,7 +164,7 @@ async fn first_frame_auth(state: &AppState, socket: &mut WebSocket) -> Option<Se
     };
     let refusal = match received {
         Err(_) => format!("send an auth frame within {deadline:?}"),
-        Ok(Some(Ok(Message::Text(text)))) => match serde_json::from_str::<Incoming>(&text) {
+        Ok(Some(Ok(Message::Text(text)))) => match serde_json::from_str::<Incoming<'_>>(&text) {
             Ok(Incoming {
                 kind,
                 token: Some(token),
@@ -467,7 +467,7 @@ impl Connection {
             self.reply_error(codes::FRAME_TOO_LARGE, format!("frames are limited to {max} bytes"));
             return Flow::Go;
         }
-        let incoming: Incoming = match serde_json::from_str(text) {
+        let incoming: Incoming<'_> = match serde_json::from_str(text) {
             Ok(incoming) => incoming,
             Err(e) => {
                 self.reply_error(codes::BAD_FRAME, format!("not a valid frame: {e}"));

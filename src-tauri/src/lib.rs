@@ -82,7 +82,9 @@ fn setup(app: &mut tauri::App, started: Instant) -> Result<(), Box<dyn std::erro
     Ok(())
 }
 
+/// Runs the app until its window closes. A failure to start is also printed: no window shows it.
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
+#[allow(clippy::print_stderr)]
 pub fn run() {
     let started = Instant::now();
     init_tracing();

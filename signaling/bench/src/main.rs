@@ -7,6 +7,11 @@
 //! (closed-loop saturation, open-loop latency at fixed rates). Builds nothing: run
 //! `cargo build --release -p parley-signal` first (or `signaling/bench/run.sh`).
 
+// A benchmark prints its progress and figures.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+// libc calls pin threads, raise scheduling priority and read resource usage.
+#![allow(unsafe_code)]
+
 mod idle;
 mod proto;
 mod relay;

@@ -461,7 +461,7 @@ impl Cluster {
                 }
                 return;
             }
-            match serde_json::from_str::<NodeSignal>(text) {
+            match serde_json::from_str::<NodeSignal<'_>>(text) {
                 Ok(NodeSignal { to, frame }) => {
                     hub.deliver(to, Utf8Bytes::from(frame.get()));
                 }

@@ -12,7 +12,9 @@ use std::borrow::Borrow;
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::ops::Deref;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use axum::extract::ws::Utf8Bytes;
 use serde::Serialize;
@@ -351,14 +353,10 @@ impl Hub {
         outbox.push(frame, &self.queue)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
     /// Adds a connected, authenticated peer (in no room yet).
     pub fn connect(&self, peer_id: PeerId, user: &User, token_hash: &TokenHash, outbox: Arc<Outbox>) {
         let json = serde_json::to_string(&public(user)).expect("users serialize");
-        let mut inner = self.lock();
+        let mut inner = self.inner.lock();
         // Shared with the user's other connections when it is the same profile; a different one
         // (the profile changed between their sign-ins) becomes the user's newest record, and the
         // connections holding the older one keep it, exactly as if each had its own copy.
@@ -384,7 +382,7 @@ impl Hub {
     /// Removes a peer from every room (telling the others) and from the hub; returns the rooms
     /// it was in.
     pub fn disconnect(&self, peer_id: &PeerId) -> Box<[RoomName]> {
-        let mut inner = self.lock();
+        let mut inner = self.inner.lock();
         let Some(entry) = inner.peers.remove(peer_id) else {
             return Box::default();
         };
@@ -407,7 +405,7 @@ impl Hub {
     /// roster again, without announcing you twice.
     pub fn join(&self, peer_id: &PeerId, room: &str) -> Result<Vec<Peer>, JoinError> {
         validate::room(room).map_err(|e| JoinError::InvalidRoom(e.message))?;
-        let mut inner = self.lock();
+        let mut inner = self.inner.lock();
         let inner = &mut *inner;
         let Some(entry) = inner.peers.get(peer_id) else {
             return Ok(Vec::new());
@@ -447,7 +445,7 @@ impl Hub {
     }
 
     pub fn leave(&self, peer_id: &PeerId, room: &str) -> Result<(), NotInRoom> {
-        let mut inner = self.lock();
+        let mut inner = self.inner.lock();
         let entry = inner.peers.get_mut(peer_id).ok_or(NotInRoom)?;
         let index = entry.rooms.iter().position(|r| &**r == room).ok_or(NotInRoom)?;
         let mut rooms = std::mem::take(&mut entry.rooms).into_vec();
@@ -460,7 +458,7 @@ impl Hub {
     /// Sends `data` from one peer to another that shares a room with it. The sender's id and
     /// user are stamped here, never taken from the client.
     pub fn relay(&self, from: &PeerId, to: &str, data: &RawValue) -> Result<(), RelayError> {
-        let inner = self.lock();
+        let inner = self.inner.lock();
         let Some(sender) = inner.peers.get(from) else {
             return Err(RelayError::UnknownPeer);
         };
@@ -511,7 +509,7 @@ impl Hub {
         let user = public(user);
         let json = serde_json::to_string(&user).expect("users serialize");
         let record = Arc::new(UserRecord::new(&user.id, &json));
-        let mut inner = self.lock();
+        let mut inner = self.inner.lock();
         let mut touched = Vec::new();
         for (id, entry) in inner.peers.iter_mut().filter(|(_, e)| e.user.id() == user.id) {
             entry.user = record.clone();
@@ -545,20 +543,21 @@ impl Hub {
     /// Ends every connection authenticated with this (now signed-out) token.
     pub fn sign_out(&self, token_hash: &TokenHash) {
         let tag = session_tag(token_hash);
-        for entry in self.lock().peers.values().filter(|e| e.session == tag) {
+        for entry in self.inner.lock().peers.values().filter(|e| e.session == tag) {
             entry.outbox.close(CloseReason::SignedOut);
         }
     }
 
     /// Asks every connection to close (server shutdown).
     pub fn close_all(&self, reason: CloseReason) {
-        for entry in self.lock().peers.values() {
+        for entry in self.inner.lock().peers.values() {
             entry.outbox.close(reason);
         }
     }
 
     pub fn rooms(&self) -> Vec<RoomSummary> {
         let mut rooms: Vec<RoomSummary> = self
+            .inner
             .lock()
             .rooms
             .iter()
@@ -573,7 +572,7 @@ impl Hub {
 
     /// The peers in a room, or `None` when nobody is in it.
     pub fn room_peers(&self, room: &str) -> Option<Vec<Peer>> {
-        let inner = self.lock();
+        let inner = self.inner.lock();
         let mut peers: Vec<Peer> = inner.rooms.get(room)?.iter().filter_map(|m| inner.peer(m)).collect();
         peers.sort_by(|a, b| a.peer_id.cmp(&b.peer_id));
         Some(peers)
@@ -581,7 +580,7 @@ impl Hub {
 
     /// (rooms, peers) for metrics.
     pub fn counts(&self) -> (usize, usize) {
-        let inner = self.lock();
+        let inner = self.inner.lock();
         (inner.rooms.len(), inner.peers.len())
     }
 }
@@ -707,7 +706,7 @@ mod tests {
         let (a1, _) = connect(&hub, "a1", "alice");
         let (a2, _) = connect(&hub, "a2", "alice");
         {
-            let inner = hub.lock();
+            let inner = hub.inner.lock();
             assert!(Arc::ptr_eq(&inner.peers["a1"].user, &inner.peers["a2"].user));
             assert_eq!(inner.users.len(), 1);
         }
@@ -718,19 +717,23 @@ mod tests {
         let a3: PeerId = "a3".into();
         hub.connect(a3, &other, &token("alice"), Arc::new(Outbox::default()));
         {
-            let inner = hub.lock();
+            let inner = hub.inner.lock();
             assert!(inner.peers["a3"].user.json().contains("Alice B."));
             assert!(!inner.peers["a1"].user.json().contains("Alice B."));
         }
         hub.disconnect(&a1);
         hub.disconnect(&a3);
-        assert_eq!(hub.lock().users.len(), 0, "the newest record went with its last holder");
+        assert_eq!(
+            hub.inner.lock().users.len(),
+            0,
+            "the newest record went with its last holder"
+        );
         hub.disconnect(&a2);
         assert_eq!(hub.counts(), (0, 0));
 
         let (b, _) = connect(&hub, "b", "bob");
         hub.disconnect(&b);
-        assert!(hub.lock().users.is_empty());
+        assert!(hub.inner.lock().users.is_empty());
     }
 
     #[test]

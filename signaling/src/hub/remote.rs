@@ -323,7 +323,7 @@ impl Hub {
     /// kept until [`Hub::finish_join`] brings the roster.
     pub fn begin_join(&self, peer_id: &PeerId, room: &str) -> Result<JoinStart, JoinError> {
         validate::room(room).map_err(|e| JoinError::InvalidRoom(e.message))?;
-        let mut inner = self.lock();
+        let mut inner = self.inner.lock();
         let Some(entry) = inner.peers.get(peer_id) else {
             return Ok(JoinStart::Already(Vec::new()));
         };
@@ -355,7 +355,7 @@ impl Hub {
         room: &str,
         answer: Result<Roster, JoinError>,
     ) -> Result<bool, JoinError> {
-        let mut inner = self.lock();
+        let mut inner = self.inner.lock();
         let inner = &mut *inner;
         let name: RoomName = match inner.mirrors.get_key_value(room) {
             Some((name, _)) => name.clone(),
@@ -408,7 +408,7 @@ impl Hub {
 
     /// A room event from Redis, with its sequence number.
     pub fn room_event(&self, room: &str, seq: u64, event: RoomEvent) {
-        let mut inner = self.lock();
+        let mut inner = self.inner.lock();
         let Some((name, _)) = inner.mirrors.get_key_value(room) else {
             return;
         };
@@ -419,7 +419,7 @@ impl Hub {
     /// Marks every mirrored room as awaiting a fresh roster (after events may have been lost:
     /// the subscription to Redis broke, or this node was taken for dead); returns their names.
     pub fn begin_resync(&self) -> Vec<String> {
-        let mut inner = self.lock();
+        let mut inner = self.inner.lock();
         inner
             .mirrors
             .iter_mut()
@@ -434,7 +434,7 @@ impl Hub {
     /// Installs a fresh roster. False when the roster is older than what the mirror already
     /// applied: fetch another (Redis answers later reads with later sequence numbers).
     pub fn finish_resync(&self, room: &str, roster: Roster) -> bool {
-        let mut inner = self.lock();
+        let mut inner = self.inner.lock();
         let Some((name, _)) = inner.mirrors.get_key_value(room) else {
             return true;
         };
@@ -452,7 +452,7 @@ impl Hub {
     /// Gives up on a resync (Redis did not answer): the buffered events apply as they are, the
     /// best that can be done until the next one.
     pub fn abandon_resync(&self, room: &str) {
-        let mut inner = self.lock();
+        let mut inner = self.inner.lock();
         let Some((name, mirror)) = inner.mirrors.get_key_value(room) else {
             return;
         };
@@ -467,7 +467,7 @@ impl Hub {
     /// This node's memberships as `room\npeer`: the settled ones (with the peer, to announce again)
     /// and those whose join Redis has not answered yet.
     pub fn memberships(&self) -> (Vec<(String, Peer, String)>, HashSet<String>) {
-        let inner = self.lock();
+        let inner = self.inner.lock();
         let settled = inner
             .peers
             .iter()
@@ -484,7 +484,8 @@ impl Hub {
 
     /// Whether a local peer is in a room (settled, not joining).
     pub fn is_member(&self, peer_id: &str, room: &str) -> bool {
-        self.lock()
+        self.inner
+            .lock()
             .peers
             .get(peer_id)
             .is_some_and(|entry| entry.rooms.iter().any(|r| &**r == room))
@@ -492,7 +493,7 @@ impl Hub {
 
     /// The rooms a user's local peers are in, for updating their entries in Redis.
     pub fn local_rooms_of_user(&self, user_id: &str) -> Vec<(Peer, String)> {
-        let inner = self.lock();
+        let inner = self.inner.lock();
         inner
             .peers
             .iter()
@@ -505,7 +506,7 @@ impl Hub {
     /// Hands a signal from another node to the local peer it is for (held while that peer's
     /// join is unanswered, so it gets its roster first).
     pub fn deliver(&self, to: &str, frame: Utf8Bytes) -> bool {
-        let mut inner = self.lock();
+        let mut inner = self.inner.lock();
         let inner = &mut *inner;
         if let Some(joining) = inner.joining.get_mut(to) {
             if joining.held.len() < self.queue.frames {
@@ -677,11 +678,11 @@ mod tests {
             },
         );
         hub.leave(&a, "r").unwrap();
-        assert!(hub.lock().mirrors.contains_key("r"), "b is still in it");
+        assert!(hub.inner.lock().mirrors.contains_key("r"), "b is still in it");
         frames(&b_out);
         let rooms = hub.disconnect(&b);
         assert_eq!(rooms.len(), 1);
-        let inner = hub.lock();
+        let inner = hub.inner.lock();
         assert!(inner.mirrors.is_empty() && inner.remote.is_empty() && inner.rooms.is_empty());
     }
 
@@ -695,7 +696,7 @@ mod tests {
             Err(JoinError::RoomFull(10))
         );
         assert!(frames(&a_out).is_empty());
-        let inner = hub.lock();
+        let inner = hub.inner.lock();
         assert!(inner.mirrors.is_empty() && inner.remote.is_empty() && inner.rooms.is_empty());
     }
 

@@ -19,6 +19,7 @@ use tower_http::cors::{Any, CorsLayer};
 
 use crate::config::PeerJsConfig;
 use crate::metrics::Metrics;
+use crate::ratelimit::Rate;
 use realm::Realm;
 
 /// Per-connection limits. Not in `PeerJsConfig` yet; the defaults leave real PeerJS clients
@@ -33,8 +34,7 @@ pub struct Limits {
     /// above any SDP plus metadata a person's app sends, and bounds what one frame can cost.
     pub max_frame_bytes: usize,
     /// Sustained frames per second per connection, and the burst allowed above that.
-    pub frames_per_sec: f64,
-    pub frame_burst: f64,
+    pub frame_rate: Rate,
     /// A connection with this much queued towards it is considered stuck and closed.
     pub send_queue_frames: usize,
     pub send_queue_bytes: usize,
@@ -55,8 +55,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_frame_bytes: 1024 * 1024,
-            frames_per_sec: 1000.0,
-            frame_burst: 2000.0,
+            frame_rate: Rate::new(2000, 1000.0),
             send_queue_frames: 1024,
             // Room for a few of the largest frames, so one big OFFER does not count as a stuck
             // receiver.

@@ -9,7 +9,9 @@ use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
@@ -26,12 +28,6 @@ use crate::metrics::Metrics;
 use crate::outbox::{CloseCause, Outbox, QueueLimits};
 
 const SHARDS: usize = 16;
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Critical sections here cannot leave data half-updated, so a panic elsewhere while
-    // holding the lock is no reason to take the whole endpoint down.
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum AttachError {
@@ -195,7 +191,7 @@ impl Realm {
     }
 
     pub fn is_connected(&self, id: &str) -> bool {
-        lock(self.shard(id)).clients.contains_key(id)
+        self.shard(id).lock().clients.contains_key(id)
     }
 
     /// A random id nobody holds, like PeerServer's uuid v4.
@@ -215,7 +211,7 @@ impl Realm {
             let realm = self.clone();
             self.tasks.spawn(async move { realm.close_all_on_shutdown().await });
         }
-        let mut shard = lock(self.shard(id));
+        let mut shard = self.shard(id).lock();
         // Checked under the shard lock: `close_all_on_shutdown` takes every shard lock after
         // the token is cancelled, so a client is either refused here or closed there.
         if self.shutdown.is_cancelled() {
@@ -261,7 +257,7 @@ impl Realm {
     async fn close_all_on_shutdown(self: Arc<Self>) {
         self.shutdown.cancelled().await;
         for shard in self.shards.iter() {
-            for client in lock(shard).clients.values() {
+            for client in shard.lock().clients.values() {
                 client.close(CloseReason::Shutdown);
             }
         }
@@ -269,7 +265,7 @@ impl Realm {
 
     /// Unregisters `client` unless a newer socket already took its id over.
     pub fn detach(&self, client: &Arc<Client>) -> bool {
-        let mut shard = lock(self.shard(&client.id));
+        let mut shard = self.shard(&client.id).lock();
         match shard.clients.get(&*client.id) {
             Some(current) if Arc::ptr_eq(current, client) => {
                 shard.clients.remove(&*client.id);
@@ -290,7 +286,7 @@ impl Realm {
     ) -> Delivery {
         let frame = protocol::relayed(kind.into(), &sender.id, dst, payload);
         let target = {
-            let mut shard = lock(self.shard(dst));
+            let mut shard = self.shard(dst).lock();
             match shard.clients.get(dst) {
                 Some(target) => target.clone(),
                 None if matches!(kind, ClientType::Leave | ClientType::Expire) => return Delivery::Dropped,
@@ -378,7 +374,7 @@ impl Realm {
         let mut notices: HashSet<(Arc<str>, Arc<str>)> = HashSet::new();
         let (mut frames, mut bytes) = (0usize, 0usize);
         for shard in self.shards.iter() {
-            let mut shard = lock(shard);
+            let mut shard = shard.lock();
             shard.pending.retain(|dst, queue| {
                 // Like PeerServer, a queue expires as a whole once its oldest frame is due:
                 // the destination is evidently not coming, and one EXPIRE per sender is enough.
@@ -405,7 +401,7 @@ impl Realm {
             .peerjs_messages_expired
             .fetch_add(frames as u64, Ordering::Relaxed);
         for (src, dst) in notices {
-            let sender = lock(self.shard(&src)).clients.get(&src).cloned();
+            let sender = self.shard(&src).lock().clients.get(&src).cloned();
             if let Some(sender) = sender {
                 tracing::debug!(peer = %src, %dst, "queued messages expired");
                 sender.push(protocol::relayed(MessageType::Expire, &dst, &src, None), &self.limits);

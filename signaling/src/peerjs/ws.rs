@@ -18,6 +18,7 @@ use tracing::Instrument;
 use super::protocol::{self, msgs, ClientFrame, ClientType, MessageType};
 use super::realm::{AttachError, Client, CloseReason, Realm};
 use crate::metrics::Metrics;
+use crate::ratelimit::{Rate, Tokens};
 
 /// How long a closing handshake may take before the socket is simply dropped.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -149,29 +150,23 @@ impl Exit {
     }
 }
 
-/// Token bucket; refilled lazily from the time since the previous frame, so it needs no
-/// timer and no timestamp of its own.
+/// The connection's frame budget. Refilled from the time since the previous frame, so it needs
+/// no timestamp of its own.
 struct RateLimit {
-    tokens: f32,
+    tokens: Tokens,
     /// One ERROR per flood rather than one per dropped frame; a flood ends once the bucket is
     /// full again.
     warned: bool,
 }
 
 impl RateLimit {
-    fn allow(&mut self, since_last: Duration, per_sec: f64, burst: f64) -> bool {
-        let refill = since_last.as_secs_f64() * per_sec;
-        self.tokens = (f64::from(self.tokens) + refill).min(burst) as f32;
-        if f64::from(self.tokens) >= burst {
+    fn allow(&mut self, since_last: Duration, rate: Rate) -> bool {
+        self.tokens.refill(since_last, rate);
+        if self.tokens.is_full(rate) {
             // Quiet long enough to refill completely: whatever comes next is a new flood.
             self.warned = false;
         }
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
+        self.tokens.take(rate).is_ok()
     }
 
     fn should_warn(&mut self) -> bool {
@@ -219,7 +214,7 @@ struct Connection {
 impl Connection {
     fn new(realm: Arc<Realm>, client: Arc<Client>, socket: WebSocket) -> Self {
         let rate = RateLimit {
-            tokens: realm.limits().frame_burst as f32,
+            tokens: Tokens::full(realm.limits().frame_rate),
             warned: false,
         };
         Connection {
@@ -341,7 +336,7 @@ impl Connection {
     /// outbox like everything else it is sent.
     fn on_message(&mut self, message: Message, since_last: Duration) -> Option<Exit> {
         let limits = self.realm.limits();
-        if !self.rate.allow(since_last, limits.frames_per_sec, limits.frame_burst) {
+        if !self.rate.allow(since_last, limits.frame_rate) {
             if self.rate.should_warn() {
                 self.reply_error("rate limit exceeded: frames dropped");
             }
