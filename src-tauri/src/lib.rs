@@ -2,6 +2,9 @@
 //! opens the profile, hosts the core, and hands the page thin commands and one event stream.
 //! Everything else lives in `parley-core` (`src-tauri/core`).
 
+#[macro_use]
+mod command_list;
+mod bindings;
 mod commands;
 mod error;
 mod instance;
@@ -20,6 +23,13 @@ use tracing_subscriber::EnvFilter;
 
 use crate::settings::SettingsStore;
 use crate::state::AppState;
+
+/// The invoke handler of every command in `command_list.rs`.
+macro_rules! invoke_handler {
+    ($($command:ident),* $(,)?) => {
+        tauri::generate_handler![$(commands::$command),*]
+    };
+}
 
 /// The event every core event reaches the page as.
 pub const CORE_EVENT: &str = "core-event";
@@ -98,33 +108,7 @@ pub fn run() {
         .plugin(tauri_plugin_store::Builder::new().build())
         .plugin(tauri_plugin_notification::init())
         .setup(move |app| setup(app, started))
-        .invoke_handler(tauri::generate_handler![
-            commands::app_info,
-            commands::snapshot,
-            commands::restore_session,
-            commands::sign_in,
-            commands::sign_up,
-            commands::sign_out,
-            commands::room_directory,
-            commands::join_room,
-            commands::leave_room,
-            commands::contacts,
-            commands::open_conversation,
-            commands::history_page,
-            commands::history_after,
-            commands::message_cursor,
-            commands::send_message,
-            commands::mark_read,
-            commands::set_typing,
-            commands::search,
-            commands::update_profile,
-            commands::upload_avatar,
-            commands::avatar,
-            commands::get_settings,
-            commands::set_settings,
-            commands::report_media_caps,
-            commands::ui_ready,
-        ])
+        .invoke_handler(with_commands!(invoke_handler))
         .build(tauri::generate_context!());
     let app = match app {
         Ok(app) => app,

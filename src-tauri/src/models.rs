@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// What the UI shows about the running build (and what a bug report should quote).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct AppInfo {
     pub version: &'static str,
     pub debug: bool,
@@ -15,6 +16,7 @@ pub struct AppInfo {
 /// A value with the number of the last event it reflects (see `AppState::snapshot`); the
 /// value's fields are flattened beside `seq`.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Numbered<T> {
     pub seq: u64,
     #[serde(flatten)]
@@ -23,6 +25,7 @@ pub struct Numbered<T> {
 
 /// What the page found in its webview at start-up (see `docs/webview-media.md`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct MediaCaps {
     pub rtc_peer_connection: bool,
     pub get_user_media: bool,

@@ -18,6 +18,7 @@ const MAX_FIELD: usize = 512;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub enum Theme {
     /// Follows the OS.
     #[default]
@@ -27,6 +28,7 @@ pub enum Theme {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct IceServerSetting {
     pub urls: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -39,6 +41,7 @@ pub struct IceServerSetting {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Settings {
     pub server: ServerChoice,
     pub ice_servers: Vec<IceServerSetting>,
@@ -61,6 +64,7 @@ impl Default for Settings {
 
 /// A TURN credential typed in the settings form, for the ICE server at `index`.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct IceCredential {
     pub index: usize,
     pub credential: String,

@@ -1,18 +1,24 @@
-/** Typed wrappers for the commands of docs/app-ipc.md and the `core-event` stream. */
+/**
+ * Typed wrappers for the commands of docs/app-ipc.md and the `core-event` stream. The types, the
+ * command names (`Command`) and the limits are generated from the Rust side (`types.ts`), so a
+ * call to a command that does not exist fails the type check.
+ */
 import { invoke } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
 import type {
   AppInfo,
   Contact,
   Conversation,
+  Command,
   CoreEvent,
-  DirectoryRoom,
+  Numbered,
+  RoomSummary,
   IceCredential,
   MediaCaps,
   Message,
   Page,
   RoomState,
-  SearchHit,
+  SearchResult,
   ServerChoice,
   Settings,
   Snapshot,
@@ -27,7 +33,7 @@ function toBytes(data: ArrayBuffer | Uint8Array | number[]): Uint8Array<ArrayBuf
   return new Uint8Array(data);
 }
 
-async function call<T>(cmd: string, args?: Parameters<typeof invoke>[1]): Promise<T> {
+async function call<T>(cmd: Command, args?: Parameters<typeof invoke>[1]): Promise<T> {
   try {
     return await invoke<T>(cmd, args);
   } catch (e) {
@@ -37,14 +43,14 @@ async function call<T>(cmd: string, args?: Parameters<typeof invoke>[1]): Promis
 
 export const api = {
   appInfo: () => call<AppInfo>('app_info'),
-  snapshot: () => call<Snapshot>('snapshot'),
-  restoreSession: () => call<Snapshot>('restore_session'),
+  snapshot: () => call<Numbered<Snapshot>>('snapshot'),
+  restoreSession: () => call<Numbered<Snapshot>>('restore_session'),
   signIn: (server: ServerChoice, login: string, password: string) =>
-    call<Snapshot>('sign_in', { server, login, password }),
+    call<Numbered<Snapshot>>('sign_in', { server, login, password }),
   signUp: (server: ServerChoice, username: string, email: string, password: string, displayName?: string) =>
-    call<Snapshot>('sign_up', { server, username, email, password, displayName }),
-  signOut: () => call<Snapshot>('sign_out'),
-  roomDirectory: () => call<DirectoryRoom[]>('room_directory'),
+    call<Numbered<Snapshot>>('sign_up', { server, username, email, password, displayName }),
+  signOut: () => call<Numbered<Snapshot>>('sign_out'),
+  roomDirectory: () => call<RoomSummary[]>('room_directory'),
   joinRoom: (room: string) => call<RoomState>('join_room', { room }),
   leaveRoom: (room: string) => call<void>('leave_room', { room }),
   contacts: () => call<Contact[]>('contacts'),
@@ -58,7 +64,7 @@ export const api = {
   markRead: (conversationId: string) => call<number>('mark_read', { conversationId }),
   setTyping: (userId: string, active: boolean) => call<void>('set_typing', { userId, active }),
   search: (query: string, before?: string, limit?: number) =>
-    call<SearchHit[]>('search', { query, before, limit }),
+    call<SearchResult[]>('search', { query, before, limit }),
   updateProfile: (fields: { displayName?: string; bio?: string; status?: string }) =>
     call<User>('update_profile', fields),
   uploadAvatar: (bytes: Uint8Array) => call<User>('upload_avatar', bytes),
@@ -71,8 +77,8 @@ export const api = {
   /** The first screen is on display (the app logs the time since start: the footprint benchmark's first paint). */
   uiReady: (firstContentfulPaint: number | null) => call<void>('ui_ready', { firstContentfulPaint }),
   /** Calls `handler` with every `core-event` payload; resolves to the function that stops it. */
-  onCoreEvent: (handler: (event: CoreEvent) => void): Promise<() => void> =>
-    listen<CoreEvent>('core-event', (e) => handler(e.payload)),
+  onCoreEvent: (handler: (event: Numbered<CoreEvent>) => void): Promise<() => void> =>
+    listen<Numbered<CoreEvent>>('core-event', (e) => handler(e.payload)),
 };
 
 export type Api = typeof api;

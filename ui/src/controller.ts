@@ -7,7 +7,10 @@
 import { api as backend, type Api } from './api';
 import { errorText, toCoreError } from './model/errors';
 import { displayName, isSignedIn, unknownUserIds, type Nav, type Panel, type Store } from './model/state';
-import type { AppInfo, CoreError, IceCredential, MediaCaps, NumberedEvent, SearchHit, ServerChoice, Settings, Snapshot, User } from './types';
+import type { AppInfo, CoreEvent, ErrorInfo, IceCredential, MediaCaps, SearchResult, ServerChoice, Settings, Snapshot, User } from './types';
+
+/** A value the app numbered (`Numbered<T>`), or one a test made without a number. */
+type Stamped<T> = T & { seq?: number };
 
 export type ControllerOptions = {
   /** The commands: the real ones unless a test hands in a fake. */
@@ -30,7 +33,7 @@ const RECENT_EVENTS = 200;
 
 export class Controller {
   /** The last snapshot-covered events, for replay over a snapshot that is older than them. */
-  private recent: NumberedEvent[] = [];
+  private recent: Stamped<CoreEvent>[] = [];
   private caps: MediaCaps | null = null;
   /** Avatar blob: URLs by user and avatar URL, so each picture is fetched once. */
   private readonly avatars = new Map<string, Promise<string | null>>();
@@ -125,7 +128,7 @@ export class Controller {
 
   // --- session ---------------------------------------------------------------------------
 
-  async restore(): Promise<CoreError | null> {
+  async restore(): Promise<ErrorInfo | null> {
     try {
       const snapshot = await this.api.restoreSession();
       this.applySnapshot(snapshot);
@@ -170,7 +173,7 @@ export class Controller {
     this.store.dispatch({ type: 'nav', change: { panel: 'chats', pane: 'list' } });
   }
 
-  private applySnapshot(snapshot: Snapshot): void {
+  private applySnapshot(snapshot: Stamped<Snapshot>): void {
     this.store.dispatch({ type: 'snapshot', snapshot });
     // Events can overtake the command that returns a snapshot (they travel separately): replay
     // those the snapshot does not include yet, so that e.g. an early "online" is not undone.
@@ -211,7 +214,7 @@ export class Controller {
 
   // --- events ----------------------------------------------------------------------------
 
-  handleEvent(event: NumberedEvent, now = Date.now()): void {
+  handleEvent(event: Stamped<CoreEvent>, now = Date.now()): void {
     if (SNAPSHOT_EVENTS.has(event.event)) {
       this.recent.push(event);
       if (this.recent.length > RECENT_EVENTS) this.recent.shift();
@@ -282,7 +285,7 @@ export class Controller {
   }
 
   /** Opens a search hit's conversation around the hit, which gets highlighted. */
-  async jumpTo(hit: SearchHit): Promise<void> {
+  async jumpTo(hit: SearchResult): Promise<void> {
     const userId = hit.message.conversation_id;
     const seq = ++this.openSeq;
     this.startOpen(userId, hit.conversation_title || undefined);
@@ -390,7 +393,7 @@ export class Controller {
   // --- search, profile, settings ---------------------------------------------------------
 
   /** Hits for `query`, newest first; with `after`, the next page: those older than that hit. */
-  async search(query: string, after?: SearchHit, limit?: number): Promise<SearchHit[]> {
+  async search(query: string, after?: SearchResult, limit?: number): Promise<SearchResult[]> {
     const before = after !== undefined ? await this.api.messageCursor(after.message.id) : undefined;
     return this.api.search(query, before, limit);
   }

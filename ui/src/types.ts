@@ -1,91 +1,315 @@
-/** The types of docs/app-ipc.md, as the Rust side serializes them (snake_case fields). */
+// Generated from the Rust types by src-tauri/src/bindings.rs: do not edit.
+// `PARLEY_UPDATE_BINDINGS=1 cargo test -p parley bindings` writes it again.
 
-export type User = {
-  id: string;
-  username: string;
-  display_name: string;
-  bio: string;
-  status: string;
-  avatar_url: string | null;
-  created_at: number;
-  email?: string;
-};
-export type Peer = { peer_id: string; user: User };
-export type DeliveryState = 'pending' | 'sent' | 'delivered' | 'received' | 'read';
-export type Message = {
-  id: string;
-  conversation_id: string;
-  direction: 'outgoing' | 'incoming';
-  sender_id: string;
-  body: string;
-  sent_at: number;
-  received_at: number | null;
-  state: DeliveryState;
-  seq: number;
-};
-/** A conversation is with one user: `id` is that user's id. */
-export type Conversation = {
-  id: string;
-  title: string;
-  last_message: Message | null;
-  unread: number;
-  updated_at: number;
-};
-/** `messages` newest first for `history_page`, oldest first for `history_after`. */
-export type Page = { messages: Message[]; next: string | null };
-/** `snippet` has the matched terms between U+0002 and U+0003. */
-export type SearchHit = { message: Message; snippet: string; conversation_title: string };
-export type ServerChoice = { kind: 'embedded' } | { kind: 'url'; url: string };
-export type Connection = 'signed-out' | 'connecting' | 'online' | 'offline';
-export type Contact = { user: User; online: boolean; conversation: Conversation | null };
-export type RoomState = { room: string; peers: Peer[] };
-export type DirectoryRoom = { name: string; online: number };
-export type CoreError = { code: string; message: string };
-export type Snapshot = {
-  /** The number of the last core event this snapshot reflects (events carry theirs). */
-  seq?: number;
-  connection: Connection;
-  me: User | null;
-  username: string | null;
-  server: ServerChoice;
-  server_url: string | null;
-  rooms: RoomState[];
-  error: CoreError | null;
-};
-export type IceServerSetting = { urls: string[]; username?: string; has_credential: boolean };
-export type Theme = 'system' | 'light' | 'dark';
-export type Settings = {
-  server: ServerChoice;
-  ice_servers: IceServerSetting[];
-  download_dir: string | null;
-  theme: Theme;
-  notifications: boolean;
-};
-export type IceCredential = { index: number; credential: string };
-export type MediaCaps = {
-  rtc_peer_connection: boolean;
-  get_user_media: boolean;
-  web_codecs: boolean;
-  audio_worklet: boolean;
-};
-export type AppInfo = { version: string; debug: boolean; os: string; arch: string; profile_dir: string };
+// The signaling server's types (parley-protocol).
+export type User = { 
+/**
+ * Stable and unique; never shown to people.
+ */
+id: string, 
+/**
+ * Unique, chosen at sign-up; see [`validate::username`].
+ */
+username: string, 
+/**
+ * What others see; defaults to the username.
+ */
+display_name: string, 
+/**
+ * A few lines about the person (may be empty).
+ */
+bio: string, 
+/**
+ * A short status line (may be empty).
+ */
+status: string, 
+/**
+ * Relative URL of the avatar (changes whenever the avatar does), or null.
+ */
+avatar_url: string | null, 
+/**
+ * Unix seconds.
+ */
+created_at: number, 
+/**
+ * Only on your own account.
+ */
+email?: string | null, };
+export type Peer = { 
+/**
+ * Chosen by the server per connection; dies with it.
+ */
+peer_id: string, 
+/**
+ * Whose connection this is, as the server vouches.
+ */
+user: User, };
+export type RoomSummary = { 
+/**
+ * See [`validate::room`].
+ */
+name: string, 
+/**
+ * Peers (connections, not users) currently in the room.
+ */
+online: number, };
 
-/** The payload of the `core-event` event, tagged by `event`. */
-/** A core event as the page receives it: numbered, in the order they happened. */
-export type NumberedEvent = CoreEvent & { seq?: number };
-export type CoreEvent =
-  | { event: 'online'; peer_id: string; user: User }
-  | { event: 'offline'; reason: string }
-  | { event: 'session-ended' }
-  | { event: 'room-joined'; room: string; peers: Peer[] }
-  | { event: 'room-left'; room: string }
-  | { event: 'peer-joined'; room: string; peer: Peer }
-  | { event: 'peer-left'; room: string; peer_id: string }
-  | { event: 'peer-updated'; room: string; peer: Peer }
-  | { event: 'connected'; peer_id: string; user_id: string }
-  | { event: 'disconnected'; peer_id: string; user_id: string; reason: string }
-  | { event: 'message'; message: Message }
-  | { event: 'message-state'; id: string; conversation_id: string; state: DeliveryState }
-  | { event: 'typing'; user_id: string; active: boolean }
-  | { event: 'error'; code: string; message: string }
-  | { event: 'signed-out' };
+// The history (parley-history).
+export type Direction = "outgoing" | "incoming";
+export type DeliveryState = "pending" | "sent" | "delivered" | "received" | "read";
+export type Message = { 
+/**
+ * Chosen by the sender and globally unique, so resends can be recognised.
+ */
+id: string, 
+/**
+ * The remote user's id.
+ */
+conversation_id: string, direction: Direction, sender_id: string, body: string, 
+/**
+ * Unix milliseconds on the sender's clock, which may disagree with ours.
+ */
+sent_at: number, 
+/**
+ * Unix milliseconds on this device's clock; None for outgoing messages.
+ */
+received_at: number | null, state: DeliveryState, 
+/**
+ * Local insertion order: the order messages are shown in and paged by, immune to clock skew.
+ */
+seq: number, };
+export type Conversation = { 
+/**
+ * The remote user's id.
+ */
+id: string, title: string, last_message: Message | null, 
+/**
+ * Incoming messages not yet marked read.
+ */
+unread: number, 
+/**
+ * Unix milliseconds on this device's clock of the last activity (creation or a new message).
+ */
+updated_at: number, };
+export type Page = { 
+/**
+ * Newest first.
+ */
+messages: Array<Message>, 
+/**
+ * Pass back as `before` for the next (older) page; None once the conversation's start is reached.
+ */
+next: string | null, };
+
+// The core's front door (parley-core).
+export type ServerChoice = { "kind": "embedded" } | { "kind": "url", 
+/**
+ * As typed; normalised when used (see `ServerUrl`).
+ */
+url: string, };
+export type Connection = "signed-out" | "connecting" | "online" | "offline";
+export type ErrorInfo = { 
+/**
+ * Stable, for programs (see `CoreError::code`).
+ */
+code: string, 
+/**
+ * For people.
+ */
+message: string, };
+export type RoomState = { 
+/**
+ * The room's name.
+ */
+room: string, 
+/**
+ * Everyone else in it (empty while offline).
+ */
+peers: Array<Peer>, };
+export type Snapshot = { 
+/**
+ * Where the session stands.
+ */
+connection: Connection, 
+/**
+ * Who is signed in: as the server last said, or (offline) as this device remembers.
+ */
+me: User | null, 
+/**
+ * The last username used on this profile (prefills sign-in; names the offline user).
+ */
+username: string | null, 
+/**
+ * The server chosen for this session.
+ */
+server: ServerChoice, 
+/**
+ * The URL in use (also for "This device").
+ */
+server_url: string | null, 
+/**
+ * Joined rooms with their rosters.
+ */
+rooms: Array<RoomState>, 
+/**
+ * Why the last restore or connection failed, while it holds.
+ */
+error: ErrorInfo | null, };
+export type Contact = { 
+/**
+ * Their public profile, the freshest known.
+ */
+user: User, 
+/**
+ * At least one of their devices shares a room with us now.
+ */
+online: boolean, 
+/**
+ * Our conversation with them, if there is one.
+ */
+conversation: Conversation | null, };
+export type SearchResult = { 
+/**
+ * The whole message.
+ */
+message: Message, 
+/**
+ * The text around the match, matched terms between U+0002 and U+0003.
+ */
+snippet: string, 
+/**
+ * The title of the conversation it is in.
+ */
+conversation_title: string, };
+export type CoreEvent = { "event": "online", 
+/**
+ * This connection's id (a new one after every reconnect).
+ */
+peer_id: string, 
+/**
+ * Who we are, as the server says.
+ */
+user: User, } | { "event": "offline", 
+/**
+ * Why, in words.
+ */
+reason: string, } | { "event": "session-ended" } | { "event": "room-joined", 
+/**
+ * The room.
+ */
+room: string, 
+/**
+ * Everyone else in it.
+ */
+peers: Array<Peer>, } | { "event": "room-left", 
+/**
+ * The room.
+ */
+room: string, } | { "event": "peer-joined", 
+/**
+ * The room.
+ */
+room: string, 
+/**
+ * Who.
+ */
+peer: Peer, } | { "event": "peer-left", 
+/**
+ * The room.
+ */
+room: string, 
+/**
+ * Their connection's id.
+ */
+peer_id: string, } | { "event": "peer-updated", 
+/**
+ * The room.
+ */
+room: string, 
+/**
+ * Who, with the new profile.
+ */
+peer: Peer, } | { "event": "connected", 
+/**
+ * The device's connection id.
+ */
+peer_id: string, 
+/**
+ * Whose device.
+ */
+user_id: string, } | { "event": "disconnected", 
+/**
+ * The device's connection id.
+ */
+peer_id: string, 
+/**
+ * Whose device, when still known.
+ */
+user_id: string | null, 
+/**
+ * Why, in words.
+ */
+reason: string, } | { "event": "message", 
+/**
+ * The message as stored.
+ */
+message: Message, } | { "event": "message-state", 
+/**
+ * The message.
+ */
+id: string, 
+/**
+ * Its conversation.
+ */
+conversation_id: string, 
+/**
+ * Its new state.
+ */
+state: DeliveryState, } | { "event": "typing", 
+/**
+ * Who.
+ */
+user_id: string, 
+/**
+ * Typing now.
+ */
+active: boolean, } | { "event": "signed-out" } | { "event": "error", 
+/**
+ * Stable, for programs.
+ */
+code: string, 
+/**
+ * For people.
+ */
+message: string, };
+
+// The app (src-tauri).
+export type Numbered<T> = { seq: number, } & T;
+export type Theme = "system" | "light" | "dark";
+export type IceServerSetting = { urls: Array<string>, username?: string | null, 
+/**
+ * Whether a credential for these URLs is in the keyring (the credential itself never is
+ * in the settings).
+ */
+has_credential: boolean, };
+export type Settings = { server: ServerChoice, ice_servers: Array<IceServerSetting>, download_dir: string | null, theme: Theme, notifications: boolean, };
+export type IceCredential = { index: number, credential: string, };
+export type MediaCaps = { rtc_peer_connection: boolean, get_user_media: boolean, web_codecs: boolean, audio_worklet: boolean, };
+export type AppInfo = { version: string, debug: boolean, os: string, arch: string, profile_dir: string, };
+
+// Every command the page may call (src-tauri/src/command_list.rs).
+export const COMMANDS = ['app_info', 'snapshot', 'restore_session', 'sign_in', 'sign_up', 'sign_out', 'room_directory', 'join_room', 'leave_room', 'contacts', 'open_conversation', 'history_page', 'history_after', 'message_cursor', 'send_message', 'mark_read', 'set_typing', 'search', 'update_profile', 'upload_avatar', 'avatar', 'get_settings', 'set_settings', 'report_media_caps', 'ui_ready'] as const;
+export type Command = (typeof COMMANDS)[number];
+
+// Bounds the core and the server enforce, counted in characters (Unicode scalar values:
+// `[...text].length` in JavaScript, not `text.length`).
+export const LIMITS = {
+  message: 12000,
+  username: 32,
+  usernameMin: 3,
+  displayName: 64,
+  bio: 500,
+  status: 100,
+  room: 64,
+  passwordMin: 8,
+} as const;

@@ -17,6 +17,7 @@ pub const PROTOCOL_VERSION: u32 = 1;
 
 /// A user as others see them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct User {
     /// Stable and unique; never shown to people.
     pub id: String,
@@ -88,6 +89,7 @@ pub struct ProfileUpdate {
 
 /// A room of the directory (`GET /rooms`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RoomSummary {
     /// See [`validate::room`].
     pub name: String,
@@ -104,6 +106,7 @@ pub struct RoomList {
 
 /// One connection of a signed-in user: the address signals are relayed to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Peer {
     /// Chosen by the server per connection; dies with it.
     pub peer_id: String,

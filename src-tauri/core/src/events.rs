@@ -8,6 +8,7 @@ use serde::Serialize;
 /// One thing that happened; serialized with its kind in `event` (`"message-state"`, …).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "kebab-case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum CoreEvent {
     /// Signed in to the signaling server and online as `peer_id`.
     Online {

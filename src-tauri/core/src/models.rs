@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 /// Which signaling server a person uses.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum ServerChoice {
     /// "This device": the server hosted in-process by a Parley app on this machine.
     #[default]
@@ -22,6 +23,7 @@ pub enum ServerChoice {
 /// Where a profile's session stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Connection {
     /// No session: sign in or create an account.
     SignedOut,
@@ -35,6 +37,7 @@ pub enum Connection {
 
 /// An error as a front end shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ErrorInfo {
     /// Stable, for programs (see `CoreError::code`).
     pub code: String,
@@ -44,6 +47,7 @@ pub struct ErrorInfo {
 
 /// A joined room and who is in it now.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RoomState {
     /// The room's name.
     pub room: String,
@@ -53,6 +57,7 @@ pub struct RoomState {
 
 /// Everything a front end needs to draw its main screen at once.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Snapshot {
     /// Where the session stands.
     pub connection: Connection,
@@ -72,6 +77,7 @@ pub struct Snapshot {
 
 /// Someone met in a room or written to: listed with their history whether online or not.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Contact {
     /// Their public profile, the freshest known.
     pub user: User,
@@ -83,6 +89,7 @@ pub struct Contact {
 
 /// One message found by a search.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SearchResult {
     /// The whole message.
     pub message: Message,

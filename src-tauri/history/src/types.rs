@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 /// Who wrote a message, from this device's point of view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Direction {
     Outgoing,
     Incoming,
@@ -16,6 +17,7 @@ pub enum Direction {
 /// order (a late "sent" after "delivered") cannot undo progress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum DeliveryState {
     /// Stored locally, not yet handed to a peer connection.
     Pending,
@@ -79,6 +81,7 @@ impl fmt::Display for DeliveryState {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Message {
     /// Chosen by the sender and globally unique, so resends can be recognised.
     pub id: String,
@@ -176,6 +179,7 @@ impl InsertOutcome {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Conversation {
     /// The remote user's id.
     pub id: String,
@@ -232,10 +236,12 @@ impl TryFrom<String> for Cursor {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Page {
     /// Newest first.
     pub messages: Vec<Message>,
     /// Pass back as `before` for the next (older) page; None once the conversation's start is reached.
+    #[cfg_attr(feature = "ts", ts(as = "Option<String>"))]
     pub next: Option<Cursor>,
 }
 

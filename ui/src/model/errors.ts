@@ -1,5 +1,5 @@
 /** Errors as a person reads them: friendly words for the error codes of docs/app-ipc.md. */
-import type { CoreError } from '../types';
+import type { ErrorInfo } from '../types';
 
 const TEXT: Record<string, string> = {
   invalid_credentials: 'Wrong username, email or password.',
@@ -28,7 +28,7 @@ const TEXT: Record<string, string> = {
 /** Codes whose core message names the field or value at fault: show it as it is. */
 const SPECIFIC = new Set(['invalid_input', 'invalid_settings']);
 
-export function errorText(error: CoreError): string {
+export function errorText(error: ErrorInfo): string {
   if (SPECIFIC.has(error.code) && error.message !== '') return error.message;
   const text = TEXT[error.code];
   if (text !== undefined) return text;
@@ -36,7 +36,7 @@ export function errorText(error: CoreError): string {
 }
 
 /** Turns whatever a rejected `invoke` carries into `{code, message}`. */
-export function toCoreError(e: unknown): CoreError {
+export function toCoreError(e: unknown): ErrorInfo {
   if (typeof e === 'object' && e !== null && 'code' in e) {
     const { code, message } = e as { code: unknown; message?: unknown };
     return { code: String(code), message: typeof message === 'string' ? message : '' };

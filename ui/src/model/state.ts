@@ -6,9 +6,9 @@ import { laterState } from './format';
 import type {
   Connection,
   Contact,
-  CoreError,
+  ErrorInfo,
   CoreEvent,
-  DirectoryRoom,
+  RoomSummary,
   Message,
   Page,
   Peer,
@@ -60,12 +60,12 @@ export type AppState = {
   server: ServerChoice;
   serverUrl: string | null;
   rooms: RoomState[];
-  directory: DirectoryRoom[];
+  directory: RoomSummary[];
   contacts: ContactView[];
   open: OpenConversation | null;
   /** user id → when the typing indicator expires (ms). */
   typing: Record<string, number>;
-  lastError: CoreError | null;
+  lastError: ErrorInfo | null;
   /** Why the user is looking at the sign-in screen, when not by choice. */
   signedOutReason: string | null;
   nextSystemId: number;
@@ -98,7 +98,7 @@ export type Action =
   /** `viewing`: the conversation the user is looking at (visible and focused), if any. */
   | { type: 'event'; event: CoreEvent; now: number; viewing?: string | null }
   | { type: 'contacts'; contacts: Contact[] }
-  | { type: 'directory'; rooms: DirectoryRoom[] }
+  | { type: 'directory'; rooms: RoomSummary[] }
   | { type: 'room-joined'; room: RoomState }
   | { type: 'room-left'; room: string }
   | { type: 'open'; userId: string; title: string }
@@ -282,6 +282,8 @@ function applyEvent(state: AppState, event: CoreEvent, now: number, viewing: str
     case 'connected':
       return { ...state, contacts: setOnline(state.contacts, event.user_id, true) };
     case 'disconnected':
+      // A channel whose peer the core no longer knows changes nobody's presence.
+      if (event.user_id === null) return state;
       return { ...state, contacts: setOnline(state.contacts, event.user_id, inRooms(state.rooms, event.user_id)) };
     case 'message':
       return applyMessage(state, event.message, viewing);

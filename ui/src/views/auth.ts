@@ -2,6 +2,7 @@
 import type { Controller } from '../controller';
 import { el } from './dom';
 import { describeError } from '../model/errors';
+import { LIMITS, overLimit } from '../model/limits';
 import { normalizeServerUrl } from '../model/server-url';
 import type { AppState } from '../model/state';
 import type { ServerChoice } from '../types';
@@ -58,10 +59,10 @@ export function createAuthView(ctl: Controller): { element: HTMLElement; update(
   const signInButton = el('button', { id: 'signin-submit', type: 'submit', class: 'primary' }, 'Sign in');
   const signInForm = el('form', { id: 'signin-form', role: 'tabpanel', 'aria-labelledby': 'tab-signin', novalidate: '' }, login.wrap, password.wrap, signInButton);
 
-  const username = field('signup-username', 'Username', { type: 'text', autocomplete: 'username', required: '', spellcheck: 'false', autocapitalize: 'none', maxlength: '32' }, '3\u201332 letters, digits, "_", "." or "-", starting with a letter or digit.');
+  const username = field('signup-username', 'Username', { type: 'text', autocomplete: 'username', required: '', spellcheck: 'false', autocapitalize: 'none', maxlength: String(LIMITS.username) }, `${LIMITS.usernameMin}\u2013${LIMITS.username} letters, digits, "_", "." or "-", starting with a letter or digit.`);
   const email = field('signup-email', 'Email', { type: 'email', autocomplete: 'email', required: '' });
   const newPassword = field('signup-password', 'Password', { type: 'password', autocomplete: 'new-password', required: '' }, 'At least 8 characters.');
-  const displayNameField = field('signup-display-name', 'Display name (optional)', { type: 'text', autocomplete: 'name', maxlength: '64' });
+  const displayNameField = field('signup-display-name', 'Display name (optional)', { type: 'text', autocomplete: 'name' });
   const signUpButton = el('button', { id: 'signup-submit', type: 'submit', class: 'primary' }, 'Create account');
   const signUpForm = el('form', { id: 'signup-form', role: 'tabpanel', 'aria-labelledby': 'tab-signup', novalidate: '' }, username.wrap, email.wrap, newPassword.wrap, displayNameField.wrap, signUpButton);
 
@@ -163,6 +164,12 @@ export function createAuthView(ctl: Controller): { element: HTMLElement; update(
     const s = server();
     if (s === null) return;
     const name = displayNameField.input.value.trim();
+    const tooLong = overLimit('A display name', name, LIMITS.displayName);
+    if (tooLong !== null) {
+      error.textContent = tooLong;
+      displayNameField.input.focus();
+      return;
+    }
     void submit(signUpButton, 'Creating account\u2026', async () => {
       await ctl.signUp(s, username.input.value.trim(), email.input.value.trim(), newPassword.input.value, name === '' ? undefined : name);
       newPassword.input.value = '';

@@ -2,13 +2,13 @@
 import type { Controller } from '../controller';
 import { el, setAttr, setText } from './dom';
 import { describeError } from '../model/errors';
+import { LIMITS, overLimit } from '../model/limits';
 import { formatDateTime, formatTime, tickFor } from '../model/format';
 import { buildRows, type Row } from '../model/rows';
 import { isTyping, type AppState, type OpenConversation } from '../model/state';
 import type { Message } from '../types';
 import { VirtualList, type Target } from './virtual-list';
 
-const MAX_BODY = 12_000;
 const NEAR_EDGE_PX = 400;
 
 function createRow(row: Row): HTMLElement {
@@ -62,7 +62,7 @@ export function createConversationView(ctl: Controller): {
   const typing = el('div', { id: 'typing', class: 'typing', 'aria-live': 'polite' });
   const announcer = el('div', { id: 'announcer', class: 'sr-only', 'aria-live': 'polite' });
   const composerError = el('p', { id: 'composer-error', class: 'error small', role: 'alert' });
-  const composer = el('textarea', { id: 'composer', rows: '1', 'aria-label': 'Message', placeholder: 'Message', 'aria-describedby': 'composer-hint', maxlength: String(MAX_BODY) });
+  const composer = el('textarea', { id: 'composer', rows: '1', 'aria-label': 'Message', placeholder: 'Message', 'aria-describedby': 'composer-hint' });
   const send = el('button', { id: 'send', type: 'submit', class: 'primary' }, 'Send');
   const form = el('form', { class: 'composer', 'aria-label': 'Write a message' }, composer, send);
   const hint = el('p', { id: 'composer-hint', class: 'sr-only' }, 'Enter sends, Shift+Enter starts a new line.');
@@ -117,8 +117,9 @@ export function createConversationView(ctl: Controller): {
     e.preventDefault();
     const body = composer.value;
     if (body.trim() === '') return;
-    if (body.length > MAX_BODY) {
-      composerError.textContent = `A message can have at most ${MAX_BODY.toLocaleString()} characters.`;
+    const tooLong = overLimit('A message', body, LIMITS.message);
+    if (tooLong !== null) {
+      composerError.textContent = tooLong;
       return;
     }
     composer.value = '';

@@ -2,6 +2,7 @@
 import type { Controller } from '../controller';
 import { el } from './dom';
 import { describeError } from '../model/errors';
+import { LIMITS, overLimit } from '../model/limits';
 import type { User } from '../types';
 
 const TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'];
@@ -16,9 +17,10 @@ export function avatarFileProblem(file: { type: string; size: number }): string 
 }
 
 export function createProfileView(ctl: Controller): { element: HTMLElement; load(): void } {
-  const displayName = el('input', { id: 'profile-display-name', type: 'text', autocomplete: 'name', maxlength: '64' });
-  const bio = el('textarea', { id: 'profile-bio', rows: '3', maxlength: '500' });
-  const status = el('input', { id: 'profile-status', type: 'text', maxlength: '100', placeholder: 'e.g. Working from home' });
+  // No `maxlength`: it counts an emoji as two characters; the core's rule is checked on save.
+  const displayName = el('input', { id: 'profile-display-name', type: 'text', autocomplete: 'name' });
+  const bio = el('textarea', { id: 'profile-bio', rows: '3' });
+  const status = el('input', { id: 'profile-status', type: 'text', placeholder: 'e.g. Working from home' });
   const file = el('input', { id: 'profile-avatar-input', type: 'file', accept: TYPES.join(','), 'aria-describedby': 'profile-avatar-hint' });
   const preview = el('img', { id: 'profile-avatar-preview', alt: 'Your avatar', class: 'avatar-preview', width: '96', height: '96' });
   const save = el('button', { id: 'profile-save', type: 'submit', class: 'primary' }, 'Save profile');
@@ -80,6 +82,14 @@ export function createProfileView(ctl: Controller): { element: HTMLElement; load
 
   form.addEventListener('submit', (e) => {
     e.preventDefault();
+    const tooLong =
+      overLimit('A display name', displayName.value.trim(), LIMITS.displayName) ??
+      overLimit('A status', status.value.trim(), LIMITS.status) ??
+      overLimit('"About you"', bio.value, LIMITS.bio);
+    if (tooLong !== null) {
+      message.textContent = tooLong;
+      return;
+    }
     save.disabled = true;
     message.textContent = 'Saving\u2026';
     void (async () => {

@@ -4,7 +4,7 @@ import { arrowKeys, el } from './dom';
 import { describeError } from '../model/errors';
 import { formatDateTime } from '../model/format';
 import { snippetNodes } from '../model/snippet';
-import type { SearchHit } from '../types';
+import type { SearchResult } from '../types';
 
 const LIMIT = 30;
 
@@ -30,10 +30,10 @@ export function createSearchView(ctl: Controller): { element: HTMLElement; focus
 
   let generation = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
-  let last: SearchHit | undefined;
+  let last: SearchResult | undefined;
   let query = '';
 
-  const hitElement = (hit: SearchHit): HTMLElement => {
+  const hitElement = (hit: SearchResult): HTMLElement => {
     const button = el(
       'button',
       { type: 'button', class: 'hit', 'data-message-id': hit.message.id },

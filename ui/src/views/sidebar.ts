@@ -2,13 +2,14 @@
 import type { Controller } from '../controller';
 import { arrowKeys, el, reconcile, setAttr, setText } from './dom';
 import { describeError } from '../model/errors';
+import { LIMITS, overLimit } from '../model/limits';
 import { preview } from '../model/format';
 import { displayName, type AppState, type ContactView } from '../model/state';
-import type { DirectoryRoom, RoomState } from '../types';
+import type { RoomSummary, RoomState } from '../types';
 import { avatarElement } from './avatar';
 
 export function createSidebar(ctl: Controller): { element: HTMLElement; update(state: AppState, prev: AppState | null): void } {
-  const roomName = el('input', { id: 'room-name', type: 'text', placeholder: 'Room name', 'aria-label': 'Room name', autocomplete: 'off', spellcheck: 'false', maxlength: '64' });
+  const roomName = el('input', { id: 'room-name', type: 'text', placeholder: 'Room name', 'aria-label': 'Room name', autocomplete: 'off', spellcheck: 'false' });
   const joinButton = el('button', { id: 'room-join', type: 'submit' }, 'Join');
   const roomError = el('p', { class: 'error small', role: 'alert', id: 'room-error' });
   const joinForm = el('form', { class: 'join-room', 'aria-label': 'Join a room' }, roomName, joinButton);
@@ -22,6 +23,12 @@ export function createSidebar(ctl: Controller): { element: HTMLElement; update(s
     const room = name.trim();
     if (room === '') {
       roomError.textContent = 'Enter a room name.';
+      roomName.focus();
+      return;
+    }
+    const tooLong = overLimit('A room name', room, LIMITS.room);
+    if (tooLong !== null) {
+      roomError.textContent = tooLong;
       roomName.focus();
       return;
     }
@@ -72,7 +79,7 @@ export function createSidebar(ctl: Controller): { element: HTMLElement; update(s
       },
     );
 
-  const renderDirectory = (list: DirectoryRoom[], joined: Set<string>) =>
+  const renderDirectory = (list: RoomSummary[], joined: Set<string>) =>
     reconcile(
       directory,
       list,

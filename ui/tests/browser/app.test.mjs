@@ -111,6 +111,20 @@ pageTest('sending: Enter sends, Shift+Enter makes a new line', { session: 'onlin
   assert.match(await page.textContent('#contacts [data-user-id="bob"] .preview'), /^You: hello world/);
 });
 
+pageTest('message length is counted as the core counts it: 12,000 emoji go, one more is refused', { session: 'online' }, async (page) => {
+  await page.waitForSelector('#main');
+  await openContact(page, 'bob');
+  // 24,000 UTF-16 units: a UTF-16 count (or a maxlength attribute) would have refused it.
+  await page.fill('#composer', '😀'.repeat(12_000));
+  await page.click('#send');
+  await page.waitForSelector('#messages .message[data-direction="outgoing"]');
+  assert.equal(await page.$eval('#messages .message .body', (b) => [...b.textContent].length), 12_000);
+  await page.fill('#composer', '😀'.repeat(12_001));
+  await page.click('#send');
+  assert.equal(await page.textContent('#composer-error'), 'A message can have at most 12,000 characters.');
+  assert.equal(await page.$$eval('#messages .message', (ms) => ms.length), 1, 'not sent');
+});
+
 pageTest('delivery ticks advance pending → sent → delivered → read', { session: 'online' }, async (page) => {
   await page.waitForSelector('#main');
   await openContact(page, 'bob');

@@ -8,6 +8,7 @@
  */
 import { emit } from '@tauri-apps/api/event';
 import { mockIPC, mockWindows } from '@tauri-apps/api/mocks';
+import { charCount, LIMITS } from '../../src/model/limits';
 import type {
   Connection,
   Contact,
@@ -15,7 +16,7 @@ import type {
   DeliveryState,
   Message,
   Peer,
-  SearchHit,
+  SearchResult,
   ServerChoice,
   Settings,
   Snapshot,
@@ -267,7 +268,8 @@ const handlers: Record<string, (a: Args) => unknown> = {
   send_message: (a) => {
     needSession();
     const body = String(a.body);
-    if (body.trim() === '' || body.length > 16_000) return fail('invalid_message', 'Empty or too long.');
+    // The core's rule (see src/model/limits.ts), so the UI's own check is what these tests see.
+    if (body.trim() === '' || charCount(body) > LIMITS.message) return fail('invalid_message', 'Empty or too long.');
     const m = store(String(a.userId), 'outgoing', body);
     void emitEvent({ event: 'message', message: m });
     return m;
@@ -289,7 +291,7 @@ const handlers: Record<string, (a: Args) => unknown> = {
     const before = a.before === undefined || a.before === null ? Infinity : seqOf(a.before);
     const all = [...messages.values()].flat().filter((m) => m.seq < before && m.body.toLowerCase().includes(q));
     all.sort((x, y) => y.seq - x.seq);
-    return all.slice(0, limit).map((m): SearchHit => ({ message: m, snippet: highlight(m.body, q), conversation_title: publicUser(m.conversation_id).display_name }));
+    return all.slice(0, limit).map((m): SearchResult => ({ message: m, snippet: highlight(m.body, q), conversation_title: publicUser(m.conversation_id).display_name }));
   },
   update_profile: (a) => {
     needOnline();

@@ -1,0 +1,45 @@
+// Every command the page may call, named once. `build.rs` includes this file too: the invoke
+// handler (`lib.rs`), the permissions and the window's capability (`build.rs`) and the UI's
+// TypeScript `Command` type (`bindings.rs`) all come from this one list, so a command is added
+// here and in `commands.rs`, and nowhere else.
+
+/// Calls `$then!` with the name of every command.
+macro_rules! with_commands {
+    ($then:ident) => {
+        $then! {
+            app_info,
+            snapshot,
+            restore_session,
+            sign_in,
+            sign_up,
+            sign_out,
+            room_directory,
+            join_room,
+            leave_room,
+            contacts,
+            open_conversation,
+            history_page,
+            history_after,
+            message_cursor,
+            send_message,
+            mark_read,
+            set_typing,
+            search,
+            update_profile,
+            upload_avatar,
+            avatar,
+            get_settings,
+            set_settings,
+            report_media_caps,
+            ui_ready,
+        }
+    };
+}
+
+/// The command names as strings.
+#[allow(unused_macros)] // the app itself names them only in tests (`bindings.rs`)
+macro_rules! command_names {
+    ($($command:ident),* $(,)?) => {
+        &[$(stringify!($command)),*]
+    };
+}
