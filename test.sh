@@ -35,8 +35,15 @@ stage() {
 
 # The app's generate_context!() embeds ui/dist, so the UI is built before any cargo stage.
 stage "ui build" ui npm run build
+stage "rust format" . cargo fmt --all --check
+# Workspace lints (Cargo.toml) and clippy's, warnings denied, on every crate and test.
+stage "clippy" . cargo clippy --workspace --all-targets -- -D warnings
+# The app's "This device" server is built without the Redis scale-out.
+stage "app without Redis" . sh -c '! cargo tree -p parley -e normal --prefix none | grep -q "^redis "'
+
 # Inside a fresh kernel session keyring, so the tests that keep real tokens in the OS keyring
 # (keyutils store, and parley-cli processes that must share a session across restarts) run.
+# Includes the check that ui/src/types.ts is what the Rust types generate.
 # The app's end-to-end tests need a differently built binary: they get their own stage below.
 stage "cargo test" . keyctl session - env PARLEY_TEST_KEYUTILS=1 PARLEY_E2E=0 cargo test --workspace --all-targets
 # Builds the app with the UI embedded and drives two instances through WebDriver under Xvfb.

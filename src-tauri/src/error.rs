@@ -10,7 +10,7 @@ pub enum AppError {
     #[error("{0}")]
     InvalidSettings(String),
     #[error("the settings could not be saved: {0}")]
-    Store(String),
+    Store(#[from] tauri_plugin_store::Error),
     #[error("{0}")]
     InvalidInput(String),
 }

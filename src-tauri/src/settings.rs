@@ -190,10 +190,10 @@ impl SettingsStore {
                 server.has_credential = true;
             }
         }
-        let store = app.store(&self.path).map_err(|e| AppError::Store(e.to_string()))?;
-        let value = serde_json::to_value(&settings).map_err(|e| AppError::Store(e.to_string()))?;
+        let store = app.store(&self.path)?;
+        let value = serde_json::to_value(&settings).map_err(tauri_plugin_store::Error::from)?;
         store.set(KEY, value);
-        store.save().map_err(|e| AppError::Store(e.to_string()))?;
+        store.save()?;
         Ok(settings)
     }
 

@@ -148,6 +148,7 @@ impl History {
     }
 
     /// A history that lives only as long as this value and its clones; for tests and guests.
+    #[cfg(any(test, feature = "test-utils"))]
     pub fn open_in_memory() -> Result<History, HistoryError> {
         let mut writer = Connection::open_in_memory()?;
         schema::configure_writer(&writer, false)?;
@@ -178,6 +179,7 @@ impl History {
     }
 
     /// The database file, or None in memory.
+    #[cfg(any(test, feature = "test-utils"))]
     pub fn path(&self) -> Option<&Path> {
         self.inner.path.as_deref()
     }
@@ -240,6 +242,7 @@ impl History {
     /// Stores a message the user just wrote, as Pending: it stays in the outbox
     /// ([`History::unacknowledged_outgoing`]) until the recipient acknowledges it.
     /// Fails with [`HistoryError::DuplicateId`] if `id` is already stored.
+    #[cfg(any(test, feature = "test-utils"))]
     pub async fn insert_outgoing(
         &self,
         conversation_id: &str,
@@ -257,6 +260,7 @@ impl History {
 
     /// Stores a message from a peer, unless its id was seen before: a resent message is reported
     /// as [`InsertOutcome::Duplicate`] (acknowledge it again, don't show it again).
+    #[cfg(any(test, feature = "test-utils"))]
     pub async fn insert_incoming(
         &self,
         conversation_id: &str,
@@ -277,6 +281,7 @@ impl History {
         .await
     }
 
+    #[cfg(any(test, feature = "test-utils"))]
     async fn insert_one(&self, new: NewMessage) -> Result<InsertOutcome, HistoryError> {
         let mut outcomes = self
             .write(move |conn| store::insert_many(conn, &[new], None, now_ms()))
@@ -301,6 +306,7 @@ impl History {
     /// Stores a batch in one transaction, with the same rules as the single inserts (outgoing
     /// messages start Pending, incoming Received, known ids are Duplicates). Outcomes are in
     /// input order.
+    #[cfg(any(test, feature = "test-utils"))]
     pub async fn insert_many(&self, messages: Vec<NewMessage>) -> Result<Vec<InsertOutcome>, HistoryError> {
         if messages.is_empty() {
             return Ok(Vec::new());
@@ -312,6 +318,7 @@ impl History {
     /// Moves message `id` forward to `state`. Returns the updated message, or None when nothing
     /// changed: unknown id, a state not ahead of the current one, or a state that does not apply
     /// to the message's direction.
+    #[cfg(any(test, feature = "test-utils"))]
     pub async fn advance_state(&self, id: &str, state: DeliveryState) -> Result<Option<Message>, HistoryError> {
         let id = id.to_owned();
         self.write(move |conn| store::advance_state(conn, &id, state)).await

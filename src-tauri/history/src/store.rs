@@ -242,6 +242,7 @@ pub(crate) fn pending_before(conn: &Connection, conversation_id: &str, seq: i64)
     Ok(stmt.query_row(params![conversation_id, seq], |row| row.get(0))?)
 }
 
+#[cfg(any(test, feature = "test-utils"))]
 pub(crate) fn advance_state(
     conn: &Connection,
     id: &str,

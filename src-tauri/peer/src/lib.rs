@@ -308,87 +308,15 @@ impl Inner {
     async fn signal_locked(self: &Arc<Self>, from: &PeerId, signal: PeerSignal) -> Result<(), PeerError> {
         let current = self.current(from);
         match signal {
-            PeerSignal::Hello { .. } => {
-                if !self.is_offerer_for(from) {
-                    return Err(PeerError::UnexpectedSignal {
-                        kind: "hello",
-                        reason: "the remote is the one to offer",
-                    });
-                }
-                match current {
-                    // Our offer is on its way; the remote sent this before it arrived.
-                    Some(s) if !s.shared.is_open() => Ok(()),
-                    Some(s) => {
-                        // The remote only asks when it has no connection to us, so it lost the
-                        // one we still think is open: it restarted.
-                        self.sessions.lock().remove(from);
-                        s.end("remote restarted", false).await;
-                        self.offer(from).await
-                    }
-                    None => self.offer(from).await,
-                }
-            }
-            PeerSignal::Offer { session: id, sdp, .. } => {
-                if self.is_offerer_for(from) {
-                    return Err(PeerError::UnexpectedSignal {
-                        kind: "offer",
-                        reason: "we are the one to offer",
-                    });
-                }
-                let desc =
-                    RTCSessionDescription::offer(sdp).map_err(|e| PeerError::InvalidSignal(format!("offer: {e}")))?;
-                match current {
-                    Some(s) if s.id == id => self.answer_renegotiation(&s, desc).await,
-                    _ => self.answer(from, id, desc).await,
-                }
-            }
-            PeerSignal::Answer { session: id, sdp } => {
-                let Some(s) = current.filter(|s| s.role == Role::Offerer) else {
-                    return Err(PeerError::UnexpectedSignal {
-                        kind: "answer",
-                        reason: "we made no offer",
-                    });
-                };
-                if s.id != id {
-                    debug!(session = id, "stale answer ignored");
-                    return Ok(());
-                }
-                let desc =
-                    RTCSessionDescription::answer(sdp).map_err(|e| PeerError::InvalidSignal(format!("answer: {e}")))?;
-                if s.pc.pending_local_description().await.is_none() {
-                    return Err(PeerError::UnexpectedSignal {
-                        kind: "answer",
-                        reason: "no offer outstanding",
-                    });
-                }
-                s.pc.set_remote_description(desc).await?;
-                for early in s.shared.remote_description_set() {
-                    if let Err(e) = s.pc.add_ice_candidate(early).await {
-                        debug!(parent: &s.shared.span, error = %e, "held candidate refused");
-                    }
-                }
-                Ok(())
-            }
+            PeerSignal::Hello { .. } => self.on_hello(from, current).await,
+            PeerSignal::Offer { session, sdp, .. } => self.on_offer(from, current, session, sdp).await,
+            PeerSignal::Answer { session, sdp } => on_answer(current, session, sdp).await,
             PeerSignal::Candidate {
-                session: id,
+                session,
                 candidate,
                 sdp_mid,
                 sdp_mline_index,
             } => {
-                let Some(s) = current else {
-                    return Err(PeerError::UnexpectedSignal {
-                        kind: "candidate",
-                        reason: "no connection to this peer",
-                    });
-                };
-                if s.id != id {
-                    debug!(session = id, "stale candidate ignored");
-                    return Ok(());
-                }
-                if candidate.is_empty() {
-                    return Ok(()); // end of candidates: nothing to do for a full ICE agent
-                }
-                self.check_candidate(&candidate)?;
                 let init = RTCIceCandidateInit {
                     candidate,
                     sdp_mid,
@@ -396,22 +324,89 @@ impl Inner {
                     username_fragment: None,
                     url: None,
                 };
-                if let Some(init) = s.shared.hold_early_candidate(init)? {
-                    s.pc.add_ice_candidate(init).await?;
-                }
-                Ok(())
+                self.on_candidate(current, session, init).await
             }
-            PeerSignal::Bye { session: id } => {
+            PeerSignal::Bye { session } => {
                 match current {
-                    Some(s) if s.id == id => {
+                    Some(s) if s.id == session => {
                         self.sessions.lock().remove(from);
                         s.end("remote closed", false).await;
                     }
-                    _ => debug!(session = id, "bye for no current connection ignored"),
+                    _ => debug!(session, "bye for no current connection ignored"),
                 }
                 Ok(())
             }
         }
+    }
+
+    /// "Please offer to me", from the peer with the larger id.
+    async fn on_hello(self: &Arc<Self>, from: &PeerId, current: Option<Arc<Session>>) -> Result<(), PeerError> {
+        if !self.is_offerer_for(from) {
+            return Err(PeerError::UnexpectedSignal {
+                kind: "hello",
+                reason: "the remote is the one to offer",
+            });
+        }
+        match current {
+            // Our offer is on its way; the remote sent this before it arrived.
+            Some(s) if !s.shared.is_open() => Ok(()),
+            Some(s) => {
+                // The remote only asks when it has no connection to us, so it lost the one we
+                // still think is open: it restarted.
+                self.sessions.lock().remove(from);
+                s.end("remote restarted", false).await;
+                self.offer(from).await
+            }
+            None => self.offer(from).await,
+        }
+    }
+
+    /// A new connection (new session id) or a renegotiation of the current one (same id).
+    async fn on_offer(
+        self: &Arc<Self>,
+        from: &PeerId,
+        current: Option<Arc<Session>>,
+        id: SessionId,
+        sdp: String,
+    ) -> Result<(), PeerError> {
+        if self.is_offerer_for(from) {
+            return Err(PeerError::UnexpectedSignal {
+                kind: "offer",
+                reason: "we are the one to offer",
+            });
+        }
+        let desc = RTCSessionDescription::offer(sdp).map_err(|e| PeerError::InvalidSignal(format!("offer: {e}")))?;
+        match current {
+            Some(s) if s.id == id => self.answer_renegotiation(&s, desc).await,
+            _ => self.answer(from, id, desc).await,
+        }
+    }
+
+    /// A remote candidate, held until the remote description is set.
+    async fn on_candidate(
+        &self,
+        current: Option<Arc<Session>>,
+        id: SessionId,
+        init: RTCIceCandidateInit,
+    ) -> Result<(), PeerError> {
+        let Some(s) = current else {
+            return Err(PeerError::UnexpectedSignal {
+                kind: "candidate",
+                reason: "no connection to this peer",
+            });
+        };
+        if s.id != id {
+            debug!(session = id, "stale candidate ignored");
+            return Ok(());
+        }
+        if init.candidate.is_empty() {
+            return Ok(()); // end of candidates: nothing to do for a full ICE agent
+        }
+        self.check_candidate(&init.candidate)?;
+        if let Some(init) = s.shared.hold_early_candidate(init)? {
+            s.pc.add_ice_candidate(init).await?;
+        }
+        Ok(())
     }
 
     /// Parses the candidate before it reaches the ICE agent (which would otherwise hold it until
@@ -492,6 +487,34 @@ impl Inner {
             session.end(reason, false).await;
         }
     }
+}
+
+/// The answer to our offer of session `id`; the candidates that came before it go in now.
+async fn on_answer(current: Option<Arc<Session>>, id: SessionId, sdp: String) -> Result<(), PeerError> {
+    let Some(s) = current.filter(|s| s.role == Role::Offerer) else {
+        return Err(PeerError::UnexpectedSignal {
+            kind: "answer",
+            reason: "we made no offer",
+        });
+    };
+    if s.id != id {
+        debug!(session = id, "stale answer ignored");
+        return Ok(());
+    }
+    let desc = RTCSessionDescription::answer(sdp).map_err(|e| PeerError::InvalidSignal(format!("answer: {e}")))?;
+    if s.pc.pending_local_description().await.is_none() {
+        return Err(PeerError::UnexpectedSignal {
+            kind: "answer",
+            reason: "no offer outstanding",
+        });
+    }
+    s.pc.set_remote_description(desc).await?;
+    for early in s.shared.remote_description_set() {
+        if let Err(e) = s.pc.add_ice_candidate(early).await {
+            debug!(parent: &s.shared.span, error = %e, "held candidate refused");
+        }
+    }
+    Ok(())
 }
 
 impl Drop for Inner {

@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use parley_peer::{PeerConfig, PeerError, PeerEvent, PeerId, PeerManager, PeerSignal, MAX_FRAME_LEN};
+use parley_signal::test_utils::{init_tracing, DEADLINE};
 use tokio::runtime::Handle;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio::time::timeout;
 
-const STEP: Duration = Duration::from_secs(10);
 /// How long "nothing else happens" is watched for after a scenario settles.
 const QUIET: Duration = Duration::from_millis(400);
 
@@ -34,13 +34,6 @@ struct Node {
     id: PeerId,
     mgr: PeerManager,
     events: UnboundedReceiver<PeerEvent>,
-}
-
-fn init_tracing() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_test_writer()
-        .try_init();
 }
 
 impl Relay {
@@ -155,9 +148,9 @@ impl Relay {
 
 impl Node {
     async fn next(&mut self) -> PeerEvent {
-        timeout(STEP, self.events.recv())
+        timeout(DEADLINE, self.events.recv())
             .await
-            .unwrap_or_else(|_| panic!("{}: no event within {STEP:?}", self.id))
+            .unwrap_or_else(|_| panic!("{}: no event within {DEADLINE:?}", self.id))
             .expect("event channel open")
     }
 
