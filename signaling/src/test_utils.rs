@@ -120,6 +120,44 @@ impl TestServer {
     }
 }
 
+/// What the benchmarks in the repository share: how they tell a real run from the smoke run
+/// `cargo test --all-targets` makes of them, their knobs, and how they report durations.
+pub mod bench {
+    use std::time::Duration;
+
+    /// Whether this is a real run (`cargo bench`, which passes `--bench`) rather than the quick
+    /// smoke run `cargo test --all-targets` makes of every bench target.
+    pub fn is_real_run() -> bool {
+        std::env::args().any(|a| a == "--bench")
+    }
+
+    /// The runtime the benchmarks measure on: two workers, as many as the project's machines
+    /// have cores.
+    pub fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a Tokio runtime")
+    }
+
+    /// A count from the environment (`SETUP_RUNS=50`), else `default`.
+    pub fn env_usize(key: &str, default: usize) -> usize {
+        std::env::var(key).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    }
+
+    /// The `p` quantile (0 to 1) of sorted samples, nearest rank.
+    pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+        let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+        sorted[i]
+    }
+
+    /// Milliseconds with microsecond precision, for tables.
+    pub fn ms(d: Duration) -> String {
+        format!("{:.3}", d.as_secs_f64() * 1e3)
+    }
+}
+
 #[cfg(unix)]
 pub use redis_server::RedisServer;
 

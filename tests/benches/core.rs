@@ -19,23 +19,11 @@
 use std::time::{Duration, Instant};
 
 use parley_core::{CoreEvent, DeliveryState};
+use parley_signal::test_utils::bench::{env_usize, is_real_run, ms, percentile, runtime};
 use parley_tests::{is_state, Person, TestServer};
 
 const SETUP_GOAL: Duration = Duration::from_millis(100);
 const RTT_P99_GOAL: Duration = Duration::from_millis(2);
-
-fn env_usize(key: &str, default: usize) -> usize {
-    std::env::var(key).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.3}", d.as_secs_f64() * 1e3)
-}
 
 /// Waits for `Connected` to `user_id` on `person`; the instant it was seen.
 async fn connected_at(person: &mut Person, user_id: &str) -> Instant {
@@ -131,13 +119,9 @@ fn row(what: &str, sorted: &[Duration]) {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = runtime();
     // `cargo test --all-targets` runs benches too, without `--bench`: a quick smoke run then.
-    let smoke = !std::env::args().any(|a| a == "--bench");
+    let smoke = !is_real_run();
     let runs = env_usize("SETUP_RUNS", if smoke { 3 } else { 20 });
     let messages = env_usize("RTT_MESSAGES", if smoke { 200 } else { 10_000 });
     let warmup = env_usize("RTT_WARMUP", if smoke { 20 } else { 200 });

@@ -291,6 +291,20 @@ impl Inner {
             .unwrap_or_default()
     }
 
+    /// Records `peer_id` as a member of `room` (named `name`, the rooms map's own key) and tells
+    /// the other members.
+    fn enter(&mut self, peer_id: &PeerId, room: &str, name: RoomName, queue: &QueueLimits) {
+        self.rooms.entry(name.clone()).or_default().insert(*peer_id);
+        if let Some(entry) = self.peers.get_mut(peer_id) {
+            let mut rooms = std::mem::take(&mut entry.rooms).into_vec();
+            rooms.push(name);
+            entry.rooms = rooms.into_boxed_slice();
+        }
+        if let Some(me) = self.peer(peer_id) {
+            self.broadcast(room, peer_id, &frame(&Broadcast::Joined { room, peer: &me }), queue);
+        }
+    }
+
     /// Queues `frame` for every member of `room` except `except`.
     fn broadcast(&self, room: &str, except: &str, frame: &Utf8Bytes, queue: &QueueLimits) {
         if let Some(members) = self.rooms.get(room) {
@@ -426,20 +440,7 @@ impl Hub {
             .unwrap_or_else(|| room.into());
         let roster = inner.roster_for(peer_id, room);
         if !already {
-            inner.rooms.entry(name.clone()).or_default().insert(*peer_id);
-            if let Some(entry) = inner.peers.get_mut(peer_id) {
-                let mut rooms = std::mem::take(&mut entry.rooms).into_vec();
-                rooms.push(name);
-                entry.rooms = rooms.into_boxed_slice();
-            }
-            if let Some(me) = inner.peer(peer_id) {
-                inner.broadcast(
-                    room,
-                    peer_id,
-                    &frame(&Broadcast::Joined { room, peer: &me }),
-                    &self.queue,
-                );
-            }
+            inner.enter(peer_id, room, name, &self.queue);
         }
         Ok(roster)
     }

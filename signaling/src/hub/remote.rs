@@ -384,24 +384,12 @@ impl Hub {
             return Ok(false);
         }
         let peers = inner.roster_for(peer_id, room);
-        inner.rooms.entry(name.clone()).or_default().insert(*peer_id);
-        let entry = inner.peers.get_mut(peer_id).expect("checked above");
-        let mut rooms = std::mem::take(&mut entry.rooms).into_vec();
-        rooms.push(name);
-        entry.rooms = rooms.into_boxed_slice();
         let joined = ServerFrame::Joined {
             room: room.to_owned(),
             peers,
         };
-        entry.outbox.push(frame(&joined), &self.queue);
-        if let Some(me) = inner.peer(peer_id) {
-            inner.broadcast(
-                room,
-                peer_id,
-                &frame(&Broadcast::Joined { room, peer: &me }),
-                &self.queue,
-            );
-        }
+        inner.peers[peer_id].outbox.push(frame(&joined), &self.queue);
+        inner.enter(peer_id, room, name, &self.queue);
         inner.joined_or_failed(peer_id, room, &self.queue);
         Ok(true)
     }

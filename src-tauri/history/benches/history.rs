@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use parley_history::{Cursor, History, NewMessage};
+use parley_signal::test_utils::bench::{is_real_run, runtime};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -274,7 +275,7 @@ async fn generate(path: &Path, total: usize, corpus: &Corpus, rng: &mut StdRng) 
 fn main() {
     // `cargo test --all-targets` runs benches too, without `--bench`: then do a small smoke run
     // that proves the bench still works without spending minutes on 1M messages.
-    let smoke = !std::env::args().any(|a| a == "--bench");
+    let smoke = !is_real_run();
     let total: usize = std::env::var("PARLEY_BENCH_MESSAGES")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -283,10 +284,7 @@ fn main() {
     // Bump when the schema or the generator changes, so a stale cached database is not reused.
     let path = dir.join(format!("history-{total}-v4.sqlite3"));
     let complete = path.with_extension("complete");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = runtime();
     let mut rng = StdRng::seed_from_u64(7);
     let corpus = Corpus::new(&mut rng);
 

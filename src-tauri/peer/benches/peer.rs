@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use parley_peer::{PeerConfig, PeerEvent, PeerId, PeerManager, PeerSignal};
+use parley_signal::test_utils::bench::{env_usize, is_real_run, ms, percentile, runtime};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 use tokio::time::timeout;
 
@@ -61,19 +62,6 @@ async fn wait_connected(node: &mut Node) -> Instant {
         Ok(Some(other)) => panic!("unexpected event during set-up: {other:?}"),
         Ok(None) | Err(_) => panic!("no connection within 20 s"),
     }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.3} ms", d.as_secs_f64() * 1e3)
-}
-
-fn env_usize(key: &str, default: usize) -> usize {
-    std::env::var(key).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 fn profile(name: &str) -> PeerConfig {
@@ -156,13 +144,9 @@ async fn bench_rtt(name: &str, messages: usize) -> Vec<Duration> {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = runtime();
     // `cargo test --all-targets` runs benches too, without `--bench`: a quick smoke run then.
-    let smoke = !std::env::args().any(|a| a == "--bench");
+    let smoke = !is_real_run();
     let runs = env_usize("SETUP_RUNS", if smoke { 2 } else { 20 });
     let messages = env_usize("RTT_MESSAGES", if smoke { 200 } else { 10_000 });
     let profiles = std::env::var("PROFILES").unwrap_or_else(|_| "tuned,default-pacing".to_owned());
@@ -170,14 +154,14 @@ fn main() {
         for name in profiles.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             let setup = bench_setup(name, runs).await;
             println!(
-                "[{name}] set-up (connect -> channel open on both sides), {runs} runs: p50 {}  min {}  max {}",
+                "[{name}] set-up (connect -> channel open on both sides), {runs} runs (ms): p50 {}  min {}  max {}",
                 ms(percentile(&setup, 0.5)),
                 ms(setup[0]),
                 ms(setup[setup.len() - 1]),
             );
             let rtt = bench_rtt(name, messages).await;
             println!(
-                "[{name}] round trip, {messages} echoed {PAYLOAD_LEN}-byte frames: p50 {}  p99 {}  max {}",
+                "[{name}] round trip, {messages} echoed {PAYLOAD_LEN}-byte frames (ms): p50 {}  p99 {}  max {}",
                 ms(percentile(&rtt, 0.5)),
                 ms(percentile(&rtt, 0.99)),
                 ms(rtt[rtt.len() - 1]),

@@ -1,6 +1,6 @@
 use crate::api_client::{ApiClient, ApiError};
 use crate::server_link::LinkEvent;
-use parley_protocol::{codes, ProfileUpdate};
+use parley_protocol::{codes, ProfileUpdate, ServerFrame};
 use parley_signal::{Config, Database, IceConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -91,7 +91,7 @@ async fn account_lifecycle_against_the_real_server() {
     let (presence, mut events) = test_support::start_link(client.server(), &registered.token);
     presence.join("tea #1").unwrap();
     let peer_id = wait_for(&mut events, "own join", |event| match event {
-        LinkEvent::Joined { room, .. } if room == "tea #1" => presence.local_peer_id(),
+        LinkEvent::Frame(ServerFrame::Joined { room, .. }) if room == "tea #1" => presence.local_peer_id(),
         _ => None,
     })
     .await;

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use parley_protocol::User;
+use parley_protocol::{ServerFrame, User};
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn, Instrument};
@@ -283,7 +283,7 @@ impl Inner {
             LinkEvent::Connected { peer_id, user } => self.on_connected(peer_id, user).await,
             LinkEvent::Disconnected { reason } => self.emit(CoreEvent::Offline { reason }),
             LinkEvent::SessionEnded => self.emit(CoreEvent::SessionEnded),
-            LinkEvent::Joined { room, peers } => {
+            LinkEvent::Frame(ServerFrame::Joined { room, peers }) => {
                 for peer in &peers {
                     self.remember(&peer.peer_id, &peer.user).await;
                 }
@@ -293,26 +293,28 @@ impl Inner {
                     self.deliver(&user).await;
                 }
             }
-            LinkEvent::Left { room } => self.emit(CoreEvent::RoomLeft { room }),
-            LinkEvent::PeerJoined { room, peer } => {
+            LinkEvent::Frame(ServerFrame::Left { room }) => self.emit(CoreEvent::RoomLeft { room }),
+            LinkEvent::Frame(ServerFrame::PeerJoined { room, peer }) => {
                 self.remember(&peer.peer_id, &peer.user).await;
                 let user = peer.user.id.clone();
                 self.emit(CoreEvent::PeerJoined { room, peer });
                 self.deliver(&user).await;
             }
-            LinkEvent::PeerUpdated { room, peer } => {
+            LinkEvent::Frame(ServerFrame::PeerUpdated { room, peer }) => {
                 self.remember(&peer.peer_id, &peer.user).await;
                 self.emit(CoreEvent::PeerUpdated { room, peer });
             }
-            LinkEvent::PeerLeft { room, peer_id } => {
+            LinkEvent::Frame(ServerFrame::PeerLeft { room, peer_id }) => {
                 self.forget_unless_shared(&peer_id).await;
                 self.emit(CoreEvent::PeerLeft { room, peer_id });
             }
-            LinkEvent::Signal { from, user, data } => self.on_signal(from, user, data).await,
-            LinkEvent::ServerError { code, message } => {
+            LinkEvent::Frame(ServerFrame::Signal { from, user, data }) => self.on_signal(from, user, data).await,
+            LinkEvent::Frame(ServerFrame::Error { code, message }) => {
                 debug!(%code, %message, "server refused a frame");
                 self.emit(CoreEvent::Error { code, message });
             }
+            // The link keeps these to itself.
+            LinkEvent::Frame(ServerFrame::Welcome { .. } | ServerFrame::Pong) => {}
         }
     }
 

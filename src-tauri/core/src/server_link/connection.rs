@@ -280,7 +280,7 @@ impl Runner {
                     tracing::debug!(room, peers = roster.len(), "joined");
                     state.rosters.insert(room.clone(), roster);
                     let peers = sorted_roster(&state, &room);
-                    LinkEvent::Joined { room, peers }
+                    LinkEvent::Frame(ServerFrame::Joined { room, peers })
                 }
                 ServerFrame::Left { room } => {
                     if state.wanted.contains(&room) {
@@ -288,7 +288,7 @@ impl Runner {
                         return None;
                     }
                     state.rosters.remove(&room);
-                    LinkEvent::Left { room }
+                    LinkEvent::Frame(ServerFrame::Left { room })
                 }
                 ServerFrame::PeerJoined { ref room, .. }
                 | ServerFrame::PeerLeft { ref room, .. }
@@ -296,9 +296,9 @@ impl Runner {
                     let room = room.clone();
                     let frame = session.hold_back(&room, frame)?;
                     let roster = state.rosters.get_mut(&room)?;
-                    apply(roster, frame)?
+                    LinkEvent::Frame(apply(roster, frame)?)
                 }
-                ServerFrame::Signal { from, user, data } => LinkEvent::Signal { from, user, data },
+                signal @ ServerFrame::Signal { .. } => LinkEvent::Frame(signal),
                 ServerFrame::Welcome { peer_id, user } => {
                     // Not expected twice; the newest word wins.
                     state.local = Some((peer_id, user));
@@ -315,7 +315,7 @@ impl Runner {
                     } else {
                         tracing::debug!(code, message, "the server refused a frame");
                     }
-                    LinkEvent::ServerError { code, message }
+                    LinkEvent::Frame(ServerFrame::Error { code, message })
                 }
             }
         };

@@ -6,7 +6,7 @@ use parley_protocol::{codes, ClientFrame, Peer, ServerFrame, User};
 use tokio_tungstenite::tungstenite;
 
 use super::connection::{send, Socket};
-use super::{LinkEvent, State};
+use super::State;
 
 /// One connection's joins awaiting an answer.
 ///
@@ -64,26 +64,23 @@ impl PendingJoins {
     }
 }
 
-/// Applies a membership frame to a roster; the event to report, if it changed anything a
-/// listener should hear about.
-pub(super) fn apply(roster: &mut HashMap<String, User>, frame: ServerFrame) -> Option<LinkEvent> {
-    match frame {
-        ServerFrame::PeerJoined { room, peer } => {
+/// Applies a membership frame to a roster; the frame again if it changed anything a listener
+/// should hear about.
+pub(super) fn apply(roster: &mut HashMap<String, User>, frame: ServerFrame) -> Option<ServerFrame> {
+    match &frame {
+        ServerFrame::PeerJoined { peer, .. } => {
             roster.insert(peer.peer_id.clone(), peer.user.clone());
-            Some(LinkEvent::PeerJoined { room, peer })
         }
-        ServerFrame::PeerLeft { room, peer_id } => {
-            roster.remove(&peer_id);
-            Some(LinkEvent::PeerLeft { room, peer_id })
+        ServerFrame::PeerLeft { peer_id, .. } => {
+            roster.remove(peer_id);
         }
-        ServerFrame::PeerUpdated { room, peer } => {
+        ServerFrame::PeerUpdated { peer, .. } => {
             // An update of someone who already left must not bring them back.
-            let user = roster.get_mut(&peer.peer_id)?;
-            *user = peer.user.clone();
-            Some(LinkEvent::PeerUpdated { room, peer })
+            *roster.get_mut(&peer.peer_id)? = peer.user.clone();
         }
-        _ => None,
+        _ => return None,
     }
+    Some(frame)
 }
 
 pub(super) fn sorted_roster(state: &State, room: &str) -> Vec<Peer> {

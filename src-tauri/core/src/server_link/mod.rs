@@ -17,7 +17,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use parley_protocol::{Peer, User};
+use parley_protocol::{Peer, ServerFrame, User};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
@@ -29,48 +29,17 @@ use joins::sorted_roster;
 
 /// What happened, in the order it happened. Rosters are updated before the matching event is
 /// sent, so [`ServerLink::roster`] already agrees with any event received.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub(crate) enum LinkEvent {
     /// Online as `peer_id` (a new one after every reconnect).
-    Connected {
-        peer_id: String,
-        user: User,
-    },
+    Connected { peer_id: String, user: User },
     /// The link is down; every roster is now empty. Reconnecting goes on in the background.
-    Disconnected {
-        reason: String,
-    },
-    /// A room was joined (or re-joined after a reconnect); `peers` is its roster, without us.
-    Joined {
-        room: String,
-        peers: Vec<Peer>,
-    },
-    /// We left a room.
-    Left {
-        room: String,
-    },
-    PeerJoined {
-        room: String,
-        peer: Peer,
-    },
-    PeerLeft {
-        room: String,
-        peer_id: String,
-    },
-    PeerUpdated {
-        room: String,
-        peer: Peer,
-    },
-    Signal {
-        from: String,
-        user: User,
-        data: serde_json::Value,
-    },
-    /// The server refused a frame (a join of a full room, a signal to a peer that left…).
-    ServerError {
-        code: String,
-        message: String,
-    },
+    Disconnected { reason: String },
+    /// A frame from the server, passed on as it came once the rosters reflect it: `joined`
+    /// (also after a reconnect), `left`, `peer-joined`, `peer-left`, `peer-updated`, `signal`
+    /// and `error` (a refused frame: a join of a full room, a signal to a peer that left…).
+    /// `welcome` and `pong` are the link's own business.
+    Frame(ServerFrame),
     /// The token is no longer valid (signed out, expired): no more reconnecting. Sign in
     /// again and start a new [`ServerLink`].
     SessionEnded,
@@ -149,7 +118,7 @@ impl ServerLink {
     }
 
     /// Joins a room now if connected, and after every reconnect until [`ServerLink::leave`].
-    /// The outcome arrives as [`LinkEvent::Joined`] or [`LinkEvent::ServerError`].
+    /// The outcome arrives as a `joined` or an `error` [`LinkEvent::Frame`].
     pub(crate) fn join(&self, room: &str) -> Result<(), LinkError> {
         let mut state = self.shared.lock();
         if state.stopped {

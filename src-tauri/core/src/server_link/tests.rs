@@ -5,7 +5,7 @@ use crate::options::Timing;
 use crate::server_link::{LinkError, LinkEvent, ServerLink};
 use crate::server_url::ServerUrl;
 use futures_util::{SinkExt, StreamExt};
-use parley_protocol::{codes, ProfileUpdate};
+use parley_protocol::{codes, ProfileUpdate, ServerFrame};
 use parley_signal::Database;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
@@ -32,7 +32,7 @@ async fn two_clients_meet_in_a_room_signal_and_part() {
 
     alice_p.join("general").unwrap();
     let roster = wait_for(&mut alice_events, "alice joined", |e| match e {
-        LinkEvent::Joined { room, peers } if room == "general" => Some(peers.clone()),
+        LinkEvent::Frame(ServerFrame::Joined { room, peers }) if room == "general" => Some(peers.clone()),
         _ => None,
     })
     .await;
@@ -40,7 +40,7 @@ async fn two_clients_meet_in_a_room_signal_and_part() {
 
     bob_p.join("general").unwrap();
     let roster = wait_for(&mut bob_events, "bob joined", |e| match e {
-        LinkEvent::Joined { room, peers } if room == "general" => Some(peers.clone()),
+        LinkEvent::Frame(ServerFrame::Joined { room, peers }) if room == "general" => Some(peers.clone()),
         _ => None,
     })
     .await;
@@ -50,7 +50,7 @@ async fn two_clients_meet_in_a_room_signal_and_part() {
         (alice_id.as_str(), alice.user.id.as_str())
     );
     let joined = wait_for(&mut alice_events, "bob arriving", |e| match e {
-        LinkEvent::PeerJoined { room, peer } if room == "general" => Some(peer.clone()),
+        LinkEvent::Frame(ServerFrame::PeerJoined { room, peer }) if room == "general" => Some(peer.clone()),
         _ => None,
     })
     .await;
@@ -66,7 +66,7 @@ async fn two_clients_meet_in_a_room_signal_and_part() {
     let offer = json!({"type": "offer", "sdp": "v=0 …"});
     alice_p.signal(&bob_id, offer.clone()).unwrap();
     let (from, user, data) = wait_for(&mut bob_events, "alice's offer", |e| match e {
-        LinkEvent::Signal { from, user, data } => Some((from.clone(), user.clone(), data.clone())),
+        LinkEvent::Frame(ServerFrame::Signal { from, user, data }) => Some((from.clone(), user.clone(), data.clone())),
         _ => None,
     })
     .await;
@@ -76,7 +76,7 @@ async fn two_clients_meet_in_a_room_signal_and_part() {
     );
     bob_p.signal(&alice_id, json!({"type": "answer"})).unwrap();
     let answer = wait_for(&mut alice_events, "bob's answer", |e| match e {
-        LinkEvent::Signal { from, data, .. } if *from == bob_id => Some(data.clone()),
+        LinkEvent::Frame(ServerFrame::Signal { from, data, .. }) if *from == bob_id => Some(data.clone()),
         _ => None,
     })
     .await;
@@ -84,7 +84,7 @@ async fn two_clients_meet_in_a_room_signal_and_part() {
 
     alice_p.signal("no-such-peer", json!({})).unwrap();
     wait_for(&mut alice_events, "unknown_peer", |e| match e {
-        LinkEvent::ServerError { code, .. } if code == codes::UNKNOWN_PEER => Some(()),
+        LinkEvent::Frame(ServerFrame::Error { code, .. }) if code == codes::UNKNOWN_PEER => Some(()),
         _ => None,
     })
     .await;
@@ -95,7 +95,7 @@ async fn two_clients_meet_in_a_room_signal_and_part() {
     };
     bob_api.update_profile(&update).await.unwrap();
     wait_for(&mut alice_events, "bob's new name", |e| match e {
-        LinkEvent::PeerUpdated { peer, .. } if peer.peer_id == bob_id => Some(()),
+        LinkEvent::Frame(ServerFrame::PeerUpdated { peer, .. }) if peer.peer_id == bob_id => Some(()),
         _ => None,
     })
     .await;
@@ -103,14 +103,16 @@ async fn two_clients_meet_in_a_room_signal_and_part() {
 
     bob_p.leave("general").unwrap();
     wait_for(&mut bob_events, "bob left", |e| match e {
-        LinkEvent::Left { room } if room == "general" => Some(()),
+        LinkEvent::Frame(ServerFrame::Left { room }) if room == "general" => Some(()),
         _ => None,
     })
     .await;
     assert!(bob_p.rooms().is_empty());
     assert!(bob_p.roster("general").is_empty());
     wait_for(&mut alice_events, "bob leaving", |e| match e {
-        LinkEvent::PeerLeft { room, peer_id } if room == "general" && *peer_id == bob_id => Some(()),
+        LinkEvent::Frame(ServerFrame::PeerLeft { room, peer_id }) if room == "general" && *peer_id == bob_id => {
+            Some(())
+        }
         _ => None,
     })
     .await;
@@ -132,12 +134,12 @@ async fn a_refused_join_is_reported_and_not_retried() {
     presence.join("  bad\nroom  ").unwrap();
     presence.join("fine").unwrap();
     wait_for(&mut events, "invalid_room", |e| match e {
-        LinkEvent::ServerError { code, .. } if code == codes::INVALID_ROOM => Some(()),
+        LinkEvent::Frame(ServerFrame::Error { code, .. }) if code == codes::INVALID_ROOM => Some(()),
         _ => None,
     })
     .await;
     wait_for(&mut events, "joined fine", |e| match e {
-        LinkEvent::Joined { room, .. } if room == "fine" => Some(()),
+        LinkEvent::Frame(ServerFrame::Joined { room, .. }) if room == "fine" => Some(()),
         _ => None,
     })
     .await;
@@ -214,7 +216,7 @@ async fn clients_reconnect_and_rejoin_after_a_server_restart() {
     // And it works: signals flow on the new connection.
     alice_p.signal(&new_bob, json!({"hello": "again"})).unwrap();
     wait_for(&mut bob_events, "signal after restart", |e| match e {
-        LinkEvent::Signal { from, .. } if *from == new_alice => Some(()),
+        LinkEvent::Frame(ServerFrame::Signal { from, .. }) if *from == new_alice => Some(()),
         _ => None,
     })
     .await;
