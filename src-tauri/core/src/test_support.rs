@@ -55,7 +55,7 @@ pub(crate) async fn signed_in(server: &ServerHandle, prefix: &str) -> (ApiClient
     (client, auth)
 }
 
-/// Presence timings for tests: quick retries so a restart is survived in well under a second.
+/// Server-link timings for tests: quick retries so a restart is survived in well under a second.
 pub(crate) fn fast_timing() -> Timing {
     Timing {
         retry_min: Duration::from_millis(50),

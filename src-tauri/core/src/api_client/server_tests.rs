@@ -88,10 +88,10 @@ async fn account_lifecycle_against_the_real_server() {
     // Rooms exist while someone is in them: put this account online in one with a space and
     // a `#`, which must survive URL escaping.
     assert!(client.rooms().await.expect("rooms").is_empty());
-    let (presence, mut events) = test_support::start_link(client.server(), &registered.token);
-    presence.join("tea #1").unwrap();
+    let (link, mut events) = test_support::start_link(client.server(), &registered.token);
+    link.join("tea #1").unwrap();
     let peer_id = wait_for(&mut events, "own join", |event| match event {
-        LinkEvent::Frame(ServerFrame::Joined { room, .. }) if room == "tea #1" => presence.local_peer_id(),
+        LinkEvent::Frame(ServerFrame::Joined { room, .. }) if room == "tea #1" => link.local_peer_id(),
         _ => None,
     })
     .await;
@@ -106,7 +106,7 @@ async fn account_lifecycle_against_the_real_server() {
     );
     assert!(peers[0].user.email.is_none(), "peers never see email addresses");
     assert!(other.room_peers("empty").await.expect("peers").is_empty());
-    presence.shutdown().await;
+    link.shutdown().await;
 
     client.logout().await.expect("logout");
     assert!(client.token().is_none());

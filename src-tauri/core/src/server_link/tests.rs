@@ -128,11 +128,11 @@ async fn two_clients_meet_in_a_room_signal_and_part() {
 async fn a_refused_join_is_reported_and_not_retried() {
     let server = test_support::server().await;
     let (api, alice) = signed_in(&server, "joiner").await;
-    let (presence, mut events) = start_link(api.server(), &alice.token);
+    let (link, mut events) = start_link(api.server(), &alice.token);
     connected(&mut events).await;
-    presence.join("ok").unwrap();
-    presence.join("  bad\nroom  ").unwrap();
-    presence.join("fine").unwrap();
+    link.join("ok").unwrap();
+    link.join("  bad\nroom  ").unwrap();
+    link.join("fine").unwrap();
     wait_for(&mut events, "invalid_room", |e| match e {
         LinkEvent::Frame(ServerFrame::Error { code, .. }) if code == codes::INVALID_ROOM => Some(()),
         _ => None,
@@ -143,8 +143,8 @@ async fn a_refused_join_is_reported_and_not_retried() {
         _ => None,
     })
     .await;
-    assert_eq!(presence.rooms(), vec!["fine".to_owned(), "ok".to_owned()]);
-    presence.shutdown().await;
+    assert_eq!(link.rooms(), vec!["fine".to_owned(), "ok".to_owned()]);
+    link.shutdown().await;
     server.shutdown().await.unwrap();
 }
 
@@ -175,7 +175,7 @@ async fn clients_reconnect_and_rejoin_after_a_server_restart() {
     .await;
 
     server.shutdown().await.unwrap();
-    for (presence, events) in [(&alice_p, &mut alice_events), (&bob_p, &mut bob_events)] {
+    for (link, events) in [(&alice_p, &mut alice_events), (&bob_p, &mut bob_events)] {
         let reason = wait_for(events, "Disconnected", |e| match e {
             LinkEvent::Disconnected { reason } => Some(reason.clone()),
             _ => None,
@@ -183,10 +183,10 @@ async fn clients_reconnect_and_rejoin_after_a_server_restart() {
         .await;
         assert!(!reason.is_empty());
         assert!(
-            presence.roster("general").is_empty(),
+            link.roster("general").is_empty(),
             "rosters are cleared when the link drops"
         );
-        assert_eq!(presence.local_peer_id(), None);
+        assert_eq!(link.local_peer_id(), None);
     }
     // Rooms are the user's intent and survive the outage.
     assert_eq!(alice_p.rooms(), vec!["general".to_owned(), "quiet".to_owned()]);
@@ -230,30 +230,30 @@ async fn clients_reconnect_and_rejoin_after_a_server_restart() {
 async fn signing_out_ends_the_session_for_good() {
     let server = test_support::server().await;
     let (api, alice) = signed_in(&server, "leaver").await;
-    let (presence, mut events) = start_link(api.server(), &alice.token);
+    let (link, mut events) = start_link(api.server(), &alice.token);
     connected(&mut events).await;
-    presence.join("general").unwrap();
+    link.join("general").unwrap();
 
     api.logout().await.unwrap();
     wait_for(&mut events, "SessionEnded", |e| {
         matches!(e, LinkEvent::SessionEnded).then_some(())
     })
     .await;
-    assert!(presence.is_stopped());
-    assert_eq!(presence.join("general"), Err(LinkError::Stopped));
-    assert_eq!(presence.local_peer_id(), None);
+    assert!(link.is_stopped());
+    assert_eq!(link.join("general"), Err(LinkError::Stopped));
+    assert_eq!(link.local_peer_id(), None);
     // No reconnect attempts follow: the event stream ends.
     let rest = tokio::time::timeout(test_support::DEADLINE, events.recv()).await;
     assert!(matches!(rest, Ok(None)), "{rest:?}");
-    presence.shutdown().await;
+    link.shutdown().await;
 
     // A token the server never issued ends the session at the handshake.
-    let (presence, mut events) = start_link(api.server(), "not-a-token");
+    let (link, mut events) = start_link(api.server(), "not-a-token");
     wait_for(&mut events, "SessionEnded", |e| {
         matches!(e, LinkEvent::SessionEnded).then_some(())
     })
     .await;
-    assert!(presence.is_stopped());
+    assert!(link.is_stopped());
     server.shutdown().await.unwrap();
 }
 
@@ -287,7 +287,7 @@ async fn a_server_that_goes_silent_is_noticed_by_the_heartbeat() {
         retry_max: Duration::from_secs(60),
         ..test_support::fast_timing()
     };
-    let (presence, mut events) = ServerLink::start(&url, "token", options);
+    let (link, mut events) = ServerLink::start(&url, "token", options);
     assert_eq!(connected(&mut events).await, "p1");
     let ping = tokio::time::timeout(test_support::DEADLINE, seen.recv())
         .await
@@ -303,8 +303,8 @@ async fn a_server_that_goes_silent_is_noticed_by_the_heartbeat() {
     })
     .await;
     assert!(reason.contains("no sign of life"), "{reason}");
-    assert_eq!(presence.local_peer_id(), None);
-    presence.shutdown().await;
+    assert_eq!(link.local_peer_id(), None);
+    link.shutdown().await;
     fake.abort();
 }
 
@@ -323,19 +323,19 @@ async fn an_unreachable_server_is_retried_until_it_appears() {
     server.shutdown().await.unwrap();
 
     let url = ServerUrl::parse(&format!("http://{addr}")).unwrap();
-    let (presence, mut events) = start_link(&url, &alice.token);
+    let (link, mut events) = start_link(&url, &alice.token);
     let reason = wait_for(&mut events, "Disconnected", |e| match e {
         LinkEvent::Disconnected { reason } => Some(reason.clone()),
         _ => None,
     })
     .await;
     assert!(reason.contains(&port.to_string()), "{reason}");
-    assert_eq!(presence.signal("anyone", json!({})), Err(LinkError::NotConnected));
+    assert_eq!(link.signal("anyone", json!({})), Err(LinkError::NotConnected));
 
     let server = test_support::server_at(addr, database).await;
     connected(&mut events).await;
-    assert!(presence.local_peer_id().is_some());
+    assert!(link.local_peer_id().is_some());
     let _ = ApiClient::new(&server.url()).unwrap().health().await;
-    presence.shutdown().await;
+    link.shutdown().await;
     server.shutdown().await.unwrap();
 }
