@@ -65,7 +65,19 @@ id: string,
 /**
  * The remote user's id.
  */
-conversation_id: string, direction: Direction, sender_id: string, body: string, 
+conversation_id: string, 
+/**
+ * Written here or arrived.
+ */
+direction: Direction, 
+/**
+ * The author's user id.
+ */
+sender_id: string, 
+/**
+ * The text, as written.
+ */
+body: string, 
 /**
  * Unix milliseconds on the sender's clock, which may disagree with ours.
  */
@@ -73,7 +85,11 @@ sent_at: number,
 /**
  * Unix milliseconds on this device's clock; None for outgoing messages.
  */
-received_at: number | null, state: DeliveryState, 
+received_at: number | null, 
+/**
+ * Where it is in its life.
+ */
+state: DeliveryState, 
 /**
  * Local insertion order: the order messages are shown in and paged by, immune to clock skew.
  */
@@ -82,7 +98,15 @@ export type Conversation = {
 /**
  * The remote user's id.
  */
-id: string, title: string, last_message: Message | null, 
+id: string, 
+/**
+ * Their display name, as last known.
+ */
+title: string, 
+/**
+ * The newest message, if any.
+ */
+last_message: Message | null, 
 /**
  * Incoming messages not yet marked read.
  */

@@ -31,6 +31,7 @@ impl History {
         .await
     }
 
+    /// A contact by user id.
     pub async fn contact(&self, user_id: &str) -> Result<Option<User>, HistoryError> {
         let user_id = user_id.to_owned();
         self.read(move |conn| {

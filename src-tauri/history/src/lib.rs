@@ -11,6 +11,8 @@
 //! connection; reads (pages, search, lists) use separate read connections, which WAL lets run
 //! alongside a write: a long search never delays storing an arriving message.
 
+#![warn(missing_docs, unreachable_pub)]
+
 mod checkpoint;
 mod contacts;
 mod query;
@@ -32,24 +34,39 @@ pub use types::{
     SNIPPET_ELLIPSIS, SNIPPET_MATCH_END, SNIPPET_MATCH_START,
 };
 
+/// Why the history could not be opened, read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum HistoryError {
+    /// SQLite failed.
     #[error("history database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// The database's directory could not be created.
     #[error("cannot create history directory {path}: {source}")]
     CreateDir {
+        /// The directory.
         path: PathBuf,
+        /// Why.
         #[source]
         source: std::io::Error,
     },
+    /// Written by a newer Parley.
     #[error("history database has schema version {found}; this build of Parley supports up to {supported}")]
-    UnsupportedSchema { found: i64, supported: i64 },
+    UnsupportedSchema {
+        /// The database's schema version.
+        found: i64,
+        /// The newest this build reads.
+        supported: i64,
+    },
+    /// An outgoing message with an id already stored.
     #[error("message id {0} is already stored")]
     DuplicateId(String),
+    /// The blocking task running the query failed.
     #[error("history task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    /// A stored record this build cannot read.
     #[error("history database holds a record this build cannot read: {0}")]
     Corrupt(String),
+    /// The background checkpoint thread did not start.
     #[error("cannot start the history checkpoint thread: {0}")]
     Thread(#[source] std::io::Error),
 }
@@ -229,6 +246,7 @@ impl History {
             .await
     }
 
+    /// The conversation with the remote user `id`, if there is one.
     pub async fn conversation(&self, id: &str) -> Result<Option<Conversation>, HistoryError> {
         let id = id.to_owned();
         self.read(move |conn| store::conversation(conn, &id)).await
@@ -426,6 +444,7 @@ impl History {
             .await
     }
 
+    /// One message by id.
     pub async fn message(&self, id: &str) -> Result<Option<Message>, HistoryError> {
         let id = id.to_owned();
         self.read(move |conn| store::message(conn, &id)).await

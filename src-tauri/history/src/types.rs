@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "lowercase")]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Direction {
+    /// Written here.
     Outgoing,
+    /// Arrived from the contact.
     Incoming,
 }
 
@@ -63,6 +65,7 @@ impl DeliveryState {
         }
     }
 
+    /// The name it is stored and serialized under.
     pub fn as_str(self) -> &'static str {
         match self {
             DeliveryState::Pending => "pending",
@@ -80,6 +83,7 @@ impl fmt::Display for DeliveryState {
     }
 }
 
+/// A stored message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Message {
@@ -87,13 +91,17 @@ pub struct Message {
     pub id: String,
     /// The remote user's id.
     pub conversation_id: String,
+    /// Written here or arrived.
     pub direction: Direction,
+    /// The author's user id.
     pub sender_id: String,
+    /// The text, as written.
     pub body: String,
     /// Unix milliseconds on the sender's clock, which may disagree with ours.
     pub sent_at: i64,
     /// Unix milliseconds on this device's clock; None for outgoing messages.
     pub received_at: Option<i64>,
+    /// Where it is in its life.
     pub state: DeliveryState,
     /// Local insertion order: the order messages are shown in and paged by, immune to clock skew.
     pub seq: i64,
@@ -109,17 +117,24 @@ impl Message {
 /// A message to store; `insert_many` takes a batch of these.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewMessage {
+    /// See [`Message::id`].
     pub id: String,
+    /// See [`Message::conversation_id`].
     pub conversation_id: String,
+    /// Outgoing ones start pending, incoming ones received.
     pub direction: Direction,
+    /// See [`Message::sender_id`].
     pub sender_id: String,
+    /// See [`Message::body`].
     pub body: String,
+    /// See [`Message::sent_at`].
     pub sent_at: i64,
     /// Ignored for outgoing messages.
     pub received_at: Option<i64>,
 }
 
 impl NewMessage {
+    /// A message written here, to the user `conversation_id`.
     pub fn outgoing(conversation_id: &str, id: &str, sender_id: &str, body: &str, sent_at: i64) -> NewMessage {
         NewMessage {
             id: id.to_owned(),
@@ -132,6 +147,7 @@ impl NewMessage {
         }
     }
 
+    /// A message that arrived from the user `conversation_id`.
     pub fn incoming(
         conversation_id: &str,
         id: &str,
@@ -152,38 +168,46 @@ impl NewMessage {
     }
 }
 
+/// What storing a message did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", content = "message", rename_all = "lowercase")]
 pub enum InsertOutcome {
+    /// Stored now.
     Inserted(Message),
     /// The id was already stored; this is the stored copy, left untouched.
     Duplicate(Message),
 }
 
 impl InsertOutcome {
+    /// The message, stored now or before.
     pub fn message(&self) -> &Message {
         match self {
             InsertOutcome::Inserted(m) | InsertOutcome::Duplicate(m) => m,
         }
     }
 
+    /// The message, stored now or before.
     pub fn into_message(self) -> Message {
         match self {
             InsertOutcome::Inserted(m) | InsertOutcome::Duplicate(m) => m,
         }
     }
 
+    /// Stored now (not a duplicate).
     pub fn is_inserted(&self) -> bool {
         matches!(self, InsertOutcome::Inserted(_))
     }
 }
 
+/// The conversation with one remote user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Conversation {
     /// The remote user's id.
     pub id: String,
+    /// Their display name, as last known.
     pub title: String,
+    /// The newest message, if any.
     pub last_message: Option<Message>,
     /// Incoming messages not yet marked read.
     pub unread: u32,
@@ -205,6 +229,7 @@ impl fmt::Display for Cursor {
     }
 }
 
+/// A string that is not a cursor this history handed out.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("not a history cursor: {0:?}")]
 pub struct InvalidCursor(String);
@@ -235,6 +260,7 @@ impl TryFrom<String> for Cursor {
     }
 }
 
+/// Messages of one conversation, and where to go on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Page {
@@ -249,12 +275,15 @@ pub struct Page {
 /// so the UI can split on them and render everything else as plain text: a message body can
 /// never inject HTML into the results view.
 pub const SNIPPET_MATCH_START: char = '\u{2}';
+/// See [`SNIPPET_MATCH_START`].
 pub const SNIPPET_MATCH_END: char = '\u{3}';
 /// Stands for text cut from either end of a snippet.
 pub const SNIPPET_ELLIPSIS: &str = "…";
 
+/// A message found by a search.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SearchHit {
+    /// The whole message.
     pub message: Message,
     /// The body around the match, matched terms wrapped in [`SNIPPET_MATCH_START`] and
     /// [`SNIPPET_MATCH_END`].

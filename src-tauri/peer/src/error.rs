@@ -3,14 +3,24 @@ use super::PeerId;
 /// Why a peer-layer call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum PeerError {
+    /// Empty, too long, or with control characters.
     #[error("invalid peer id")]
     InvalidPeerId,
+    /// The remote is the local peer.
     #[error("cannot connect to ourselves")]
     SelfConnection,
+    /// No channel to that peer is open (yet, or any more).
     #[error("no open channel to {0}")]
     NotOpen(PeerId),
+    /// Over [`crate::MAX_FRAME_LEN`].
     #[error("frame of {len} bytes exceeds the {max}-byte limit")]
-    FrameTooLarge { len: usize, max: usize },
+    FrameTooLarge {
+        /// The frame's size.
+        len: usize,
+        /// The largest allowed.
+        max: usize,
+    },
+    /// A signal of a protocol version this build does not speak.
     #[error("unsupported peer protocol version {0}")]
     UnsupportedVersion(u32),
     /// Malformed content: unparsable SDP or candidate, oversized field, id out of range.
@@ -19,7 +29,13 @@ pub enum PeerError {
     /// A well-formed signal that makes no sense in the current state (an answer with no offer,
     /// a candidate before any offer, an offer from the peer that should be answering).
     #[error("unexpected {kind}: {reason}")]
-    UnexpectedSignal { kind: &'static str, reason: &'static str },
+    UnexpectedSignal {
+        /// The signal's kind (`offer`, `answer`, …).
+        kind: &'static str,
+        /// Why it makes no sense now.
+        reason: &'static str,
+    },
+    /// webrtc-rs failed.
     #[error("webrtc: {0}")]
     WebRtc(#[from] webrtc::error::Error),
 }

@@ -15,6 +15,8 @@
 //! [`PeerManager::peer_connection`], so media tracks can be added to it later and
 //! [`PeerManager::renegotiate`] sends the resulting offer.
 
+#![warn(missing_docs, unreachable_pub)]
+
 mod config;
 mod error;
 mod session;
@@ -52,9 +54,25 @@ pub const MAX_PEER_ID_LEN: usize = 256;
 /// exactly one `Disconnected` — also for a connection that failed before it opened.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PeerEvent {
-    Connected { peer: PeerId },
-    Frame { peer: PeerId, data: Bytes },
-    Disconnected { peer: PeerId, reason: String },
+    /// The channel to `peer` is open on our side.
+    Connected {
+        /// The remote.
+        peer: PeerId,
+    },
+    /// A frame arrived on the channel.
+    Frame {
+        /// The remote.
+        peer: PeerId,
+        /// The frame, as the remote wrote it (untrusted).
+        data: Bytes,
+    },
+    /// The connection is gone (closed by either side, failed, or never opened).
+    Disconnected {
+        /// The remote.
+        peer: PeerId,
+        /// Why, in words.
+        reason: String,
+    },
 }
 
 /// Owns every connection of the local peer. Cheap to clone; clones share state.
@@ -106,6 +124,7 @@ impl PeerManager {
         }
     }
 
+    /// The local peer's id.
     pub fn local_id(&self) -> &PeerId {
         &self.inner.local
     }
@@ -173,6 +192,7 @@ impl PeerManager {
         })
     }
 
+    /// Whether a channel to `remote` is open.
     pub fn is_open(&self, remote: &PeerId) -> bool {
         self.inner.current(remote).is_some_and(|s| s.shared.is_open())
     }

@@ -24,7 +24,8 @@ pub const MAX_SESSION_ID: SessionId = (1 << 53) - 1;
 pub const MAX_SDP_LEN: usize = 32 * 1024;
 /// An ICE candidate line is under 200 bytes in practice.
 pub const MAX_CANDIDATE_LEN: usize = 1024;
-pub const MAX_MID_LEN: usize = 64;
+/// A media id (`sdp_mid`) is a few characters.
+pub(crate) const MAX_MID_LEN: usize = 64;
 
 /// One negotiation message, sent to or received from a remote peer through the signaling relay.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,29 +33,41 @@ pub const MAX_MID_LEN: usize = 64;
 pub enum PeerSignal {
     /// "Please offer to me": sent by the peer with the larger id, which never offers.
     Hello {
+        /// The sender's [`PROTOCOL_VERSION`].
         v: u32,
     },
     /// Starts a connection (new `session`) or renegotiates the current one (same `session`).
     Offer {
+        /// The sender's [`PROTOCOL_VERSION`].
         v: u32,
+        /// The connection's id.
         session: SessionId,
+        /// The SDP offer.
         sdp: String,
     },
+    /// The answer to the offer of `session`.
     Answer {
+        /// The connection's id.
         session: SessionId,
+        /// The SDP answer.
         sdp: String,
     },
     /// One trickled local ICE candidate; an empty `candidate` marks the end of gathering.
     Candidate {
+        /// The connection's id.
         session: SessionId,
+        /// The `candidate:` line (the prefix may be left out).
         candidate: String,
+        /// The media stream it belongs to.
         #[serde(default)]
         sdp_mid: Option<String>,
+        /// The index of that media stream in the SDP.
         #[serde(default)]
         sdp_mline_index: Option<u16>,
     },
     /// The sender has closed this connection.
     Bye {
+        /// The connection's id.
         session: SessionId,
     },
 }
