@@ -12,7 +12,7 @@
 //! feature loads the Vite dev server (`devUrl`) instead, which is not running in tests.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::webdriver::{self, descendant_pids, find_tauri_driver, find_webkit_webdriver, Session, TauriDriver, Xvfb};
 
@@ -260,7 +260,7 @@ impl AppInstance {
             .await
             .unwrap_or_else(|e| panic!("{}: deleting the session: {e}", self.name));
         webdriver::wait_for_within(
-            Duration::from_secs(20),
+            crate::DEADLINE,
             &format!("{}'s app process to end", self.name),
             || async { Ok(self.app_pids().is_empty().then_some(())) },
         )

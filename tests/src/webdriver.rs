@@ -157,7 +157,7 @@ impl Session {
             http,
             base: format!("{server}/session/{id}"),
             id,
-            timeout: Duration::from_secs(20),
+            timeout: crate::DEADLINE,
         })
     }
 
@@ -774,7 +774,7 @@ impl TauriDriver {
         let mut process = ProcessGroup::spawn("tauri-driver", command)?;
         let status_url = format!("http://127.0.0.1:{port}/status");
         let http = reqwest::Client::builder().timeout(Duration::from_secs(2)).build()?;
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        let deadline = tokio::time::Instant::now() + crate::DEADLINE;
         loop {
             if !process.is_running() {
                 return Err(Error::Process(format!(

@@ -91,7 +91,7 @@ async fn two_instances_start_screenshot_and_close() {
     // One instance per profile: starting a's profile again hands over to the running app (which
     // brings its window forward) and exits at once; a runs on.
     let second = tokio::time::timeout(
-        std::time::Duration::from_secs(30),
+        parley_tests::DEADLINE,
         tokio::process::Command::new(&desktop.app)
             .envs(env("a"))
             .env("DISPLAY", desktop.xvfb.display())
