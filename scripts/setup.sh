@@ -103,6 +103,18 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 log "$(cargo --version)"
 
+# --- rustfmt and clippy (test): the format and lint stages ------------------------------------
+if [ "$MODE" = test ]; then
+  for tool in rustfmt clippy; do
+    probe=(cargo "${tool/rustfmt/fmt}" --version)
+    if ! "${probe[@]}" >/dev/null 2>&1; then
+      command -v rustup >/dev/null 2>&1 || die "cargo $tool is missing and rustup is not installed to add it"
+      log "rustup component add $tool"
+      rustup component add "$tool"
+    fi
+  done
+fi
+
 # --- tauri-driver (test): the WebDriver server the app's end-to-end tests talk to ----------
 if [ "$MODE" = test ]; then
   cargo_bin="${CARGO_HOME:-$HOME/.cargo}/bin"
