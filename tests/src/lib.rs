@@ -2,10 +2,9 @@
 //!
 //! Unit tests live next to the code in each crate. This package holds the tests that need more
 //! than one of them at once: the app core's front door ([`Parley`]) talking to a real signaling
-//! server (`parley-signal`), several people in one room, a hostile peer, and the built
-//! `parley-cli` driven as a black box. They are the modules of one test binary,
-//! `tests/tests/integration/`; the desktop app's end-to-end tests are `tests/tests/e2e.rs`, the
-//! benchmark `tests/benches/core.rs`. This library is the harness they share:
+//! server (`parley-signal`), several people in one room, and a hostile peer. They are the
+//! modules of one test binary, `tests/tests/integration/`; the desktop app's end-to-end tests
+//! are `tests/tests/e2e.rs`, the benchmark `tests/benches/core.rs`. This library is the harness they share:
 //!
 //! - [`TestServer`]: a signaling server in this process on a free loopback port, which can be
 //!   stopped and started again on the same address and database (from `parley_signal`'s

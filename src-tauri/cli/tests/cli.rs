@@ -8,11 +8,13 @@
 //! `keyctl session -` (a fresh session keyring, thrown away afterwards):
 //!
 //! ```sh
-//! keyctl session - sh -c 'PARLEY_TEST_KEYUTILS=1 cargo test -p parley-tests --test integration cli'
+//! keyctl session - sh -c 'PARLEY_TEST_KEYUTILS=1 cargo test -p parley-cli'
 //! ```
 //!
-//! The binary is found next to this test's own (`target/<profile>/parley-cli`); `cargo test
-//! --workspace --all-targets` builds it, `cargo test -p parley-tests` does not.
+//! Cargo builds the binary for this test (`CARGO_BIN_EXE_parley-cli`).
+
+// Tests report what they skipped.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -21,22 +23,12 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
-use parley_tests::{DEADLINE, PASSWORD};
+use parley_signal::test_utils::DEADLINE;
+
+const PASSWORD: &str = "correct horse battery staple";
 
 fn cli_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("current exe");
-    let name = format!("parley-cli{}", std::env::consts::EXE_SUFFIX);
-    exe.ancestors()
-        .skip(1)
-        .map(|dir| dir.join(&name))
-        .find(|candidate| candidate.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "{name} not found in any directory above {}: build it first with `cargo build -p parley-cli` \
-                  (`cargo test --workspace --all-targets` builds it too)",
-                exe.display()
-            )
-        })
+    PathBuf::from(env!("CARGO_BIN_EXE_parley-cli"))
 }
 
 /// One user's side: a profile directory, and the flags every command gets.
