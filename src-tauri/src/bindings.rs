@@ -10,6 +10,7 @@ mod tests {
 
     use crate::models::{AppInfo, MediaCaps, Numbered};
     use crate::settings::{IceCredential, IceServerSetting, Settings, Theme};
+    use crate::startup::StartupStatus;
 
     /// Where the UI imports its types from.
     const TYPES_TS: &str = "../ui/src/types.ts";
@@ -48,6 +49,7 @@ mod tests {
         out += &export::<parley_core::Contact>(&config);
         out += &export::<parley_core::SearchResult>(&config);
         out += &export::<parley_core::CoreEvent>(&config);
+        out += &export::<parley_core::StoreKind>(&config);
         out += "\n// The app (src-tauri).\n";
         out += &export::<Numbered<()>>(&config).replace("Numbered<T = ()>", "Numbered<T>");
         out += &export::<Theme>(&config);
@@ -56,6 +58,7 @@ mod tests {
         out += &export::<IceCredential>(&config);
         out += &export::<MediaCaps>(&config);
         out += &export::<AppInfo>(&config);
+        out += &export::<StartupStatus>(&config);
         out += "\n// Every command the page may call (src-tauri/src/command_list.rs).\n";
         out += &format!("export const COMMANDS = [{}] as const;\n", quoted.join(", "));
         out += "export type Command = (typeof COMMANDS)[number];\n";

@@ -8,6 +8,11 @@ macro_rules! with_commands {
     ($then:ident) => {
         $then! {
             app_info,
+            startup_status,
+            retry_startup,
+            unlock_history,
+            recovery_code,
+            recovery_code_saved,
             snapshot,
             restore_session,
             sign_in,

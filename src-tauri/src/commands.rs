@@ -3,15 +3,16 @@
 //! error. The contract is `docs/app-ipc.md`.
 
 use parley_core::{
-    Contact, Conversation, Cursor, Message, Page, ProfileUpdate, RoomState, RoomSummary, SearchResult, ServerChoice,
-    Snapshot, User,
+    Contact, Conversation, CoreError, Cursor, Message, Page, ProfileUpdate, RoomState, RoomSummary, SearchResult,
+    ServerChoice, Snapshot, StoreKind, User,
 };
 use tauri::ipc::{InvokeBody, Request, Response};
-use tauri::{AppHandle, Runtime, State};
+use tauri::{AppHandle, Manager, Runtime, State};
 
 use crate::error::{AppError, Result};
 use crate::models::{AppInfo, MediaCaps, Numbered};
 use crate::settings::{IceCredential, Settings};
+use crate::startup::{self, StartupStatus};
 use crate::state::AppState;
 
 fn parse_cursor(value: &str) -> Result<Cursor> {
@@ -31,7 +32,7 @@ pub fn app_info(state: State<'_, AppState>) -> AppInfo {
         debug: cfg!(debug_assertions),
         os: std::env::consts::OS,
         arch: std::env::consts::ARCH,
-        profile_dir: state.profile_dir.display().to_string(),
+        profile_dir: state.paths.profile.display().to_string(),
     }
 }
 
@@ -39,7 +40,57 @@ pub fn app_info(state: State<'_, AppState>) -> AppInfo {
 type Stamped = Numbered<Snapshot>;
 
 #[tauri::command]
-pub fn snapshot(state: State<'_, AppState>) -> Stamped {
+pub fn snapshot(state: State<'_, AppState>) -> Result<Stamped> {
+    state.snapshot()
+}
+
+/// The page's first call: whether the profile is open, or why not (the start-up screen).
+#[tauri::command]
+pub fn startup_status<R: Runtime>(app: AppHandle<R>) -> StartupStatus {
+    startup::status(&app)
+}
+
+/// **Try again** on the start-up screen, optionally with another keyring (`keyutils`: the
+/// kernel keyring, which needs no daemon), remembered for the next starts.
+#[tauri::command]
+pub async fn retry_startup<R: Runtime>(app: AppHandle<R>, keyring: Option<StoreKind>) -> Result<StartupStatus> {
+    if let Some(keyring) = keyring {
+        let state = app.state::<AppState>();
+        let mut settings = state.settings.load(&app);
+        settings.keyring = keyring;
+        state.settings.save_local(&app, settings)?;
+    }
+    let opener = app.clone();
+    // Opening talks to the keyring (which may prompt) and may encrypt an old history: off the
+    // window's thread. Its failure is in the status.
+    let _ = tauri::async_runtime::spawn_blocking(move || startup::open(&opener, None)).await;
+    Ok(startup::status(&app))
+}
+
+/// Opens a locked history with its recovery code (and puts its key back into the keyring). A
+/// code that does not fit is an error and changes nothing.
+#[tauri::command]
+pub async fn unlock_history<R: Runtime>(app: AppHandle<R>, recovery_code: String) -> Result<StartupStatus> {
+    let opener = app.clone();
+    let opened = tauri::async_runtime::spawn_blocking(move || startup::open(&opener, Some(&recovery_code)))
+        .await
+        .map_err(|e| AppError::InvalidInput(format!("opening the history failed: {e}")))?;
+    match opened {
+        Err(e @ (CoreError::WrongRecoveryCode | CoreError::InvalidRecoveryCode)) => Err(e.into()),
+        _ => Ok(startup::status(&app)),
+    }
+}
+
+/// The history's recovery code, to show the person (Settings, and once after it is made).
+#[tauri::command]
+pub fn recovery_code(state: State<'_, AppState>) -> Result<String> {
+    Ok(state.parley()?.recovery_code()?)
+}
+
+/// The person has put the recovery code somewhere safe.
+#[tauri::command]
+pub fn recovery_code_saved(state: State<'_, AppState>) -> Result<Stamped> {
+    state.parley()?.recovery_code_saved()?;
     state.snapshot()
 }
 
@@ -47,10 +98,10 @@ pub fn snapshot(state: State<'_, AppState>) -> Stamped {
 pub async fn restore_session<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>) -> Result<Stamped> {
     let settings = state.settings.load(&app);
     state
-        .parley
-        .use_ice_servers(state.settings.ice_servers(&state.parley, &settings));
-    state.parley.restore(settings.server).await?;
-    Ok(state.snapshot())
+        .parley()?
+        .use_ice_servers(state.settings.ice_servers(state.parley()?, &settings));
+    state.parley()?.restore(settings.server).await?;
+    state.snapshot()
 }
 
 /// Remembers the server a person signed in to for the next start.
@@ -58,7 +109,7 @@ fn remember_server<R: Runtime>(app: &AppHandle<R>, state: &AppState, server: Ser
     let mut settings = state.settings.load(app);
     if settings.server != server {
         settings.server = server;
-        state.settings.save(app, &state.parley, settings, Vec::new())?;
+        state.settings.save(app, state.parley()?, settings, Vec::new())?;
     }
     Ok(())
 }
@@ -71,9 +122,9 @@ pub async fn sign_in<R: Runtime>(
     login: String,
     password: String,
 ) -> Result<Stamped> {
-    state.parley.sign_in(server.clone(), &login, &password).await?;
+    state.parley()?.sign_in(server.clone(), &login, &password).await?;
     remember_server(&app, &state, server)?;
-    Ok(state.snapshot())
+    state.snapshot()
 }
 
 #[tauri::command]
@@ -87,42 +138,43 @@ pub async fn sign_up<R: Runtime>(
     display_name: Option<String>,
 ) -> Result<Stamped> {
     state
-        .parley
+        .parley()?
         .sign_up(server.clone(), &username, &email, &password, display_name.as_deref())
         .await?;
     remember_server(&app, &state, server)?;
-    Ok(state.snapshot())
+    state.snapshot()
 }
 
+/// `keepHistory` false deletes the history on this device; kept unless asked.
 #[tauri::command]
-pub async fn sign_out(state: State<'_, AppState>) -> Result<Stamped> {
-    state.parley.sign_out().await?;
-    Ok(state.snapshot())
+pub async fn sign_out(state: State<'_, AppState>, keep_history: Option<bool>) -> Result<Stamped> {
+    state.parley()?.sign_out(keep_history.unwrap_or(true)).await?;
+    state.snapshot()
 }
 
 #[tauri::command]
 pub async fn room_directory(state: State<'_, AppState>) -> Result<Vec<RoomSummary>> {
-    Ok(state.parley.room_directory().await?)
+    Ok(state.parley()?.room_directory().await?)
 }
 
 #[tauri::command]
 pub fn join_room(state: State<'_, AppState>, room: String) -> Result<RoomState> {
-    Ok(state.parley.join_room(&room)?)
+    Ok(state.parley()?.join_room(&room)?)
 }
 
 #[tauri::command]
 pub fn leave_room(state: State<'_, AppState>, room: String) -> Result<()> {
-    Ok(state.parley.leave_room(&room)?)
+    Ok(state.parley()?.leave_room(&room)?)
 }
 
 #[tauri::command]
 pub async fn contacts(state: State<'_, AppState>) -> Result<Vec<Contact>> {
-    Ok(state.parley.contacts().await?)
+    Ok(state.parley()?.contacts().await?)
 }
 
 #[tauri::command]
 pub async fn open_conversation(state: State<'_, AppState>, user_id: String) -> Result<Conversation> {
-    Ok(state.parley.open_conversation(&user_id).await?)
+    Ok(state.parley()?.open_conversation(&user_id).await?)
 }
 
 #[tauri::command]
@@ -133,7 +185,7 @@ pub async fn history_page(
     limit: Option<usize>,
 ) -> Result<Page> {
     Ok(state
-        .parley
+        .parley()?
         .history_page(&conversation_id, cursor(before)?, limit)
         .await?)
 }
@@ -146,29 +198,29 @@ pub async fn history_after(
     limit: Option<usize>,
 ) -> Result<Page> {
     Ok(state
-        .parley
+        .parley()?
         .history_after(&conversation_id, parse_cursor(&after)?, limit)
         .await?)
 }
 
 #[tauri::command]
 pub async fn message_cursor(state: State<'_, AppState>, message_id: String) -> Result<String> {
-    Ok(state.parley.message(&message_id).await?.cursor().to_string())
+    Ok(state.parley()?.message(&message_id).await?.cursor().to_string())
 }
 
 #[tauri::command]
 pub async fn send_message(state: State<'_, AppState>, user_id: String, body: String) -> Result<Message> {
-    Ok(state.parley.send_message(&user_id, &body).await?)
+    Ok(state.parley()?.send_message(&user_id, &body).await?)
 }
 
 #[tauri::command]
 pub async fn mark_read(state: State<'_, AppState>, conversation_id: String) -> Result<usize> {
-    Ok(state.parley.mark_read(&conversation_id).await?)
+    Ok(state.parley()?.mark_read(&conversation_id).await?)
 }
 
 #[tauri::command]
 pub async fn set_typing(state: State<'_, AppState>, user_id: String, active: bool) -> Result<()> {
-    state.parley.set_typing(&user_id, active).await;
+    state.parley()?.set_typing(&user_id, active).await;
     Ok(())
 }
 
@@ -179,7 +231,7 @@ pub async fn search(
     before: Option<String>,
     limit: Option<usize>,
 ) -> Result<Vec<SearchResult>> {
-    Ok(state.parley.search(&query, None, cursor(before)?, limit).await?)
+    Ok(state.parley()?.search(&query, None, cursor(before)?, limit).await?)
 }
 
 #[tauri::command]
@@ -194,7 +246,7 @@ pub async fn update_profile(
         bio,
         status,
     };
-    Ok(state.parley.update_profile(&update).await?)
+    Ok(state.parley()?.update_profile(&update).await?)
 }
 
 /// The image arrives as the raw request body (no JSON array of numbers).
@@ -208,13 +260,13 @@ pub async fn upload_avatar(state: State<'_, AppState>, request: Request<'_>) -> 
     if bytes.is_empty() {
         return Err(AppError::InvalidInput("the image is empty".into()));
     }
-    Ok(state.parley.upload_avatar(bytes.clone()).await?)
+    Ok(state.parley()?.upload_avatar(bytes.clone()).await?)
 }
 
 /// The avatar's bytes as an `ArrayBuffer`; empty when the user has none.
 #[tauri::command]
 pub async fn avatar(state: State<'_, AppState>, user_id: String) -> Result<Response> {
-    let bytes = state.parley.avatar(&user_id).await?.unwrap_or_default();
+    let bytes = state.parley()?.avatar(&user_id).await?.unwrap_or_default();
     Ok(Response::new(bytes))
 }
 
@@ -232,10 +284,10 @@ pub fn set_settings<R: Runtime>(
 ) -> Result<Settings> {
     let saved = state
         .settings
-        .save(&app, &state.parley, settings, ice_credentials.unwrap_or_default())?;
+        .save(&app, state.parley()?, settings, ice_credentials.unwrap_or_default())?;
     state
-        .parley
-        .use_ice_servers(state.settings.ice_servers(&state.parley, &saved));
+        .parley()?
+        .use_ice_servers(state.settings.ice_servers(state.parley()?, &saved));
     Ok(saved)
 }
 

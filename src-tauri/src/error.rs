@@ -13,6 +13,9 @@ pub enum AppError {
     Store(#[from] tauri_plugin_store::Error),
     #[error("{0}")]
     InvalidInput(String),
+    /// The profile is not open (the start-up screen says why and how to go on).
+    #[error("Parley has not opened your profile: {0}")]
+    NotStarted(String),
 }
 
 impl AppError {
@@ -22,6 +25,7 @@ impl AppError {
             AppError::InvalidSettings(_) => "invalid_settings".into(),
             AppError::Store(_) => "settings_unavailable".into(),
             AppError::InvalidInput(_) => "invalid_input".into(),
+            AppError::NotStarted(_) => "not_started".into(),
         }
     }
 }

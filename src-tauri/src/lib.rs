@@ -12,16 +12,16 @@ mod models;
 mod notify;
 mod paths;
 mod settings;
+mod startup;
 mod state;
 mod webview;
 
 use std::time::Instant;
 
-use parley_core::{CoreError, Parley, ParleyOptions, ProfileDirError, StoreKind};
-use tauri::{Emitter, Manager, RunEvent, WebviewUrl, WebviewWindowBuilder};
+use parley_core::{CoreError, ProfileDirError};
+use tauri::{Manager, RunEvent, WebviewUrl, WebviewWindowBuilder};
 use tracing_subscriber::EnvFilter;
 
-use crate::settings::SettingsStore;
 use crate::state::AppState;
 
 /// The invoke handler of every command in `command_list.rs`.
@@ -43,52 +43,22 @@ fn init_tracing() {
 
 fn setup(app: &mut tauri::App, started: Instant) -> Result<(), Box<dyn std::error::Error>> {
     let paths = paths::Paths::resolve(app.handle())?;
-    let mut options = ParleyOptions::new(paths.embedded_dir.clone());
-    options.keyring = StoreKind::from_env().map_err(CoreError::from)?;
-    options.this_device.port = paths.embedded_port;
-    let (parley, mut events) = match Parley::open(&paths.profile, options) {
-        Ok(opened) => opened,
+    app.manage(AppState::new(paths.clone(), started));
+    match startup::open(app.handle(), None) {
         Err(CoreError::ProfileDir(ProfileDirError::InUse { .. })) if instance::show_running(&paths.profile) => {
             tracing::info!(profile = %paths.profile.display(), "already running: brought its window forward");
             std::process::exit(0);
         }
-        Err(e) => return Err(e.into()),
-    };
-    app.manage(AppState {
-        settings: SettingsStore::new(&paths.profile),
-        parley,
-        profile_dir: paths.profile.clone(),
-        started,
-        started_at: std::time::SystemTime::now() - started.elapsed(),
-        events_sent: Default::default(),
-    });
-
+        // Anything else that kept the profile shut is the start-up screen's to show: the window
+        // opens in every case.
+        _ => {}
+    }
     let window = WebviewWindowBuilder::new(app, "main", WebviewUrl::default())
         .title("Parley")
         .inner_size(960.0, 680.0)
         .min_inner_size(360.0, 480.0)
         .build()?;
     webview::configure(&window);
-
-    let handle = app.handle().clone();
-    instance::listen(&paths.profile, move || {
-        if let Some(window) = handle.get_webview_window("main") {
-            let _ = window.unminimize();
-            let _ = window.show();
-            let _ = window.set_focus();
-        }
-    })?;
-
-    let handle = app.handle().clone();
-    tauri::async_runtime::spawn(async move {
-        while let Some(event) = events.recv().await {
-            notify::on_event(&handle, &event).await;
-            let seq = handle.state::<AppState>().next_event_seq();
-            if let Err(e) = handle.emit(CORE_EVENT, models::Numbered { seq, value: &event }) {
-                tracing::warn!(error = %e, "event not delivered to the page");
-            }
-        }
-    });
     Ok(())
 }
 
@@ -120,9 +90,12 @@ pub fn run() {
     };
     app.run(|handle, event| {
         if let RunEvent::Exit = event {
-            if let Some(state) = handle.try_state::<AppState>() {
+            if let Some(parley) = handle
+                .try_state::<AppState>()
+                .and_then(|state| state.parley.get().cloned())
+            {
                 // Closes peer connections and stops the embedded server cleanly.
-                tauri::async_runtime::block_on(state.parley.shutdown());
+                tauri::async_runtime::block_on(parley.shutdown());
             }
         }
     });

@@ -35,10 +35,11 @@ pub async fn on_event<R: Runtime>(app: &AppHandle<R>, event: &CoreEvent) {
     let Some(message) = worth_notifying(event, focused, || state.settings.load(app).notifications) else {
         return;
     };
-    let title = match state.parley.contact(&message.sender_id).await {
-        Ok(user) => user.display_name,
-        Err(_) => "New message".to_owned(),
+    let contact = match state.parley() {
+        Ok(parley) => parley.contact(&message.sender_id).await.ok(),
+        Err(_) => None,
     };
+    let title = contact.map_or_else(|| "New message".to_owned(), |user| user.display_name);
     if let Err(e) = app
         .notification()
         .builder()

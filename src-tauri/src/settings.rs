@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use parley_core::{IceServer, Parley, ServerChoice, ServerUrl};
+use parley_core::{IceServer, Parley, ServerChoice, ServerUrl, StoreKind};
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Runtime};
 use tauri_plugin_store::StoreExt;
@@ -48,6 +48,9 @@ pub struct Settings {
     pub download_dir: Option<String>,
     pub theme: Theme,
     pub notifications: bool,
+    /// Where the session token and the history's key are kept: the OS keyring, or the Linux
+    /// kernel keyring (chosen on the start-up screen when there is no OS keyring).
+    pub keyring: StoreKind,
 }
 
 impl Default for Settings {
@@ -58,6 +61,7 @@ impl Default for Settings {
             download_dir: None,
             theme: Theme::System,
             notifications: true,
+            keyring: StoreKind::Os,
         }
     }
 }
@@ -106,6 +110,11 @@ impl Settings {
                     return Err(invalid(format!("STUN/TURN server {n}: the username is too long")));
                 }
             }
+        }
+        if self.keyring == StoreKind::Memory {
+            return Err(invalid(
+                "keyring: choose os or keyutils (memory forgets everything at exit)",
+            ));
         }
         if let Some(dir) = &self.download_dir {
             let trimmed = dir.trim();
@@ -190,6 +199,13 @@ impl SettingsStore {
                 server.has_credential = true;
             }
         }
+        self.save_local(app, settings)
+    }
+
+    /// Validates and saves settings that hold no secret (before the profile, and so the
+    /// keyring, is open).
+    pub fn save_local<R: Runtime>(&self, app: &AppHandle<R>, mut settings: Settings) -> Result<Settings> {
+        settings.validate()?;
         let store = app.store(&self.path)?;
         let value = serde_json::to_value(&settings).map_err(tauri_plugin_store::Error::from)?;
         store.set(KEY, value);

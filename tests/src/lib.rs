@@ -19,7 +19,8 @@
 //! The keyring is [`StoreKind::Memory`]: each [`Parley::open`] gets a fresh, empty store,
 //! exactly as if the OS keyring had been wiped. A restarted person therefore finds no token and
 //! signs in again with their password, which is what a person would do (see
-//! [`Person::restart`]).
+//! [`Person::restart`]), and opens their history with its recovery code, kept from the first
+//! open.
 
 // Test helpers report what they waited for and what they saw.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -79,10 +80,24 @@ pub fn free_port() -> u16 {
 /// Opens a profile, waiting while a previous instance's tasks still hold it; panics after
 /// [`DEADLINE`].
 pub async fn open(dir: &Path, options: ParleyOptions) -> (Parley, UnboundedReceiver<CoreEvent>) {
+    open_or_unlock(dir, options, None).await
+}
+
+/// [`open`], or with a recovery code [`Parley::unlock`]: how a profile whose keyring was lost
+/// (every memory store is) opens its history again.
+pub async fn open_or_unlock(
+    dir: &Path,
+    options: ParleyOptions,
+    recovery_code: Option<&str>,
+) -> (Parley, UnboundedReceiver<CoreEvent>) {
     init_tracing();
     let deadline = tokio::time::Instant::now() + DEADLINE;
     loop {
-        match Parley::open(dir, options.clone()) {
+        let opened = match recovery_code {
+            Some(code) => Parley::unlock(dir, options.clone(), code),
+            None => Parley::open(dir, options.clone()),
+        };
+        match opened {
             Ok(opened) => return opened,
             Err(parley_core::CoreError::ProfileDir(parley_core::ProfileDirError::InUse { .. }))
                 if tokio::time::Instant::now() < deadline =>
@@ -122,6 +137,8 @@ pub struct Person {
     room: Option<String>,
     /// This run's connection id, from the last `Online` event.
     peer_id: Option<String>,
+    /// The history's recovery code: the memory keyring forgets the key at every quit.
+    recovery_code: String,
 }
 
 impl Person {
@@ -140,6 +157,7 @@ impl Person {
             .sign_up(server.clone(), name, &email, PASSWORD, None)
             .await
             .unwrap_or_else(|e| panic!("registering {name}: {e}"));
+        let recovery_code = parley.recovery_code().expect("the history's recovery code");
         Person {
             name: name.to_owned(),
             user: snapshot.me.expect("signed up"),
@@ -153,6 +171,7 @@ impl Person {
             since: 0,
             room: None,
             peer_id: None,
+            recovery_code,
         }
     }
 
@@ -167,6 +186,12 @@ impl Person {
     /// The history database file of this profile (for fault injection while it is closed).
     pub fn history_path(&self) -> PathBuf {
         self.dir.join("history.db")
+    }
+
+    /// The key of this person's history, from its recovery code: for tests that look inside
+    /// the database behind the core's back.
+    pub fn history_key(&self) -> parley_history::HistoryKey {
+        parley_history::HistoryKey::from_recovery_code(&self.recovery_code).expect("a recovery code")
     }
 
     /// The running app.
@@ -221,7 +246,7 @@ impl Person {
     /// Opens the profile again with no network: history, search and contacts only.
     pub async fn reopen_offline(&mut self) {
         assert!(self.parley.is_none(), "quit first");
-        let (parley, events) = open(&self.dir, self.options.clone()).await;
+        let (parley, events) = open_or_unlock(&self.dir, self.options.clone(), Some(&self.recovery_code)).await;
         self.parley = Some(parley);
         self.events = Some(events);
     }

@@ -120,8 +120,75 @@ async fn two_instances_start_screenshot_and_close() {
     assert_eq!(a.app_pids().len(), 1, "a keeps running");
     b.reopen().await;
     assert_eq!(b.app_pids().len(), 1, "b runs again");
+    // b's keyring was a memory store, gone with its process: the history's key with it. The
+    // window still opens, on the screen that asks for the recovery code; nothing is deleted.
+    let locked = b
+        .session()
+        .wait_for_script(
+            "the locked-history screen",
+            "const s = document.querySelector('#startup'); return s !== null && s.dataset.code === 'history_locked'",
+        )
+        .await;
+    if let Err(e) = locked {
+        panic!("{e}\n{}", b.describe().await);
+    }
+    assert!(
+        b.session().find("#recovery-code-input").await.is_ok(),
+        "the recovery code field"
+    );
+    b.screenshot("history-locked").await;
     a.close().await;
     b.close().await;
+}
+
+/// No Secret Service at all (no D-Bus session, as on a desktop without a keyring daemon): the
+/// window still opens, on the screen that says what is missing; the kernel keyring is offered
+/// and, chosen, takes the person on to signing in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_keyring_the_window_says_so_and_offers_the_kernel_keyring() {
+    if !should_run("without_a_keyring_the_window_says_so_and_offers_the_kernel_keyring") {
+        return;
+    }
+    if std::env::var_os("PARLEY_TEST_KEYUTILS").is_none() {
+        eprintln!("skipped: needs PARLEY_TEST_KEYUTILS=1 inside `keyctl session -` (the kernel keyring is chosen)");
+        return;
+    }
+    let desktop = Desktop::start();
+    let mut env = desktop.app_env("nokeyring", free_port(), "");
+    env.retain(|(k, _)| k != "PARLEY_KEYRING");
+    env.push((
+        "DBUS_SESSION_BUS_ADDRESS".to_owned(),
+        "unix:path=/nonexistent/parley-test-bus".to_owned(),
+    ));
+    let app = AppInstance::launch(&desktop, "nokeyring", &env).await;
+    let session = app.session();
+    let shown = session
+        .wait_for_script(
+            "the keyring screen",
+            "const s = document.querySelector('#startup'); return s !== null && s.dataset.code === 'keyring_unavailable'",
+        )
+        .await;
+    if let Err(e) = shown {
+        panic!("{e}\n{}\n{}", app.describe().await, app.log_tail());
+    }
+    let message = session.find("#startup-message").await.on(&app, "the explanation");
+    let text = message.text().await.on(&app, "its text");
+    assert!(text.contains("gnome-keyring"), "says how to fix it: {text}");
+    app.screenshot("keyring-unavailable").await;
+    session
+        .find("#startup-kernel-keyring")
+        .await
+        .on(&app, "the kernel keyring button")
+        .click()
+        .await
+        .on(&app, "clicking it");
+    session
+        .wait_for_script(
+            "the sign-in screen",
+            "return document.querySelector('#signin-login') !== null",
+        )
+        .await
+        .on(&app, "going on with the kernel keyring");
 }
 
 /// `#contacts` entry of `username` (its button is what a person clicks).

@@ -22,6 +22,8 @@ import type {
   ServerChoice,
   Settings,
   Snapshot,
+  StartupStatus,
+  StoreKind,
   User,
 } from './types';
 import { toCoreError } from './model/errors';
@@ -43,13 +45,23 @@ async function call<T>(cmd: Command, args?: Parameters<typeof invoke>[1]): Promi
 
 export const api = {
   appInfo: () => call<AppInfo>('app_info'),
+  /** Whether the profile is open, or why not (the start-up screen). Works before it is. */
+  startupStatus: () => call<StartupStatus>('startup_status'),
+  /** Opens the profile again; with `keyring`, switches to that keyring first (remembered). */
+  retryStartup: (keyring?: StoreKind) => call<StartupStatus>('retry_startup', keyring === undefined ? {} : { keyring }),
+  /** Opens a locked history; rejects with `invalid_recovery_code` / `wrong_recovery_code`. */
+  unlockHistory: (recoveryCode: string) => call<StartupStatus>('unlock_history', { recoveryCode }),
+  recoveryCode: () => call<string>('recovery_code'),
+  /** The person saved the recovery code: `recovery_code_pending` goes false. */
+  recoveryCodeSaved: () => call<Numbered<Snapshot>>('recovery_code_saved'),
   snapshot: () => call<Numbered<Snapshot>>('snapshot'),
   restoreSession: () => call<Numbered<Snapshot>>('restore_session'),
   signIn: (server: ServerChoice, login: string, password: string) =>
     call<Numbered<Snapshot>>('sign_in', { server, login, password }),
   signUp: (server: ServerChoice, username: string, email: string, password: string, displayName?: string) =>
     call<Numbered<Snapshot>>('sign_up', { server, username, email, password, displayName }),
-  signOut: () => call<Numbered<Snapshot>>('sign_out'),
+  /** `keepHistory: false` deletes this profile's history on this device. */
+  signOut: (keepHistory: boolean) => call<Numbered<Snapshot>>('sign_out', { keepHistory }),
   roomDirectory: () => call<RoomSummary[]>('room_directory'),
   joinRoom: (room: string) => call<RoomState>('join_room', { room }),
   leaveRoom: (room: string) => call<void>('leave_room', { room }),

@@ -2,10 +2,10 @@ import { describe, expect, it, vi } from 'vitest';
 import type { Api } from './api';
 import { Controller } from './controller';
 import { createStore } from './model/state';
-import { msg, user } from './model/test-fixtures';
+import { msg, settings as settingsOf, snapshot, user } from './model/test-fixtures';
 import type { Settings, Snapshot } from './types';
 
-const online: Snapshot = { connection: 'online', me: user('alice'), username: 'alice', server: { kind: 'embedded' }, server_url: null, rooms: [], error: null };
+const online: Snapshot = snapshot();
 
 function fakeApi(overrides: Partial<Record<keyof Api, unknown>> = {}) {
   const calls: [string, unknown[]][] = [];
@@ -119,7 +119,7 @@ describe('Controller', () => {
   });
 
   it('puts the theme setting in the store, "system" when the settings cannot be read, and a saved one', async () => {
-    const settings: Settings = { server: { kind: 'embedded' }, ice_servers: [], download_dir: null, theme: 'dark', notifications: true };
+    const settings: Settings = settingsOf({ theme: 'dark' });
     const store = createStore();
     new Controller(store, { api: fakeApi({ getSettings: () => settings }).api }).loadTheme();
     await vi.waitFor(() => expect(store.get().theme).toBe('dark'));
@@ -142,9 +142,35 @@ describe('Controller', () => {
     ctl.showPanel('settings');
     ctl.showPanel('settings');
     expect(store.get().nav).toEqual({ panel: 'settings', pane: 'detail' });
-    await ctl.signOut();
+    await ctl.signOut(true);
     expect(ctl.nav).toEqual({ panel: 'chats', pane: 'list' });
     expect(seen).toEqual(['settings/detail', 'chats/list']);
+    await ctl.signOut(false);
+    expect(fake.of('signOut')).toEqual([[true], [false]]);
+  });
+
+  it('passes the start-up calls through: retry with a keyring, unlock with the code as typed but trimmed', async () => {
+    const status = { ready: true, code: null, message: null, keyring: 'keyutils', keyring_name: 'kernel', kernel_keyring_available: false };
+    const fake = fakeApi({ startupStatus: () => status, retryStartup: () => status, unlockHistory: () => status });
+    const ctl = new Controller(createStore(), { api: fake.api });
+    expect(await ctl.startupStatus()).toBe(status);
+    await ctl.retryStartup();
+    await ctl.retryStartup('keyutils');
+    expect(fake.of('retryStartup')).toEqual([[undefined], ['keyutils']]);
+    await ctl.unlockHistory('  abcd-efgh \n');
+    expect(fake.of('unlockHistory')).toEqual([['abcd-efgh']]);
+  });
+
+  it('the recovery code reminder follows the snapshot of recovery_code_saved, without refetching contacts', async () => {
+    const fake = fakeApi({ recoveryCodeSaved: () => ({ ...online, recovery_code_pending: false, seq: 3 }), recoveryCode: () => 'ABCD-EFGH' });
+    const store = createStore();
+    const ctl = new Controller(store, { api: fake.api });
+    store.dispatch({ type: 'snapshot', snapshot: { ...online, recovery_code_pending: true } });
+    expect(store.get().recoveryCodePending).toBe(true);
+    expect(await ctl.recoveryCode()).toBe('ABCD-EFGH');
+    await ctl.recoveryCodeSaved();
+    expect(store.get().recoveryCodePending).toBe(false);
+    expect(fake.of('contacts')).toEqual([]);
   });
 
   it('Escape/back closes a panel first, then (narrow) the conversation pane', async () => {

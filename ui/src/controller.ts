@@ -7,7 +7,7 @@
 import { api as backend, type Api } from './api';
 import { errorText, toCoreError } from './model/errors';
 import { displayName, isSignedIn, unknownUserIds, type Nav, type Panel, type Store } from './model/state';
-import type { AppInfo, CoreEvent, ErrorInfo, IceCredential, MediaCaps, SearchResult, ServerChoice, Settings, Snapshot, User } from './types';
+import type { AppInfo, CoreEvent, ErrorInfo, IceCredential, MediaCaps, SearchResult, ServerChoice, Settings, Snapshot, StartupStatus, StoreKind, User } from './types';
 
 /** A value the app numbered (`Numbered<T>`), or one a test made without a number. */
 type Stamped<T> = T & { seq?: number };
@@ -114,12 +114,30 @@ export class Controller {
     void this.api.uiReady(firstContentfulPaint).catch(() => undefined);
   }
 
-  /** The theme setting into the store ("system" when the settings can't be read). */
-  loadTheme(): void {
-    void this.api.getSettings().then(
+  /**
+   * The theme setting into the store ("system" when the settings can't be read). Works before
+   * the profile is open; resolves once the theme is in the store.
+   */
+  loadTheme(): Promise<void> {
+    return this.api.getSettings().then(
       (s) => this.store.dispatch({ type: 'theme', theme: s.theme }),
       () => this.store.dispatch({ type: 'theme', theme: 'system' }),
     );
+  }
+
+  /** Whether the profile is open; if not, why (the start-up screen says it and offers a way on). */
+  startupStatus(): Promise<StartupStatus> {
+    return this.api.startupStatus();
+  }
+
+  /** "Try again" on the start-up screen; with `keyring`, using (and remembering) that keyring. */
+  retryStartup(keyring?: StoreKind): Promise<StartupStatus> {
+    return this.api.retryStartup(keyring);
+  }
+
+  /** Opens a locked history with its recovery code; rejects when the code does not open it. */
+  unlockHistory(recoveryCode: string): Promise<StartupStatus> {
+    return this.api.unlockHistory(recoveryCode.trim());
   }
 
   appInfo(): Promise<AppInfo> {
@@ -167,13 +185,25 @@ export class Controller {
     this.applySnapshot(await this.api.signUp(server, username, email, password, displayName));
   }
 
-  async signOut(): Promise<void> {
-    this.applySnapshot(await this.api.signOut());
+  /** Signs out; `keepHistory: false` also deletes this profile's history on this device. */
+  async signOut(keepHistory: boolean): Promise<void> {
+    this.applySnapshot(await this.api.signOut(keepHistory));
     // The next sign-in starts on the contact list (a session that ended elsewhere keeps its place).
     this.store.dispatch({ type: 'nav', change: { panel: 'chats', pane: 'list' } });
   }
 
-  private applySnapshot(snapshot: Stamped<Snapshot>): void {
+  /** The history's recovery code, to show (the reminder card, Settings). */
+  recoveryCode(): Promise<string> {
+    return this.api.recoveryCode();
+  }
+
+  /** The person saved the recovery code: the reminder goes away (the snapshot says so). */
+  async recoveryCodeSaved(): Promise<void> {
+    this.applySnapshot(await this.api.recoveryCodeSaved(), false);
+  }
+
+  /** `refresh`: fetch contacts and rooms again when signed in (not needed for a flag). */
+  private applySnapshot(snapshot: Stamped<Snapshot>, refresh = true): void {
     this.store.dispatch({ type: 'snapshot', snapshot });
     // Events can overtake the command that returns a snapshot (they travel separately): replay
     // those the snapshot does not include yet, so that e.g. an early "online" is not undone.
@@ -185,7 +215,7 @@ export class Controller {
         }
       }
     }
-    if (isSignedIn(snapshot)) void this.refreshAll();
+    if (refresh && isSignedIn(snapshot)) void this.refreshAll();
   }
 
   async refreshAll(): Promise<void> {

@@ -1,11 +1,13 @@
 import { Controller } from './controller';
 import { el } from './views/dom';
-import { errorText } from './model/errors';
+import { describeError, errorText } from './model/errors';
 import { createStore, isSignedIn, type AppState } from './model/state';
 import { detectMediaCaps, inDesktopWindow, systemDark, wideLayout, windowInView } from './platform';
 import { createAuthView } from './views/auth';
 import { createMainScreen, type MainScreen } from './views/shell';
+import { createStartupView } from './views/startup';
 import { showTheme } from './views/theme';
+import type { StartupStatus } from './types';
 
 function showNotInTauri(root: HTMLElement): void {
   root.replaceChildren(
@@ -19,18 +21,52 @@ function showNotInTauri(root: HTMLElement): void {
   );
 }
 
+/** The start-up screen until one of its ways on opens the profile. */
+function untilReady(root: HTMLElement, ctl: Controller, status: StartupStatus, shown: () => void): Promise<void> {
+  return new Promise((resolve) => {
+    const view = createStartupView(ctl, status, resolve);
+    root.replaceChildren(view.element);
+    view.focus();
+    shown();
+  });
+}
+
 async function boot(root: HTMLElement): Promise<void> {
-  root.replaceChildren(el('p', { class: 'starting', role: 'status' }, 'Starting Parley\u2026'));
+  const starting = () => root.replaceChildren(el('p', { class: 'starting', role: 'status' }, 'Starting Parley\u2026'));
+  starting();
   const store = createStore();
   const wide = wideLayout();
   const ctl = new Controller(store, { isWide: wide.matches, isFocused: windowInView });
 
+  // The settings can be read before the profile is open: the start-up screen has the theme too.
   showTheme(store, systemDark());
-  ctl.loadTheme();
+  const themed = ctl.loadTheme();
   ctl.reportMediaCaps(detectMediaCaps());
 
-  // Listen before restoring so that no event is missed.
+  // Listen before the profile opens and before restoring, so that no event is missed.
   await ctl.listen();
+
+  // The frame after a screen is rendered is the first with it in it. The page's first paint came
+  // earlier (the static "Starting" line of index.html): its time goes along, as Unix ms. Once.
+  let reported = false;
+  const reportFirstScreen = () => {
+    if (reported) return;
+    reported = true;
+    requestAnimationFrame(() =>
+      setTimeout(() => {
+        const fcp = performance.getEntriesByName('first-contentful-paint')[0];
+        ctl.uiReady(fcp === undefined ? null : performance.timeOrigin + fcp.startTime);
+      }, 0),
+    );
+  };
+
+  // The window always opens; when the profile did not, the start-up screen says why.
+  const status = await ctl.startupStatus();
+  if (!status.ready) {
+    await themed;
+    await untilReady(root, ctl, status, reportFirstScreen);
+    starting();
+  }
 
   let screen: 'auth' | 'main' | null = null;
   let main: MainScreen | null = null;
@@ -59,22 +95,13 @@ async function boot(root: HTMLElement): Promise<void> {
   };
   store.subscribe((state, prev) => render(state, prev));
 
-  // The frame after a screen is rendered is the first with it in it. The page's first paint came
-  // earlier (the static "Starting" line of index.html): its time goes along, as Unix ms.
-  const reportFirstScreen = () =>
-    requestAnimationFrame(() =>
-      setTimeout(() => {
-        const fcp = performance.getEntriesByName('first-contentful-paint')[0];
-        ctl.uiReady(fcp === undefined ? null : performance.timeOrigin + fcp.startTime);
-      }, 0),
-    );
   // A profile still signed in opens on its main screen at once; resuming the session (which may
   // wait for a slow or unreachable server) happens behind it.
   const shownEarly = await ctl.showLocal();
   if (shownEarly) reportFirstScreen();
   const error = await ctl.restore();
   render(store.get(), null);
-  if (!shownEarly) reportFirstScreen();
+  reportFirstScreen();
   const authView = auth as ReturnType<typeof createAuthView> | null;
   if (error !== null && error.code !== 'not_signed_in') authView?.showError(errorText(error));
 
@@ -96,7 +123,7 @@ const root = document.getElementById('app');
 if (root === null) throw new Error('#app is missing from index.html');
 if (inDesktopWindow()) {
   boot(root).catch((e: unknown) => {
-    root.replaceChildren(el('p', { class: 'error', role: 'alert' }, `Parley could not start: ${String(e)}`));
+    root.replaceChildren(el('p', { class: 'error', role: 'alert' }, `Parley could not start: ${describeError(e)}`));
   });
 } else {
   showNotInTauri(root);

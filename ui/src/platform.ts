@@ -47,3 +47,10 @@ export function detectMediaCaps(w: Window & typeof globalThis = window): MediaCa
     audio_worklet: typeof g.AudioWorkletNode === 'function',
   };
 }
+
+/** Puts `text` on the clipboard; rejects where the webview does not allow it. */
+export function copyText(text: string): Promise<void> {
+  const clipboard = typeof navigator === 'undefined' ? undefined : navigator.clipboard;
+  if (clipboard === undefined || typeof clipboard.writeText !== 'function') return Promise.reject(new Error('no clipboard'));
+  return clipboard.writeText(text);
+}

@@ -178,7 +178,12 @@ rooms: Array<RoomState>,
 /**
  * Why the last restore or connection failed, while it holds.
  */
-error: ErrorInfo | null, };
+error: ErrorInfo | null, 
+/**
+ * The history's recovery code has not been confirmed as saved yet: show it
+ * (`Parley::recovery_code`) until the person has (`Parley::recovery_code_saved`).
+ */
+recovery_code_pending: boolean, };
 export type Contact = { 
 /**
  * Their public profile, the freshest known.
@@ -261,7 +266,39 @@ peer_id: string,
 /**
  * Whose device.
  */
-user_id: string, } | { "event": "disconnected", 
+user_id: string, } | { "event": "identity-changed", 
+/**
+ * Whose key changed.
+ */
+user_id: string, 
+/**
+ * Which of their devices.
+ */
+device: string, 
+/**
+ * They were verified: sending waits for acceptance.
+ */
+verified: boolean, } | { "event": "identity-new-device", 
+/**
+ * Whose device.
+ */
+user_id: string, 
+/**
+ * The new device.
+ */
+device: string, } | { "event": "identity-mismatch", 
+/**
+ * The connection id.
+ */
+peer_id: string, 
+/**
+ * Whom the server said it was, when known.
+ */
+user_id: string | null, 
+/**
+ * Why, in words.
+ */
+reason: string, } | { "event": "disconnected", 
 /**
  * The device's connection id.
  */
@@ -306,6 +343,7 @@ code: string,
  * For people.
  */
 message: string, };
+export type StoreKind = "os" | "keyutils" | "memory";
 
 // The app (src-tauri).
 export type Numbered<T> = { seq: number, } & T;
@@ -316,13 +354,45 @@ export type IceServerSetting = { urls: Array<string>, username?: string | null,
  * in the settings).
  */
 has_credential: boolean, };
-export type Settings = { server: ServerChoice, ice_servers: Array<IceServerSetting>, download_dir: string | null, theme: Theme, notifications: boolean, };
+export type Settings = { server: ServerChoice, ice_servers: Array<IceServerSetting>, download_dir: string | null, theme: Theme, notifications: boolean, 
+/**
+ * Where the session token and the history's key are kept: the OS keyring, or the Linux
+ * kernel keyring (chosen on the start-up screen when there is no OS keyring).
+ */
+keyring: StoreKind, };
 export type IceCredential = { index: number, credential: string, };
 export type MediaCaps = { rtc_peer_connection: boolean, get_user_media: boolean, web_codecs: boolean, audio_worklet: boolean, };
 export type AppInfo = { version: string, debug: boolean, os: string, arch: string, profile_dir: string, };
+export type StartupStatus = { 
+/**
+ * The profile is open: every other command works.
+ */
+ready: boolean, 
+/**
+ * Why it is not: `keyring_unavailable` (no keyring to keep secrets in, or it is locked),
+ * `history_locked` (the history's key is not in the keyring: the recovery code opens it),
+ * or another code of `docs/app-ipc.md`.
+ */
+code: string | null, 
+/**
+ * The sentence that says what happened and how to fix it.
+ */
+message: string | null, 
+/**
+ * The keyring in use (or tried).
+ */
+keyring: StoreKind, 
+/**
+ * What people call it.
+ */
+keyring_name: string, 
+/**
+ * The Linux kernel keyring can be used instead (no daemon; forgotten at reboot).
+ */
+kernel_keyring_available: boolean, };
 
 // Every command the page may call (src-tauri/src/command_list.rs).
-export const COMMANDS = ['app_info', 'snapshot', 'restore_session', 'sign_in', 'sign_up', 'sign_out', 'room_directory', 'join_room', 'leave_room', 'contacts', 'open_conversation', 'history_page', 'history_after', 'message_cursor', 'send_message', 'mark_read', 'set_typing', 'search', 'update_profile', 'upload_avatar', 'avatar', 'get_settings', 'set_settings', 'report_media_caps', 'ui_ready'] as const;
+export const COMMANDS = ['app_info', 'startup_status', 'retry_startup', 'unlock_history', 'recovery_code', 'recovery_code_saved', 'snapshot', 'restore_session', 'sign_in', 'sign_up', 'sign_out', 'room_directory', 'join_room', 'leave_room', 'contacts', 'open_conversation', 'history_page', 'history_after', 'message_cursor', 'send_message', 'mark_read', 'set_typing', 'search', 'update_profile', 'upload_avatar', 'avatar', 'get_settings', 'set_settings', 'report_media_caps', 'ui_ready'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 // Bounds the core and the server enforce, counted in characters (Unicode scalar values:

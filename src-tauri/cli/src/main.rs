@@ -53,8 +53,18 @@ enum Command {
     },
     /// Sign in with a username or email (password from PARLEY_PASSWORD or a prompt).
     Login { login: String },
-    /// Sign out and remove the token from the keyring.
-    Logout,
+    /// Sign out and remove the token from the keyring; the history stays unless asked.
+    Logout {
+        /// Also delete every conversation of this profile from this device.
+        #[arg(long)]
+        delete_history: bool,
+    },
+    /// Print the recovery code of this profile's encrypted history (keep it away from this
+    /// computer: with it, the history opens even if the keyring is lost).
+    RecoveryCode,
+    /// Put the history's key back into the keyring from its recovery code, when the history is
+    /// locked (a new or reset keyring).
+    Recover { code: String },
     /// Print the signed-in user.
     Whoami,
     /// List the server's rooms.
@@ -219,6 +229,12 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         // The command line always names its server; this is where the app's would live.
         ..ParleyOptions::new(data_dir("server"))
     };
+    if let Command::Recover { code } = &cli.command {
+        let (parley, _events) = Parley::unlock(&profile, options, code)?;
+        parley.shutdown().await;
+        print_json(&serde_json::json!({ "recovered": true }));
+        return Ok(());
+    }
     let (parley, events) = Parley::open(&profile, options)?;
     let result = command(&parley, events, cli.server, cli.command).await;
     parley.shutdown().await;
@@ -249,12 +265,12 @@ async fn command(
             let choice = server_choice(parley, server)?;
             print_json(&parley.sign_in(choice, &login, &password).await?.me);
         }
-        Command::Logout => {
+        Command::Logout { delete_history } => {
             // Tell the server when it can be reached; the token goes from the keyring anyway.
             if let Ok(choice) = server_choice(parley, server) {
                 let _ = parley.restore(choice).await;
             }
-            parley.sign_out().await?;
+            parley.sign_out(!delete_history).await?;
         }
         Command::Whoami => print_json(&signed_in(parley, server).await?),
         Command::Rooms => {
@@ -287,6 +303,11 @@ async fn command(
                 print_json(&hit);
             }
         }
+        Command::RecoveryCode => {
+            print_json(&serde_json::json!({ "recovery_code": parley.recovery_code()? }));
+            parley.recovery_code_saved()?;
+        }
+        Command::Recover { .. } => unreachable!("handled before the profile is opened"),
         Command::Outbox => {
             for message in parley.outbox(None).await? {
                 print_json(&message);

@@ -50,6 +50,29 @@ pub enum CoreError {
     /// A room name outside the rules.
     #[error("{0}")]
     InvalidRoom(String),
+    /// The history is encrypted and the keyring has no key for it (`missing`), or not the right
+    /// one: it stays locked, untouched, until the recovery code puts the key back.
+    #[error(
+        "your history is locked: {} Enter your recovery code to open it.",
+        if *missing {
+            "its key is not in this computer's keyring (a new or reset keyring?)."
+        } else {
+            "the key in this computer's keyring does not open it."
+        }
+    )]
+    HistoryLocked {
+        /// No key at all, rather than the wrong one.
+        missing: bool,
+    },
+    /// Not a recovery code: 52 letters and digits, in groups of four.
+    #[error("that is not a recovery code: it has 52 letters and digits, in groups of four")]
+    InvalidRecoveryCode,
+    /// A well-formed recovery code of another history.
+    #[error("that recovery code does not open this history: check it, or use the code saved for this profile")]
+    WrongRecoveryCode,
+    /// Verifying a contact none of whose devices has been met yet.
+    #[error("nothing to verify yet: no direct connection with {0} has been made from this device; chat with them first, then compare safety numbers")]
+    NothingToVerify(String),
     /// No message with that id in the history.
     #[error("no message with id {0:?} in the history")]
     UnknownMessage(String),
@@ -80,6 +103,10 @@ impl CoreError {
             CoreError::ThisDeviceServer(_) => "embedded_server_failed".into(),
             CoreError::InvalidRoom(_) => "invalid_room".into(),
             CoreError::UnknownMessage(_) => "unknown_message".into(),
+            CoreError::HistoryLocked { .. } => "history_locked".into(),
+            CoreError::InvalidRecoveryCode => "invalid_recovery_code".into(),
+            CoreError::WrongRecoveryCode => "wrong_recovery_code".into(),
+            CoreError::NothingToVerify(_) => "nothing_to_verify".into(),
         }
     }
 

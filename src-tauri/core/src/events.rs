@@ -64,6 +64,36 @@ pub enum CoreEvent {
         /// Whose device.
         user_id: String,
     },
+    /// A contact's device proved a different identity key than the one pinned for it: a
+    /// reinstall, a new keyring — or someone impersonating them. Compare safety numbers again.
+    /// For a verified contact (`verified`), nothing is sent to them until the person accepts
+    /// the change (`Parley::accept_identity`).
+    IdentityChanged {
+        /// Whose key changed.
+        user_id: String,
+        /// Which of their devices.
+        device: String,
+        /// They were verified: sending waits for acceptance.
+        verified: bool,
+    },
+    /// A contact used a device not seen before (its key is pinned now). Informational.
+    IdentityNewDevice {
+        /// Whose device.
+        user_id: String,
+        /// The new device.
+        device: String,
+    },
+    /// A direct connection did not prove the identity it claimed (someone in between, such as
+    /// the server, intercepting it; or a replayed proof). It was closed; nothing it carried was
+    /// delivered or stored.
+    IdentityMismatch {
+        /// The connection id.
+        peer_id: String,
+        /// Whom the server said it was, when known.
+        user_id: Option<String>,
+        /// Why, in words.
+        reason: String,
+    },
     /// A direct channel closed.
     Disconnected {
         /// The device's connection id.

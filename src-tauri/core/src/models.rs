@@ -73,6 +73,9 @@ pub struct Snapshot {
     pub rooms: Vec<RoomState>,
     /// Why the last restore or connection failed, while it holds.
     pub error: Option<ErrorInfo>,
+    /// The history's recovery code has not been confirmed as saved yet: show it
+    /// (`Parley::recovery_code`) until the person has (`Parley::recovery_code_saved`).
+    pub recovery_code_pending: bool,
 }
 
 /// Someone met in a room or written to: listed with their history whether online or not.
@@ -97,4 +100,24 @@ pub struct SearchResult {
     pub snippet: String,
     /// The title of the conversation it is in.
     pub conversation_title: String,
+}
+
+/// What comparing with a contact's device proves: the safety number both sides compute, and
+/// where trust in that device stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct SafetyNumber {
+    /// The contact's user id.
+    pub user_id: String,
+    /// Their device (as it identified itself).
+    pub device: String,
+    /// 60 digits, the same on both sides; in twelve groups of five.
+    pub number: String,
+    /// The person compared it and marked the contact verified.
+    pub verified: bool,
+    /// This device proved a different key since: the number shown is the one of the new key,
+    /// which the person must accept (and should compare again) before sending resumes.
+    pub changed: bool,
+    /// The number as a QR code (SVG), for scanning instead of reading aloud.
+    pub qr_svg: String,
 }

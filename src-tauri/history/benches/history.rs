@@ -2,9 +2,13 @@
 //! a generated history of a million messages (a made-up vocabulary with English's word-frequency
 //! shape, across ~200 conversations of uneven size).
 //!
-//! `cargo bench -p parley-history --bench history`. The generated database is cached next to the
-//! build output and reused; set `PARLEY_BENCH_REGENERATE=1` to rebuild it (and so measure the
-//! bulk insert rate again) and `PARLEY_BENCH_MESSAGES=N` for another size.
+//! Every measurement runs twice, on a plaintext database and on one encrypted as the app keeps it
+//! (SQLCipher, a raw 256-bit key), so the cost of encryption reads off side by side
+//! (`PARLEY_BENCH_MODES=encrypted` for one of them).
+//!
+//! `cargo bench -p parley-history --bench history`. The generated databases are cached next to
+//! the build output and reused; set `PARLEY_BENCH_REGENERATE=1` to rebuild them (and so measure
+//! the bulk insert rate again) and `PARLEY_BENCH_MESSAGES=N` for another size.
 
 // A benchmark prints its figures.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -12,7 +16,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use parley_history::{Cursor, History, NewMessage};
+use parley_history::{Cursor, History, HistoryKey, NewMessage};
 use parley_signal::test_utils::bench::{is_real_run, runtime};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -184,8 +188,8 @@ fn random_message(corpus: &Corpus, rng: &mut StdRng, clock: &mut i64) -> NewMess
 }
 
 /// Removes what a measurement added, so the cached database stays at its nominal size.
-fn delete_after(path: &Path, seq: i64) {
-    let conn = rusqlite::Connection::open(path).unwrap();
+fn delete_after(db: &Db, seq: i64) {
+    let conn = db.raw();
     conn.execute("DELETE FROM messages WHERE seq > ?1", [seq]).unwrap();
 }
 
@@ -199,7 +203,7 @@ async fn newest_seq(h: &History) -> i64 {
 }
 
 /// Batches the size the chat layer sees when a peer flushes its outbox or history syncs.
-async fn batched_inserts(h: &History, path: &Path, corpus: &Corpus, rng: &mut StdRng) {
+async fn batched_inserts(h: &History, db: &Db, corpus: &Corpus, rng: &mut StdRng) {
     println!("batched inserts on top of the full history (insert_many):");
     let mut clock = 1_700_000_000_000i64;
     // Enough batches to include the index merges that inserts pay for now and then.
@@ -216,15 +220,15 @@ async fn batched_inserts(h: &History, path: &Path, corpus: &Corpus, rng: &mut St
             (size * batches) as f64 / total.as_secs_f64()
         );
         Stats(samples).line(&format!("latency per batch of {size}"));
-        delete_after(path, before);
+        delete_after(db, before);
     }
 }
 
-async fn generate(path: &Path, total: usize, corpus: &Corpus, rng: &mut StdRng) {
+async fn generate(db: &Db, total: usize, corpus: &Corpus, rng: &mut StdRng) {
     for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.path.display()));
     }
-    let h = History::open(path).unwrap();
+    let h = db.open();
     for c in 0..CONVERSATIONS {
         h.upsert_conversation(&conversation_id(c), &format!("Friend {c}"))
             .await
@@ -263,7 +267,7 @@ async fn generate(path: &Path, total: usize, corpus: &Corpus, rng: &mut StdRng) 
     drop(h);
     // An old history is mostly acknowledged and read; leave a realistic outbox and unread set.
     let start = Instant::now();
-    let conn = rusqlite::Connection::open(path).unwrap();
+    let conn = db.raw();
     conn.execute_batch(
         "UPDATE messages SET state = 3 WHERE seq <= (SELECT MAX(seq) - 2000 FROM messages);
          PRAGMA wal_checkpoint(TRUNCATE);",
@@ -281,49 +285,92 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(if smoke { SMOKE_MESSAGES } else { DEFAULT_MESSAGES });
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("parley-history-bench");
-    // Bump when the schema or the generator changes, so a stale cached database is not reused.
-    let path = dir.join(format!("history-{total}-v4.sqlite3"));
-    let complete = path.with_extension("complete");
+    let modes = std::env::var("PARLEY_BENCH_MODES").unwrap_or_else(|_| "plaintext,encrypted".to_owned());
     let runtime = runtime();
-    let mut rng = StdRng::seed_from_u64(7);
-    let corpus = Corpus::new(&mut rng);
 
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
         "load average at start: {}",
         load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
     );
-    runtime.block_on(async {
-        if std::env::var_os("PARLEY_BENCH_REGENERATE").is_some() || !complete.exists() {
-            // Databases of earlier bench versions are 400 MB each: keep only the one in use.
-            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-                if entry.file_name().to_string_lossy().starts_with("history-") {
-                    let _ = std::fs::remove_file(entry.path());
-                }
-            }
-            let start = Instant::now();
-            generate(&path, total, &corpus, &mut rng).await;
-            println!("  generation took {:.1} s in all", start.elapsed().as_secs_f64());
-            std::fs::write(&complete, b"").unwrap();
-        } else {
-            println!("reusing {} (PARLEY_BENCH_REGENERATE=1 rebuilds it)", path.display());
+    // Bump when the schema or the generator changes, so a stale cached database is not reused.
+    let version = format!("history-{total}-v5-");
+    // Databases of earlier bench versions are 400 MB each: keep only the ones in use.
+    for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("history-") && !name.starts_with(&version) {
+            let _ = std::fs::remove_file(entry.path());
         }
-        println!("database: {:.0} MiB on disk", file_size(&path) as f64 / 1048576.0);
+    }
+    for mode in modes.split(',').map(str::trim).filter(|m| !m.is_empty()) {
+        let db = Db {
+            path: dir.join(format!("{version}{mode}.sqlite3")),
+            key: match mode {
+                "plaintext" => None,
+                "encrypted" => Some(HistoryKey::from_bytes([42; 32])),
+                other => panic!("PARLEY_BENCH_MODES: {other:?} is neither plaintext nor encrypted"),
+            },
+        };
+        println!("\n=== {mode} ===");
+        // The same messages in every mode.
+        let mut rng = StdRng::seed_from_u64(7);
+        let corpus = Corpus::new(&mut rng);
+        runtime.block_on(run(&db, total, &corpus, &mut rng));
+    }
+}
 
+/// A database of the benchmark, plaintext or encrypted.
+struct Db {
+    path: PathBuf,
+    key: Option<HistoryKey>,
+}
+
+impl Db {
+    fn open(&self) -> History {
+        std::fs::create_dir_all(self.path.parent().unwrap()).unwrap();
+        match &self.key {
+            Some(key) => History::open(&self.path, key),
+            None => History::open_unencrypted(&self.path),
+        }
+        .unwrap()
+    }
+
+    /// A connection of the benchmark's own, for set-up behind the history's back.
+    fn raw(&self) -> rusqlite::Connection {
+        let conn = rusqlite::Connection::open(&self.path).unwrap();
+        if let Some(key) = &self.key {
+            conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", key.to_hex()))
+                .unwrap();
+        }
+        conn
+    }
+}
+
+async fn run(db: &Db, total: usize, corpus: &Corpus, rng: &mut StdRng) {
+    let complete = db.path.with_extension("complete");
+    if std::env::var_os("PARLEY_BENCH_REGENERATE").is_some() || !complete.exists() {
         let start = Instant::now();
-        let h = History::open(&path).unwrap();
-        println!("open existing history: {:.2} ms", ms(start.elapsed()));
+        generate(db, total, corpus, rng).await;
+        println!("  generation took {:.1} s in all", start.elapsed().as_secs_f64());
+        std::fs::write(&complete, b"").unwrap();
+    } else {
+        println!("reusing {} (PARLEY_BENCH_REGENERATE=1 rebuilds it)", db.path.display());
+    }
+    println!("database: {:.0} MiB on disk", file_size(&db.path) as f64 / 1048576.0);
 
-        batched_inserts(&h, &path, &corpus, &mut rng).await;
-        single_inserts(&h, &path).await;
-        open_conversations(&h).await;
-        deep_paging(&h).await;
-        search(&h, &corpus, &mut rng).await;
-    });
+    let start = Instant::now();
+    let h = db.open();
+    println!("open existing history: {:.2} ms", ms(start.elapsed()));
+
+    batched_inserts(&h, db, corpus, rng).await;
+    single_inserts(&h, db).await;
+    open_conversations(&h).await;
+    deep_paging(&h).await;
+    search(&h, corpus, rng).await;
 }
 
 /// The app's path for one message: one call, one transaction, one commit.
-async fn single_inserts(h: &History, path: &Path) {
+async fn single_inserts(h: &History, db: &Db) {
     const N: usize = 2_000;
     let before = newest_seq(h).await;
     let mut samples = Vec::with_capacity(N);
@@ -356,7 +403,7 @@ async fn single_inserts(h: &History, path: &Path) {
         .unwrap();
     }
     Stats(samples).line("advance_state");
-    delete_after(path, before);
+    delete_after(db, before);
 }
 
 async fn open_conversations(h: &History) {

@@ -22,6 +22,7 @@ use parking_lot::{Condvar, Mutex, MutexGuard};
 use rusqlite::hooks::Wal;
 use rusqlite::{Connection, OpenFlags};
 
+use super::encryption::{self, Encryption};
 use super::{schema, HistoryError};
 
 /// How long after a write an idle history checkpoints: a burst of messages shares one.
@@ -80,10 +81,15 @@ pub(crate) struct Checkpointer {
 impl Checkpointer {
     /// Opens the checkpointer's own connection to `path` and starts its thread. `writer` must
     /// have had [`install_wal_hook`].
-    pub(crate) fn start(path: &Path, writer: Arc<Mutex<Connection>>) -> Result<Checkpointer, HistoryError> {
-        let conn = Connection::open_with_flags(
+    pub(crate) fn start(
+        path: &Path,
+        encryption: &Encryption,
+        writer: Arc<Mutex<Connection>>,
+    ) -> Result<Checkpointer, HistoryError> {
+        let conn = encryption::connect(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            encryption,
         )?;
         schema::configure_checkpointer(&conn)?;
         let shared = Arc::new(Shared::default());

@@ -15,6 +15,8 @@
 
 mod checkpoint;
 mod contacts;
+mod encryption;
+mod identities;
 mod query;
 mod schema;
 mod store;
@@ -28,7 +30,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, OpenFlags};
 
+pub use encryption::{encrypt_plaintext, is_plaintext, HistoryKey, InvalidKey};
+pub use identities::{IdentityCheck, PinnedIdentity};
 pub use store::MAX_PAGE;
+
+use encryption::Encryption;
 pub use types::{
     Conversation, Cursor, DeliveryState, Direction, InsertOutcome, InvalidCursor, Message, NewMessage, Page, SearchHit,
     SNIPPET_ELLIPSIS, SNIPPET_MATCH_END, SNIPPET_MATCH_START,
@@ -60,6 +66,30 @@ pub enum HistoryError {
     /// An outgoing message with an id already stored.
     #[error("message id {0} is already stored")]
     DuplicateId(String),
+    /// The history is encrypted and this key does not open it.
+    #[error("the history at {path} cannot be opened with this key")]
+    WrongKey {
+        /// The database file.
+        path: PathBuf,
+    },
+    /// The history is not encrypted yet: encrypt it first ([`encrypt_plaintext`]).
+    #[error("the history at {path} is not encrypted yet")]
+    Plaintext {
+        /// The database file.
+        path: PathBuf,
+    },
+    /// This build's SQLite cannot encrypt: refusing to keep messages in plain text.
+    #[error("this build of Parley cannot encrypt its history (SQLCipher is missing), so it stores none")]
+    CannotEncrypt,
+    /// A file of the history could not be written, synced or renamed.
+    #[error("history file {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// The blocking task running the query failed.
     #[error("history task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
@@ -124,32 +154,46 @@ pub fn now_ms() -> i64 {
 }
 
 impl History {
-    /// Opens (creating if needed) the history database at `path` and brings its schema up to
-    /// date. Blocking: call it from a blocking context, or at start-up before the runtime is busy.
-    pub fn open(path: &Path) -> Result<History, HistoryError> {
+    /// Opens (creating if needed) the history database at `path`, encrypted with `key`, and
+    /// brings its schema up to date. A plaintext database is refused ([`HistoryError::Plaintext`]:
+    /// encrypt it first), as is the wrong key ([`HistoryError::WrongKey`], the file untouched).
+    /// Blocking: call it from a blocking context, or at start-up before the runtime is busy.
+    pub fn open(path: &Path, key: &HistoryKey) -> Result<History, HistoryError> {
+        History::open_with(path, Encryption::Key(key.clone()))
+    }
+
+    /// A history kept in plain text: the control runs of the tests and the benchmark only.
+    #[cfg(any(test, feature = "test-utils"))]
+    pub fn open_unencrypted(path: &Path) -> Result<History, HistoryError> {
+        History::open_with(path, Encryption::None)
+    }
+
+    fn open_with(path: &Path, encryption: Encryption) -> Result<History, HistoryError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| HistoryError::CreateDir {
                 path: dir.to_owned(),
                 source,
             })?;
         }
-        let mut writer = Connection::open(path)?;
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut writer = encryption::connect(path, flags, &encryption)?;
         let wal = schema::configure_writer(&writer, true)?;
         schema::migrate(&mut writer)?;
         let writer = Arc::new(Mutex::new(writer));
         let checkpointer = if wal {
             // From here on commits never checkpoint (nor fsync) inline; the thread does.
             checkpoint::install_wal_hook(&writer.lock())?;
-            Some(checkpoint::Checkpointer::start(path, writer.clone())?)
+            Some(checkpoint::Checkpointer::start(path, &encryption, writer.clone())?)
         } else {
             None
         };
         let readers = (0..READERS)
             .map(|_| {
                 // Read-only at the SQLite level: a bug in a read path cannot write.
-                let reader = Connection::open_with_flags(
+                let reader = encryption::connect(
                     path,
                     OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                    &encryption,
                 )?;
                 schema::configure_reader(&reader)?;
                 Ok(Mutex::new(reader))
@@ -444,6 +488,22 @@ impl History {
             .await
     }
 
+    /// Deletes every conversation, message, contact and pinned identity (and the search index) and shrinks the
+    /// file, so not even encrypted pages of them are left: what signing out with "delete my
+    /// history on this device" does. The database stays, empty, with its key.
+    pub async fn delete_everything(&self) -> Result<(), HistoryError> {
+        self.write(|conn| {
+            conn.execute_batch(
+                "DELETE FROM messages; DELETE FROM conversations; DELETE FROM contacts; DELETE FROM identities;
+                 INSERT INTO messages_fts(messages_fts) VALUES ('optimize');
+                 VACUUM;
+                 PRAGMA wal_checkpoint(TRUNCATE);",
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
     /// One message by id.
     pub async fn message(&self, id: &str) -> Result<Option<Message>, HistoryError> {
         let id = id.to_owned();
@@ -454,6 +514,15 @@ impl History {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn test_key() -> HistoryKey {
+        HistoryKey::from_bytes([7; 32])
+    }
+
+    /// A connection of the test's own, unlocked like the history's.
+    fn raw(path: &Path) -> Connection {
+        encryption::connect(path, OpenFlags::SQLITE_OPEN_READ_WRITE, &Encryption::Key(test_key())).unwrap()
+    }
 
     /// FTS5 compares every index entry against the content table (rank 1 = also check content).
     fn index_matches_table(h: &History) -> Result<(), rusqlite::Error> {
@@ -467,7 +536,7 @@ mod tests {
     #[tokio::test]
     async fn the_search_index_follows_inserts_duplicates_edits_and_deletes() {
         let dir = tempfile::tempdir().unwrap();
-        let h = History::open(&dir.path().join("h.sqlite3")).unwrap();
+        let h = History::open(&dir.path().join("h.sqlite3"), &test_key()).unwrap();
         let batch = (0..500)
             .map(|i| NewMessage::incoming("bob", &format!("m{}", i % 400), "bob", &format!("word{i} shared"), 0, 0))
             .collect();
@@ -506,7 +575,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn clones_write_and_read_concurrently() {
         let dir = tempfile::tempdir().unwrap();
-        let h = History::open(&dir.path().join("h.sqlite3")).unwrap();
+        let h = History::open(&dir.path().join("h.sqlite3"), &test_key()).unwrap();
         let tasks: Vec<_> = (0..8)
             .map(|t| {
                 let h = h.clone();
@@ -546,7 +615,7 @@ mod tests {
         let wal = dir.path().join("h.sqlite3-wal");
         const MESSAGES: usize = 3000;
         {
-            let h = History::open(&path).unwrap();
+            let h = History::open(&path, &test_key()).unwrap();
             let autocheckpoint: i64 = h
                 .inner
                 .writer
@@ -572,7 +641,7 @@ mod tests {
             assert!(max_wal < limit, "WAL grew to {max_wal} bytes over {MESSAGES} messages");
             // Idle: the pending frames reach the database file without any further write.
             tokio::time::sleep(checkpoint::INTERVAL * 4).await;
-            let check = Connection::open(&path).unwrap();
+            let check = raw(&path);
             let (log, done) = checkpoint::checkpoint(&check, "PASSIVE").unwrap();
             assert_eq!(log, done);
             assert!(file_len(&path) > 100 * 4096, "messages never reached the database file");
@@ -581,7 +650,7 @@ mod tests {
         }
         // Closed cleanly: the final TRUNCATE checkpoint leaves no WAL to replay.
         assert_eq!(file_len(&wal), 0);
-        let h = History::open(&path).unwrap();
+        let h = History::open(&path, &test_key()).unwrap();
         assert_eq!(h.unacknowledged_outgoing(None).await.unwrap().len(), MESSAGES);
         assert_eq!(h.search("index", MAX_PAGE, None).await.unwrap().len(), MAX_PAGE);
     }
@@ -589,7 +658,7 @@ mod tests {
     #[tokio::test]
     async fn reads_see_writes_at_once_on_separate_connections() {
         let dir = tempfile::tempdir().unwrap();
-        let h = History::open(&dir.path().join("h.sqlite3")).unwrap();
+        let h = History::open(&dir.path().join("h.sqlite3"), &test_key()).unwrap();
         assert_eq!(h.inner.readers.len(), READERS);
         for i in 0..20 {
             h.insert_outgoing("bob", &format!("o{i}"), "me", "hello", 0)

@@ -75,6 +75,22 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX contacts_by_username ON contacts(username COLLATE NOCASE);
     "#,
+    // 3: the identity keys of contacts' devices, pinned on first use (`identities.rs`).
+    r#"
+    CREATE TABLE identities (
+        user_id     TEXT NOT NULL,
+        device      TEXT NOT NULL,
+        -- The pinned Ed25519 public key, 32 bytes.
+        key         BLOB NOT NULL,
+        -- A different key this device proved since, waiting for the person to accept it (only
+        -- for a verified contact; an unverified one's pin is replaced with a notice).
+        pending     BLOB,
+        verified    INTEGER NOT NULL DEFAULT 0,
+        first_seen  INTEGER NOT NULL,
+        last_seen   INTEGER NOT NULL,
+        PRIMARY KEY (user_id, device)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

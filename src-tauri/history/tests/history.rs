@@ -3,9 +3,13 @@
 use std::time::Duration;
 
 use parley_history::{
-    Cursor, DeliveryState, Direction, History, HistoryError, InsertOutcome, Message, NewMessage, SNIPPET_MATCH_END,
-    SNIPPET_MATCH_START,
+    Cursor, DeliveryState, Direction, History, HistoryError, HistoryKey, InsertOutcome, Message, NewMessage,
+    SNIPPET_MATCH_END, SNIPPET_MATCH_START,
 };
+
+fn test_key() -> HistoryKey {
+    HistoryKey::from_bytes([7; 32])
+}
 
 const ME: &str = "user-me";
 
@@ -44,7 +48,7 @@ async fn everything_survives_reopening_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("profiles/alice/history.sqlite3");
     {
-        let h = History::open(&path).unwrap();
+        let h = History::open(&path, &test_key()).unwrap();
         h.upsert_conversation("bob", "Bob").await.unwrap();
         outgoing(&h, "bob", "o1", "first question").await;
         outgoing(&h, "bob", "o2", "second question").await;
@@ -55,7 +59,7 @@ async fn everything_survives_reopening_the_file() {
     // A clean close folds the write-ahead log into the database, so the next start has nothing to replay.
     assert!(!path.with_extension("sqlite3-wal").exists(), "WAL left behind");
 
-    let h = History::open(&path).unwrap();
+    let h = History::open(&path, &test_key()).unwrap();
     let conversations = h.conversations().await.unwrap();
     assert_eq!(conversations.len(), 1);
     let bob = &conversations[0];
@@ -92,13 +96,14 @@ async fn everything_survives_reopening_the_file() {
 async fn a_database_from_a_newer_build_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("history.sqlite3");
-    drop(History::open(&path).unwrap());
-    rusqlite::Connection::open(&path)
-        .unwrap()
-        .pragma_update(None, "user_version", 99)
+    drop(History::open(&path, &test_key()).unwrap());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", test_key().to_hex()))
         .unwrap();
+    conn.pragma_update(None, "user_version", 99).unwrap();
+    drop(conn);
     assert!(matches!(
-        History::open(&path),
+        History::open(&path, &test_key()),
         Err(HistoryError::UnsupportedSchema { found: 99, .. })
     ));
 }
@@ -377,7 +382,7 @@ async fn conversations_are_listed_by_latest_activity() {
 #[tokio::test]
 async fn pages_walk_every_message_once_in_order_despite_concurrent_inserts() {
     let dir = tempfile::tempdir().unwrap();
-    let h = History::open(&dir.path().join("h.sqlite3")).unwrap();
+    let h = History::open(&dir.path().join("h.sqlite3"), &test_key()).unwrap();
     let batch: Vec<NewMessage> = (0..1000)
         .flat_map(|i| {
             [

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use parley_peer::{PeerConfig, PeerEvent, PeerId, PeerManager, PeerSignal};
+use parley_peer::{Identity, PeerConfig, PeerEvent, PeerId, PeerManager, PeerSignal};
 use parley_signal::test_utils::bench::{env_usize, is_real_run, ms, percentile, runtime};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 use tokio::time::timeout;
@@ -36,7 +36,7 @@ impl Relay {
     fn join(&self, id: &str, config: PeerConfig) -> Node {
         let (sig_tx, mut sig_rx) = unbounded_channel::<(PeerId, PeerSignal)>();
         let (ev_tx, events) = unbounded_channel();
-        let mgr = PeerManager::new(id.to_owned(), config, sig_tx, ev_tx);
+        let mgr = PeerManager::new(id.to_owned(), Arc::new(Identity::generate(id)), config, sig_tx, ev_tx);
         self.peers.lock().unwrap().insert(id.to_owned(), mgr.clone());
         let peers = self.peers.clone();
         let from = id.to_owned();
@@ -56,9 +56,10 @@ impl Relay {
     }
 }
 
-async fn wait_connected(node: &mut Node) -> Instant {
+/// When the channel was usable, and how much of the set-up the identity handshake took.
+async fn wait_connected(node: &mut Node) -> (Instant, Duration) {
     match timeout(Duration::from_secs(20), node.events.recv()).await {
-        Ok(Some(PeerEvent::Connected { .. })) => Instant::now(),
+        Ok(Some(PeerEvent::Connected { identity, .. })) => (Instant::now(), identity.proved_in),
         Ok(Some(other)) => panic!("unexpected event during set-up: {other:?}"),
         Ok(None) | Err(_) => panic!("no connection within 20 s"),
     }
@@ -82,21 +83,25 @@ fn profile(name: &str) -> PeerConfig {
     }
 }
 
-async fn bench_setup(name: &str, runs: usize) -> Vec<Duration> {
+/// Set-up times, and the identity handshake's part of each (the slower side's).
+async fn bench_setup(name: &str, runs: usize) -> (Vec<Duration>, Vec<Duration>) {
     let mut times = Vec::with_capacity(runs);
+    let mut proving = Vec::with_capacity(runs);
     for _ in 0..runs {
         let relay = Relay::default();
         let mut a = relay.join("a", profile(name));
         let mut b = relay.join("b", profile(name));
         let start = Instant::now();
         a.mgr.connect(&"b".to_owned()).await.expect("connect");
-        let (ta, tb) = tokio::join!(wait_connected(&mut a), wait_connected(&mut b));
+        let ((ta, pa), (tb, pb)) = tokio::join!(wait_connected(&mut a), wait_connected(&mut b));
         times.push(ta.max(tb) - start);
+        proving.push(pa.max(pb));
         a.mgr.close_all().await;
         b.mgr.close_all().await;
     }
     times.sort();
-    times
+    proving.sort();
+    (times, proving)
 }
 
 async fn bench_rtt(name: &str, messages: usize) -> Vec<Duration> {
@@ -104,8 +109,8 @@ async fn bench_rtt(name: &str, messages: usize) -> Vec<Duration> {
     let mut a = relay.join("a", profile(name));
     let mut b = relay.join("b", profile(name));
     a.mgr.connect(&"b".to_owned()).await.expect("connect");
-    wait_connected(&mut a).await;
-    wait_connected(&mut b).await;
+    let _ = wait_connected(&mut a).await;
+    let _ = wait_connected(&mut b).await;
 
     let echo_mgr = b.mgr.clone();
     let mut b_events = b.events;
@@ -152,12 +157,18 @@ fn main() {
     let profiles = std::env::var("PROFILES").unwrap_or_else(|_| "tuned,default-pacing".to_owned());
     runtime.block_on(async {
         for name in profiles.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            let setup = bench_setup(name, runs).await;
+            let (setup, proving) = bench_setup(name, runs).await;
             println!(
-                "[{name}] set-up (connect -> channel open on both sides), {runs} runs (ms): p50 {}  min {}  max {}",
+                "[{name}] set-up (connect -> identities proven on both sides), {runs} runs (ms): p50 {}  min {}  max {}",
                 ms(percentile(&setup, 0.5)),
                 ms(setup[0]),
                 ms(setup[setup.len() - 1]),
+            );
+            println!(
+                "[{name}]   of which the identity handshake (channel open -> proof verified) (ms): p50 {}  p99 {}  max {}",
+                ms(percentile(&proving, 0.5)),
+                ms(percentile(&proving, 0.99)),
+                ms(proving[proving.len() - 1]),
             );
             let rtt = bench_rtt(name, messages).await;
             println!(

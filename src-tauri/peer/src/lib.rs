@@ -19,6 +19,8 @@
 
 mod config;
 mod error;
+mod handshake;
+mod identity;
 mod session;
 mod signal;
 
@@ -35,6 +37,8 @@ use webrtc::peer_connection::{PeerConnection, RTCIceCandidateInit, RTCSessionDes
 
 pub use config::PeerConfig;
 pub use error::PeerError;
+pub use handshake::{HandshakeError, HANDSHAKE_VERSION};
+pub use identity::{Identity, IdentityKey, RemoteIdentity, MAX_DEVICE_ID_LEN};
 pub use parley_protocol::IceServer;
 pub use signal::{PeerSignal, SessionId, MAX_CANDIDATE_LEN, MAX_SDP_LEN, MAX_SESSION_ID, PROTOCOL_VERSION};
 
@@ -54,10 +58,22 @@ pub const MAX_PEER_ID_LEN: usize = 256;
 /// exactly one `Disconnected` — also for a connection that failed before it opened.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PeerEvent {
-    /// The channel to `peer` is open on our side.
+    /// The channel to `peer` is open on our side and the remote proved which identity key holds
+    /// the connection's DTLS certificate.
     Connected {
         /// The remote.
         peer: PeerId,
+        /// Who it proved to be.
+        identity: RemoteIdentity,
+    },
+    /// The remote did not prove an identity bound to this connection (a man in the middle, a
+    /// replayed proof, a malformed handshake): the connection is closed (`Disconnected`
+    /// follows) and nothing it sent was delivered.
+    IdentityRefused {
+        /// The remote.
+        peer: PeerId,
+        /// Why, in words.
+        reason: String,
     },
     /// A frame arrived on the channel.
     Frame {
@@ -83,6 +99,7 @@ pub struct PeerManager {
 
 pub(crate) struct Inner {
     pub(crate) local: PeerId,
+    pub(crate) identity: Arc<Identity>,
     pub(crate) config: PeerConfig,
     pub(crate) signals: UnboundedSender<(PeerId, PeerSignal)>,
     pub(crate) events: UnboundedSender<PeerEvent>,
@@ -106,8 +123,10 @@ fn new_session_id() -> SessionId {
 
 impl PeerManager {
     /// `signals` receives `(to, signal)` pairs for the relay; `events` receives what happens.
+    /// Every connection proves `identity` to the remote, and the remote's to us, before it opens.
     pub fn new(
         local_id: PeerId,
+        identity: Arc<Identity>,
         config: PeerConfig,
         signals: UnboundedSender<(PeerId, PeerSignal)>,
         events: UnboundedSender<PeerEvent>,
@@ -115,6 +134,7 @@ impl PeerManager {
         Self {
             inner: Arc::new(Inner {
                 local: local_id,
+                identity,
                 config,
                 signals,
                 events,
@@ -564,7 +584,13 @@ mod tests {
     fn public_futures_stay_small() {
         let (s, _) = tokio::sync::mpsc::unbounded_channel();
         let (e, _) = tokio::sync::mpsc::unbounded_channel();
-        let m = PeerManager::new("a".into(), PeerConfig::loopback(), s, e);
+        let m = PeerManager::new(
+            "a".into(),
+            Arc::new(Identity::generate("d")),
+            PeerConfig::loopback(),
+            s,
+            e,
+        );
         let id = "b".to_owned();
         assert!(std::mem::size_of_val(&m.handle_signal(&id, PeerSignal::Hello { v: 1 })) < 1024);
         assert!(std::mem::size_of_val(&m.connect(&id)) < 1024);

@@ -5,7 +5,7 @@ use parking_lot::Mutex;
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use tokio::sync::mpsc::UnboundedSender;
 use tracing::{debug, info, warn, Instrument, Span};
 use webrtc::data_channel::{DataChannel, DataChannelEvent, RTCDataChannelInit};
@@ -15,6 +15,8 @@ use webrtc::peer_connection::{
 };
 
 use super::{Inner, PeerError, PeerEvent, PeerId, PeerSignal, SessionId};
+use crate::handshake::{sdp_fingerprint, Fingerprints, Handshake, HandshakeError, HandshakeFrame, Step};
+use crate::identity::{Identity, RemoteIdentity};
 
 /// The chat channel is negotiated out of band (both sides create it with this stream id) rather
 /// than announced in band: that skips the DCEP open/ack round trip during set-up, and no
@@ -32,9 +34,22 @@ pub(crate) enum Role {
     Answerer,
 }
 
+impl Role {
+    pub(crate) fn other(self) -> Role {
+        match self {
+            Role::Offerer => Role::Answerer,
+            Role::Answerer => Role::Offerer,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
+    /// Negotiating; the channel is not open yet.
     Pending,
+    /// The channel is open and the identity handshake runs: nothing is delivered or sent.
+    Proving,
+    /// The remote proved its identity: frames flow.
     Open,
     Ended,
 }
@@ -61,6 +76,12 @@ pub(crate) struct Shared {
     inbound: Mutex<Inbound>,
     /// Set right after the connection is built; the driver callbacks use it to wake the driver.
     dc: OnceLock<Arc<dyn DataChannel>>,
+    /// The connection, for the descriptions the handshake binds to (weak: the connection's
+    /// handler holds this).
+    pc: OnceLock<Weak<dyn PeerConnection>>,
+    role: Role,
+    identity: Arc<Identity>,
+    handshake: Mutex<Option<Handshake>>,
 }
 
 /// Local candidates are gathered as soon as the local description is set, which is before the
@@ -81,19 +102,50 @@ impl Shared {
         *self.phase.lock() == Phase::Open
     }
 
+    /// Not usable yet: negotiating, or proving identities.
     pub(crate) fn is_pending(&self) -> bool {
-        *self.phase.lock() == Phase::Pending
+        matches!(*self.phase.lock(), Phase::Pending | Phase::Proving)
     }
 
-    fn mark_open(&self) {
+    /// The channel opened: the handshake starts. Returns the `id-hello` to send.
+    fn start_proving(&self) -> Option<HandshakeFrame> {
         let mut phase = self.phase.lock();
-        if *phase == Phase::Pending {
+        if *phase != Phase::Pending {
+            return None;
+        }
+        *phase = Phase::Proving;
+        debug!(parent: &self.span, "channel open; proving identities");
+        let handshake = Handshake::new(self.role, &self.identity);
+        let hello = handshake.hello();
+        *self.handshake.lock() = Some(handshake);
+        Some(hello)
+    }
+
+    fn mark_open(&self, identity: RemoteIdentity) {
+        let mut phase = self.phase.lock();
+        if *phase == Phase::Proving {
             *phase = Phase::Open;
-            info!(parent: &self.span, "channel open");
+            info!(parent: &self.span, key = %identity.key, device = %identity.device, "channel open, identity proven");
             let _ = self.events.send(PeerEvent::Connected {
                 peer: self.remote.clone(),
+                identity,
             });
         }
+    }
+
+    /// The DTLS fingerprints of both ends as the descriptions carry them.
+    async fn fingerprints(&self) -> Fingerprints {
+        let pc = self.pc.get().and_then(Weak::upgrade);
+        let (mut local, mut remote) = (String::new(), String::new());
+        if let Some(pc) = pc {
+            if let Some(d) = pc.local_description().await {
+                local = sdp_fingerprint(&d.sdp).unwrap_or_default();
+            }
+            if let Some(d) = pc.remote_description().await {
+                remote = sdp_fingerprint(&d.sdp).unwrap_or_default();
+            }
+        }
+        Fingerprints { local, remote }
     }
 
     /// Returns whether this call ended the session (so exactly one caller emits Disconnected).
@@ -199,6 +251,10 @@ impl Session {
                 held: Vec::new(),
             }),
             dc: OnceLock::new(),
+            pc: OnceLock::new(),
+            role,
+            identity: inner.identity.clone(),
+            handshake: Mutex::new(None),
         });
         let handler = Arc::new(Handler {
             shared: shared.clone(),
@@ -215,6 +271,7 @@ impl Session {
             .instrument(span.clone())
             .await?;
         let pc: Arc<dyn PeerConnection> = Arc::new(pc);
+        let _ = shared.pc.set(Arc::downgrade(&pc));
         let init = RTCDataChannelInit {
             ordered: true,
             negotiated: Some(CHAT_CHANNEL_ID),
@@ -271,19 +328,70 @@ impl Session {
     }
 }
 
-/// Forwards the chat channel's events until it closes, then drops the session.
+/// Forwards the chat channel's events until it closes, then drops the session. The first
+/// frames are the identity handshake's; nothing else passes until it succeeds.
 async fn pump(inner: Weak<Inner>, shared: Arc<Shared>, dc: Arc<dyn DataChannel>) {
+    let mut reason = "channel closed".to_owned();
     while let Some(event) = dc.poll().await {
         match event {
-            DataChannelEvent::OnOpen => shared.mark_open(),
-            DataChannelEvent::OnMessage(msg) => shared.deliver(msg.data.freeze()),
+            DataChannelEvent::OnOpen => {
+                if let Some(hello) = shared.start_proving() {
+                    if let Err(e) = dc.send(BytesMut::from(hello.encode())).await {
+                        debug!(parent: &shared.span, error = %e, "id-hello not sent");
+                    }
+                }
+            }
+            DataChannelEvent::OnMessage(msg) => {
+                let data = msg.data.freeze();
+                if *shared.phase.lock() != Phase::Proving {
+                    shared.deliver(data);
+                    continue;
+                }
+                if let Err(e) = prove(&shared, &dc, &data).await {
+                    warn!(parent: &shared.span, error = %e, "identity not proven: closing");
+                    let _ = shared.events.send(PeerEvent::IdentityRefused {
+                        peer: shared.remote.clone(),
+                        reason: e.to_string(),
+                    });
+                    reason = format!("identity not proven: {e}");
+                    break;
+                }
+            }
             DataChannelEvent::OnClose => break,
             _ => {}
         }
     }
     if let Some(inner) = inner.upgrade() {
-        inner.drop_session(&shared.remote, shared.id, "channel closed").await;
+        inner.drop_session(&shared.remote, shared.id, &reason).await;
     }
+}
+
+/// One handshake frame from the remote: answers it, or opens the channel once the remote's
+/// proof verifies.
+async fn prove(shared: &Shared, dc: &Arc<dyn DataChannel>, data: &[u8]) -> Result<(), HandshakeError> {
+    let fingerprints = shared.fingerprints().await;
+    let step = {
+        let mut handshake = shared.handshake.lock();
+        let handshake = handshake
+            .as_mut()
+            .ok_or_else(|| HandshakeError::Invalid("no handshake running".into()))?;
+        handshake.on_frame(data, &shared.identity, &fingerprints)?
+    };
+    match step {
+        Step::Send(frames) => {
+            for frame in frames {
+                if let Err(e) = dc.send(BytesMut::from(frame.encode())).await {
+                    debug!(parent: &shared.span, error = %e, "handshake frame not sent");
+                }
+            }
+        }
+        Step::Wait => {}
+        Step::Done(identity) => {
+            shared.handshake.lock().take();
+            shared.mark_open(identity);
+        }
+    }
+    Ok(())
 }
 
 impl Handler {

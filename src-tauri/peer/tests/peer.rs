@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use parley_peer::{PeerConfig, PeerError, PeerEvent, PeerId, PeerManager, PeerSignal, MAX_FRAME_LEN};
+use parley_peer::{Identity, PeerConfig, PeerError, PeerEvent, PeerId, PeerManager, PeerSignal, MAX_FRAME_LEN};
 use parley_signal::test_utils::{init_tracing, DEADLINE};
 use tokio::runtime::Handle;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
@@ -52,7 +52,7 @@ impl Relay {
         let (sig_tx, mut sig_rx) = unbounded_channel::<(PeerId, PeerSignal)>();
         let (ev_tx, ev_rx) = unbounded_channel();
         let (inbox_tx, mut inbox_rx) = unbounded_channel::<(PeerId, PeerSignal)>();
-        let mgr = PeerManager::new(id.to_owned(), config, sig_tx, ev_tx);
+        let mgr = PeerManager::new(id.to_owned(), Arc::new(Identity::generate(id)), config, sig_tx, ev_tx);
         let registration = self.registrations.fetch_add(1, Ordering::Relaxed);
         self.peers
             .lock()
@@ -156,7 +156,7 @@ impl Node {
 
     async fn expect_connected(&mut self, peer: &str) {
         match self.next().await {
-            PeerEvent::Connected { peer: p } if p == peer => {}
+            PeerEvent::Connected { peer: p, .. } if p == peer => {}
             other => panic!("{}: expected Connected from {peer}, got {other:?}", self.id),
         }
     }
@@ -583,7 +583,7 @@ async fn three_peers_form_a_mesh() {
         let mut seen = Vec::new();
         for _ in 0..2 {
             match n.next().await {
-                PeerEvent::Connected { peer } => seen.push(peer),
+                PeerEvent::Connected { peer, .. } => seen.push(peer),
                 other => panic!("{}: {other:?}", n.id),
             }
         }

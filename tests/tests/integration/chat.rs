@@ -7,8 +7,6 @@
 //! person would after losing their keyring. The history, the outbox and the contacts are on
 //! disk in the profile directory and survive.
 
-use std::path::Path;
-
 use parley_core::{CoreEvent, DeliveryState, Direction, Message, ServerChoice, SNIPPET_MATCH_END, SNIPPET_MATCH_START};
 use parley_tests::{is_message, is_state, online_pair, Person, SignIn, TestServer};
 
@@ -42,8 +40,11 @@ fn bodies(messages: &[Message]) -> Vec<&str> {
 /// Sets the delivery state of outgoing messages behind the core's back, as if their acks had
 /// been lost (the receiver stored them, the sender never heard). SQLite in WAL mode lets this
 /// run while the profile is open.
-fn lose_acks(history_db: &Path, ids: &[&str]) {
-    let conn = rusqlite::Connection::open(history_db).expect("open history db");
+fn lose_acks(person: &Person, ids: &[&str]) {
+    let conn = rusqlite::Connection::open(person.history_path()).expect("open history db");
+    let key = person.history_key().to_hex();
+    conn.execute_batch(&format!("PRAGMA key = \"x'{key}'\";"))
+        .expect("the history's key");
     conn.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
     for id in ids {
         let changed = conn
@@ -95,7 +96,7 @@ async fn two_people_meet_in_a_room_and_chat_with_receipts_and_typing() {
 
     // Register signed alice in; signing out and in again with the password works, a wrong
     // password does not.
-    alice.parley().sign_out().await.unwrap();
+    alice.parley().sign_out(true).await.unwrap();
     assert!(alice.parley().snapshot().me.is_none());
     let server_choice = ServerChoice::Url { url: server.url() };
     let wrong = alice
@@ -304,7 +305,7 @@ async fn a_sender_restarting_with_unacknowledged_messages_resends_them_and_the_r
 
     // alice quits, and her last two acks are lost on the way to her disk.
     alice.quit().await;
-    lose_acks(&alice.history_path(), &[&a1.id, &a2.id]);
+    lose_acks(&alice, &[&a1.id, &a2.id]);
 
     alice.reopen_offline().await;
     let outbox = alice.parley().outbox(Some(bob.id())).await.unwrap();
@@ -346,7 +347,7 @@ async fn a_receiver_restarting_gets_what_it_missed_once_and_ignores_what_it_alre
     bob.quit().await;
     let a2 = alice.send(&bob.user, "while you restarted").await;
     let a3 = alice.send(&bob.user, "and another").await;
-    lose_acks(&alice.history_path(), &[&a1.id]);
+    lose_acks(&alice, &[&a1.id]);
     alice.mark();
 
     assert_eq!(bob.restart().await, SignIn::Password);

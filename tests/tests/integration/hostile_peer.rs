@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use parley_core::{CoreEvent, DeliveryState, Direction, Message};
-use parley_peer::{PeerConfig, PeerError, PeerEvent, PeerManager, MAX_FRAME_LEN};
+use parley_peer::{Identity, PeerConfig, PeerError, PeerEvent, PeerManager, MAX_FRAME_LEN};
 use parley_protocol::{ClientFrame, ServerFrame, User};
 use parley_tests::bare_link::{self, BareLink};
 use parley_tests::{Person, TestServer, DEADLINE};
@@ -74,7 +74,8 @@ impl Rogue {
         let link = Arc::new(link);
         let (signals, mut outgoing) = unbounded_channel();
         let (peer_events, events) = unbounded_channel();
-        let manager = PeerManager::new(peer_id, PeerConfig::loopback(), signals, peer_events);
+        let identity = Arc::new(Identity::generate(name));
+        let manager = PeerManager::new(peer_id, identity, PeerConfig::loopback(), signals, peer_events);
         let relay_out = {
             let link = link.clone();
             tokio::spawn(async move {
@@ -112,7 +113,7 @@ impl Rogue {
         rogue
             .next_event(
                 "the channel to the victim",
-                |e| matches!(e, PeerEvent::Connected { peer } if *peer == victim),
+                |e| matches!(e, PeerEvent::Connected { peer, .. } if *peer == victim),
             )
             .await;
         // Greet like an honest peer: hello at once (lost if it reaches the victim's end before
@@ -146,6 +147,9 @@ impl Rogue {
                 }
                 PeerEvent::Disconnected { reason, .. } => self.disconnected = Some(reason.clone()),
                 PeerEvent::Connected { .. } => {}
+                PeerEvent::IdentityRefused { reason, .. } => {
+                    panic!("the victim refused the rogue's identity: {reason}")
+                }
             }
             if pick(&event) {
                 return;

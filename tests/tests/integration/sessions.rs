@@ -3,7 +3,7 @@
 //! an offline start that comes back by itself, and signing out.
 
 use parley_core::{Connection, CoreEvent, DeliveryState, Parley, ServerChoice};
-use parley_tests::{free_port, open, test_options, TestServer, DEADLINE};
+use parley_tests::{free_port, open, open_or_unlock, test_options, TestServer, DEADLINE};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 struct App {
@@ -212,7 +212,7 @@ async fn signing_out_forgets_the_session_and_the_rooms_but_keeps_history() {
     app.sign_up(choice.clone(), "dave").await;
     app.parley.join_room("hall").unwrap();
 
-    let snapshot = app.parley.sign_out().await.unwrap();
+    let snapshot = app.parley.sign_out(true).await.unwrap();
     assert_eq!(snapshot.connection, Connection::SignedOut);
     assert!(snapshot.me.is_none());
     app.wait_for("signed out", |e| matches!(e, CoreEvent::SignedOut)).await;
@@ -227,6 +227,59 @@ async fn signing_out_forgets_the_session_and_the_rooms_but_keeps_history() {
         .expect_err("wrong password");
     assert_eq!(err.code(), "invalid_credentials");
     assert_eq!(app.parley.snapshot().connection, Connection::SignedOut);
+}
+
+#[tokio::test]
+async fn signing_out_keeps_the_history_or_deletes_it_as_asked() {
+    let embedded = tempfile::tempdir().unwrap();
+    let server = TestServer::start().await;
+    let choice = ServerChoice::Url { url: server.url() };
+    let mut dave = start(embedded.path(), free_port()).await;
+    let mut erin = start(embedded.path(), free_port()).await;
+    dave.sign_up(choice.clone(), "dave").await;
+    let erin_id = erin.sign_up(choice.clone(), "erin").await;
+    dave.parley.join_room("hall").unwrap();
+    erin.parley.join_room("hall").unwrap();
+    dave.wait_for("erin in the hall", |e| matches!(e, CoreEvent::PeerJoined { .. }))
+        .await;
+    let sent = dave.parley.send_message(&erin_id, "kept or not").await.unwrap();
+    dave.wait_for(
+        "delivered",
+        |e| matches!(e, CoreEvent::MessageState { id, state: DeliveryState::Delivered, .. } if *id == sent.id),
+    )
+    .await;
+
+    // Kept: everything answers as before, signed out.
+    dave.parley.sign_out(true).await.unwrap();
+    assert_eq!(dave.parley.message(&sent.id).await.unwrap().body, "kept or not");
+    assert_eq!(dave.parley.search("kept", None, None, None).await.unwrap().len(), 1);
+    assert_eq!(dave.parley.contacts().await.unwrap().len(), 1);
+
+    // Deleted: nothing of it is left, and the profile goes on working.
+    dave.parley
+        .sign_in(choice.clone(), "dave", "correct horse battery")
+        .await
+        .unwrap();
+    dave.parley.sign_out(false).await.unwrap();
+    assert_eq!(
+        dave.parley.message(&sent.id).await.unwrap_err().code(),
+        "unknown_message"
+    );
+    assert!(dave.parley.search("kept", None, None, None).await.unwrap().is_empty());
+    assert!(dave.parley.contacts().await.unwrap().is_empty());
+    assert!(dave
+        .parley
+        .history_page(&erin_id, None, None)
+        .await
+        .unwrap()
+        .messages
+        .is_empty());
+    dave.parley
+        .sign_in(choice, "dave", "correct horse battery")
+        .await
+        .unwrap();
+    dave.parley.shutdown().await;
+    erin.parley.shutdown().await;
 }
 
 #[tokio::test]
@@ -251,13 +304,16 @@ async fn a_signed_in_profile_opens_on_its_owner_before_the_server_answers() {
             .unwrap();
         while !matches!(events.recv().await, Some(CoreEvent::Online { .. })) {}
         let me = client.snapshot().me.unwrap();
+        let code = client.recovery_code().unwrap();
         client.shutdown().await;
-        me
+        (me, code)
     };
+    let (me, code) = me;
 
     // The next start: before any network, the profile's owner is known and the session is
-    // taken to be resuming.
-    let (client, _events) = open(profile.path(), options).await;
+    // taken to be resuming. (The test keyring forgot the history's key too: the recovery code
+    // opens it.)
+    let (client, _events) = open_or_unlock(profile.path(), options, Some(&code)).await;
     let early = client.snapshot();
     assert_eq!(early.connection, Connection::Connecting);
     assert_eq!(early.me.map(|u| u.id), Some(me.id));

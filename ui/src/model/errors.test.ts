@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeError, errorText, toCoreError } from './errors';
+import { describeError, errorText, knownErrorText, toCoreError } from './errors';
 
 describe('errorText', () => {
   it('has friendly words for the common codes', () => {
@@ -7,6 +7,15 @@ describe('errorText', () => {
     expect(errorText({ code: 'username_taken', message: 'x' })).toMatch(/taken/);
     expect(errorText({ code: 'server_unreachable', message: 'x' })).toMatch(/Can't reach the server/);
     expect(errorText({ code: 'rate_limited', message: '' })).toMatch(/Too many/);
+  });
+  it('words the start-up and recovery code failures', () => {
+    expect(errorText({ code: 'wrong_recovery_code', message: 'x' })).toMatch(/doesn't open this history/);
+    expect(errorText({ code: 'invalid_recovery_code', message: 'x' })).toMatch(/52 letters and digits/);
+    expect(errorText({ code: 'history_locked', message: 'x' })).toMatch(/recovery code/);
+    expect(errorText({ code: 'not_started', message: 'x' })).toMatch(/hasn't opened your profile/);
+    expect(errorText({ code: 'keyring_unavailable', message: 'x' })).toMatch(/keyring/);
+    expect(knownErrorText('profile_in_use')).toMatch(/already running/);
+    expect(knownErrorText('brand_new')).toBeNull();
   });
   it("keeps the core's message when it names the field, or for unknown codes", () => {
     expect(errorText({ code: 'invalid_input', message: 'password: at least 8 characters' })).toBe('password: at least 8 characters');

@@ -12,7 +12,13 @@ const TEXT: Record<string, string> = {
   not_signed_in: 'You are signed out. Sign in again.',
   not_online: "You're offline. This works again once the connection is back.",
   keyring_unavailable:
-    "Parley can't use the system keyring to keep you signed in. You'll need to sign in each time.",
+    "Parley can't use the system keyring: it isn't running, or it is locked. Start or unlock it, then try again.",
+  not_started: "Parley hasn't opened your profile yet. Restart Parley if this stays.",
+  history_locked: 'Your history is locked. Enter your recovery code to open it.',
+  invalid_recovery_code:
+    "That isn't a recovery code. It has 52 letters and digits in groups of four, like ABCD-EFGH-\u2026",
+  wrong_recovery_code:
+    "That recovery code doesn't open this history. Check it for typos, or use the code you saved for this profile.",
   profile_in_use: 'Parley is already running with this profile in another window.',
   history_error: "Parley couldn't read or write its message history.",
   invalid_message: "That message can't be sent: it is empty or longer than 12,000 characters.",
@@ -28,10 +34,15 @@ const TEXT: Record<string, string> = {
 /** Codes whose core message names the field or value at fault: show it as it is. */
 const SPECIFIC = new Set(['invalid_input', 'invalid_settings']);
 
+/** The friendly words for a code, when there are some. */
+export function knownErrorText(code: string): string | null {
+  return Object.prototype.hasOwnProperty.call(TEXT, code) ? (TEXT[code] ?? null) : null;
+}
+
 export function errorText(error: ErrorInfo): string {
   if (SPECIFIC.has(error.code) && error.message !== '') return error.message;
-  const text = TEXT[error.code];
-  if (text !== undefined) return text;
+  const text = knownErrorText(error.code);
+  if (text !== null) return text;
   return error.message !== '' ? error.message : 'Something went wrong.';
 }
 

@@ -1,14 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { formFromSettings, isAbsolutePath, splitUrls, validateSettings, type SettingsForm } from './settings-form';
+import { settings } from './test-fixtures';
 import type { Settings } from '../types';
 
-const base: Settings = {
-  server: { kind: 'embedded' },
+const base: Settings = settings({
   ice_servers: [{ urls: ['turn:turn.example.org:3478'], username: 'me', has_credential: true }],
-  download_dir: null,
-  theme: 'system',
-  notifications: true,
-};
+});
 
 function form(extra: Partial<SettingsForm> = {}): SettingsForm {
   return { ...formFromSettings(base), ...extra };
@@ -54,6 +51,13 @@ describe('validateSettings', () => {
     expect(r.ok && r.settings.download_dir).toBe('/home/me/Downloads');
     const bad = validateSettings(form({ downloadDir: 'Downloads' }));
     expect(!bad.ok && bad.errors[0]?.field).toBe('download_dir');
+  });
+
+  it('carries the keyring through unchanged (it is chosen on the start-up screen)', () => {
+    const kernel = settings({ keyring: 'keyutils' });
+    expect(formFromSettings(kernel).keyring).toBe('keyutils');
+    const r = validateSettings({ ...formFromSettings(kernel), theme: 'dark' });
+    expect(r.ok && r.settings).toEqual({ ...kernel, theme: 'dark' });
   });
 
   it('accepts only known themes', () => {

@@ -1,6 +1,6 @@
 /** The settings form's data, validated before `set_settings`. Pure. */
 import { normalizeServerUrl } from './server-url';
-import type { IceCredential, Settings, Theme } from '../types';
+import type { IceCredential, Settings, StoreKind, Theme } from '../types';
 
 export type IceRow = {
   urls: string; // comma or whitespace separated
@@ -16,6 +16,8 @@ export type SettingsForm = {
   downloadDir: string;
   theme: string;
   notifications: boolean;
+  /** Not edited in the form (chosen on the start-up screen): carried through unchanged. */
+  keyring: StoreKind;
 };
 
 export type FieldError = { field: string; message: string };
@@ -52,6 +54,7 @@ export function formFromSettings(settings: Settings): SettingsForm {
     downloadDir: settings.download_dir ?? '',
     theme: settings.theme,
     notifications: settings.notifications,
+    keyring: settings.keyring,
   };
 }
 
@@ -114,6 +117,7 @@ export function validateSettings(form: SettingsForm): Validated {
       download_dir: dir === '' ? null : dir,
       theme,
       notifications: form.notifications,
+      keyring: form.keyring,
     },
     credentials,
   };

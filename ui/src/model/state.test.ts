@@ -1,17 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { initialState, isSignedIn, isTyping, mergeMessages, reduce, unknownUserIds, type Action, type AppState } from './state';
-import { msg, user } from './test-fixtures';
+import { msg, snapshot as snapshotOf, user } from './test-fixtures';
 import type { Contact, Snapshot } from '../types';
 
-const snapshot: Snapshot = {
-  connection: 'online',
-  me: user('alice'),
-  username: 'alice',
-  server: { kind: 'embedded' },
-  server_url: 'http://127.0.0.1:9000',
-  rooms: [],
-  error: null,
-};
+const snapshot: Snapshot = snapshotOf({ server_url: 'http://127.0.0.1:9000' });
 
 const contacts: Contact[] = [
   { user: user('bob'), online: false, conversation: null },
@@ -44,6 +36,17 @@ describe('snapshot and contacts', () => {
     expect(s.me?.username).toBe('alice');
     expect(s.contacts.map((c) => c.user.id)).toEqual(['carol', 'bob']);
     expect(s.contacts[0]?.unread).toBe(2);
+  });
+
+  it('follows the recovery code reminder of the snapshots, across signing out', () => {
+    expect(initialState.recoveryCodePending).toBe(false);
+    let s = reduce(initialState, { type: 'snapshot', snapshot: { ...snapshot, recovery_code_pending: true } });
+    expect(s.recoveryCodePending).toBe(true);
+    // It belongs to the profile's history, not to the session.
+    s = reduce(s, { type: 'event', now: 0, event: { event: 'signed-out' } });
+    expect(s.recoveryCodePending).toBe(true);
+    s = reduce(s, { type: 'snapshot', snapshot });
+    expect(s.recoveryCodePending).toBe(false);
   });
 
   it('a signed-out snapshot clears the conversation', () => {
@@ -144,6 +147,20 @@ describe('presence, rooms and system lines', () => {
     s = reduce(s, { type: 'event', now: 2, event: { event: 'peer-left', room: 'lobby', peer_id: 'p-bob' } });
     expect(s.contacts.find((c) => c.user.id === 'bob')?.online).toBe(false);
     expect(s.open?.system.map((l) => l.text)).toEqual(['Bob joined lobby.', 'Bob left lobby.']);
+  });
+
+  it('identity notices go into the contact\'s open conversation; a refused connection is also a notice', () => {
+    let s = run(signedIn(), { type: 'open', userId: 'bob', title: 'Bob' }, { type: 'latest', userId: 'bob', page: { messages: [msg('m1', 1)], next: null } });
+    s = reduce(s, { type: 'event', now: 1, event: { event: 'identity-new-device', user_id: 'bob', device: 'phone' } });
+    s = reduce(s, { type: 'event', now: 2, event: { event: 'identity-changed', user_id: 'bob', device: 'phone', verified: true } });
+    s = reduce(s, { type: 'event', now: 3, event: { event: 'identity-changed', user_id: 'carol', device: 'x', verified: false } });
+    const texts = s.open?.system.map((l) => l.text) ?? [];
+    expect(texts).toHaveLength(2);
+    expect(texts[0]).toMatch(/new device/);
+    expect(texts[1]).toMatch(/wait until you compare safety numbers/);
+    s = reduce(s, { type: 'event', now: 4, event: { event: 'identity-mismatch', peer_id: 'p9', user_id: null, reason: 'mismatch' } });
+    expect(s.lastError?.code).toBe('identity_mismatch');
+    expect(s.open?.system).toHaveLength(2);
   });
 
   it('leaving a room takes its peers offline unless they are in another room', () => {

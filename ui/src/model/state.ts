@@ -73,6 +73,8 @@ export type AppState = {
   nav: Nav;
   /** The theme setting; null until the settings are read. */
   theme: Theme | null;
+  /** The history's recovery code has not been confirmed as saved yet (the main screen asks). */
+  recoveryCodePending: boolean;
 };
 
 export const initialState: AppState = {
@@ -91,6 +93,7 @@ export const initialState: AppState = {
   nextSystemId: 1,
   nav: { panel: 'chats', pane: 'list' },
   theme: null,
+  recoveryCodePending: false,
 };
 
 export type Action =
@@ -238,6 +241,8 @@ function applyEvent(state: AppState, event: CoreEvent, now: number, viewing: str
         ...initialState,
         nav: state.nav,
         theme: state.theme,
+        // The profile's, not the session's.
+        recoveryCodePending: state.recoveryCodePending,
         username: state.me?.username ?? state.username,
         server: state.server,
         serverUrl: state.serverUrl,
@@ -281,6 +286,21 @@ function applyEvent(state: AppState, event: CoreEvent, now: number, viewing: str
     }
     case 'connected':
       return { ...state, contacts: setOnline(state.contacts, event.user_id, true) };
+    case 'identity-changed': {
+      const name = contactName(state, event.user_id);
+      const text = event.verified
+        ? `${name}’s security key changed. Messages to them wait until you compare safety numbers again and accept the change.`
+        : `${name}’s security key changed (a reinstall or a new keyring, or someone pretending to be them). Compare safety numbers to be sure.`;
+      return addSystem(state, text, now, event.user_id);
+    }
+    case 'identity-new-device':
+      return addSystem(state, `${contactName(state, event.user_id)} is using a new device.`, now, event.user_id);
+    case 'identity-mismatch': {
+      const who = event.user_id === null ? 'a contact' : contactName(state, event.user_id);
+      const message = `A connection claiming to be ${who} could not prove it, so it was refused and nothing it carried was accepted. Someone between you (perhaps the server) may be intercepting.`;
+      const next: AppState = { ...state, lastError: { code: 'identity_mismatch', message } };
+      return event.user_id === null ? next : addSystem(next, message, now, event.user_id);
+    }
     case 'disconnected':
       // A channel whose peer the core no longer knows changes nobody's presence.
       if (event.user_id === null) return state;
@@ -350,6 +370,7 @@ export function reduce(state: AppState, action: Action): AppState {
         serverUrl: s.server_url,
         rooms: s.rooms,
         lastError: s.error,
+        recoveryCodePending: s.recovery_code_pending,
         ...(signedOut ? { contacts: [], open: null, directory: [], typing: {} } : { signedOutReason: null }),
       };
     }

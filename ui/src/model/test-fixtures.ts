@@ -1,5 +1,5 @@
 /** Builders shared by the unit tests. */
-import type { Message, User } from '../types';
+import type { Message, Settings, Snapshot, User } from '../types';
 
 export function user(id: string, extra: Partial<User> = {}): User {
   return {
@@ -27,4 +27,24 @@ export function msg(id: string, seq: number, extra: Partial<Message> = {}): Mess
     seq,
     ...extra,
   };
+}
+
+/** A signed-in snapshot (alice, online) unless `extra` says otherwise. */
+export function snapshot(extra: Partial<Snapshot> = {}): Snapshot {
+  return {
+    connection: 'online',
+    me: user('alice'),
+    username: 'alice',
+    server: { kind: 'embedded' },
+    server_url: null,
+    rooms: [],
+    error: null,
+    recovery_code_pending: false,
+    ...extra,
+  };
+}
+
+/** The default settings unless `extra` says otherwise. */
+export function settings(extra: Partial<Settings> = {}): Settings {
+  return { server: { kind: 'embedded' }, ice_servers: [], download_dir: null, theme: 'system', notifications: true, keyring: 'os', ...extra };
 }

@@ -1,10 +1,15 @@
-/** Settings: server, STUN/TURN servers, download folder, theme, notifications, media support. */
+/**
+ * Settings: server, STUN/TURN servers, download folder, theme, notifications; the recovery code
+ * (shown on request); media support.
+ */
 import type { Controller } from '../controller';
-import { el } from './dom';
+import { el, setText } from './dom';
 import { describeError } from '../model/errors';
 import { normalizeServerUrl } from '../model/server-url';
+import { keyringPhrase } from '../model/recovery';
 import { formFromSettings, validateSettings, type IceRow, type SettingsForm } from '../model/settings-form';
-import type { MediaCaps, Settings } from '../types';
+import type { MediaCaps, Settings, StoreKind } from '../types';
+import { createCodeReveal } from './recovery';
 
 const CAP_NAMES: [keyof MediaCaps, string][] = [
   ['rtc_peer_connection', 'WebRTC (RTCPeerConnection)'],
@@ -28,6 +33,10 @@ export function createSettingsView(ctl: Controller): { element: HTMLElement; loa
   const media = el('ul', { id: 'settings-media', class: 'media-caps', 'aria-label': 'Media support in this window' });
   const about = el('p', { class: 'hint', id: 'settings-about' });
   const close = el('button', { type: 'button', class: 'close', 'aria-label': 'Close settings' }, '\u2715');
+  const keyringText = el('p', { id: 'settings-keyring' });
+  const recovery = createCodeReveal(ctl, 'settings-recovery', 'Show recovery code');
+  /** Chosen on the start-up screen, not here: kept as loaded. Null until the settings are read. */
+  let keyring: StoreKind | null = null;
 
   const form = el(
     'form',
@@ -54,6 +63,13 @@ export function createSettingsView(ctl: Controller): { element: HTMLElement; loa
     { id: 'settings', class: 'panel', 'aria-labelledby': 'settings-title' },
     el('header', { class: 'panel-header' }, el('h2', { id: 'settings-title' }, 'Settings'), close),
     form,
+    el(
+      'section',
+      { id: 'settings-recovery', class: 'settings-recovery', 'aria-labelledby': 'settings-recovery-title' },
+      el('h3', { id: 'settings-recovery-title' }, 'Recovery code'),
+      keyringText,
+      recovery.element,
+    ),
     el('h3', {}, 'Media support in this window'),
     media,
     about,
@@ -94,7 +110,7 @@ export function createSettingsView(ctl: Controller): { element: HTMLElement; loa
     li.querySelector('input')?.focus();
   });
 
-  const readForm = (): SettingsForm => ({
+  const readForm = (keyring: StoreKind): SettingsForm => ({
     serverKind: custom.checked ? 'url' : 'embedded',
     serverUrl: url.value,
     ice: Array.from(ice.children).map((li) => ({
@@ -106,10 +122,21 @@ export function createSettingsView(ctl: Controller): { element: HTMLElement; loa
     downloadDir: downloadDir.value,
     theme: theme.value,
     notifications: notifications.checked,
+    keyring,
   });
+
+  const showKeyring = (kind: StoreKind | null) => {
+    const where = kind === null ? 'the keyring' : keyringPhrase(kind);
+    setText(
+      keyringText,
+      `Your sign-in and the key of your encrypted message history are kept in ${where}. If it is lost or reset, the recovery code opens your history again. Keep the code away from this computer: on paper, or in a password manager.`,
+    );
+  };
 
   const fill = (s: Settings) => {
     const f = formFromSettings(s);
+    keyring = f.keyring;
+    showKeyring(keyring);
     embedded.checked = f.serverKind === 'embedded';
     custom.checked = f.serverKind === 'url';
     url.value = f.serverUrl;
@@ -128,7 +155,11 @@ export function createSettingsView(ctl: Controller): { element: HTMLElement; loa
       const r = normalizeServerUrl(url.value);
       if (r.ok) url.value = r.url;
     }
-    const v = validateSettings(readForm());
+    if (keyring === null) {
+      errors.replaceChildren(el('li', {}, 'The settings could not be read, so they cannot be saved. Close Settings and open them again.'));
+      return;
+    }
+    const v = validateSettings(readForm(keyring));
     if (!v.ok) {
       errors.replaceChildren(...v.errors.map((err) => el('li', {}, err.message)));
       return;
@@ -163,6 +194,8 @@ export function createSettingsView(ctl: Controller): { element: HTMLElement; loa
     load() {
       message.textContent = '';
       errors.replaceChildren();
+      recovery.reset();
+      showKeyring(keyring);
       renderMedia();
       ctl
         .settings()

@@ -1,4 +1,7 @@
-/** The main screen: top bar with navigation, banner, sidebar and the detail pane. */
+/**
+ * The main screen: top bar with navigation, banner, the recovery code reminder, sidebar and the
+ * detail pane; the sign-out dialog over it.
+ */
 import type { Controller } from '../controller';
 import { el, setAttr, setText } from './dom';
 import { displayName, type AppState, type Nav, type Panel } from '../model/state';
@@ -6,9 +9,11 @@ import { avatarElement } from './avatar';
 import { createBanner, createNotice } from './banner';
 import { createConversationView } from './conversation';
 import { createProfileView } from './profile';
+import { createRecoveryCard } from './recovery';
 import { createSearchView } from './search';
 import { createSettingsView } from './settings';
 import { createSidebar } from './sidebar';
+import { createSignOutDialog } from './sign-out';
 
 export type MainScreen = { element: HTMLElement; update(state: AppState, prev: AppState | null): void; destroy(): void };
 
@@ -37,6 +42,7 @@ export function createMainScreen(ctl: Controller): MainScreen {
     el('nav', { class: 'main-nav', 'aria-label': 'Main' }, navChats, navSearch, navProfile, navSettings, signOut),
   );
   const banner = createBanner();
+  const recovery = createRecoveryCard(ctl, () => navChats.focus());
   const notice = createNotice(ctl);
   const sidebar = createSidebar(ctl);
   const conversation = createConversationView(ctl);
@@ -45,15 +51,12 @@ export function createMainScreen(ctl: Controller): MainScreen {
   const settings = createSettingsView(ctl);
   const empty = el('div', { id: 'empty-pane', class: 'empty-pane' }, el('p', {}, 'Choose a contact to start chatting, or join a room to meet people.'));
   const detail = el('main', { class: 'detail', id: 'detail' }, conversation.element, search.element, profile.element, settings.element, empty);
-  const element = el('div', { id: 'main' }, topbar, banner.element, notice.element, el('div', { class: 'layout' }, sidebar.element, detail));
+  const layout = el('div', { class: 'layout' }, sidebar.element, detail);
+  const screen = [topbar, banner.element, recovery.element, notice.element, layout];
+  const signOutDialog = createSignOutDialog(ctl, signOut, () => screen);
+  const element = el('div', { id: 'main' }, ...screen, signOutDialog.element);
 
-  signOut.addEventListener('click', () => {
-    signOut.disabled = true;
-    ctl.signOut().catch((e: unknown) => {
-      signOut.disabled = false;
-      ctl.report(e);
-    });
-  });
+  signOut.addEventListener('click', () => signOutDialog.open());
 
   const applyNav = (nav: Nav, prev: Nav | null) => {
     element.dataset.panel = nav.panel;
@@ -87,6 +90,14 @@ export function createMainScreen(ctl: Controller): MainScreen {
   applyNav(ctl.nav, null);
 
   const onKey = (e: KeyboardEvent) => {
+    // The dialog handles its own keys (Escape closes it); nothing behind it reacts.
+    if (signOutDialog.isOpen()) {
+      if (e.key === 'Escape' && !e.defaultPrevented) {
+        e.preventDefault();
+        signOutDialog.close();
+      }
+      return;
+    }
     if (e.key === 'Escape' && !e.defaultPrevented) {
       if (ctl.back()) e.preventDefault();
     } else if ((e.ctrlKey || e.metaKey) && !e.shiftKey && !e.altKey && e.key.toLowerCase() === 'k') {
@@ -121,6 +132,7 @@ export function createMainScreen(ctl: Controller): MainScreen {
         avatar.replaceWith(user !== null ? avatarElement(ctl, user, name) : el('span', { class: 'avatar', 'aria-hidden': 'true' }, '?'));
       }
       banner.update(state);
+      recovery.update(state);
       notice.update(state);
       sidebar.update(state, prev);
       conversation.update(state, prev);

@@ -1,25 +1,8 @@
 // Browser tests of the whole UI against the mock backend (mock-backend.ts), in real Chromium.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
-import { openApp } from './harness.mjs';
+import { mock, pageTest, sidewaysOverflow } from './harness.mjs';
 
 const XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script><b>bold</b>';
-
-/** Runs `body` with a fresh page and checks that nothing failed in the page (CSP included). */
-function pageTest(name, options, body) {
-  test(name, async () => {
-    const app = await openApp(options);
-    try {
-      await body(app.page, app);
-      assert.deepEqual(app.errors, [], 'no errors in the page');
-    } finally {
-      await app.close();
-    }
-  });
-}
-
-/** @param {import('playwright-core').Page} page */
-const mock = (page, fn, ...args) => page.evaluate(({ fn, args }) => window.__parleyMock[fn](...args), { fn, args });
 
 /** @param {import('playwright-core').Page} page */
 async function openContact(page, id) {
@@ -348,7 +331,7 @@ pageTest('phone width: list and conversation are separate panes', { session: 'on
   assert.equal(await page.isVisible('#contacts'), false);
   assert.equal(await page.isVisible('#composer'), true);
   assert.equal(await page.isVisible('#back'), true);
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  const overflow = await sidewaysOverflow(page);
   assert.ok(overflow <= 0, `no sideways scrolling: ${overflow}px`);
   const composer = await page.$eval('#composer', (c) => c.getBoundingClientRect());
   assert.ok(composer.right <= 360 && composer.bottom <= 740, 'composer on screen');
@@ -431,6 +414,7 @@ pageTest('profile: fields and avatar upload with a blob: preview', { session: 'o
 pageTest('signing out returns to the sign-in screen with the username filled in', { session: 'online' }, async (page) => {
   await page.waitForSelector('#main');
   await page.click('#sign-out');
+  await page.click('#sign-out-confirm');
   await page.waitForSelector('#auth');
   assert.equal(await page.inputValue('#signin-login'), 'alice');
 });

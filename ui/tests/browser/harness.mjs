@@ -1,6 +1,9 @@
 // Shared set-up for the browser tests: one Vite dev server and one Chromium for the whole run,
 // a fresh context and page per test.
-import { after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { createServer } from 'vite';
@@ -42,11 +45,17 @@ after(async () => {
 });
 
 /**
+ * @typedef {{session?: 'online'|'offline'|'none', history?: number, viewport?: {width: number, height: number}, path?: string,
+ *   params?: Record<string, string>, colorScheme?: 'light'|'dark'}} AppOptions
+ * `params`: more URL parameters of the mock backend (see mock-backend.ts), e.g. `{startup: 'history_locked'}`.
+ */
+
+/**
  * Opens the app on the mock backend in a fresh page.
- * @param {{session?: 'online'|'offline'|'none', history?: number, viewport?: {width: number, height: number}, path?: string}} [options]
+ * @param {AppOptions} [options]
  */
 export async function openApp(options = {}) {
-  const context = await browser.newContext({ viewport: options.viewport ?? { width: 1100, height: 760 } });
+  const context = await browser.newContext({ viewport: options.viewport ?? { width: 1100, height: 760 }, colorScheme: options.colorScheme ?? 'light' });
   const page = await context.newPage();
   /** @type {string[]} */
   const errors = [];
@@ -57,6 +66,7 @@ export async function openApp(options = {}) {
   const q = new URLSearchParams();
   if (options.session !== undefined) q.set('session', options.session);
   if (options.history !== undefined) q.set('history', String(options.history));
+  for (const [k, v] of Object.entries(options.params ?? {})) q.set(k, v);
   await page.goto(`${base}${options.path ?? '/tests/browser/mock.html'}?${q}`);
   return {
     page,
@@ -66,3 +76,41 @@ export async function openApp(options = {}) {
     },
   };
 }
+
+/** Runs `body` with a fresh page and checks that nothing failed in the page (CSP included). */
+export function pageTest(name, options, body) {
+  test(name, async () => {
+    const app = await openApp(options);
+    try {
+      await body(app.page, app);
+      assert.deepEqual(app.errors, [], 'no errors in the page');
+    } finally {
+      await app.close();
+    }
+  });
+}
+
+/** Calls `window.__parleyMock[fn](...args)` in the page. @param {import('playwright-core').Page} page */
+export const mock = (page, fn, ...args) => page.evaluate(({ fn, args }) => window.__parleyMock[fn](...args), { fn, args });
+
+/**
+ * Saves a screenshot of the page as `{name}.png` in the folder `UI_SHOTS` names (for looking at
+ * the layout: `UI_SHOTS=/tmp/ui-shots npm run test:browser`); does nothing when it is not set.
+ * @param {import('playwright-core').Page} page
+ * @param {string} name
+ */
+export async function screenshot(page, name) {
+  const dir = process.env.UI_SHOTS;
+  if (dir === undefined || dir === '') return;
+  mkdirSync(dir, { recursive: true });
+  await page.screenshot({ path: join(dir, `${name}.png`), fullPage: true });
+}
+
+/** Whether the page scrolls sideways (it must not, down to 360 px). @param {import('playwright-core').Page} page */
+export const sidewaysOverflow = (page) => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+
+/** The id of the focused element. @param {import('playwright-core').Page} page */
+export const focused = (page) => page.evaluate(() => document.activeElement?.id ?? null);
+
+/** The arguments of every call of `cmd` the mock got. @param {import('playwright-core').Page} page */
+export const callsOf = (page, cmd) => mock(page, 'callsOf', cmd);

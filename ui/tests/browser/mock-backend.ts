@@ -4,7 +4,11 @@
  * app. Tests drive it through `window.__parleyMock`.
  *
  * URL parameters: `session=online|offline|none` (what restore_session finds, default none),
- * `history=N` (N messages with Bob), `tauri=0` (do not pretend to be Tauri).
+ * `history=N` (N messages with Bob), `tauri=0` (do not pretend to be Tauri),
+ * `startup=keyring_unavailable|history_locked|<code>` (the profile does not open at start:
+ * every core command fails with `not_started` until `retry_startup` or `unlock_history` opens
+ * it), `recovery=pending` (the recovery code is not saved yet), `theme=light|dark` (the saved
+ * theme setting), `kernel=0` (no kernel keyring to switch to).
  */
 import { emit } from '@tauri-apps/api/event';
 import { mockIPC, mockWindows } from '@tauri-apps/api/mocks';
@@ -20,6 +24,8 @@ import type {
   ServerChoice,
   Settings,
   Snapshot,
+  StartupStatus,
+  StoreKind,
   User,
 } from '../../src/types';
 
@@ -62,7 +68,53 @@ let avatarBytes: Uint8Array | null = null;
 const messages = new Map<string, Message[]>(); // conversation id → oldest first
 const joined = new Map<string, Peer[]>();
 const calls: Call[] = [];
-let settings: Settings = { server: { kind: 'embedded' }, ice_servers: [], download_dir: null, theme: 'system', notifications: true };
+const theme = params.get('theme');
+let settings: Settings = {
+  server: { kind: 'embedded' },
+  ice_servers: [],
+  download_dir: null,
+  theme: theme === 'light' || theme === 'dark' ? theme : 'system',
+  notifications: true,
+  keyring: 'os',
+};
+
+/** The history's recovery code (52 Crockford base32 characters in groups of four). */
+const RECOVERY_CODE = 'ABCD-EFGH-JKMN-PQRS-TVWX-YZ01-2345-6789-ABCD-EFGH-JKMN-PQRS-TVWX';
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+/** Why the profile is not open (null: it is). */
+let problem: string | null = params.get('startup');
+let recoveryPending = params.get('recovery') === 'pending';
+const PROBLEMS: Record<string, string> = {
+  keyring_unavailable:
+    'cannot keep your sign-in and keys: the Secret Service (GNOME Keyring, KWallet, KeePassXC) is not reachable (no D-Bus session). Install and start gnome-keyring, KWallet or KeePassXC (with its Secret Service integration), or unlock it, then try again.',
+  history_locked:
+    "your history is locked: its key is not in this computer's keyring (a new or reset keyring?). Enter your recovery code to open it.",
+  profile_in_use: 'the profile directory /tmp/parley-mock is in use by another Parley process (pid 4242)',
+};
+/** The commands that work before the profile is open (the others fail with `not_started`). */
+const BEFORE_START = new Set(['app_info', 'startup_status', 'retry_startup', 'unlock_history', 'get_settings', 'report_media_caps', 'ui_ready']);
+
+function keyringName(kind: StoreKind): string {
+  return kind === 'os' ? 'Secret Service (GNOME Keyring, KWallet, KeePassXC)' : kind === 'keyutils' ? 'Linux kernel keyring (keyutils)' : 'in-memory store';
+}
+
+function startupStatus(): StartupStatus {
+  return {
+    ready: problem === null,
+    code: problem,
+    message: problem === null ? null : (PROBLEMS[problem] ?? `the profile did not open (${problem})`),
+    keyring: settings.keyring,
+    keyring_name: keyringName(settings.keyring),
+    kernel_keyring_available: params.get('kernel') !== '0' && settings.keyring !== 'keyutils',
+  };
+}
+
+/** The core's leniency: case, spaces and dashes don't matter; I and L read as 1, O as 0. */
+function parseRecoveryCode(text: string): string | null {
+  const chars = [...text.toUpperCase()].filter((c) => c.trim() !== '' && c !== '-').map((c) => (c === 'I' || c === 'L' ? '1' : c === 'O' ? '0' : c));
+  if (chars.length !== 52 || chars.some((c) => !CROCKFORD.includes(c))) return null;
+  return chars.join('');
+}
 const roomMembers: Record<string, string[]> = { lobby: ['bob', 'carol'], random: ['carol'] };
 
 function conv(id: string): Message[] {
@@ -116,6 +168,7 @@ function snapshot(): Snapshot {
     server_url: server.kind === 'url' ? server.url : 'http://127.0.0.1:41000',
     rooms: connection === 'online' ? [...joined].map(([room, peers]) => ({ room, peers })) : [],
     error: null,
+    recovery_code_pending: recoveryPending,
   };
 }
 
@@ -184,6 +237,28 @@ function highlight(body: string, q: string): string {
 
 const handlers: Record<string, (a: Args) => unknown> = {
   app_info: () => ({ version: '0.1.0-mock', debug: true, os: 'linux', arch: 'x86_64', profile_dir: '/tmp/parley-mock' }),
+  startup_status: () => startupStatus(),
+  retry_startup: (a) => {
+    if (a.keyring !== undefined) {
+      settings = { ...settings, keyring: a.keyring as StoreKind };
+      // The kernel keyring is always there (Linux); a new one has no history key in it, but
+      // this mock's profile is new as far as that keyring goes.
+      if (problem === 'keyring_unavailable') problem = null;
+    }
+    return startupStatus();
+  },
+  unlock_history: (a) => {
+    const code = parseRecoveryCode(String(a.recoveryCode));
+    if (code === null) return fail('invalid_recovery_code', 'that is not a recovery code: it has 52 letters and digits, in groups of four');
+    if (code !== parseRecoveryCode(RECOVERY_CODE)) return fail('wrong_recovery_code', 'that recovery code does not open this history: check it, or use the code saved for this profile');
+    if (problem === 'history_locked') problem = null;
+    return startupStatus();
+  },
+  recovery_code: () => RECOVERY_CODE,
+  recovery_code_saved: () => {
+    recoveryPending = false;
+    return snapshot();
+  },
   snapshot: () => snapshot(),
   restore_session: () => {
     const s = params.get('session');
@@ -210,9 +285,10 @@ const handlers: Record<string, (a: Args) => unknown> = {
     users.set(username, { ...makeUser(username, typeof a.displayName === 'string' ? a.displayName : username, { email: String(a.email) }), password: String(a.password) });
     return signedIn(username);
   },
-  sign_out: () => {
+  sign_out: (a) => {
     connection = 'signed-out';
     joined.clear();
+    if (a.keepHistory === false) messages.clear();
     return snapshot();
   },
   room_directory: () => {
@@ -356,6 +432,12 @@ const mock = {
     await emitEvent({ event: 'online', peer_id: 'peer-alice', user: publicUser(me ?? 'alice') });
   },
   typing: (userId: string, active: boolean) => emitEvent({ event: 'typing', user_id: userId, active }),
+  /** The recovery code this mock's history has. */
+  recoveryCode: RECOVERY_CODE,
+  /** What stops the profile from opening (null: nothing; "Try again" then opens it). */
+  setStartupProblem(code: string | null): void {
+    problem = code;
+  },
   /** Makes command `cmd` fail once with `code`. */
   failNext(cmd: string, code: string, message = 'Mock failure.'): void {
     failures.set(cmd, { code, message });
@@ -376,6 +458,7 @@ if (params.get('tauri') !== '0') {
   mockIPC(
     (cmd, args) => {
       calls.push({ cmd, args });
+      if (problem !== null && !BEFORE_START.has(cmd)) throw { code: 'not_started', message: `Parley has not opened your profile: ${problem}` };
       const f = failures.get(cmd);
       if (f !== undefined) {
         failures.delete(cmd);

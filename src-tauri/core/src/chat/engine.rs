@@ -14,8 +14,10 @@ use tracing::{debug, info, warn, Instrument};
 use super::protocol::{check_body, ChatFrame, FrameError, CHAT_PROTOCOL_VERSION, MAX_READ_IDS};
 use crate::events::CoreEvent;
 use crate::server_link::{LinkEvent, ServerLink};
-use parley_history::{DeliveryState, Direction, History, HistoryError, InsertOutcome, Message, NewMessage};
-use parley_peer::{PeerConfig, PeerEvent, PeerId, PeerManager, PeerSignal};
+use parley_history::{
+    DeliveryState, Direction, History, HistoryError, IdentityCheck, InsertOutcome, Message, NewMessage,
+};
+use parley_peer::{Identity, PeerConfig, PeerEvent, PeerId, PeerManager, PeerSignal, RemoteIdentity};
 
 /// A failed direct connection is retried after this long while there is something to deliver.
 const RETRY_AFTER: Duration = Duration::from_secs(2);
@@ -69,10 +71,14 @@ struct State {
     /// our end opened could be lost, or overtaken by later ones. Their `hello` proves their end
     /// is open.
     greeted: HashSet<PeerId>,
+    /// Open channels of a verified contact whose key changed: nothing goes to them, and
+    /// nothing from them is taken, until the person accepts the change.
+    held: HashSet<PeerId>,
 }
 
 struct Inner {
     history: History,
+    identity: Arc<Identity>,
     link: ServerLink,
     peer_config: PeerConfig,
     events: UnboundedSender<CoreEvent>,
@@ -95,6 +101,7 @@ impl ChatEngine {
     /// Starts the engine on a started [`ServerLink`] and its event stream.
     pub(crate) fn start(
         history: History,
+        identity: Arc<Identity>,
         link: ServerLink,
         link_events: UnboundedReceiver<LinkEvent>,
         peer_config: PeerConfig,
@@ -104,6 +111,7 @@ impl ChatEngine {
         let (peer_events, peer_events_rx) = mpsc::unbounded_channel();
         let inner = Arc::new(Inner {
             history,
+            identity,
             link,
             peer_config,
             events,
@@ -184,6 +192,12 @@ impl ChatEngine {
         if let Some((manager, peer)) = self.inner.open_peer(user_id) {
             let _ = manager.send(&peer, ChatFrame::Typing { active }.encode()).await;
         }
+    }
+
+    /// The person accepted `user_id`'s changed identity key: chat resumes on held channels.
+    pub(crate) async fn identity_accepted(&self, user_id: &str) {
+        self.inner.release(user_id).await;
+        self.inner.deliver(user_id).await;
     }
 
     /// Opens a direct channel to one of the user's online devices ahead of the first message.
@@ -323,6 +337,7 @@ impl Inner {
         info!(peer = %peer_id, "online");
         let manager = PeerManager::new(
             peer_id.clone(),
+            self.identity.clone(),
             self.peer_config.clone(),
             self.peer_signals.clone(),
             self.peer_events.clone(),
@@ -332,6 +347,7 @@ impl Inner {
             state.me = Some(user.clone());
             state.peer_users.clear();
             state.greeted.clear();
+            state.held.clear();
             state.manager.replace(manager)
         };
         // Remote peers are told by the server that our old peer left.
@@ -355,6 +371,7 @@ impl Inner {
             let mut state = self.state();
             state.peer_users.remove(peer_id);
             state.greeted.remove(peer_id);
+            state.held.remove(peer_id);
         }
         if let Some(manager) = self.manager() {
             manager.close(peer_id).await;
@@ -380,28 +397,35 @@ impl Inner {
 
     async fn on_peer(self: &Arc<Self>, event: PeerEvent) {
         match event {
-            PeerEvent::Connected { peer } => {
+            PeerEvent::Connected { peer, identity } => {
                 let Some(user) = self.user_of(&peer) else {
                     debug!(%peer, "channel from an unknown peer");
                     return;
                 };
-                info!(%peer, user = %user.username, "direct channel open");
+                info!(%peer, user = %user.username, device = %identity.device, "direct channel open, identity proven");
                 self.state().greeted.remove(&peer);
-                if let Some(manager) = self.manager() {
-                    let _ = manager
-                        .send(
-                            &peer,
-                            ChatFrame::Hello {
-                                v: CHAT_PROTOCOL_VERSION,
-                            }
-                            .encode(),
-                        )
-                        .await;
+                if !self.check_identity(&peer, &user, &identity).await {
+                    // Open, but held: the chat hello (and with it everything else) waits.
+                    self.emit(CoreEvent::Connected {
+                        peer_id: peer,
+                        user_id: user.id.clone(),
+                    });
+                    return;
                 }
+                self.send_hello(&peer).await;
                 // The outbox is flushed once their hello shows their end is open too.
                 self.emit(CoreEvent::Connected {
                     peer_id: peer,
                     user_id: user.id.clone(),
+                });
+            }
+            PeerEvent::IdentityRefused { peer, reason } => {
+                let user = self.user_of(&peer);
+                warn!(%peer, %reason, "a connection did not prove its identity");
+                self.emit(CoreEvent::IdentityMismatch {
+                    peer_id: peer,
+                    user_id: user.map(|u| u.id),
+                    reason,
                 });
             }
             PeerEvent::Frame { peer, data } => {
@@ -409,6 +433,11 @@ impl Inner {
                     debug!(%peer, "frame from a peer the server has not introduced");
                     return;
                 };
+                if self.state().held.contains(&peer) {
+                    // Unacknowledged, so the sender's outbox keeps it for after acceptance.
+                    debug!(%peer, "frame from a changed identity not accepted yet: dropped");
+                    return;
+                }
                 match ChatFrame::decode(&data) {
                     Ok(frame) => self.on_frame(&peer, &user, frame).await,
                     Err(FrameError::UnknownType) => debug!(%peer, "ignoring a frame type from a newer version"),
@@ -417,7 +446,11 @@ impl Inner {
             }
             PeerEvent::Disconnected { peer, reason } => {
                 let user = self.user_of(&peer);
-                self.state().greeted.remove(&peer);
+                {
+                    let mut state = self.state();
+                    state.greeted.remove(&peer);
+                    state.held.remove(&peer);
+                }
                 debug!(%peer, %reason, "direct channel closed");
                 self.emit(CoreEvent::Disconnected {
                     peer_id: peer.clone(),
@@ -436,6 +469,76 @@ impl Inner {
         }
     }
 
+    /// Our chat hello on a channel whose identity is settled.
+    async fn send_hello(&self, peer: &PeerId) {
+        if let Some(manager) = self.manager() {
+            let hello = ChatFrame::Hello {
+                v: CHAT_PROTOCOL_VERSION,
+            };
+            let _ = manager.send(peer, hello.encode()).await;
+        }
+    }
+
+    /// Checks the identity a channel proved against the pins (trust on first use) and tells
+    /// the person what changed. False when the channel must be held: a verified contact's key
+    /// changed and the person has not accepted it.
+    async fn check_identity(&self, peer: &PeerId, user: &User, identity: &RemoteIdentity) -> bool {
+        let check = self
+            .history
+            .observe_identity(&user.id, &identity.device, identity.key.0)
+            .await;
+        let check = match check {
+            Ok(check) => check,
+            Err(e) => {
+                // Not knowing the pins must not mean trusting a key: hold the channel.
+                warn!(error = %e, "could not check the identity pins");
+                self.state().held.insert(peer.clone());
+                return false;
+            }
+        };
+        match check {
+            IdentityCheck::FirstContact | IdentityCheck::Known => {}
+            IdentityCheck::NewDevice => self.emit(CoreEvent::IdentityNewDevice {
+                user_id: user.id.clone(),
+                device: identity.device.clone(),
+            }),
+            IdentityCheck::Changed { verified } => {
+                warn!(user = %user.username, device = %identity.device, verified, "identity key changed");
+                self.emit(CoreEvent::IdentityChanged {
+                    user_id: user.id.clone(),
+                    device: identity.device.clone(),
+                    verified,
+                });
+            }
+        }
+        // Another device of theirs may be waiting for acceptance too.
+        let blocked = self.history.identity_blocked(&user.id).await.unwrap_or(true);
+        if blocked {
+            self.state().held.insert(peer.clone());
+        }
+        !blocked
+    }
+
+    /// The person accepted `user_id`'s changed key: their held channels start chatting.
+    pub(crate) async fn release(&self, user_id: &str) {
+        let peers: Vec<PeerId> = {
+            let mut state = self.state();
+            let peers: Vec<PeerId> = state
+                .peer_users
+                .iter()
+                .filter(|(peer, user)| user.id == user_id && state.held.contains(*peer))
+                .map(|(peer, _)| peer.clone())
+                .collect();
+            for peer in &peers {
+                state.held.remove(peer);
+            }
+            peers
+        };
+        for peer in peers {
+            self.send_hello(&peer).await;
+        }
+    }
+
     async fn on_frame(&self, peer: &PeerId, user: &User, frame: ChatFrame) {
         match frame {
             ChatFrame::Hello { v } => {
@@ -443,12 +546,7 @@ impl Inner {
                 if self.state().greeted.insert(peer.clone()) {
                     // Their first hello: answer it, since ours may have reached their end before
                     // it was open and been lost (see `State::greeted`); then flush the outbox.
-                    if let Some(manager) = self.manager() {
-                        let hello = ChatFrame::Hello {
-                            v: CHAT_PROTOCOL_VERSION,
-                        };
-                        let _ = manager.send(peer, hello.encode()).await;
-                    }
+                    self.send_hello(peer).await;
                     self.deliver(&user.id).await;
                     self.resend_read_receipts(peer, &user.id).await;
                 }

@@ -13,6 +13,7 @@ mod account;
 mod conversations;
 mod history;
 mod session;
+mod trust;
 
 pub use history::DEFAULT_PAGE;
 
@@ -21,15 +22,17 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 use parley_history::History;
-use parley_peer::IceServer;
+use parley_peer::{IceServer, Identity};
 use parley_protocol::User;
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use tokio::task::JoinHandle;
 
 use crate::api_client::ApiClient;
 use crate::chat::ChatEngine;
+use crate::device_identity;
 use crate::error::CoreError;
 use crate::events::CoreEvent;
+use crate::history_key;
 use crate::models::{Connection, ErrorInfo, RoomState, ServerChoice, Snapshot};
 use crate::options::ParleyOptions;
 use crate::profile_dir::ProfileDir;
@@ -48,6 +51,8 @@ struct Inner {
     profile: Mutex<ProfileDir>,
     secrets: SecretStore,
     history: History,
+    /// This device's identity key (its private half lives in the keyring).
+    identity: Arc<Identity>,
     options: ParleyOptions,
     events: UnboundedSender<CoreEvent>,
     state: Mutex<State>,
@@ -89,9 +94,38 @@ impl Parley {
         dir: impl Into<PathBuf>,
         options: ParleyOptions,
     ) -> Result<(Parley, UnboundedReceiver<CoreEvent>), CoreError> {
-        let profile = ProfileDir::open(dir.into())?;
-        let history = History::open(&profile.dir().join(HISTORY_FILE))?;
+        Parley::open_with(dir.into(), options, None)
+    }
+
+    /// Opens a profile whose history [`Parley::open`] found locked
+    /// ([`CoreError::HistoryLocked`]: the keyring lost its key) with the history's recovery
+    /// code, and puts the key back into the keyring. A code that does not open the history
+    /// changes nothing ([`CoreError::WrongRecoveryCode`], [`CoreError::InvalidRecoveryCode`]).
+    pub fn unlock(
+        dir: impl Into<PathBuf>,
+        options: ParleyOptions,
+        recovery_code: &str,
+    ) -> Result<(Parley, UnboundedReceiver<CoreEvent>), CoreError> {
+        Parley::open_with(dir.into(), options, Some(recovery_code))
+    }
+
+    fn open_with(
+        dir: PathBuf,
+        options: ParleyOptions,
+        recovery_code: Option<&str>,
+    ) -> Result<(Parley, UnboundedReceiver<CoreEvent>), CoreError> {
+        let mut profile = ProfileDir::open(dir)?;
         let secrets = SecretStore::open(options.keyring)?;
+        let history_path = profile.dir().join(HISTORY_FILE);
+        if let Some(code) = recovery_code {
+            history_key::recover(&history_path, &secrets, profile.id(), code)?;
+        }
+        let opened = history_key::open(&history_path, &secrets, profile.id())?;
+        if opened.newly_encrypted {
+            profile.remember(|r| r.recovery_code_pending = true)?;
+        }
+        let history = opened.history;
+        let identity = Arc::new(device_identity::load_or_create(&secrets, profile.id())?);
         // A profile still signed in starts out "connecting": its owner and history can be shown
         // at once, before `restore` has heard from the server (offline first).
         let remembered = profile.remembered();
@@ -106,6 +140,7 @@ impl Parley {
                 profile: Mutex::new(profile),
                 secrets,
                 history,
+                identity,
                 options,
                 events,
                 state: Mutex::new(state),
@@ -115,6 +150,22 @@ impl Parley {
             }),
         };
         Ok((parley, receiver))
+    }
+
+    /// The recovery code of this profile's history: the key that opens it on a computer whose
+    /// keyring was lost. Keep it somewhere safe, away from this computer.
+    pub fn recovery_code(&self) -> Result<String, CoreError> {
+        let key = history_key::stored(&self.inner.secrets, &self.profile_id())?;
+        Ok(history_key::recovery_code(&key))
+    }
+
+    /// The person has saved the recovery code: stop asking.
+    pub fn recovery_code_saved(&self) -> Result<(), CoreError> {
+        self.inner
+            .profile
+            .lock()
+            .remember(|r| r.recovery_code_pending = false)?;
+        Ok(())
     }
 
     /// The profile directory.
@@ -141,6 +192,7 @@ impl Parley {
             })
             .unwrap_or_default();
         Snapshot {
+            recovery_code_pending: remembered.recovery_code_pending,
             connection: state.connection.unwrap_or(Connection::SignedOut),
             me: me(&state, remembered.user),
             username: remembered.username,

@@ -103,12 +103,16 @@ impl Parley {
         Ok(self.snapshot())
     }
 
-    /// Signs out here and on the server (when reachable) and removes the token from the keyring;
-    /// the history stays on the device.
-    pub async fn sign_out(&self) -> Result<Snapshot, CoreError> {
+    /// Signs out here and on the server (when reachable) and removes the token from the keyring.
+    /// The history stays on the device, encrypted, unless `keep_history` is false: then every
+    /// conversation, message and contact is deleted.
+    pub async fn sign_out(&self, keep_history: bool) -> Result<Snapshot, CoreError> {
         let _transition = self.inner.transition.lock().await;
         self.end_session().await;
         self.logout().await?;
+        if !keep_history {
+            self.inner.history.delete_everything().await?;
+        }
         self.inner.profile.lock().remember(|r| r.rooms.clear())?;
         self.set_signed_out(None);
         self.emit(CoreEvent::SignedOut);
@@ -321,6 +325,7 @@ impl Parley {
         let (link, link_events) = ServerLink::start(api.server(), &token, self.inner.options.timing.clone());
         Ok(ChatEngine::start(
             self.inner.history.clone(),
+            self.inner.identity.clone(),
             link,
             link_events,
             peer,

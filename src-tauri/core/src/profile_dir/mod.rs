@@ -34,6 +34,10 @@ pub(crate) struct Remembered {
     /// it is while the server is out of reach.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<User>,
+    /// The history was encrypted and its recovery code not yet confirmed as saved: shown until
+    /// it is (also after a crash before it could be shown).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub recovery_code_pending: bool,
     /// Rooms joined in the app, rejoined on every start until left.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rooms: Vec<String>,

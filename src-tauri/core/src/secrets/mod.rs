@@ -29,6 +29,7 @@ pub(crate) const KEYRING_ENV: &str = "PARLEY_KEYRING";
 /// Where tokens are kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum StoreKind {
     /// The platform's own store: Secret Service on Linux and BSD, Keychain on macOS,
     /// Credential Manager on Windows.
@@ -100,7 +101,7 @@ const OS_IS_SECRET_SERVICE: bool = cfg!(all(
 pub enum SecretError {
     /// No store to talk to (no Secret Service on the session bus, no D-Bus session at all,
     /// keyctl blocked by a container).
-    #[error("cannot keep the session token: the {store} is not reachable ({reason}). {hint}")]
+    #[error("cannot keep your sign-in and keys: the {store} is not reachable ({reason}). {hint}")]
     Unavailable {
         /// What people call the store.
         store: &'static str,
@@ -110,7 +111,7 @@ pub enum SecretError {
         hint: &'static str,
     },
     /// The store is there but refused: locked, or an unlock prompt was dismissed.
-    #[error("cannot keep the session token: the {store} refused access ({reason}). {hint}")]
+    #[error("cannot keep your sign-in and keys: the {store} refused access ({reason}). {hint}")]
     Locked {
         /// What people call the store.
         store: &'static str,
