@@ -92,6 +92,16 @@ enum Command {
     /// Print the messages not yet acknowledged by their recipients, oldest first (works with no
     /// server).
     Outbox,
+    /// Print the safety numbers to compare with a contact, one per device of theirs met (works
+    /// with no server). Both of you see the same 60 digits unless someone is in between.
+    SafetyNumber { username: String },
+    /// Mark a contact verified after comparing safety numbers: if their key ever changes,
+    /// nothing is sent to them until you accept the change.
+    Verify { username: String },
+    /// Accept a contact's changed identity key (compare the new safety number first).
+    AcceptIdentity { username: String },
+    /// Print this device's identity key.
+    IdentityKey,
     /// Run the signaling server in this process until interrupted.
     Serve {
         #[arg(long, default_value = "127.0.0.1:7890")]
@@ -313,6 +323,29 @@ async fn command(
                 print_json(&message);
             }
         }
+        Command::SafetyNumber { username } => {
+            let contact = parley.find_contact(&username).await?;
+            for number in parley.safety_numbers(&contact.id).await? {
+                print_json(&serde_json::json!({
+                    "user": contact.username,
+                    "device": number.device,
+                    "safety_number": number.number,
+                    "verified": number.verified,
+                    "changed": number.changed,
+                }));
+            }
+        }
+        Command::Verify { username } => {
+            let contact = parley.find_contact(&username).await?;
+            let devices = parley.verify_contact(&contact.id).await?;
+            print_json(&serde_json::json!({ "verified": contact.username, "devices": devices }));
+        }
+        Command::AcceptIdentity { username } => {
+            let contact = parley.find_contact(&username).await?;
+            let changed = parley.accept_identity(&contact.id).await?;
+            print_json(&serde_json::json!({ "accepted": contact.username, "devices": changed }));
+        }
+        Command::IdentityKey => print_json(&serde_json::json!({ "identity_key": parley.identity_key() })),
         Command::Serve { .. } => unreachable!("handled before the profile is opened"),
     }
     Ok(())

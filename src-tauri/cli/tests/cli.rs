@@ -294,6 +294,16 @@ async fn two_cli_processes_chat_and_read_their_history_with_the_server_gone() {
             ("incoming", "hi alice, cli here too", "read"),
         ]
     );
+    // Safety numbers, with no server: both sides compute the same 60 digits.
+    let at_alice = alice.run(&["safety-number", "bob"]).await;
+    let at_bob = bob.run(&["safety-number", "alice"]).await;
+    assert_eq!(at_alice.len(), 1, "one device of bob met: {at_alice:?}");
+    let number = at_alice[0]["safety_number"].as_str().unwrap();
+    assert_eq!(number.chars().filter(char::is_ascii_digit).count(), 60, "{number}");
+    assert_eq!(at_bob[0]["safety_number"], number, "the same on both sides");
+    assert_eq!(at_alice[0]["verified"], false);
+    assert_eq!(alice.run(&["verify", "bob"]).await[0]["devices"], 1);
+    assert_eq!(alice.run(&["safety-number", "bob"]).await[0]["verified"], true);
     let hits = bob.run(&["search", "command"]).await;
     assert_eq!(hits.len(), 1, "{hits:?}");
     assert_eq!(hits[0]["message"]["id"], id.as_str());

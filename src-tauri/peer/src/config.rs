@@ -42,6 +42,11 @@ pub struct PeerConfig {
     /// A connection that has not opened its channel after this long is dropped, so that a lost
     /// offer or answer does not leave a dead entry that makes `connect` a no-op forever.
     pub setup_timeout: Duration,
+    /// Tests only: open channels without the identity handshake and hand up every frame, so a
+    /// test can build the man in the middle the handshake must defeat (it relays the honest
+    /// sides' handshake frames between its own two connections).
+    #[cfg(feature = "test-utils")]
+    pub raw_channel: bool,
 }
 
 impl Default for PeerConfig {
@@ -58,6 +63,8 @@ impl Default for PeerConfig {
             sctp_receive_buffer: 16 * 1024 * 1024,
             send_buffer_limit: 16 * 1024 * 1024,
             setup_timeout: Duration::from_secs(20),
+            #[cfg(feature = "test-utils")]
+            raw_channel: false,
         }
     }
 }

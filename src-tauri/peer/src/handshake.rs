@@ -12,7 +12,9 @@
 //! Frames (JSON, documented in `docs/peer-protocol.md`): each side sends `id-hello` when its
 //! end opens, and on the first `id-hello` from the remote sends `id-hello` again (the first may
 //! have reached the remote before its end was open, which webrtc 0.21 drops) and then
-//! `id-proof`. A side is done when the remote's `id-proof` verifies.
+//! `id-proof`; until the remote's `id-hello` arrives, it repeats its own with a growing pause
+//! (a relay in between may have lost both first ones). A side is done when the remote's
+//! `id-proof` verifies.
 
 use serde::{Deserialize, Serialize};
 
@@ -147,6 +149,12 @@ impl Handshake {
             },
             remote: None,
         }
+    }
+
+    /// Whether the remote's `id-hello` has arrived (until then, ours is sent again now and
+    /// then: a first one that reached the remote before its end was open is gone).
+    pub(crate) fn heard_remote(&self) -> bool {
+        self.remote.is_some()
     }
 
     /// The `id-hello` to send when this end opens.

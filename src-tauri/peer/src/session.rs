@@ -24,6 +24,14 @@ use crate::identity::{Identity, RemoteIdentity};
 const CHAT_CHANNEL_ID: u16 = 0;
 const CHAT_CHANNEL_LABEL: &str = "parley-chat";
 
+/// Until the remote's `id-hello` arrives ours is repeated, first after this long, then with
+/// the pause doubling up to `HELLO_RESEND_MAX` (the set-up timeout ends a silent remote).
+const HELLO_RESEND_FIRST: Duration = Duration::from_millis(50);
+const HELLO_RESEND_MAX: Duration = Duration::from_secs(1);
+
+/// How long a refused connection stays up so the frames already sent reach the remote.
+const REFUSAL_GRACE: Duration = Duration::from_millis(250);
+
 /// Remote candidates that arrive before the remote description can only be held; an honest peer
 /// trickles a handful, so more than this is refused rather than buffered without bound.
 const MAX_EARLY_CANDIDATES: usize = 64;
@@ -82,6 +90,8 @@ pub(crate) struct Shared {
     role: Role,
     identity: Arc<Identity>,
     handshake: Mutex<Option<Handshake>>,
+    #[cfg(feature = "test-utils")]
+    raw_channel: bool,
 }
 
 /// Local candidates are gathered as soon as the local description is set, which is before the
@@ -114,6 +124,16 @@ impl Shared {
             return None;
         }
         *phase = Phase::Proving;
+        #[cfg(feature = "test-utils")]
+        if self.raw_channel {
+            drop(phase);
+            self.mark_open(RemoteIdentity {
+                key: crate::IdentityKey([0; 32]),
+                device: "unproven".into(),
+                proved_in: std::time::Duration::ZERO,
+            });
+            return None;
+        }
         debug!(parent: &self.span, "channel open; proving identities");
         let handshake = Handshake::new(self.role, &self.identity);
         let hello = handshake.hello();
@@ -255,6 +275,8 @@ impl Session {
             role,
             identity: inner.identity.clone(),
             handshake: Mutex::new(None),
+            #[cfg(feature = "test-utils")]
+            raw_channel: inner.config.raw_channel,
         });
         let handler = Arc::new(Handler {
             shared: shared.clone(),
@@ -332,7 +354,22 @@ impl Session {
 /// frames are the identity handshake's; nothing else passes until it succeeds.
 async fn pump(inner: Weak<Inner>, shared: Arc<Shared>, dc: Arc<dyn DataChannel>) {
     let mut reason = "channel closed".to_owned();
-    while let Some(event) = dc.poll().await {
+    let mut resend_after = HELLO_RESEND_FIRST;
+    loop {
+        let awaiting_hello = shared.handshake.lock().as_ref().is_some_and(|h| !h.heard_remote());
+        let event = tokio::select! {
+            event = dc.poll() => event,
+            () = tokio::time::sleep(resend_after), if awaiting_hello => {
+                let hello = shared.handshake.lock().as_ref().map(Handshake::hello);
+                if let Some(hello) = hello {
+                    debug!(parent: &shared.span, "no id-hello from the remote yet: sending ours again");
+                    let _ = dc.send(BytesMut::from(hello.encode())).await;
+                }
+                resend_after = (resend_after * 2).min(HELLO_RESEND_MAX);
+                continue;
+            }
+        };
+        let Some(event) = event else { break };
         match event {
             DataChannelEvent::OnOpen => {
                 if let Some(hello) = shared.start_proving() {
@@ -354,6 +391,9 @@ async fn pump(inner: Weak<Inner>, shared: Arc<Shared>, dc: Arc<dyn DataChannel>)
                         reason: e.to_string(),
                     });
                     reason = format!("identity not proven: {e}");
+                    // Our own proof may still be on its way: closing at once would drop it, and
+                    // the remote would only time out instead of seeing the mismatch itself.
+                    tokio::time::sleep(REFUSAL_GRACE).await;
                     break;
                 }
             }
