@@ -60,10 +60,8 @@ pub async fn retry_startup<R: Runtime>(app: AppHandle<R>, keyring: Option<StoreK
         settings.keyring = keyring;
         state.settings.save_local(&app, settings)?;
     }
-    let opener = app.clone();
-    // Opening talks to the keyring (which may prompt) and may encrypt an old history: off the
-    // window's thread. Its failure is in the status.
-    let _ = tauri::async_runtime::spawn_blocking(move || startup::open(&opener, None)).await;
+    // A failure to open is in the status.
+    let _ = open_profile(&app, None).await?;
     Ok(startup::status(&app))
 }
 
@@ -71,14 +69,22 @@ pub async fn retry_startup<R: Runtime>(app: AppHandle<R>, keyring: Option<StoreK
 /// code that does not fit is an error and changes nothing.
 #[tauri::command]
 pub async fn unlock_history<R: Runtime>(app: AppHandle<R>, recovery_code: String) -> Result<StartupStatus> {
-    let opener = app.clone();
-    let opened = tauri::async_runtime::spawn_blocking(move || startup::open(&opener, Some(&recovery_code)))
-        .await
-        .map_err(|e| AppError::InvalidInput(format!("opening the history failed: {e}")))?;
-    match opened {
+    match open_profile(&app, Some(recovery_code)).await? {
         Err(e @ (CoreError::WrongRecoveryCode | CoreError::InvalidRecoveryCode)) => Err(e.into()),
         _ => Ok(startup::status(&app)),
     }
+}
+
+/// [`startup::open`] off the window's thread: it talks to the keyring (which may prompt) and may
+/// encrypt an old history.
+async fn open_profile<R: Runtime>(
+    app: &AppHandle<R>,
+    recovery_code: Option<String>,
+) -> Result<std::result::Result<(), CoreError>> {
+    let opener = app.clone();
+    tauri::async_runtime::spawn_blocking(move || startup::open(&opener, recovery_code.as_deref()))
+        .await
+        .map_err(|e| AppError::InvalidInput(format!("opening the profile failed: {e}")))
 }
 
 /// The history's recovery code, to show the person (Settings, and once after it is made).
@@ -97,10 +103,9 @@ pub fn recovery_code_saved(state: State<'_, AppState>) -> Result<Stamped> {
 #[tauri::command]
 pub async fn restore_session<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>) -> Result<Stamped> {
     let settings = state.settings.load(&app);
-    state
-        .parley()?
-        .use_ice_servers(state.settings.ice_servers(state.parley()?, &settings));
-    state.parley()?.restore(settings.server).await?;
+    let parley = state.parley()?;
+    parley.use_ice_servers(state.settings.ice_servers(parley, &settings));
+    parley.restore(settings.server).await?;
     state.snapshot()
 }
 
@@ -282,12 +287,11 @@ pub fn set_settings<R: Runtime>(
     settings: Settings,
     ice_credentials: Option<Vec<IceCredential>>,
 ) -> Result<Settings> {
+    let parley = state.parley()?;
     let saved = state
         .settings
-        .save(&app, state.parley()?, settings, ice_credentials.unwrap_or_default())?;
-    state
-        .parley()?
-        .use_ice_servers(state.settings.ice_servers(state.parley()?, &saved));
+        .save(&app, parley, settings, ice_credentials.unwrap_or_default())?;
+    parley.use_ice_servers(state.settings.ice_servers(parley, &saved));
     Ok(saved)
 }
 

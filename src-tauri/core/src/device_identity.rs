@@ -14,15 +14,16 @@ const KEYRING_NAME: &str = "identity-key";
 /// identity: contacts see a changed key (and must compare safety numbers again), exactly as
 /// they should when a device is reinstalled.
 pub(crate) fn load_or_create(secrets: &SecretStore, profile_id: &str) -> Result<Identity, CoreError> {
-    if let Some(hex) = secrets.load_secret(profile_id, KEYRING_NAME)? {
-        match parley_peer::IdentityKey::from_hex(&hex) {
-            Some(secret) => return Ok(Identity::from_secret_bytes(&secret.0, profile_id)),
-            None => tracing::warn!("the identity key in the keyring is unreadable: making a new one"),
+    if let Some(text) = secrets.load_secret(profile_id, KEYRING_NAME)? {
+        let mut secret = zeroize::Zeroizing::new([0u8; 32]);
+        match hex::decode_to_slice(text.trim(), &mut secret[..]) {
+            Ok(()) => return Ok(Identity::from_secret_bytes(&secret, profile_id)),
+            Err(_) => tracing::warn!("the identity key in the keyring is unreadable: making a new one"),
         }
     }
     let identity = Identity::generate(profile_id);
-    let secret = parley_peer::IdentityKey(*identity.secret_bytes());
-    secrets.save_secret(profile_id, KEYRING_NAME, &secret.to_string())?;
+    let secret = zeroize::Zeroizing::new(hex::encode(*identity.secret_bytes()));
+    secrets.save_secret(profile_id, KEYRING_NAME, &secret)?;
     tracing::info!(key = %identity.public(), "new identity key");
     Ok(identity)
 }

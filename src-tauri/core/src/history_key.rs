@@ -16,16 +16,6 @@ use crate::secrets::SecretStore;
 /// The keyring entry's name, beside the session token of the same profile.
 const KEYRING_NAME: &str = "history-key";
 
-/// The key as people write it down (see [`HistoryKey::to_recovery_code`]).
-pub(crate) fn recovery_code(key: &HistoryKey) -> String {
-    key.to_recovery_code()
-}
-
-/// The key from a recovery code as a person typed it.
-pub(crate) fn parse_recovery_code(code: &str) -> Result<HistoryKey, CoreError> {
-    HistoryKey::from_recovery_code(code).map_err(|_| CoreError::InvalidRecoveryCode)
-}
-
 /// What opening the history found.
 pub(crate) struct Opened {
     pub history: History,
@@ -37,7 +27,29 @@ pub(crate) struct Opened {
 /// Opens the profile's history at `path` with the key in the keyring: creates the key for a new
 /// history, encrypts a plaintext one (atomically), and refuses — without touching anything —
 /// when the history exists but the keyring has no key for it, or the wrong one.
-pub(crate) fn open(path: &Path, secrets: &SecretStore, profile_id: &str) -> Result<Opened, CoreError> {
+///
+/// With a `recovery_code` (the history was locked), the code's key opens it instead and, once it
+/// has, goes back into the keyring; a code that does not fit changes nothing.
+pub(crate) fn open(
+    path: &Path,
+    secrets: &SecretStore,
+    profile_id: &str,
+    recovery_code: Option<&str>,
+) -> Result<Opened, CoreError> {
+    if let Some(code) = recovery_code {
+        let key = HistoryKey::from_recovery_code(code).map_err(|_| CoreError::InvalidRecoveryCode)?;
+        let history = match History::open(path, &key) {
+            Ok(history) => history,
+            Err(HistoryError::WrongKey { .. }) => return Err(CoreError::WrongRecoveryCode),
+            Err(e) => return Err(e.into()),
+        };
+        secrets.save_secret(profile_id, KEYRING_NAME, &key.to_hex())?;
+        tracing::info!("history key restored from the recovery code");
+        return Ok(Opened {
+            history,
+            newly_encrypted: false,
+        });
+    }
     let stored = secrets.load_secret(profile_id, KEYRING_NAME)?;
     let exists = std::fs::metadata(path).is_ok_and(|m| m.len() > 0);
     let plaintext = parley_history::is_plaintext(path).map_err(|source| HistoryError::Io {
@@ -83,20 +95,6 @@ pub(crate) fn stored(secrets: &SecretStore, profile_id: &str) -> Result<HistoryK
     HistoryKey::from_hex(&hex).map_err(|_| CoreError::HistoryLocked { missing: false })
 }
 
-/// Puts the key of a recovery code back into the keyring, once it has proved to open the
-/// history at `path`. A code that does not fit changes nothing.
-pub(crate) fn recover(path: &Path, secrets: &SecretStore, profile_id: &str, code: &str) -> Result<(), CoreError> {
-    let key = parse_recovery_code(code)?;
-    match History::open(path, &key) {
-        Ok(history) => drop(history),
-        Err(HistoryError::WrongKey { .. }) => return Err(CoreError::WrongRecoveryCode),
-        Err(e) => return Err(e.into()),
-    }
-    secrets.save_secret(profile_id, KEYRING_NAME, &key.to_hex())?;
-    tracing::info!("history key restored from the recovery code");
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,33 +105,40 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("history.db");
         let secrets = SecretStore::open(StoreKind::Memory).unwrap();
-        let opened = open(&path, &secrets, "p1").unwrap();
+        let opened = open(&path, &secrets, "p1", None).unwrap();
         assert!(opened.newly_encrypted);
         opened.history.upsert_conversation("bob", "Bob").await.unwrap();
         drop(opened);
-        let code = recovery_code(&stored(&secrets, "p1").unwrap());
-        assert!(!open(&path, &secrets, "p1").unwrap().newly_encrypted);
+        let code = stored(&secrets, "p1").unwrap().to_recovery_code();
+        assert!(!open(&path, &secrets, "p1", None).unwrap().newly_encrypted);
 
         // The keyring is lost (a new, empty one): locked, and nothing changed on disk.
         let bytes = std::fs::read(&path).unwrap();
         let fresh = SecretStore::open(StoreKind::Memory).unwrap();
         assert!(matches!(
-            open(&path, &fresh, "p1"),
+            open(&path, &fresh, "p1", None),
             Err(CoreError::HistoryLocked { missing: true })
         ));
         assert_eq!(std::fs::read(&path).unwrap(), bytes, "no new key, no new database");
         // A wrong code changes nothing; the right one opens it again, with its contents.
-        let other = recovery_code(&HistoryKey::generate());
+        let other = HistoryKey::generate().to_recovery_code();
         assert!(matches!(
-            recover(&path, &fresh, "p1", &other),
+            open(&path, &fresh, "p1", Some(&other)),
             Err(CoreError::WrongRecoveryCode)
         ));
         assert!(matches!(
-            open(&path, &fresh, "p1"),
+            open(&path, &fresh, "p1", Some("not a code")),
+            Err(CoreError::InvalidRecoveryCode)
+        ));
+        assert!(matches!(
+            open(&path, &fresh, "p1", None),
             Err(CoreError::HistoryLocked { .. })
         ));
-        recover(&path, &fresh, "p1", &code).unwrap();
-        let again = open(&path, &fresh, "p1").unwrap();
+        let unlocked = open(&path, &fresh, "p1", Some(&code)).unwrap();
+        assert_eq!(unlocked.history.conversations().await.unwrap().len(), 1);
+        drop(unlocked);
+        // The key is back in the keyring: the next start needs no code.
+        let again = open(&path, &fresh, "p1", None).unwrap();
         assert_eq!(again.history.conversations().await.unwrap().len(), 1);
     }
 
@@ -146,7 +151,7 @@ mod tests {
             old.upsert_conversation("bob", "Bob").await.unwrap();
         }
         let secrets = SecretStore::open(StoreKind::Memory).unwrap();
-        let opened = open(&path, &secrets, "p1").unwrap();
+        let opened = open(&path, &secrets, "p1", None).unwrap();
         assert!(opened.newly_encrypted, "its recovery code is shown once");
         assert_eq!(opened.history.conversations().await.unwrap()[0].title, "Bob");
         assert!(!parley_history::is_plaintext(&path).unwrap());

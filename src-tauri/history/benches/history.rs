@@ -337,11 +337,8 @@ impl Db {
 
     /// A connection of the benchmark's own, for set-up behind the history's back.
     fn raw(&self) -> rusqlite::Connection {
-        let conn = rusqlite::Connection::open(&self.path).unwrap();
-        if let Some(key) = &self.key {
-            conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", key.to_hex()))
-                .unwrap();
-        }
+        let conn = History::raw_connection(&self.path, self.key.as_ref()).unwrap();
+        conn.busy_timeout(Duration::from_secs(5)).unwrap();
         conn
     }
 }

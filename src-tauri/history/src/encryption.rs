@@ -136,9 +136,9 @@ impl HistoryKey {
         Ok(HistoryKey(bytes))
     }
 
-    /// The `PRAGMA key` statement that hands SQLCipher this raw key.
-    fn pragma(&self) -> String {
-        format!("PRAGMA key = \"x'{}'\";", self.to_hex())
+    /// The key as SQLCipher takes it raw (no key derivation): `"x'<64 hex digits>'"`.
+    fn sql_literal(&self) -> String {
+        format!("\"x'{}'\"", self.to_hex())
     }
 }
 
@@ -173,7 +173,7 @@ pub(crate) fn connect(path: &Path, flags: OpenFlags, encryption: &Encryption) ->
     let conn = Connection::open_with_flags(path, flags)?;
     match encryption {
         Encryption::Key(key) => {
-            conn.execute_batch(&key.pragma())?;
+            conn.execute_batch(&format!("PRAGMA key = {};", key.sql_literal()))?;
             let version: Option<String> = conn
                 .query_row("PRAGMA cipher_version", [], |row| row.get(0))
                 .optional()?;
@@ -226,7 +226,7 @@ pub(crate) fn encrypt_plaintext_with(
 ) -> Result<(), HistoryError> {
     let _span = tracing::info_span!("encrypt_history", path = %path.display()).entered();
     // A copy left by a crash before the rename is partial at best: the plaintext file is whole.
-    let copy = sibling(path, "encrypting");
+    let copy = sibling(path, ".encrypting");
     remove_if_present(&copy)?;
     {
         let plain = Connection::open(path)?;
@@ -241,7 +241,7 @@ pub(crate) fn encrypt_plaintext_with(
         let version: i64 = plain.pragma_query_value(None, "user_version", |row| row.get(0))?;
         let rows: i64 = plain.query_row("SELECT count(*) FROM messages", [], |row| row.get(0))?;
         plain.execute(
-            &format!("ATTACH DATABASE ?1 AS encrypted KEY \"x'{}'\"", key.to_hex()),
+            &format!("ATTACH DATABASE ?1 AS encrypted KEY {}", key.sql_literal()),
             [copy.to_string_lossy()],
         )?;
         plain.query_row("SELECT sqlcipher_export('encrypted')", [], |_| Ok(()))?;
@@ -265,24 +265,17 @@ pub(crate) fn encrypt_plaintext_with(
         let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
     }
     after(Step::Replaced)?;
-    for stale in ["journal", "wal", "shm"] {
-        remove_if_present(&sibling_dash(path, stale))?;
+    // SQLite's own companions: `history.db-wal`, `history.db-shm`, `history.db-journal`.
+    for stale in ["-journal", "-wal", "-shm"] {
+        remove_if_present(&sibling(path, stale))?;
     }
     tracing::info!("history encrypted");
     Ok(())
 }
 
+/// `path` with `suffix` appended to its file name.
 fn sibling(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
-    name.push(".");
-    name.push(suffix);
-    PathBuf::from(name)
-}
-
-/// SQLite's own companions: `history.db-wal`, `history.db-shm`, `history.db-journal`.
-fn sibling_dash(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push("-");
     name.push(suffix);
     PathBuf::from(name)
 }

@@ -24,6 +24,16 @@ pub enum IdentityCheck {
     },
 }
 
+/// What [`History::observe_identity`] found: the check, and whether sending to the contact
+/// waits for the person (this change, or another device's still pending).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Observation {
+    /// The key against the pins.
+    pub check: IdentityCheck,
+    /// Some device of the contact has a changed key waiting for acceptance.
+    pub held: bool,
+}
+
 /// A pinned device key of a contact.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PinnedIdentity {
@@ -49,15 +59,24 @@ fn key_of(bytes: Vec<u8>) -> Result<[u8; 32], HistoryError> {
         .map_err(|_| HistoryError::Corrupt("identity key is not 32 bytes".into()))
 }
 
+/// Whether some device of `user_id` has a changed key waiting for acceptance.
+fn pending_change(conn: &rusqlite::Connection, user_id: &str) -> Result<bool, HistoryError> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM identities WHERE user_id = ?1 AND pending IS NOT NULL)",
+        [user_id],
+        |r| r.get(0),
+    )?)
+}
+
 impl History {
     /// Checks the key `device` of `user_id` just proved against the pins, pinning it when it
-    /// is the first (see [`IdentityCheck`]).
+    /// is the first (see [`IdentityCheck`]), in one transaction with whether the contact is held.
     pub async fn observe_identity(
         &self,
         user_id: &str,
         device: &str,
         key: [u8; 32],
-    ) -> Result<IdentityCheck, HistoryError> {
+    ) -> Result<Observation, HistoryError> {
         let (user_id, device) = (user_id.to_owned(), device.to_owned());
         self.write(move |conn| {
             let tx = conn.transaction()?;
@@ -111,8 +130,9 @@ impl History {
                     }
                 }
             };
+            let held = pending_change(&tx, &user_id)?;
             tx.commit()?;
-            Ok(check)
+            Ok(Observation { check, held })
         })
         .await
     }
@@ -154,19 +174,6 @@ impl History {
         .await
     }
 
-    /// Whether sending to `user_id` waits for the person to accept a changed key.
-    pub async fn identity_blocked(&self, user_id: &str) -> Result<bool, HistoryError> {
-        let user_id = user_id.to_owned();
-        self.read(move |conn| {
-            Ok(conn.query_row(
-                "SELECT EXISTS (SELECT 1 FROM identities WHERE user_id = ?1 AND pending IS NOT NULL)",
-                [user_id],
-                |r| r.get(0),
-            )?)
-        })
-        .await
-    }
-
     /// The person compared safety numbers: every pinned device of `user_id` is verified.
     /// Returns how many devices that covers (0: no key of theirs is known yet).
     pub async fn verify_identity(&self, user_id: &str) -> Result<usize, HistoryError> {
@@ -199,37 +206,54 @@ impl History {
 mod tests {
     use super::*;
 
+    async fn blocked(history: &History) -> bool {
+        history
+            .identities("bob")
+            .await
+            .unwrap()
+            .iter()
+            .any(|i| i.pending.is_some())
+    }
+
     #[tokio::test]
     async fn keys_are_pinned_on_first_use_and_changes_are_caught() {
         let history = History::open_in_memory().unwrap();
         let (k1, k2, k3) = ([1u8; 32], [2u8; 32], [3u8; 32]);
         assert_eq!(
-            history.observe_identity("bob", "laptop", k1).await.unwrap(),
+            history.observe_identity("bob", "laptop", k1).await.unwrap().check,
             IdentityCheck::FirstContact
         );
         assert_eq!(
-            history.observe_identity("bob", "laptop", k1).await.unwrap(),
+            history.observe_identity("bob", "laptop", k1).await.unwrap().check,
             IdentityCheck::Known
         );
         assert_eq!(
-            history.observe_identity("bob", "phone", k2).await.unwrap(),
+            history.observe_identity("bob", "phone", k2).await.unwrap().check,
             IdentityCheck::NewDevice
         );
         // Unverified: a changed key replaces the pin, with a notice; nothing blocks.
         assert_eq!(
             history.observe_identity("bob", "laptop", k3).await.unwrap(),
-            IdentityCheck::Changed { verified: false }
+            Observation {
+                check: IdentityCheck::Changed { verified: false },
+                held: false
+            }
         );
-        assert!(!history.identity_blocked("bob").await.unwrap());
+        assert!(!blocked(&history).await);
         assert_eq!(history.identities("bob").await.unwrap().len(), 2);
 
         // Verified: a changed key waits, and blocks, until accepted.
         assert_eq!(history.verify_identity("bob").await.unwrap(), 2);
         assert_eq!(
             history.observe_identity("bob", "laptop", k1).await.unwrap(),
-            IdentityCheck::Changed { verified: true }
+            Observation {
+                check: IdentityCheck::Changed { verified: true },
+                held: true
+            }
         );
-        assert!(history.identity_blocked("bob").await.unwrap());
+        // Another device of theirs, unchanged, is held too: the contact waits as a whole.
+        assert!(history.observe_identity("bob", "phone", k2).await.unwrap().held);
+        assert!(blocked(&history).await);
         let laptop = |ids: Vec<PinnedIdentity>| ids.into_iter().find(|i| i.device == "laptop").unwrap();
         let pinned = laptop(history.identities("bob").await.unwrap());
         assert_eq!((pinned.key, pinned.pending, pinned.verified), (k3, Some(k1), true));
@@ -239,11 +263,11 @@ mod tests {
             "only the unchanged device"
         );
         assert_eq!(history.accept_identity("bob").await.unwrap(), 1);
-        assert!(!history.identity_blocked("bob").await.unwrap());
+        assert!(!blocked(&history).await);
         let pinned = laptop(history.identities("bob").await.unwrap());
         assert_eq!((pinned.key, pinned.pending, pinned.verified), (k1, None, false));
         assert_eq!(
-            history.observe_identity("bob", "laptop", k1).await.unwrap(),
+            history.observe_identity("bob", "laptop", k1).await.unwrap().check,
             IdentityCheck::Known
         );
 

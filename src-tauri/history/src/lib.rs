@@ -31,7 +31,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rusqlite::{Connection, OpenFlags};
 
 pub use encryption::{encrypt_plaintext, is_plaintext, HistoryKey, InvalidKey};
-pub use identities::{IdentityCheck, PinnedIdentity};
+pub use identities::{IdentityCheck, Observation, PinnedIdentity};
 pub use store::MAX_PAGE;
 
 use encryption::Encryption;
@@ -206,6 +206,14 @@ impl History {
             checkpointer,
             Some(path.to_owned()),
         ))
+    }
+
+    /// A plain SQLite connection to the history at `path`, unlocked with `key` (none for a
+    /// plaintext one): for tests and the benchmark to reach behind the history's back.
+    #[cfg(any(test, feature = "test-utils"))]
+    pub fn raw_connection(path: &Path, key: Option<&HistoryKey>) -> Result<Connection, HistoryError> {
+        let encryption = key.map_or(Encryption::None, |key| Encryption::Key(key.clone()));
+        encryption::connect(path, OpenFlags::SQLITE_OPEN_READ_WRITE, &encryption)
     }
 
     /// A history that lives only as long as this value and its clones; for tests and guests.

@@ -131,17 +131,20 @@ pub(crate) enum Step {
 pub(crate) struct Handshake {
     started: std::time::Instant,
     role: Role,
+    /// Read once when the channel opens: the descriptions are final by then.
+    fingerprints: Fingerprints,
     local: Claim,
     remote: Option<Claim>,
 }
 
 impl Handshake {
-    pub(crate) fn new(role: Role, identity: &Identity) -> Handshake {
+    pub(crate) fn new(role: Role, identity: &Identity, fingerprints: Fingerprints) -> Handshake {
         let mut nonce = [0u8; 32];
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut nonce);
         Handshake {
             started: std::time::Instant::now(),
             role,
+            fingerprints,
             local: Claim {
                 key: identity.public(),
                 device: identity.device().to_owned(),
@@ -167,14 +170,8 @@ impl Handshake {
         }
     }
 
-    /// Takes one frame from the remote. `fingerprints` are read when needed (the descriptions
-    /// are final by the time the channel is open).
-    pub(crate) fn on_frame(
-        &mut self,
-        data: &[u8],
-        identity: &Identity,
-        fingerprints: &Fingerprints,
-    ) -> Result<Step, HandshakeError> {
+    /// Takes one frame from the remote.
+    pub(crate) fn on_frame(&mut self, data: &[u8], identity: &Identity) -> Result<Step, HandshakeError> {
         let frame: HandshakeFrame =
             serde_json::from_slice(data).map_err(|e| HandshakeError::Invalid(format!("not a handshake frame: {e}")))?;
         match frame {
@@ -196,7 +193,7 @@ impl Handshake {
                     Some(_) => Err(HandshakeError::Changed),
                     None => {
                         self.remote = Some(claim);
-                        let transcript = self.transcript(self.role, fingerprints)?;
+                        let transcript = self.transcript(self.role)?;
                         let sig = identity.sign(&transcript);
                         Ok(Step::Send(vec![
                             self.hello(),
@@ -210,7 +207,7 @@ impl Handshake {
                     return Err(HandshakeError::Invalid("a proof before the hello".into()));
                 };
                 let sig: [u8; 64] = decode_hex(&sig, "signature")?;
-                let transcript = self.transcript(self.role.other(), fingerprints)?;
+                let transcript = self.transcript(self.role.other())?;
                 if !remote.key.verifies(&transcript, &sig) {
                     return Err(HandshakeError::Mismatch);
                 }
@@ -225,7 +222,8 @@ impl Handshake {
 
     /// What `signer` signs, built from this side's view: the offerer's and the answerer's
     /// fingerprint, nonce, key and device, then the signer's role.
-    fn transcript(&self, signer: Role, fingerprints: &Fingerprints) -> Result<Vec<u8>, HandshakeError> {
+    fn transcript(&self, signer: Role) -> Result<Vec<u8>, HandshakeError> {
+        let fingerprints = &self.fingerprints;
         let remote = self.remote.as_ref().ok_or(HandshakeError::NoFingerprint)?;
         if fingerprints.local.is_empty() || fingerprints.remote.is_empty() {
             return Err(HandshakeError::NoFingerprint);
@@ -270,21 +268,17 @@ mod tests {
     /// Runs a handshake between two sides with the given views; returns what each concluded.
     fn run(a_view: Fingerprints, b_view: Fingerprints) -> (Result<Step, HandshakeError>, Result<Step, HandshakeError>) {
         let (alice, bob) = (Identity::generate("a-dev"), Identity::generate("b-dev"));
-        let mut a = Handshake::new(Role::Offerer, &alice);
-        let mut b = Handshake::new(Role::Answerer, &bob);
-        let Step::Send(from_b) = b.on_frame(&a.hello().encode(), &bob, &b_view).unwrap() else {
+        let mut a = Handshake::new(Role::Offerer, &alice, a_view);
+        let mut b = Handshake::new(Role::Answerer, &bob, b_view);
+        let Step::Send(from_b) = b.on_frame(&a.hello().encode(), &bob).unwrap() else {
             panic!("b answers a's hello")
         };
-        let Step::Send(from_a) = a.on_frame(&from_b[0].encode(), &alice, &a_view).unwrap() else {
+        let Step::Send(from_a) = a.on_frame(&from_b[0].encode(), &alice).unwrap() else {
             panic!("a answers b's hello")
         };
-        let a_done = a.on_frame(&from_b[1].encode(), &alice, &a_view);
-        assert_eq!(
-            b.on_frame(&from_a[0].encode(), &bob, &b_view),
-            Ok(Step::Wait),
-            "a resent hello"
-        );
-        let b_done = b.on_frame(&from_a[1].encode(), &bob, &b_view);
+        let a_done = a.on_frame(&from_b[1].encode(), &alice);
+        assert_eq!(b.on_frame(&from_a[0].encode(), &bob), Ok(Step::Wait), "a resent hello");
+        let b_done = b.on_frame(&from_a[1].encode(), &bob);
         (a_done, b_done)
     }
 
@@ -321,36 +315,24 @@ mod tests {
         let view_b = fingerprints("sha-256 BB", "sha-256 AA");
         let (alice, bob) = (Identity::generate("a-dev"), Identity::generate("b-dev"));
         // A first session, recorded.
-        let mut a1 = Handshake::new(Role::Offerer, &alice);
-        let mut b1 = Handshake::new(Role::Answerer, &bob);
-        let Step::Send(old) = b1.on_frame(&a1.hello().encode(), &bob, &view_b).unwrap() else {
+        let mut a1 = Handshake::new(Role::Offerer, &alice, view_a.clone());
+        let mut b1 = Handshake::new(Role::Answerer, &bob, view_b);
+        let Step::Send(old) = b1.on_frame(&a1.hello().encode(), &bob).unwrap() else {
             panic!()
         };
-        assert!(matches!(
-            a1.on_frame(&old[0].encode(), &alice, &view_a),
-            Ok(Step::Send(_))
-        ));
-        assert!(matches!(
-            a1.on_frame(&old[1].encode(), &alice, &view_a),
-            Ok(Step::Done(_))
-        ));
+        assert!(matches!(a1.on_frame(&old[0].encode(), &alice), Ok(Step::Send(_))));
+        assert!(matches!(a1.on_frame(&old[1].encode(), &alice), Ok(Step::Done(_))));
         // A second session: the recorder replays Bob's hello and proof; Alice's nonce is new.
-        let mut a2 = Handshake::new(Role::Offerer, &alice);
-        assert!(matches!(
-            a2.on_frame(&old[0].encode(), &alice, &view_a),
-            Ok(Step::Send(_))
-        ));
-        assert_eq!(
-            a2.on_frame(&old[1].encode(), &alice, &view_a),
-            Err(HandshakeError::Mismatch)
-        );
+        let mut a2 = Handshake::new(Role::Offerer, &alice, view_a);
+        assert!(matches!(a2.on_frame(&old[0].encode(), &alice), Ok(Step::Send(_))));
+        assert_eq!(a2.on_frame(&old[1].encode(), &alice), Err(HandshakeError::Mismatch));
     }
 
     #[test]
     fn bad_frames_are_refused() {
         let me = Identity::generate("d");
         let view = fingerprints("sha-256 AA", "sha-256 BB");
-        let mut h = Handshake::new(Role::Offerer, &me);
+        let mut h = Handshake::new(Role::Offerer, &me, view);
         for bad in [
             &b"{\"t\":\"msg\",\"id\":\"x\"}"[..],
             b"not json",
@@ -358,13 +340,13 @@ mod tests {
             b"{\"t\":\"id-hello\",\"v\":1,\"key\":\"zz\",\"device\":\"d\",\"nonce\":\"00\"}",
             b"{\"t\":\"id-hello\",\"v\":9,\"key\":\"\",\"device\":\"d\",\"nonce\":\"\"}",
         ] {
-            assert!(h.on_frame(bad, &me, &view).is_err(), "{}", String::from_utf8_lossy(bad));
+            assert!(h.on_frame(bad, &me).is_err(), "{}", String::from_utf8_lossy(bad));
         }
         let other = Identity::generate("x");
-        let hello = Handshake::new(Role::Answerer, &other).hello();
-        assert!(matches!(h.on_frame(&hello.encode(), &me, &view), Ok(Step::Send(_))));
-        let again = Handshake::new(Role::Answerer, &Identity::generate("y")).hello();
-        assert_eq!(h.on_frame(&again.encode(), &me, &view), Err(HandshakeError::Changed));
+        let hello = Handshake::new(Role::Answerer, &other, fingerprints("", "")).hello();
+        assert!(matches!(h.on_frame(&hello.encode(), &me), Ok(Step::Send(_))));
+        let again = Handshake::new(Role::Answerer, &Identity::generate("y"), fingerprints("", "")).hello();
+        assert_eq!(h.on_frame(&again.encode(), &me), Err(HandshakeError::Changed));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use webrtc::peer_connection::{
 };
 
 use super::{Inner, PeerError, PeerEvent, PeerId, PeerSignal, SessionId};
-use crate::handshake::{sdp_fingerprint, Fingerprints, Handshake, HandshakeError, HandshakeFrame, Step};
+use crate::handshake::{sdp_fingerprint, Fingerprints, Handshake, HandshakeFrame, Step};
 use crate::identity::{Identity, RemoteIdentity};
 
 /// The chat channel is negotiated out of band (both sides create it with this stream id) rather
@@ -89,7 +89,6 @@ pub(crate) struct Shared {
     pc: OnceLock<Weak<dyn PeerConnection>>,
     role: Role,
     identity: Arc<Identity>,
-    handshake: Mutex<Option<Handshake>>,
     #[cfg(feature = "test-utils")]
     raw_channel: bool,
 }
@@ -117,11 +116,12 @@ impl Shared {
         matches!(*self.phase.lock(), Phase::Pending | Phase::Proving)
     }
 
-    /// The channel opened: the handshake starts. Returns the `id-hello` to send.
-    fn start_proving(&self) -> Option<HandshakeFrame> {
+    /// The channel opened: returns whether the identity handshake is to run (it is, except on
+    /// a test's raw channel, which opens at once).
+    fn start_proving(&self) -> bool {
         let mut phase = self.phase.lock();
         if *phase != Phase::Pending {
-            return None;
+            return false;
         }
         *phase = Phase::Proving;
         #[cfg(feature = "test-utils")]
@@ -132,13 +132,10 @@ impl Shared {
                 device: "unproven".into(),
                 proved_in: std::time::Duration::ZERO,
             });
-            return None;
+            return false;
         }
         debug!(parent: &self.span, "channel open; proving identities");
-        let handshake = Handshake::new(self.role, &self.identity);
-        let hello = handshake.hello();
-        *self.handshake.lock() = Some(handshake);
-        Some(hello)
+        true
     }
 
     fn mark_open(&self, identity: RemoteIdentity) {
@@ -274,7 +271,6 @@ impl Session {
             pc: OnceLock::new(),
             role,
             identity: inner.identity.clone(),
-            handshake: Mutex::new(None),
             #[cfg(feature = "test-utils")]
             raw_channel: inner.config.raw_channel,
         });
@@ -354,16 +350,17 @@ impl Session {
 /// frames are the identity handshake's; nothing else passes until it succeeds.
 async fn pump(inner: Weak<Inner>, shared: Arc<Shared>, dc: Arc<dyn DataChannel>) {
     let mut reason = "channel closed".to_owned();
+    // Running from the channel's opening until the remote's proof verifies.
+    let mut handshake: Option<Handshake> = None;
     let mut resend_after = HELLO_RESEND_FIRST;
     loop {
-        let awaiting_hello = shared.handshake.lock().as_ref().is_some_and(|h| !h.heard_remote());
+        let awaiting_hello = handshake.as_ref().is_some_and(|h| !h.heard_remote());
         let event = tokio::select! {
             event = dc.poll() => event,
             () = tokio::time::sleep(resend_after), if awaiting_hello => {
-                let hello = shared.handshake.lock().as_ref().map(Handshake::hello);
-                if let Some(hello) = hello {
+                if let Some(h) = &handshake {
                     debug!(parent: &shared.span, "no id-hello from the remote yet: sending ours again");
-                    let _ = dc.send(BytesMut::from(hello.encode())).await;
+                    send_frame(&shared, &dc, &h.hello()).await;
                 }
                 resend_after = (resend_after * 2).min(HELLO_RESEND_MAX);
                 continue;
@@ -371,30 +368,40 @@ async fn pump(inner: Weak<Inner>, shared: Arc<Shared>, dc: Arc<dyn DataChannel>)
         };
         let Some(event) = event else { break };
         match event {
-            DataChannelEvent::OnOpen => {
-                if let Some(hello) = shared.start_proving() {
-                    if let Err(e) = dc.send(BytesMut::from(hello.encode())).await {
-                        debug!(parent: &shared.span, error = %e, "id-hello not sent");
-                    }
-                }
+            DataChannelEvent::OnOpen if shared.start_proving() => {
+                let started = Handshake::new(shared.role, &shared.identity, shared.fingerprints().await);
+                send_frame(&shared, &dc, &started.hello()).await;
+                handshake = Some(started);
             }
             DataChannelEvent::OnMessage(msg) => {
                 let data = msg.data.freeze();
-                if *shared.phase.lock() != Phase::Proving {
+                let Some(h) = handshake.as_mut() else {
                     shared.deliver(data);
                     continue;
-                }
-                if let Err(e) = prove(&shared, &dc, &data).await {
-                    warn!(parent: &shared.span, error = %e, "identity not proven: closing");
-                    let _ = shared.events.send(PeerEvent::IdentityRefused {
-                        peer: shared.remote.clone(),
-                        reason: e.to_string(),
-                    });
-                    reason = format!("identity not proven: {e}");
-                    // Our own proof may still be on its way: closing at once would drop it, and
-                    // the remote would only time out instead of seeing the mismatch itself.
-                    tokio::time::sleep(REFUSAL_GRACE).await;
-                    break;
+                };
+                match h.on_frame(&data, &shared.identity) {
+                    Ok(Step::Send(frames)) => {
+                        for frame in &frames {
+                            send_frame(&shared, &dc, frame).await;
+                        }
+                    }
+                    Ok(Step::Wait) => {}
+                    Ok(Step::Done(identity)) => {
+                        handshake = None;
+                        shared.mark_open(identity);
+                    }
+                    Err(e) => {
+                        warn!(parent: &shared.span, error = %e, "identity not proven: closing");
+                        let _ = shared.events.send(PeerEvent::IdentityRefused {
+                            peer: shared.remote.clone(),
+                            reason: e.to_string(),
+                        });
+                        reason = format!("identity not proven: {e}");
+                        // Our own proof may still be on its way: closing at once would drop it,
+                        // and the remote would only time out instead of seeing the mismatch.
+                        tokio::time::sleep(REFUSAL_GRACE).await;
+                        break;
+                    }
                 }
             }
             DataChannelEvent::OnClose => break,
@@ -406,32 +413,11 @@ async fn pump(inner: Weak<Inner>, shared: Arc<Shared>, dc: Arc<dyn DataChannel>)
     }
 }
 
-/// One handshake frame from the remote: answers it, or opens the channel once the remote's
-/// proof verifies.
-async fn prove(shared: &Shared, dc: &Arc<dyn DataChannel>, data: &[u8]) -> Result<(), HandshakeError> {
-    let fingerprints = shared.fingerprints().await;
-    let step = {
-        let mut handshake = shared.handshake.lock();
-        let handshake = handshake
-            .as_mut()
-            .ok_or_else(|| HandshakeError::Invalid("no handshake running".into()))?;
-        handshake.on_frame(data, &shared.identity, &fingerprints)?
-    };
-    match step {
-        Step::Send(frames) => {
-            for frame in frames {
-                if let Err(e) = dc.send(BytesMut::from(frame.encode())).await {
-                    debug!(parent: &shared.span, error = %e, "handshake frame not sent");
-                }
-            }
-        }
-        Step::Wait => {}
-        Step::Done(identity) => {
-            shared.handshake.lock().take();
-            shared.mark_open(identity);
-        }
+/// Sends a handshake frame; a failure shows as the channel closing.
+async fn send_frame(shared: &Shared, dc: &Arc<dyn DataChannel>, frame: &HandshakeFrame) {
+    if let Err(e) = dc.send(BytesMut::from(frame.encode())).await {
+        debug!(parent: &shared.span, error = %e, "handshake frame not sent");
     }
-    Ok(())
 }
 
 impl Handler {

@@ -41,10 +41,8 @@ fn bodies(messages: &[Message]) -> Vec<&str> {
 /// been lost (the receiver stored them, the sender never heard). SQLite in WAL mode lets this
 /// run while the profile is open.
 fn lose_acks(person: &Person, ids: &[&str]) {
-    let conn = rusqlite::Connection::open(person.history_path()).expect("open history db");
-    let key = person.history_key().to_hex();
-    conn.execute_batch(&format!("PRAGMA key = \"x'{key}'\";"))
-        .expect("the history's key");
+    let conn = parley_history::History::raw_connection(&person.history_path(), Some(&person.history_key()))
+        .expect("open history db");
     conn.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
     for id in ids {
         let changed = conn

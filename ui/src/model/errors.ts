@@ -36,7 +36,7 @@ const SPECIFIC = new Set(['invalid_input', 'invalid_settings']);
 
 /** The friendly words for a code, when there are some. */
 export function knownErrorText(code: string): string | null {
-  return Object.prototype.hasOwnProperty.call(TEXT, code) ? (TEXT[code] ?? null) : null;
+  return Object.hasOwn(TEXT, code) ? (TEXT[code] ?? null) : null;
 }
 
 export function errorText(error: ErrorInfo): string {

@@ -1,6 +1,6 @@
 /** Sign in / create account, with the choice of server. */
 import type { Controller } from '../controller';
-import { el } from './dom';
+import { el, whileBusy } from './dom';
 import { describeError } from '../model/errors';
 import { LIMITS, overLimit } from '../model/limits';
 import { normalizeServerUrl } from '../model/server-url';
@@ -130,21 +130,11 @@ export function createAuthView(ctl: Controller): { element: HTMLElement; update(
     return false;
   };
 
-  const submit = async (button: HTMLButtonElement, busyText: string, run: () => Promise<void>) => {
-    const text = button.textContent ?? '';
-    button.disabled = true;
-    button.textContent = busyText;
-    element.setAttribute('aria-busy', 'true');
+  const submit = (button: HTMLButtonElement, busyText: string, run: () => Promise<void>) => {
     error.textContent = '';
-    try {
-      await run();
-    } catch (e) {
+    return whileBusy(element, button, busyText, run).catch((e: unknown) => {
       error.textContent = describeError(e);
-    } finally {
-      button.disabled = false;
-      button.textContent = text;
-      element.removeAttribute('aria-busy');
-    }
+    });
   };
 
   signInForm.addEventListener('submit', (e) => {

@@ -67,3 +67,27 @@ export function arrowKeys(list: HTMLElement, selector: string): void {
     items[next]?.focus();
   });
 }
+
+/**
+ * Runs `run` with `controls` disabled (by default just `button`), `button` saying `busyText` and
+ * `region` marked `aria-busy`; puts all of it back however `run` ends.
+ */
+export async function whileBusy<T>(
+  region: HTMLElement,
+  button: HTMLButtonElement,
+  busyText: string,
+  run: () => Promise<T>,
+  controls: readonly { disabled: boolean }[] = [button],
+): Promise<T> {
+  const text = button.textContent ?? '';
+  for (const c of controls) c.disabled = true;
+  button.textContent = busyText;
+  region.setAttribute('aria-busy', 'true');
+  try {
+    return await run();
+  } finally {
+    for (const c of controls) c.disabled = false;
+    button.textContent = text;
+    region.removeAttribute('aria-busy');
+  }
+}

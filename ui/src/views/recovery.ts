@@ -11,9 +11,7 @@ import { copyText } from '../platform';
 
 export type CodeReveal = {
   element: HTMLElement;
-  /** The button that fetches and shows the code. */
-  show: HTMLButtonElement;
-  /** Hides the code again (and forgets it). */
+  /** Hides the code again (and takes it out of the page). */
   reset(): void;
 };
 
@@ -29,10 +27,8 @@ export function createCodeReveal(ctl: Controller, prefix: string, showLabel: str
   const status = el('p', { id: `${prefix}-status`, class: 'hint', role: 'status' });
   const shown = el('div', { class: 'recovery-shown' }, code, el('div', { class: 'recovery-actions' }, copy, ...extra));
   const element = el('div', { class: 'recovery-reveal' }, show, shown, status);
-  let value = '';
 
   const reset = () => {
-    value = '';
     code.replaceChildren();
     shown.hidden = true;
     show.hidden = false;
@@ -47,7 +43,6 @@ export function createCodeReveal(ctl: Controller, prefix: string, showLabel: str
     ctl
       .recoveryCode()
       .then((text) => {
-        value = text;
         // Each group unbreakable, a break allowed after each "-": it wraps at group boundaries,
         // and the text is the code as it is (copying the selection gives the code).
         code.replaceChildren(...codeGroups(text).flatMap((g) => [el('span', { class: 'group' }, g), el('wbr')]));
@@ -62,7 +57,8 @@ export function createCodeReveal(ctl: Controller, prefix: string, showLabel: str
   });
 
   copy.addEventListener('click', () => {
-    copyText(value).then(
+    // The shown text is the code as it is (see above).
+    copyText(code.textContent ?? '').then(
       () => setText(status, 'Copied. Paste it into your password manager, or write it down.'),
       () => {
         // Select it instead, so that Ctrl+C (or the context menu) copies it.
@@ -73,7 +69,7 @@ export function createCodeReveal(ctl: Controller, prefix: string, showLabel: str
     );
   });
 
-  return { element, show, reset };
+  return { element, reset };
 }
 
 /**

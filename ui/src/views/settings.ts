@@ -132,6 +132,7 @@ export function createSettingsView(ctl: Controller): { element: HTMLElement; loa
       `Your sign-in and the key of your encrypted message history are kept in ${where}. If it is lost or reset, the recovery code opens your history again. Keep the code away from this computer: on paper, or in a password manager.`,
     );
   };
+  showKeyring(null);
 
   const fill = (s: Settings) => {
     const f = formFromSettings(s);
@@ -195,7 +196,6 @@ export function createSettingsView(ctl: Controller): { element: HTMLElement; loa
       message.textContent = '';
       errors.replaceChildren();
       recovery.reset();
-      showKeyring(keyring);
       renderMedia();
       ctl
         .settings()

@@ -53,7 +53,7 @@ export function createMainScreen(ctl: Controller): MainScreen {
   const detail = el('main', { class: 'detail', id: 'detail' }, conversation.element, search.element, profile.element, settings.element, empty);
   const layout = el('div', { class: 'layout' }, sidebar.element, detail);
   const screen = [topbar, banner.element, recovery.element, notice.element, layout];
-  const signOutDialog = createSignOutDialog(ctl, signOut, () => screen);
+  const signOutDialog = createSignOutDialog(ctl, signOut, screen);
   const element = el('div', { id: 'main' }, ...screen, signOutDialog.element);
 
   signOut.addEventListener('click', () => signOutDialog.open());
@@ -90,12 +90,9 @@ export function createMainScreen(ctl: Controller): MainScreen {
   applyNav(ctl.nav, null);
 
   const onKey = (e: KeyboardEvent) => {
-    // The dialog handles its own keys (Escape closes it); nothing behind it reacts.
+    // While the dialog is open, the keys are its own; nothing behind it reacts.
     if (signOutDialog.isOpen()) {
-      if (e.key === 'Escape' && !e.defaultPrevented) {
-        e.preventDefault();
-        signOutDialog.close();
-      }
+      signOutDialog.onKey(e);
       return;
     }
     if (e.key === 'Escape' && !e.defaultPrevented) {

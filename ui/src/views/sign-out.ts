@@ -10,12 +10,16 @@ export type SignOutDialog = {
   /** The backdrop with the dialog in it (hidden while closed). */
   element: HTMLElement;
   open(): void;
-  close(): void;
   isOpen(): boolean;
+  /**
+   * The keys while it is open (the main screen's key handler hands them all over, wherever the
+   * focus is): Escape cancels, Tab stays in the dialog.
+   */
+  onKey(e: KeyboardEvent): void;
 };
 
 /** `background`: the parts of the screen behind the dialog, made inert while it is open. */
-export function createSignOutDialog(ctl: Controller, opener: HTMLElement, background: () => HTMLElement[]): SignOutDialog {
+export function createSignOutDialog(ctl: Controller, opener: HTMLElement, background: readonly HTMLElement[]): SignOutDialog {
   const deleteHistory = el('input', { id: 'sign-out-delete-history', type: 'checkbox', 'aria-describedby': 'sign-out-delete-warning' });
   const cancel = el('button', { id: 'sign-out-cancel', type: 'button' }, 'Cancel');
   const confirm = el('button', { id: 'sign-out-confirm', type: 'button', class: 'primary' }, 'Sign out');
@@ -37,6 +41,10 @@ export function createSignOutDialog(ctl: Controller, opener: HTMLElement, backgr
   );
   const element = el('div', { class: 'modal-backdrop' }, dialog);
   element.hidden = true;
+  const controls = [deleteHistory, cancel, confirm];
+  const setEnabled = (on: boolean) => {
+    for (const c of controls) c.disabled = !on;
+  };
 
   const sync = () => {
     const wipe = deleteHistory.checked;
@@ -47,14 +55,13 @@ export function createSignOutDialog(ctl: Controller, opener: HTMLElement, backgr
   deleteHistory.addEventListener('change', sync);
 
   const setInert = (on: boolean) => {
-    for (const node of background()) {
+    for (const node of background) {
       if (on) node.setAttribute('inert', '');
       else node.removeAttribute('inert');
     }
   };
 
   const close = () => {
-    if (element.hidden) return;
     element.hidden = true;
     setInert(false);
     opener.focus();
@@ -65,32 +72,13 @@ export function createSignOutDialog(ctl: Controller, opener: HTMLElement, backgr
   element.addEventListener('click', (e) => {
     if (e.target === element) close();
   });
-  element.addEventListener('keydown', (e) => {
-    if (e.key === 'Escape') {
-      e.preventDefault();
-      close();
-    } else if (e.key === 'Tab') {
-      // Keep the focus in the dialog.
-      const items = [deleteHistory, cancel, confirm].filter((x) => !x.disabled);
-      const first = items[0];
-      const last = items[items.length - 1];
-      if (e.shiftKey && document.activeElement === first) {
-        e.preventDefault();
-        last?.focus();
-      } else if (!e.shiftKey && document.activeElement === last) {
-        e.preventDefault();
-        first?.focus();
-      }
-    }
-  });
-
   confirm.addEventListener('click', () => {
     const keepHistory = !deleteHistory.checked;
-    for (const c of [deleteHistory, cancel, confirm]) c.disabled = true;
+    setEnabled(false);
     setText(error, '');
     // Success replaces the main screen with the sign-in screen, dialog and all.
     ctl.signOut(keepHistory).catch((e: unknown) => {
-      for (const c of [deleteHistory, cancel, confirm]) c.disabled = false;
+      setEnabled(true);
       setText(error, describeError(e));
       confirm.focus();
     });
@@ -100,14 +88,31 @@ export function createSignOutDialog(ctl: Controller, opener: HTMLElement, backgr
     element,
     open() {
       deleteHistory.checked = false;
-      for (const c of [deleteHistory, cancel, confirm]) c.disabled = false;
+      setEnabled(true);
       setText(error, '');
       sync();
       element.hidden = false;
       setInert(true);
       confirm.focus();
     },
-    close,
     isOpen: () => !element.hidden,
+    onKey(e) {
+      if (e.key === 'Escape' && !e.defaultPrevented) {
+        e.preventDefault();
+        close();
+      } else if (e.key === 'Tab') {
+        // Round from the last control to the first and back.
+        const items = controls.filter((c) => !c.disabled);
+        const first = items[0];
+        const last = items[items.length - 1];
+        if (e.shiftKey && document.activeElement === first) {
+          e.preventDefault();
+          last?.focus();
+        } else if (!e.shiftKey && document.activeElement === last) {
+          e.preventDefault();
+          first?.focus();
+        }
+      }
+    },
   };
 }

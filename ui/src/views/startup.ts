@@ -5,35 +5,27 @@
  * `onReady` is called once one of them opens the profile.
  */
 import type { Controller } from '../controller';
-import { el, setText } from './dom';
+import { el, setText, whileBusy } from './dom';
 import { describeError, knownErrorText } from '../model/errors';
 import { asSentence, retryOutcome, startupScreen } from '../model/startup';
 import type { StartupStatus, StoreKind } from '../types';
 
 export type StartupView = { element: HTMLElement; focus(): void };
 
+/** One start-up screen: its parts, and what has the focus when it is shown. */
+type Screen = { parts: HTMLElement[]; focus: HTMLElement };
+
 export function createStartupView(ctl: Controller, first: StartupStatus, onReady: () => void): StartupView {
   const element = el('main', { id: 'startup', class: 'startup', 'aria-labelledby': 'startup-title' });
   // Failures of the calls themselves, and "that did not help".
   const error = el('p', { id: 'startup-error', class: 'error', role: 'alert' });
+  /** The status on screen, and the screen drawn for it (set by `draw`). */
   let status = first;
-  let focusTarget: HTMLElement | null = null;
+  let screen: Screen;
 
-  /** Runs a call with every control disabled and the screen marked busy; enabled again after. */
-  const busy = async <T>(button: HTMLButtonElement, busyText: string, call: () => Promise<T>): Promise<T> => {
-    const controls = Array.from(element.querySelectorAll<HTMLButtonElement | HTMLInputElement>('button, input'));
-    const text = button.textContent ?? '';
-    for (const c of controls) c.disabled = true;
-    button.textContent = busyText;
-    element.setAttribute('aria-busy', 'true');
-    try {
-      return await call();
-    } finally {
-      for (const c of controls) c.disabled = false;
-      button.textContent = text;
-      element.removeAttribute('aria-busy');
-    }
-  };
+  /** Runs a call with every control of the screen disabled and it marked busy. */
+  const busy = <T>(button: HTMLButtonElement, busyText: string, call: () => Promise<T>): Promise<T> =>
+    whileBusy(element, button, busyText, call, Array.from(element.querySelectorAll<HTMLButtonElement | HTMLInputElement>('button, input')));
 
   /** What a retry or an unlock came back with: on to the app, or the screen for the new status. */
   const next = (after: StartupStatus) => {
@@ -44,7 +36,7 @@ export function createStartupView(ctl: Controller, first: StartupStatus, onReady
     const note = retryOutcome(status, after);
     draw(after);
     if (note !== null) setText(error, note);
-    focusTarget?.focus();
+    screen.focus.focus();
   };
 
   const retry = (button: HTMLButtonElement, keyring?: StoreKind) => {
@@ -61,43 +53,53 @@ export function createStartupView(ctl: Controller, first: StartupStatus, onReady
     return b;
   };
 
-  /** The core's own words (what happened, how to fix it), when it gave any. */
-  const message = (s: StartupStatus): HTMLElement[] =>
-    s.message !== null && s.message.trim() !== '' ? [el('p', { id: 'startup-message', class: 'startup-message' }, asSentence(s.message))] : [];
-
-  const keyringScreen = (s: StartupStatus): HTMLElement[] => {
+  /**
+   * A screen whose way on is "Try again" (focused): the title, what happened, the core's own
+   * words (how to fix it) when it gave any, the button, then `more`.
+   */
+  const retryScreen = (s: StartupStatus, title: string, what: string | null, more: HTMLElement[] = []): Screen => {
     const again = retryButton(true);
-    focusTarget = again;
-    const parts: HTMLElement[] = [
-      el('h1', { id: 'startup-title' }, 'Parley needs a keyring'),
-      el(
-        'p',
-        {},
-        'Parley keeps your sign-in and the key of your encrypted message history in the system keyring. None is running on this computer, or it is locked.',
-      ),
-      ...message(s),
-      el('div', { class: 'startup-actions' }, again),
-    ];
-    if (s.kernel_keyring_available) {
-      const kernel = el('button', { id: 'startup-kernel-keyring', type: 'button', 'aria-describedby': 'startup-kernel-keyring-hint' }, 'Use the kernel keyring instead');
-      kernel.addEventListener('click', () => retry(kernel, 'keyutils'));
-      parts.push(
-        el(
-          'div',
-          { class: 'startup-alt' },
-          kernel,
-          el(
-            'p',
-            { id: 'startup-kernel-keyring-hint', class: 'hint' },
-            'The Linux kernel keyring needs no keyring app, but it forgets everything when the computer restarts: then you sign in again with your password, and you need your recovery code to open your history.',
-          ),
-        ),
-      );
-    }
-    return parts;
+    const message = asSentence(s.message ?? '');
+    return {
+      focus: again,
+      parts: [
+        el('h1', { id: 'startup-title' }, title),
+        ...(what !== null ? [el('p', {}, what)] : []),
+        ...(message !== '' ? [el('p', { id: 'startup-message', class: 'startup-message' }, message)] : []),
+        el('div', { class: 'startup-actions' }, again),
+        ...more,
+      ],
+    };
   };
 
-  const lockedScreen = (): HTMLElement[] => {
+  /** The kernel keyring instead of the missing one (Linux). */
+  const kernelKeyring = (): HTMLElement => {
+    const kernel = el('button', { id: 'startup-kernel-keyring', type: 'button', 'aria-describedby': 'startup-kernel-keyring-hint' }, 'Use the kernel keyring instead');
+    kernel.addEventListener('click', () => retry(kernel, 'keyutils'));
+    return el(
+      'div',
+      { class: 'startup-alt' },
+      kernel,
+      el(
+        'p',
+        { id: 'startup-kernel-keyring-hint', class: 'hint' },
+        'The Linux kernel keyring needs no keyring app, but it forgets everything when the computer restarts: then you sign in again with your password, and you need your recovery code to open your history.',
+      ),
+    );
+  };
+
+  const keyringScreen = (s: StartupStatus): Screen =>
+    retryScreen(
+      s,
+      'Parley needs a keyring',
+      'Parley keeps your sign-in and the key of your encrypted message history in the system keyring. None is running on this computer, or it is locked.',
+      s.kernel_keyring_available ? [kernelKeyring()] : [],
+    );
+
+  const otherScreen = (s: StartupStatus): Screen =>
+    retryScreen(s, 'Parley could not open your profile', s.code !== null ? knownErrorText(s.code) : null);
+
+  const lockedScreen = (): Screen => {
     const input = el('input', {
       id: 'recovery-code-input',
       name: 'recovery-code',
@@ -135,52 +137,42 @@ export function createStartupView(ctl: Controller, first: StartupStatus, onReady
       }
       busy(unlock, 'Unlocking\u2026', () => ctl.unlockHistory(input.value)).then(next, (err: unknown) => invalid(describeError(err)));
     });
-    focusTarget = input;
-    return [
-      el('h1', { id: 'startup-title' }, 'Your history is locked'),
-      el(
-        'p',
-        {},
-        'The key that opens your message history is not in this computer\u2019s keyring (perhaps the keyring is new, or was reset). Your messages are safe and untouched.',
-      ),
-      el('p', {}, 'Enter the recovery code you saved when you started using Parley.'),
-      form,
-      el('div', { class: 'startup-alt' }, el('p', { class: 'hint' }, 'Got the keyring with the key back, or unlocked it?'), retryButton(false)),
-      el(
-        'p',
-        { class: 'hint startup-lost' },
-        el('strong', {}, 'Lost the code? '),
-        'Without it this history cannot be opened, by you or anyone else. Nothing is deleted: if you find the code later, it still opens it.',
-      ),
-    ];
-  };
-
-  const otherScreen = (s: StartupStatus): HTMLElement[] => {
-    const again = retryButton(true);
-    focusTarget = again;
-    const known = s.code !== null ? knownErrorText(s.code) : null;
-    return [
-      el('h1', { id: 'startup-title' }, 'Parley could not open your profile'),
-      ...(known !== null ? [el('p', {}, known)] : []),
-      ...message(s),
-      el('div', { class: 'startup-actions' }, again),
-    ];
+    return {
+      focus: input,
+      parts: [
+        el('h1', { id: 'startup-title' }, 'Your history is locked'),
+        el(
+          'p',
+          {},
+          'The key that opens your message history is not in this computer\u2019s keyring (perhaps the keyring is new, or was reset). Your messages are safe and untouched.',
+        ),
+        el('p', {}, 'Enter the recovery code you saved when you started using Parley.'),
+        form,
+        el('div', { class: 'startup-alt' }, el('p', { class: 'hint' }, 'Got the keyring with the key back, or unlocked it?'), retryButton(false)),
+        el(
+          'p',
+          { class: 'hint startup-lost' },
+          el('strong', {}, 'Lost the code? '),
+          'Without it this history cannot be opened, by you or anyone else. Nothing is deleted: if you find the code later, it still opens it.',
+        ),
+      ],
+    };
   };
 
   const draw = (s: StartupStatus) => {
     status = s;
-    const screen = startupScreen(s);
+    const kind = startupScreen(s);
+    screen = kind === 'keyring' ? keyringScreen(s) : kind === 'locked' ? lockedScreen() : otherScreen(s);
     element.dataset.code = s.code ?? '';
     setText(error, '');
-    const parts = screen === 'keyring' ? keyringScreen(s) : screen === 'locked' ? lockedScreen() : otherScreen(s);
-    element.replaceChildren(el('div', { class: 'startup-card' }, ...parts, error));
+    element.replaceChildren(el('div', { class: 'startup-card' }, ...screen.parts, error));
   };
   draw(first);
 
   return {
     element,
     focus() {
-      focusTarget?.focus();
+      screen.focus.focus();
     },
   };
 }

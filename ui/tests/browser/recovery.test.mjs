@@ -79,6 +79,12 @@ pageTest('phone width, dark: the recovery card', { session: 'online', viewport: 
   await page.waitForFunction(() => document.documentElement.dataset.theme === 'dark');
   await page.click('#recovery-card-show');
   await page.waitForSelector('#recovery-card-code', { state: 'visible' });
+  const colours = await page.evaluate(() => ({
+    card: getComputedStyle(document.querySelector('#recovery-card')).backgroundColor,
+    code: getComputedStyle(document.querySelector('#recovery-card-code')).backgroundColor,
+    text: getComputedStyle(document.querySelector('#recovery-card-code')).color,
+  }));
+  assert.deepEqual(colours, { card: 'rgb(30, 35, 48)', code: 'rgb(38, 44, 59)', text: 'rgb(232, 234, 240)' }, 'the dark theme\'s surfaces and text');
   await screenshot(page, 'recovery-card-360-dark');
 });
 

@@ -15,7 +15,7 @@ use super::protocol::{check_body, ChatFrame, FrameError, CHAT_PROTOCOL_VERSION, 
 use crate::events::CoreEvent;
 use crate::server_link::{LinkEvent, ServerLink};
 use parley_history::{
-    DeliveryState, Direction, History, HistoryError, IdentityCheck, InsertOutcome, Message, NewMessage,
+    DeliveryState, Direction, History, HistoryError, IdentityCheck, InsertOutcome, Message, NewMessage, Observation,
 };
 use parley_peer::{Identity, PeerConfig, PeerEvent, PeerId, PeerManager, PeerSignal, RemoteIdentity};
 
@@ -404,16 +404,12 @@ impl Inner {
                 };
                 info!(%peer, user = %user.username, device = %identity.device, "direct channel open, identity proven");
                 self.state().greeted.remove(&peer);
-                if !self.check_identity(&peer, &user, &identity).await {
-                    // Open, but held: the chat hello (and with it everything else) waits.
-                    self.emit(CoreEvent::Connected {
-                        peer_id: peer,
-                        user_id: user.id.clone(),
-                    });
-                    return;
+                // A held channel stays open but silent: the chat hello, and with it everything
+                // else, waits for the person. Otherwise the outbox is flushed once their hello
+                // shows their end is open too.
+                if self.check_identity(&peer, &user, &identity).await {
+                    self.send_hello(&peer).await;
                 }
-                self.send_hello(&peer).await;
-                // The outbox is flushed once their hello shows their end is open too.
                 self.emit(CoreEvent::Connected {
                     peer_id: peer,
                     user_id: user.id.clone(),
@@ -483,40 +479,39 @@ impl Inner {
     /// the person what changed. False when the channel must be held: a verified contact's key
     /// changed and the person has not accepted it.
     async fn check_identity(&self, peer: &PeerId, user: &User, identity: &RemoteIdentity) -> bool {
-        let check = self
+        let observed = self
             .history
             .observe_identity(&user.id, &identity.device, identity.key.0)
             .await;
-        let check = match check {
-            Ok(check) => check,
+        let held = match observed {
+            Ok(Observation { check, held }) => {
+                match check {
+                    IdentityCheck::FirstContact | IdentityCheck::Known => {}
+                    IdentityCheck::NewDevice => self.emit(CoreEvent::IdentityNewDevice {
+                        user_id: user.id.clone(),
+                        device: identity.device.clone(),
+                    }),
+                    IdentityCheck::Changed { verified } => {
+                        warn!(user = %user.username, device = %identity.device, verified, "identity key changed");
+                        self.emit(CoreEvent::IdentityChanged {
+                            user_id: user.id.clone(),
+                            device: identity.device.clone(),
+                            verified,
+                        });
+                    }
+                }
+                held
+            }
             Err(e) => {
-                // Not knowing the pins must not mean trusting a key: hold the channel.
+                // Not knowing the pins must not mean trusting a key.
                 warn!(error = %e, "could not check the identity pins");
-                self.state().held.insert(peer.clone());
-                return false;
+                true
             }
         };
-        match check {
-            IdentityCheck::FirstContact | IdentityCheck::Known => {}
-            IdentityCheck::NewDevice => self.emit(CoreEvent::IdentityNewDevice {
-                user_id: user.id.clone(),
-                device: identity.device.clone(),
-            }),
-            IdentityCheck::Changed { verified } => {
-                warn!(user = %user.username, device = %identity.device, verified, "identity key changed");
-                self.emit(CoreEvent::IdentityChanged {
-                    user_id: user.id.clone(),
-                    device: identity.device.clone(),
-                    verified,
-                });
-            }
-        }
-        // Another device of theirs may be waiting for acceptance too.
-        let blocked = self.history.identity_blocked(&user.id).await.unwrap_or(true);
-        if blocked {
+        if held {
             self.state().held.insert(peer.clone());
         }
-        !blocked
+        !held
     }
 
     /// The person accepted `user_id`'s changed key: their held channels start chatting.

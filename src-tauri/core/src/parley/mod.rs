@@ -117,10 +117,7 @@ impl Parley {
         let mut profile = ProfileDir::open(dir)?;
         let secrets = SecretStore::open(options.keyring)?;
         let history_path = profile.dir().join(HISTORY_FILE);
-        if let Some(code) = recovery_code {
-            history_key::recover(&history_path, &secrets, profile.id(), code)?;
-        }
-        let opened = history_key::open(&history_path, &secrets, profile.id())?;
+        let opened = history_key::open(&history_path, &secrets, profile.id(), recovery_code)?;
         if opened.newly_encrypted {
             profile.remember(|r| r.recovery_code_pending = true)?;
         }
@@ -155,8 +152,7 @@ impl Parley {
     /// The recovery code of this profile's history: the key that opens it on a computer whose
     /// keyring was lost. Keep it somewhere safe, away from this computer.
     pub fn recovery_code(&self) -> Result<String, CoreError> {
-        let key = history_key::stored(&self.inner.secrets, &self.profile_id())?;
-        Ok(history_key::recovery_code(&key))
+        Ok(history_key::stored(&self.inner.secrets, &self.profile_id())?.to_recovery_code())
     }
 
     /// The person has saved the recovery code: stop asking.
