@@ -9,3 +9,4 @@
 mod chat;
 mod hostile_peer;
 mod sessions;
+mod trust;
