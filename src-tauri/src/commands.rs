@@ -3,8 +3,8 @@
 //! error. The contract is `docs/app-ipc.md`.
 
 use parley_core::{
-    Contact, Conversation, CoreError, Cursor, Message, Page, ProfileUpdate, RoomState, RoomSummary, SearchResult,
-    ServerChoice, Snapshot, StoreKind, User,
+    Contact, Conversation, CoreError, Cursor, Message, Page, ProfileUpdate, RoomState, RoomSummary, SafetyNumber,
+    SearchResult, ServerChoice, Snapshot, StoreKind, User,
 };
 use tauri::ipc::{InvokeBody, Request, Response};
 use tauri::{AppHandle, Manager, Runtime, State};
@@ -273,6 +273,24 @@ pub async fn upload_avatar(state: State<'_, AppState>, request: Request<'_>) -> 
 pub async fn avatar(state: State<'_, AppState>, user_id: String) -> Result<Response> {
     let bytes = state.parley()?.avatar(&user_id).await?.unwrap_or_default();
     Ok(Response::new(bytes))
+}
+
+/// The safety numbers to compare with a contact, one per device of theirs met.
+#[tauri::command]
+pub async fn safety_numbers(state: State<'_, AppState>, user_id: String) -> Result<Vec<SafetyNumber>> {
+    Ok(state.parley()?.safety_numbers(&user_id).await?)
+}
+
+/// The person compared safety numbers and they matched: returns how many devices that covers.
+#[tauri::command]
+pub async fn verify_contact(state: State<'_, AppState>, user_id: String) -> Result<usize> {
+    Ok(state.parley()?.verify_contact(&user_id).await?)
+}
+
+/// The person accepts a contact's changed key; held messages go out.
+#[tauri::command]
+pub async fn accept_identity(state: State<'_, AppState>, user_id: String) -> Result<usize> {
+    Ok(state.parley()?.accept_identity(&user_id).await?)
 }
 
 #[tauri::command]

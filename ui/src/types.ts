@@ -210,6 +210,32 @@ snippet: string,
  * The title of the conversation it is in.
  */
 conversation_title: string, };
+export type SafetyNumber = { 
+/**
+ * The contact's user id.
+ */
+user_id: string, 
+/**
+ * Their device (as it identified itself).
+ */
+device: string, 
+/**
+ * 60 digits, the same on both sides; in twelve groups of five.
+ */
+number: string, 
+/**
+ * The person compared it and marked the contact verified.
+ */
+verified: boolean, 
+/**
+ * This device proved a different key since: the number shown is the one of the new key,
+ * which the person must accept (and should compare again) before sending resumes.
+ */
+changed: boolean, 
+/**
+ * The number as a QR code (SVG), for scanning instead of reading aloud.
+ */
+qr_svg: string, };
 export type CoreEvent = { "event": "online", 
 /**
  * This connection's id (a new one after every reconnect).
@@ -392,7 +418,7 @@ keyring_name: string,
 kernel_keyring_available: boolean, };
 
 // Every command the page may call (src-tauri/src/command_list.rs).
-export const COMMANDS = ['app_info', 'startup_status', 'retry_startup', 'unlock_history', 'recovery_code', 'recovery_code_saved', 'snapshot', 'restore_session', 'sign_in', 'sign_up', 'sign_out', 'room_directory', 'join_room', 'leave_room', 'contacts', 'open_conversation', 'history_page', 'history_after', 'message_cursor', 'send_message', 'mark_read', 'set_typing', 'search', 'update_profile', 'upload_avatar', 'avatar', 'get_settings', 'set_settings', 'report_media_caps', 'ui_ready'] as const;
+export const COMMANDS = ['app_info', 'startup_status', 'retry_startup', 'unlock_history', 'recovery_code', 'recovery_code_saved', 'snapshot', 'restore_session', 'sign_in', 'sign_up', 'sign_out', 'room_directory', 'join_room', 'leave_room', 'contacts', 'open_conversation', 'history_page', 'history_after', 'message_cursor', 'send_message', 'mark_read', 'set_typing', 'search', 'update_profile', 'upload_avatar', 'avatar', 'safety_numbers', 'verify_contact', 'accept_identity', 'get_settings', 'set_settings', 'report_media_caps', 'ui_ready'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 // Bounds the core and the server enforce, counted in characters (Unicode scalar values:
