@@ -39,6 +39,7 @@ pub use parley_signal;
 
 pub mod app;
 pub mod bare_link;
+pub mod hostile_server;
 pub mod webdriver;
 
 /// Every test account's password.
@@ -144,6 +145,11 @@ pub struct Person {
 impl Person {
     /// A fresh profile and a new account `name` on `server`, signed in (online, in no room).
     pub async fn register(server: &TestServer, name: &str) -> Person {
+        Person::register_at(&server.url(), name).await
+    }
+
+    /// [`Person::register`] on the server at `url` (`http://…`), such as a proxy in front of one.
+    pub async fn register_at(url: &str, name: &str) -> Person {
         let tmp = tempfile::Builder::new()
             .prefix(&format!("parley-{name}-"))
             .tempdir()
@@ -151,7 +157,7 @@ impl Person {
         let dir = tmp.path().join("profile");
         let options = test_options(&tmp.path().join("this-device"));
         let (parley, events) = open(&dir, options.clone()).await;
-        let server = ServerChoice::Url { url: server.url() };
+        let server = ServerChoice::Url { url: url.to_owned() };
         let email = format!("{name}@example.org");
         let snapshot = parley
             .sign_up(server.clone(), name, &email, PASSWORD, None)

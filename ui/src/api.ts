@@ -18,6 +18,7 @@ import type {
   Message,
   Page,
   RoomState,
+  SafetyNumber,
   SearchResult,
   ServerChoice,
   Settings,
@@ -82,6 +83,12 @@ export const api = {
   uploadAvatar: (bytes: Uint8Array) => call<User>('upload_avatar', bytes),
   /** The avatar's bytes, empty when there is none. */
   avatar: (userId: string) => call<ArrayBuffer | Uint8Array | number[]>('avatar', { userId }).then(toBytes),
+  /** One per device of the contact this device has met (none before the first direct connection). */
+  safetyNumbers: (userId: string) => call<SafetyNumber[]>('safety_numbers', { userId }),
+  /** How many devices were marked verified; rejects with `nothing_to_verify` when none was met. */
+  verifyContact: (userId: string) => call<number>('verify_contact', { userId }),
+  /** How many devices' changed keys were accepted (they become unverified; held messages go out). */
+  acceptIdentity: (userId: string) => call<number>('accept_identity', { userId }),
   getSettings: () => call<Settings>('get_settings'),
   setSettings: (settings: Settings, iceCredentials?: IceCredential[]) =>
     call<Settings>('set_settings', { settings, iceCredentials }),

@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import type { Api } from './api';
 import { Controller } from './controller';
 import { createStore } from './model/state';
-import { msg, settings as settingsOf, snapshot, user } from './model/test-fixtures';
+import { msg, safetyNumber, settings as settingsOf, snapshot, user } from './model/test-fixtures';
 import type { Settings, Snapshot } from './types';
 
 const online: Snapshot = snapshot();
@@ -16,6 +16,7 @@ function fakeApi(overrides: Partial<Record<keyof Api, unknown>> = {}) {
     historyPage: () => ({ messages: [msg('m2', 2), msg('m1', 1)], next: 'c1' }),
     historyAfter: () => ({ messages: [], next: null }),
     markRead: () => 2,
+    safetyNumbers: () => [],
     setTyping: () => undefined,
     sendMessage: (_u: unknown, body: unknown) => msg('o1', 3, { direction: 'outgoing', body: String(body), state: 'pending' }),
     ...(overrides as Record<string, (...a: unknown[]) => unknown>),
@@ -31,8 +32,8 @@ function fakeApi(overrides: Partial<Record<keyof Api, unknown>> = {}) {
   return { api, calls, of: (name: string) => calls.filter(([n]) => n === name).map(([, a]) => a) };
 }
 
-async function setup(wide = true, focused = true) {
-  const fake = fakeApi();
+async function setup(wide = true, focused = true, overrides: Partial<Record<keyof Api, unknown>> = {}) {
+  const fake = fakeApi(overrides);
   const store = createStore();
   const ctl = new Controller(store, { api: fake.api, isWide: () => wide, isFocused: () => focused });
   store.dispatch({ type: 'snapshot', snapshot: online });
@@ -184,5 +185,69 @@ describe('Controller', () => {
     expect(ctl.back()).toBe(true);
     expect(ctl.nav).toEqual({ panel: 'chats', pane: 'list' });
     expect(ctl.back()).toBe(false);
+  });
+
+  it('loads the safety numbers once when a conversation opens, and again on a key event for it', async () => {
+    let numbers = [safetyNumber()];
+    const { ctl, store, fake } = await setup(true, true, { safetyNumbers: () => numbers });
+    await ctl.openConversation('bob');
+    await vi.waitFor(() => expect(store.get().open?.safety).toEqual([safetyNumber()]));
+    expect(fake.of('safetyNumbers')).toEqual([['bob']]);
+    // Other state changes load nothing.
+    ctl.handleEvent({ event: 'message', message: msg('m3', 3) });
+    ctl.handleEvent({ event: 'typing', user_id: 'bob', active: true });
+    // Another contact's key event neither.
+    ctl.handleEvent({ event: 'identity-new-device', user_id: 'carol', device: 'phone' });
+    expect(fake.of('safetyNumbers')).toHaveLength(1);
+    numbers = [safetyNumber({ verified: true, changed: true, number: '1'.repeat(60) })];
+    ctl.handleEvent({ event: 'identity-changed', user_id: 'bob', device: 'laptop', verified: true });
+    await vi.waitFor(() => expect(store.get().open?.safety?.[0]?.changed).toBe(true));
+    ctl.handleEvent({ event: 'identity-new-device', user_id: 'bob', device: 'phone' });
+    await vi.waitFor(() => expect(fake.of('safetyNumbers')).toHaveLength(3));
+  });
+
+  it('verify and accept reload the numbers; a failed load in the background reports nothing', async () => {
+    let numbers = [safetyNumber()];
+    const { ctl, store, fake } = await setup(true, true, {
+      safetyNumbers: () => numbers,
+      verifyContact: () => {
+        numbers = [safetyNumber({ verified: true })];
+        return 1;
+      },
+      acceptIdentity: () => {
+        numbers = [safetyNumber()];
+        return 1;
+      },
+    });
+    await ctl.openConversation('bob');
+    expect(await ctl.verifyContact('bob')).toBe(1);
+    expect(store.get().open?.safety).toEqual([safetyNumber({ verified: true })]);
+    numbers = [safetyNumber({ verified: true, changed: true })];
+    await ctl.refreshSafety('bob');
+    expect(await ctl.acceptIdentity('bob')).toBe(1);
+    expect(store.get().open?.safety).toEqual([safetyNumber()]);
+    expect(fake.of('verifyContact')).toEqual([['bob']]);
+    expect(fake.of('acceptIdentity')).toEqual([['bob']]);
+
+    const broken = await setup(true, true, { safetyNumbers: () => Promise.reject({ code: 'history_error', message: 'x' }) });
+    await broken.ctl.openConversation('bob');
+    await vi.waitFor(() => expect(broken.fake.of('safetyNumbers')).toHaveLength(1));
+    await Promise.resolve();
+    expect(broken.store.get().open?.safety).toBeNull();
+    expect(broken.store.get().lastError).toBeNull();
+    await expect(broken.ctl.refreshSafety('bob')).rejects.toEqual({ code: 'history_error', message: 'x' });
+  });
+
+  it('an older answer of safety_numbers does not overwrite a newer one', async () => {
+    const answers: ((n: unknown) => void)[] = [];
+    const { ctl, store } = await setup(true, true, { safetyNumbers: () => new Promise((resolve) => answers.push(resolve)) });
+    await ctl.openConversation('bob');
+    const second = ctl.refreshSafety('bob');
+    answers[1]?.([safetyNumber({ verified: true })]);
+    await second;
+    answers[0]?.([safetyNumber()]);
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(store.get().open?.safety).toEqual([safetyNumber({ verified: true })]);
   });
 });

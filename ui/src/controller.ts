@@ -7,7 +7,7 @@
 import { api as backend, type Api } from './api';
 import { errorText, toCoreError } from './model/errors';
 import { displayName, isSignedIn, unknownUserIds, type Nav, type Panel, type Store } from './model/state';
-import type { AppInfo, CoreEvent, ErrorInfo, IceCredential, MediaCaps, SearchResult, ServerChoice, Settings, Snapshot, StartupStatus, StoreKind, User } from './types';
+import type { AppInfo, CoreEvent, ErrorInfo, IceCredential, MediaCaps, SafetyNumber, SearchResult, ServerChoice, Settings, Snapshot, StartupStatus, StoreKind, User } from './types';
 
 /** A value the app numbered (`Numbered<T>`), or one a test made without a number. */
 type Stamped<T> = T & { seq?: number };
@@ -41,6 +41,7 @@ export class Controller {
   private typingTo: string | null = null;
   private marking = false;
   private openSeq = 0;
+  private safetySeq = 0;
   private contactsRefresh: Promise<void> | null = null;
   private readonly api: Api;
   private readonly isWide: () => boolean;
@@ -260,6 +261,11 @@ export class Controller {
       case 'room-left':
         void this.refreshDirectory();
         break;
+      case 'identity-changed':
+      case 'identity-new-device':
+        // The header's button and the composer's notice follow the contact's keys.
+        if (after.open?.userId === event.user_id) this.loadSafety(event.user_id);
+        break;
       case 'message': {
         const conv = event.message.conversation_id;
         if (!after.contacts.some((c) => c.user.id === conv)) void this.refreshContacts();
@@ -312,6 +318,7 @@ export class Controller {
     if (this.typingTo !== null && this.typingTo !== userId) this.stopTyping();
     this.store.dispatch({ type: 'open', userId, title: name });
     this.setNav({ panel: 'chats', pane: 'detail' });
+    this.loadSafety(userId);
   }
 
   /** Opens a search hit's conversation around the hit, which gets highlighted. */
@@ -418,6 +425,39 @@ export class Controller {
       .finally(() => {
         this.marking = false;
       });
+  }
+
+  // --- safety numbers ------------------------------------------------------------------
+
+  /**
+   * (Re)loads the safety numbers of `userId` into the open conversation, where the header's
+   * button, the composer's notice and the safety panel read them; resolves to them. Only the
+   * latest load lands (an older answer can't overwrite a newer one).
+   */
+  async refreshSafety(userId: string): Promise<SafetyNumber[]> {
+    const seq = ++this.safetySeq;
+    const numbers = await this.api.safetyNumbers(userId);
+    if (seq === this.safetySeq) this.store.dispatch({ type: 'safety', userId, numbers });
+    return numbers;
+  }
+
+  /** In the background (a conversation opens, a key event): a failure leaves things as they were. */
+  private loadSafety(userId: string): void {
+    this.refreshSafety(userId).catch(() => undefined);
+  }
+
+  /** The person compared the numbers and they match: marks the devices met verified, then reloads. */
+  async verifyContact(userId: string): Promise<number> {
+    const devices = await this.api.verifyContact(userId);
+    await this.refreshSafety(userId);
+    return devices;
+  }
+
+  /** Accepts a verified contact's changed key (held messages go out), then reloads. */
+  async acceptIdentity(userId: string): Promise<number> {
+    const devices = await this.api.acceptIdentity(userId);
+    await this.refreshSafety(userId);
+    return devices;
   }
 
   // --- search, profile, settings ---------------------------------------------------------

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use parley_core::{CoreEvent, DeliveryState};
+use parley_tests::hostile_server::{Attack, HostileServer};
 use parley_tests::{online_pair, Person, TestServer};
 
 /// A first message both ways settles the channel, so each side has pinned the other's key.
@@ -132,5 +133,66 @@ async fn a_canary_sent_and_received_is_in_no_byte_of_either_profile() {
             "{}: a plaintext database",
             person.name
         );
+    }
+}
+
+/// Alice and Bob in one room on `server`, Alice writing to Bob: what each side saw once the
+/// connection attempt ended, and Alice's message still pending.
+async fn attacked(attack: Attack) -> (Vec<CoreEvent>, Vec<CoreEvent>, HostileServer) {
+    let server = TestServer::start().await;
+    let hostile = HostileServer::start(&server.url(), attack).await;
+    let mut alice = Person::register_at(&hostile.url(), "alice").await;
+    let mut bob = Person::register_at(&hostile.url(), "bob").await;
+    alice.go_online("lobby").await;
+    bob.go_online("lobby").await;
+    alice.wait_for_peer(bob.id()).await;
+    let secret = alice.send(&bob.user.clone(), "for bob's eyes only").await;
+    let ended =
+        |e: &CoreEvent| matches!(e, CoreEvent::IdentityMismatch { .. } | CoreEvent::Disconnected { .. }).then_some(());
+    alice.wait_for("the attacked connection to end", ended).await;
+    bob.wait_for("the attacked connection to end", ended).await;
+    assert_eq!(
+        alice.parley().message(&secret.id).await.unwrap().state,
+        DeliveryState::Pending,
+        "nothing delivered"
+    );
+    assert!(
+        !bob.log().iter().any(|e| matches!(e, CoreEvent::Message { .. })),
+        "bob received nothing"
+    );
+    (alice.log().to_vec(), bob.log().to_vec(), hostile)
+}
+
+#[tokio::test]
+async fn a_server_rewriting_the_fingerprints_connects_no_one() {
+    let (at_alice, at_bob, _hostile) = attacked(Attack::RewriteFingerprints).await;
+    for (who, log) in [("alice", &at_alice), ("bob", &at_bob)] {
+        assert!(
+            !log.iter().any(|e| matches!(e, CoreEvent::Connected { .. })),
+            "{who}: no channel opened"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_server_in_the_middle_is_caught_on_both_sides() {
+    let (at_alice, at_bob, hostile) = attacked(Attack::ManInTheMiddle).await;
+    for (who, log) in [("alice", &at_alice), ("bob", &at_bob)] {
+        assert!(
+            log.iter().any(|e| matches!(e, CoreEvent::IdentityMismatch { .. })),
+            "{who} was told the connection was intercepted"
+        );
+        assert!(
+            !log.iter().any(|e| matches!(e, CoreEvent::Connected { .. })),
+            "{who}: no channel opened"
+        );
+    }
+    // The server in the middle read the handshake, and nothing else.
+    let read = hostile.read();
+    assert!(!read.is_empty(), "it did relay the channel");
+    for frame in &read {
+        let text = String::from_utf8_lossy(frame);
+        assert!(text.contains("\"t\":\"id-"), "only handshake frames passed: {text}");
+        assert!(!text.contains("for bob's eyes only"));
     }
 }

@@ -15,6 +15,7 @@ describe('errorText', () => {
     expect(errorText({ code: 'not_started', message: 'x' })).toMatch(/hasn't opened your profile/);
     expect(errorText({ code: 'keyring_unavailable', message: 'x' })).toMatch(/keyring/);
     expect(knownErrorText('profile_in_use')).toMatch(/already running/);
+    expect(knownErrorText('nothing_to_verify')).toMatch(/nothing to verify yet.*Chat with them first/);
     expect(knownErrorText('brand_new')).toBeNull();
   });
   it("keeps the core's message when it names the field, or for unknown codes", () => {

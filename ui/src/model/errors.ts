@@ -24,6 +24,8 @@ const TEXT: Record<string, string> = {
   invalid_message: "That message can't be sent: it is empty or longer than 12,000 characters.",
   message_to_self: "You can't send a message to yourself.",
   unknown_contact: "This contact isn't known yet.",
+  nothing_to_verify:
+    "There's nothing to verify yet: Parley hasn't connected directly with this contact. Chat with them first.",
   rate_limited: 'Too many attempts. Wait a moment and try again.',
   payload_too_large: 'That file is too large (5 MiB at most).',
   unsupported_media_type: 'Use a PNG, JPEG, GIF or WebP image.',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { initialState, isSignedIn, isTyping, mergeMessages, reduce, unknownUserIds, type Action, type AppState } from './state';
-import { msg, snapshot as snapshotOf, user } from './test-fixtures';
+import { msg, safetyNumber, snapshot as snapshotOf, user } from './test-fixtures';
 import type { Contact, Snapshot } from '../types';
 
 const snapshot: Snapshot = snapshotOf({ server_url: 'http://127.0.0.1:9000' });
@@ -234,5 +234,20 @@ describe('typing', () => {
     s = reduce(s, { type: 'event', now: 8000, event: { event: 'typing', user_id: 'bob', active: true } });
     s = reduce(s, { type: 'event', now: 8001, event: { event: 'message', message: msg('m', 1) } });
     expect(isTyping(s, 'bob', 8002)).toBe(false);
+  });
+});
+
+describe('safety numbers', () => {
+  it('belong to the open conversation: unknown when it opens, kept across pages, ignored for another contact', () => {
+    let s = run(signedIn(), { type: 'open', userId: 'bob', title: 'Bob' });
+    expect(s.open?.safety).toBeNull();
+    s = reduce(s, { type: 'safety', userId: 'bob', numbers: [safetyNumber()] });
+    expect(s.open?.safety).toEqual([safetyNumber()]);
+    s = reduce(s, { type: 'latest', userId: 'bob', page: { messages: [msg('m1', 1)], next: null } });
+    expect(s.open?.safety).toEqual([safetyNumber()]);
+    // A late answer for a conversation no longer open changes nothing.
+    expect(reduce(s, { type: 'safety', userId: 'carol', numbers: [] })).toBe(s);
+    s = run(s, { type: 'open', userId: 'carol', title: 'Carol' });
+    expect(s.open?.safety).toBeNull();
   });
 });

@@ -13,6 +13,7 @@ import type {
   Page,
   Peer,
   RoomState,
+  SafetyNumber,
   ServerChoice,
   Snapshot,
   Theme,
@@ -51,6 +52,8 @@ export type OpenConversation = {
   newer: string | null;
   loading: Loading;
   highlightId: string | null;
+  /** The safety numbers of the contact's devices (`safety_numbers`); null until loaded. */
+  safety: SafetyNumber[] | null;
 };
 
 export type AppState = {
@@ -116,6 +119,8 @@ export type Action =
   | { type: 'around'; userId: string; hit: Message; before: Page; after: Page }
   | { type: 'sent'; message: Message }
   | { type: 'read'; conversationId: string }
+  /** The open contact's safety numbers, (re)loaded. */
+  | { type: 'safety'; userId: string; numbers: SafetyNumber[] }
   | { type: 'expire-typing'; now: number }
   | { type: 'me'; user: User }
   | { type: 'dismiss-error' }
@@ -401,6 +406,7 @@ export function reduce(state: AppState, action: Action): AppState {
           newer: null,
           loading: 'initial',
           highlightId: null,
+          safety: null,
         },
       };
     case 'close':
@@ -453,6 +459,8 @@ export function reduce(state: AppState, action: Action): AppState {
         ),
       }));
     }
+    case 'safety':
+      return withOpen(state, action.userId, (open) => ({ ...open, safety: action.numbers }));
     case 'expire-typing': {
       const entries = Object.entries(state.typing);
       const live = entries.filter(([, until]) => until > action.now);

@@ -1,5 +1,5 @@
 /** Builders shared by the unit tests. */
-import type { Message, Settings, Snapshot, User } from '../types';
+import type { Message, SafetyNumber, Settings, Snapshot, User } from '../types';
 
 export function user(id: string, extra: Partial<User> = {}): User {
   return {
@@ -47,4 +47,17 @@ export function snapshot(extra: Partial<Snapshot> = {}): Snapshot {
 /** The default settings unless `extra` says otherwise. */
 export function settings(extra: Partial<Settings> = {}): Settings {
   return { server: { kind: 'embedded' }, ice_servers: [], download_dir: null, theme: 'system', notifications: true, keyring: 'os', ...extra };
+}
+
+/** Bob's laptop, met and unverified, unless `extra` says otherwise. */
+export function safetyNumber(extra: Partial<SafetyNumber> = {}): SafetyNumber {
+  return {
+    user_id: 'bob',
+    device: 'laptop',
+    number: '30035 44776 92869 39689 28698 76765 45825 75691 62576 84344 09180 79131',
+    verified: false,
+    changed: false,
+    qr_svg: '<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"/>',
+    ...extra,
+  };
 }

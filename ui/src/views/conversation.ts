@@ -5,8 +5,10 @@ import { describeError } from '../model/errors';
 import { LIMITS, overLimit } from '../model/limits';
 import { formatDateTime, formatTime, tickFor } from '../model/format';
 import { buildRows, type Row } from '../model/rows';
+import { trustOf, verifyLabel, type Trust } from '../model/safety';
 import { isTyping, type AppState, type OpenConversation } from '../model/state';
 import type { Message } from '../types';
+import { createSafetyPanel } from './safety';
 import { VirtualList, type Target } from './virtual-list';
 
 const NEAR_EDGE_PX = 400;
@@ -55,7 +57,20 @@ export function createConversationView(ctl: Controller): {
   const back = el('button', { id: 'back', type: 'button', class: 'back', 'aria-label': 'Back to contacts' }, '\u2190');
   const title = el('h2', { id: 'conversation-title' });
   const presence = el('span', { class: 'presence-label' });
-  const header = el('header', { class: 'conversation-header' }, back, el('div', { class: 'title-block' }, title, presence));
+  const verify = el('button', { id: 'conversation-verify', type: 'button', class: 'verify', 'aria-controls': 'safety-panel', 'aria-expanded': 'false' });
+  const header = el('header', { class: 'conversation-header' }, back, el('div', { class: 'title-block' }, title, presence), verify);
+  const heldText = el('span', {});
+  const heldCompare = el('button', { id: 'identity-held-compare', type: 'button' }, 'Compare numbers');
+  const held = el('div', { id: 'identity-held', class: 'identity-held', role: 'status' }, heldText, heldCompare);
+  let trust: Trust = 'unknown';
+  // The notice of held messages leads to the panel: not needed while the panel is open.
+  const showHeld = () => {
+    held.hidden = trust !== 'changed' || safety.isOpen();
+  };
+  const safety = createSafetyPanel(ctl, verify, () => {
+    setAttr(verify, 'aria-expanded', String(safety.isOpen()));
+    showHeld();
+  });
   const loadOlder = el('div', { id: 'load-older', role: 'status', class: 'load-older' });
   const scroller = el('div', { id: 'messages', class: 'messages', tabindex: '0', role: 'region', 'aria-label': 'Messages' });
   const jumpLatest = el('button', { id: 'jump-latest', type: 'button', class: 'jump-latest' }, 'Jump to latest \u2193');
@@ -70,8 +85,9 @@ export function createConversationView(ctl: Controller): {
     'section',
     { id: 'conversation', class: 'conversation', 'aria-labelledby': 'conversation-title' },
     header,
-    el('div', { class: 'messages-wrap' }, loadOlder, scroller, jumpLatest),
+    el('div', { class: 'messages-wrap' }, loadOlder, scroller, jumpLatest, safety.element),
     typing,
+    held,
     composerError,
     form,
     hint,
@@ -94,6 +110,17 @@ export function createConversationView(ctl: Controller): {
   });
 
   back.addEventListener('click', () => ctl.back());
+  verify.addEventListener('click', () => {
+    if (safety.isOpen()) safety.close();
+    else safety.open(verify);
+  });
+  heldCompare.addEventListener('click', () => safety.open(heldCompare));
+  // Escape closes the safety panel first (the main screen's Escape goes back otherwise).
+  element.addEventListener('keydown', (e) => {
+    if (e.key !== 'Escape' || e.defaultPrevented || !safety.isOpen()) return;
+    e.preventDefault();
+    safety.close();
+  });
   jumpLatest.addEventListener('click', () => void ctl.jumpToLatest());
 
   const autosize = () => {
@@ -172,6 +199,15 @@ export function createConversationView(ctl: Controller): {
       loadOlder.hidden = loadOlder.textContent === '';
       jumpLatest.hidden = open.newer === null;
       scroller.setAttribute('aria-busy', String(open.loading !== 'none'));
+      // The contact's keys: the header's button, and the notice while sending is held.
+      trust = trustOf(open.safety);
+      setText(verify, verifyLabel(trust));
+      setAttr(verify, 'data-trust', trust);
+      setAttr(verify, 'title', `Compare safety numbers with ${open.title}`);
+      showHeld();
+      setText(heldText, `Messages to ${open.title} wait until you compare the new safety number and accept it.`);
+      if (changedConversation) safety.close(false);
+      safety.update(open);
       if (changedConversation) {
         composerError.textContent = '';
         composer.value = '';

@@ -1,15 +1,8 @@
 // Browser tests of the whole UI against the mock backend (mock-backend.ts), in real Chromium.
 import assert from 'node:assert/strict';
-import { mock, pageTest, sidewaysOverflow } from './harness.mjs';
+import { mock, openContact, pageTest, sidewaysOverflow } from './harness.mjs';
 
 const XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script><b>bold</b>';
-
-/** @param {import('playwright-core').Page} page */
-async function openContact(page, id) {
-  await page.click(`#contacts [data-user-id="${id}"] button`);
-  await page.waitForSelector(`#conversation[data-user-id="${id}"]:not([hidden])`);
-  await page.waitForFunction(() => document.querySelector('#messages')?.getAttribute('aria-busy') === 'false');
-}
 
 pageTest('signing in: wrong password, then the right one', { session: 'none' }, async (page) => {
   await page.waitForSelector('#auth');

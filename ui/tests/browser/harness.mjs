@@ -46,8 +46,9 @@ after(async () => {
 
 /**
  * @typedef {{session?: 'online'|'offline'|'none', history?: number, viewport?: {width: number, height: number}, path?: string,
- *   params?: Record<string, string>, colorScheme?: 'light'|'dark'}} AppOptions
+ *   params?: Record<string, string>, colorScheme?: 'light'|'dark', init?: () => void}} AppOptions
  * `params`: more URL parameters of the mock backend (see mock-backend.ts), e.g. `{startup: 'history_locked'}`.
+ * `init`: runs in the page before any of its scripts (e.g. `recordHtmlParsing`).
  */
 
 /**
@@ -56,6 +57,7 @@ after(async () => {
  */
 export async function openApp(options = {}) {
   const context = await browser.newContext({ viewport: options.viewport ?? { width: 1100, height: 760 }, colorScheme: options.colorScheme ?? 'light' });
+  if (options.init !== undefined) await context.addInitScript(options.init);
   const page = await context.newPage();
   /** @type {string[]} */
   const errors = [];
@@ -90,6 +92,36 @@ export function pageTest(name, options, body) {
   });
 }
 
+/**
+ * An `init` script: notes in `window.__htmlParsed` every use of the DOM's ways of parsing a
+ * string as HTML (innerHTML, outerHTML, insertAdjacentHTML, setHTMLUnsafe, createContextualFragment,
+ * DOMParser, document.write), so that a test can check that none was used.
+ */
+export function recordHtmlParsing() {
+  const parsed = [];
+  Object.defineProperty(window, '__htmlParsed', { value: parsed });
+  const who = (node) => (node instanceof Element ? `${node.tagName.toLowerCase()}${node.id ? `#${node.id}` : ''}` : String(node));
+  for (const [proto, prop] of [[Element.prototype, 'innerHTML'], [Element.prototype, 'outerHTML'], [ShadowRoot.prototype, 'innerHTML']]) {
+    const d = Object.getOwnPropertyDescriptor(proto, prop);
+    if (d?.set === undefined) continue;
+    Object.defineProperty(proto, prop, {
+      ...d,
+      set(value) {
+        parsed.push(`${prop} of ${who(this)}`);
+        d.set.call(this, value);
+      },
+    });
+  }
+  for (const [proto, fn] of [[Element.prototype, 'insertAdjacentHTML'], [Element.prototype, 'setHTMLUnsafe'], [Range.prototype, 'createContextualFragment'], [DOMParser.prototype, 'parseFromString'], [Document.prototype, 'write']]) {
+    const original = proto[fn];
+    if (typeof original !== 'function') continue;
+    proto[fn] = function (...args) {
+      parsed.push(`${fn} on ${who(this)}`);
+      return original.apply(this, args);
+    };
+  }
+}
+
 /** Calls `window.__parleyMock[fn](...args)` in the page. @param {import('playwright-core').Page} page */
 export const mock = (page, fn, ...args) => page.evaluate(({ fn, args }) => window.__parleyMock[fn](...args), { fn, args });
 
@@ -108,6 +140,13 @@ export async function screenshot(page, name) {
 
 /** Whether the page scrolls sideways (it must not, down to 360 px). @param {import('playwright-core').Page} page */
 export const sidewaysOverflow = (page) => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+
+/** Opens the conversation with `id` from the contact list and waits for its messages. @param {import('playwright-core').Page} page */
+export async function openContact(page, id) {
+  await page.click(`#contacts [data-user-id="${id}"] button`);
+  await page.waitForSelector(`#conversation[data-user-id="${id}"]:not([hidden])`);
+  await page.waitForFunction(() => document.querySelector('#messages')?.getAttribute('aria-busy') === 'false');
+}
 
 /** The id of the focused element. @param {import('playwright-core').Page} page */
 export const focused = (page) => page.evaluate(() => document.activeElement?.id ?? null);

@@ -8,7 +8,11 @@
  * `startup=keyring_unavailable|history_locked|<code>` (the profile does not open at start:
  * every core command fails with `not_started` until `retry_startup` or `unlock_history` opens
  * it), `recovery=pending` (the recovery code is not saved yet), `theme=light|dark` (the saved
- * theme setting), `kernel=0` (no kernel keyring to switch to).
+ * theme setting), `kernel=0` (no kernel keyring to switch to), `identity=changed` (Bob is verified
+ * and his laptop proved a new key since: sending to him is held until `accept_identity`).
+ *
+ * Identity keys: Bob has one device met, `laptop` (unverified unless `identity=changed`); Carol
+ * has none (no direct connection yet).
  */
 import { emit } from '@tauri-apps/api/event';
 import { mockIPC, mockWindows } from '@tauri-apps/api/mocks';
@@ -20,6 +24,7 @@ import type {
   DeliveryState,
   Message,
   Peer,
+  SafetyNumber,
   SearchResult,
   ServerChoice,
   Settings,
@@ -116,6 +121,31 @@ function parseRecoveryCode(text: string): string | null {
   return chars.join('');
 }
 const roomMembers: Record<string, string[]> = { lobby: ['bob', 'carol'], random: ['carol'] };
+
+/** A device of a contact as this device pinned it: the number shown is the pending key's when `changed`. */
+type Pin = { device: string; number: string; verified: boolean; changed: boolean };
+const BOB_NUMBER = '30035 44776 92869 39689 28698 76765 45825 75691 62576 84344 09180 79131';
+const NEW_NUMBER = '71529 03348 15570 62894 40417 93306 28815 50962 37041 18857 64203 90518';
+const keyChanged = params.get('identity') === 'changed';
+const pins = new Map<string, Pin[]>([['bob', [{ device: 'laptop', number: keyChanged ? NEW_NUMBER : BOB_NUMBER, verified: keyChanged, changed: keyChanged }]]]);
+const pinsOf = (userId: string): Pin[] => pins.get(userId) ?? [];
+
+/**
+ * A small valid SVG that looks like a QR code of `number` (finder squares, modules from the
+ * digits); not a real code. 21 modules and a quiet zone of 4, drawn at 160 px like the core's.
+ */
+function qrSvg(number: string): string {
+  const digits = number.replaceAll(' ', '');
+  const finder = (x: number, y: number) => `M${x} ${y}h7v7h-7zM${x + 1} ${y + 1}v5h5v-5zM${x + 2} ${y + 2}h3v3h-3z`;
+  let d = finder(4, 4) + finder(18, 4) + finder(4, 18);
+  for (let r = 0; r < 21; r++) {
+    for (let c = 0; c < 21; c++) {
+      const inFinder = (r < 8 && (c < 8 || c > 12)) || (r > 12 && c < 8);
+      if (!inFinder && (Number(digits[(r * 21 + c) % digits.length]) + r * c) % 3 === 0) d += `M${c + 4} ${r + 4}h1v1h-1z`;
+    }
+  }
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="160" height="160" viewBox="0 0 29 29" shape-rendering="crispEdges"><rect width="29" height="29" fill="#fff"/><path fill="#000" fill-rule="evenodd" d="${d}"/></svg>`;
+}
 
 function conv(id: string): Message[] {
   let list = messages.get(id);
@@ -387,6 +417,32 @@ const handlers: Record<string, (a: Args) => unknown> = {
     return publicUser(u.id);
   },
   avatar: (a) => (a.userId === me && avatarBytes !== null ? avatarBytes : new Uint8Array(0)),
+  safety_numbers: (a) => {
+    needSession();
+    const id = publicUser(String(a.userId)).id;
+    return pinsOf(id).map((p): SafetyNumber => ({ user_id: id, device: p.device, number: p.number, verified: p.verified, changed: p.changed, qr_svg: qrSvg(p.number) }));
+  },
+  verify_contact: (a) => {
+    needSession();
+    const id = publicUser(String(a.userId)).id;
+    // As the core: every device met, except one whose change is pending.
+    const marked = pinsOf(id).filter((p) => !p.changed);
+    if (marked.length === 0) return fail('nothing_to_verify', `nothing to verify: Parley has not connected directly with ${id} yet`);
+    for (const p of marked) p.verified = true;
+    return marked.length;
+  },
+  accept_identity: (a) => {
+    needSession();
+    const id = publicUser(String(a.userId)).id;
+    const changed = pinsOf(id).filter((p) => p.changed);
+    for (const p of changed) {
+      p.changed = false;
+      p.verified = false;
+    }
+    // The held messages go out.
+    if (changed.length > 0) for (const m of conv(id)) if (m.direction === 'outgoing' && m.state === 'pending') void mock.setState(m.id, 'sent');
+    return changed.length;
+  },
   get_settings: () => settings,
   set_settings: (a) => {
     const s = a.settings as Settings;
@@ -432,6 +488,22 @@ const mock = {
     await emitEvent({ event: 'online', peer_id: 'peer-alice', user: publicUser(me ?? 'alice') });
   },
   typing: (userId: string, active: boolean) => emitEvent({ event: 'typing', user_id: userId, active }),
+  /**
+   * `userId`'s `device` proves a new key: a verified one is held until accepted (the number shown
+   * is the new key's); an unverified one is simply replaced. Emits `identity-changed`.
+   */
+  async changeKey(userId: string, device = 'laptop'): Promise<void> {
+    const pin = pinsOf(userId).find((p) => p.device === device);
+    if (pin === undefined) throw new Error(`${userId} has no device ${device}`);
+    pin.number = NEW_NUMBER;
+    pin.changed = pin.verified;
+    await emitEvent({ event: 'identity-changed', user_id: userId, device, verified: pin.verified });
+  },
+  /** `userId` connects from a device not seen before (pinned unverified). Emits `identity-new-device`. */
+  async newDevice(userId: string, device: string): Promise<void> {
+    pins.set(userId, [...pinsOf(userId), { device, number: NEW_NUMBER, verified: false, changed: false }]);
+    await emitEvent({ event: 'identity-new-device', user_id: userId, device });
+  },
   /** The recovery code this mock's history has. */
   recoveryCode: RECOVERY_CODE,
   /** What stops the profile from opening (null: nothing; "Try again" then opens it). */
