@@ -13,6 +13,7 @@
 
 #![warn(missing_docs, unreachable_pub)]
 
+mod actions;
 mod checkpoint;
 mod contacts;
 mod encryption;
@@ -30,14 +31,15 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, OpenFlags};
 
+pub use actions::PendingAction;
 pub use encryption::{encrypt_plaintext, is_plaintext, HistoryKey, InvalidKey};
 pub use identities::{IdentityCheck, Observation, PinnedIdentity};
 pub use store::MAX_PAGE;
 
 use encryption::Encryption;
 pub use types::{
-    Conversation, Cursor, DeliveryState, Direction, InsertOutcome, InvalidCursor, Message, NewMessage, Page, SearchHit,
-    SNIPPET_ELLIPSIS, SNIPPET_MATCH_END, SNIPPET_MATCH_START,
+    Conversation, Cursor, DeliveryState, Direction, InsertOutcome, InvalidCursor, Message, NewMessage, Page, Reaction, ReplyPreview,
+    SearchHit, SNIPPET_ELLIPSIS, SNIPPET_MATCH_END, SNIPPET_MATCH_START,
 };
 
 /// Why the history could not be opened, read or written.
@@ -457,16 +459,24 @@ impl History {
         limit: usize,
     ) -> Result<Page, HistoryError> {
         let conversation_id = conversation_id.to_owned();
-        self.read(move |conn| store::page(conn, &conversation_id, before, limit))
-            .await
+        self.read(move |conn| {
+            let mut page = store::page(conn, &conversation_id, before, limit)?;
+            actions::decorate(conn, &mut page.messages)?;
+            Ok(page)
+        })
+        .await
     }
 
     /// Up to `limit` messages newer than `after`, **oldest first**; `next` continues forward.
     /// With [`History::page`] this opens a conversation around any message (a search hit).
     pub async fn page_after(&self, conversation_id: &str, after: Cursor, limit: usize) -> Result<Page, HistoryError> {
         let conversation_id = conversation_id.to_owned();
-        self.read(move |conn| store::page_after(conn, &conversation_id, after, limit))
-            .await
+        self.read(move |conn| {
+            let mut page = store::page_after(conn, &conversation_id, after, limit)?;
+            actions::decorate(conn, &mut page.messages)?;
+            Ok(page)
+        })
+        .await
     }
 
     /// Messages containing every word of `query` (the last word as a prefix, unless followed by
@@ -502,7 +512,8 @@ impl History {
     pub async fn delete_everything(&self) -> Result<(), HistoryError> {
         self.write(|conn| {
             conn.execute_batch(
-                "DELETE FROM messages; DELETE FROM conversations; DELETE FROM contacts; DELETE FROM identities;
+                "DELETE FROM reactions; DELETE FROM messages; DELETE FROM conversations; DELETE FROM contacts;
+                 DELETE FROM identities; DELETE FROM pending_actions; DELETE FROM avatars;
                  INSERT INTO messages_fts(messages_fts) VALUES ('optimize');
                  VACUUM;
                  PRAGMA wal_checkpoint(TRUNCATE);",
@@ -515,7 +526,14 @@ impl History {
     /// One message by id.
     pub async fn message(&self, id: &str) -> Result<Option<Message>, HistoryError> {
         let id = id.to_owned();
-        self.read(move |conn| store::message(conn, &id)).await
+        self.read(move |conn| {
+            let mut found = store::message(conn, &id)?;
+            if let Some(message) = found.as_mut() {
+                actions::decorate(conn, std::slice::from_mut(message))?;
+            }
+            Ok(found)
+        })
+        .await
     }
 }
 

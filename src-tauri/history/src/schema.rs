@@ -91,6 +91,41 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (user_id, device)
     ) WITHOUT ROWID;
     "#,
+    // 4: replies, edits, deletions and reactions (`actions.rs`); avatars kept for offline use.
+    r#"
+    ALTER TABLE messages ADD COLUMN reply_to TEXT;
+    ALTER TABLE messages ADD COLUMN edited_at INTEGER;
+    -- 0 shown; 1 deleted for everyone (body emptied, the place stays); 2 deleted for me only
+    -- (hidden, kept as a tombstone so a resend of the same id is recognised, not stored anew).
+    ALTER TABLE messages ADD COLUMN removed INTEGER NOT NULL DEFAULT 0 CHECK (removed IN (0, 1, 2));
+
+    CREATE TABLE reactions (
+        message_id  TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+        user_id     TEXT NOT NULL,
+        emoji       TEXT NOT NULL,
+        at          INTEGER NOT NULL,
+        PRIMARY KEY (message_id, user_id)
+    ) WITHOUT ROWID;
+
+    -- Edits, deletions and reactions on their way to the other person: an outbox like the
+    -- pending messages, emptied by their acknowledgements.
+    CREATE TABLE pending_actions (
+        seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+        id              TEXT NOT NULL UNIQUE,
+        conversation_id TEXT NOT NULL,
+        -- The chat frame as sent, JSON.
+        frame           TEXT NOT NULL,
+        created_at      INTEGER NOT NULL
+    );
+    CREATE INDEX pending_actions_by_conversation ON pending_actions(conversation_id, seq);
+
+    -- The pictures behind contacts' avatar URLs, so they show after a restart and offline.
+    CREATE TABLE avatars (
+        user_id     TEXT PRIMARY KEY NOT NULL,
+        avatar_url  TEXT NOT NULL,
+        bytes       BLOB NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -16,14 +16,15 @@ use super::HistoryError;
 /// Columns read by [`message_from_row`], in order, from a `messages` table aliased `m`.
 macro_rules! message_columns {
     () => {
-        "m.seq, m.id, m.conversation_id, m.outgoing, m.sender_id, m.body, m.sent_at, m.received_at, m.state"
+        "m.seq, m.id, m.conversation_id, m.outgoing, m.sender_id, m.body, m.sent_at, m.received_at, m.state, \
+         m.reply_to, m.edited_at, m.removed"
     };
     // RETURNING clauses do not accept table-qualified names.
     (unqualified) => {
-        "seq, id, conversation_id, outgoing, sender_id, body, sent_at, received_at, state"
+        "seq, id, conversation_id, outgoing, sender_id, body, sent_at, received_at, state, reply_to, edited_at, removed"
     };
 }
-const MESSAGE_COLUMN_COUNT: usize = 9;
+const MESSAGE_COLUMN_COUNT: usize = 12;
 
 /// Page and search sizes are clamped: zero would make a pager loop forever, and a huge limit
 /// would let one call hold the read connection for seconds.
@@ -57,6 +58,11 @@ fn message_from_row(row: &Row<'_>, offset: usize) -> rusqlite::Result<Message> {
         sent_at: row.get(offset + 6)?,
         received_at: row.get(offset + 7)?,
         state,
+        reply_to: row.get(offset + 9)?,
+        edited_at: row.get(offset + 10)?,
+        deleted: row.get::<_, i64>(offset + 11)? == 1,
+        reactions: Vec::new(),
+        reply: None,
     })
 }
 
@@ -67,6 +73,11 @@ pub(crate) fn message(conn: &Connection, id: &str) -> Result<Option<Message>, Hi
         " FROM messages m WHERE m.id = ?1"
     ))?;
     Ok(stmt.query_row([id], |row| message_from_row(row, 0)).optional()?)
+}
+
+/// One message by id, if it belongs to `conversation_id`.
+pub(crate) fn message_in(conn: &Connection, conversation_id: &str, id: &str) -> Result<Option<Message>, HistoryError> {
+    Ok(message(conn, id)?.filter(|m| m.conversation_id == conversation_id))
 }
 
 /// Creates a conversation or renames it. A title change is not activity: updated_at only moves
@@ -94,7 +105,7 @@ const CONVERSATION_SELECT: &str = concat!(
             ",
     message_columns!(),
     " FROM conversations c
-     LEFT JOIN messages m ON m.seq = (SELECT MAX(l.seq) FROM messages l WHERE l.conversation_id = c.id)"
+     LEFT JOIN messages m ON m.seq = (SELECT MAX(l.seq) FROM messages l WHERE l.conversation_id = c.id AND l.removed < 2)"
 );
 
 fn conversation_from_row(row: &Row<'_>) -> rusqlite::Result<Conversation> {
@@ -155,8 +166,8 @@ pub(crate) fn insert_many(
             "INSERT INTO conversations (id, title, updated_at) VALUES (?1, ?1, ?2) ON CONFLICT (id) DO NOTHING",
         )?;
         let mut insert = tx.prepare_cached(
-            "INSERT INTO messages (id, conversation_id, outgoing, sender_id, body, sent_at, received_at, state)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+            "INSERT INTO messages (id, conversation_id, outgoing, sender_id, body, sent_at, received_at, state, reply_to)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
              ON CONFLICT (id) DO NOTHING
              RETURNING seq",
         )?;
@@ -181,7 +192,8 @@ pub(crate) fn insert_many(
                         new.body,
                         new.sent_at,
                         received_at,
-                        state.rank()
+                        state.rank(),
+                        new.reply_to
                     ],
                     |row| row.get(0),
                 )
@@ -199,6 +211,11 @@ pub(crate) fn insert_many(
                         received_at,
                         state,
                         seq,
+                        reply_to: new.reply_to.clone(),
+                        edited_at: None,
+                        deleted: false,
+                        reactions: Vec::new(),
+                        reply: None,
                     })
                 }
                 None => {
@@ -306,7 +323,7 @@ pub(crate) fn unacknowledged_outgoing(
         "SELECT ",
         message_columns!(),
         " FROM messages m
-         WHERE m.outgoing = 1 AND m.state < 2 AND (?1 IS NULL OR m.conversation_id = ?1)
+         WHERE m.outgoing = 1 AND m.state < 2 AND (?1 IS NULL OR m.conversation_id = ?1) AND m.removed = 0
          ORDER BY m.seq"
     ))?;
     let rows = stmt.query_map([conversation_id], |row| message_from_row(row, 0))?;
@@ -339,7 +356,7 @@ pub(crate) fn page(
         "SELECT ",
         message_columns!(),
         " FROM messages m
-         WHERE m.conversation_id = ?1 AND m.seq < ?2
+         WHERE m.conversation_id = ?1 AND m.seq < ?2 AND m.removed < 2
          ORDER BY m.seq DESC
          LIMIT ?3"
     );
@@ -357,7 +374,7 @@ pub(crate) fn page_after(
         "SELECT ",
         message_columns!(),
         " FROM messages m
-         WHERE m.conversation_id = ?1 AND m.seq > ?2
+         WHERE m.conversation_id = ?1 AND m.seq > ?2 AND m.removed < 2
          ORDER BY m.seq ASC
          LIMIT ?3"
     );

@@ -105,7 +105,45 @@ pub struct Message {
     pub state: DeliveryState,
     /// Local insertion order: the order messages are shown in and paged by, immune to clock skew.
     pub seq: i64,
+    /// The message this one answers, if any.
+    pub reply_to: Option<String>,
+    /// When the author last edited it (Unix milliseconds, author's clock); None if never.
+    pub edited_at: Option<i64>,
+    /// Deleted for everyone by its author: the body is gone, the place in the conversation stays.
+    pub deleted: bool,
+    /// Reactions, one per person at most, oldest first.
+    pub reactions: Vec<Reaction>,
+    /// What the quoted message ([`Message::reply_to`]) says, for showing the quote; None when it
+    /// is not stored here (older than this device's history) or there is no quote.
+    pub reply: Option<ReplyPreview>,
 }
+
+/// One person's reaction to a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Reaction {
+    /// Who reacted.
+    pub user_id: String,
+    /// The emoji.
+    pub emoji: String,
+}
+
+/// The start of a quoted message, shown above a reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ReplyPreview {
+    /// The quoted message's id (to jump to it).
+    pub id: String,
+    /// Its author.
+    pub sender_id: String,
+    /// Its first characters; empty when it was deleted.
+    pub text: String,
+    /// Deleted for everyone since.
+    pub deleted: bool,
+}
+
+/// Characters of a quoted message shown above a reply.
+pub const REPLY_PREVIEW_CHARS: usize = 140;
 
 impl Message {
     /// A cursor that continues a page or a search right after (older than) this message.
@@ -131,6 +169,8 @@ pub struct NewMessage {
     pub sent_at: i64,
     /// Ignored for outgoing messages.
     pub received_at: Option<i64>,
+    /// See [`Message::reply_to`].
+    pub reply_to: Option<String>,
 }
 
 impl NewMessage {
@@ -144,6 +184,15 @@ impl NewMessage {
             body: body.to_owned(),
             sent_at,
             received_at: None,
+            reply_to: None,
+        }
+    }
+
+    /// The same message, answering message `id`.
+    pub fn replying_to(self, id: Option<&str>) -> NewMessage {
+        NewMessage {
+            reply_to: id.map(str::to_owned),
+            ..self
         }
     }
 
@@ -164,6 +213,7 @@ impl NewMessage {
             body: body.to_owned(),
             sent_at,
             received_at: Some(received_at),
+            reply_to: None,
         }
     }
 }
