@@ -37,6 +37,8 @@ mod tests {
         out += "\n// The history (parley-history).\n";
         out += &export::<parley_core::Direction>(&config);
         out += &export::<parley_core::DeliveryState>(&config);
+        out += &export::<parley_core::Reaction>(&config);
+        out += &export::<parley_core::ReplyPreview>(&config);
         out += &export::<parley_core::Message>(&config);
         out += &export::<parley_core::Conversation>(&config);
         out += &export::<parley_core::Page>(&config);
@@ -75,6 +77,9 @@ mod tests {
             ("status", parley_protocol::validate::STATUS_MAX),
             ("room", parley_protocol::validate::ROOM_MAX),
             ("passwordMin", parley_protocol::validate::PASSWORD_MIN),
+            // Milliseconds, not characters: how long after sending a message can be edited or
+            // deleted for everyone.
+            ("editWindowMs", parley_core::EDIT_WINDOW_MS as usize),
         ] {
             out += &format!("  {name}: {value},\n");
         }

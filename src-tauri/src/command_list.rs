@@ -27,6 +27,9 @@ macro_rules! with_commands {
             history_after,
             message_cursor,
             send_message,
+            edit_message,
+            delete_message,
+            react,
             mark_read,
             set_typing,
             search,
@@ -40,6 +43,8 @@ macro_rules! with_commands {
             set_settings,
             report_media_caps,
             ui_ready,
+            open_url,
+            set_unread,
         }
     };
 }

@@ -214,8 +214,50 @@ pub async fn message_cursor(state: State<'_, AppState>, message_id: String) -> R
 }
 
 #[tauri::command]
-pub async fn send_message(state: State<'_, AppState>, user_id: String, body: String) -> Result<Message> {
-    Ok(state.parley()?.send_message(&user_id, &body).await?)
+pub async fn send_message(
+    state: State<'_, AppState>,
+    user_id: String,
+    body: String,
+    reply_to: Option<String>,
+) -> Result<Message> {
+    Ok(state
+        .parley()?
+        .send_message(&user_id, &body, reply_to.as_deref())
+        .await?)
+}
+
+#[tauri::command]
+pub async fn edit_message(
+    state: State<'_, AppState>,
+    conversation_id: String,
+    id: String,
+    body: String,
+) -> Result<Message> {
+    Ok(state.parley()?.edit_message(&conversation_id, &id, &body).await?)
+}
+
+#[tauri::command]
+pub async fn delete_message(
+    state: State<'_, AppState>,
+    conversation_id: String,
+    id: String,
+    for_everyone: bool,
+) -> Result<()> {
+    Ok(state
+        .parley()?
+        .delete_message(&conversation_id, &id, for_everyone)
+        .await?)
+}
+
+/// `emoji: null` removes our reaction.
+#[tauri::command]
+pub async fn react(
+    state: State<'_, AppState>,
+    conversation_id: String,
+    id: String,
+    emoji: Option<String>,
+) -> Result<Message> {
+    Ok(state.parley()?.react(&conversation_id, &id, emoji.as_deref()).await?)
 }
 
 #[tauri::command]
@@ -336,4 +378,32 @@ pub fn ui_ready(state: State<'_, AppState>, first_contentful_paint: Option<f64>)
         .map_or(screen, |t| (t - start) as u128);
     tracing::info!(ms = paint, "first paint");
     tracing::info!(ms = screen, "first screen");
+}
+
+/// Opens a link from a message in the system's browser (or mail program for `mailto:`); only
+/// `http`, `https` and `mailto` links.
+#[tauri::command]
+pub fn open_url<R: Runtime>(app: AppHandle<R>, url: String) -> Result<()> {
+    use tauri_plugin_opener::OpenerExt;
+    let url = crate::links::external_link(&url).map_err(|e| AppError::InvalidInput(e.to_string()))?;
+    app.opener()
+        .open_url(url.as_str(), None::<&str>)
+        .map_err(|e| AppError::InvalidInput(format!("the link could not be opened: {e}")))
+}
+
+/// Shows how many messages are unread in the window title and, where the desktop has one, the
+/// taskbar or dock badge.
+#[tauri::command]
+pub fn set_unread<R: Runtime>(app: AppHandle<R>, count: u32) {
+    let Some(window) = app.get_webview_window("main") else {
+        return;
+    };
+    if let Err(e) = window.set_title(&crate::links::title(count)) {
+        tracing::debug!(error = %e, "window title not set");
+    }
+    // Unsupported on some desktops (Windows, Linux without a launcher that shows badges): the
+    // title still says it.
+    if let Err(e) = window.set_badge_count((count > 0).then_some(i64::from(count))) {
+        tracing::debug!(error = %e, "badge not set");
+    }
 }

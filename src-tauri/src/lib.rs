@@ -8,6 +8,7 @@ mod bindings;
 mod commands;
 mod error;
 mod instance;
+mod links;
 mod models;
 mod notify;
 mod paths;
@@ -77,6 +78,7 @@ pub fn run() {
     let app = tauri::Builder::default()
         .plugin(tauri_plugin_store::Builder::new().build())
         .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_opener::init())
         .setup(move |app| setup(app, started))
         .invoke_handler(with_commands!(invoke_handler))
         .build(tauri::generate_context!());

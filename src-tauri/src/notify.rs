@@ -77,6 +77,11 @@ mod tests {
                 received_at: Some(2),
                 state: DeliveryState::Received,
                 seq: 1,
+                reply_to: None,
+                edited_at: None,
+                deleted: false,
+                reactions: Vec::new(),
+                reply: None,
             },
         }
     }

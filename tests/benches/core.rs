@@ -88,7 +88,7 @@ async fn bench_rtt(
         alice.mark();
         let body = format!("message {i}: the quick brown fox jumps over the lazy dog");
         let start = Instant::now();
-        let message = alice.parley().send_message(&to.id, &body).await.expect("send");
+        let message = alice.parley().send_message(&to.id, &body, None).await.expect("send");
         let returned = start.elapsed();
         let id = message.id;
         alice

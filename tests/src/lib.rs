@@ -295,7 +295,7 @@ impl Person {
     pub async fn send(&self, to: &User, body: &str) -> Message {
         let message = self
             .parley()
-            .send_message(&to.id, body)
+            .send_message(&to.id, body, None)
             .await
             .unwrap_or_else(|e| panic!("{} sending {body:?}: {e}", self.name));
         assert_eq!(message.state, DeliveryState::Pending, "a new message starts pending");

@@ -57,6 +57,32 @@ online: number, };
 // The history (parley-history).
 export type Direction = "outgoing" | "incoming";
 export type DeliveryState = "pending" | "sent" | "delivered" | "received" | "read";
+export type Reaction = { 
+/**
+ * Who reacted.
+ */
+user_id: string, 
+/**
+ * The emoji.
+ */
+emoji: string, };
+export type ReplyPreview = { 
+/**
+ * The quoted message's id (to jump to it).
+ */
+id: string, 
+/**
+ * Its author.
+ */
+sender_id: string, 
+/**
+ * Its first characters; empty when it was deleted.
+ */
+text: string, 
+/**
+ * Deleted for everyone since.
+ */
+deleted: boolean, };
 export type Message = { 
 /**
  * Chosen by the sender and globally unique, so resends can be recognised.
@@ -93,7 +119,28 @@ state: DeliveryState,
 /**
  * Local insertion order: the order messages are shown in and paged by, immune to clock skew.
  */
-seq: number, };
+seq: number, 
+/**
+ * The message this one answers, if any.
+ */
+reply_to: string | null, 
+/**
+ * When the author last edited it (Unix milliseconds, author's clock); None if never.
+ */
+edited_at: number | null, 
+/**
+ * Deleted for everyone by its author: the body is gone, the place in the conversation stays.
+ */
+deleted: boolean, 
+/**
+ * Reactions, one per person at most, oldest first.
+ */
+reactions: Array<Reaction>, 
+/**
+ * What the quoted message ([`Message::reply_to`]) says, for showing the quote; None when it
+ * is not stored here (older than this device's history) or there is no quote.
+ */
+reply: ReplyPreview | null, };
 export type Conversation = { 
 /**
  * The remote user's id.
@@ -352,7 +399,19 @@ conversation_id: string,
 /**
  * Its new state.
  */
-state: DeliveryState, } | { "event": "typing", 
+state: DeliveryState, } | { "event": "message-changed", 
+/**
+ * The message as it now is.
+ */
+message: Message, } | { "event": "message-removed", 
+/**
+ * The message.
+ */
+id: string, 
+/**
+ * Its conversation.
+ */
+conversation_id: string, } | { "event": "typing", 
 /**
  * Who.
  */
@@ -418,7 +477,7 @@ keyring_name: string,
 kernel_keyring_available: boolean, };
 
 // Every command the page may call (src-tauri/src/command_list.rs).
-export const COMMANDS = ['app_info', 'startup_status', 'retry_startup', 'unlock_history', 'recovery_code', 'recovery_code_saved', 'snapshot', 'restore_session', 'sign_in', 'sign_up', 'sign_out', 'room_directory', 'join_room', 'leave_room', 'contacts', 'open_conversation', 'history_page', 'history_after', 'message_cursor', 'send_message', 'mark_read', 'set_typing', 'search', 'update_profile', 'upload_avatar', 'avatar', 'safety_numbers', 'verify_contact', 'accept_identity', 'get_settings', 'set_settings', 'report_media_caps', 'ui_ready'] as const;
+export const COMMANDS = ['app_info', 'startup_status', 'retry_startup', 'unlock_history', 'recovery_code', 'recovery_code_saved', 'snapshot', 'restore_session', 'sign_in', 'sign_up', 'sign_out', 'room_directory', 'join_room', 'leave_room', 'contacts', 'open_conversation', 'history_page', 'history_after', 'message_cursor', 'send_message', 'edit_message', 'delete_message', 'react', 'mark_read', 'set_typing', 'search', 'update_profile', 'upload_avatar', 'avatar', 'safety_numbers', 'verify_contact', 'accept_identity', 'get_settings', 'set_settings', 'report_media_caps', 'ui_ready', 'open_url', 'set_unread'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 // Bounds the core and the server enforce, counted in characters (Unicode scalar values:
@@ -432,4 +491,5 @@ export const LIMITS = {
   status: 100,
   room: 64,
   passwordMin: 8,
+  editWindowMs: 86400000,
 } as const;

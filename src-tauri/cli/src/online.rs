@@ -49,7 +49,7 @@ async fn command(parley: &Parley, line: &str) -> bool {
         (Some("quit"), None, None) => return false,
         (Some(""), None, None) => Ok(()),
         (Some("msg"), Some(name), Some(text)) => match parley.find_contact(name).await {
-            Ok(user) => parley.send_message(&user.id, text).await.map(drop),
+            Ok(user) => parley.send_message(&user.id, text, None).await.map(drop),
             Err(e) => Err(e),
         },
         (Some("read"), Some(name), None) => match parley.find_contact(name).await {

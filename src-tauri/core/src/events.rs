@@ -117,6 +117,19 @@ pub enum CoreEvent {
         /// Its new state.
         state: DeliveryState,
     },
+    /// A message was edited, deleted for everyone, or reacted to (here or by the contact):
+    /// replace the shown copy with this one.
+    MessageChanged {
+        /// The message as it now is.
+        message: Message,
+    },
+    /// A message was deleted on this device only ("Delete for me"): stop showing it.
+    MessageRemoved {
+        /// The message.
+        id: String,
+        /// Its conversation.
+        conversation_id: String,
+    },
     /// A contact started or stopped typing to us.
     Typing {
         /// Who.

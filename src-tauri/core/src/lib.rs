@@ -34,7 +34,7 @@ mod test_support;
 mod this_device;
 
 pub use api_client::ApiError;
-pub use chat::{ChatError, FrameError, MAX_BODY_CHARS};
+pub use chat::{ChatError, FrameError, EDIT_WINDOW_MS, MAX_BODY_CHARS};
 pub use error::CoreError;
 pub use events::CoreEvent;
 pub use models::{Connection, Contact, ErrorInfo, RoomState, SafetyNumber, SearchResult, ServerChoice, Snapshot};
@@ -46,8 +46,8 @@ pub use server_url::{InvalidServerUrl, ServerUrl};
 pub use this_device::ThisDeviceError;
 
 pub use parley_history::{
-    Conversation, Cursor, DeliveryState, Direction, HistoryError, InvalidCursor, Message, Page, MAX_PAGE,
-    SNIPPET_MATCH_END, SNIPPET_MATCH_START,
+    Conversation, Cursor, DeliveryState, Direction, HistoryError, InvalidCursor, Message, Page, Reaction, ReplyPreview,
+    MAX_PAGE, SNIPPET_MATCH_END, SNIPPET_MATCH_START,
 };
 pub use parley_peer::{IceServer, PeerConfig};
 pub use parley_protocol::{Peer, ProfileUpdate, RoomSummary, User};

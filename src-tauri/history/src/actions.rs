@@ -296,10 +296,22 @@ mod tests {
             .unwrap();
         assert_eq!((edited.body.as_str(), edited.edited_at), ("hello", Some(10)));
         // Bob may not edit my message as if it were his, nor Carol's.
-        assert!(h.edit_message("bob", "mine", Direction::Incoming, "x", 11).await.unwrap().is_none());
-        assert!(h.edit_message("bob", "hers", Direction::Incoming, "x", 11).await.unwrap().is_none());
+        assert!(h
+            .edit_message("bob", "mine", Direction::Incoming, "x", 11)
+            .await
+            .unwrap()
+            .is_none());
+        assert!(h
+            .edit_message("bob", "hers", Direction::Incoming, "x", 11)
+            .await
+            .unwrap()
+            .is_none());
         // A late, older edit does not undo a newer one.
-        assert!(h.edit_message("bob", "mine", Direction::Outgoing, "old", 5).await.unwrap().is_none());
+        assert!(h
+            .edit_message("bob", "mine", Direction::Outgoing, "old", 5)
+            .await
+            .unwrap()
+            .is_none());
         assert_eq!(h.message("mine").await.unwrap().unwrap().body, "hello");
         // Search finds the new words, not the old.
         assert_eq!(h.search("hello", MAX_PAGE, None).await.unwrap().len(), 1);
@@ -309,7 +321,9 @@ mod tests {
     #[tokio::test]
     async fn deleting_for_everyone_keeps_the_place_and_drops_the_text_everywhere() {
         let (_dir, h) = history().await;
-        h.insert_incoming("bob", "his", "bob", "secret plan", 1, 2).await.unwrap();
+        h.insert_incoming("bob", "his", "bob", "secret plan", 1, 2)
+            .await
+            .unwrap();
         h.set_reaction("bob", "his", "me", Some("👍")).await.unwrap().unwrap();
         assert!(h
             .delete_for_everyone("bob", "his", Direction::Outgoing)
@@ -363,8 +377,16 @@ mod tests {
                 emoji: "🎉".into()
             }]
         );
-        assert!(h.set_reaction("carol", "m", "carol", Some("👍")).await.unwrap().is_none());
-        assert!(h.set_reaction("bob", "nope", "bob", Some("👍")).await.unwrap().is_none());
+        assert!(h
+            .set_reaction("carol", "m", "carol", Some("👍"))
+            .await
+            .unwrap()
+            .is_none());
+        assert!(h
+            .set_reaction("bob", "nope", "bob", Some("👍"))
+            .await
+            .unwrap()
+            .is_none());
         let m = h.set_reaction("bob", "m", "bob", None).await.unwrap().unwrap();
         assert!(m.reactions.is_empty());
     }
@@ -382,9 +404,15 @@ mod tests {
         let page = h.page("bob", None, 10).await.unwrap();
         let reply = page.messages.iter().find(|m| m.id == "r").unwrap();
         let quote = reply.reply.as_ref().unwrap();
-        assert_eq!((quote.sender_id.as_str(), quote.text.as_str()), ("bob", "where shall we meet?"));
+        assert_eq!(
+            (quote.sender_id.as_str(), quote.text.as_str()),
+            ("bob", "where shall we meet?")
+        );
         let orphan = page.messages.iter().find(|m| m.id == "o").unwrap();
-        assert_eq!((orphan.reply_to.as_deref(), orphan.reply.as_ref()), (Some("gone"), None));
+        assert_eq!(
+            (orphan.reply_to.as_deref(), orphan.reply.as_ref()),
+            (Some("gone"), None)
+        );
     }
 
     #[tokio::test]

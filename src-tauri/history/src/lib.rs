@@ -38,8 +38,8 @@ pub use store::MAX_PAGE;
 
 use encryption::Encryption;
 pub use types::{
-    Conversation, Cursor, DeliveryState, Direction, InsertOutcome, InvalidCursor, Message, NewMessage, Page, Reaction, ReplyPreview,
-    SearchHit, SNIPPET_ELLIPSIS, SNIPPET_MATCH_END, SNIPPET_MATCH_START,
+    Conversation, Cursor, DeliveryState, Direction, InsertOutcome, InvalidCursor, Message, NewMessage, Page, Reaction,
+    ReplyPreview, SearchHit, SNIPPET_ELLIPSIS, SNIPPET_MATCH_END, SNIPPET_MATCH_START,
 };
 
 /// Why the history could not be opened, read or written.

@@ -143,7 +143,7 @@ pub struct ReplyPreview {
 }
 
 /// Characters of a quoted message shown above a reply.
-pub const REPLY_PREVIEW_CHARS: usize = 140;
+pub(crate) const REPLY_PREVIEW_CHARS: usize = 140;
 
 impl Message {
     /// A cursor that continues a page or a search right after (older than) this message.

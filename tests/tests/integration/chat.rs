@@ -220,9 +220,9 @@ async fn two_people_meet_in_a_room_and_chat_with_receipts_and_typing() {
     assert_eq!((conversations[0].id.as_str(), conversations[0].unread), (alice.id(), 0));
 
     // Errors a front end relies on.
-    let to_self = alice.parley().send_message(alice.id(), "me").await.unwrap_err();
+    let to_self = alice.parley().send_message(alice.id(), "me", None).await.unwrap_err();
     assert_eq!(to_self.code(), "message_to_self");
-    let empty = alice.parley().send_message(bob.id(), "   ").await.unwrap_err();
+    let empty = alice.parley().send_message(bob.id(), "   ", None).await.unwrap_err();
     assert_eq!(empty.code(), "invalid_message");
 
     alice.quit().await;

@@ -8,5 +8,6 @@
 
 mod chat;
 mod hostile_peer;
+mod message_actions;
 mod sessions;
 mod trust;

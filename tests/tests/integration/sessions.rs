@@ -90,7 +90,7 @@ async fn two_profiles_share_this_device_server_and_chat() {
     assert!(contacts[0].online && contacts[0].user.id == bob_id);
 
     alice.parley.open_conversation(&bob_id).await.unwrap();
-    let sent = alice.parley.send_message(&bob_id, "hello bob").await.unwrap();
+    let sent = alice.parley.send_message(&bob_id, "hello bob", None).await.unwrap();
     bob.wait_for(
         "alice's message",
         |e| matches!(e, CoreEvent::Message { message } if message.id == sent.id),
@@ -173,10 +173,14 @@ async fn an_offline_start_keeps_the_session_queues_messages_and_comes_back_by_it
         .is_empty());
     let contacts = app.parley.contacts().await.unwrap();
     assert!(contacts.len() == 1 && !contacts[0].online, "{contacts:?}");
-    let queued = app.parley.send_message(&dan_id, "written offline").await.unwrap();
+    let queued = app.parley.send_message(&dan_id, "written offline", None).await.unwrap();
     assert_eq!(queued.state, DeliveryState::Pending);
     assert_eq!(app.parley.search("offline", None, None, None).await.unwrap().len(), 1);
-    let err = app.parley.send_message("nobody", "x").await.expect_err("not a contact");
+    let err = app
+        .parley
+        .send_message("nobody", "x", None)
+        .await
+        .expect_err("not a contact");
     assert_eq!(err.code(), "unknown_contact");
 
     server.restart().await;
@@ -242,7 +246,7 @@ async fn signing_out_keeps_the_history_or_deletes_it_as_asked() {
     erin.parley.join_room("hall").unwrap();
     dave.wait_for("erin in the hall", |e| matches!(e, CoreEvent::PeerJoined { .. }))
         .await;
-    let sent = dave.parley.send_message(&erin_id, "kept or not").await.unwrap();
+    let sent = dave.parley.send_message(&erin_id, "kept or not", None).await.unwrap();
     dave.wait_for(
         "delivered",
         |e| matches!(e, CoreEvent::MessageState { id, state: DeliveryState::Delivered, .. } if *id == sent.id),

@@ -37,6 +37,23 @@ pub enum ChatError {
     /// The history could not store it.
     #[error(transparent)]
     History(#[from] HistoryError),
+    /// No such message in the conversation (or it is hidden on this device).
+    #[error("that message is not in this conversation any more")]
+    UnknownMessage(String),
+    /// Editing or deleting for everyone someone else's message.
+    #[error("only your own messages can be edited or deleted for everyone; use “Delete for me” to remove it from this device")]
+    NotYours,
+    /// Past [`super::EDIT_WINDOW_MS`].
+    #[error(
+        "messages can be edited or deleted for everyone only within 24 hours of sending; use “Delete for me” instead"
+    )]
+    TooLate,
+    /// The message was deleted for everyone.
+    #[error("that message was deleted")]
+    Deleted,
+    /// A reaction that is not an emoji.
+    #[error("a reaction is a single emoji")]
+    InvalidReaction,
 }
 
 /// Stores a message from `me` to `to` as pending in the history, which is the outbox: an engine
@@ -47,12 +64,17 @@ pub(crate) async fn queue_message(
     me: &User,
     to: &User,
     body: &str,
+    reply_to: Option<&str>,
 ) -> Result<(Message, bool), ChatError> {
     check_body(body)?;
     if to.id == me.id {
         return Err(ChatError::ToSelf);
     }
-    let new = NewMessage::outgoing(&to.id, &crate::ids::random_id(), &me.id, body, parley_history::now_ms());
+    if let Some(quoted) = reply_to {
+        super::check_reply(history, &to.id, quoted).await?;
+    }
+    let new = NewMessage::outgoing(&to.id, &crate::ids::random_id(), &me.id, body, parley_history::now_ms())
+        .replying_to(reply_to);
     Ok(history.insert_outgoing_titled(new, &to.display_name).await?)
 }
 
@@ -152,9 +174,14 @@ impl ChatEngine {
     }
 
     /// Stores a message to `to` and sends it as soon as one of their devices is reachable.
-    pub(crate) async fn send_message(&self, to: &User, body: &str) -> Result<Message, ChatError> {
+    pub(crate) async fn send_message(
+        &self,
+        to: &User,
+        body: &str,
+        reply_to: Option<&str>,
+    ) -> Result<Message, ChatError> {
         let me = self.me().ok_or(ChatError::NotOnline)?;
-        let (message, alone) = queue_message(&self.inner.history, &me, to, body).await?;
+        let (message, alone) = queue_message(&self.inner.history, &me, to, body, reply_to).await?;
         self.inner.emit(CoreEvent::Message {
             message: message.clone(),
         });
@@ -192,6 +219,11 @@ impl ChatEngine {
         if let Some((manager, peer)) = self.inner.open_peer(user_id) {
             let _ = manager.send(&peer, ChatFrame::Typing { active }.encode()).await;
         }
+    }
+
+    /// Sends what is owed to `user_id` (after an edit, deletion or reaction was queued).
+    pub(crate) async fn flush(&self, user_id: &str) {
+        self.inner.deliver(user_id).await;
     }
 
     /// The person accepted `user_id`'s changed identity key: chat resumes on held channels.
@@ -546,8 +578,14 @@ impl Inner {
                     self.resend_read_receipts(peer, &user.id).await;
                 }
             }
-            ChatFrame::Msg { id, body, sent_at } => {
-                let new = NewMessage::incoming(&user.id, &id, &user.id, &body, sent_at, parley_history::now_ms());
+            ChatFrame::Msg {
+                id,
+                body,
+                sent_at,
+                reply_to,
+            } => {
+                let new = NewMessage::incoming(&user.id, &id, &user.id, &body, sent_at, parley_history::now_ms())
+                    .replying_to(reply_to.as_deref());
                 let acknowledge = match self.history.insert_titled(new, &user.display_name).await {
                     Ok(InsertOutcome::Inserted(message)) => {
                         self.emit(CoreEvent::Message { message });
@@ -569,7 +607,25 @@ impl Inner {
                     }
                 }
             }
-            ChatFrame::Ack { id } => self.advance(user, &id, DeliveryState::Delivered).await,
+            ChatFrame::Edit { ref id, .. } | ChatFrame::Delete { ref id, .. } | ChatFrame::React { ref id, .. } => {
+                if let Some(message) = super::actions::apply_remote(&self.history, user, &frame).await {
+                    self.emit(CoreEvent::MessageChanged { message });
+                }
+                // Acknowledged even when refused, so the sender stops resending it; a refusal
+                // changed nothing here.
+                if let Some(manager) = self.manager() {
+                    let _ = manager.send(peer, ChatFrame::Ack { id: id.clone() }.encode()).await;
+                }
+            }
+            ChatFrame::Ack { id } => {
+                if !self.advance(user, &id, DeliveryState::Delivered).await {
+                    match self.history.action_acknowledged(&user.id, &id).await {
+                        Ok(true) => debug!(id, "action delivered"),
+                        Ok(false) => debug!(id, "acknowledgement of nothing we sent"),
+                        Err(e) => warn!(error = %e, "could not record an acknowledgement"),
+                    }
+                }
+            }
             ChatFrame::Read { ids } => {
                 for id in ids {
                     self.advance(user, &id, DeliveryState::Read).await;
@@ -582,17 +638,27 @@ impl Inner {
         }
     }
 
-    /// Moves one of our messages to `user` forward, if it is theirs to move.
-    async fn advance(&self, user: &User, id: &str, state: DeliveryState) {
+    /// Moves one of our messages to `user` forward, if it is theirs to move; false if nothing
+    /// moved.
+    async fn advance(&self, user: &User, id: &str, state: DeliveryState) -> bool {
         // Only an outgoing message of this user's conversation moves: the check is in the update.
         match self.history.advance_outgoing_state(&user.id, id, state).await {
-            Ok(Some(message)) => self.emit(CoreEvent::MessageState {
-                id: message.id,
-                conversation_id: message.conversation_id,
-                state: message.state,
-            }),
-            Ok(None) => debug!(id, "receipt ignored: not a message this peer received, or not forward"),
-            Err(e) => warn!(error = %e, "could not record a receipt"),
+            Ok(Some(message)) => {
+                self.emit(CoreEvent::MessageState {
+                    id: message.id,
+                    conversation_id: message.conversation_id,
+                    state: message.state,
+                });
+                true
+            }
+            Ok(None) => {
+                debug!(id, "receipt ignored: not a message this peer received, or not forward");
+                false
+            }
+            Err(e) => {
+                warn!(error = %e, "could not record a receipt");
+                false
+            }
         }
     }
 
@@ -654,8 +720,15 @@ impl Inner {
     /// with nothing owed, for anyone we have a conversation with).
     async fn deliver(&self, user_id: &str) {
         let _guard = self.flush.lock().await;
+        let actions = match self.history.pending_actions(user_id).await {
+            Ok(actions) => actions,
+            Err(e) => {
+                warn!(error = %e, "could not read the action outbox");
+                Vec::new()
+            }
+        };
         let pending = match self.history.unacknowledged_outgoing(Some(user_id)).await {
-            Ok(pending) if !pending.is_empty() => pending,
+            Ok(pending) if !pending.is_empty() || !actions.is_empty() => pending,
             Ok(_) => {
                 // Nothing owed, but a channel to someone we have a conversation with carries
                 // read receipts and typing, and makes the next message instant.
@@ -679,6 +752,13 @@ impl Inner {
                 return;
             }
         }
+        // After the messages, so an edit never arrives before what it edits.
+        for action in actions {
+            if let Err(e) = manager.send(&peer, bytes::Bytes::from(action.frame)).await {
+                debug!(%peer, error = %e, "action not sent; will resend");
+                return;
+            }
+        }
     }
 
     /// [`Inner::deliver`] for a message just stored when nothing older in its conversation is
@@ -699,6 +779,7 @@ impl Inner {
             id: message.id.clone(),
             body: message.body.clone(),
             sent_at: message.sent_at,
+            reply_to: message.reply_to.clone(),
         };
         if let Err(e) = manager.send(peer, frame.encode()).await {
             debug!(%peer, error = %e, "delivery interrupted; will resend");

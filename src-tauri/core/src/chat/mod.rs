@@ -8,10 +8,16 @@
 //! receiver stores it — a message id it already has is not stored again — and acknowledges it
 //! either way; the ack moves it to `delivered`. Lost acks and restarts on either side only cause
 //! resends, which the receiver absorbs: nothing lost, nothing doubled.
+//!
+//! Edits, deletions and reactions (`actions.rs`) travel the same way through a second outbox in
+//! the history, sent after the messages on every flush and dropped by their acknowledgement.
 
+mod actions;
 mod engine;
 mod protocol;
 
+pub use actions::EDIT_WINDOW_MS;
+pub(crate) use actions::{apply_own, check_reply, Action};
 pub use engine::ChatError;
 pub(crate) use engine::{queue_message, ChatEngine};
 pub use protocol::{FrameError, MAX_BODY_CHARS};

@@ -1,4 +1,4 @@
-//! Chat frames on the reliable data channel between two peers, version 1 (`docs/chat-protocol.md`).
+//! Chat frames on the reliable data channel between two peers, version 2 (`docs/chat-protocol.md`).
 //!
 //! Everything here arrives from another person's device, so decoding is validation: a frame is
 //! either a well-formed `ChatFrame` within every bound, or a `FrameError` that is logged and
@@ -6,7 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 
-pub(super) const CHAT_PROTOCOL_VERSION: u32 = 1;
+/// 2 added replies, edits, deletions and reactions; a version 1 peer ignores those frames (and
+/// the `reply_to` field) and chats on.
+pub(super) const CHAT_PROTOCOL_VERSION: u32 = 2;
 /// Ids are chosen by the sender; bounded so a peer cannot make us store megabyte keys.
 pub(super) const MAX_ID_LEN: usize = 64;
 /// Characters in one message, counted as Unicode scalar values (Rust's `str::chars`, and
@@ -16,6 +18,10 @@ pub const MAX_BODY_CHARS: usize = 12_000;
 pub(super) const MAX_FRAME_BYTES: usize = 65_535;
 /// Receipts acknowledged in one `read` frame.
 pub(super) const MAX_READ_IDS: usize = 256;
+/// A reaction is one emoji, which may be a sequence of several code points (a family, a flag,
+/// a skin tone): bounded generously in characters and bytes, never text.
+pub(super) const MAX_REACTION_CHARS: usize = 10;
+const MAX_REACTION_BYTES: usize = 40;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "t", rename_all = "kebab-case")]
@@ -29,9 +35,34 @@ pub(super) enum ChatFrame {
         id: String,
         body: String,
         sent_at: i64,
+        /// The message this one answers (v2).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_to: Option<String>,
     },
-    /// The message is stored on the receiving device (delivered). Sent for duplicates too, so a
-    /// resend after a lost ack still completes.
+    /// The author changed the text of their message `target` (v2). `id` names this action, for
+    /// its acknowledgement; `at` is the author's clock.
+    Edit {
+        id: String,
+        target: String,
+        body: String,
+        at: i64,
+    },
+    /// The author deleted their message `target` for everyone (v2).
+    Delete {
+        id: String,
+        target: String,
+        at: i64,
+    },
+    /// The sender's reaction to message `target` of the conversation, or none any more (v2).
+    React {
+        id: String,
+        target: String,
+        emoji: Option<String>,
+        at: i64,
+    },
+    /// The message or action `id` is stored on the receiving device (delivered). Sent for
+    /// duplicates too, so a resend after a lost ack still completes, and for refused actions, so
+    /// the sender stops resending them.
     Ack {
         id: String,
     },
@@ -65,6 +96,17 @@ pub(super) fn valid_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= MAX_ID_LEN && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// Whether `emoji` can be a reaction: a short run of non-text characters.
+pub(super) fn valid_reaction(emoji: &str) -> bool {
+    !emoji.is_empty()
+        && emoji.len() <= MAX_REACTION_BYTES
+        && emoji.chars().count() <= MAX_REACTION_CHARS
+        && !emoji
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c.is_ascii_alphabetic())
+        && !emoji.is_ascii()
+}
+
 /// Validates the message text the local user typed (same bounds as incoming frames).
 pub(super) fn check_body(body: &str) -> Result<(), FrameError> {
     if body.trim().is_empty() {
@@ -74,6 +116,20 @@ pub(super) fn check_body(body: &str) -> Result<(), FrameError> {
         return Err(FrameError::OutOfBounds("message is too long"));
     }
     Ok(())
+}
+
+fn check_time(at: i64) -> Result<(), FrameError> {
+    if at < 0 {
+        return Err(FrameError::OutOfBounds("message time is negative"));
+    }
+    Ok(())
+}
+
+fn check_action(id: &str, target: &str, at: i64) -> Result<(), FrameError> {
+    if !valid_id(id) || !valid_id(target) {
+        return Err(FrameError::OutOfBounds("action or message id is not valid"));
+    }
+    check_time(at)
 }
 
 impl ChatFrame {
@@ -99,15 +155,33 @@ impl ChatFrame {
     fn check(&self) -> Result<(), FrameError> {
         match self {
             ChatFrame::Hello { .. } | ChatFrame::Typing { .. } => Ok(()),
-            ChatFrame::Msg { id, body, sent_at } => {
+            ChatFrame::Msg {
+                id,
+                body,
+                sent_at,
+                reply_to,
+            } => {
                 if !valid_id(id) {
                     return Err(FrameError::OutOfBounds("message id is not valid"));
                 }
                 check_body(body)?;
-                if *sent_at < 0 {
-                    return Err(FrameError::OutOfBounds("message time is negative"));
+                check_time(*sent_at)?;
+                if reply_to.as_deref().is_some_and(|r| !valid_id(r)) {
+                    return Err(FrameError::OutOfBounds("quoted message id is not valid"));
                 }
                 Ok(())
+            }
+            ChatFrame::Edit { id, target, body, at } => {
+                check_action(id, target, *at)?;
+                check_body(body)
+            }
+            ChatFrame::Delete { id, target, at } => check_action(id, target, *at),
+            ChatFrame::React { id, target, emoji, at } => {
+                check_action(id, target, *at)?;
+                match emoji {
+                    Some(emoji) if !valid_reaction(emoji) => Err(FrameError::OutOfBounds("reaction is not an emoji")),
+                    _ => Ok(()),
+                }
             }
             ChatFrame::Ack { id } if valid_id(id) => Ok(()),
             ChatFrame::Ack { .. } => Err(FrameError::OutOfBounds("acknowledged id is not valid")),
@@ -133,6 +207,36 @@ mod tests {
                 id: "m-1".into(),
                 body: "héllo <b>".into(),
                 sent_at: 1,
+                reply_to: None,
+            },
+            ChatFrame::Msg {
+                id: "m-2".into(),
+                body: "yes".into(),
+                sent_at: 2,
+                reply_to: Some("m-1".into()),
+            },
+            ChatFrame::Edit {
+                id: "a-1".into(),
+                target: "m-1".into(),
+                body: "hello".into(),
+                at: 3,
+            },
+            ChatFrame::Delete {
+                id: "a-2".into(),
+                target: "m-1".into(),
+                at: 4,
+            },
+            ChatFrame::React {
+                id: "a-3".into(),
+                target: "m-1".into(),
+                emoji: Some("👨‍👩‍👧".into()),
+                at: 5,
+            },
+            ChatFrame::React {
+                id: "a-4".into(),
+                target: "m-1".into(),
+                emoji: None,
+                at: 6,
             },
             ChatFrame::Ack { id: "m-1".into() },
             ChatFrame::Read {
@@ -163,6 +267,14 @@ mod tests {
             br#"{"t":"msg","id":"x","body":7,"sent_at":1}"#,
             br#"{"t":"read","ids":[]}"#,
             br#"{"t":"ack","id":"a b"}"#,
+            br#"{"t":"msg","id":"x","body":"a","sent_at":1,"reply_to":"../x"}"#,
+            br#"{"t":"edit","id":"a","target":"m","body":"","at":1}"#,
+            br#"{"t":"edit","id":"a","target":"","body":"b","at":1}"#,
+            br#"{"t":"edit","id":"a","target":"m","at":1}"#,
+            br#"{"t":"delete","id":"a","target":"m","at":-1}"#,
+            br#"{"t":"react","id":"a","target":"m","emoji":"lol","at":1}"#,
+            br#"{"t":"react","id":"a","target":"m","emoji":"","at":1}"#,
+            br#"{"t":"react","id":"a","target":"m","emoji":"\ud83d\udc4d \ud83d\udc4d","at":1}"#,
         ];
         for case in cases {
             assert!(
@@ -175,6 +287,9 @@ mod tests {
             ChatFrame::decode(br#"{"t":"file-offer","x":1}"#),
             Err(FrameError::UnknownType)
         );
+        // A version 1 peer's message, and fields of a newer version, still decode.
+        assert!(ChatFrame::decode(br#"{"t":"msg","id":"x","body":"a","sent_at":1}"#).is_ok());
+        assert!(ChatFrame::decode(br#"{"t":"msg","id":"x","body":"a","sent_at":1,"future":true}"#).is_ok());
         let long = format!(
             r#"{{"t":"msg","id":"x","body":"{}","sent_at":1}}"#,
             "a".repeat(MAX_BODY_CHARS + 1)
@@ -187,6 +302,11 @@ mod tests {
             ChatFrame::decode(&vec![b' '; MAX_FRAME_BYTES + 1]),
             Err(FrameError::TooLarge(_))
         ));
+        let flood = format!(
+            r#"{{"t":"react","id":"a","target":"m","emoji":"{}","at":1}}"#,
+            "👍".repeat(MAX_REACTION_CHARS + 1)
+        );
+        assert!(ChatFrame::decode(flood.as_bytes()).is_err());
         let ids: Vec<String> = (0..=MAX_READ_IDS).map(|i| i.to_string()).collect();
         assert!(ChatFrame::decode(&ChatFrame::Read { ids }.encode()).is_err());
     }

@@ -6,7 +6,7 @@ use parley_history::{Conversation, Message};
 use parley_protocol::User;
 
 use super::Parley;
-use crate::chat::{queue_message, ChatEngine, ChatError};
+use crate::chat::{apply_own, queue_message, Action, ChatEngine, ChatError};
 use crate::error::CoreError;
 use crate::events::CoreEvent;
 use crate::models::Contact;
@@ -89,7 +89,8 @@ impl Parley {
     /// Stores a message to a contact and sends it as soon as one of their devices is reachable;
     /// while offline it waits in the history (the outbox) and goes out once the server and the
     /// contact are back. Nothing lost, nothing doubled.
-    pub async fn send_message(&self, user_id: &str, body: &str) -> Result<Message, CoreError> {
+    /// With `reply_to`, the message answers (quotes) that message of the conversation.
+    pub async fn send_message(&self, user_id: &str, body: &str, reply_to: Option<&str>) -> Result<Message, CoreError> {
         let me = self.current_user().ok_or(CoreError::NotSignedIn)?;
         if user_id == me.id {
             return Err(ChatError::ToSelf.into());
@@ -97,13 +98,71 @@ impl Parley {
         let user = self.contact(user_id).await?;
         if let Some(engine) = self.engine() {
             if engine.me().is_some() {
-                return Ok(engine.send_message(&user, body).await?);
+                return Ok(engine.send_message(&user, body, reply_to).await?);
             }
         }
-        let (message, _) = queue_message(self.history(), &me, &user, body).await?;
+        let (message, _) = queue_message(self.history(), &me, &user, body, reply_to).await?;
         self.emit(CoreEvent::Message {
             message: message.clone(),
         });
+        Ok(message)
+    }
+
+    /// Replaces the text of one of our messages, here and (as soon as reachable) on the
+    /// contact's device; within [`crate::chat::EDIT_WINDOW_MS`] of sending. Works offline.
+    pub async fn edit_message(&self, conversation_id: &str, id: &str, body: &str) -> Result<Message, CoreError> {
+        self.act(conversation_id, id, Action::Edit { body: body.to_owned() })
+            .await
+    }
+
+    /// Deletes a message. For everyone: one of our own, within the edit window; it becomes a
+    /// "deleted" placeholder on both devices. Otherwise only here: any message, hidden from this
+    /// device's history and search.
+    pub async fn delete_message(&self, conversation_id: &str, id: &str, for_everyone: bool) -> Result<(), CoreError> {
+        if for_everyone {
+            self.act(conversation_id, id, Action::Delete).await?;
+        } else if self.history().delete_for_me(conversation_id, id).await? {
+            self.emit(CoreEvent::MessageRemoved {
+                id: id.to_owned(),
+                conversation_id: conversation_id.to_owned(),
+            });
+        } else {
+            return Err(ChatError::UnknownMessage(id.to_owned()).into());
+        }
+        Ok(())
+    }
+
+    /// Sets our reaction to a message of the conversation (one per person; another replaces it),
+    /// or removes it with `None`.
+    pub async fn react(&self, conversation_id: &str, id: &str, emoji: Option<&str>) -> Result<Message, CoreError> {
+        self.act(
+            conversation_id,
+            id,
+            Action::React {
+                emoji: emoji.map(str::to_owned),
+            },
+        )
+        .await
+    }
+
+    async fn act(&self, conversation_id: &str, id: &str, action: Action) -> Result<Message, CoreError> {
+        let me = self.current_user().ok_or(CoreError::NotSignedIn)?;
+        let message = apply_own(
+            self.history(),
+            &me,
+            conversation_id,
+            id,
+            action,
+            parley_history::now_ms(),
+        )
+        .await?;
+        self.emit(CoreEvent::MessageChanged {
+            message: message.clone(),
+        });
+        if let Some(engine) = self.engine() {
+            let conversation_id = conversation_id.to_owned();
+            tokio::spawn(async move { engine.flush(&conversation_id).await });
+        }
         Ok(message)
     }
 
