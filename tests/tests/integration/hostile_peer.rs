@@ -484,3 +484,111 @@ async fn unread(person: &Person) -> std::collections::BTreeMap<String, u32> {
         .map(|c| (c.id, c.unread))
         .collect()
 }
+
+/// Edits, deletions and reactions from a hostile peer: only its own messages within the edit
+/// window, reactions only within its own conversation; everything else is refused (and still
+/// acknowledged, so an honest sender would stop resending), logged, and changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hostile_peer_cannot_edit_delete_or_react_outside_its_own_conversation() {
+    let server = TestServer::start().await;
+    let (mut alice, mut bob) = parley_tests::online_pair(&server).await; // bob is the victim
+    bob.wait_for_peer(alice.id()).await;
+    let a1 = alice.send(&bob.user, "a1 from alice").await;
+    bob.wait_for_message(&a1.id).await;
+    let b1 = bob.send(&alice.user, "b1 from bob").await;
+    alice.wait_for_message(&b1.id).await;
+    bob.wait_for_state(&b1.id, DeliveryState::Delivered).await;
+
+    let mut rogue = Rogue::connect(&server, "mallory", "lobby", bob.id()).await;
+    let mallory_id = rogue.user.id.clone();
+    rogue.canary("m1", "m1 from mallory").await;
+    let to_rogue = bob.send(&rogue.user, "bm from bob").await;
+    let wanted = to_rogue.id.clone();
+    while !rogue.other_frames.iter().any(|f| f["id"] == wanted.as_str()) {
+        rogue
+            .next_event("bob's message", |e| matches!(e, PeerEvent::Frame { .. }))
+            .await;
+    }
+    let with_alice = bob.conversation(alice.id()).await;
+    bob.mark();
+
+    let now = 1_700_000_000_000i64;
+    let day = parley_core::EDIT_WINDOW_MS;
+    let refused = [
+        // Someone else's messages, in another conversation and in its own.
+        json!({"t": "edit", "id": "e1", "target": &a1.id, "body": "evil edit", "at": now}),
+        json!({"t": "edit", "id": "e2", "target": &b1.id, "body": "evil edit", "at": now}),
+        json!({"t": "edit", "id": "e3", "target": &to_rogue.id, "body": "evil edit", "at": now}),
+        json!({"t": "delete", "id": "e4", "target": &a1.id, "at": now}),
+        json!({"t": "delete", "id": "e5", "target": &to_rogue.id, "at": now}),
+        // Reactions outside its conversation, or to nothing.
+        json!({"t": "react", "id": "e6", "target": &a1.id, "emoji": "💩", "at": now}),
+        json!({"t": "react", "id": "e7", "target": &b1.id, "emoji": "💩", "at": now}),
+        json!({"t": "react", "id": "e8", "target": "no-such-message", "emoji": "💩", "at": now}),
+        // Its own message, past the window.
+        json!({"t": "edit", "id": "e9", "target": "m1", "body": "evil late edit", "at": now + day + 1}),
+    ];
+    for frame in &refused {
+        rogue.send_json(frame.clone()).await;
+    }
+    let malformed = [
+        json!({"t": "edit", "id": "x1", "target": "m1", "body": "", "at": now}),
+        json!({"t": "edit", "id": "x2", "target": "m1", "body": "e".repeat(12_001), "at": now}),
+        json!({"t": "edit", "id": "x3", "target": "m1", "at": now}),
+        json!({"t": "edit", "id": "x4", "target": "../m1", "body": "evil", "at": now}),
+        json!({"t": "delete", "id": "x5", "target": "m1", "at": -1}),
+        json!({"t": "react", "id": "x6", "target": "m1", "emoji": "evil", "at": now}),
+        json!({"t": "react", "id": "x7", "target": "m1", "emoji": "💩".repeat(11), "at": now}),
+        json!({"t": "react", "id": "x8", "target": "m1", "emoji": "<img src=x>", "at": now}),
+        json!({"t": "msg", "id": "x9", "body": "evil reply", "sent_at": now, "reply_to": "a b"}),
+    ];
+    for frame in &malformed {
+        rogue.send_json(frame.clone()).await;
+    }
+    // What it may do: edit its own message, react to bob's message to it.
+    rogue
+        .send_json(json!({"t": "edit", "id": "ok1", "target": "m1", "body": "m1 edited", "at": now}))
+        .await;
+    rogue
+        .send_json(json!({"t": "react", "id": "ok2", "target": &to_rogue.id, "emoji": "👋", "at": now}))
+        .await;
+    rogue.canary("canary", "canary").await;
+
+    assert_eq!(
+        bob.conversation(alice.id()).await,
+        with_alice,
+        "the conversation with alice changed"
+    );
+    let with_mallory = bob.conversation(&mallory_id).await;
+    let m1 = with_mallory.iter().find(|m| m.id == "m1").unwrap();
+    assert_eq!(m1.body, "m1 edited");
+    let bm = with_mallory.iter().find(|m| m.id == to_rogue.id).unwrap();
+    assert_eq!((bm.body.as_str(), bm.deleted), ("bm from bob", false));
+    assert_eq!(bm.reactions.len(), 1);
+    assert!(with_mallory.iter().all(|m| !m.body.contains("evil")));
+    let changed: BTreeSet<String> = bob
+        .since_mark()
+        .iter()
+        .filter_map(|e| match e {
+            CoreEvent::MessageChanged { message } => Some(message.id.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(changed, BTreeSet::from(["m1".to_owned(), to_rogue.id.clone()]));
+    // Refused actions are acknowledged (an honest sender stops resending); malformed frames are not.
+    let acked: BTreeSet<&str> = rogue.acks.iter().map(String::as_str).collect();
+    for id in ["e1", "e2", "e3", "e4", "e5", "e6", "e7", "e8", "e9", "ok1", "ok2"] {
+        assert!(acked.contains(id), "{id} not acknowledged: {acked:?}");
+    }
+    for id in ["x1", "x2", "x3", "x4", "x5", "x6", "x7", "x8", "x9"] {
+        assert!(!acked.contains(id), "malformed {id} acknowledged");
+    }
+    assert_eq!(rogue.disconnected, None);
+
+    // Still chatting normally.
+    let a2 = alice.send(&bob.user, "still fine?").await;
+    bob.wait_for_message(&a2.id).await;
+    rogue.shutdown().await;
+    alice.quit().await;
+    bob.quit().await;
+}
