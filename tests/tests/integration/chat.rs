@@ -596,3 +596,38 @@ async fn a_read_receipt_made_while_the_sender_is_away_reaches_it_when_it_is_back
     alice.quit().await;
     bob.quit().await;
 }
+
+/// A 1×1 PNG.
+const TINY_PNG: &[u8] = &[
+    137, 80, 78, 71, 13, 10, 26, 10, 0, 0, 0, 13, 73, 72, 68, 82, 0, 0, 0, 1, 0, 0, 0, 1, 8, 6, 0, 0, 0, 31, 21, 196,
+    137, 0, 0, 0, 13, 73, 68, 65, 84, 120, 218, 99, 252, 207, 192, 80, 15, 0, 4, 133, 1, 128, 132, 169, 140, 33, 0, 0,
+    0, 0, 73, 69, 78, 68, 174, 66, 96, 130,
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn avatars_show_after_a_restart_with_no_server() {
+    let mut server = TestServer::start().await;
+    let (mut alice, mut bob) = online_pair(&server).await;
+    let me = alice.parley().upload_avatar(TINY_PNG.to_vec()).await.unwrap();
+    assert!(me.avatar_url.is_some());
+    let mine = alice.parley().avatar(alice.id()).await.unwrap().expect("own avatar");
+    bob.wait_for("alice's new avatar", |e| match e {
+        CoreEvent::PeerUpdated { peer, .. } if peer.user.avatar_url.is_some() => Some(()),
+        _ => None,
+    })
+    .await;
+    let hers = bob.parley().avatar(alice.id()).await.unwrap().expect("alice's avatar");
+    assert_eq!(hers, mine);
+
+    // Both restart with the server gone: the pictures still show, from the history.
+    server.stop().await;
+    for person in [&mut alice, &mut bob] {
+        person.quit().await;
+        person.reopen_offline().await;
+    }
+    assert_eq!(alice.parley().avatar(alice.id()).await.unwrap(), Some(mine.clone()));
+    assert_eq!(bob.parley().avatar(alice.id()).await.unwrap(), Some(mine));
+    assert_eq!(alice.parley().avatar(bob.id()).await.unwrap(), None, "bob has none");
+    alice.quit().await;
+    bob.quit().await;
+}

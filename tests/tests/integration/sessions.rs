@@ -208,29 +208,71 @@ async fn an_offline_start_keeps_the_session_queues_messages_and_comes_back_by_it
 }
 
 #[tokio::test]
-async fn signing_out_forgets_the_session_and_the_rooms_but_keeps_history() {
+async fn signing_out_ends_the_session_and_signing_in_again_rejoins_the_rooms() {
     let embedded = tempfile::tempdir().unwrap();
     let server = TestServer::start().await;
     let choice = ServerChoice::Url { url: server.url() };
     let mut app = start(embedded.path(), free_port()).await;
+    let mut erin = start(embedded.path(), free_port()).await;
     app.sign_up(choice.clone(), "dave").await;
+    let erin_id = erin.sign_up(choice.clone(), "erin").await;
     app.parley.join_room("hall").unwrap();
+    erin.parley.join_room("hall").unwrap();
+    app.wait_for("erin in the hall", |e| matches!(e, CoreEvent::PeerJoined { .. }))
+        .await;
 
     let snapshot = app.parley.sign_out(true).await.unwrap();
     assert_eq!(snapshot.connection, Connection::SignedOut);
     assert!(snapshot.me.is_none());
+    assert!(snapshot.rooms.is_empty(), "signed out: in no room");
     app.wait_for("signed out", |e| matches!(e, CoreEvent::SignedOut)).await;
-    assert!(remembered_rooms(&app.profile).is_empty());
+    assert_eq!(
+        remembered_rooms(&app.profile),
+        ["hall"],
+        "the rooms stay with the profile"
+    );
     let restored = app.parley.restore(choice.clone()).await.unwrap();
     assert_eq!(restored.connection, Connection::SignedOut, "the token is gone");
-
     let err = app
         .parley
-        .sign_in(choice, "dave", "wrong password")
+        .sign_in(choice.clone(), "dave", "wrong password")
         .await
         .expect_err("wrong password");
     assert_eq!(err.code(), "invalid_credentials");
     assert_eq!(app.parley.snapshot().connection, Connection::SignedOut);
+
+    // Signing in again: the hall is rejoined with no action, erin shows online, and a message
+    // goes out at once instead of waiting for a room joined by hand.
+    app.parley
+        .sign_in(choice.clone(), "dave", "correct horse battery")
+        .await
+        .unwrap();
+    app.wait_for(
+        "the hall rejoined",
+        |e| matches!(e, CoreEvent::RoomJoined { room, peers } if room == "hall" && peers.iter().any(|p| p.user.id == erin_id)),
+    )
+    .await;
+    assert!(app
+        .parley
+        .contacts()
+        .await
+        .unwrap()
+        .iter()
+        .any(|c| c.user.id == erin_id && c.online));
+    let sent = app.parley.send_message(&erin_id, "back again", None).await.unwrap();
+    app.wait_for(
+        "delivered",
+        |e| matches!(e, CoreEvent::MessageState { id, state: DeliveryState::Delivered, .. } if *id == sent.id),
+    )
+    .await;
+
+    // Another account on this profile starts with no rooms of dave's.
+    app.parley.sign_out(true).await.unwrap();
+    app.sign_up(choice, "frank").await;
+    assert!(app.parley.snapshot().rooms.is_empty());
+    assert!(remembered_rooms(&app.profile).is_empty());
+    app.parley.shutdown().await;
+    erin.parley.shutdown().await;
 }
 
 #[tokio::test]

@@ -355,6 +355,11 @@ impl Inner {
                 self.emit(CoreEvent::PeerLeft { room, peer_id });
             }
             LinkEvent::Frame(ServerFrame::Signal { from, user, data }) => self.on_signal(from, user, data).await,
+            // A signal to a peer that has just left: normal churn (their departure is on its
+            // way), and the outbox keeps anything owed. Nothing a person needs to hear about.
+            LinkEvent::Frame(ServerFrame::Error { code, message }) if code == parley_protocol::codes::UNKNOWN_PEER => {
+                debug!(%code, %message, "signal to a peer that left");
+            }
             LinkEvent::Frame(ServerFrame::Error { code, message }) => {
                 debug!(%code, %message, "server refused a frame");
                 self.emit(CoreEvent::Error { code, message });

@@ -63,8 +63,27 @@ impl Parley {
         Ok(user)
     }
 
-    /// A user's avatar bytes, `None` when they have none.
+    /// A user's (or our own) avatar bytes, `None` when they have none. Pictures are kept in the
+    /// history under their URL (which changes with the picture), so they show after a restart,
+    /// before the server answers and with no network at all.
     pub async fn avatar(&self, user_id: &str) -> Result<Option<Vec<u8>>, CoreError> {
-        Ok(self.api()?.avatar(user_id).await?.map(|a| a.bytes))
+        let user = match self.current_user().filter(|me| me.id == user_id) {
+            Some(me) => me,
+            None => self.contact(user_id).await?,
+        };
+        let Some(url) = user.avatar_url else {
+            return Ok(None);
+        };
+        let history = self.history();
+        if let Some(bytes) = history.cached_avatar(user_id, &url).await? {
+            return Ok(Some(bytes));
+        }
+        let Some(avatar) = self.api()?.avatar(user_id).await? else {
+            return Ok(None);
+        };
+        if let Err(e) = history.cache_avatar(user_id, &url, avatar.bytes.clone()).await {
+            tracing::warn!(error = %e, "avatar not kept for offline use");
+        }
+        Ok(Some(avatar.bytes))
     }
 }

@@ -186,7 +186,22 @@ impl Parley {
                     })
                     .collect()
             })
-            .unwrap_or_default();
+            // Not online yet (the server out of reach): the rooms the profile will rejoin, empty.
+            .unwrap_or_else(|| {
+                let signed_in = !matches!(state.connection, None | Some(Connection::SignedOut));
+                let rooms = if signed_in {
+                    remembered.rooms.clone()
+                } else {
+                    Vec::new()
+                };
+                rooms
+                    .into_iter()
+                    .map(|room| RoomState {
+                        room,
+                        peers: Vec::new(),
+                    })
+                    .collect()
+            });
         Snapshot {
             recovery_code_pending: remembered.recovery_code_pending,
             connection: state.connection.unwrap_or(Connection::SignedOut),
@@ -268,13 +283,14 @@ impl Parley {
     }
 }
 
-/// Who is signed in: as the server last welcomed us, else as this session or the profile
-/// (offline) knows it.
+/// Who is signed in: as this session knows it (kept up to date by our own profile changes, which
+/// the server's welcome predates), else as the server welcomed us, else as the profile (offline)
+/// knows it.
 fn me(state: &State, remembered: Option<User>) -> Option<User> {
     state
-        .engine
+        .signed_in
         .as_ref()
-        .and_then(ChatEngine::me)
-        .or_else(|| state.signed_in.as_ref().map(|s| s.user.clone()))
+        .map(|s| s.user.clone())
+        .or_else(|| state.engine.as_ref().and_then(ChatEngine::me))
         .or_else(|| remembered.filter(|_| state.connection.is_some_and(|c| c != Connection::SignedOut)))
 }

@@ -110,10 +110,12 @@ impl Parley {
         let _transition = self.inner.transition.lock().await;
         self.end_session().await;
         self.logout().await?;
+        // The rooms stay with the profile, to be rejoined at the next sign-in of the same account
+        // (another account signing in here starts with none: `start_session`).
         if !keep_history {
             self.inner.history.delete_everything().await?;
+            self.inner.profile.lock().remember(|r| r.rooms.clear())?;
         }
-        self.inner.profile.lock().remember(|r| r.rooms.clear())?;
         self.set_signed_out(None);
         self.emit(CoreEvent::SignedOut);
         Ok(self.snapshot())
@@ -165,6 +167,13 @@ impl Parley {
             .await
             .map_err(CoreError::Keyring)??;
         self.inner.profile.lock().remember(|r| {
+            let same_account = r.server_url.as_ref() == Some(&server)
+                && r.username
+                    .as_deref()
+                    .is_some_and(|u| u.eq_ignore_ascii_case(&user.username));
+            if !same_account {
+                r.rooms.clear();
+            }
             r.server_url = Some(server);
             r.username = Some(user.username.clone());
             r.user = Some(user.clone());
