@@ -3,12 +3,19 @@
 //!
 //! One machine has one "this device" server: its data lives in a per-machine directory and it
 //! listens on a fixed loopback port. The first Parley process that needs it hosts it; others
-//! (a second profile) find the port served by Parley and use it. Hosting does not move when the
-//! host quits: the others go offline until a process hosts it again on its next start.
+//! (a second profile) find the port served by Parley and use it. When the host quits, one of
+//! the others takes over at once: each watches the port, and the first to bind it serves the
+//! same database (accounts and sessions are all in it), so the rest reconnect with their
+//! sessions intact, and closing one window never strands the others.
 
 use parley_signal::{Config, Database, Server, ServerHandle, StartError};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Mutex;
+use tokio::task::JoinHandle;
 
 use crate::api_client::ApiClient;
 use crate::server_url::ServerUrl;
@@ -31,40 +38,101 @@ pub enum ThisDeviceError {
     Start(#[from] StartError),
 }
 
-/// How this process reaches the "This device" server.
-pub(crate) enum LocalServer {
-    /// This process hosts it.
-    Hosting(EmbeddedServer),
-    /// Another Parley process on this machine hosts it.
-    Joined { url: String },
+/// How often a process using another's server checks whether the port came free. A bind attempt
+/// is one system call; the reconnect backoff of the links starts at half a second.
+const TAKEOVER_POLL: Duration = Duration::from_millis(250);
+
+/// How this process reaches the "This device" server: hosting it, or using another Parley
+/// process's while ready to take over.
+pub(crate) struct LocalServer {
+    url: String,
+    /// Some while this process hosts it.
+    hosted: Arc<Mutex<Option<EmbeddedServer>>>,
+    /// While another process hosts it: waits for the port to come free, then hosts.
+    watcher: Option<JoinHandle<()>>,
 }
 
 impl LocalServer {
     pub(crate) fn url(&self) -> String {
-        match self {
-            LocalServer::Hosting(server) => server.url(),
-            LocalServer::Joined { url } => url.clone(),
-        }
+        self.url.clone()
     }
 
-    /// Hosts the server on `127.0.0.1:port`, or joins the Parley server already listening there.
-    /// Fails when something else holds the port.
+    /// Hosts the server on `127.0.0.1:port`, or joins the Parley server already listening there
+    /// (taking over when it goes). Fails when something else holds the port.
     pub(crate) async fn host_or_join(dir: &Path, port: u16) -> Result<LocalServer, ThisDeviceError> {
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         match EmbeddedServer::start(dir, addr).await {
-            Ok(server) => Ok(LocalServer::Hosting(server)),
+            Ok(server) => Ok(LocalServer {
+                url: server.url(),
+                hosted: Arc::new(Mutex::new(Some(server))),
+                watcher: None,
+            }),
             Err(ThisDeviceError::Start(StartError::Bind { addr, source }))
                 if source.kind() == std::io::ErrorKind::AddrInUse =>
             {
                 let url = format!("http://{addr}");
                 if is_parley_server(&url).await {
                     tracing::info!(%url, "using the embedded server hosted by another Parley process");
-                    Ok(LocalServer::Joined { url })
+                    let hosted = Arc::new(Mutex::new(None));
+                    let watcher = tokio::spawn(take_over_when_free(dir.to_owned(), addr, hosted.clone()));
+                    Ok(LocalServer {
+                        url,
+                        hosted,
+                        watcher: Some(watcher),
+                    })
                 } else {
                     Err(StartError::Bind { addr, source }.into())
                 }
             }
             Err(e) => Err(e),
+        }
+    }
+
+    /// Whether this process hosts it now.
+    #[cfg(test)]
+    async fn is_hosting(&self) -> bool {
+        self.hosted.lock().await.is_some()
+    }
+
+    /// Stops hosting (the others take over) or watching.
+    pub(crate) async fn shutdown(mut self) {
+        if let Some(watcher) = self.watcher.take() {
+            watcher.abort();
+            let _ = watcher.await;
+        }
+        let hosted = self.hosted.lock().await.take();
+        if let Some(server) = hosted {
+            if let Err(e) = server.shutdown().await {
+                tracing::warn!(error = %e, "embedded server did not stop cleanly");
+            }
+        }
+    }
+}
+
+impl Drop for LocalServer {
+    fn drop(&mut self) {
+        if let Some(watcher) = &self.watcher {
+            watcher.abort();
+        }
+    }
+}
+
+/// Polls the port of the server another process hosts; once it is free, hosts it here.
+async fn take_over_when_free(dir: PathBuf, addr: SocketAddr, hosted: Arc<Mutex<Option<EmbeddedServer>>>) {
+    loop {
+        tokio::time::sleep(TAKEOVER_POLL).await;
+        // A probe first, so a busy port costs a failed bind rather than opening the database.
+        if std::net::TcpListener::bind(addr).is_err() {
+            continue;
+        }
+        match EmbeddedServer::start(&dir, addr).await {
+            Ok(server) => {
+                tracing::info!(url = %server.url(), "the process hosting this device's server quit: hosting it here now");
+                *hosted.lock().await = Some(server);
+                return;
+            }
+            // Another process won the race, or the database is busy for a moment: try again.
+            Err(e) => tracing::debug!(error = %e, "not taking over the embedded server yet"),
         }
     }
 }
@@ -160,12 +228,10 @@ mod tests {
             .unwrap()
             .port();
         let first = LocalServer::host_or_join(dir.path(), port).await.unwrap();
-        assert!(matches!(first, LocalServer::Hosting(_)));
+        assert!(first.is_hosting().await);
         let second = LocalServer::host_or_join(dir.path(), port).await.unwrap();
-        let LocalServer::Joined { url } = &second else {
-            panic!("the port is taken: must join")
-        };
-        assert_eq!(*url, first.url());
+        assert!(!second.is_hosting().await, "the port is taken: must join");
+        assert_eq!(second.url(), first.url());
 
         // A port held by something that is not Parley is an error, not a silent join.
         let squatter = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -180,8 +246,50 @@ mod tests {
             .err()
             .expect("must fail");
         assert!(matches!(err, ThisDeviceError::Start(StartError::Bind { .. })), "{err}");
-        if let LocalServer::Hosting(server) = first {
-            server.shutdown().await.unwrap();
+        first.shutdown().await;
+        second.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn when_the_host_quits_another_process_takes_over_with_the_same_accounts() {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let first = LocalServer::host_or_join(dir.path(), port).await.unwrap();
+        let api = ApiClient::new(&first.url()).unwrap();
+        let request = RegisterRequest {
+            username: "stays".into(),
+            email: "stays@example.org".into(),
+            password: "password123".into(),
+            display_name: None,
+        };
+        let auth = api.register(&request).await.unwrap();
+        let second = LocalServer::host_or_join(dir.path(), port).await.unwrap();
+        let third = LocalServer::host_or_join(dir.path(), port).await.unwrap();
+        first.shutdown().await;
+
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let hosts = usize::from(second.is_hosting().await) + usize::from(third.is_hosting().await);
+            assert!(hosts <= 1, "two processes host the same server");
+            if hosts == 1 {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "nobody took over");
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        // Same address, same database: the session made with the first host still works.
+        let me = ApiClient::new(&second.url())
+            .unwrap()
+            .with_token(auth.token)
+            .me()
+            .await
+            .unwrap();
+        assert_eq!(me.username, "stays");
+        second.shutdown().await;
+        third.shutdown().await;
     }
 }

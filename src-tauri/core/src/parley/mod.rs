@@ -239,10 +239,9 @@ impl Parley {
     /// here): for the app's exit. The profile can be signed in again afterwards.
     pub async fn shutdown(&self) {
         self.end_session().await;
-        if let Some(LocalServer::Hosting(server)) = self.inner.this_device.lock().await.take() {
-            if let Err(e) = server.shutdown().await {
-                tracing::warn!(error = %e, "the server on this device did not shut down cleanly");
-            }
+        let local = self.inner.this_device.lock().await.take();
+        if let Some(local) = local {
+            local.shutdown().await;
         }
     }
 
