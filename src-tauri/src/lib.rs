@@ -60,6 +60,7 @@ fn setup(app: &mut tauri::App, started: Instant) -> Result<(), Box<dyn std::erro
         .min_inner_size(360.0, 480.0)
         .build()?;
     webview::configure(&window);
+    notify::handle_clicks(app.handle());
     Ok(())
 }
 

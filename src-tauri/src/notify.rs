@@ -1,12 +1,48 @@
 //! Desktop notifications for messages that arrive while the window is not focused (and the
-//! person has not turned them off). Sent from Rust, so the page is granted no notification
-//! permission at all.
+//! person has not turned them off), with the sender's avatar; a click brings the window forward
+//! on that conversation. Sent from Rust, so the page is granted no notification permission at
+//! all.
 
-use parley_core::{CoreEvent, Direction, Message};
-use tauri::{AppHandle, Manager, Runtime};
+use std::path::PathBuf;
+
+use parley_core::{CoreEvent, Direction, Message, Parley, User};
+use tauri::{AppHandle, Emitter, Manager, Runtime};
 use tauri_plugin_notification::NotificationExt;
 
 use crate::state::AppState;
+
+/// The event the page gets when a notification was clicked: the conversation id to open.
+pub const OPEN_CONVERSATION_EVENT: &str = "open-conversation";
+/// Where a notification keeps which conversation it is about.
+const CONVERSATION_KEY: &str = "conversation_id";
+
+/// Reacts to clicks on notifications: shows the window on the conversation. Once, at start.
+pub fn handle_clicks<R: Runtime>(app: &AppHandle<R>) {
+    let handle = app.clone();
+    let registered = app.notification().on_action(move |performed| {
+        if performed.action_id() != "tap" {
+            return;
+        }
+        let conversation = performed
+            .notification()
+            .and_then(|n| n.extra().get(CONVERSATION_KEY))
+            .and_then(|v| v.as_str())
+            .map(str::to_owned);
+        if let Some(window) = handle.get_webview_window("main") {
+            let _ = window.unminimize();
+            let _ = window.show();
+            let _ = window.set_focus();
+        }
+        if let Some(conversation) = conversation {
+            if let Err(e) = handle.emit_to("main", OPEN_CONVERSATION_EVENT, conversation) {
+                tracing::warn!(error = %e, "the clicked conversation was not opened");
+            }
+        }
+    });
+    if let Err(e) = registered {
+        tracing::warn!(error = %e, "clicks on notifications will not open conversations");
+    }
+}
 
 /// Long enough to read in a notification bubble.
 const PREVIEW_CHARS: usize = 160;
@@ -35,19 +71,63 @@ pub async fn on_event<R: Runtime>(app: &AppHandle<R>, event: &CoreEvent) {
     let Some(message) = worth_notifying(event, focused, || state.settings.load(app).notifications) else {
         return;
     };
-    let contact = match state.parley() {
-        Ok(parley) => parley.contact(&message.sender_id).await.ok(),
-        Err(_) => None,
+    let parley = state.parley().ok();
+    let contact = match &parley {
+        Some(parley) => parley.contact(&message.sender_id).await.ok(),
+        None => None,
+    };
+    let icon = match (&parley, &contact) {
+        (Some(parley), Some(user)) => avatar_file(parley, &state.paths.profile, user).await,
+        _ => None,
     };
     let title = contact.map_or_else(|| "New message".to_owned(), |user| user.display_name);
-    if let Err(e) = app
+    let mut notification = app
         .notification()
         .builder()
         .title(title)
         .body(preview(&message.body))
-        .show()
-    {
+        .extra(CONVERSATION_KEY, &message.conversation_id);
+    if let Some(icon) = icon {
+        notification = notification.icon(icon.to_string_lossy());
+    }
+    if let Err(e) = notification.show() {
         tracing::warn!(error = %e, "notification not shown");
+    }
+}
+
+/// The sender's avatar as a file the notification server can read (it takes a path), kept in the
+/// profile's `notification-icons` and named after the avatar's URL, so a new picture is a new
+/// file. None when they have none or it cannot be had.
+async fn avatar_file(parley: &Parley, profile: &std::path::Path, user: &User) -> Option<PathBuf> {
+    let url = user.avatar_url.as_deref()?;
+    let dir = profile.join("notification-icons");
+    let version = {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        url.hash(&mut hasher);
+        format!("{:016x}", hasher.finish())
+    };
+    let user_part: String = user.id.chars().filter(char::is_ascii_alphanumeric).take(40).collect();
+    let path = dir.join(format!("{user_part}-{version}.img"));
+    if path.exists() {
+        return Some(path);
+    }
+    let bytes = parley.avatar(&user.id).await.ok()??;
+    let written = std::fs::create_dir_all(&dir).and_then(|()| {
+        // Older pictures of this user go.
+        for old in std::fs::read_dir(&dir)?.flatten() {
+            if old.file_name().to_string_lossy().starts_with(&format!("{user_part}-")) {
+                let _ = std::fs::remove_file(old.path());
+            }
+        }
+        std::fs::write(&path, bytes)
+    });
+    match written {
+        Ok(()) => Some(path),
+        Err(e) => {
+            tracing::debug!(error = %e, "no avatar file for the notification");
+            None
+        }
     }
 }
 
