@@ -13,7 +13,7 @@ set -euo pipefail
 NODE_PROJECTS=(ui tests/peerjs)
 
 APP_PACKAGES=(build-essential pkg-config libssl-dev libwebkit2gtk-4.1-dev
-  libayatana-appindicator3-dev librsvg2-dev curl file)
+  libayatana-appindicator3-dev librsvg2-dev curl file fonts-noto-color-emoji)
 TEST_PACKAGES=(chromium xvfb xauth webkit2gtk-driver dbus gnome-keyring keyutils imagemagick
   redis-server)
 NODE_MIN=20.19
