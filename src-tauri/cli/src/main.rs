@@ -71,7 +71,8 @@ enum Command {
     Rooms,
     /// List who is in a room.
     Peers { room: String },
-    /// Stay online: print events as JSON lines; read `msg USER TEXT`, `read USER`, `quit` on stdin.
+    /// Stay online: print events as JSON lines; read `msg USER TEXT`, `reply|edit USER ID TEXT`,
+    /// `delete|hide USER ID`, `react USER ID EMOJI`, `read USER`, `quit` on stdin.
     Online {
         /// Rooms to join (repeatable).
         #[arg(long = "room", required = true)]

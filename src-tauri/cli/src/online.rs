@@ -1,5 +1,5 @@
 //! `parley-cli online`: stay online in some rooms, print every event as a JSON line, and take
-//! `msg USER TEXT`, `read USER` and `quit` on stdin.
+//! commands on stdin (see [`USAGE`]).
 
 use parley_core::{CoreError, CoreEvent, Parley};
 use tokio::io::AsyncBufReadExt;
@@ -41,25 +41,48 @@ pub(crate) async fn run(
     Ok(())
 }
 
+const USAGE: &str = "commands: msg USER TEXT | reply USER MESSAGE_ID TEXT | edit USER MESSAGE_ID TEXT | \
+                     delete USER MESSAGE_ID (for everyone) | hide USER MESSAGE_ID (for me) | \
+                     react USER MESSAGE_ID EMOJI (- removes) | read USER | quit";
+
 /// Runs one stdin command; false to quit. A failure is printed as an `error` event and the
 /// session goes on.
 async fn command(parley: &Parley, line: &str) -> bool {
-    let mut parts = line.splitn(3, ' ');
-    let result = match (parts.next(), parts.next(), parts.next()) {
-        (Some("quit"), None, None) => return false,
-        (Some(""), None, None) => Ok(()),
-        (Some("msg"), Some(name), Some(text)) => match parley.find_contact(name).await {
-            Ok(user) => parley.send_message(&user.id, text, None).await.map(drop),
-            Err(e) => Err(e),
+    let mut words = line.splitn(2, ' ');
+    let (verb, rest) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+    // USER, then MESSAGE_ID for the verbs about a message, then the rest of the line.
+    let takes_id = matches!(verb, "reply" | "edit" | "delete" | "hide" | "react");
+    let mut parts = rest.splitn(if takes_id { 3 } else { 2 }, ' ');
+    let name = parts.next().filter(|n| !n.is_empty());
+    let id = if takes_id { parts.next() } else { None };
+    let text = parts.next();
+    let user = match name {
+        Some(name) => match parley.find_contact(name).await {
+            Ok(user) => Some(user.id),
+            Err(e) => {
+                report(&e);
+                return true;
+            }
         },
-        (Some("read"), Some(name), None) => match parley.find_contact(name).await {
-            Ok(user) => parley.mark_read(&user.id).await.map(drop),
-            Err(e) => Err(e),
-        },
+        None => None,
+    };
+    let result = match (verb, user.as_deref(), id, text) {
+        ("quit", None, None, None) => return false,
+        ("", None, None, None) => Ok(()),
+        ("msg", Some(user), None, Some(text)) => parley.send_message(user, text, None).await.map(drop),
+        ("reply", Some(user), Some(id), Some(text)) => parley.send_message(user, text, Some(id)).await.map(drop),
+        ("edit", Some(user), Some(id), Some(text)) => parley.edit_message(user, id, text).await.map(drop),
+        ("delete", Some(user), Some(id), None) => parley.delete_message(user, id, true).await,
+        ("hide", Some(user), Some(id), None) => parley.delete_message(user, id, false).await,
+        ("react", Some(user), Some(id), Some(emoji)) => {
+            let emoji = (emoji != "-").then_some(emoji);
+            parley.react(user, id, emoji).await.map(drop)
+        }
+        ("read", Some(user), None, None) => parley.mark_read(user).await.map(drop),
         _ => {
             print_json(&CoreEvent::Error {
                 code: "bad_command".into(),
-                message: "commands: msg USER TEXT | read USER | quit".into(),
+                message: USAGE.into(),
             });
             Ok(())
         }

@@ -271,6 +271,29 @@ async fn two_cli_processes_chat_and_read_their_history_with_the_server_gone() {
         .expect("bob's reply read", state_event(&reply_id, "read"))
         .await;
 
+    // Message actions from the command line: a reply with its quote, an edit, a reaction.
+    bob_online.say(&format!("reply alice {id} yes, loud and clear")).await;
+    let quoted = alice_online
+        .expect("bob's reply with a quote", message_event("yes, loud and clear"))
+        .await;
+    assert_eq!(quoted["reply_to"], id.as_str());
+    alice_online
+        .say(&format!("edit bob {id} hello from the terminal"))
+        .await;
+    let changed = |body: &'static str| {
+        move |e: &Value| (e["event"] == "message-changed" && e["message"]["body"] == body).then(|| e["message"].clone())
+    };
+    let edited = bob_online
+        .expect("the edit at bob", changed("hello from the terminal"))
+        .await;
+    assert!(edited["edited_at"].is_number());
+    bob_online.say(&format!("react alice {id} 👍")).await;
+    alice_online
+        .expect("bob's reaction", |e| {
+            (e["event"] == "message-changed" && e["message"]["reactions"][0]["emoji"] == "👍").then_some(())
+        })
+        .await;
+
     alice_online.quit().await;
     bob_online.quit().await;
     server.kill().await.unwrap();
@@ -290,8 +313,9 @@ async fn two_cli_processes_chat_and_read_their_history_with_the_server_gone() {
     assert_eq!(
         lines,
         [
-            ("outgoing", "hello from the command line", "read"),
+            ("outgoing", "hello from the terminal", "read"),
             ("incoming", "hi alice, cli here too", "read"),
+            ("incoming", "yes, loud and clear", "received"),
         ]
     );
     // Safety numbers, with no server: both sides compute the same 60 digits.
@@ -304,10 +328,14 @@ async fn two_cli_processes_chat_and_read_their_history_with_the_server_gone() {
     assert_eq!(at_alice[0]["verified"], false);
     assert_eq!(alice.run(&["verify", "bob"]).await[0]["devices"], 1);
     assert_eq!(alice.run(&["safety-number", "bob"]).await[0]["verified"], true);
-    let hits = bob.run(&["search", "command"]).await;
+    let hits = bob.run(&["search", "terminal"]).await;
     assert_eq!(hits.len(), 1, "{hits:?}");
     assert_eq!(hits[0]["message"]["id"], id.as_str());
-    assert!(hits[0]["snippet"].as_str().unwrap().contains("command"));
+    assert!(hits[0]["snippet"].as_str().unwrap().contains("terminal"));
+    assert!(
+        bob.run(&["search", "command"]).await.is_empty(),
+        "the words before the edit are gone"
+    );
     assert!(bob.run(&["search", "nothing-like-this"]).await.is_empty());
 
     // Sign out, so the kernel keyring keeps nothing of this test (the server is gone; the token
