@@ -45,6 +45,7 @@ macro_rules! with_commands {
             ui_ready,
             open_url,
             set_unread,
+            pick_folder,
         }
     };
 }

@@ -407,3 +407,26 @@ pub fn set_unread<R: Runtime>(app: AppHandle<R>, count: u32) {
         tracing::debug!(error = %e, "badge not set");
     }
 }
+
+/// The native folder picker (for the download folder); starts in `current` when it exists.
+/// `null` when the person cancels.
+#[tauri::command]
+pub async fn pick_folder<R: Runtime>(app: AppHandle<R>, current: Option<String>) -> Result<Option<String>> {
+    use tauri_plugin_dialog::DialogExt;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let mut dialog = app.dialog().file().set_title("Where received files go");
+    if let Some(dir) = current.map(std::path::PathBuf::from).filter(|d| d.is_dir()) {
+        dialog = dialog.set_directory(dir);
+    }
+    dialog.pick_folder(move |picked| {
+        let _ = tx.send(picked);
+    });
+    let picked = rx.await.unwrap_or(None);
+    picked
+        .map(|p| {
+            p.into_path()
+                .map(|p| p.to_string_lossy().into_owned())
+                .map_err(|e| AppError::InvalidInput(format!("that folder cannot be used: {e}")))
+        })
+        .transpose()
+}

@@ -80,6 +80,7 @@ pub fn run() {
         .plugin(tauri_plugin_store::Builder::new().build())
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_opener::init())
+        .plugin(tauri_plugin_dialog::init())
         .setup(move |app| setup(app, started))
         .invoke_handler(with_commands!(invoke_handler))
         .build(tauri::generate_context!());
