@@ -207,6 +207,50 @@ async fn an_offline_start_keeps_the_session_queues_messages_and_comes_back_by_it
     dan.parley.shutdown().await;
 }
 
+/// The process hosting "This device" quits: another takes over the same database at once, and
+/// everyone else comes back online in their rooms with their sessions, still able to chat.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_the_host_quits_another_app_takes_over_this_device() {
+    let embedded = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let alice = start(embedded.path(), port).await;
+    let mut bob = start(embedded.path(), port).await;
+    let mut carol = start(embedded.path(), port).await;
+    let mut alice = alice;
+    alice.sign_up(ServerChoice::Embedded, "alice").await;
+    bob.sign_up(ServerChoice::Embedded, "bob").await;
+    let carol_id = carol.sign_up(ServerChoice::Embedded, "carol").await;
+    bob.parley.join_room("lobby").unwrap();
+    carol.parley.join_room("lobby").unwrap();
+    bob.wait_for(
+        "carol in the lobby",
+        |e| matches!(e, CoreEvent::PeerJoined { peer, .. } if peer.user.id == carol_id),
+    )
+    .await;
+
+    alice.parley.shutdown().await;
+    for app in [&mut bob, &mut carol] {
+        app.wait_for("the server gone", |e| matches!(e, CoreEvent::Offline { .. }))
+            .await;
+        app.wait_for("back online", |e| matches!(e, CoreEvent::Online { .. }))
+            .await;
+        app.wait_for(
+            "the lobby rejoined",
+            |e| matches!(e, CoreEvent::RoomJoined { room, .. } if room == "lobby"),
+        )
+        .await;
+    }
+    let sent = bob.parley.send_message(&carol_id, "still here", None).await.unwrap();
+    carol
+        .wait_for(
+            "bob's message",
+            |e| matches!(e, CoreEvent::Message { message } if message.id == sent.id),
+        )
+        .await;
+    bob.parley.shutdown().await;
+    carol.parley.shutdown().await;
+}
+
 #[tokio::test]
 async fn signing_out_ends_the_session_and_signing_in_again_rejoins_the_rooms() {
     let embedded = tempfile::tempdir().unwrap();
