@@ -95,6 +95,10 @@ export const api = {
   reportMediaCaps: (caps: MediaCaps) => call<void>('report_media_caps', { caps }),
   /** The first screen is on display (the app logs the time since start: the footprint benchmark's first paint). */
   uiReady: (firstContentfulPaint: number | null) => call<void>('ui_ready', { firstContentfulPaint }),
+  /** Opens an http(s) or mailto URL in the system's browser or mail app (never in this window). */
+  openUrl: (url: string) => call<null>('open_url', { url }),
+  /** The total of unread messages, for the window's title (and a taskbar/dock badge where there is one). */
+  setUnread: (count: number) => call<null>('set_unread', { count }),
   /** Calls `handler` with every `core-event` payload; resolves to the function that stops it. */
   onCoreEvent: (handler: (event: Numbered<CoreEvent>) => void): Promise<() => void> =>
     listen<Numbered<CoreEvent>>('core-event', (e) => handler(e.payload)),

@@ -18,6 +18,8 @@ function fakeApi(overrides: Partial<Record<keyof Api, unknown>> = {}) {
     markRead: () => 2,
     safetyNumbers: () => [],
     setTyping: () => undefined,
+    setUnread: () => null,
+    openUrl: () => null,
     sendMessage: (_u: unknown, body: unknown) => msg('o1', 3, { direction: 'outgoing', body: String(body), state: 'pending' }),
     ...(overrides as Record<string, (...a: unknown[]) => unknown>),
   };
@@ -249,5 +251,36 @@ describe('Controller', () => {
     await Promise.resolve();
     await Promise.resolve();
     expect(store.get().open?.safety).toEqual([safetyNumber({ verified: true })]);
+  });
+
+  it('tells the backend the unread total whenever it changes, for the window title', async () => {
+    const { ctl, store, fake } = await setup(true, false);
+    // The contacts brought 2 unread.
+    expect(fake.of('setUnread')).toEqual([[2]]);
+    ctl.handleEvent({ event: 'message', message: msg('m9', 9) });
+    expect(fake.of('setUnread')).toEqual([[2], [3]]);
+    // Something else changes: not told again.
+    ctl.handleEvent({ event: 'typing', user_id: 'bob', active: true });
+    expect(fake.of('setUnread')).toHaveLength(2);
+    store.dispatch({ type: 'read', conversationId: 'bob' });
+    expect(fake.of('setUnread').at(-1)).toEqual([0]);
+  });
+
+  it('opens only http(s) and mailto links, through the backend', async () => {
+    const { ctl, fake } = await setup();
+    await ctl.openUrl('https://example.org/a');
+    await ctl.openUrl('javascript:alert(1)');
+    await ctl.openUrl('file:///etc/passwd');
+    await ctl.openUrl('mailto:bob@example.org');
+    expect(fake.of('openUrl')).toEqual([['https://example.org/a'], ['mailto:bob@example.org']]);
+  });
+
+  it('previews a theme until Settings is left', async () => {
+    const { ctl, store } = await setup();
+    ctl.showPanel('settings');
+    ctl.previewTheme('dark');
+    expect(store.get().themePreview).toBe('dark');
+    ctl.back();
+    expect(store.get().themePreview).toBeNull();
   });
 });

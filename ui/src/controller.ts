@@ -6,8 +6,9 @@
  */
 import { api as backend, type Api } from './api';
 import { errorText, toCoreError } from './model/errors';
-import { displayName, isSignedIn, unknownUserIds, type Nav, type Panel, type Store } from './model/state';
-import type { AppInfo, CoreEvent, ErrorInfo, IceCredential, MediaCaps, SafetyNumber, SearchResult, ServerChoice, Settings, Snapshot, StartupStatus, StoreKind, User } from './types';
+import { openableUrl } from './model/links';
+import { displayName, isSignedIn, totalUnread, unknownUserIds, type Nav, type Panel, type Store } from './model/state';
+import type { AppInfo, CoreEvent, ErrorInfo, IceCredential, MediaCaps, SafetyNumber, SearchResult, ServerChoice, Settings, Snapshot, StartupStatus, StoreKind, Theme, User } from './types';
 
 /** A value the app numbered (`Numbered<T>`), or one a test made without a number. */
 type Stamped<T> = T & { seq?: number };
@@ -43,6 +44,8 @@ export class Controller {
   private openSeq = 0;
   private safetySeq = 0;
   private contactsRefresh: Promise<void> | null = null;
+  /** The unread total the backend was last told (the window's title and badge). */
+  private unreadShown = 0;
   private readonly api: Api;
   private readonly isWide: () => boolean;
   private readonly isFocused: () => boolean;
@@ -54,6 +57,14 @@ export class Controller {
     this.api = options.api ?? backend;
     this.isWide = options.isWide ?? (() => true);
     this.isFocused = options.isFocused ?? (() => true);
+    // The window's title and badge follow the unread total, whatever changed it.
+    store.subscribe((state) => this.syncUnread(totalUnread(state)));
+  }
+
+  private syncUnread(total: number): void {
+    if (total === this.unreadShown) return;
+    this.unreadShown = total;
+    void this.api.setUnread(total).catch(() => undefined);
   }
 
   /** What the webview supports, as reported at start-up (null before). */
@@ -506,6 +517,25 @@ export class Controller {
     this.stopTyping();
     this.store.dispatch({ type: 'close' });
     this.setNav({ pane: 'list' });
+  }
+
+  /** Shows `theme` before it is saved (Settings); null goes back to the saved one. */
+  previewTheme(theme: Theme | null): void {
+    this.store.dispatch({ type: 'theme-preview', theme });
+  }
+
+  /**
+   * Opens a link of a message in the system's browser or mail app; the webview itself never
+   * navigates. Anything but http(s) and mailto is refused here already.
+   */
+  async openUrl(url: string): Promise<void> {
+    const safe = openableUrl(url);
+    if (safe === null) return;
+    try {
+      await this.api.openUrl(safe);
+    } catch (e) {
+      this.report(e);
+    }
   }
 
   dismissError(): void {

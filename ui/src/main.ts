@@ -1,9 +1,11 @@
 import { Controller } from './controller';
 import { el } from './views/dom';
 import { describeError, errorText } from './model/errors';
-import { createStore, isSignedIn, type AppState } from './model/state';
+import { createStore, isSignedIn, totalUnread, windowTitle, type AppState } from './model/state';
 import { detectMediaCaps, inDesktopWindow, systemDark, wideLayout, windowInView } from './platform';
 import { createAuthView } from './views/auth';
+import { installContextMenu } from './views/context-menu';
+import { guardWindow } from './views/guards';
 import { createMainScreen, type MainScreen } from './views/shell';
 import { createStartupView } from './views/startup';
 import { showTheme } from './views/theme';
@@ -35,6 +37,11 @@ async function boot(root: HTMLElement): Promise<void> {
   const starting = () => root.replaceChildren(el('p', { class: 'starting', role: 'status' }, 'Starting Parley\u2026'));
   starting();
   const store = createStore();
+  // The unread total in the title (the controller tells the backend too, for the native window).
+  store.subscribe((state) => {
+    const title = windowTitle(totalUnread(state));
+    if (document.title !== title) document.title = title;
+  });
   const wide = wideLayout();
   const ctl = new Controller(store, { isWide: wide.matches, isFocused: windowInView });
 
@@ -122,6 +129,9 @@ async function boot(root: HTMLElement): Promise<void> {
 const root = document.getElementById('app');
 if (root === null) throw new Error('#app is missing from index.html');
 if (inDesktopWindow()) {
+  // Before any screen: no reload, no navigation, no webview context menu, from the first frame.
+  guardWindow();
+  installContextMenu();
   boot(root).catch((e: unknown) => {
     root.replaceChildren(el('p', { class: 'error', role: 'alert' }, `Parley could not start: ${describeError(e)}`));
   });

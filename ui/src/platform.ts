@@ -54,3 +54,15 @@ export function copyText(text: string): Promise<void> {
   if (clipboard === undefined || typeof clipboard.writeText !== 'function') return Promise.reject(new Error('no clipboard'));
   return clipboard.writeText(text);
 }
+
+/** Whether the webview hands the clipboard's text to the page (Paste in the context menu). */
+export function canReadClipboard(): boolean {
+  const clipboard = typeof navigator === 'undefined' ? undefined : navigator.clipboard;
+  return clipboard !== undefined && typeof clipboard.readText === 'function';
+}
+
+/** The clipboard's text; rejects where the webview does not allow reading it. */
+export function readClipboardText(): Promise<string> {
+  if (!canReadClipboard()) return Promise.reject(new Error('no clipboard'));
+  return navigator.clipboard.readText();
+}

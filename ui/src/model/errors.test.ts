@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeError, errorText, knownErrorText, toCoreError } from './errors';
+import { describeError, errorField, errorText, fieldText, isQuietError, isTransientError, knownErrorText, toCoreError } from './errors';
 
 describe('errorText', () => {
   it('has friendly words for the common codes', () => {
@@ -18,11 +18,40 @@ describe('errorText', () => {
     expect(knownErrorText('nothing_to_verify')).toMatch(/nothing to verify yet.*Chat with them first/);
     expect(knownErrorText('brand_new')).toBeNull();
   });
-  it("keeps the core's message when it names the field, or for unknown codes", () => {
-    expect(errorText({ code: 'invalid_input', message: 'password: at least 8 characters' })).toBe('password: at least 8 characters');
-    expect(errorText({ code: 'invalid_settings', message: 'download_dir: not a folder' })).toMatch(/download_dir/);
+  it("keeps the core's message when it names the field, or for unknown codes, as a sentence", () => {
+    expect(errorText({ code: 'invalid_input', message: 'password: at least 8 characters' })).toBe('Password: at least 8 characters.');
+    expect(errorText({ code: 'invalid_settings', message: 'download_dir: not a folder' })).toBe('Download dir: not a folder.');
+    expect(errorText({ code: 'invalid_settings', message: 'download folder: give a full path (for example /home/me/Downloads)' })).toBe(
+      'Download folder: give a full path (for example /home/me/Downloads)',
+    );
     expect(errorText({ code: 'brand_new', message: 'Server said no.' })).toBe('Server said no.');
-    expect(errorText({ code: 'brand_new', message: '' })).toBe('Something went wrong.');
+    expect(errorText({ code: 'brand_new', message: 'not online: go online first' })).toBe('Not online: go online first.');
+    expect(errorText({ code: 'brand_new', message: '' })).toBe('Something went wrong. Try again.');
+  });
+
+  it("words the server's field checks for people, never its developer wording", () => {
+    // parley-protocol's validate::room, as the core passes it on (`invalid_room`).
+    const room = errorText({ code: 'invalid_room', message: "room name may contain letters, digits, spaces, '_', '.', '-' and '#'" });
+    expect(room).toBe('A room name can only have letters, digits, spaces and the signs _ . - #. Remove the other characters.');
+    expect(errorText({ code: 'invalid_room', message: 'room name must be 1 to 64 characters' })).toBe('A room name can have at most 64 characters.');
+    expect(errorText({ code: 'invalid_room', message: '' })).toMatch(/^A room name can have letters/);
+    expect(errorText({ code: 'invalid_input', message: 'username must be 3 to 32 characters long' })).toBe('A username has 3 to 32 characters. Choose another one.');
+    expect(errorText({ code: 'invalid_input', message: 'password must be at least 8 characters' })).toBe('Choose a password of at least 8 characters.');
+    expect(errorText({ code: 'invalid_input', message: 'email must look like name@example.org' })).toBe('Enter an email address like name@example.org.');
+    expect(fieldText('display_name must not be empty')).toBe("A display name can't be empty.");
+    expect(fieldText('status must be at most 100 characters')).toBe('A status can have at most 100 characters.');
+    expect(fieldText('bio must not contain control characters')).toBe('\u201cAbout you\u201d can\'t contain tabs or other control characters.');
+    // Every message a person sees starts with a capital and ends like a sentence.
+    for (const message of ['room name must not start or end with a space', 'login must be your username or email', 'something new']) {
+      expect(fieldText(message)).toMatch(/^[A-Z\u201c].*[.!?)]$/);
+    }
+  });
+
+  it('words the server codes that can reach a person, saying what to do', () => {
+    for (const code of ['unknown_peer', 'too_many_rooms', 'room_full', 'unavailable', 'internal', 'unauthorized']) {
+      expect(knownErrorText(code), code).toMatch(/^[A-Z].*\.$/);
+    }
+    expect(knownErrorText('unknown_peer')).not.toMatch(/peer|id/);
   });
 });
 
@@ -37,6 +66,28 @@ describe('toCoreError', () => {
 describe('describeError', () => {
   it('words whatever was caught', () => {
     expect(describeError({ code: 'rate_limited', message: 'slow down' })).toMatch(/Too many/);
-    expect(describeError(new Error('bad'))).toBe('bad');
+    expect(describeError(new Error('bad'))).toBe('Bad.');
+  });
+});
+
+describe('which errors show, and for how long', () => {
+  it('an offline contact is no news', () => {
+    expect(isQuietError('unknown_peer')).toBe(true);
+    expect(isQuietError('rate_limited')).toBe(false);
+  });
+  it('connection and delivery errors stop holding once things work again', () => {
+    expect(isTransientError('server_unreachable')).toBe(true);
+    expect(isTransientError('not_online')).toBe(true);
+    expect(isTransientError('identity_mismatch')).toBe(false);
+    expect(isTransientError('history_error')).toBe(false);
+  });
+  it('names the field an error is about', () => {
+    expect(errorField({ code: 'username_taken', message: '' })).toBe('username');
+    expect(errorField({ code: 'email_taken', message: '' })).toBe('email');
+    expect(errorField({ code: 'invalid_credentials', message: '' })).toBe('login');
+    expect(errorField({ code: 'invalid_input', message: 'password must be at least 8 characters' })).toBe('password');
+    expect(errorField({ code: 'invalid_input', message: 'display_name must not be empty' })).toBe('display_name');
+    expect(errorField({ code: 'invalid_room', message: 'x' })).toBe('room');
+    expect(errorField({ code: 'server_unreachable', message: '' })).toBeNull();
   });
 });

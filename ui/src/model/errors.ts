@@ -1,4 +1,9 @@
-/** Errors as a person reads them: friendly words for the error codes of docs/app-ipc.md. */
+/**
+ * Errors as a person reads them: plain words for the error codes of docs/app-ipc.md and for the
+ * server's field checks, which errors are no news (never shown), and which ones stop holding once
+ * the connection is back or a message got through.
+ */
+import { asSentence } from './startup';
 import type { ErrorInfo } from '../types';
 
 const TEXT: Record<string, string> = {
@@ -30,11 +35,98 @@ const TEXT: Record<string, string> = {
   payload_too_large: 'That file is too large (5 MiB at most).',
   unsupported_media_type: 'Use a PNG, JPEG, GIF or WebP image.',
   invalid_image: "That image couldn't be read.",
-  embedded_server_failed: "The server on this device couldn't start.",
+  embedded_server_failed: "The server on this device couldn't start. Restart Parley, or choose another server.",
+  // The server's own codes (docs/protocol.md) that can reach a person.
+  unknown_peer: "That contact isn't online right now. Your messages wait and go out when they are.",
+  invalid_room: 'A room name can have letters, digits, spaces and the signs _ . - #, up to 64 characters.',
+  too_many_rooms: "You're in as many rooms as the server allows. Leave one to join another.",
+  room_full: 'That room is full. Try again later, or join another room.',
+  unavailable: 'The server is busy or restarting. Parley keeps trying: wait a moment.',
+  internal: 'The server ran into a problem. Try again in a moment.',
+  unauthorized: 'The server no longer accepts your sign-in. Sign out and sign in again.',
+  settings_unavailable: "Parley couldn't save its settings. Check that its folder can be written to, then try again.",
+  no_server: 'Choose a server first: \u201cThis device\u201d or another one.',
 };
 
-/** Codes whose core message names the field or value at fault: show it as it is. */
-const SPECIFIC = new Set(['invalid_input', 'invalid_settings']);
+/**
+ * Errors that are no news to a person: sending to a contact who is offline is normal (messages
+ * wait in the outbox), and so is the server saying so. Never shown as a notice.
+ */
+const QUIET = new Set(['unknown_peer', 'not_in_room']);
+
+/**
+ * Errors about the connection or delivery: they stop holding once the connection is back, or a
+ * message got through (the notice goes away by itself then).
+ */
+const TRANSIENT = new Set([
+  'server_unreachable',
+  'not_online',
+  'unavailable',
+  'internal',
+  'rate_limited',
+  'embedded_server_failed',
+  'unknown_peer',
+  'not_in_room',
+]);
+
+/** Codes whose message is about a field the person typed: reworded by `fieldText`. */
+const FIELD_CODES = new Set(['invalid_input', 'invalid_room', 'invalid_settings']);
+
+/** What people call the fields the server's checks name. */
+const FIELD_NAMES: Record<string, string> = {
+  username: 'A username',
+  email: 'An email address',
+  password: 'A password',
+  display_name: 'A display name',
+  bio: '\u201cAbout you\u201d',
+  status: 'A status',
+  'room name': 'A room name',
+  room: 'A room name',
+  login: 'Your username or email',
+};
+
+/** The server's checks (parley-protocol's `validate`), in plain words. */
+const FIELD_RULES: [RegExp, (m: RegExpMatchArray) => string][] = [
+  [/^username must be (\d+) to (\d+) characters/i, (m) => `A username has ${m[1]} to ${m[2]} characters. Choose another one.`],
+  [/^username may contain only/i, () => 'A username can only have letters, digits and the signs _ . - and starts with a letter or digit.'],
+  [/^email must look like/i, () => 'Enter an email address like name@example.org.'],
+  [/^email must be at most/i, () => 'That email address is too long.'],
+  [/^password must be at least (\d+) characters/i, (m) => `Choose a password of at least ${m[1]} characters.`],
+  [/^password must be at most/i, () => 'That password is too long.'],
+  [/^login must be/i, () => 'Enter your username or email.'],
+  [/^room name must be 1 to (\d+) characters/i, (m) => `A room name can have at most ${m[1]} characters.`],
+  [/^room name must not start or end with a space/i, () => "A room name can't start or end with a space."],
+  [/^room name may contain/i, () => 'A room name can only have letters, digits, spaces and the signs _ . - #. Remove the other characters.'],
+  [/^(\w[\w ]*?) must not be empty/i, (m) => `${fieldName(m[1] as string)} can't be empty.`],
+  [/^(\w[\w ]*?) must be at most (\d+) characters/i, (m) => `${fieldName(m[1] as string)} can have at most ${m[2]} characters.`],
+  [/^(\w[\w ]*?) must not contain control characters/i, (m) => `${fieldName(m[1] as string)} can't contain tabs or other control characters.`],
+];
+
+/** The subject of a sentence about a field: "A display name", or the field's words. */
+function fieldName(field: string): string {
+  return FIELD_NAMES[field.toLowerCase()] ?? fieldLabel(field);
+}
+
+/** A field as a label: "display_name" → "Display name". */
+function fieldLabel(field: string): string {
+  const words = field.trim().replaceAll('_', ' ');
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/**
+ * A field check's message in plain words: the server's known checks reworded, anything else
+ * ("download folder: give a full path …") as a sentence with its field named for people.
+ */
+export function fieldText(message: string): string {
+  const text = message.trim();
+  for (const [pattern, words] of FIELD_RULES) {
+    const m = text.match(pattern);
+    if (m !== null) return words(m);
+  }
+  const named = text.match(/^([a-z_ ]+):\s*(.+)$/i);
+  if (named !== null) return asSentence(`${fieldLabel(named[1] as string)}: ${named[2] as string}`);
+  return asSentence(text);
+}
 
 /** The friendly words for a code, when there are some. */
 export function knownErrorText(code: string): string | null {
@@ -42,10 +134,44 @@ export function knownErrorText(code: string): string | null {
 }
 
 export function errorText(error: ErrorInfo): string {
-  if (SPECIFIC.has(error.code) && error.message !== '') return error.message;
+  if (FIELD_CODES.has(error.code) && error.message !== '') return fieldText(error.message);
   const text = knownErrorText(error.code);
   if (text !== null) return text;
-  return error.message !== '' ? error.message : 'Something went wrong.';
+  return error.message !== '' ? asSentence(error.message) : 'Something went wrong. Try again.';
+}
+
+/** Whether an error is no news to a person (never shown in the notice). */
+export function isQuietError(code: string): boolean {
+  return QUIET.has(code);
+}
+
+/** Whether an error is about the connection or delivery: gone once online, or once a message got through. */
+export function isTransientError(code: string): boolean {
+  return TRANSIENT.has(code);
+}
+
+/**
+ * The form field an error is about (`username`, `email`, `password`, `display_name`, `login`,
+ * `room`), so that a form can point at it and take the error away once it is changed.
+ */
+export function errorField(error: ErrorInfo): string | null {
+  switch (error.code) {
+    case 'username_taken':
+      return 'username';
+    case 'email_taken':
+      return 'email';
+    case 'invalid_credentials':
+      return 'login';
+    case 'invalid_room':
+      return 'room';
+    default:
+      break;
+  }
+  if (error.code !== 'invalid_input') return null;
+  const m = error.message.trim().match(/^(username|email|password|display_name|login|room name)\b/i);
+  if (m === null) return null;
+  const field = (m[1] as string).toLowerCase();
+  return field === 'room name' ? 'room' : field;
 }
 
 /** Turns whatever a rejected `invoke` carries into `{code, message}`. */

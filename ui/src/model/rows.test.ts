@@ -26,4 +26,9 @@ describe('buildRows', () => {
     const keys = rows.map((r) => r.key);
     expect(new Set(keys).size).toBe(keys.length);
   });
+  it('puts the "New messages" divider above the first unread message, after its day', () => {
+    const rows = buildRows([msg('a', 1, { sent_at: at(8, 10) }), msg('b', 2, { sent_at: at(9, 9) }), msg('c', 3, { sent_at: at(9, 11) })], [], at(9, 12), undefined, 'b');
+    expect(rows.map((r) => r.key)).toEqual(['day-2025-3-8', 'a', 'day-2025-3-9', 'unread-divider', 'b', 'c']);
+    expect(buildRows([msg('a', 1)], [], at(9, 12), undefined, 'gone').some((r) => r.kind === 'unread')).toBe(false);
+  });
 });

@@ -1,4 +1,4 @@
-/** The rows of the conversation list: day separators, messages and system lines. Pure. */
+/** The rows of the conversation list: day separators, messages, system lines and the "New messages" divider. Pure. */
 import { dayKey, dayLabel } from './format';
 import type { SystemLine } from './state';
 import type { Message } from '../types';
@@ -6,10 +6,14 @@ import type { Message } from '../types';
 export type Row =
   | { kind: 'day'; key: string; label: string }
   | { kind: 'message'; key: string; message: Message }
-  | { kind: 'system'; key: string; line: SystemLine };
+  | { kind: 'system'; key: string; line: SystemLine }
+  | { kind: 'unread'; key: string };
 
-/** Messages oldest first; system lines go after the message they followed when they happened. */
-export function buildRows(messages: readonly Message[], system: readonly SystemLine[], now: number, locale?: string): Row[] {
+/**
+ * Messages oldest first; system lines go after the message they followed when they happened;
+ * the "New messages" divider right above `unreadFrom` (after its day separator).
+ */
+export function buildRows(messages: readonly Message[], system: readonly SystemLine[], now: number, locale?: string, unreadFrom: string | null = null): Row[] {
   const rows: Row[] = [];
   const seen = new Map<string, number>();
   let day: string | null = null;
@@ -32,6 +36,7 @@ export function buildRows(messages: readonly Message[], system: readonly SystemL
   for (const m of messages) {
     flushSystem(m.seq);
     separate(m.sent_at);
+    if (m.id === unreadFrom) rows.push({ kind: 'unread', key: 'unread-divider' });
     rows.push({ kind: 'message', key: m.id, message: m });
   }
   flushSystem(Infinity);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { initialState, isSignedIn, isTyping, mergeMessages, reduce, unknownUserIds, type Action, type AppState } from './state';
+import { initialState, isSignedIn, isTyping, mergeMessages, reduce, totalUnread, unknownUserIds, windowTitle, type Action, type AppState } from './state';
 import { msg, safetyNumber, snapshot as snapshotOf, user } from './test-fixtures';
 import type { Contact, Snapshot } from '../types';
 
@@ -219,6 +219,99 @@ describe('theme', () => {
     expect(reduce(s, { type: 'theme', theme: 'dark' })).toBe(s);
     s = reduce(s, { type: 'event', now: 0, event: { event: 'signed-out' } });
     expect(s.theme).toBe('dark');
+  });
+});
+
+describe('the theme previewed in Settings', () => {
+  it('shows until saved, and is forgotten on leaving Settings', () => {
+    let s = run(signedIn(), { type: 'theme', theme: 'light' }, { type: 'nav', change: { panel: 'settings', pane: 'detail' } });
+    s = reduce(s, { type: 'theme-preview', theme: 'dark' });
+    expect([s.theme, s.themePreview]).toEqual(['light', 'dark']);
+    // Settings left without saving: back to the saved theme.
+    const left = reduce(s, { type: 'nav', change: { panel: 'chats', pane: 'list' } });
+    expect([left.theme, left.themePreview]).toEqual(['light', null]);
+    // Saved: the preview is the setting now.
+    const saved = reduce(s, { type: 'theme', theme: 'dark' });
+    expect([saved.theme, saved.themePreview]).toEqual(['dark', null]);
+    // Moving within Settings (narrow screens) keeps it.
+    expect(reduce(s, { type: 'nav', change: { pane: 'list' } }).themePreview).toBe('dark');
+  });
+});
+
+describe('errors shown', () => {
+  it('never shows that a contact is offline: their messages just wait', () => {
+    const s = signedIn();
+    expect(reduce(s, { type: 'event', now: 0, event: { event: 'error', code: 'unknown_peer', message: 'no peer with that id is online' } })).toBe(s);
+    expect(reduce(s, { type: 'snapshot', snapshot: { ...snapshot, error: { code: 'unknown_peer', message: 'x' } } }).lastError).toBeNull();
+  });
+
+  it('a connection or delivery error goes once online again, or once a message is delivered', () => {
+    const failed: Action = { type: 'event', now: 0, event: { event: 'error', code: 'server_unreachable', message: 'x' } };
+    let s = reduce(signedIn(), failed);
+    expect(s.lastError?.code).toBe('server_unreachable');
+    s = reduce(s, { type: 'event', now: 1, event: { event: 'online', peer_id: 'p', user: user('alice') } });
+    expect(s.lastError).toBeNull();
+    s = reduce(s, failed);
+    s = reduce(s, { type: 'event', now: 2, event: { event: 'message-state', id: 'o1', conversation_id: 'bob', state: 'sent' } });
+    expect(s.lastError?.code).toBe('server_unreachable');
+    s = reduce(s, { type: 'event', now: 3, event: { event: 'message-state', id: 'o1', conversation_id: 'bob', state: 'delivered' } });
+    expect(s.lastError).toBeNull();
+    s = reduce(s, failed);
+    s = reduce(s, { type: 'event', now: 4, event: { event: 'message', message: msg('m1', 1) } });
+    expect(s.lastError).toBeNull();
+  });
+
+  it('other errors stay until dismissed', () => {
+    let s = reduce(signedIn(), { type: 'event', now: 0, event: { event: 'error', code: 'history_error', message: 'x' } });
+    s = reduce(s, { type: 'event', now: 1, event: { event: 'online', peer_id: 'p', user: user('alice') } });
+    expect(s.lastError?.code).toBe('history_error');
+    expect(reduce(s, { type: 'dismiss-error' }).lastError).toBeNull();
+  });
+});
+
+describe('unread', () => {
+  it('totals the conversations for the window title', () => {
+    const s = signedIn();
+    expect(totalUnread(s)).toBe(2);
+    expect(windowTitle(totalUnread(s))).toBe('(2) Parley');
+    expect(windowTitle(0)).toBe('Parley');
+  });
+
+  it('marks the first message unread when the conversation opened, until it is closed', () => {
+    const page = { messages: [msg('m3', 3), msg('m2', 2), msg('m1', 1, { state: 'read' })], next: null };
+    let s = run(signedIn(), { type: 'open', userId: 'bob', title: 'Bob' }, { type: 'latest', userId: 'bob', page });
+    expect(s.open?.unreadFrom).toBe('m2');
+    // Read (looked at) and more arriving while looking: the divider stays where it was.
+    s = run(s, { type: 'read', conversationId: 'bob' }, { type: 'event', now: 0, viewing: 'bob', event: { event: 'message', message: msg('m4', 4) } });
+    expect(s.open?.unreadFrom).toBe('m2');
+    s = run(s, { type: 'close' }, { type: 'open', userId: 'bob', title: 'Bob' }, { type: 'latest', userId: 'bob', page: { messages: [msg('m4', 4, { state: 'read' })], next: null } });
+    expect(s.open?.unreadFrom).toBeNull();
+  });
+
+  it('finds the first unread one by the count when the page comes back already read', () => {
+    // Carol had 2 unread; they were marked read before the page loaded.
+    const page = { messages: [msg('c3', 3, { conversation_id: 'carol', state: 'read' }), msg('c2', 2, { conversation_id: 'carol', state: 'read' }), msg('c1', 1, { conversation_id: 'carol', state: 'read' })], next: null };
+    const s = run(signedIn(), { type: 'open', userId: 'carol', title: 'Carol' }, { type: 'latest', userId: 'carol', page });
+    expect(s.open?.unreadAtOpen).toBe(2);
+    expect(s.open?.unreadFrom).toBe('c2');
+  });
+
+  it('marks a message that arrives while the person is not looking', () => {
+    let s = run(signedIn(), { type: 'open', userId: 'bob', title: 'Bob' }, { type: 'latest', userId: 'bob', page: { messages: [msg('m1', 1, { state: 'read' })], next: null } });
+    expect(s.open?.unreadFrom).toBeNull();
+    s = reduce(s, { type: 'event', now: 0, viewing: null, event: { event: 'message', message: msg('m2', 2) } });
+    s = reduce(s, { type: 'event', now: 0, viewing: null, event: { event: 'message', message: msg('m3', 3) } });
+    expect(s.open?.unreadFrom).toBe('m2');
+  });
+});
+
+describe('changed and removed messages', () => {
+  it('replace or drop the message where it is shown', () => {
+    let s = run(signedIn(), { type: 'open', userId: 'bob', title: 'Bob' }, { type: 'latest', userId: 'bob', page: { messages: [msg('m2', 2), msg('m1', 1)], next: null } });
+    s = reduce(s, { type: 'event', now: 0, event: { event: 'message-changed', message: msg('m1', 1, { body: 'edited', edited_at: 5 }) } });
+    expect(s.open?.messages.map((m) => m.body)).toEqual(['edited', 'message m2']);
+    s = reduce(s, { type: 'event', now: 0, event: { event: 'message-removed', id: 'm2', conversation_id: 'bob' } });
+    expect(s.open?.messages.map((m) => m.id)).toEqual(['m1']);
   });
 });
 

@@ -2,6 +2,7 @@
  * The app's state and the pure reducer that applies `core-event`s and command results to it.
  * No DOM and no IPC here: views read the state, the controller feeds the reducer.
  */
+import { isQuietError, isTransientError } from './errors';
 import { laterState } from './format';
 import type {
   Connection,
@@ -54,6 +55,13 @@ export type OpenConversation = {
   highlightId: string | null;
   /** The safety numbers of the contact's devices (`safety_numbers`); null until loaded. */
   safety: SafetyNumber[] | null;
+  /**
+   * The first message that was unread when the conversation was opened (or that arrived while
+   * the person was not looking): the "New messages" divider goes above it until it is closed.
+   */
+  unreadFrom: string | null;
+  /** How many messages were unread when it was opened (they may be marked read before they load). */
+  unreadAtOpen: number;
 };
 
 export type AppState = {
@@ -76,6 +84,8 @@ export type AppState = {
   nav: Nav;
   /** The theme setting; null until the settings are read. */
   theme: Theme | null;
+  /** A theme chosen in Settings and not saved yet: shown meanwhile, forgotten on leaving Settings. */
+  themePreview: Theme | null;
   /** The history's recovery code has not been confirmed as saved yet (the main screen asks). */
   recoveryCodePending: boolean;
 };
@@ -96,6 +106,7 @@ export const initialState: AppState = {
   nextSystemId: 1,
   nav: { panel: 'chats', pane: 'list' },
   theme: null,
+  themePreview: null,
   recoveryCodePending: false,
 };
 
@@ -125,6 +136,8 @@ export type Action =
   | { type: 'me'; user: User }
   | { type: 'dismiss-error' }
   | { type: 'theme'; theme: Theme }
+  /** Settings shows a theme before it is saved (null: back to the saved one). */
+  | { type: 'theme-preview'; theme: Theme | null }
   | { type: 'nav'; change: Partial<Nav> };
 
 /** Newest-first or oldest-first lists merged into one oldest-first list without duplicates. */
@@ -207,24 +220,44 @@ function applyMessage(state: AppState, message: Message, viewing: string | null)
     };
   });
   let next: AppState = { ...state, contacts: found ? sortContacts(contacts) : state.contacts };
+  // A message arrived: whatever the connection's trouble was, it is over.
+  if (incoming) next = clearTransientError(next);
   if (incoming && next.typing[conv] !== undefined) {
     const typing = { ...next.typing };
     delete typing[conv];
     next = { ...next, typing };
   }
   // After a jump into the past the newest messages aren't loaded: they come with scrolling.
-  return withOpen(next, conv, (open) =>
-    open.newer === null && open.loading !== 'initial'
-      ? { ...open, messages: mergeMessages(open.messages, [message]) }
-      : open,
-  );
+  return withOpen(next, conv, (open) => {
+    if (open.newer !== null || open.loading === 'initial') return open;
+    const unseen = incoming && viewing !== conv && message.state !== 'read' && open.unreadFrom === null;
+    return { ...open, messages: mergeMessages(open.messages, [message]), unreadFrom: unseen ? message.id : open.unreadFrom };
+  });
+}
+
+/**
+ * The first message that was unread when the conversation opened, among `messages` (a page): the
+ * oldest incoming one not read yet, or the `unread`-th newest incoming one (the count when it
+ * opened: reading it may have been quicker than loading it), whichever is older.
+ */
+function firstUnread(messages: readonly Message[], unread: number): string | null {
+  const incoming = messages.filter((m) => m.direction === 'incoming').sort((a, b) => a.seq - b.seq);
+  const byState = incoming.find((m) => m.state !== 'read');
+  const byCount = unread > 0 ? incoming[Math.max(0, incoming.length - unread)] : undefined;
+  const first = byState === undefined ? byCount : byCount === undefined || byState.seq <= byCount.seq ? byState : byCount;
+  return first?.id ?? null;
+}
+
+/** The error shown goes away when it was about the connection or delivery, which works again. */
+function clearTransientError(state: AppState): AppState {
+  return state.lastError !== null && isTransientError(state.lastError.code) ? { ...state, lastError: null } : state;
 }
 
 function applyEvent(state: AppState, event: CoreEvent, now: number, viewing: string | null): AppState {
   switch (event.event) {
     case 'online': {
       const wasOffline = state.connection === 'offline';
-      const next: AppState = { ...state, connection: 'online', me: event.user, signedOutReason: null };
+      const next = clearTransientError({ ...state, connection: 'online', me: event.user, signedOutReason: null });
       return wasOffline ? addSystem(next, 'Connection restored.', now) : next;
     }
     case 'offline': {
@@ -318,9 +351,28 @@ function applyEvent(state: AppState, event: CoreEvent, now: number, viewing: str
       const contacts = state.contacts.map((c) =>
         c.user.id === event.conversation_id && c.last?.id === event.id ? { ...c, last: bump(c.last) } : c,
       );
-      return withOpen({ ...state, contacts }, event.conversation_id, (open) => ({
+      // Delivered: the way to the contact works, whatever said otherwise before.
+      const base = event.state === 'delivered' ? clearTransientError({ ...state, contacts }) : { ...state, contacts };
+      return withOpen(base, event.conversation_id, (open) => ({
         ...open,
         messages: open.messages.map(bump),
+      }));
+    }
+    case 'message-changed': {
+      // Edited, deleted for everyone or reacted to: the message as it now is, where it is shown.
+      const m = event.message;
+      const contacts = state.contacts.map((c) => (c.user.id === m.conversation_id && c.last?.id === m.id ? { ...c, last: m } : c));
+      return withOpen({ ...state, contacts }, m.conversation_id, (open) =>
+        open.messages.some((x) => x.id === m.id) ? { ...open, messages: open.messages.map((x) => (x.id === m.id ? m : x)) } : open,
+      );
+    }
+    case 'message-removed': {
+      // Deleted for me: gone from the list (the contact's preview waits for the next refresh).
+      const contacts = state.contacts.map((c) => (c.user.id === event.conversation_id && c.last?.id === event.id ? { ...c, last: null } : c));
+      return withOpen({ ...state, contacts }, event.conversation_id, (open) => ({
+        ...open,
+        messages: open.messages.filter((x) => x.id !== event.id),
+        unreadFrom: open.unreadFrom === event.id ? null : open.unreadFrom,
       }));
     }
     case 'typing': {
@@ -330,6 +382,8 @@ function applyEvent(state: AppState, event: CoreEvent, now: number, viewing: str
       return { ...state, typing };
     }
     case 'error':
+      // An offline contact is normal (their messages wait): no news for the person.
+      if (isQuietError(event.code)) return state;
       return { ...state, lastError: { code: event.code, message: event.message } };
   }
 }
@@ -374,7 +428,7 @@ export function reduce(state: AppState, action: Action): AppState {
         server: s.server,
         serverUrl: s.server_url,
         rooms: s.rooms,
-        lastError: s.error,
+        lastError: s.error !== null && isQuietError(s.error.code) ? null : s.error,
         recoveryCodePending: s.recovery_code_pending,
         ...(signedOut ? { contacts: [], open: null, directory: [], typing: {} } : { signedOutReason: null }),
       };
@@ -407,6 +461,8 @@ export function reduce(state: AppState, action: Action): AppState {
           loading: 'initial',
           highlightId: null,
           safety: null,
+          unreadFrom: null,
+          unreadAtOpen: state.contacts.find((c) => c.user.id === action.userId)?.unread ?? 0,
         },
       };
     case 'close':
@@ -421,6 +477,7 @@ export function reduce(state: AppState, action: Action): AppState {
         newer: null,
         loading: 'none',
         highlightId: null,
+        unreadFrom: open.unreadFrom ?? firstUnread(action.page.messages, open.unreadAtOpen),
       }));
     case 'older':
       return withOpen(state, action.userId, (open) => ({
@@ -445,6 +502,7 @@ export function reduce(state: AppState, action: Action): AppState {
         newer: action.after.next,
         loading: 'none',
         highlightId: action.hit.id,
+        unreadFrom: open.unreadFrom ?? firstUnread([...action.before.messages, action.hit, ...action.after.messages], open.unreadAtOpen),
       }));
     case 'sent':
       return applyMessage(state, action.message, null);
@@ -471,10 +529,15 @@ export function reduce(state: AppState, action: Action): AppState {
     case 'dismiss-error':
       return { ...state, lastError: null };
     case 'theme':
-      return state.theme === action.theme ? state : { ...state, theme: action.theme };
+      // Saved: what was previewed is now the setting.
+      return state.theme === action.theme && state.themePreview === null ? state : { ...state, theme: action.theme, themePreview: null };
+    case 'theme-preview':
+      return state.themePreview === action.theme ? state : { ...state, themePreview: action.theme };
     case 'nav': {
       const nav = { ...state.nav, ...action.change };
-      return nav.panel === state.nav.panel && nav.pane === state.nav.pane ? state : { ...state, nav };
+      if (nav.panel === state.nav.panel && nav.pane === state.nav.pane) return state;
+      // Leaving Settings without saving: the theme goes back to the saved one.
+      return { ...state, nav, themePreview: nav.panel === 'settings' ? state.themePreview : null };
     }
   }
 }
@@ -482,6 +545,16 @@ export function reduce(state: AppState, action: Action): AppState {
 /** Whether a snapshot or state means the main screen: signed in, or offline with a known user. */
 export function isSignedIn(s: { connection: string; me: unknown; username: string | null }): boolean {
   return s.connection !== 'signed-out' && (s.me !== null || s.username !== null);
+}
+
+/** Unread messages over all conversations. */
+export function totalUnread(state: Pick<AppState, 'contacts'>): number {
+  return state.contacts.reduce((n, c) => n + c.unread, 0);
+}
+
+/** The window's title: "(3) Parley" while there are unread messages, else "Parley". */
+export function windowTitle(unread: number): string {
+  return unread > 0 ? `(${unread}) Parley` : 'Parley';
 }
 
 /** Whether `userId` is typing now. */

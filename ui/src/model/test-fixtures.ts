@@ -25,6 +25,11 @@ export function msg(id: string, seq: number, extra: Partial<Message> = {}): Mess
     received_at: null,
     state: 'received',
     seq,
+    reply_to: null,
+    edited_at: null,
+    deleted: false,
+    reactions: [],
+    reply: null,
     ...extra,
   };
 }

@@ -1,7 +1,11 @@
-/** Sign in / create account, with the choice of server. */
+/**
+ * Sign in / create account, with the choice of server. Errors show right above the form's
+ * button (in view however short the window is), point at the field they are about, and go away
+ * once that field is changed.
+ */
 import type { Controller } from '../controller';
 import { el, whileBusy } from './dom';
-import { describeError } from '../model/errors';
+import { errorField, errorText, toCoreError } from '../model/errors';
 import { LIMITS, overLimit } from '../model/limits';
 import { normalizeServerUrl } from '../model/server-url';
 import type { AppState } from '../model/state';
@@ -70,7 +74,7 @@ export function createAuthView(ctl: Controller): { element: HTMLElement; update(
   const element = el(
     'section',
     { id: 'auth', 'aria-labelledby': 'auth-title' },
-    el('div', { class: 'auth-card' }, el('h1', { id: 'auth-title' }, 'Parley'), el('p', { class: 'tagline' }, 'Peer-to-peer chat.'), tabs, serverBox, signInForm, signUpForm, error, about),
+    el('div', { class: 'auth-card' }, el('h1', { id: 'auth-title' }, 'Parley'), el('p', { class: 'tagline' }, 'Peer-to-peer chat.'), tabs, serverBox, signInForm, signUpForm, about),
   );
   void ctl
     .appInfo()
@@ -78,6 +82,20 @@ export function createAuthView(ctl: Controller): { element: HTMLElement; update(
       about.textContent = `Parley ${info.version}${info.debug ? ' (debug build)' : ''}`;
     })
     .catch(() => undefined);
+
+  /** The fields the error shown is about: changing one takes the error away. */
+  let errorFor: HTMLInputElement[] = [];
+  const showError = (text: string, fields: HTMLInputElement[] = []) => {
+    for (const f of errorFor) f.removeAttribute('aria-invalid');
+    errorFor = text === '' ? [] : fields;
+    error.textContent = text;
+    for (const f of errorFor) f.setAttribute('aria-invalid', 'true');
+    // Next to the button just used, and scrolled to where it can be read.
+    if (text !== '') error.scrollIntoView({ block: 'nearest' });
+  };
+  element.addEventListener('input', (e) => {
+    if (errorFor.some((f) => f === e.target)) showError('');
+  });
 
   let tab: Tab = 'signin';
   const select = (next: Tab, focus = false) => {
@@ -88,7 +106,10 @@ export function createAuthView(ctl: Controller): { element: HTMLElement; update(
       button.tabIndex = on ? 0 : -1;
       form.hidden = !on;
     }
-    error.textContent = '';
+    // The error sits just above the shown form's button.
+    const form = tab === 'signin' ? signInForm : signUpForm;
+    form.insertBefore(error, form.querySelector('button[type="submit"]'));
+    showError('');
     if (focus) (tab === 'signin' ? tabSignIn : tabSignUp).focus();
   };
   tabSignIn.addEventListener('click', () => select('signin'));
@@ -105,12 +126,10 @@ export function createAuthView(ctl: Controller): { element: HTMLElement; update(
     if (!custom.checked) return { kind: 'embedded' };
     const r = normalizeServerUrl(urlInput.value);
     if (!r.ok) {
-      urlInput.setAttribute('aria-invalid', 'true');
-      error.textContent = r.error;
+      showError(r.error, [urlInput]);
       urlInput.focus();
       return null;
     }
-    urlInput.removeAttribute('aria-invalid');
     urlInput.value = r.url;
     return { kind: 'url', url: r.url };
   };
@@ -119,21 +138,31 @@ export function createAuthView(ctl: Controller): { element: HTMLElement; update(
     for (const f of fields) {
       const empty = f.value.trim() === '';
       if (empty) {
-        f.setAttribute('aria-invalid', 'true');
-        const label = element.querySelector(`label[for="${f.id}"]`)?.textContent ?? 'This field';
-        error.textContent = `${label} is required.`;
+        const label = (element.querySelector(`label[for="${f.id}"]`)?.textContent ?? 'This field').replace(/ \(optional\)$/, '');
+        showError(`Enter your ${label.toLowerCase()}.`, [f]);
         f.focus();
         return true;
       }
-      f.removeAttribute('aria-invalid');
     }
     return false;
   };
 
+  /** The inputs an error about `name` points at on the form shown, the one to fix first last. */
+  const fieldInputs = (name: string | null): HTMLInputElement[] => {
+    // Wrong login or password: either may be the wrong one; the password is typed again.
+    if (tab === 'signin') return name === 'login' ? [login.input, password.input] : [];
+    const fields: Record<string, HTMLInputElement> = { username: username.input, email: email.input, password: newPassword.input, display_name: displayNameField.input };
+    const f = name === null ? undefined : fields[name];
+    return f === undefined ? [] : [f];
+  };
+
   const submit = (button: HTMLButtonElement, busyText: string, run: () => Promise<void>) => {
-    error.textContent = '';
+    showError('');
     return whileBusy(element, button, busyText, run).catch((e: unknown) => {
-      error.textContent = describeError(e);
+      const err = toCoreError(e);
+      const fields = fieldInputs(errorField(err));
+      showError(errorText(err), fields);
+      fields[fields.length - 1]?.focus();
     });
   };
 
@@ -156,7 +185,7 @@ export function createAuthView(ctl: Controller): { element: HTMLElement; update(
     const name = displayNameField.input.value.trim();
     const tooLong = overLimit('A display name', name, LIMITS.displayName);
     if (tooLong !== null) {
-      error.textContent = tooLong;
+      showError(tooLong, [displayNameField.input]);
       displayNameField.input.focus();
       return;
     }
@@ -179,10 +208,10 @@ export function createAuthView(ctl: Controller): { element: HTMLElement; update(
         } else embedded.checked = true;
         syncServer();
       }
-      if (state.signedOutReason !== null && error.textContent === '') error.textContent = state.signedOutReason;
+      if (state.signedOutReason !== null && error.textContent === '') showError(state.signedOutReason);
     },
     showError(text: string) {
-      error.textContent = text;
+      showError(text);
     },
   };
 }

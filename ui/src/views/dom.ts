@@ -91,3 +91,20 @@ export async function whileBusy<T>(
     region.removeAttribute('aria-busy');
   }
 }
+
+/**
+ * Puts `text` over the selection of the focused `field` as typing would: undo works and `input`
+ * fires (the old `insertText` command; where it is missing, `setRangeText` and an `input` event).
+ */
+export function insertText(field: HTMLInputElement | HTMLTextAreaElement, text: string): void {
+  let done = false;
+  try {
+    done = document.activeElement === field && document.execCommand('insertText', false, text);
+  } catch {
+    done = false;
+  }
+  if (!done) {
+    field.setRangeText(text, field.selectionStart ?? field.value.length, field.selectionEnd ?? field.value.length, 'end');
+    field.dispatchEvent(new Event('input', { bubbles: true }));
+  }
+}

@@ -80,14 +80,25 @@ export function createProfileView(ctl: Controller): { element: HTMLElement; load
     });
   };
 
+  const tooLong = () =>
+    overLimit('A display name', displayName.value.trim(), LIMITS.displayName) ??
+    overLimit('A status', status.value.trim(), LIMITS.status) ??
+    overLimit('"About you"', bio.value, LIMITS.bio);
+  // A field's problem goes as soon as it is fixed (the next one, if any, shows instead).
+  let problemShown = false;
+  form.addEventListener('input', () => {
+    if (!problemShown) return;
+    const problem = tooLong();
+    problemShown = problem !== null;
+    message.textContent = problem ?? '';
+  });
+
   form.addEventListener('submit', (e) => {
     e.preventDefault();
-    const tooLong =
-      overLimit('A display name', displayName.value.trim(), LIMITS.displayName) ??
-      overLimit('A status', status.value.trim(), LIMITS.status) ??
-      overLimit('"About you"', bio.value, LIMITS.bio);
-    if (tooLong !== null) {
-      message.textContent = tooLong;
+    const problem = tooLong();
+    problemShown = problem !== null;
+    if (problem !== null) {
+      message.textContent = problem;
       return;
     }
     save.disabled = true;

@@ -1,8 +1,12 @@
-/** Search across all conversations; activating a hit opens its conversation at that message. */
+/**
+ * Search across all conversations; each hit says who wrote it ("You", or the sender's name) and
+ * in which conversation; activating a hit opens its conversation at that message.
+ */
 import type { Controller } from '../controller';
 import { arrowKeys, el } from './dom';
 import { describeError } from '../model/errors';
 import { formatDateTime } from '../model/format';
+import { senderName } from '../model/people';
 import { snippetNodes } from '../model/snippet';
 import type { SearchResult } from '../types';
 
@@ -34,10 +38,14 @@ export function createSearchView(ctl: Controller): { element: HTMLElement; focus
   let query = '';
 
   const hitElement = (hit: SearchResult): HTMLElement => {
+    const title = hit.conversation_title;
+    const sender = senderName(ctl.store.get(), hit.message, title);
+    // In a conversation with one person the other writer is that person: "Bob", or "You to Bob".
+    const who = sender === 'You' ? el('span', { class: 'hit-title' }, el('span', { class: 'hit-sender' }, 'You'), ` to ${title}`) : el('span', { class: 'hit-title' }, el('span', { class: 'hit-sender' }, sender), sender === title ? '' : ` in ${title}`);
     const button = el(
       'button',
-      { type: 'button', class: 'hit', 'data-message-id': hit.message.id },
-      el('span', { class: 'hit-head' }, el('span', { class: 'hit-title' }, hit.conversation_title), el('time', { datetime: new Date(hit.message.sent_at).toISOString() }, formatDateTime(hit.message.sent_at, Date.now()))),
+      { type: 'button', class: 'hit', 'data-message-id': hit.message.id, 'data-sender': sender === 'You' ? 'you' : hit.message.sender_id },
+      el('span', { class: 'hit-head' }, who, el('time', { datetime: new Date(hit.message.sent_at).toISOString() }, formatDateTime(hit.message.sent_at, Date.now()))),
       el('span', { class: 'snippet' }, ...snippetNodes(document, hit.snippet)),
     );
     button.addEventListener('click', () => void ctl.jumpTo(hit));

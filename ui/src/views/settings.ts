@@ -1,6 +1,7 @@
 /**
- * Settings: server, STUN/TURN servers, download folder, theme, notifications; the recovery code
- * (shown on request); media support.
+ * Settings: server, STUN/TURN servers, download folder, theme (shown at once, kept only when
+ * saved), notifications; the recovery code (shown on request); and, folded away at the bottom,
+ * About and diagnostics (the version, what the webview supports).
  */
 import type { Controller } from '../controller';
 import { el, setText } from './dom';
@@ -8,8 +9,14 @@ import { describeError } from '../model/errors';
 import { normalizeServerUrl } from '../model/server-url';
 import { keyringPhrase } from '../model/recovery';
 import { formFromSettings, validateSettings, type IceRow, type SettingsForm } from '../model/settings-form';
-import type { MediaCaps, Settings, StoreKind } from '../types';
+import type { MediaCaps, Settings, StoreKind, Theme } from '../types';
 import { createCodeReveal } from './recovery';
+
+const THEMES: [Theme, string][] = [
+  ['system', 'Same as the system'],
+  ['light', 'Light'],
+  ['dark', 'Dark'],
+];
 
 const CAP_NAMES: [keyof MediaCaps, string][] = [
   ['rtc_peer_connection', 'WebRTC (RTCPeerConnection)'],
@@ -25,13 +32,21 @@ export function createSettingsView(ctl: Controller): { element: HTMLElement; loa
   const ice = el('ul', { id: 'settings-ice', class: 'ice-list', 'aria-label': 'STUN and TURN servers' });
   const addIce = el('button', { id: 'settings-ice-add', type: 'button' }, 'Add a STUN/TURN server');
   const downloadDir = el('input', { id: 'settings-download-dir', type: 'text', spellcheck: 'false', placeholder: 'The system Downloads folder', 'aria-describedby': 'settings-download-hint' });
-  const theme = el('select', { id: 'settings-theme' }, el('option', { value: 'system' }, 'Same as the system'), el('option', { value: 'light' }, 'Light'), el('option', { value: 'dark' }, 'Dark'));
+  const themeRadios = THEMES.map(([value]) => el('input', { id: `settings-theme-${value}`, type: 'radio', name: 'settings-theme', value }));
+  const theme = el(
+    'fieldset',
+    { id: 'settings-theme', class: 'theme-choice' },
+    el('legend', {}, 'Theme'),
+    ...THEMES.map(([value, label], i) => el('div', { class: 'radio' }, themeRadios[i] as HTMLInputElement, el('label', { for: `settings-theme-${value}` }, label))),
+    el('p', { class: 'hint' }, 'Shown at once; kept when you save.'),
+  );
+  const chosenTheme = () => themeRadios.find((r) => r.checked)?.value ?? '';
   const notifications = el('input', { id: 'settings-notifications', type: 'checkbox' });
   const save = el('button', { id: 'settings-save', type: 'submit', class: 'primary' }, 'Save settings');
   const errors = el('ul', { id: 'settings-errors', class: 'error', role: 'alert' });
   const message = el('p', { id: 'settings-message', role: 'status' });
-  const media = el('ul', { id: 'settings-media', class: 'media-caps', 'aria-label': 'Media support in this window' });
-  const about = el('p', { class: 'hint', id: 'settings-about' });
+  const media = el('ul', { id: 'settings-media', class: 'media-caps', 'aria-labelledby': 'settings-media-title' });
+  const about = el('p', { id: 'settings-about' });
   const close = el('button', { type: 'button', class: 'close', 'aria-label': 'Close settings' }, '\u2715');
   const keyringText = el('p', { id: 'settings-keyring' });
   const recovery = createCodeReveal(ctl, 'settings-recovery', 'Show recovery code');
@@ -52,7 +67,7 @@ export function createSettingsView(ctl: Controller): { element: HTMLElement; loa
     ),
     el('fieldset', {}, el('legend', {}, 'STUN and TURN servers'), el('p', { class: 'hint' }, 'Used on top of those your server hands out. TURN passwords are kept in the system keyring.'), ice, addIce),
     el('div', { class: 'field' }, el('label', { for: 'settings-download-dir' }, 'Download folder'), downloadDir, el('p', { id: 'settings-download-hint', class: 'hint' }, 'A full path; leave empty for the system Downloads folder.')),
-    el('div', { class: 'field' }, el('label', { for: 'settings-theme' }, 'Theme'), theme),
+    theme,
     el('div', { class: 'check' }, notifications, el('label', { for: 'settings-notifications' }, 'Desktop notifications while the window is in the background')),
     errors,
     save,
@@ -70,9 +85,16 @@ export function createSettingsView(ctl: Controller): { element: HTMLElement; loa
       keyringText,
       recovery.element,
     ),
-    el('h3', {}, 'Media support in this window'),
-    media,
-    about,
+    // For bug reports, not for every day: folded away, and what is missing is no error.
+    el(
+      'details',
+      { id: 'settings-diagnostics', class: 'diagnostics' },
+      el('summary', {}, 'About and diagnostics'),
+      about,
+      el('h4', { id: 'settings-media-title' }, 'Media support in this window'),
+      el('p', { class: 'hint' }, 'What this window\u2019s web engine offers, for calls and media later. Nothing here needs fixing.'),
+      media,
+    ),
   );
   close.addEventListener('click', () => ctl.back());
   const syncServer = () => {
@@ -80,6 +102,8 @@ export function createSettingsView(ctl: Controller): { element: HTMLElement; loa
   };
   embedded.addEventListener('change', syncServer);
   custom.addEventListener('change', syncServer);
+  // The theme shows at once; leaving Settings without saving puts the saved one back (the store's rule).
+  for (const r of themeRadios) r.addEventListener('change', () => ctl.previewTheme(r.value as Theme));
 
   const iceRow = (row: IceRow): HTMLElement => {
     const n = () => Array.from(ice.children).indexOf(li) + 1;
@@ -120,7 +144,7 @@ export function createSettingsView(ctl: Controller): { element: HTMLElement; loa
       hasCredential: (li as HTMLElement).dataset.hasCredential === 'true',
     })),
     downloadDir: downloadDir.value,
-    theme: theme.value,
+    theme: chosenTheme(),
     notifications: notifications.checked,
     keyring,
   });
@@ -144,9 +168,24 @@ export function createSettingsView(ctl: Controller): { element: HTMLElement; loa
     syncServer();
     ice.replaceChildren(...f.ice.map(iceRow));
     downloadDir.value = f.downloadDir;
-    theme.value = f.theme;
+    for (const r of themeRadios) r.checked = r.value === f.theme;
     notifications.checked = f.notifications;
   };
+
+  // The form's own errors go as the fields are fixed: checked again on every change while shown.
+  let errorsFromCheck = false;
+  const recheck = () => {
+    if (keyring === null || errors.childElementCount === 0) return;
+    if (!errorsFromCheck) {
+      // The backend's refusal: it no longer holds once something changed.
+      errors.replaceChildren();
+      return;
+    }
+    const v = validateSettings(readForm(keyring));
+    errors.replaceChildren(...(v.ok ? [] : v.errors.map((err) => el('li', {}, err.message))));
+  };
+  form.addEventListener('input', recheck);
+  form.addEventListener('change', recheck);
 
   form.addEventListener('submit', (e) => {
     e.preventDefault();
@@ -161,10 +200,12 @@ export function createSettingsView(ctl: Controller): { element: HTMLElement; loa
       return;
     }
     const v = validateSettings(readForm(keyring));
+    errorsFromCheck = !v.ok;
     if (!v.ok) {
       errors.replaceChildren(...v.errors.map((err) => el('li', {}, err.message)));
       return;
     }
+    errorsFromCheck = false;
     save.disabled = true;
     ctl
       .saveSettings(v.settings, v.credentials.length > 0 ? v.credentials : undefined)
@@ -185,7 +226,7 @@ export function createSettingsView(ctl: Controller): { element: HTMLElement; loa
     media.replaceChildren(
       ...CAP_NAMES.map(([key, name]) => {
         const on = caps?.[key] ?? false;
-        return el('li', { 'data-cap': key, 'data-available': String(on) }, el('span', { class: on ? 'yes' : 'no', 'aria-hidden': 'true' }, on ? '\u2713' : '\u2717'), ` ${name}: ${on ? 'available' : 'not available'}`);
+        return el('li', { 'data-cap': key, 'data-available': String(on) }, el('span', { class: on ? 'yes' : 'no', 'aria-hidden': 'true' }, on ? '\u2713' : '\u2013'), ` ${name}: ${on ? 'available' : 'not available'}`);
       }),
     );
   };

@@ -1,12 +1,13 @@
 /**
  * The main screen: top bar with navigation, banner, the recovery code reminder, sidebar and the
- * detail pane; the sign-out dialog over it.
+ * detail pane; the sign-out dialog and a contact's profile over it.
  */
 import type { Controller } from '../controller';
 import { el, setAttr, setText } from './dom';
 import { displayName, type AppState, type Nav, type Panel } from '../model/state';
 import { avatarElement } from './avatar';
 import { createBanner, createNotice } from './banner';
+import { createContactProfile } from './contact-profile';
 import { createConversationView } from './conversation';
 import { createProfileView } from './profile';
 import { createRecoveryCard } from './recovery';
@@ -45,7 +46,7 @@ export function createMainScreen(ctl: Controller): MainScreen {
   const recovery = createRecoveryCard(ctl, () => navChats.focus());
   const notice = createNotice(ctl);
   const sidebar = createSidebar(ctl);
-  const conversation = createConversationView(ctl);
+  const conversation = createConversationView(ctl, (userId, opener) => contactProfile.open(userId, opener));
   const search = createSearchView(ctl);
   const profile = createProfileView(ctl);
   const settings = createSettingsView(ctl);
@@ -54,7 +55,8 @@ export function createMainScreen(ctl: Controller): MainScreen {
   const layout = el('div', { class: 'layout' }, sidebar.element, detail);
   const screen = [topbar, banner.element, recovery.element, notice.element, layout];
   const signOutDialog = createSignOutDialog(ctl, signOut, screen);
-  const element = el('div', { id: 'main' }, ...screen, signOutDialog.element);
+  const contactProfile = createContactProfile(ctl, screen);
+  const element = el('div', { id: 'main' }, ...screen, signOutDialog.element, contactProfile.element);
 
   signOut.addEventListener('click', () => signOutDialog.open());
 
@@ -95,6 +97,8 @@ export function createMainScreen(ctl: Controller): MainScreen {
       signOutDialog.onKey(e);
       return;
     }
+    // The profile dialog handles its own keys (Escape, Tab); nothing behind it reacts.
+    if (contactProfile.isOpen()) return;
     if (e.key === 'Escape' && !e.defaultPrevented) {
       if (ctl.back()) e.preventDefault();
     } else if ((e.ctrlKey || e.metaKey) && !e.shiftKey && !e.altKey && e.key.toLowerCase() === 'k') {
@@ -135,8 +139,6 @@ export function createMainScreen(ctl: Controller): MainScreen {
       conversation.update(state, prev);
       if (prev === null || (state.open === null) !== (prev.open === null)) applyNav(state.nav, state.nav);
       if (state.open !== null && prev?.open?.userId !== state.open.userId && state.nav.panel === 'chats') conversation.focusComposer();
-      const unread = state.contacts.reduce((n, c) => n + c.unread, 0);
-      document.title = unread > 0 ? `(${unread}) Parley` : 'Parley';
     },
     destroy() {
       document.removeEventListener('keydown', onKey);

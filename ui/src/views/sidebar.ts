@@ -1,11 +1,14 @@
-/** The left pane: joined rooms, the room directory and the contacts with presence and unread counts. */
+/**
+ * The left pane: joined rooms (each opens to who is in it, with a way to message them), the room
+ * directory and the contacts with presence and unread counts.
+ */
 import type { Controller } from '../controller';
 import { arrowKeys, el, reconcile, setAttr, setText } from './dom';
 import { describeError } from '../model/errors';
-import { LIMITS, overLimit } from '../model/limits';
 import { preview } from '../model/format';
+import { peopleIn, peopleText, roomMembers, roomNameProblem, type Member } from '../model/rooms';
 import { displayName, type AppState, type ContactView } from '../model/state';
-import type { RoomSummary, RoomState } from '../types';
+import type { RoomSummary, RoomState, User } from '../types';
 import { avatarElement } from './avatar';
 
 export function createSidebar(ctl: Controller): { element: HTMLElement; update(state: AppState, prev: AppState | null): void } {
@@ -19,30 +22,32 @@ export function createSidebar(ctl: Controller): { element: HTMLElement; update(s
   const contacts = el('ul', { id: 'contacts', class: 'contacts', 'aria-label': 'Contacts' });
   const noContacts = el('p', { class: 'hint empty' }, 'No contacts yet. Join a room to meet people.');
 
+  const showRoomError = (text: string) => {
+    setText(roomError, text);
+    setAttr(roomName, 'aria-invalid', text === '' ? null : 'true');
+  };
   const join = async (name: string) => {
     const room = name.trim();
-    if (room === '') {
-      roomError.textContent = 'Enter a room name.';
+    // The server's rule is checked here first, so that its developer wording never shows.
+    const problem = room === '' ? 'Enter a room name.' : roomNameProblem(room);
+    if (problem !== null) {
+      showRoomError(problem);
       roomName.focus();
       return;
     }
-    const tooLong = overLimit('A room name', room, LIMITS.room);
-    if (tooLong !== null) {
-      roomError.textContent = tooLong;
-      roomName.focus();
-      return;
-    }
-    roomError.textContent = '';
+    showRoomError('');
     joinButton.disabled = true;
     try {
       await ctl.joinRoom(room);
       roomName.value = '';
     } catch (e) {
-      roomError.textContent = describeError(e);
+      showRoomError(describeError(e));
     } finally {
       joinButton.disabled = false;
     }
   };
+  // What is wrong is said while typing, and goes away once the name is fine or the field empty.
+  roomName.addEventListener('input', () => showRoomError(roomNameProblem(roomName.value) ?? ''));
   joinForm.addEventListener('submit', (e) => {
     e.preventDefault();
     void join(roomName.value);
@@ -57,29 +62,72 @@ export function createSidebar(ctl: Controller): { element: HTMLElement; update(s
     el('section', { class: 'side-section grow', 'aria-labelledby': 'contacts-title' }, el('h2', { id: 'contacts-title' }, 'Contacts'), contacts, noContacts),
   );
 
-  const renderRooms = (list: RoomState[]) =>
+  // Each room's members are a disclosure of its own (kept open across updates: reconcile keeps the element).
+  let membersId = 0;
+
+  const renderMembers = (list: HTMLElement, members: Member[]) =>
+    reconcile(
+      list,
+      members,
+      (m) => m.user.id,
+      (m) => {
+        const text = el('span', { class: 'member-text' }, el('span', { class: 'name' }), el('span', { class: 'member-status' }));
+        const li = el('li', { class: 'member', 'data-user-id': m.user.id }, avatarElement(ctl, m.user, m.name), text);
+        if (!m.you) {
+          const message = el('button', { type: 'button', class: 'message-member' }, 'Message');
+          message.addEventListener('click', () => void ctl.openConversation(m.user.id, displayName(m.user)));
+          li.append(message);
+        }
+        return li;
+      },
+      (node, m) => {
+        const avatar = node.querySelector('.avatar') as HTMLElement;
+        if (avatar.dataset.avatar !== (m.user.avatar_url ?? '')) avatar.replaceWith(avatarElement(ctl, m.user, m.name));
+        setText(node.querySelector('.name') as Element, m.you ? `${m.name} (you)` : m.name);
+        const status = node.querySelector('.member-status') as HTMLElement;
+        setText(status, m.user.status);
+        status.hidden = m.user.status.trim() === '';
+        const message = node.querySelector<HTMLButtonElement>('.message-member');
+        if (message !== null) setAttr(message, 'aria-label', `Message ${m.name}`);
+      },
+    );
+
+  const renderRooms = (list: RoomState[], me: User | null) =>
     reconcile(
       rooms,
       list,
       (r) => r.room,
       (r) => {
+        const id = `room-members-${++membersId}`;
+        const open = el('button', { type: 'button', class: 'room-open', 'aria-expanded': 'false', 'aria-controls': id }, `# ${r.room}`);
+        const members = el('ul', { id, class: 'members', 'aria-label': `In ${r.room}` });
+        members.hidden = true;
+        open.addEventListener('click', () => {
+          const show = members.hidden;
+          members.hidden = !show;
+          open.setAttribute('aria-expanded', String(show));
+        });
         const leave = el('button', { type: 'button', class: 'leave', 'aria-label': `Leave ${r.room}` }, 'Leave');
         leave.addEventListener('click', () => {
           leave.disabled = true;
           ctl.leaveRoom(r.room).catch((e: unknown) => {
             leave.disabled = false;
-            roomError.textContent = describeError(e);
+            showRoomError(describeError(e));
           });
         });
-        return el('li', { 'data-room': r.room }, el('span', { class: 'room-name' }, `# ${r.room}`), el('span', { class: 'count' }), leave);
+        return el('li', { 'data-room': r.room }, el('div', { class: 'room-line' }, open, el('span', { class: 'count' }), leave), members);
       },
       (node, r) => {
-        const n = r.peers.length;
-        setText(node.querySelector('.count') as Element, n === 0 ? 'just you' : `${n} other${n === 1 ? '' : 's'}`);
+        const people = roomMembers(r, me);
+        setText(node.querySelector('.count') as Element, peopleText(Math.max(1, people.length), true));
+        const open = node.querySelector('.room-open') as HTMLButtonElement;
+        setAttr(open, 'aria-label', `${r.room}: ${peopleText(Math.max(1, people.length), true)}. Show who is in it`);
+        renderMembers(node.querySelector('.members') as HTMLElement, people);
       },
     );
 
-  const renderDirectory = (list: RoomSummary[], joined: Set<string>) =>
+  const renderDirectory = (list: RoomSummary[], joinedRooms: RoomState[], me: User | null) => {
+    const joined = new Set(joinedRooms.map((r) => r.room));
     reconcile(
       directory,
       list,
@@ -90,13 +138,15 @@ export function createSidebar(ctl: Controller): { element: HTMLElement; update(s
         return el('li', { 'data-room': r.name }, el('span', { class: 'room-name' }, `# ${r.name}`), el('span', { class: 'count' }), button);
       },
       (node, r) => {
-        setText(node.querySelector('.count') as Element, `${r.online} online`);
+        // Counted as the room's own line counts it, for a room you are in.
+        setText(node.querySelector('.count') as Element, peopleText(peopleIn(r.name, joinedRooms, list, me), joined.has(r.name)));
         const button = node.querySelector('button') as HTMLButtonElement;
         button.disabled = joined.has(r.name);
         setText(button, joined.has(r.name) ? 'Joined' : 'Join');
         setAttr(button, 'aria-label', joined.has(r.name) ? `${r.name}: joined` : `Join ${r.name}`);
       },
     );
+  };
 
   const renderContacts = (list: ContactView[], openId: string | null, typing: Record<string, number>) =>
     reconcile(
@@ -141,9 +191,9 @@ export function createSidebar(ctl: Controller): { element: HTMLElement; update(s
   return {
     element,
     update(state, prev) {
-      if (prev === null || state.rooms !== prev.rooms) renderRooms(state.rooms);
-      if (prev === null || state.directory !== prev.directory || state.rooms !== prev.rooms) {
-        renderDirectory(state.directory, new Set(state.rooms.map((r) => r.room)));
+      if (prev === null || state.rooms !== prev.rooms || state.me !== prev.me) renderRooms(state.rooms, state.me);
+      if (prev === null || state.directory !== prev.directory || state.rooms !== prev.rooms || state.me !== prev.me) {
+        renderDirectory(state.directory, state.rooms, state.me);
       }
       directoryBox.hidden = state.directory.length === 0;
       if (prev === null || state.contacts !== prev.contacts || state.open?.userId !== prev.open?.userId || state.typing !== prev.typing) {

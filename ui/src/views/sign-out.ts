@@ -1,6 +1,7 @@
 /**
  * "Sign out of Parley on this computer?": a small modal dialog in the main screen with the
- * choice to keep this device's history (the default) or delete it.
+ * choice to keep this device's history (the default) or delete it. *Sign out* in the top bar
+ * only opens it: signing out always takes this second, confirming step.
  */
 import type { Controller } from '../controller';
 import { el, setText } from './dom';
@@ -97,6 +98,11 @@ export function createSignOutDialog(ctl: Controller, opener: HTMLElement, backgr
     },
     isOpen: () => !element.hidden,
     onKey(e) {
+      // A held-down Enter or Space that opened the dialog must not go on to confirm it.
+      if ((e.key === 'Enter' || e.key === ' ') && e.repeat) {
+        e.preventDefault();
+        return;
+      }
       if (e.key === 'Escape' && !e.defaultPrevented) {
         e.preventDefault();
         close();

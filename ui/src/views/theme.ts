@@ -1,6 +1,7 @@
 /**
  * The palette on <html>: `data-theme` is `light` or `dark` (all the stylesheet knows) and
- * `data-theme-choice` the setting. The choice is the store's; "system" follows the OS, live.
+ * `data-theme-choice` the setting. The choice is the store's (a theme previewed in Settings goes
+ * first); "system" follows the OS, live.
  */
 import type { AppState, Store } from '../model/state';
 import type { MediaWatch } from '../platform';
@@ -12,9 +13,11 @@ export function showTheme(store: Pick<Store, 'get' | 'subscribe'>, systemDark: M
     root.dataset.theme = dark ? 'dark' : 'light';
     root.dataset.themeChoice = choice;
   };
+  const shown = (state: AppState) => state.themePreview ?? state.theme;
   store.subscribe((state: AppState, prev: AppState) => {
-    if (state.theme !== null && state.theme !== prev.theme) apply(state.theme);
+    const theme = shown(state);
+    if (theme !== null && theme !== shown(prev)) apply(theme);
   });
   // Before the settings are read, the OS decides.
-  systemDark.onChange(() => apply(store.get().theme ?? 'system'));
+  systemDark.onChange(() => apply(shown(store.get()) ?? 'system'));
 }

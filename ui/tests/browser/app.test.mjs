@@ -355,12 +355,16 @@ pageTest('rooms: directory, join, roster contacts online, leave', { session: 'on
 pageTest('settings: theme, validation and media capabilities', { session: 'online' }, async (page) => {
   await page.waitForSelector('#main');
   await page.click('#nav-settings');
+  // The webview's media support is a diagnostic, folded away at the bottom.
+  await page.waitForSelector('#settings-media li', { state: 'attached' });
+  assert.equal(await page.isVisible('#settings-media'), false);
+  await page.click('#settings-diagnostics summary');
   await page.waitForSelector('#settings-media li');
   assert.equal(await page.$$eval('#settings-media li', (l) => l.length), 4);
   assert.equal(await page.getAttribute('#settings-media [data-cap="rtc_peer_connection"]', 'data-available'), 'true');
   const caps = (await mock(page, 'callsOf', 'report_media_caps'))[0];
   assert.equal(caps.caps.rtc_peer_connection, true);
-  await page.selectOption('#settings-theme', 'dark');
+  await page.check('#settings-theme-dark');
   await page.fill('#settings-download-dir', 'relative/path');
   await page.click('#settings-save');
   assert.match(await page.textContent('#settings-errors'), /full path/);

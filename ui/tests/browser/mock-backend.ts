@@ -51,7 +51,7 @@ function makeUser(id: string, display_name: string, extra: Partial<User> = {}): 
 const users = new Map<string, User & { password: string }>();
 for (const [u, pw] of [
   [makeUser('alice', 'Alice', { email: 'alice@example.org' }), 'correct horse'],
-  [makeUser('bob', 'Bob', { status: 'Around' }), 'bob-password'],
+  [makeUser('bob', 'Bob', { status: 'Around', bio: 'Cellist.\nAsk me about <b>bold</b> bows: https://example.org/bows' }), 'bob-password'],
   [makeUser('carol', 'Carol'), 'carol-password'],
 ] as const) {
   users.set(u.id, { ...u, password: pw });
@@ -168,6 +168,11 @@ function store(conversation: string, direction: Message['direction'], body: stri
     received_at: direction === 'incoming' ? sentAt : null,
     state: state ?? (direction === 'outgoing' ? 'pending' : 'received'),
     seq,
+    reply_to: null,
+    edited_at: null,
+    deleted: false,
+    reactions: [],
+    reply: null,
   };
   conv(conversation).push(m);
   return m;
@@ -311,7 +316,8 @@ const handlers: Record<string, (a: Args) => unknown> = {
     checkServer(a.server);
     const username = String(a.username);
     if (users.has(username)) return fail('username_taken', 'That username is taken.');
-    if (String(a.password).length < 8) return fail('invalid_input', 'password: use at least 8 characters.');
+    // The server's own words (parley-protocol's validate), which the UI words for people.
+    if (String(a.password).length < 8) return fail('invalid_input', 'password must be at least 8 characters');
     users.set(username, { ...makeUser(username, typeof a.displayName === 'string' ? a.displayName : username, { email: String(a.email) }), password: String(a.password) });
     return signedIn(username);
   },
@@ -323,7 +329,8 @@ const handlers: Record<string, (a: Args) => unknown> = {
   },
   room_directory: () => {
     needOnline();
-    return Object.entries(roomMembers).map(([name, m]) => ({ name, online: m.length }));
+    // As the server counts: every connection in the room, yours too once you joined it.
+    return Object.entries(roomMembers).map(([name, m]) => ({ name, online: m.length + (joined.has(name) ? 1 : 0) }));
   },
   join_room: (a) => {
     needOnline();
@@ -452,6 +459,9 @@ const handlers: Record<string, (a: Args) => unknown> = {
   },
   report_media_caps: () => null,
   ui_ready: () => null,
+  // Recorded (`callsOf`): the system browser and the native title are the Rust side's.
+  open_url: () => null,
+  set_unread: () => null,
 };
 
 async function emitEvent(event: CoreEvent): Promise<void> {
@@ -509,6 +519,19 @@ const mock = {
   /** What stops the profile from opening (null: nothing; "Try again" then opens it). */
   setStartupProblem(code: string | null): void {
     problem = code;
+  },
+  /** `userId`'s profile changes (`peer-updated` in every joined room they are in). */
+  async updateUser(userId: string, fields: Partial<User>): Promise<void> {
+    const u = users.get(userId);
+    if (u === undefined) throw new Error(`no user ${userId}`);
+    Object.assign(u, fields);
+    for (const [room, peers] of joined) {
+      const peer = peers.find((p) => p.user.id === userId);
+      if (peer !== undefined) {
+        peer.user = publicUser(userId);
+        await emitEvent({ event: 'peer-updated', room, peer });
+      }
+    }
   },
   /** Makes command `cmd` fail once with `code`. */
   failNext(cmd: string, code: string, message = 'Mock failure.'): void {

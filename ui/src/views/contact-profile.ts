@@ -1,0 +1,94 @@
+/**
+ * A contact's profile (`#contact-profile`): avatar, display name, username, whether they are
+ * online, status and bio, as their profile last came (contacts, room rosters). A small dialog
+ * over the main screen, opened from the conversation's header; ✕, Escape or a click beside it
+ * closes it and the focus goes back to what opened it.
+ */
+import type { Controller } from '../controller';
+import { el, setText } from './dom';
+import { findUser } from '../model/people';
+import { displayName } from '../model/state';
+import { avatarElement } from './avatar';
+
+export type ContactProfile = { element: HTMLElement; open(userId: string, opener: HTMLElement): void; close(): void; isOpen(): boolean };
+
+/** `background`: the parts of the screen behind the dialog, made inert while it is open. */
+export function createContactProfile(ctl: Controller, background: readonly HTMLElement[]): ContactProfile {
+  const close = el('button', { id: 'contact-profile-close', type: 'button', class: 'close', 'aria-label': 'Close the profile' }, '\u2715');
+  const avatarSlot = el('span', { class: 'profile-avatar' });
+  const name = el('h2', { id: 'contact-profile-name' });
+  const username = el('p', { id: 'contact-profile-username', class: 'hint' });
+  const presence = el('p', { id: 'contact-profile-presence', class: 'profile-presence' });
+  const status = el('p', { id: 'contact-profile-status', class: 'profile-status' });
+  const bioTitle = el('h3', { id: 'contact-profile-bio-title' }, 'About');
+  const bio = el('p', { id: 'contact-profile-bio', class: 'profile-bio' });
+  const dialog = el(
+    'div',
+    { id: 'contact-profile', class: 'dialog contact-profile', role: 'dialog', 'aria-modal': 'true', 'aria-labelledby': 'contact-profile-name' },
+    el('div', { class: 'profile-head' }, avatarSlot, el('div', { class: 'profile-names' }, name, username, presence), close),
+    status,
+    bioTitle,
+    bio,
+  );
+  const element = el('div', { class: 'modal-backdrop' }, dialog);
+  element.hidden = true;
+  let opener: HTMLElement | null = null;
+  const setInert = (on: boolean) => {
+    for (const node of background) {
+      if (on) node.setAttribute('inert', '');
+      else node.removeAttribute('inert');
+    }
+  };
+
+  const hide = () => {
+    if (element.hidden) return;
+    element.hidden = true;
+    setInert(false);
+    if (opener?.isConnected === true) opener.focus();
+    opener = null;
+  };
+  close.addEventListener('click', hide);
+  element.addEventListener('click', (e) => {
+    if (e.target === element) hide();
+  });
+  element.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape') {
+      // Only the dialog closes, not the conversation behind it.
+      e.preventDefault();
+      e.stopPropagation();
+      hide();
+    } else if (e.key === 'Tab') {
+      // The close button is the one control: the focus stays on it.
+      e.preventDefault();
+      close.focus();
+    }
+  });
+
+  return {
+    element,
+    open(userId, from) {
+      const state = ctl.store.get();
+      const user = findUser(state, userId);
+      if (user === null) return;
+      const shown = displayName(user);
+      avatarSlot.replaceChildren(avatarElement(ctl, user, shown));
+      setText(name, shown);
+      setText(username, `@${user.username}`);
+      const contact = state.contacts.find((c) => c.user.id === userId);
+      const online = contact?.online ?? false;
+      setText(presence, online ? 'Online' : 'Offline');
+      presence.classList.toggle('online', online);
+      setText(status, user.status);
+      status.hidden = user.status.trim() === '';
+      // Their words, as text: a bio is peer text like a message.
+      setText(bio, user.bio.trim() !== '' ? user.bio : `${shown} hasn\u2019t written anything about themselves yet.`);
+      bio.classList.toggle('empty', user.bio.trim() === '');
+      opener = from;
+      element.hidden = false;
+      setInert(true);
+      close.focus();
+    },
+    close: hide,
+    isOpen: () => !element.hidden,
+  };
+}
