@@ -311,11 +311,16 @@ async fn wait_connection(app: &AppInstance, state: &str) {
 const PASSWORD: &str = "correct horse battery staple";
 const HELLO: &str = "Hello Bob, the lighthouse opens at nine";
 const REPLY: &str = "Hi Alice, see you at the harbour";
+const AFTER_SIGN_IN: &str = "Signed out and back, still here";
+const AFTER_TAKEOVER: &str = "Your app hosts the server now";
 
 /// Two people on one machine through the "This device" server: Alice's app hosts it, Bob's uses
-/// it. They meet in a room and chat (unread badge, delivery states); Bob's app restarts and
-/// restores its session from the keyring with the history intact; then Alice's app (the host)
-/// quits, and Bob, offline, still reads and searches the history.
+/// it. They meet in a room and chat (unread badge, delivery states); Alice signs out and in
+/// again and is back in the room with no action, a message going out at once; Bob's app
+/// restarts and restores its session from the keyring with the history intact; Alice's app
+/// (the host) quits and Bob's takes over hosting, so Bob stays reachable and Alice, started
+/// again, chats with him; finally Bob with no server at all still reads and searches the
+/// history.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_people_chat_restart_and_search_offline() {
     const TEST: &str = "two_people_chat_restart_and_search_offline";
@@ -382,6 +387,44 @@ async fn two_people_chat_restart_and_search_offline() {
     eprintln!("alice's message is {delivered}");
     alice.screenshot("conversation").await;
 
+    // Alice signs out and in again: the room comes back by itself, Bob shows online, and a
+    // message goes out at once (it once sat at ◷ until the room was joined again by hand).
+    let a = alice.session();
+    a.click("#sign-out").await.on(&alice, "signing out");
+    a.wait_displayed("#sign-out-dialog")
+        .await
+        .on(&alice, "the sign-out dialog");
+    a.click("#sign-out-confirm").await.on(&alice, "confirming the sign-out");
+    a.wait_displayed("#auth").await.on(&alice, "the sign-in screen");
+    a.click("#tab-signin").await.on(&alice, "the sign-in tab");
+    a.click("#server-embedded").await.on(&alice, "\"This device\"");
+    // The sign-in form remembers who signed in last.
+    let login = a
+        .execute("return document.querySelector('#signin-login').value", vec![])
+        .await
+        .on(&alice, "the login field");
+    assert_eq!(login, json!("alice"), "alice: the login field offers the last username");
+    a.type_into("#signin-password", PASSWORD).await.on(&alice, "password");
+    a.click("#signin-submit").await.on(&alice, "signing in");
+    a.wait_for_element("#me[data-username=\"alice\"]")
+        .await
+        .on(&alice, "signed in again");
+    a.wait_for_element("#rooms [data-room=\"lobby\"]")
+        .await
+        .on(&alice, "the lobby back without joining it by hand");
+    a.wait_for_attribute(&contact("bob"), "data-online", "true")
+        .await
+        .on(&alice, "bob online again");
+    open_conversation(&alice, "bob").await;
+    send(&alice, AFTER_SIGN_IN).await;
+    a.wait_for("alice: the message after signing in delivered", || async {
+        let state = message_state(a, "outgoing", AFTER_SIGN_IN).await;
+        Ok(state.filter(|s| s == "delivered" || s == "read"))
+    })
+    .await
+    .expect("the message after signing in delivered");
+    wait_for_message(&bob, "incoming", AFTER_SIGN_IN).await;
+
     // Bob quits and starts again: signed in from the keyring, no sign-in screen, history there.
     bob.close().await;
     bob.open().await;
@@ -403,13 +446,46 @@ async fn two_people_chat_restart_and_search_offline() {
     wait_for_message(&bob, "incoming", HELLO).await;
     wait_for_message(&bob, "outgoing", REPLY).await;
 
-    // Alice's app quits, and the server with it: Bob is offline but keeps his history.
+    // Alice's app quits, and the server with it: Bob's app takes over hosting at once, so he is
+    // back online in the lobby, and Alice, started again, finds her session and chats with him.
     alice.close().await;
+    wait_connection(&bob, "online").await;
     let b = bob.session();
+    b.wait_for_element("#rooms [data-room=\"lobby\"]")
+        .await
+        .on(&bob, "the lobby still listed");
+    alice.open().await;
+    let a = alice.session();
+    a.wait_for_element("#me[data-username=\"alice\"]")
+        .await
+        .on(&alice, "the session restored from Bob's server");
+    wait_connection(&alice, "online").await;
+    a.wait_for_attribute(&contact("bob"), "data-online", "true")
+        .await
+        .on(&alice, "bob online on the server his app now hosts");
+    open_conversation(&alice, "bob").await;
+    send(&alice, AFTER_TAKEOVER).await;
+    wait_for_message(&bob, "incoming", AFTER_TAKEOVER).await;
+
+    // No server at all: both quit, and Bob starts with another port for "This device", so
+    // nothing answers at the address his session is on. He is offline but keeps his history.
+    bob.close().await;
+    alice.close().await;
+    let mut bob = AppInstance::launch(
+        &desktop,
+        "bob-offline",
+        &desktop.app_env("bob", free_port(), "keyutils"),
+    )
+    .await;
+    let b = bob.session();
+    b.wait_for_element("#me[data-username=\"bob\"]")
+        .await
+        .on(&bob, "bob's profile, offline");
     b.wait_displayed("#offline-banner")
         .await
         .expect("bob: the offline banner");
     wait_connection(&bob, "offline").await;
+    open_conversation(&bob, "alice").await;
     wait_for_message(&bob, "incoming", HELLO).await;
     bob.screenshot("offline").await;
 
