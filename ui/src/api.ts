@@ -73,7 +73,15 @@ export const api = {
   historyAfter: (conversationId: string, after: string, limit?: number) =>
     call<Page>('history_after', { conversationId, after, limit }),
   messageCursor: (messageId: string) => call<string>('message_cursor', { messageId }),
-  sendMessage: (userId: string, body: string) => call<Message>('send_message', { userId, body }),
+  /** `replyTo`: the id of the message of this conversation it answers. */
+  sendMessage: (userId: string, body: string, replyTo?: string) =>
+    call<Message>('send_message', replyTo === undefined ? { userId, body } : { userId, body, replyTo }),
+  /** One of our messages within `LIMITS.editWindowMs`; answers it as it now is. */
+  editMessage: (conversationId: string, id: string, body: string) => call<Message>('edit_message', { conversationId, id, body }),
+  /** For everyone (ours, within the window: a placeholder on both sides), or on this device only. */
+  deleteMessage: (conversationId: string, id: string, forEveryone: boolean) => call<null>('delete_message', { conversationId, id, forEveryone }),
+  /** Our reaction (one per person; a new one replaces it), null takes it back; answers the message. */
+  react: (conversationId: string, id: string, emoji: string | null) => call<Message>('react', { conversationId, id, emoji }),
   markRead: (conversationId: string) => call<number>('mark_read', { conversationId }),
   setTyping: (userId: string, active: boolean) => call<void>('set_typing', { userId, active }),
   search: (query: string, before?: string, limit?: number) =>
@@ -99,9 +107,14 @@ export const api = {
   openUrl: (url: string) => call<null>('open_url', { url }),
   /** The total of unread messages, for the window's title (and a taskbar/dock badge where there is one). */
   setUnread: (count: number) => call<null>('set_unread', { count }),
+  /** The system's folder picker, opening at `current`; null when cancelled. */
+  pickFolder: (current?: string) => call<string | null>('pick_folder', current === undefined ? {} : { current }),
   /** Calls `handler` with every `core-event` payload; resolves to the function that stops it. */
   onCoreEvent: (handler: (event: Numbered<CoreEvent>) => void): Promise<() => void> =>
     listen<Numbered<CoreEvent>>('core-event', (e) => handler(e.payload)),
+  /** Calls `handler` with the conversation id of a desktop notification the person clicked. */
+  onOpenConversation: (handler: (conversationId: string) => void): Promise<() => void> =>
+    listen<string>('open-conversation', (e) => handler(e.payload)),
 };
 
 export type Api = typeof api;

@@ -283,4 +283,137 @@ describe('Controller', () => {
     ctl.back();
     expect(store.get().themePreview).toBeNull();
   });
+
+  it('an avatar that could not be fetched is asked for again (never kept as none), and once online again', async () => {
+    let fail = true;
+    const { ctl, store, fake } = await setup(true, true, {
+      avatar: () => {
+        if (fail) throw { code: 'not_online', message: 'not yet' };
+        return new Uint8Array([1, 2, 3]);
+      },
+    });
+    const bob = user('bob', { avatar_url: '/avatars/bob?v=1' });
+    expect(await ctl.avatar(bob)).toBeNull();
+    fail = false;
+    const url = await ctl.avatar(bob);
+    expect(url).toMatch(/^blob:/);
+    // Fetched once it worked, then kept.
+    expect(await ctl.avatar(bob)).toBe(url);
+    expect(fake.of('avatar')).toEqual([['bob'], ['bob']]);
+    // What waits for the connection runs once, when it comes (back) online.
+    const retried: string[] = [];
+    ctl.whenOnline(() => retried.push('avatar'));
+    ctl.handleEvent({ event: 'typing', user_id: 'bob', active: true });
+    expect(retried).toEqual([]);
+    ctl.handleEvent({ event: 'offline', reason: 'eof' });
+    ctl.handleEvent({ event: 'online', peer_id: 'p', user: user('alice') });
+    ctl.handleEvent({ event: 'offline', reason: 'eof' });
+    ctl.handleEvent({ event: 'online', peer_id: 'p', user: user('alice') });
+    expect(retried).toEqual(['avatar']);
+    expect(store.get().connection).toBe('online');
+  });
+
+  it('sends a reply with the id it answers; edits, deletions and reactions land in the store', async () => {
+    const mine = msg('o1', 3, { direction: 'outgoing', body: 'hello' });
+    const { ctl, store, fake } = await setup(true, true, {
+      historyPage: () => ({ messages: [mine, msg('m2', 2), msg('m1', 1)], next: null }),
+      editMessage: (_c: unknown, _id: unknown, body: unknown) => ({ ...mine, body: String(body), edited_at: 5 }),
+      react: (_c: unknown, _id: unknown, emoji: unknown) => ({ ...mine, reactions: emoji === null ? [] : [{ user_id: 'alice', emoji: String(emoji) }] }),
+      deleteMessage: () => null,
+    });
+    await ctl.openConversation('bob');
+    await ctl.send('plain');
+    await ctl.send('answer', 'm1');
+    expect(fake.of('sendMessage')).toEqual([
+      ['bob', 'plain', undefined],
+      ['bob', 'answer', 'm1'],
+    ]);
+    const shown = (id: string) => store.get().open?.messages.find((m) => m.id === id);
+
+    await ctl.editMessage(mine, 'hello again');
+    expect(fake.of('editMessage')).toEqual([['bob', 'o1', 'hello again']]);
+    expect(shown('o1')).toMatchObject({ body: 'hello again', edited_at: 5 });
+    await ctl.react(mine, '👍');
+    expect(shown('o1')?.reactions).toEqual([{ user_id: 'alice', emoji: '👍' }]);
+    await ctl.react(mine, null);
+    expect(fake.of('react')).toEqual([
+      ['bob', 'o1', '👍'],
+      ['bob', 'o1', null],
+    ]);
+
+    await ctl.deleteMessage(mine, true);
+    expect(shown('o1')).toMatchObject({ deleted: true, body: '', reactions: [] });
+    const contactsBefore = fake.of('contacts').length;
+    await ctl.deleteMessage(msg('m2', 2), false);
+    expect(fake.of('deleteMessage')).toEqual([
+      ['bob', 'o1', true],
+      ['bob', 'm2', false],
+    ]);
+    expect(shown('m2')).toBeUndefined();
+    // The contact's preview and unread count may have changed: asked again.
+    expect(fake.of('contacts').length).toBe(contactsBefore + 1);
+  });
+
+  it("shows a quoted message: highlighted at once when loaded, else with the pages around it", async () => {
+    const { ctl, store, fake } = await setup(true, true, {
+      messageCursor: (id: unknown) => `c-${String(id)}`,
+      historyAfter: (_c: unknown, after: unknown) => (after === 'c-q' ? { messages: [msg('n1', 11), msg('n2', 12)], next: null } : { messages: [], next: null }),
+      historyPage: (_c: unknown, before: unknown) =>
+        before === 'c-n1' ? { messages: [msg('q', 10), msg('p1', 9)], next: 'c-p1' } : { messages: [msg('m2', 2), msg('m1', 1)], next: 'c1' },
+    });
+    await ctl.openConversation('bob');
+    await ctl.showMessage('m1');
+    expect(store.get().open?.highlightId).toBe('m1');
+    expect(fake.of('messageCursor')).toEqual([]);
+
+    await ctl.showMessage('q');
+    const open = store.get().open;
+    expect(open?.messages.map((m) => m.id)).toEqual(['p1', 'q', 'n1', 'n2']);
+    expect(open?.highlightId).toBe('q');
+    expect(open?.older).toBe('c-p1');
+    expect(fake.of('messageCursor')).toEqual([['q'], ['n1']]);
+  });
+
+  it('a quoted message that is the newest: the latest page holds it', async () => {
+    const { ctl, store } = await setup(true, true, {
+      messageCursor: () => 'c-q',
+      historyAfter: () => ({ messages: [], next: null }),
+      historyPage: (_c: unknown, before: unknown) => (before === undefined ? { messages: [msg('q', 3), msg('m2', 2)], next: null } : { messages: [], next: null }),
+    });
+    store.dispatch({ type: 'open', userId: 'bob', title: 'Bob' });
+    await ctl.showMessage('q');
+    expect(store.get().open?.highlightId).toBe('q');
+    expect(store.get().open?.newer).toBeNull();
+  });
+
+  it('a clicked notification opens its conversation', async () => {
+    const handlers: Record<string, (x: unknown) => void> = {};
+    const { ctl, store, fake } = await setup(true, true, {
+      onCoreEvent: (h: (x: unknown) => void) => {
+        handlers.core = h;
+        return () => undefined;
+      },
+      onOpenConversation: (h: (x: unknown) => void) => {
+        handlers.open = h;
+        return () => undefined;
+      },
+    });
+    await ctl.listen();
+    ctl.showPanel('settings');
+    handlers.open?.('bob');
+    await vi.waitFor(() => expect(store.get().open?.userId).toBe('bob'));
+    expect(ctl.nav).toEqual({ panel: 'chats', pane: 'detail' });
+    // Already open: it is shown, not loaded again.
+    ctl.showPanel('search');
+    handlers.open?.('bob');
+    expect(ctl.nav).toEqual({ panel: 'chats', pane: 'detail' });
+    expect(fake.of('openConversation')).toHaveLength(1);
+  });
+
+  it('asks the folder picker to open at the folder typed', async () => {
+    const { ctl, fake } = await setup(true, true, { pickFolder: () => '/home/alice/Files' });
+    expect(await ctl.pickFolder('  /home/alice/Downloads ')).toBe('/home/alice/Files');
+    await ctl.pickFolder('  ');
+    expect(fake.of('pickFolder')).toEqual([['/home/alice/Downloads'], [undefined]]);
+  });
 });

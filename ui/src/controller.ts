@@ -8,7 +8,7 @@ import { api as backend, type Api } from './api';
 import { errorText, toCoreError } from './model/errors';
 import { openableUrl } from './model/links';
 import { displayName, isSignedIn, totalUnread, unknownUserIds, type Nav, type Panel, type Store } from './model/state';
-import type { AppInfo, CoreEvent, ErrorInfo, IceCredential, MediaCaps, SafetyNumber, SearchResult, ServerChoice, Settings, Snapshot, StartupStatus, StoreKind, Theme, User } from './types';
+import type { AppInfo, CoreEvent, ErrorInfo, IceCredential, MediaCaps, Message, SafetyNumber, SearchResult, ServerChoice, Settings, Snapshot, StartupStatus, StoreKind, Theme, User } from './types';
 
 /** A value the app numbered (`Numbered<T>`), or one a test made without a number. */
 type Stamped<T> = T & { seq?: number };
@@ -36,8 +36,10 @@ export class Controller {
   /** The last snapshot-covered events, for replay over a snapshot that is older than them. */
   private recent: Stamped<CoreEvent>[] = [];
   private caps: MediaCaps | null = null;
-  /** Avatar blob: URLs by user and avatar URL, so each picture is fetched once. */
+  /** Avatar blob: URLs by user and avatar URL, so each picture is fetched once (failures are not kept). */
   private readonly avatars = new Map<string, Promise<string | null>>();
+  /** What to do again once the connection is (back) online: avatars that could not be fetched. */
+  private readonly onlineWaiters = new Set<() => void>();
   private typingSentAt = 0;
   private typingTo: string | null = null;
   private marking = false;
@@ -58,7 +60,24 @@ export class Controller {
     this.isWide = options.isWide ?? (() => true);
     this.isFocused = options.isFocused ?? (() => true);
     // The window's title and badge follow the unread total, whatever changed it.
-    store.subscribe((state) => this.syncUnread(totalUnread(state)));
+    store.subscribe((state, prev) => {
+      this.syncUnread(totalUnread(state));
+      if (state.connection === 'online' && prev.connection !== 'online') this.wentOnline();
+    });
+  }
+
+  private wentOnline(): void {
+    const waiting = [...this.onlineWaiters];
+    this.onlineWaiters.clear();
+    for (const retry of waiting) retry();
+  }
+
+  /**
+   * Runs `retry` once, the next time the connection becomes online: for what could not be had
+   * before the session was up (an avatar asked for at start-up).
+   */
+  whenOnline(retry: () => void): void {
+    this.onlineWaiters.add(retry);
   }
 
   private syncUnread(total: number): void {
@@ -110,9 +129,25 @@ export class Controller {
 
   // --- start-up --------------------------------------------------------------------------
 
-  /** Feeds every core event to `handleEvent`; resolves once listening (before anything else). */
-  listen(): Promise<() => void> {
-    return this.api.onCoreEvent((event) => this.handleEvent(event));
+  /**
+   * Feeds every core event to `handleEvent`, and opens the conversation of a clicked desktop
+   * notification; resolves once listening (before anything else).
+   */
+  async listen(): Promise<() => void> {
+    const events = await this.api.onCoreEvent((event) => this.handleEvent(event));
+    const clicks = await this.api.onOpenConversation((conversationId) => this.openFromNotification(conversationId));
+    return () => {
+      events();
+      clicks();
+    };
+  }
+
+  /** A desktop notification was clicked (the window is already in front): its conversation shows. */
+  openFromNotification(conversationId: string): void {
+    const state = this.store.get();
+    if (!isSignedIn(state) || conversationId === '') return;
+    if (state.open?.userId === conversationId) this.setNav({ panel: 'chats', pane: 'detail' });
+    else void this.openConversation(conversationId);
   }
 
   /** Keeps what the webview supports (shown in Settings) and tells the backend. */
@@ -277,6 +312,10 @@ export class Controller {
         // The header's button and the composer's notice follow the contact's keys.
         if (after.open?.userId === event.user_id) this.loadSafety(event.user_id);
         break;
+      case 'message-removed':
+        // The contact's last message and unread count may have been the one removed.
+        void this.refreshContacts();
+        break;
       case 'message': {
         const conv = event.message.conversation_id;
         if (!after.contacts.some((c) => c.user.id === conv)) void this.refreshContacts();
@@ -330,6 +369,35 @@ export class Controller {
     this.store.dispatch({ type: 'open', userId, title: name });
     this.setNav({ panel: 'chats', pane: 'detail' });
     this.loadSafety(userId);
+  }
+
+  /**
+   * Shows a message of the open conversation, highlighted (a reply's quote was followed): at once
+   * when it is loaded, else with the pages around it (as for a search hit). Rejects when it is
+   * not on this device (`unknown_message`).
+   */
+  async showMessage(messageId: string): Promise<void> {
+    const open = this.store.get().open;
+    if (open === null) return;
+    const { userId } = open;
+    if (open.messages.some((m) => m.id === messageId)) {
+      // Again when it already was: the view centres on a highlight that changes.
+      this.store.dispatch({ type: 'highlight', userId, id: null });
+      this.store.dispatch({ type: 'highlight', userId, id: messageId });
+      return;
+    }
+    const seq = ++this.openSeq;
+    // The cursors are the core's: the page before the message after it holds the message itself.
+    const cursor = await this.api.messageCursor(messageId);
+    const after = await this.api.historyAfter(userId, cursor, AROUND);
+    const next = after.messages[0];
+    const before = await this.api.historyPage(userId, next === undefined ? undefined : await this.api.messageCursor(next.id), AROUND + 1);
+    if (seq !== this.openSeq) return;
+    const hit = before.messages.find((m) => m.id === messageId);
+    if (hit === undefined) throw { code: 'unknown_message', message: '' };
+    const older = { messages: before.messages.filter((m) => m.id !== messageId), next: before.next };
+    this.store.dispatch({ type: 'around', userId, hit, before: older, after });
+    this.markReadIfViewing();
   }
 
   /** Opens a search hit's conversation around the hit, which gets highlighted. */
@@ -389,13 +457,40 @@ export class Controller {
     this.store.dispatch({ type: 'latest', userId: open.userId, page });
   }
 
-  async send(body: string): Promise<void> {
+  /** Sends `body` to the open conversation; `replyTo`: the message of it that this one answers. */
+  async send(body: string, replyTo?: string): Promise<void> {
     const open = this.store.get().open;
     if (open === null) return;
     this.stopTyping();
-    const message = await this.api.sendMessage(open.userId, body);
+    const message = await this.api.sendMessage(open.userId, body, replyTo);
     if (this.store.get().open?.newer != null) await this.jumpToLatest();
     this.store.dispatch({ type: 'sent', message });
+  }
+
+  /** Edits one of our messages (within the edit window); the store gets it as it now is. */
+  async editMessage(message: Message, body: string): Promise<void> {
+    const changed = await this.api.editMessage(message.conversation_id, message.id, body);
+    this.store.dispatch({ type: 'changed', message: changed });
+  }
+
+  /**
+   * Deletes a message for everyone (ours, within the window: a placeholder on both sides) or on
+   * this device only (gone from view). The core's event says the same; the store has it at once.
+   */
+  async deleteMessage(message: Message, forEveryone: boolean): Promise<void> {
+    await this.api.deleteMessage(message.conversation_id, message.id, forEveryone);
+    if (forEveryone) {
+      this.store.dispatch({ type: 'changed', message: { ...message, deleted: true, body: '', reactions: [] } });
+    } else {
+      this.store.dispatch({ type: 'removed', conversationId: message.conversation_id, id: message.id });
+      void this.refreshContacts();
+    }
+  }
+
+  /** Our reaction to a message (null takes it back); the store gets the message as it now is. */
+  async react(message: Message, emoji: string | null): Promise<void> {
+    const changed = await this.api.react(message.conversation_id, message.id, emoji);
+    this.store.dispatch({ type: 'changed', message: changed });
   }
 
   /** The composer changed: `set_typing(true)` at most every 3 s, `false` when it empties. */
@@ -493,13 +588,25 @@ export class Controller {
     const key = `${user.id}|${user.avatar_url}`;
     let url = this.avatars.get(key);
     if (url === undefined) {
-      url = this.api
+      const fetching = this.api
         .avatar(user.id)
         .then((bytes) => (bytes.byteLength === 0 ? null : URL.createObjectURL(new Blob([bytes]))))
         .catch(() => null);
-      this.avatars.set(key, url);
+      this.avatars.set(key, fetching);
+      // Only a picture is kept. A failure or an empty answer (before the session is up, say) is
+      // asked again the next time: never remembered as "no avatar".
+      void fetching.then((got) => {
+        if (got === null && this.avatars.get(key) === fetching) this.avatars.delete(key);
+      });
+      url = fetching;
     }
     return url;
+  }
+
+  /** The system's folder picker, opening at `current`: the folder chosen, or null when cancelled. */
+  pickFolder(current: string): Promise<string | null> {
+    const at = current.trim();
+    return this.api.pickFolder(at === '' ? undefined : at);
   }
 
   settings(): Promise<Settings> {

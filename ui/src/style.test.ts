@@ -37,6 +37,7 @@ describe.each([
     ['--text', '--out-bubble'],
     ['--text', '--in-bubble'],
     ['--online', '--surface'], // "online" in the header and the profile
+    ['--muted', '--bg'], // "This message was deleted" (no bubble colour behind it)
   ])('%s on %s is readable (4.5:1)', (fg, bg) => {
     expect(contrast(c(fg), c(bg))).toBeGreaterThanOrEqual(4.5);
   });

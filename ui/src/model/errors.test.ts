@@ -18,6 +18,13 @@ describe('errorText', () => {
     expect(knownErrorText('nothing_to_verify')).toMatch(/nothing to verify yet.*Chat with them first/);
     expect(knownErrorText('brand_new')).toBeNull();
   });
+  it("words the message actions' refusals", () => {
+    expect(errorText({ code: 'not_your_message', message: 'x' })).toBe('You can only edit or delete your own messages.');
+    expect(errorText({ code: 'edit_window_passed', message: 'x' })).toMatch(/more than 24 hours old.*delete it for you/);
+    expect(errorText({ code: 'message_deleted', message: 'x' })).toMatch(/was deleted/);
+    expect(errorText({ code: 'invalid_reaction', message: 'x' })).toMatch(/isn't an emoji/);
+    expect(errorText({ code: 'unknown_message', message: 'x' })).toMatch(/isn't on this device/);
+  });
   it("keeps the core's message when it names the field, or for unknown codes, as a sentence", () => {
     expect(errorText({ code: 'invalid_input', message: 'password: at least 8 characters' })).toBe('Password: at least 8 characters.');
     expect(errorText({ code: 'invalid_settings', message: 'download_dir: not a folder' })).toBe('Download dir: not a folder.');

@@ -29,6 +29,12 @@ const TEXT: Record<string, string> = {
   invalid_message: "That message can't be sent: it is empty or longer than 12,000 characters.",
   message_to_self: "You can't send a message to yourself.",
   unknown_contact: "This contact isn't known yet.",
+  // Message actions (reply, edit, delete, react).
+  not_your_message: 'You can only edit or delete your own messages.',
+  edit_window_passed: 'That message is more than 24 hours old: it can no longer be edited or deleted for everyone. You can still delete it for you.',
+  message_deleted: 'That message was deleted, so it can no longer be changed.',
+  invalid_reaction: "That reaction isn't an emoji. Choose one from the list.",
+  unknown_message: "That message isn't on this device any more.",
   nothing_to_verify:
     "There's nothing to verify yet: Parley hasn't connected directly with this contact. Chat with them first.",
   rate_limited: 'Too many attempts. Wait a moment and try again.',

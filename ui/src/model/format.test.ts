@@ -55,5 +55,8 @@ describe('preview', () => {
     expect(preview(msg('a', 1, { body: 'x'.repeat(100) }), 10)).toBe('xxxxxxxxx…');
     expect(preview(msg('a', 1, { body: 'hi', direction: 'outgoing' }))).toBe('You: hi');
     expect(preview(null)).toBe('');
+    // Deleted for everyone: no text left, only that it was.
+    expect(preview(msg('a', 1, { body: '', deleted: true, direction: 'outgoing' }))).toBe('You deleted a message');
+    expect(preview(msg('a', 1, { body: '', deleted: true }))).toBe('A message was deleted');
   });
 });

@@ -63,9 +63,10 @@ export function laterState(current: DeliveryState, next: DeliveryState): Deliver
   return ORDER[next] >= ORDER[current] ? next : current;
 }
 
-/** A one-line preview of a message for the contact list. */
+/** A one-line preview of a message for the contact list (a deleted one says so, as it shows). */
 export function preview(message: Message | null, max = 80): string {
   if (message === null) return '';
+  if (message.deleted) return message.direction === 'outgoing' ? 'You deleted a message' : 'A message was deleted';
   const line = message.body.replace(/\s+/g, ' ').trim();
   const text = line.length > max ? `${line.slice(0, max - 1)}\u2026` : line;
   return message.direction === 'outgoing' ? `You: ${text}` : text;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { initialState, isSignedIn, isTyping, mergeMessages, reduce, totalUnread, unknownUserIds, windowTitle, type Action, type AppState } from './state';
 import { msg, safetyNumber, snapshot as snapshotOf, user } from './test-fixtures';
-import type { Contact, Snapshot } from '../types';
+import type { Contact, Message, Snapshot } from '../types';
 
 const snapshot: Snapshot = snapshotOf({ server_url: 'http://127.0.0.1:9000' });
 
@@ -188,6 +188,26 @@ describe('presence, rooms and system lines', () => {
     ]);
   });
 
+  it('offline keeps the rooms listed with nobody in them; the rosters come back with room-joined', () => {
+    let s = signedIn();
+    s = reduce(s, { type: 'event', now: 0, event: { event: 'room-joined', room: 'lobby', peers: [peer] } });
+    s = reduce(s, { type: 'event', now: 0, event: { event: 'room-joined', room: 'random', peers: [] } });
+    s = reduce(s, { type: 'event', now: 1, event: { event: 'offline', reason: 'server gone' } });
+    expect(s.rooms).toEqual([
+      { room: 'lobby', peers: [] },
+      { room: 'random', peers: [] },
+    ]);
+    expect(s.contacts.find((c) => c.user.id === 'bob')?.online).toBe(false);
+    s = reduce(s, { type: 'event', now: 2, event: { event: 'online', peer_id: 'p', user: user('alice') } });
+    expect(s.rooms.map((r) => r.room)).toEqual(['lobby', 'random']);
+    s = reduce(s, { type: 'event', now: 3, event: { event: 'room-joined', room: 'lobby', peers: [peer] } });
+    expect(s.rooms).toEqual([
+      { room: 'lobby', peers: [peer] },
+      { room: 'random', peers: [] },
+    ]);
+    expect(s.contacts.find((c) => c.user.id === 'bob')?.online).toBe(true);
+  });
+
   it('lists roster users that the contact list does not know yet', () => {
     const s = reduce(signedIn(), { type: 'room-joined', room: { room: 'a', peers: [peer, { peer_id: 'p-dan', user: user('dan') }] } });
     expect(unknownUserIds(s)).toEqual(['dan']);
@@ -306,12 +326,68 @@ describe('unread', () => {
 });
 
 describe('changed and removed messages', () => {
+  const opened = (...messages: Message[]) =>
+    run(
+      signedIn(),
+      { type: 'contacts', contacts: [{ user: user('bob'), online: true, conversation: { id: 'bob', title: 'Bob', last_message: messages[messages.length - 1] ?? null, unread: 0, updated_at: 1 } }] },
+      { type: 'open', userId: 'bob', title: 'Bob' },
+      { type: 'latest', userId: 'bob', page: { messages: [...messages].reverse(), next: null } },
+    );
+  const last = (s: AppState) => s.contacts.find((c) => c.user.id === 'bob')?.last ?? null;
+
   it('replace or drop the message where it is shown', () => {
     let s = run(signedIn(), { type: 'open', userId: 'bob', title: 'Bob' }, { type: 'latest', userId: 'bob', page: { messages: [msg('m2', 2), msg('m1', 1)], next: null } });
     s = reduce(s, { type: 'event', now: 0, event: { event: 'message-changed', message: msg('m1', 1, { body: 'edited', edited_at: 5 }) } });
     expect(s.open?.messages.map((m) => m.body)).toEqual(['edited', 'message m2']);
     s = reduce(s, { type: 'event', now: 0, event: { event: 'message-removed', id: 'm2', conversation_id: 'bob' } });
     expect(s.open?.messages.map((m) => m.id)).toEqual(['m1']);
+  });
+
+  it("a change of the last message shows in the contact list's preview; its delivery state never goes back", () => {
+    let s = opened(msg('m1', 1), msg('m2', 2, { direction: 'outgoing', state: 'read' }));
+    s = reduce(s, { type: 'event', now: 0, event: { event: 'message-changed', message: msg('m2', 2, { direction: 'outgoing', state: 'sent', body: 'fixed', edited_at: 9 }) } });
+    expect(last(s)).toMatchObject({ id: 'm2', body: 'fixed', state: 'read' });
+    expect(s.open?.messages[1]).toMatchObject({ body: 'fixed', state: 'read' });
+    s = reduce(s, { type: 'changed', message: msg('m2', 2, { direction: 'outgoing', deleted: true, body: '' }) });
+    expect(last(s)?.deleted).toBe(true);
+  });
+
+  it("replies follow what they quote: its new words, that it was deleted, that it is not here any more", () => {
+    const quote = { id: 'm1', sender_id: 'bob', text: 'message m1', deleted: false };
+    let s = opened(msg('m1', 1), msg('m2', 2, { direction: 'outgoing', reply_to: 'm1', reply: quote }));
+    s = reduce(s, { type: 'event', now: 0, event: { event: 'message-changed', message: msg('m1', 1, { body: 'new words', edited_at: 3 }) } });
+    expect(s.open?.messages[1]?.reply).toEqual({ ...quote, text: 'new words' });
+    s = reduce(s, { type: 'event', now: 0, event: { event: 'message-changed', message: msg('m1', 1, { body: '', deleted: true }) } });
+    expect(s.open?.messages[1]?.reply).toEqual({ ...quote, text: '', deleted: true });
+    s = reduce(s, { type: 'removed', conversationId: 'bob', id: 'm1' });
+    expect(s.open?.messages.map((m) => m.id)).toEqual(['m2']);
+    expect(s.open?.messages[0]?.reply).toBeNull();
+    expect(s.open?.messages[0]?.reply_to).toBe('m1');
+  });
+
+  it('a removed last message leaves the one before it as the preview (or none until the contacts come again)', () => {
+    let s = opened(msg('m1', 1), msg('m2', 2), msg('m3', 3));
+    s = reduce(s, { type: 'event', now: 0, event: { event: 'message-removed', id: 'm3', conversation_id: 'bob' } });
+    expect(last(s)?.id).toBe('m2');
+    // Not the last one: the preview stays.
+    s = reduce(s, { type: 'removed', conversationId: 'bob', id: 'm1' });
+    expect(last(s)?.id).toBe('m2');
+    // The conversation is not open: nothing known to take its place.
+    s = run(s, { type: 'close' }, { type: 'removed', conversationId: 'bob', id: 'm2' });
+    expect(last(s)).toBeNull();
+  });
+
+  it('the "New messages" divider and a highlight do not stay on a removed message', () => {
+    let s = opened(msg('m1', 1, { state: 'read' }), msg('m2', 2), msg('m3', 3));
+    expect(s.open?.unreadFrom).toBe('m2');
+    s = reduce(s, { type: 'highlight', userId: 'bob', id: 'm2' });
+    expect(s.open?.highlightId).toBe('m2');
+    s = reduce(s, { type: 'removed', conversationId: 'bob', id: 'm2' });
+    expect(s.open?.unreadFrom).toBe('m3');
+    expect(s.open?.highlightId).toBeNull();
+    // Another conversation's changes leave this one alone.
+    expect(reduce(s, { type: 'removed', conversationId: 'carol', id: 'm3' }).open).toBe(s.open);
+    expect(reduce(s, { type: 'highlight', userId: 'carol', id: 'm3' })).toBe(s);
   });
 });
 

@@ -129,6 +129,12 @@ export type Action =
   /** A search hit with the pages before (newest first) and after it (oldest first). */
   | { type: 'around'; userId: string; hit: Message; before: Page; after: Page }
   | { type: 'sent'; message: Message }
+  /** A message as it now is after our own edit, deletion for everyone or reaction (the command's answer). */
+  | { type: 'changed'; message: Message }
+  /** A message deleted on this device only (ours: the command succeeded). */
+  | { type: 'removed'; conversationId: string; id: string }
+  /** Marks a message of the open conversation (a reply's quote was followed to it); null: none. */
+  | { type: 'highlight'; userId: string; id: string | null }
   | { type: 'read'; conversationId: string }
   /** The open contact's safety numbers, (re)loaded. */
   | { type: 'safety'; userId: string; numbers: SafetyNumber[] }
@@ -235,6 +241,58 @@ function applyMessage(state: AppState, message: Message, viewing: string | null)
   });
 }
 
+/** What a reply shows of the message it quotes, after that message changed. */
+function requote(m: Message, quoted: Message): Message {
+  if (m.reply === null || m.reply.id !== quoted.id) return m;
+  const reply = { ...m.reply, text: quoted.deleted ? '' : quoted.body, deleted: quoted.deleted };
+  return reply.text === m.reply.text && reply.deleted === m.reply.deleted ? m : { ...m, reply };
+}
+
+/**
+ * A message edited, deleted for everyone or reacted to (here or by the contact): the copy shown
+ * is replaced (its delivery state never goes back), the contact list's preview too when it is
+ * the last one, and the quotes of it in replies follow.
+ */
+function applyChanged(state: AppState, message: Message): AppState {
+  const m = message;
+  const contacts = state.contacts.map((c) => (c.user.id === m.conversation_id && c.last?.id === m.id ? { ...c, last: { ...m, state: laterState(c.last.state, m.state) } } : c));
+  const next = contacts.some((c, i) => c !== state.contacts[i]) ? { ...state, contacts } : state;
+  return withOpen(next, m.conversation_id, (open) => {
+    if (!open.messages.some((x) => x.id === m.id || x.reply?.id === m.id)) return open;
+    const messages = open.messages.map((x) => (x.id === m.id ? { ...m, state: laterState(x.state, m.state) } : requote(x, m)));
+    return { ...open, messages };
+  });
+}
+
+/**
+ * A message deleted on this device only: gone from the list, replies to it say the original is
+ * not available (as the core answers them from now on), and where it was the contact's last
+ * message the one before it (when loaded) takes its place; otherwise the controller asks the
+ * contacts again.
+ */
+function applyRemoved(state: AppState, conversationId: string, id: string): AppState {
+  const open = state.open !== null && state.open.userId === conversationId ? state.open : null;
+  const contacts = state.contacts.map((c) => {
+    if (c.user.id !== conversationId || c.last?.id !== id) return c;
+    // Only the loaded newest messages say what came last (not after a jump into the past).
+    const rest = open !== null && open.newer === null ? open.messages.filter((x) => x.id !== id) : [];
+    return { ...c, last: rest[rest.length - 1] ?? null };
+  });
+  const next = contacts.some((c, i) => c !== state.contacts[i]) ? { ...state, contacts } : state;
+  return withOpen(next, conversationId, (o) => {
+    if (!o.messages.some((x) => x.id === id || x.reply?.id === id)) return o;
+    // The "New messages" divider moves on to the message after it.
+    const at = o.messages.findIndex((x) => x.id === id);
+    const after = at < 0 ? undefined : o.messages[at + 1];
+    return {
+      ...o,
+      messages: o.messages.filter((x) => x.id !== id).map((x) => (x.reply?.id === id ? { ...x, reply: null } : x)),
+      unreadFrom: o.unreadFrom === id ? (after?.id ?? null) : o.unreadFrom,
+      highlightId: o.highlightId === id ? null : o.highlightId,
+    };
+  });
+}
+
 /**
  * The first message that was unread when the conversation opened, among `messages` (a page): the
  * oldest incoming one not read yet, or the `unread`-th newest incoming one (the count when it
@@ -262,10 +320,12 @@ function applyEvent(state: AppState, event: CoreEvent, now: number, viewing: str
     }
     case 'offline': {
       if (state.connection === 'signed-out') return state;
+      // The rooms stay listed (they belong to the profile and are rejoined on reconnecting), with
+      // nobody in them while we can't know: their rosters come back with the room-joined events.
       const next: AppState = {
         ...state,
         connection: 'offline',
-        rooms: [],
+        rooms: state.rooms.map((r) => (r.peers.length > 0 ? { ...r, peers: [] } : r)),
         contacts: state.contacts.map((c) => (c.online ? { ...c, online: false } : c)),
         typing: {},
       };
@@ -358,23 +418,10 @@ function applyEvent(state: AppState, event: CoreEvent, now: number, viewing: str
         messages: open.messages.map(bump),
       }));
     }
-    case 'message-changed': {
-      // Edited, deleted for everyone or reacted to: the message as it now is, where it is shown.
-      const m = event.message;
-      const contacts = state.contacts.map((c) => (c.user.id === m.conversation_id && c.last?.id === m.id ? { ...c, last: m } : c));
-      return withOpen({ ...state, contacts }, m.conversation_id, (open) =>
-        open.messages.some((x) => x.id === m.id) ? { ...open, messages: open.messages.map((x) => (x.id === m.id ? m : x)) } : open,
-      );
-    }
-    case 'message-removed': {
-      // Deleted for me: gone from the list (the contact's preview waits for the next refresh).
-      const contacts = state.contacts.map((c) => (c.user.id === event.conversation_id && c.last?.id === event.id ? { ...c, last: null } : c));
-      return withOpen({ ...state, contacts }, event.conversation_id, (open) => ({
-        ...open,
-        messages: open.messages.filter((x) => x.id !== event.id),
-        unreadFrom: open.unreadFrom === event.id ? null : open.unreadFrom,
-      }));
-    }
+    case 'message-changed':
+      return applyChanged(state, event.message);
+    case 'message-removed':
+      return applyRemoved(state, event.conversation_id, event.id);
     case 'typing': {
       const typing = { ...state.typing };
       if (event.active) typing[event.user_id] = now + TYPING_TTL_MS;
@@ -506,6 +553,12 @@ export function reduce(state: AppState, action: Action): AppState {
       }));
     case 'sent':
       return applyMessage(state, action.message, null);
+    case 'changed':
+      return applyChanged(state, action.message);
+    case 'removed':
+      return applyRemoved(state, action.conversationId, action.id);
+    case 'highlight':
+      return withOpen(state, action.userId, (open) => (open.highlightId === action.id ? open : { ...open, highlightId: action.id }));
     case 'read': {
       const contacts = state.contacts.map((c) =>
         c.user.id === action.conversationId && c.unread !== 0 ? { ...c, unread: 0 } : c,

@@ -9,14 +9,25 @@ export function initials(name: string): string {
   return letters.map((p) => Array.from(p ?? '?')[0]?.toUpperCase() ?? '').join('');
 }
 
-/** A round avatar: initials at once, the picture when it has loaded. Decorative (aria-hidden). */
-export function avatarElement(ctl: Pick<Controller, 'avatar'>, user: User, name: string): HTMLElement {
+/**
+ * A round avatar: initials at once, the picture when it has loaded. Decorative (aria-hidden). A
+ * picture that could not be had (asked for before the session was up) is asked for again once
+ * the connection is online, while the avatar is still on screen.
+ */
+export function avatarElement(ctl: Pick<Controller, 'avatar' | 'whenOnline'>, user: User, name: string): HTMLElement {
   const node = el('span', { class: 'avatar', 'aria-hidden': 'true' }, initials(name));
   node.dataset.avatar = user.avatar_url ?? '';
-  void ctl.avatar(user).then((url) => {
-    if (url !== null && node.dataset.avatar === (user.avatar_url ?? '')) {
-      node.replaceChildren(el('img', { src: url, alt: '' }));
-    }
-  });
+  const load = () => {
+    void ctl.avatar(user).then((url) => {
+      if (node.dataset.avatar !== (user.avatar_url ?? '')) return;
+      if (url !== null) node.replaceChildren(el('img', { src: url, alt: '' }));
+      else if (user.avatar_url !== null) {
+        ctl.whenOnline(() => {
+          if (node.isConnected) load();
+        });
+      }
+    });
+  };
+  load();
   return node;
 }

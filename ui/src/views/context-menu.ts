@@ -9,15 +9,24 @@
 import { canReadClipboard, copyText, readClipboardText } from '../platform';
 import { el, insertText } from './dom';
 
-export type MenuItem = { label: string; action: () => void | Promise<void>; disabled?: boolean };
+/**
+ * One choice. `name`: its accessible name when the label is a symbol (an emoji); `checked`: a
+ * choice that is on or off (`menuitemcheckbox`), such as your reaction.
+ */
+export type MenuItem = { label: string; action: () => void | Promise<void>; disabled?: boolean; name?: string; checked?: boolean };
+/** Small choices side by side (the quick reactions): ← → move along it. Rows come first in a menu. */
+export type MenuRow = { row: readonly MenuItem[]; label: string };
+export type MenuEntry = MenuItem | MenuRow;
 
-const offered = new WeakMap<Event, MenuItem[]>();
+const isRow = (entry: MenuEntry): entry is MenuRow => 'row' in entry;
+
+const offered = new WeakMap<Event, MenuEntry[]>();
 
 /**
  * Adds `items` to the menu of this `contextmenu` event: call it from a view's own listener (the
  * menu is made when the event reaches the window, so inner elements' items come first).
  */
-export function offerMenuItems(e: Event, items: readonly MenuItem[]): void {
+export function offerMenuItems(e: Event, items: readonly MenuEntry[]): void {
   offered.set(e, [...(offered.get(e) ?? []), ...items]);
 }
 
@@ -138,14 +147,21 @@ export function contextMenuOpen(): boolean {
 }
 
 /**
- * Shows `items` as a menu at (`x`, `y`) in the window (kept inside it; where it would stick out at
+ * Shows `entries` as a menu at (`x`, `y`) in the window (kept inside it; where it would stick out at
  * the bottom, above `above`, else above the point); the first item takes the focus, which goes
- * back to `opener` when the menu closes.
+ * back to `opener` when the menu closes. Rows of quick choices go first; ← → move along them.
  */
-export function showContextMenu(items: readonly MenuItem[], x: number, y: number, opener: HTMLElement | null, above: number = y): HTMLElement {
+export function showContextMenu(entries: readonly MenuEntry[], x: number, y: number, opener: HTMLElement | null, above: number = y): HTMLElement {
   closeContextMenu(false);
-  const buttons = items.map((item) => {
-    const b = el('button', { type: 'button', role: 'menuitem', tabindex: '-1' }, item.label);
+  const button = (item: MenuItem, inRow: boolean) => {
+    const checkable = item.checked !== undefined;
+    const b = el('button', { type: 'button', role: checkable ? 'menuitemcheckbox' : 'menuitem', tabindex: '-1' }, item.label);
+    if (checkable) b.setAttribute('aria-checked', String(item.checked));
+    if (item.name !== undefined) {
+      b.setAttribute('aria-label', item.name);
+      b.title = item.name;
+    }
+    if (inRow) b.className = 'menu-chip';
     b.disabled = item.disabled === true;
     b.addEventListener('click', () => {
       close(true);
@@ -154,19 +170,44 @@ export function showContextMenu(items: readonly MenuItem[], x: number, y: number
         .catch(() => undefined);
     });
     return b;
+  };
+  // Rows (quick choices) first, then the items in the order offered. Each line is a list of buttons.
+  const ordered = [...entries.filter(isRow), ...entries.filter((e) => !isRow(e))];
+  const lines: HTMLButtonElement[][] = [];
+  const nodes = ordered.map((entry) => {
+    if (!isRow(entry)) {
+      const b = button(entry, false);
+      lines.push([b]);
+      return b;
+    }
+    const buttons = entry.row.map((item) => button(item, true));
+    lines.push(buttons);
+    return el('div', { role: 'group', class: 'menu-row', 'aria-label': entry.label }, ...buttons);
   });
-  const element = el('div', { id: 'context-menu', class: 'context-menu', role: 'menu', 'aria-label': 'Actions' }, ...buttons);
+  const element = el('div', { id: 'context-menu', class: 'context-menu', role: 'menu', 'aria-label': 'Actions' }, ...nodes);
   document.body.append(element);
 
-  const enabled = () => buttons.filter((b) => !b.disabled);
+  const enabled = () => lines.flat().filter((b) => !b.disabled);
+  /** The enabled button of line `li` nearest to column `col`, if any. */
+  const inLine = (li: number, col: number): HTMLButtonElement | undefined => {
+    const line = (lines[li] ?? []).filter((b) => !b.disabled);
+    return line[Math.min(col, line.length - 1)];
+  };
   const onKey = (e: KeyboardEvent) => {
-    const list = enabled();
-    const i = list.indexOf(document.activeElement as HTMLButtonElement);
+    const current = document.activeElement as HTMLButtonElement;
+    const li = lines.findIndex((line) => line.includes(current));
+    const line = li < 0 ? [] : (lines[li] as HTMLButtonElement[]).filter((b) => !b.disabled);
+    const col = Math.max(0, line.indexOf(current));
     let next: HTMLButtonElement | undefined;
-    if (e.key === 'ArrowDown') next = list[(i + 1) % list.length];
-    else if (e.key === 'ArrowUp') next = list[(i - 1 + list.length) % list.length];
-    else if (e.key === 'Home') next = list[0];
-    else if (e.key === 'End') next = list[list.length - 1];
+    if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+      // To the next line with something enabled (round at the ends), keeping the column in rows.
+      const step = e.key === 'ArrowDown' ? 1 : -1;
+      for (let k = 1; k <= lines.length && next === undefined; k++) next = inLine((li + step * k + lines.length * 2) % lines.length, col);
+    } else if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') {
+      next = line[col + (e.key === 'ArrowRight' ? 1 : -1)];
+      if (next === undefined) return;
+    } else if (e.key === 'Home') next = enabled()[0];
+    else if (e.key === 'End') next = enabled()[enabled().length - 1];
     else if (e.key === 'Escape' || e.key === 'Tab') {
       e.preventDefault();
       e.stopPropagation();
@@ -206,7 +247,10 @@ export function showContextMenu(items: readonly MenuItem[], x: number, y: number
   const top = y + box.height > window.innerHeight ? Math.max(0, above - box.height) : y;
   element.style.left = `${left}px`;
   element.style.top = `${top}px`;
-  (enabled()[0] ?? element).focus({ preventScroll: true });
+  // The first item takes the focus, not a quick choice of a row above it (↑ goes there): a stray
+  // Enter never reacts to a message.
+  const first = lines.find((line) => line.length === 1 && !(line[0] as HTMLButtonElement).disabled)?.[0] ?? enabled()[0];
+  (first ?? element).focus({ preventScroll: true });
   return element;
 }
 
@@ -220,7 +264,7 @@ export function installContextMenu(): void {
     const target = e.target instanceof Element ? e.target : null;
     if (target !== null && current?.element.contains(target)) return;
     const field = textField(e.target);
-    const items = [...(field !== null ? editingItems(field) : selectionItems()), ...(offered.get(e) ?? [])];
+    const items: MenuEntry[] = [...(field !== null ? editingItems(field) : selectionItems()), ...(offered.get(e) ?? [])];
     if (items.length === 0) {
       closeContextMenu(false);
       return;

@@ -1,36 +1,29 @@
 /**
  * The open conversation: the header (who, the profile, safety numbers), a virtualized message
  * list with clickable links and the "New messages" divider, typing indicator and the composer
- * with its emoji picker.
+ * with its emoji picker. Each message has its actions (reply, edit, delete, react, copy) in the
+ * context menu and behind its "Message actions" button; ↑ ↓ move between messages.
  */
 import type { Controller } from '../controller';
 import { el, setAttr, setText } from './dom';
 import { describeError } from '../model/errors';
-import { LIMITS, overLimit } from '../model/limits';
-import { formatDateTime, formatTime, tickFor } from '../model/format';
-import { linkify } from '../model/links';
 import { findUser } from '../model/people';
+import { reactionAfter } from '../model/reactions';
 import { buildRows, type Row } from '../model/rows';
 import { trustOf, verifyLabel, type Trust } from '../model/safety';
 import { displayName, isTyping, type AppState, type OpenConversation } from '../model/state';
 import type { Message } from '../types';
 import { avatarElement } from './avatar';
-import { copyToClipboard, offerMenuItems, type MenuItem } from './context-menu';
-import { createEmojiPicker } from './emoji-picker';
+import { createComposer } from './composer';
+import type { Ask } from './confirm';
+import { copyToClipboard, offerMenuItems, type MenuEntry } from './context-menu';
+import { createEmojiGrid } from './emoji-picker';
+import { messageMenu, openMessageMenu, type MessageHandlers } from './message-menu';
+import { createMessageRow, setCurrent, updateMessageRow, type RowContext } from './message-row';
 import { createSafetyPanel } from './safety';
 import { VirtualList, type Target } from './virtual-list';
 
 const NEAR_EDGE_PX = 400;
-
-/**
- * A message's text with its http(s) and mailto links as <a> elements: text nodes and elements
- * made one by one, never markup (peer text is hostile). The links' clicks are the view's.
- */
-function bodyNodes(text: string): (Node | string)[] {
-  return linkify(text).map((piece) =>
-    piece.url === null ? piece.text : el('a', { href: piece.url, class: 'link', rel: 'noopener noreferrer', title: piece.url }, piece.text),
-  );
-}
 
 function createRow(row: Row): HTMLElement {
   switch (row.kind) {
@@ -40,36 +33,16 @@ function createRow(row: Row): HTMLElement {
       return el('div', { class: 'row system', role: 'note' }, el('span', {}, row.line.text));
     case 'unread':
       return el('div', { id: 'unread-divider', class: 'row unread-divider', role: 'separator', 'aria-label': 'New messages' }, el('span', { 'aria-hidden': 'true' }, 'New messages'));
-    case 'message': {
-      const m = row.message;
-      const meta = el('div', { class: 'meta' }, el('time', { datetime: new Date(m.sent_at).toISOString(), title: formatDateTime(m.sent_at, Date.now()) }, formatTime(m.sent_at)));
-      if (m.direction === 'outgoing') meta.append(el('span', { class: 'tick', role: 'img' }));
-      return el(
-        'div',
-        { class: `row message ${m.direction}`, 'data-id': m.id, 'data-direction': m.direction, tabindex: '-1' },
-        el('div', { class: 'bubble' }, el('div', { class: 'body' }, ...bodyNodes(m.body)), meta),
-      );
-    }
+    case 'message':
+      return createMessageRow(row.message);
   }
 }
 
-function updateRow(node: HTMLElement, row: Row, highlightId: string | null): void {
-  if (row.kind !== 'message') return;
-  const m: Message = row.message;
-  setAttr(node, 'data-state', m.state);
-  node.classList.toggle('highlight', m.id === highlightId);
-  const tick = node.querySelector('.tick');
-  if (tick !== null) {
-    const t = tickFor(m.state);
-    setText(tick, t.symbol);
-    setAttr(tick, 'class', t.className);
-    setAttr(tick, 'aria-label', t.label);
-    setAttr(tick, 'title', t.label);
-  }
-}
-
-/** `showProfile`: opens the contact's profile (the focus goes back to `opener` when it closes). */
-export function createConversationView(ctl: Controller, showProfile: (userId: string, opener: HTMLElement) => void): {
+/**
+ * `showProfile`: opens the contact's profile (the focus goes back to `opener` when it closes);
+ * `ask`: the confirmation before deleting a message.
+ */
+export function createConversationView(ctl: Controller, showProfile: (userId: string, opener: HTMLElement) => void, ask: Ask): {
   element: HTMLElement;
   update(state: AppState, prev: AppState | null): void;
   focusComposer(): void;
@@ -101,31 +74,68 @@ export function createConversationView(ctl: Controller, showProfile: (userId: st
   const jumpLatest = el('button', { id: 'jump-latest', type: 'button', class: 'jump-latest' }, 'Jump to latest \u2193');
   const typing = el('div', { id: 'typing', class: 'typing', 'aria-live': 'polite' });
   const announcer = el('div', { id: 'announcer', class: 'sr-only', 'aria-live': 'polite' });
-  const composerError = el('p', { id: 'composer-error', class: 'error small', role: 'alert' });
-  const composer = el('textarea', { id: 'composer', rows: '1', 'aria-label': 'Message', placeholder: 'Message', 'aria-describedby': 'composer-hint' });
-  const send = el('button', { id: 'send', type: 'submit', class: 'primary' }, 'Send');
-  const emoji = createEmojiPicker(composer);
-  const form = el('form', { class: 'composer', 'aria-label': 'Write a message' }, emoji.button, composer, send, emoji.element);
-  const hint = el('p', { id: 'composer-hint', class: 'sr-only' }, 'Enter sends, Shift+Enter starts a new line.');
+  const composer = createComposer(ctl);
+  // More reactions than the menu's quick ones: the emoji grid, over the list.
+  let reactingTo: Message | null = null;
+  const reactionPicker = createEmojiGrid('reaction-picker', 'Choose a reaction', (emoji) => {
+    const m = reactingTo;
+    reactingTo = null;
+    if (m !== null) react(m, emoji);
+  });
+  reactionPicker.element.classList.add('reaction-picker');
   const element = el(
     'section',
     { id: 'conversation', class: 'conversation', 'aria-labelledby': 'conversation-title' },
     header,
-    el('div', { class: 'messages-wrap' }, loadOlder, scroller, empty, jumpLatest, safety.element),
+    el('div', { class: 'messages-wrap' }, loadOlder, scroller, empty, jumpLatest, reactionPicker.element, safety.element),
     typing,
     held,
-    composerError,
-    form,
-    hint,
+    ...composer.elements,
     announcer,
   );
   element.hidden = true;
 
-  let highlightId: string | null = null;
+  // What the rows show besides their message: kept current by `update`.
+  const context: RowContext = { highlightId: null, meId: null, nameOf: (id) => id };
+  /** The message in the Tab order (roving focus): the last one focused, else the newest in view. */
+  let current: string | null = null;
+  let focusedByPerson = false;
+  const rowOf = (id: string | null) => (id === null ? undefined : list.node(id));
+  const keepCurrent = () => {
+    if (focusedByPerson && rowOf(current) !== undefined) return;
+    // The one nearest the bottom of the view (where the newest are) that is in it.
+    const rows = Array.from(scroller.querySelectorAll<HTMLElement>('.row.message'));
+    const view = scroller.getBoundingClientRect();
+    const inView = rows.filter((r) => {
+      const b = r.getBoundingClientRect();
+      return b.bottom > view.top && b.top < view.bottom;
+    });
+    const pick = inView[inView.length - 1] ?? rows[rows.length - 1];
+    if (pick === undefined || pick.dataset.id === current) return;
+    const old = rowOf(current);
+    if (old !== undefined) setCurrent(old, false);
+    current = pick.dataset.id ?? null;
+    focusedByPerson = false;
+    setCurrent(pick, true);
+  };
+  const makeCurrent = (row: HTMLElement) => {
+    focusedByPerson = true;
+    const id = row.dataset.id ?? null;
+    if (id === current) return;
+    const old = rowOf(current);
+    if (old !== undefined) setCurrent(old, false);
+    current = id;
+    setCurrent(row, true);
+  };
+
   const list = new VirtualList<Row>(scroller, {
     key: (r) => r.key,
     create: createRow,
-    update: (node, r) => updateRow(node, r, highlightId),
+    update: (node, r) => {
+      if (r.kind !== 'message') return;
+      updateMessageRow(node, r.message, context);
+      setCurrent(node, r.message.id === current);
+    },
     weakAnchor: (r) => r.kind === 'day',
     estimate: 64,
     overscan: 400,
@@ -133,6 +143,7 @@ export function createConversationView(ctl: Controller, showProfile: (userId: st
       if (fromTop < NEAR_EDGE_PX) void ctl.loadOlder();
       if (fromBottom < NEAR_EDGE_PX) void ctl.loadNewer();
     },
+    onRender: keepCurrent,
   });
 
   back.addEventListener('click', () => ctl.back());
@@ -151,19 +162,106 @@ export function createConversationView(ctl: Controller, showProfile: (userId: st
     e.preventDefault();
     void ctl.openUrl(link.href);
   });
-  // A message's own items in the context menu (more message actions join these).
+
+  // --- message actions -------------------------------------------------------------------
   let shown: Message[] = [];
+  let contactName = '';
+  const showError = (err: unknown) => composer.showError(describeError(err));
+  /** The row of `m` gets the focus back (an action from its menu is done), when it is rendered. */
+  const focusRow = (m: Message) => rowOf(m.id)?.focus({ preventScroll: true });
+  function react(m: Message, emoji: string): void {
+    ctl.react(m, reactionAfter(m, context.meId, emoji)).catch(showError);
+  }
+  const handlers: MessageHandlers = {
+    react,
+    moreReactions(m) {
+      reactingTo = m;
+      const row = rowOf(m.id);
+      reactionPicker.open(row ?? scroller);
+    },
+    reply: (m) => composer.startReply(m, context.nameOf(m.sender_id)),
+    edit: (m) => composer.startEdit(m),
+    copy: (m) => void copyToClipboard(m.body),
+    async deleteForEveryone(m) {
+      const yes = await ask({
+        title: 'Delete this message for everyone?',
+        text: `It is replaced by “You deleted this message” here and for ${contactName}. ${contactName} may have read it already.`,
+        confirm: 'Delete for everyone',
+        danger: true,
+      });
+      if (!yes) return;
+      composer.forget(m.id);
+      ctl.deleteMessage(m, true).then(() => focusRow(m), showError);
+    },
+    async deleteForMe(m) {
+      const yes = await ask({
+        title: 'Delete this message for you?',
+        text: m.deleted ? 'The placeholder disappears from this device.' : `It disappears from this device only. ${contactName} still has their copy.`,
+        confirm: 'Delete for me',
+        danger: true,
+      });
+      if (!yes) return;
+      composer.forget(m.id);
+      // The focus goes on to a message beside it (the row goes away), else to the list.
+      const row = rowOf(m.id);
+      const beside = [row?.nextElementSibling, row?.previousElementSibling].find((r) => r instanceof HTMLElement && r.matches('.row.message')) as HTMLElement | undefined;
+      ctl.deleteMessage(m, false).then(() => {
+        if (row?.contains(document.activeElement) === true || document.activeElement === document.body) (beside?.isConnected === true ? beside : scroller).focus({ preventScroll: true });
+      }, showError);
+    },
+  };
+  const menuFor = (m: Message): MenuEntry[] => messageMenu(m, context.meId, Date.now(), handlers);
+  const messageOf = (row: Element | null | undefined): Message | undefined => {
+    const id = row instanceof HTMLElement ? row.dataset.id : undefined;
+    return id === undefined ? undefined : shown.find((m) => m.id === id);
+  };
+
+  // The context menu: a link's items, then the message's actions.
   scroller.addEventListener('contextmenu', (e) => {
     const target = e.target instanceof Element ? e.target : null;
-    const items: MenuItem[] = [];
+    const items: MenuEntry[] = [];
     const link = target?.closest<HTMLAnchorElement>('a.link') ?? null;
     if (link !== null) {
       items.push({ label: 'Open link', action: () => ctl.openUrl(link.href) }, { label: 'Copy link address', action: () => void copyToClipboard(link.href) });
     }
-    const id = target?.closest<HTMLElement>('.row.message')?.dataset.id;
-    const message = id === undefined ? undefined : shown.find((m) => m.id === id);
-    if (message !== undefined) items.push({ label: 'Copy text', action: () => void copyToClipboard(message.body) });
+    const message = messageOf(target?.closest('.row.message'));
+    if (message !== undefined) items.push(...menuFor(message));
     if (items.length > 0) offerMenuItems(e, items);
+  });
+  // The buttons in the rows: actions, a reply's quote, a reaction chip.
+  scroller.addEventListener('click', (e) => {
+    const target = e.target instanceof Element ? e.target : null;
+    const button = target?.closest<HTMLButtonElement>('button') ?? null;
+    const message = messageOf(target?.closest('.row.message'));
+    if (button === null || message === undefined) return;
+    if (button.classList.contains('message-actions')) openMessageMenu(button, menuFor(message));
+    else if (button.classList.contains('reaction')) react(message, button.dataset.emoji ?? '');
+    else if (button.classList.contains('quote') && button.dataset.replyTo !== undefined) ctl.showMessage(button.dataset.replyTo).catch(showError);
+  });
+  // ↑ ↓ move between messages; Enter opens the actions of the one focused.
+  scroller.addEventListener('keydown', (e) => {
+    const row = e.target instanceof HTMLElement && e.target.matches('.row.message') ? e.target : null;
+    if (row === null || e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return;
+    if (e.key === 'ArrowUp' || e.key === 'ArrowDown') {
+      let next = e.key === 'ArrowUp' ? row.previousElementSibling : row.nextElementSibling;
+      while (next !== null && !next.matches('.row.message')) next = e.key === 'ArrowUp' ? next.previousElementSibling : next.nextElementSibling;
+      e.preventDefault();
+      if (next instanceof HTMLElement) {
+        next.focus({ preventScroll: true });
+        next.scrollIntoView({ block: 'nearest' });
+      }
+    } else if (e.key === 'Enter') {
+      const message = messageOf(row);
+      const button = row.querySelector<HTMLElement>('.message-actions');
+      if (message === undefined || button === null) return;
+      e.preventDefault();
+      openMessageMenu(button, menuFor(message), row);
+    }
+  });
+  // The message focused (by keyboard or pointer) is the one in the Tab order.
+  scroller.addEventListener('focusin', (e) => {
+    const row = e.target instanceof Element ? e.target.closest<HTMLElement>('.row.message') : null;
+    if (row !== null) makeCurrent(row);
   });
   verify.addEventListener('click', () => {
     if (safety.isOpen()) safety.close();
@@ -176,41 +274,9 @@ export function createConversationView(ctl: Controller, showProfile: (userId: st
     e.preventDefault();
     safety.close();
   });
-  jumpLatest.addEventListener('click', () => void ctl.jumpToLatest());
-
-  const autosize = () => {
-    composer.style.height = '';
-    // Hidden (narrow layout, other pane) or empty: keep the one-line height of the stylesheet.
-    if (composer.value === '' || composer.scrollHeight === 0) return;
-    composer.style.height = `${Math.min(composer.scrollHeight + 2, 200)}px`;
-  };
-  composer.addEventListener('input', () => {
-    autosize();
-    composerError.textContent = '';
-    ctl.typing(composer.value);
-  });
-  composer.addEventListener('keydown', (e) => {
-    if (e.key === 'Enter' && !e.shiftKey && !e.altKey && !e.ctrlKey && !e.metaKey && !e.isComposing) {
-      e.preventDefault();
-      form.requestSubmit();
-    }
-  });
-  form.addEventListener('submit', (e) => {
-    e.preventDefault();
-    const body = composer.value;
-    if (body.trim() === '') return;
-    const tooLong = overLimit('A message', body, LIMITS.message);
-    if (tooLong !== null) {
-      composerError.textContent = tooLong;
-      return;
-    }
-    composer.value = '';
-    autosize();
-    ctl.send(body).catch((err: unknown) => {
-      if (composer.value === '') composer.value = body;
-      autosize();
-      composerError.textContent = describeError(err);
-    });
+  // The newest page replaces the one jumped to: shown from its end.
+  jumpLatest.addEventListener('click', () => {
+    ctl.jumpToLatest().then(() => list.scrollToBottom(), showError);
   });
 
   let rowsFor: { messages: Message[]; system: unknown; unreadFrom: string | null } | null = null;
@@ -224,7 +290,9 @@ export function createConversationView(ctl: Controller, showProfile: (userId: st
     if (open.newer === null && last !== undefined && last.id !== prevLast?.id) {
       if (last.direction === 'outgoing' || wasAtBottom) return 'bottom';
     }
-    if (open.newer === null && wasAtBottom && open.system !== prevOpen.system) return 'bottom';
+    // At the bottom, it stays there whatever changed (a system line, a reaction or an edit that
+    // made a row taller).
+    if (open.newer === null && wasAtBottom) return 'bottom';
     return 'keep';
   };
 
@@ -238,18 +306,19 @@ export function createConversationView(ctl: Controller, showProfile: (userId: st
         rowsFor = null;
         userId = null;
         shown = [];
-        emoji.close(false);
+        composer.reset();
+        reactionPicker.close(false);
         return;
       }
       const prevOpen = prev?.open ?? null;
       const changedConversation = prevOpen === null || prevOpen.userId !== open.userId;
       userId = open.userId;
       shown = open.messages;
+      contactName = open.title;
       element.dataset.userId = open.userId;
       setText(profileButton, open.title);
       setAttr(profileButton, 'title', `Show ${open.title}\u2019s profile`);
-      composer.setAttribute('aria-label', `Message ${open.title}`);
-      composer.placeholder = state.connection === 'online' ? `Message ${open.title}` : `Message ${open.title} (sent when you're back online)`;
+      composer.update(state, open, changedConversation);
       const contact = state.contacts.find((c) => c.user.id === open.userId);
       setText(presence, contact === undefined ? '' : contact.online ? 'online' : 'offline');
       presence.classList.toggle('online', contact?.online === true);
@@ -282,14 +351,23 @@ export function createConversationView(ctl: Controller, showProfile: (userId: st
       if (changedConversation) safety.close(false);
       safety.update(open);
       if (changedConversation) {
-        composerError.textContent = '';
-        composer.value = '';
-        autosize();
-        emoji.close(false);
+        current = null;
+        focusedByPerson = false;
+        reactionPicker.close(false);
       }
 
-      const highlightChanged = open.highlightId !== highlightId;
-      highlightId = open.highlightId;
+      // Names in quotes and reactions: "You", the contact's name (or the conversation's title).
+      const meId = state.me?.id ?? null;
+      const nameOf = (id: string) => {
+        if (id === meId) return 'You';
+        const who = findUser(state, id);
+        return who !== null ? displayName(who) : open.title;
+      };
+      const highlightChanged = open.highlightId !== context.highlightId;
+      const peopleChanged = meId !== context.meId || prev?.contacts !== state.contacts || prev?.me !== state.me || open.title !== prevOpen?.title;
+      context.highlightId = open.highlightId;
+      context.meId = meId;
+      context.nameOf = nameOf;
       if (changedConversation || rowsFor === null || rowsFor.messages !== open.messages || rowsFor.system !== open.system || rowsFor.unreadFrom !== open.unreadFrom || highlightChanged) {
         const wasAtBottom = list.stuckToBottom;
         rowsFor = { messages: open.messages, system: open.system, unreadFrom: open.unreadFrom };
@@ -302,7 +380,7 @@ export function createConversationView(ctl: Controller, showProfile: (userId: st
           announcer.textContent = `${open.title}: ${last.body.slice(0, 200)}`;
         }
         if (typeof target === 'object') list.node(target.centre)?.focus({ preventScroll: true });
-      }
+      } else if (peopleChanged) list.refresh();
       if (open.loading === 'none' && open.older !== null && scroller.scrollTop < NEAR_EDGE_PX && scroller.clientHeight > 0) {
         queueMicrotask(() => void ctl.loadOlder());
       }

@@ -1,13 +1,19 @@
 /**
- * The composer's emoji picker: a button ("Emoji") that opens a small grid of common emoji by
- * category (`model/emoji.ts`); choosing one puts it at the caret of the field. Arrow keys move in
- * the grid, Enter or Space picks, Escape or a click outside closes, and the focus goes back to
- * the field.
+ * The composer's emoji picker and the one for reactions: a button ("Emoji") opens a small grid of
+ * common emoji by category (`model/emoji.ts`); choosing one puts it at the caret of the field, or
+ * (reactions) hands it over. Arrow keys move in the grid, Enter or Space picks, Escape, Tab or a
+ * click outside closes, and the focus goes back where it was.
  */
 import { el, insertText } from './dom';
 import { EMOJI_CATEGORIES } from '../model/emoji';
 
 export type EmojiPicker = { button: HTMLButtonElement; element: HTMLElement; isOpen(): boolean; close(focusBack?: boolean): void };
+
+/**
+ * A grid of emoji (`role="dialog"`) shown on request: `returnTo` gets the focus back when it
+ * closes, and a click on `toggle` (the button that opens it) is not a click outside.
+ */
+export type EmojiGrid = { element: HTMLElement; open(returnTo: HTMLElement, toggle?: HTMLElement): void; close(focusBack?: boolean): void; isOpen(): boolean };
 
 /** Puts `text` at the caret of `field` (over its selection, which it kept while the picker had the focus). */
 function insertAtCaret(field: HTMLTextAreaElement, text: string): void {
@@ -31,21 +37,24 @@ function verticalNeighbour(buttons: readonly HTMLElement[], from: HTMLElement, d
   return row[0]?.b;
 }
 
-export function createEmojiPicker(field: HTMLTextAreaElement): EmojiPicker {
-  const button = el('button', { id: 'emoji-button', type: 'button', class: 'emoji-button', 'aria-label': 'Emoji', 'aria-haspopup': 'dialog', 'aria-expanded': 'false', 'aria-controls': 'emoji-picker', title: 'Emoji' }, '\u{1F642}');
+/**
+ * The grid: `id` for its element (its headings' ids derive from it), `label` its accessible
+ * name, `onPick` called with the emoji chosen (after it closed, without taking the focus back).
+ */
+export function createEmojiGrid(id: string, label: string, onPick: (emoji: string) => void, onToggle?: (open: boolean) => void): EmojiGrid {
   const grids = EMOJI_CATEGORIES.map((category) =>
     el(
       'section',
-      { class: 'emoji-category', 'aria-labelledby': `emoji-${category.id}` },
-      el('h3', { id: `emoji-${category.id}` }, category.label),
+      { class: 'emoji-category', 'aria-labelledby': `${id}-${category.id}` },
+      el('h3', { id: `${id}-${category.id}` }, category.label),
       el(
         'div',
-        { class: 'emoji-grid', role: 'group', 'aria-labelledby': `emoji-${category.id}` },
+        { class: 'emoji-grid', role: 'group', 'aria-labelledby': `${id}-${category.id}` },
         ...category.emoji.map((e) => el('button', { type: 'button', class: 'emoji', 'data-emoji': e.char, 'aria-label': e.name, title: e.name, tabindex: '-1' }, e.char)),
       ),
     ),
   );
-  const element = el('div', { id: 'emoji-picker', class: 'emoji-picker', role: 'dialog', 'aria-label': 'Emoji' }, ...grids);
+  const element = el('div', { id, class: 'emoji-picker', role: 'dialog', 'aria-label': label }, ...grids);
   element.hidden = true;
   const all = () => Array.from(element.querySelectorAll<HTMLButtonElement>('button.emoji'));
   // One stop for Tab in the grid (the last one used); arrows move within it.
@@ -55,13 +64,17 @@ export function createEmojiPicker(field: HTMLTextAreaElement): EmojiPicker {
     active = b;
     b.setAttribute('tabindex', '0');
   };
+  let returnTo: HTMLElement | null = null;
+  let toggler: HTMLElement | null = null;
 
   const onOutside = (e: Event) => {
-    if (e.target instanceof Node && !element.contains(e.target) && !button.contains(e.target)) close(false);
+    if (e.target instanceof Node && !element.contains(e.target) && !(toggler?.contains(e.target) ?? false)) close(false);
   };
-  const open = () => {
+  const open = (back: HTMLElement, toggle?: HTMLElement) => {
+    returnTo = back;
+    toggler = toggle ?? null;
     element.hidden = false;
-    button.setAttribute('aria-expanded', 'true');
+    onToggle?.(true);
     const first = active ?? all()[0];
     if (first !== undefined) {
       setActive(first);
@@ -72,18 +85,17 @@ export function createEmojiPicker(field: HTMLTextAreaElement): EmojiPicker {
   function close(focusBack = true): void {
     if (element.hidden) return;
     element.hidden = true;
-    button.setAttribute('aria-expanded', 'false');
+    onToggle?.(false);
     document.removeEventListener('pointerdown', onOutside, true);
-    if (focusBack) field.focus();
+    if (focusBack && returnTo?.isConnected === true) returnTo.focus();
   }
 
-  button.addEventListener('click', () => (element.hidden ? open() : close()));
   element.addEventListener('click', (e) => {
     const b = e.target instanceof Element ? e.target.closest<HTMLButtonElement>('button.emoji') : null;
     if (b === null) return;
     setActive(b);
     close(false);
-    insertAtCaret(field, b.dataset.emoji ?? '');
+    onPick(b.dataset.emoji ?? '');
   });
   element.addEventListener('keydown', (e) => {
     if (e.key === 'Escape') {
@@ -104,7 +116,7 @@ export function createEmojiPicker(field: HTMLTextAreaElement): EmojiPicker {
     else if (e.key === 'Home') next = buttons[0];
     else if (e.key === 'End') next = buttons[buttons.length - 1];
     else if (e.key === 'Tab') {
-      // Tab leaves the picker: it closes and the field has the focus again.
+      // Tab leaves the picker: it closes and the focus is back where it was.
       e.preventDefault();
       close();
       return;
@@ -117,5 +129,13 @@ export function createEmojiPicker(field: HTMLTextAreaElement): EmojiPicker {
     }
   });
 
-  return { button, element, isOpen: () => !element.hidden, close };
+  return { element, open, close, isOpen: () => !element.hidden };
+}
+
+/** The composer's picker: its button and grid; the emoji goes in at the caret of `field`. */
+export function createEmojiPicker(field: HTMLTextAreaElement): EmojiPicker {
+  const button = el('button', { id: 'emoji-button', type: 'button', class: 'emoji-button', 'aria-label': 'Emoji', 'aria-haspopup': 'dialog', 'aria-expanded': 'false', 'aria-controls': 'emoji-picker', title: 'Emoji' }, '\u{1F642}');
+  const grid = createEmojiGrid('emoji-picker', 'Emoji', (emoji) => insertAtCaret(field, emoji), (open) => button.setAttribute('aria-expanded', String(open)));
+  button.addEventListener('click', () => (grid.isOpen() ? grid.close() : grid.open(field, button)));
+  return { button, element: grid.element, isOpen: grid.isOpen, close: grid.close };
 }

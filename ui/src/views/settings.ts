@@ -1,5 +1,6 @@
 /**
- * Settings: server, STUN/TURN servers, download folder, theme (shown at once, kept only when
+ * Settings: server, STUN/TURN servers, download folder (typed, or chosen with the system's folder
+ * picker), theme (shown at once, kept only when
  * saved), notifications; the recovery code (shown on request); and, folded away at the bottom,
  * About and diagnostics (the version, what the webview supports).
  */
@@ -31,7 +32,8 @@ export function createSettingsView(ctl: Controller): { element: HTMLElement; loa
   const url = el('input', { id: 'settings-server-url-input', type: 'text', inputmode: 'url', spellcheck: 'false', 'aria-label': 'Server address', placeholder: 'chat.example.org' });
   const ice = el('ul', { id: 'settings-ice', class: 'ice-list', 'aria-label': 'STUN and TURN servers' });
   const addIce = el('button', { id: 'settings-ice-add', type: 'button' }, 'Add a STUN/TURN server');
-  const downloadDir = el('input', { id: 'settings-download-dir', type: 'text', spellcheck: 'false', placeholder: 'The system Downloads folder', 'aria-describedby': 'settings-download-hint' });
+  const downloadDir = el('input', { id: 'settings-download-dir', type: 'text', spellcheck: 'false', placeholder: 'Downloads/Parley', 'aria-describedby': 'settings-download-hint' });
+  const chooseDir = el('button', { id: 'settings-download-choose', type: 'button', 'aria-label': 'Choose the download folder' }, 'Choose\u2026');
   const themeRadios = THEMES.map(([value]) => el('input', { id: `settings-theme-${value}`, type: 'radio', name: 'settings-theme', value }));
   const theme = el(
     'fieldset',
@@ -66,7 +68,13 @@ export function createSettingsView(ctl: Controller): { element: HTMLElement; loa
       el('p', { class: 'hint' }, 'Used the next time you sign in.'),
     ),
     el('fieldset', {}, el('legend', {}, 'STUN and TURN servers'), el('p', { class: 'hint' }, 'Used on top of those your server hands out. TURN passwords are kept in the system keyring.'), ice, addIce),
-    el('div', { class: 'field' }, el('label', { for: 'settings-download-dir' }, 'Download folder'), downloadDir, el('p', { id: 'settings-download-hint', class: 'hint' }, 'A full path; leave empty for the system Downloads folder.')),
+    el(
+      'div',
+      { class: 'field' },
+      el('label', { for: 'settings-download-dir' }, 'Download folder'),
+      el('div', { class: 'path-row' }, downloadDir, chooseDir),
+      el('p', { id: 'settings-download-hint', class: 'hint' }, 'Where received files go: a full path, or choose one. Empty: Downloads/Parley in your home folder.'),
+    ),
     theme,
     el('div', { class: 'check' }, notifications, el('label', { for: 'settings-notifications' }, 'Desktop notifications while the window is in the background')),
     errors,
@@ -97,6 +105,24 @@ export function createSettingsView(ctl: Controller): { element: HTMLElement; loa
     ),
   );
   close.addEventListener('click', () => ctl.back());
+  // The system's folder picker, opening at the folder typed; cancelling leaves the field as it was.
+  chooseDir.addEventListener('click', () => {
+    chooseDir.disabled = true;
+    ctl
+      .pickFolder(downloadDir.value)
+      .then((dir) => {
+        if (dir === null) return;
+        downloadDir.value = dir;
+        downloadDir.dispatchEvent(new Event('input', { bubbles: true }));
+      })
+      .catch((err: unknown) => {
+        errors.replaceChildren(el('li', {}, describeError(err)));
+      })
+      .finally(() => {
+        chooseDir.disabled = false;
+        chooseDir.focus();
+      });
+  });
   const syncServer = () => {
     url.disabled = !custom.checked;
   };

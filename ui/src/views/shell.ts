@@ -7,6 +7,7 @@ import { el, setAttr, setText } from './dom';
 import { displayName, type AppState, type Nav, type Panel } from '../model/state';
 import { avatarElement } from './avatar';
 import { createBanner, createNotice } from './banner';
+import { createConfirmDialog } from './confirm';
 import { createContactProfile } from './contact-profile';
 import { createConversationView } from './conversation';
 import { createProfileView } from './profile';
@@ -46,7 +47,7 @@ export function createMainScreen(ctl: Controller): MainScreen {
   const recovery = createRecoveryCard(ctl, () => navChats.focus());
   const notice = createNotice(ctl);
   const sidebar = createSidebar(ctl);
-  const conversation = createConversationView(ctl, (userId, opener) => contactProfile.open(userId, opener));
+  const conversation = createConversationView(ctl, (userId, opener) => contactProfile.open(userId, opener), (question) => confirm.ask(question));
   const search = createSearchView(ctl);
   const profile = createProfileView(ctl);
   const settings = createSettingsView(ctl);
@@ -56,7 +57,8 @@ export function createMainScreen(ctl: Controller): MainScreen {
   const screen = [topbar, banner.element, recovery.element, notice.element, layout];
   const signOutDialog = createSignOutDialog(ctl, signOut, screen);
   const contactProfile = createContactProfile(ctl, screen);
-  const element = el('div', { id: 'main' }, ...screen, signOutDialog.element, contactProfile.element);
+  const confirm = createConfirmDialog(screen);
+  const element = el('div', { id: 'main' }, ...screen, signOutDialog.element, contactProfile.element, confirm.element);
 
   signOut.addEventListener('click', () => signOutDialog.open());
 
@@ -97,8 +99,8 @@ export function createMainScreen(ctl: Controller): MainScreen {
       signOutDialog.onKey(e);
       return;
     }
-    // The profile dialog handles its own keys (Escape, Tab); nothing behind it reacts.
-    if (contactProfile.isOpen()) return;
+    // The profile dialog and the confirmation handle their own keys (Escape, Tab); nothing behind them reacts.
+    if (contactProfile.isOpen() || confirm.isOpen()) return;
     if (e.key === 'Escape' && !e.defaultPrevented) {
       if (ctl.back()) e.preventDefault();
     } else if ((e.ctrlKey || e.metaKey) && !e.shiftKey && !e.altKey && e.key.toLowerCase() === 'k') {

@@ -92,7 +92,7 @@ export function createSidebar(ctl: Controller): { element: HTMLElement; update(s
       },
     );
 
-  const renderRooms = (list: RoomState[], me: User | null) =>
+  const renderRooms = (list: RoomState[], me: User | null, online: boolean) =>
     reconcile(
       rooms,
       list,
@@ -119,9 +119,11 @@ export function createSidebar(ctl: Controller): { element: HTMLElement; update(s
       },
       (node, r) => {
         const people = roomMembers(r, me);
-        setText(node.querySelector('.count') as Element, peopleText(Math.max(1, people.length), true));
+        // Offline, who is in it is unknown: the room stays, rejoined once the connection is back.
+        const count = online ? peopleText(Math.max(1, people.length), true) : 'offline';
+        setText(node.querySelector('.count') as Element, count);
         const open = node.querySelector('.room-open') as HTMLButtonElement;
-        setAttr(open, 'aria-label', `${r.room}: ${peopleText(Math.max(1, people.length), true)}. Show who is in it`);
+        setAttr(open, 'aria-label', `${r.room}: ${count}. Show who is in it`);
         renderMembers(node.querySelector('.members') as HTMLElement, people);
       },
     );
@@ -191,7 +193,7 @@ export function createSidebar(ctl: Controller): { element: HTMLElement; update(s
   return {
     element,
     update(state, prev) {
-      if (prev === null || state.rooms !== prev.rooms || state.me !== prev.me) renderRooms(state.rooms, state.me);
+      if (prev === null || state.rooms !== prev.rooms || state.me !== prev.me || state.connection !== prev.connection) renderRooms(state.rooms, state.me, state.connection === 'online');
       if (prev === null || state.directory !== prev.directory || state.rooms !== prev.rooms || state.me !== prev.me) {
         renderDirectory(state.directory, state.rooms, state.me);
       }

@@ -17,6 +17,8 @@ export type VirtualListOptions<R> = {
   overscan: number;
   /** After each scroll, with the distances to the top and the bottom. */
   onScroll?: (fromTop: number, fromBottom: number) => void;
+  /** After each layout (the rows in the DOM may have changed: the roving focus is kept on one of them). */
+  onRender?: () => void;
 };
 
 export class VirtualList<R> {
@@ -80,6 +82,11 @@ export class VirtualList<R> {
     return this.nodes.get(key);
   }
 
+  /** Scrolls to the last row (and stays there as rows come). */
+  scrollToBottom(): void {
+    this.layout('bottom');
+  }
+
   /** Updates the rendered rows in place (e.g. a delivery state changed). */
   refresh(): void {
     this.layout('keep');
@@ -125,6 +132,7 @@ export class VirtualList<R> {
       this.layingOut = false;
     }
     this.stuck = this.atBottom;
+    this.opts.onRender?.();
   }
 
   private renderAt(scrollTop: number): void {

@@ -52,7 +52,7 @@ pageTest('links in messages open in the system browser, and nothing navigates th
   // The context menu of a link.
   await page.click('#messages a[href^="mailto:"]', { button: 'right' });
   await page.waitForSelector('#context-menu');
-  assert.deepEqual(await page.$$eval('#context-menu [role="menuitem"]', (i) => i.map((x) => x.textContent)), ['Open link', 'Copy link address', 'Copy text']);
+  assert.deepEqual(await page.$$eval('#context-menu > [role="menuitem"]', (i) => i.map((x) => x.textContent)), ['Open link', 'Copy link address', 'Reply', 'Copy text', 'Delete for me']);
   await page.keyboard.press('Enter');
   await page.waitForFunction(() => window.__parleyMock.callsOf('open_url').length === 4);
   assert.deepEqual((await callsOf(page, 'open_url')).at(-1), { url: 'mailto:carol@example.org' });

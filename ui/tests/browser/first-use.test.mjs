@@ -128,7 +128,7 @@ pageTest('search says who wrote each result: you, or the contact', { session: 'o
 async function menuItems(page) {
   await page.waitForTimeout(50);
   if (!(await page.isVisible('#context-menu'))) return null;
-  return page.$$eval('#context-menu [role="menuitem"]', (items) => items.map((i) => `${i.textContent}${i.disabled ? ' (off)' : ''}`));
+  return page.$$eval('#context-menu > [role="menuitem"]', (items) => items.map((i) => `${i.textContent}${i.disabled ? ' (off)' : ''}`));
 }
 
 /** Right-clicks `selector` (the mouse) and returns what the menu offers. @param {import('playwright-core').Page} page */
@@ -158,10 +158,11 @@ pageTest("right-click shows the app's own menu, never the webview's", { session:
   });
   assert.equal(await menuAt(page, '.conversation-header'), null, 'nothing to offer on the header: no menu at all');
 
-  // A message: its text.
+  // A message: its actions (Carol's: no editing nor deleting for everyone), its text among them.
   const items = await menuAt(page, '#messages .message[data-direction="incoming"] .bubble');
-  assert.deepEqual(items, ['Copy text']);
+  assert.deepEqual(items, ['Reply', 'Copy text', 'Delete for me']);
   assert.equal(await page.getAttribute('#context-menu', 'role'), 'menu');
+  await page.keyboard.press('ArrowDown');
   await page.keyboard.press('Enter');
   await page.waitForSelector('#context-menu', { state: 'detached' });
   const copied = await page.evaluate(() => navigator.clipboard.readText());
@@ -199,7 +200,7 @@ pageTest("right-click shows the app's own menu, never the webview's", { session:
   });
   const selected = await page.evaluate(() => getSelection().toString());
   const onSelection = await menuAt(page, '#messages .message .body');
-  assert.deepEqual(onSelection, ['Copy', 'Copy text']);
+  assert.deepEqual(onSelection, ['Copy', 'Reply', 'Edit', 'Copy text', 'Delete for everyone', 'Delete for me']);
   await page.click('#context-menu [role="menuitem"]:text-is("Copy")');
   await page.waitForFunction((t) => navigator.clipboard.readText().then((c) => c === t), selected);
   // A click outside closes it.

@@ -9,7 +9,14 @@
  * every core command fails with `not_started` until `retry_startup` or `unlock_history` opens
  * it), `recovery=pending` (the recovery code is not saved yet), `theme=light|dark` (the saved
  * theme setting), `kernel=0` (no kernel keyring to switch to), `identity=changed` (Bob is verified
- * and his laptop proved a new key since: sending to him is held until `accept_identity`).
+ * and his laptop proved a new key since: sending to him is held until `accept_identity`),
+ * `avatars=1` (Alice and Bob have avatars), `avatars=late` (they do, but fetching one fails until
+ * the connection is online, as before the session is up).
+ *
+ * Messages: `edit_message`, `delete_message` and `react` apply the core's rules (your own
+ * messages within `LIMITS.editWindowMs`, nothing on a deleted one) and emit `message-changed` /
+ * `message-removed`; a reply's `reply` preview is made from the quoted message whenever a message
+ * is handed out. Bob's side of it: `peerEdit`, `peerDelete`, `peerReact`, `receive` with `replyTo`.
  *
  * Identity keys: Bob has one device met, `laptop` (unverified unless `identity=changed`); Carol
  * has none (no direct connection yet).
@@ -69,7 +76,20 @@ let me: string | null = null;
 let connection: Connection = 'signed-out';
 let server: ServerChoice = { kind: 'embedded' };
 let seq = 0;
-let avatarBytes: Uint8Array | null = null;
+/** Avatars by user id (what `avatar` answers); an uploaded one goes here too. */
+const avatarBytes = new Map<string, Uint8Array>();
+/** A small orange chequerboard PNG. */
+const AVATAR_PNG = Uint8Array.from(atob('iVBORw0KGgoAAAANSUhEUgAAABAAAAAQCAIAAACQkWg2AAAAJUlEQVR4nGN4VqEBR79ORMERLnGGQaiBGEXI4oNRwyAM1pEYDwDjyNEQMFc3sQAAAABJRU5ErkJggg=='), (c) => c.charCodeAt(0));
+const avatarsParam = params.get('avatars');
+if (avatarsParam === '1' || avatarsParam === 'late') {
+  for (const id of ['alice', 'bob']) {
+    avatarBytes.set(id, AVATAR_PNG);
+    const u = users.get(id);
+    if (u !== undefined) u.avatar_url = `/avatars/${id}?v=1`;
+  }
+}
+/** What the folder picker answers next (null: the person cancels). */
+let pickedFolder: string | null = '/home/alice/Parley files';
 const messages = new Map<string, Message[]>(); // conversation id → oldest first
 const joined = new Map<string, Peer[]>();
 const calls: Call[] = [];
@@ -147,6 +167,42 @@ function qrSvg(number: string): string {
   return `<svg xmlns="http://www.w3.org/2000/svg" width="160" height="160" viewBox="0 0 29 29" shape-rendering="crispEdges"><rect width="29" height="29" fill="#fff"/><path fill="#000" fill-rule="evenodd" d="${d}"/></svg>`;
 }
 
+/**
+ * A message as the core hands it out: a copy (the page never shares the mock's objects), with the
+ * preview of the message it answers when that is still here.
+ */
+function present(m: Message): Message {
+  const quoted = m.reply_to === null ? undefined : conv(m.conversation_id).find((x) => x.id === m.reply_to);
+  const reply = quoted === undefined ? null : { id: quoted.id, sender_id: quoted.sender_id, text: quoted.deleted ? '' : quoted.body.slice(0, 100), deleted: quoted.deleted };
+  return { ...m, reactions: m.reactions.map((r) => ({ ...r })), reply };
+}
+
+function findMessage(conversationId: string, id: string): Message {
+  const m = conv(conversationId).find((x) => x.id === id);
+  return m ?? fail('unknown_message', `no message ${id} in this conversation`);
+}
+
+/** The core's rule for editing and deleting for everyone: ours, not deleted, within the window. */
+function checkOwn(m: Message): void {
+  if (m.direction !== 'outgoing') fail('not_your_message', 'only your own messages can be changed');
+  if (m.deleted) fail('message_deleted', 'that message was deleted');
+  if (Date.now() - m.sent_at >= LIMITS.editWindowMs) fail('edit_window_passed', 'the time for changing that message has passed');
+}
+
+/** An emoji, as the core checks it: one grapheme with a pictograph in it, no letters or digits. */
+function isEmoji(text: string): boolean {
+  return text.length > 0 && text.length <= 16 && /\p{Extended_Pictographic}/u.test(text) && !/[\p{L}\p{N}]/u.test(text);
+}
+
+function setReaction(m: Message, userId: string, emoji: string | null): void {
+  m.reactions = m.reactions.filter((r) => r.user_id !== userId);
+  if (emoji !== null) m.reactions.push({ user_id: userId, emoji });
+}
+
+function changed(m: Message): Promise<void> {
+  return emitEvent({ event: 'message-changed', message: present(m) });
+}
+
 function conv(id: string): Message[] {
   let list = messages.get(id);
   if (list === undefined) {
@@ -201,7 +257,8 @@ function snapshot(): Snapshot {
     username: me,
     server,
     server_url: server.kind === 'url' ? server.url : 'http://127.0.0.1:41000',
-    rooms: connection === 'online' ? [...joined].map(([room, peers]) => ({ room, peers })) : [],
+    // Remembered rooms are listed while offline too, with nobody known to be in them.
+    rooms: connection === 'signed-out' ? [] : [...joined].map(([room, peers]) => ({ room, peers: connection === 'online' ? peers : [] })),
     error: null,
     recovery_code_pending: recoveryPending,
   };
@@ -358,7 +415,7 @@ const handlers: Record<string, (a: Args) => unknown> = {
     const limit = Number(a.limit ?? 50);
     const before = a.before === undefined || a.before === null ? Infinity : seqOf(a.before);
     const older = list.filter((m) => m.seq < before);
-    const page = older.slice(Math.max(0, older.length - limit)).reverse();
+    const page = older.slice(Math.max(0, older.length - limit)).reverse().map(present);
     const last = page[page.length - 1];
     return { messages: page, next: older.length > limit && last !== undefined ? cursorOf(last) : null };
   },
@@ -367,7 +424,7 @@ const handlers: Record<string, (a: Args) => unknown> = {
     const limit = Number(a.limit ?? 50);
     const after = seqOf(a.after);
     const newer = list.filter((m) => m.seq > after);
-    const page = newer.slice(0, limit);
+    const page = newer.slice(0, limit).map(present);
     const last = page[page.length - 1];
     return { messages: page, next: newer.length > limit && last !== undefined ? cursorOf(last) : null };
   },
@@ -376,17 +433,61 @@ const handlers: Record<string, (a: Args) => unknown> = {
       const m = list.find((x) => x.id === a.messageId);
       if (m !== undefined) return cursorOf(m);
     }
-    return fail('history_error', 'No such message.');
+    return fail('unknown_message', 'No such message.');
   },
   send_message: (a) => {
     needSession();
     const body = String(a.body);
     // The core's rule (see src/model/limits.ts), so the UI's own check is what these tests see.
     if (body.trim() === '' || charCount(body) > LIMITS.message) return fail('invalid_message', 'Empty or too long.');
-    const m = store(String(a.userId), 'outgoing', body);
-    void emitEvent({ event: 'message', message: m });
-    return m;
+    const to = String(a.userId);
+    if (a.replyTo !== undefined && a.replyTo !== null) {
+      const quoted = findMessage(to, String(a.replyTo));
+      if (quoted.deleted) fail('unknown_message', 'that message was deleted');
+    }
+    const m = store(to, 'outgoing', body);
+    if (a.replyTo !== undefined && a.replyTo !== null) m.reply_to = String(a.replyTo);
+    void emitEvent({ event: 'message', message: present(m) });
+    return present(m);
   },
+  edit_message: (a) => {
+    needSession();
+    const m = findMessage(String(a.conversationId), String(a.id));
+    checkOwn(m);
+    const body = String(a.body);
+    if (body.trim() === '' || charCount(body) > LIMITS.message) return fail('invalid_message', 'Empty or too long.');
+    m.body = body;
+    m.edited_at = Date.now();
+    void changed(m);
+    return present(m);
+  },
+  delete_message: (a) => {
+    needSession();
+    const list = conv(String(a.conversationId));
+    const m = findMessage(String(a.conversationId), String(a.id));
+    if (a.forEveryone === true) {
+      checkOwn(m);
+      m.deleted = true;
+      m.body = '';
+      m.reactions = [];
+      void changed(m);
+    } else {
+      list.splice(list.indexOf(m), 1);
+      void emitEvent({ event: 'message-removed', id: m.id, conversation_id: m.conversation_id });
+    }
+    return null;
+  },
+  react: (a) => {
+    needSession();
+    const m = findMessage(String(a.conversationId), String(a.id));
+    if (m.deleted) return fail('message_deleted', 'that message was deleted');
+    const emoji = a.emoji === null || a.emoji === undefined ? null : String(a.emoji);
+    if (emoji !== null && !isEmoji(emoji)) return fail('invalid_reaction', 'not an emoji');
+    setReaction(m, me ?? 'alice', emoji);
+    void changed(m);
+    return present(m);
+  },
+  pick_folder: () => pickedFolder,
   mark_read: (a) => {
     let n = 0;
     for (const m of conv(String(a.conversationId))) {
@@ -402,9 +503,9 @@ const handlers: Record<string, (a: Args) => unknown> = {
     const q = String(a.query).trim().toLowerCase();
     const limit = Number(a.limit ?? 50);
     const before = a.before === undefined || a.before === null ? Infinity : seqOf(a.before);
-    const all = [...messages.values()].flat().filter((m) => m.seq < before && m.body.toLowerCase().includes(q));
+    const all = [...messages.values()].flat().filter((m) => m.seq < before && !m.deleted && m.body.toLowerCase().includes(q));
     all.sort((x, y) => y.seq - x.seq);
-    return all.slice(0, limit).map((m): SearchResult => ({ message: m, snippet: highlight(m.body, q), conversation_title: publicUser(m.conversation_id).display_name }));
+    return all.slice(0, limit).map((m): SearchResult => ({ message: present(m), snippet: highlight(m.body, q), conversation_title: publicUser(m.conversation_id).display_name }));
   },
   update_profile: (a) => {
     needOnline();
@@ -418,12 +519,16 @@ const handlers: Record<string, (a: Args) => unknown> = {
     needOnline();
     const bytes = a as unknown as Uint8Array;
     if (!(bytes instanceof Uint8Array) || bytes.byteLength === 0) return fail('invalid_image', 'No image.');
-    avatarBytes = bytes;
+    avatarBytes.set(me as string, bytes);
     const u = users.get(me as string)!;
     u.avatar_url = `/avatars/${u.id}?v=${Date.now()}`;
     return publicUser(u.id);
   },
-  avatar: (a) => (a.userId === me && avatarBytes !== null ? avatarBytes : new Uint8Array(0)),
+  avatar: (a) => {
+    // Before the session is up the real one may fail: `avatars=late` does until online.
+    if (avatarsParam === 'late' && connection !== 'online') return fail('not_online', 'Not online yet.');
+    return avatarBytes.get(String(a.userId)) ?? new Uint8Array(0);
+  },
   safety_numbers: (a) => {
     needSession();
     const id = publicUser(String(a.userId)).id;
@@ -472,12 +577,51 @@ const mock = {
   calls,
   callsOf: (cmd: string) => calls.filter((c) => c.cmd === cmd).map((c) => c.args),
   emit: emitEvent,
-  /** A message from `from` arrives. */
-  async receive(from: string, body: string): Promise<Message> {
+  /** A message from `from` arrives (`replyTo`: the id of the message it answers). */
+  async receive(from: string, body: string, replyTo?: string): Promise<Message> {
     const m = store(from, 'incoming', body);
-    await emitEvent({ event: 'message', message: m });
-    return m;
+    if (replyTo !== undefined) m.reply_to = replyTo;
+    await emitEvent({ event: 'message', message: present(m) });
+    return present(m);
   },
+  /** The contact edits their message `id`. */
+  async peerEdit(id: string, body: string): Promise<void> {
+    const m = [...messages.values()].flat().find((x) => x.id === id);
+    if (m === undefined) throw new Error(`no message ${id}`);
+    m.body = body;
+    m.edited_at = Date.now();
+    await changed(m);
+  },
+  /** The contact deletes their message `id` for everyone. */
+  async peerDelete(id: string): Promise<void> {
+    const m = [...messages.values()].flat().find((x) => x.id === id);
+    if (m === undefined) throw new Error(`no message ${id}`);
+    Object.assign(m, { deleted: true, body: '', reactions: [] });
+    await changed(m);
+  },
+  /** The contact (the conversation's user) reacts to message `id` (null takes it back). */
+  async peerReact(id: string, emoji: string | null): Promise<void> {
+    const m = [...messages.values()].flat().find((x) => x.id === id);
+    if (m === undefined) throw new Error(`no message ${id}`);
+    setReaction(m, m.conversation_id, emoji);
+    await changed(m);
+  },
+  /** Moves a message's `sent_at` into the past (beyond the edit window, say). */
+  age(id: string, ms: number): void {
+    const m = [...messages.values()].flat().find((x) => x.id === id);
+    if (m !== undefined) m.sent_at -= ms;
+  },
+  /** The message with `id` as the core has it now (a copy). */
+  message: (id: string) => {
+    const m = [...messages.values()].flat().find((x) => x.id === id);
+    return m === undefined ? null : present(m);
+  },
+  /** What the folder picker answers next (null: cancelled). */
+  setPickedFolder(path: string | null): void {
+    pickedFolder = path;
+  },
+  /** The person clicks a desktop notification about `conversationId` (Rust emits `open-conversation`). */
+  notificationClicked: (conversationId: string) => emit('open-conversation', conversationId),
   async setState(id: string, state: DeliveryState): Promise<void> {
     for (const [conversation_id, list] of messages) {
       const m = list.find((x) => x.id === id);
@@ -487,15 +631,28 @@ const mock = {
       }
     }
   },
-  lastMessage: (userId: string) => conv(userId)[conv(userId).length - 1],
-  messageWithBody: (text: string) => [...messages.values()].flat().find((m) => m.body.includes(text)),
+  lastMessage: (userId: string) => {
+    const m = conv(userId)[conv(userId).length - 1];
+    return m === undefined ? undefined : present(m);
+  },
+  /** The first message with `text` in it (in `conversation` only, when given). */
+  messageWithBody: (text: string, conversation?: string) => {
+    const m = (conversation === undefined ? [...messages.values()].flat() : conv(conversation)).find((x) => x.body.includes(text));
+    return m === undefined ? undefined : present(m);
+  },
   async goOffline(): Promise<void> {
     connection = 'offline';
     await emitEvent({ event: 'offline', reason: 'connection reset' });
   },
+  /** Back online: the core rejoins the remembered rooms (`room-joined` with their rosters). */
   async goOnline(): Promise<void> {
     connection = 'online';
     await emitEvent({ event: 'online', peer_id: 'peer-alice', user: publicUser(me ?? 'alice') });
+    for (const room of joined.keys()) {
+      const peers = peersOf(room);
+      joined.set(room, peers);
+      await emitEvent({ event: 'room-joined', room, peers });
+    }
   },
   typing: (userId: string, active: boolean) => emitEvent({ event: 'typing', user_id: userId, active }),
   /**
