@@ -5,6 +5,7 @@
  * the focus goes back to where it was.
  */
 import { el, setText } from './dom';
+import { createModal } from './modal';
 
 export type Question = { title: string; text: string; confirm: string; danger?: boolean };
 /** Asks; resolves to whether the person confirmed. */
@@ -24,47 +25,17 @@ export function createConfirmDialog(background: readonly HTMLElement[]): { eleme
     el('div', { class: 'dialog-actions' }, cancel, ok),
   );
   const element = el('div', { class: 'modal-backdrop' }, dialog);
-  element.hidden = true;
   let answer: ((yes: boolean) => void) | null = null;
-  let returnTo: HTMLElement | null = null;
-
-  const setInert = (on: boolean) => {
-    for (const node of background) {
-      if (on) node.setAttribute('inert', '');
-      else node.removeAttribute('inert');
-    }
-  };
   const finish = (yes: boolean) => {
-    if (element.hidden) return;
-    element.hidden = true;
-    setInert(false);
-    // Back where it was, unless what opened it went away meanwhile (the action then moves the focus).
-    if (returnTo?.isConnected === true) returnTo.focus({ preventScroll: true });
+    if (!modal.isOpen()) return;
+    modal.hide();
     const done = answer;
     answer = null;
     done?.(yes);
   };
+  const modal = createModal(element, background, () => finish(false));
   cancel.addEventListener('click', () => finish(false));
   ok.addEventListener('click', () => finish(true));
-  element.addEventListener('click', (e) => {
-    if (e.target === element) finish(false);
-  });
-  element.addEventListener('keydown', (e) => {
-    // A held-down Enter that opened the dialog must not go on to confirm it.
-    if ((e.key === 'Enter' || e.key === ' ') && e.repeat) {
-      e.preventDefault();
-      return;
-    }
-    if (e.key === 'Escape') {
-      // Only the dialog closes, not the conversation behind it.
-      e.preventDefault();
-      e.stopPropagation();
-      finish(false);
-    } else if (e.key === 'Tab') {
-      e.preventDefault();
-      (document.activeElement === ok ? cancel : ok).focus();
-    }
-  });
 
   return {
     element,
@@ -74,15 +45,12 @@ export function createConfirmDialog(background: readonly HTMLElement[]): { eleme
       setText(text, question.text);
       setText(ok, question.confirm);
       ok.className = question.danger === true ? 'danger' : 'primary';
-      returnTo = document.activeElement instanceof HTMLElement && document.activeElement !== document.body ? document.activeElement : null;
-      element.hidden = false;
-      setInert(true);
       // The safe answer has the focus: a stray Enter cancels.
-      cancel.focus();
+      modal.show(cancel);
       return new Promise<boolean>((resolve) => {
         answer = resolve;
       });
     },
-    isOpen: () => !element.hidden,
+    isOpen: modal.isOpen,
   };
 }

@@ -9,6 +9,7 @@ import { el, setText } from './dom';
 import { findUser } from '../model/people';
 import { displayName } from '../model/state';
 import { avatarElement } from './avatar';
+import { createModal } from './modal';
 
 export type ContactProfile = { element: HTMLElement; open(userId: string, opener: HTMLElement): void; close(): void; isOpen(): boolean };
 
@@ -31,38 +32,8 @@ export function createContactProfile(ctl: Controller, background: readonly HTMLE
     bio,
   );
   const element = el('div', { class: 'modal-backdrop' }, dialog);
-  element.hidden = true;
-  let opener: HTMLElement | null = null;
-  const setInert = (on: boolean) => {
-    for (const node of background) {
-      if (on) node.setAttribute('inert', '');
-      else node.removeAttribute('inert');
-    }
-  };
-
-  const hide = () => {
-    if (element.hidden) return;
-    element.hidden = true;
-    setInert(false);
-    if (opener?.isConnected === true) opener.focus();
-    opener = null;
-  };
-  close.addEventListener('click', hide);
-  element.addEventListener('click', (e) => {
-    if (e.target === element) hide();
-  });
-  element.addEventListener('keydown', (e) => {
-    if (e.key === 'Escape') {
-      // Only the dialog closes, not the conversation behind it.
-      e.preventDefault();
-      e.stopPropagation();
-      hide();
-    } else if (e.key === 'Tab') {
-      // The close button is the one control: the focus stays on it.
-      e.preventDefault();
-      close.focus();
-    }
-  });
+  const modal = createModal(element, background, () => modal.hide());
+  close.addEventListener('click', () => modal.hide());
 
   return {
     element,
@@ -83,12 +54,9 @@ export function createContactProfile(ctl: Controller, background: readonly HTMLE
       // Their words, as text: a bio is peer text like a message.
       setText(bio, user.bio.trim() !== '' ? user.bio : `${shown} hasn\u2019t written anything about themselves yet.`);
       bio.classList.toggle('empty', user.bio.trim() === '');
-      opener = from;
-      element.hidden = false;
-      setInert(true);
-      close.focus();
+      modal.show(close, from);
     },
-    close: hide,
-    isOpen: () => !element.hidden,
+    close: () => modal.hide(),
+    isOpen: modal.isOpen,
   };
 }

@@ -6,6 +6,7 @@
 import type { Controller } from '../controller';
 import { el, setText } from './dom';
 import { describeError } from '../model/errors';
+import { createModal } from './modal';
 
 export type SignOutDialog = {
   /** The backdrop with the dialog in it (hidden while closed). */
@@ -41,7 +42,8 @@ export function createSignOutDialog(ctl: Controller, opener: HTMLElement, backgr
     el('div', { class: 'dialog-actions' }, cancel, confirm),
   );
   const element = el('div', { class: 'modal-backdrop' }, dialog);
-  element.hidden = true;
+  // Its keys come from the main screen's handler (`onKey`), wherever the focus is.
+  const modal = createModal(element, background, () => modal.hide(), { listen: false });
   const controls = [deleteHistory, cancel, confirm];
   const setEnabled = (on: boolean) => {
     for (const c of controls) c.disabled = !on;
@@ -55,24 +57,7 @@ export function createSignOutDialog(ctl: Controller, opener: HTMLElement, backgr
   };
   deleteHistory.addEventListener('change', sync);
 
-  const setInert = (on: boolean) => {
-    for (const node of background) {
-      if (on) node.setAttribute('inert', '');
-      else node.removeAttribute('inert');
-    }
-  };
-
-  const close = () => {
-    element.hidden = true;
-    setInert(false);
-    opener.focus();
-  };
-
-  cancel.addEventListener('click', close);
-  // A click on the backdrop (outside the dialog) cancels too.
-  element.addEventListener('click', (e) => {
-    if (e.target === element) close();
-  });
+  cancel.addEventListener('click', () => modal.hide());
   confirm.addEventListener('click', () => {
     const keepHistory = !deleteHistory.checked;
     setEnabled(false);
@@ -92,33 +77,9 @@ export function createSignOutDialog(ctl: Controller, opener: HTMLElement, backgr
       setEnabled(true);
       setText(error, '');
       sync();
-      element.hidden = false;
-      setInert(true);
-      confirm.focus();
+      modal.show(confirm, opener);
     },
-    isOpen: () => !element.hidden,
-    onKey(e) {
-      // A held-down Enter or Space that opened the dialog must not go on to confirm it.
-      if ((e.key === 'Enter' || e.key === ' ') && e.repeat) {
-        e.preventDefault();
-        return;
-      }
-      if (e.key === 'Escape' && !e.defaultPrevented) {
-        e.preventDefault();
-        close();
-      } else if (e.key === 'Tab') {
-        // Round from the last control to the first and back.
-        const items = controls.filter((c) => !c.disabled);
-        const first = items[0];
-        const last = items[items.length - 1];
-        if (e.shiftKey && document.activeElement === first) {
-          e.preventDefault();
-          last?.focus();
-        } else if (!e.shiftKey && document.activeElement === last) {
-          e.preventDefault();
-          first?.focus();
-        }
-      }
-    },
+    isOpen: modal.isOpen,
+    onKey: modal.onKey,
   };
 }
