@@ -398,7 +398,7 @@ pub fn set_unread<R: Runtime>(app: AppHandle<R>, count: u32) {
     let Some(window) = app.get_webview_window("main") else {
         return;
     };
-    if let Err(e) = window.set_title(&crate::links::title(count)) {
+    if let Err(e) = window.set_title(&crate::notify::window_title(count)) {
         tracing::debug!(error = %e, "window title not set");
     }
     // Unsupported on some desktops (Windows, Linux without a launcher that shows badges): the

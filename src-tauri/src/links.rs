@@ -27,14 +27,6 @@ pub fn external_link(text: &str) -> Result<Url, LinkError> {
     Ok(url)
 }
 
-/// The window title for `unread` messages waiting: "(3) Parley".
-pub fn title(unread: u32) -> String {
-    match unread {
-        0 => "Parley".to_owned(),
-        n => format!("({n}) Parley"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -58,11 +50,5 @@ mod tests {
         ] {
             assert_eq!(external_link(bad).unwrap_err(), why, "{bad}");
         }
-    }
-
-    #[test]
-    fn the_title_counts_unread_messages() {
-        assert_eq!(title(0), "Parley");
-        assert_eq!(title(12), "(12) Parley");
     }
 }

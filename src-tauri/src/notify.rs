@@ -131,6 +131,15 @@ async fn avatar_file(parley: &Parley, profile: &std::path::Path, user: &User) ->
     }
 }
 
+/// The window title for `unread` messages waiting: "(3) Parley" (the page's `windowTitle` says
+/// the same for the document title).
+pub fn window_title(unread: u32) -> String {
+    match unread {
+        0 => "Parley".to_owned(),
+        n => format!("({n}) Parley"),
+    }
+}
+
 fn preview(body: &str) -> String {
     let mut chars = body.chars();
     let mut text: String = chars.by_ref().take(PREVIEW_CHARS).collect();
@@ -164,6 +173,12 @@ mod tests {
                 reply: None,
             },
         }
+    }
+
+    #[test]
+    fn the_title_counts_unread_messages() {
+        assert_eq!(window_title(0), "Parley");
+        assert_eq!(window_title(12), "(12) Parley");
     }
 
     #[test]

@@ -502,14 +502,22 @@ impl Inner {
         }
     }
 
+    /// Sends a frame whose loss the protocol recovers from by itself (a hello answered again,
+    /// an ack or receipt sent again on the next resend or channel): a failure is not an error.
+    async fn send_best_effort(&self, peer: &PeerId, frame: &ChatFrame) {
+        if let Some(manager) = self.manager() {
+            if let Err(e) = manager.send(peer, frame.encode()).await {
+                debug!(%peer, error = %e, "frame not sent");
+            }
+        }
+    }
+
     /// Our chat hello on a channel whose identity is settled.
     async fn send_hello(&self, peer: &PeerId) {
-        if let Some(manager) = self.manager() {
-            let hello = ChatFrame::Hello {
-                v: CHAT_PROTOCOL_VERSION,
-            };
-            let _ = manager.send(peer, hello.encode()).await;
-        }
+        let hello = ChatFrame::Hello {
+            v: CHAT_PROTOCOL_VERSION,
+        };
+        self.send_best_effort(peer, &hello).await;
     }
 
     /// Checks the identity a channel proved against the pins (trust on first use) and tells
@@ -607,9 +615,7 @@ impl Inner {
                     }
                 };
                 if acknowledge {
-                    if let Some(manager) = self.manager() {
-                        let _ = manager.send(peer, ChatFrame::Ack { id }.encode()).await;
-                    }
+                    self.send_best_effort(peer, &ChatFrame::Ack { id }).await;
                 }
             }
             ChatFrame::Edit { ref id, .. } | ChatFrame::Delete { ref id, .. } | ChatFrame::React { ref id, .. } => {
@@ -618,9 +624,7 @@ impl Inner {
                 }
                 // Acknowledged even when refused, so the sender stops resending it; a refusal
                 // changed nothing here.
-                if let Some(manager) = self.manager() {
-                    let _ = manager.send(peer, ChatFrame::Ack { id: id.clone() }.encode()).await;
-                }
+                self.send_best_effort(peer, &ChatFrame::Ack { id: id.clone() }).await;
             }
             ChatFrame::Ack { id } => {
                 if !self.advance(user, &id, DeliveryState::Delivered).await {
@@ -684,8 +688,8 @@ impl Inner {
             .filter(|m| m.direction == Direction::Incoming && m.state == DeliveryState::Read)
             .map(|m| m.id)
             .collect();
-        if let (false, Some(manager)) = (ids.is_empty(), self.manager()) {
-            let _ = manager.send(peer, ChatFrame::Read { ids }.encode()).await;
+        if !ids.is_empty() {
+            self.send_best_effort(peer, &ChatFrame::Read { ids }).await;
         }
     }
 
