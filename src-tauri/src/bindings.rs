@@ -39,6 +39,8 @@ mod tests {
         out += &export::<parley_core::DeliveryState>(&config);
         out += &export::<parley_core::Reaction>(&config);
         out += &export::<parley_core::ReplyPreview>(&config);
+        out += &export::<parley_core::TransferState>(&config);
+        out += &export::<parley_core::FileTransfer>(&config);
         out += &export::<parley_core::Message>(&config);
         out += &export::<parley_core::Conversation>(&config);
         out += &export::<parley_core::Page>(&config);

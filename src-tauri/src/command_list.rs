@@ -46,6 +46,17 @@ macro_rules! with_commands {
             open_url,
             set_unread,
             pick_folder,
+            pick_files,
+            send_files,
+            send_pasted_file,
+            accept_file,
+            decline_file,
+            cancel_file,
+            resume_file,
+            open_file,
+            show_file,
+            save_file_as,
+            picture,
         }
     };
 }

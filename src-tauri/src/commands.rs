@@ -11,7 +11,7 @@ use tauri::{AppHandle, Manager, Runtime, State};
 
 use crate::error::{AppError, Result};
 use crate::models::{AppInfo, MediaCaps, Numbered};
-use crate::settings::{IceCredential, Settings};
+use crate::settings::{IceCredential, Settings, SettingsStore};
 use crate::startup::{self, StartupStatus};
 use crate::state::AppState;
 
@@ -348,6 +348,11 @@ pub fn set_settings<R: Runtime>(
     ice_credentials: Option<Vec<IceCredential>>,
 ) -> Result<Settings> {
     let parley = state.parley()?;
+    // A folder chosen now must be usable now (one saved earlier may be on a disk unplugged
+    // since: that pauses transfers instead, see `startup::open`).
+    let mut checked = settings.clone();
+    checked.validate()?;
+    parley.set_file_settings(SettingsStore::file_settings(&checked))?;
     let saved = state
         .settings
         .save(&app, parley, settings, ice_credentials.unwrap_or_default())?;
@@ -429,4 +434,141 @@ pub async fn pick_folder<R: Runtime>(app: AppHandle<R>, current: Option<String>)
                 .map_err(|e| AppError::InvalidInput(format!("that folder cannot be used: {e}")))
         })
         .transpose()
+}
+
+/// The native file picker for files to send (several at once). Empty when the person cancels.
+#[tauri::command]
+pub async fn pick_files<R: Runtime>(app: AppHandle<R>) -> Result<Vec<String>> {
+    use tauri_plugin_dialog::DialogExt;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    app.dialog().file().set_title("Send files").pick_files(move |picked| {
+        let _ = tx.send(picked);
+    });
+    let picked = rx.await.unwrap_or(None).unwrap_or_default();
+    picked
+        .into_iter()
+        .map(|p| {
+            p.into_path()
+                .map(|p| p.to_string_lossy().into_owned())
+                .map_err(|e| AppError::InvalidInput(format!("that file cannot be sent: {e}")))
+        })
+        .collect()
+}
+
+/// Offers files from disk (picked or dropped) to a contact, one message each; returns them.
+/// Stops at the first that cannot be read, keeping the ones before it.
+#[tauri::command]
+pub async fn send_files(state: State<'_, AppState>, user_id: String, paths: Vec<String>) -> Result<Vec<Message>> {
+    let parley = state.parley()?;
+    let mut sent = Vec::with_capacity(paths.len());
+    for path in paths {
+        sent.push(parley.send_file(&user_id, std::path::Path::new(&path)).await?);
+    }
+    Ok(sent)
+}
+
+/// Offers a file the page holds in memory (an image pasted from the clipboard): the bytes are
+/// the request body, raw; the contact and name travel as headers (`Parley-User`,
+/// `Parley-Name`, URI-encoded). Kept in the profile so it can be sent later and resumed.
+#[tauri::command]
+pub async fn send_pasted_file(state: State<'_, AppState>, request: Request<'_>) -> Result<Message> {
+    let InvokeBody::Raw(bytes) = request.body() else {
+        return Err(AppError::InvalidInput(
+            "send the file's bytes as the request body".into(),
+        ));
+    };
+    let header = |name: &str| -> Result<String> {
+        let value = request
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| AppError::InvalidInput(format!("missing {name} header")))?;
+        crate::paste::decode_header(value).ok_or_else(|| AppError::InvalidInput(format!("{name} is not valid")))
+    };
+    let (user_id, name) = (header("Parley-User")?, header("Parley-Name")?);
+    let parley = state.parley()?;
+    let path = crate::paste::keep(&parley.profile_dir(), &name, bytes)
+        .map_err(|e| AppError::InvalidInput(format!("the pasted file could not be kept for sending: {e}")))?;
+    Ok(parley.send_file(&user_id, &path).await?)
+}
+
+/// The person accepts a file waiting for their decision.
+#[tauri::command]
+pub async fn accept_file(state: State<'_, AppState>, conversation_id: String, id: String) -> Result<Message> {
+    Ok(state.parley()?.accept_file(&conversation_id, &id).await?)
+}
+
+/// The person declines a file offered to them.
+#[tauri::command]
+pub async fn decline_file(state: State<'_, AppState>, conversation_id: String, id: String) -> Result<Message> {
+    Ok(state.parley()?.decline_file(&conversation_id, &id).await?)
+}
+
+/// Cancels a file being sent or received.
+#[tauri::command]
+pub async fn cancel_file(state: State<'_, AppState>, conversation_id: String, id: String) -> Result<Message> {
+    Ok(state.parley()?.cancel_file(&conversation_id, &id).await?)
+}
+
+/// Continues a paused transfer.
+#[tauri::command]
+pub async fn resume_file(state: State<'_, AppState>, conversation_id: String, id: String) -> Result<Message> {
+    Ok(state.parley()?.resume_file(&conversation_id, &id).await?)
+}
+
+/// Opens a file message's file with the system's default program.
+#[tauri::command]
+pub async fn open_file<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, id: String) -> Result<()> {
+    use tauri_plugin_opener::OpenerExt;
+    let path = state.parley()?.file_path(&id).await?;
+    app.opener()
+        .open_path(path.to_string_lossy(), None::<&str>)
+        .map_err(|e| AppError::InvalidInput(format!("the file could not be opened: {e}")))
+}
+
+/// Shows a file message's file in the system's file manager.
+#[tauri::command]
+pub async fn show_file<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>, id: String) -> Result<()> {
+    use tauri_plugin_opener::OpenerExt;
+    let path = state.parley()?.file_path(&id).await?;
+    app.opener()
+        .reveal_item_in_dir(&path)
+        .map_err(|e| AppError::InvalidInput(format!("the folder could not be shown: {e}")))
+}
+
+/// "Save as…": the native save dialog, then a copy there. The saved path, or `null` when the
+/// person cancels.
+#[tauri::command]
+pub async fn save_file_as<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    id: String,
+) -> Result<Option<String>> {
+    use tauri_plugin_dialog::DialogExt;
+    let parley = state.parley()?;
+    let source = parley.file_path(&id).await?;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let mut dialog = app.dialog().file().set_title("Save as");
+    if let Some(name) = source.file_name() {
+        dialog = dialog.set_file_name(name.to_string_lossy());
+    }
+    dialog.save_file(move |picked| {
+        let _ = tx.send(picked);
+    });
+    let Some(picked) = rx.await.unwrap_or(None) else {
+        return Ok(None);
+    };
+    let destination = picked
+        .into_path()
+        .map_err(|e| AppError::InvalidInput(format!("that place cannot be used: {e}")))?;
+    let saved = parley.save_file_as(&id, &destination).await?;
+    Ok(Some(saved.to_string_lossy().into_owned()))
+}
+
+/// A picture for the viewer, decoded by the core with strict limits and re-encoded (so the
+/// page never decodes a peer's bytes): the image as an `ArrayBuffer`.
+#[tauri::command]
+pub async fn picture(state: State<'_, AppState>, id: String) -> Result<Response> {
+    let (bytes, _mime) = state.parley()?.picture(&id).await?;
+    Ok(Response::new(bytes))
 }

@@ -11,6 +11,7 @@ mod instance;
 mod links;
 mod models;
 mod notify;
+mod paste;
 mod paths;
 mod settings;
 mod startup;

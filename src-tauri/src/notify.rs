@@ -171,6 +171,7 @@ mod tests {
                 deleted: false,
                 reactions: Vec::new(),
                 reply: None,
+                file: None,
             },
         }
     }

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use parley_core::{IceServer, Parley, ServerChoice, ServerUrl, StoreKind};
+use parley_core::{FileSettings, IceServer, Parley, ServerChoice, ServerUrl, StoreKind};
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Runtime};
 use tauri_plugin_store::StoreExt;
@@ -15,6 +15,9 @@ pub const FILE: &str = "settings.json";
 const KEY: &str = "settings";
 const MAX_ICE_SERVERS: usize = 16;
 const MAX_FIELD: usize = 512;
+const DEFAULT_AUTO_ACCEPT_MIB: u32 = 100;
+/// 1 TiB: past that the setting means "everything", which `u32::MAX` MiB also says.
+const MAX_AUTO_ACCEPT_MIB: u32 = 1024 * 1024;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -46,6 +49,8 @@ pub struct Settings {
     pub server: ServerChoice,
     pub ice_servers: Vec<IceServerSetting>,
     pub download_dir: Option<String>,
+    /// Files up to this many MiB from people we chat with are received without asking.
+    pub auto_accept_mib: u32,
     pub theme: Theme,
     pub notifications: bool,
     /// Where the session token and the history's key are kept: the OS keyring, or the Linux
@@ -59,6 +64,7 @@ impl Default for Settings {
             server: ServerChoice::Embedded,
             ice_servers: Vec::new(),
             download_dir: None,
+            auto_accept_mib: DEFAULT_AUTO_ACCEPT_MIB,
             theme: Theme::System,
             notifications: true,
             keyring: StoreKind::Os,
@@ -110,6 +116,11 @@ impl Settings {
                     return Err(invalid(format!("STUN/TURN server {n}: the username is too long")));
                 }
             }
+        }
+        if self.auto_accept_mib > MAX_AUTO_ACCEPT_MIB {
+            return Err(invalid(format!(
+                "files received without asking: at most {MAX_AUTO_ACCEPT_MIB} MiB"
+            )));
         }
         if self.keyring == StoreKind::Memory {
             return Err(invalid(
@@ -211,6 +222,14 @@ impl SettingsStore {
         store.set(KEY, value);
         store.save()?;
         Ok(settings)
+    }
+
+    /// What the core needs to know about received files.
+    pub fn file_settings(settings: &Settings) -> FileSettings {
+        FileSettings {
+            downloads: settings.download_dir.as_ref().map(PathBuf::from),
+            auto_accept_bytes: u64::from(settings.auto_accept_mib) * 1024 * 1024,
+        }
     }
 
     /// The ICE servers for the core, with their credentials from the keyring.

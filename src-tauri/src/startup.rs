@@ -9,6 +9,7 @@ use tauri::{AppHandle, Emitter, Manager, Runtime};
 
 use crate::models::Numbered;
 use crate::paths::Paths;
+use crate::settings::SettingsStore;
 use crate::state::{lock, AppState};
 use crate::{instance, notify, CORE_EVENT};
 
@@ -74,6 +75,7 @@ pub fn open<R: Runtime>(app: &AppHandle<R>, recovery_code: Option<&str>) -> Resu
         }
     };
     *lock(&state.problem) = None;
+    parley.use_file_settings(SettingsStore::file_settings(&state.settings.load(app)));
     let _ = state.parley.set(parley);
 
     let handle = app.clone();

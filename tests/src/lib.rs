@@ -29,7 +29,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use parley_core::{
-    CoreEvent, DeliveryState, Message, Parley, ParleyOptions, Peer, PeerConfig, ServerChoice, StoreKind, Timing, User,
+    CoreEvent, DeliveryState, FileSettings, Message, Parley, ParleyOptions, Peer, PeerConfig, ServerChoice, StoreKind,
+    Timing, User,
 };
 pub use parley_signal::test_utils::{init_tracing, TestServer, DEADLINE};
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -140,6 +141,8 @@ pub struct Person {
     peer_id: Option<String>,
     /// The history's recovery code: the memory keyring forgets the key at every quit.
     recovery_code: String,
+    /// Where received files go and what is taken without asking; applied at every start.
+    files: FileSettings,
 }
 
 impl Person {
@@ -157,6 +160,13 @@ impl Person {
         let dir = tmp.path().join("profile");
         let options = test_options(&tmp.path().join("this-device"));
         let (parley, events) = open(&dir, options.clone()).await;
+        let downloads = tmp.path().join("downloads");
+        std::fs::create_dir_all(&downloads).expect("downloads folder");
+        let files = FileSettings {
+            downloads: Some(downloads),
+            ..FileSettings::default()
+        };
+        parley.set_file_settings(files.clone()).expect("file settings");
         let server = ServerChoice::Url { url: url.to_owned() };
         let email = format!("{name}@example.org");
         let snapshot = parley
@@ -178,7 +188,26 @@ impl Person {
             room: None,
             peer_id: None,
             recovery_code,
+            files,
         }
+    }
+
+    /// The folder this person's received files go to.
+    pub fn downloads(&self) -> &Path {
+        self.files.downloads.as_deref().expect("a download folder")
+    }
+
+    /// Changes the file settings, now and at every later start.
+    pub fn set_file_settings(&mut self, files: FileSettings) {
+        if let Some(parley) = &self.parley {
+            parley.set_file_settings(files.clone()).expect("file settings");
+        }
+        self.files = files;
+    }
+
+    /// The current file settings.
+    pub fn file_settings(&self) -> FileSettings {
+        self.files.clone()
     }
 
     pub fn id(&self) -> &str {
@@ -253,6 +282,7 @@ impl Person {
     pub async fn reopen_offline(&mut self) {
         assert!(self.parley.is_none(), "quit first");
         let (parley, events) = open_or_unlock(&self.dir, self.options.clone(), Some(&self.recovery_code)).await;
+        parley.set_file_settings(self.files.clone()).expect("file settings");
         self.parley = Some(parley);
         self.events = Some(events);
     }

@@ -36,9 +36,9 @@ function toBytes(data: ArrayBuffer | Uint8Array | number[]): Uint8Array<ArrayBuf
   return new Uint8Array(data);
 }
 
-async function call<T>(cmd: Command, args?: Parameters<typeof invoke>[1]): Promise<T> {
+async function call<T>(cmd: Command, args?: Parameters<typeof invoke>[1], options?: Parameters<typeof invoke>[2]): Promise<T> {
   try {
-    return await invoke<T>(cmd, args);
+    return await invoke<T>(cmd, args, options);
   } catch (e) {
     throw toCoreError(e);
   }
@@ -109,6 +109,33 @@ export const api = {
   setUnread: (count: number) => call<null>('set_unread', { count }),
   /** The system's folder picker, opening at `current`; null when cancelled. */
   pickFolder: (current?: string) => call<string | null>('pick_folder', current === undefined ? {} : { current }),
+  /** The system's file picker (several files): their paths, none when cancelled. */
+  pickFiles: () => call<string[]>('pick_files'),
+  /** Offers files from disk (picked or dropped) to `userId`: one file message each, in order. */
+  sendFiles: (userId: string, paths: string[]) => call<Message[]>('send_files', { userId, paths }),
+  /**
+   * Offers a file the page holds (a pasted image; a file dropped where there are no paths): the
+   * bytes are the raw body, the contact and the name go as URI-encoded headers.
+   */
+  sendPastedFile: (userId: string, name: string, bytes: Uint8Array) =>
+    call<Message>('send_pasted_file', bytes, {
+      headers: { 'Parley-User': encodeURIComponent(userId), 'Parley-Name': encodeURIComponent(name) },
+    }),
+  /** A file waiting for our decision: accept it (it is queued) or decline it. Answer: the message as it now is. */
+  acceptFile: (conversationId: string, id: string) => call<Message>('accept_file', { conversationId, id }),
+  declineFile: (conversationId: string, id: string) => call<Message>('decline_file', { conversationId, id }),
+  /** Stops a transfer either way (the other side is told). */
+  cancelFile: (conversationId: string, id: string) => call<Message>('cancel_file', { conversationId, id }),
+  /** Continues a paused transfer (the disk has room again, the download folder is back). */
+  resumeFile: (conversationId: string, id: string) => call<Message>('resume_file', { conversationId, id }),
+  /** Opens a file message's file with the system's program for it. */
+  openFile: (id: string) => call<null>('open_file', { id }),
+  /** Shows a file message's file in the system's file manager. */
+  showFile: (id: string) => call<null>('show_file', { id }),
+  /** The system's save dialog, then a copy there: the path saved, or null when cancelled. */
+  saveFileAs: (id: string) => call<string | null>('save_file_as', { id }),
+  /** The full picture of an image file, as the core re-encoded it (JPEG or PNG, at most 2560 px). */
+  picture: (id: string) => call<ArrayBuffer | Uint8Array | number[]>('picture', { id }).then(toBytes),
   /** Calls `handler` with every `core-event` payload; resolves to the function that stops it. */
   onCoreEvent: (handler: (event: Numbered<CoreEvent>) => void): Promise<() => void> =>
     listen<Numbered<CoreEvent>>('core-event', (e) => handler(e.payload)),

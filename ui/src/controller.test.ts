@@ -3,7 +3,7 @@ import type { Api } from './api';
 import { Controller } from './controller';
 import { createStore } from './model/state';
 import { msg, safetyNumber, settings as settingsOf, snapshot, user } from './model/test-fixtures';
-import type { Settings, Snapshot } from './types';
+import type { Message, Settings, Snapshot } from './types';
 
 const online: Snapshot = snapshot();
 
@@ -415,5 +415,34 @@ describe('Controller', () => {
     expect(await ctl.pickFolder('  /home/alice/Downloads ')).toBe('/home/alice/Files');
     await ctl.pickFolder('  ');
     expect(fake.of('pickFolder')).toEqual([['/home/alice/Downloads'], [undefined]]);
+  });
+
+  it('files: the picker (cancelled sends nothing), bytes with their name, decisions into the store', async () => {
+    const file = { name: 'a.pdf', size: 10, mime: 'application/pdf', sha256: '', width: null, height: null, thumbnail: null, state: 'waiting', bytes_done: 0, error: null, path: null, missing: false } as const;
+    const out = (id: string, seq: number, name: string) => msg(id, seq, { direction: 'outgoing', body: name, state: 'pending', file: { ...file, name } });
+    let picked: string[] = [];
+    const { ctl, store, fake } = await setup(true, true, {
+      pickFiles: () => picked,
+      sendFiles: (_u: unknown, paths: unknown) => (paths as string[]).map((p, i) => out(`f${i}`, 10 + i, p.split('/').pop() ?? '')),
+      sendPastedFile: (_u: unknown, name: unknown) => out('p1', 20, String(name)),
+      cancelFile: () => ({ ...out('f0', 10, 'a.pdf'), file: { ...file, state: 'cancelled' } }),
+    });
+    // No conversation open: nothing to send to.
+    expect(await ctl.attachFiles()).toBe(0);
+    expect(fake.of('pickFiles')).toEqual([]);
+    await ctl.openConversation('bob');
+    expect(await ctl.attachFiles()).toBe(0);
+    expect(fake.of('sendFiles')).toEqual([]);
+    picked = ['/x/a.pdf', '/x/b.txt'];
+    expect(await ctl.attachFiles()).toBe(2);
+    expect(fake.of('sendFiles')).toEqual([['bob', ['/x/a.pdf', '/x/b.txt']]]);
+    expect(store.get().open?.messages.map((m) => m.body)).toEqual(['message m1', 'message m2', 'a.pdf', 'b.txt']);
+    const bytes = new Uint8Array([1, 2, 3]);
+    await ctl.sendFileBytes('Pasted image.png', bytes);
+    expect(fake.of('sendPastedFile')).toEqual([['bob', 'Pasted image.png', bytes]]);
+    const sent = store.get().open?.messages.find((m) => m.id === 'f0');
+    await ctl.fileDecision(sent as Message, 'cancel');
+    expect(fake.of('cancelFile')).toEqual([['bob', 'f0']]);
+    expect(store.get().open?.messages.find((m) => m.id === 'f0')?.file?.state).toBe('cancelled');
   });
 });

@@ -493,6 +493,80 @@ export class Controller {
     this.store.dispatch({ type: 'changed', message: changed });
   }
 
+  // --- files ---------------------------------------------------------------------------
+
+  /** Our new messages in the store, shown at the newest end (after a jump, the newest page first). */
+  private async showSent(messages: readonly Message[]): Promise<void> {
+    if (messages.length === 0) return;
+    if (this.store.get().open?.newer != null) await this.jumpToLatest();
+    for (const message of messages) this.store.dispatch({ type: 'sent', message });
+  }
+
+  /**
+   * *Attach files*: the system's file picker, then the files chosen to the open conversation, one
+   * message each. Resolves to how many were sent (0: cancelled, or no conversation open).
+   */
+  async attachFiles(): Promise<number> {
+    const open = this.store.get().open;
+    if (open === null) return 0;
+    const paths = await this.api.pickFiles();
+    if (paths.length === 0) return 0;
+    return this.sendFilePaths(paths, open.userId);
+  }
+
+  /** Files from disk (dropped onto the window) to the open conversation, or to `userId`. */
+  async sendFilePaths(paths: readonly string[], userId = this.store.get().open?.userId): Promise<number> {
+    if (userId === undefined || paths.length === 0) return 0;
+    const sent = await this.api.sendFiles(userId, [...paths]);
+    if (this.store.get().open?.userId === userId) await this.showSent(sent);
+    return sent.length;
+  }
+
+  /** A file the page holds (a pasted image, a dropped file without a path) to the open conversation. */
+  async sendFileBytes(name: string, bytes: Uint8Array): Promise<void> {
+    const open = this.store.get().open;
+    if (open === null) return;
+    const message = await this.api.sendPastedFile(open.userId, name, bytes);
+    if (this.store.get().open?.userId === open.userId) await this.showSent([message]);
+  }
+
+  /** Accepts, declines, cancels or resumes a transfer; the store gets the message as it now is. */
+  async fileDecision(message: Message, decision: 'accept' | 'decline' | 'cancel' | 'resume'): Promise<void> {
+    const run = {
+      accept: this.api.acceptFile,
+      decline: this.api.declineFile,
+      cancel: this.api.cancelFile,
+      resume: this.api.resumeFile,
+    }[decision];
+    const changed = await run(message.conversation_id, message.id);
+    this.store.dispatch({ type: 'changed', message: changed });
+  }
+
+  /** Opens a file message's file with the system's program for it. */
+  async openFile(message: Message): Promise<void> {
+    await this.api.openFile(message.id);
+  }
+
+  /** Shows a file message's file in the system's file manager. */
+  async showFile(message: Message): Promise<void> {
+    await this.api.showFile(message.id);
+  }
+
+  /** *Save as…*: the path the copy went to, or null when the person cancelled. */
+  saveFileAs(message: Message): Promise<string | null> {
+    return this.api.saveFileAs(message.id);
+  }
+
+  /**
+   * The full picture of an image file as a `blob:` URL (the CSP allows no file URLs); the caller
+   * revokes it (`URL.revokeObjectURL`) when it is no longer shown.
+   */
+  async picture(message: Message): Promise<string> {
+    const bytes = await this.api.picture(message.id);
+    if (bytes.byteLength === 0) throw { code: 'picture_unavailable', message: '' };
+    return URL.createObjectURL(new Blob([bytes]));
+  }
+
   /** The composer changed: `set_typing(true)` at most every 3 s, `false` when it empties. */
   typing(text: string, now = Date.now()): void {
     const open = this.store.get().open;

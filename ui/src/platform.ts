@@ -66,3 +66,107 @@ export function readClipboardText(): Promise<string> {
   if (!canReadClipboard()) return Promise.reject(new Error('no clipboard'));
   return navigator.clipboard.readText();
 }
+
+/** Files dropped onto the window: paths (the desktop window) or their contents (a plain browser, the browser tests). */
+export type DroppedFiles = { kind: 'paths'; paths: string[] } | { kind: 'files'; files: File[] };
+
+export type FileDropHandlers = {
+  /** Files are dragged over the zone (true) or away from it (false). */
+  hover(over: boolean): void;
+  /** Files were dropped onto the zone. */
+  drop(files: DroppedFiles): void;
+};
+
+/** A native drag this long ago or less makes the page's own drop events repeats of it. */
+const NATIVE_ECHO_MS = 1500;
+
+/**
+ * Files dragged from the system onto `zone` (while it is shown). The desktop window's webview
+ * delivers them as native events with their paths (`onDragDropEvent`: nothing has to be read into
+ * the page); where there is none (a plain browser, the browser tests), the page's own drag events
+ * carry the files' contents. Resolves to the function that stops listening.
+ */
+export async function watchFileDrops(zone: HTMLElement, handlers: FileDropHandlers): Promise<() => void> {
+  const shown = () => zone.isConnected && zone.getClientRects().length > 0;
+  const inside = (x: number, y: number) => {
+    const r = zone.getBoundingClientRect();
+    return x >= r.left && x <= r.right && y >= r.top && y <= r.bottom;
+  };
+  let nativeAt = 0;
+  let stopNative: (() => void) | null = null;
+  if (isTauri()) {
+    try {
+      // Loaded when first needed (not part of the start-up bundle).
+      const { getCurrentWebview } = await import('@tauri-apps/api/webview');
+      const unlisten = await getCurrentWebview().onDragDropEvent((event) => {
+        nativeAt = Date.now();
+        const p = event.payload;
+        if (p.type === 'leave') {
+          handlers.hover(false);
+          return;
+        }
+        // Physical pixels from the window's corner; the page counts in CSS pixels.
+        const scale = window.devicePixelRatio || 1;
+        const over = shown() && inside(p.position.x / scale, p.position.y / scale);
+        if (p.type === 'drop') {
+          handlers.hover(false);
+          if (over && p.paths.length > 0) handlers.drop({ kind: 'paths', paths: p.paths });
+        } else handlers.hover(over);
+      });
+      stopNative = () => void unlisten();
+    } catch {
+      // No webview to ask (not the real window): the page's own events below do.
+    }
+  }
+
+  const hasFiles = (e: DragEvent) => e.dataTransfer !== null && Array.from(e.dataTransfer.types).includes('Files');
+  // The page's events, where the webview lets them through (never a second time for a native drag).
+  const echo = () => Date.now() - nativeAt < NATIVE_ECHO_MS;
+  let depth = 0;
+  const onEnter = (e: DragEvent) => {
+    if (!hasFiles(e) || echo()) return;
+    e.preventDefault();
+    depth++;
+    handlers.hover(true);
+  };
+  const onOver = (e: DragEvent) => {
+    if (!hasFiles(e) || echo()) return;
+    // Taken here, also over the text field (which would otherwise insert or open it).
+    e.preventDefault();
+    if (e.dataTransfer !== null) e.dataTransfer.dropEffect = 'copy';
+  };
+  const onLeave = (e: DragEvent) => {
+    if (!hasFiles(e)) return;
+    depth = Math.max(0, depth - 1);
+    if (depth === 0) handlers.hover(false);
+  };
+  const onDrop = (e: DragEvent) => {
+    if (!hasFiles(e)) return;
+    e.preventDefault();
+    depth = 0;
+    handlers.hover(false);
+    if (echo()) return;
+    const files = Array.from(e.dataTransfer?.files ?? []);
+    if (files.length > 0) handlers.drop({ kind: 'files', files });
+  };
+  zone.addEventListener('dragenter', onEnter);
+  zone.addEventListener('dragover', onOver);
+  zone.addEventListener('dragleave', onLeave);
+  zone.addEventListener('drop', onDrop);
+  return () => {
+    stopNative?.();
+    zone.removeEventListener('dragenter', onEnter);
+    zone.removeEventListener('dragover', onOver);
+    zone.removeEventListener('dragleave', onLeave);
+    zone.removeEventListener('drop', onDrop);
+  };
+}
+
+/** The contents of a file the page was handed (pasted, dropped); rejects with `file_unreadable` (a folder, a file gone meanwhile). */
+export async function readFileBytes(file: File): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await file.arrayBuffer());
+  } catch {
+    throw { code: 'file_unreadable', message: '' };
+  }
+}

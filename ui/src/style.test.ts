@@ -38,6 +38,12 @@ describe.each([
     ['--text', '--in-bubble'],
     ['--online', '--surface'], // "online" in the header and the profile
     ['--muted', '--bg'], // "This message was deleted" (no bubble colour behind it)
+    ['--ok', '--out-bubble'], // a file's "Delivered"
+    ['--ok', '--in-bubble'], // a file's "Received and verified"
+    ['--error', '--out-bubble'], // a file's "Failed (…)"
+    ['--error', '--in-bubble'],
+    ['--warn-text', '--warn-bg'], // a paused file's reason
+    ['--link', '--surface-2'], // a file's icon
   ])('%s on %s is readable (4.5:1)', (fg, bg) => {
     expect(contrast(c(fg), c(bg))).toBeGreaterThanOrEqual(4.5);
   });

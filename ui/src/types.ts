@@ -83,6 +83,56 @@ text: string,
  * Deleted for everyone since.
  */
 deleted: boolean, };
+export type TransferState = "waiting" | "awaiting-accept" | "transferring" | "paused" | "complete" | "declined" | "cancelled" | "failed";
+export type FileTransfer = { 
+/**
+ * The file's name: the sender's own, or on the receiver the offered one made safe.
+ */
+name: string, 
+/**
+ * Bytes.
+ */
+size: number, 
+/**
+ * The sender's MIME type (a hint; previews never trust it).
+ */
+mime: string, 
+/**
+ * Lowercase hex SHA-256 of the whole file, from the offer.
+ */
+sha256: string, 
+/**
+ * Image dimensions, when it is a picture.
+ */
+width: number | null, 
+/**
+ * See `width`.
+ */
+height: number | null, 
+/**
+ * A small JPEG preview, base64 (made by the sender; re-encoded by the receiver).
+ */
+thumbnail: string | null, 
+/**
+ * Where it is.
+ */
+state: TransferState, 
+/**
+ * Bytes the receiver has durably stored (what a resume starts from).
+ */
+bytes_done: number, 
+/**
+ * Why it failed or paused: a code from `docs/file-protocol.md`.
+ */
+error: string | null, 
+/**
+ * The sender's file, or where the receiver saved it once complete.
+ */
+path: string | null, 
+/**
+ * `path` no longer exists (moved or deleted since).
+ */
+missing: boolean, };
 export type Message = { 
 /**
  * Chosen by the sender and globally unique, so resends can be recognised.
@@ -140,7 +190,11 @@ reactions: Array<Reaction>,
  * What the quoted message ([`Message::reply_to`]) says, for showing the quote; None when it
  * is not stored here (older than this device's history) or there is no quote.
  */
-reply: ReplyPreview | null, };
+reply: ReplyPreview | null, 
+/**
+ * The file this message carries, if it is a file message (its `body` is then the name).
+ */
+file: FileTransfer | null, };
 export type Conversation = { 
 /**
  * The remote user's id.
@@ -411,7 +465,31 @@ id: string,
 /**
  * Its conversation.
  */
-conversation_id: string, } | { "event": "typing", 
+conversation_id: string, } | { "event": "transfer-progress", 
+/**
+ * The file message.
+ */
+id: string, 
+/**
+ * Its conversation.
+ */
+conversation_id: string, 
+/**
+ * Bytes durably stored on the receiver.
+ */
+bytes_done: number, 
+/**
+ * The file's size.
+ */
+size: number, 
+/**
+ * Recent speed; 0 when not known yet.
+ */
+bytes_per_sec: number, 
+/**
+ * Set when this run resumed an earlier one: where it started.
+ */
+resumed_from: number | null, } | { "event": "typing", 
 /**
  * Who.
  */
@@ -439,7 +517,11 @@ export type IceServerSetting = { urls: Array<string>, username?: string | null,
  * in the settings).
  */
 has_credential: boolean, };
-export type Settings = { server: ServerChoice, ice_servers: Array<IceServerSetting>, download_dir: string | null, theme: Theme, notifications: boolean, 
+export type Settings = { server: ServerChoice, ice_servers: Array<IceServerSetting>, download_dir: string | null, 
+/**
+ * Files up to this many MiB from people we chat with are received without asking.
+ */
+auto_accept_mib: number, theme: Theme, notifications: boolean, 
 /**
  * Where the session token and the history's key are kept: the OS keyring, or the Linux
  * kernel keyring (chosen on the start-up screen when there is no OS keyring).
@@ -477,7 +559,7 @@ keyring_name: string,
 kernel_keyring_available: boolean, };
 
 // Every command the page may call (src-tauri/src/command_list.rs).
-export const COMMANDS = ['app_info', 'startup_status', 'retry_startup', 'unlock_history', 'recovery_code', 'recovery_code_saved', 'snapshot', 'restore_session', 'sign_in', 'sign_up', 'sign_out', 'room_directory', 'join_room', 'leave_room', 'contacts', 'open_conversation', 'history_page', 'history_after', 'message_cursor', 'send_message', 'edit_message', 'delete_message', 'react', 'mark_read', 'set_typing', 'search', 'update_profile', 'upload_avatar', 'avatar', 'safety_numbers', 'verify_contact', 'accept_identity', 'get_settings', 'set_settings', 'report_media_caps', 'ui_ready', 'open_url', 'set_unread', 'pick_folder'] as const;
+export const COMMANDS = ['app_info', 'startup_status', 'retry_startup', 'unlock_history', 'recovery_code', 'recovery_code_saved', 'snapshot', 'restore_session', 'sign_in', 'sign_up', 'sign_out', 'room_directory', 'join_room', 'leave_room', 'contacts', 'open_conversation', 'history_page', 'history_after', 'message_cursor', 'send_message', 'edit_message', 'delete_message', 'react', 'mark_read', 'set_typing', 'search', 'update_profile', 'upload_avatar', 'avatar', 'safety_numbers', 'verify_contact', 'accept_identity', 'get_settings', 'set_settings', 'report_media_caps', 'ui_ready', 'open_url', 'set_unread', 'pick_folder', 'pick_files', 'send_files', 'send_pasted_file', 'accept_file', 'decline_file', 'cancel_file', 'resume_file', 'open_file', 'show_file', 'save_file_as', 'picture'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 // Bounds the core and the server enforce, counted in characters (Unicode scalar values:

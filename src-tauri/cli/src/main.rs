@@ -13,7 +13,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use parley_core::{
-    Connection, CoreError, ErrorInfo, Parley, ParleyOptions, PeerConfig, ServerChoice, Snapshot, StoreKind, User,
+    Connection, CoreError, ErrorInfo, FileSettings, Parley, ParleyOptions, PeerConfig, ServerChoice, Snapshot,
+    StoreKind, User,
 };
 use serde::Serialize;
 
@@ -38,6 +39,14 @@ struct Cli {
     #[arg(long, global = true, env = "PARLEY_LOOPBACK_ONLY", hide = true,
           action = clap::ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
     loopback_only: bool,
+    /// Where received files go. Default: $PARLEY_DOWNLOADS, else the download folder's
+    /// `Parley` subfolder.
+    #[arg(long, global = true, env = "PARLEY_DOWNLOADS")]
+    downloads: Option<PathBuf>,
+    /// Files up to this many bytes are received without asking (default 100 MiB); larger ones
+    /// wait for `accept USER ID`.
+    #[arg(long, global = true, env = "PARLEY_AUTO_ACCEPT")]
+    auto_accept: Option<u64>,
     #[command(subcommand)]
     command: Command,
 }
@@ -72,7 +81,10 @@ enum Command {
     /// List who is in a room.
     Peers { room: String },
     /// Stay online: print events as JSON lines; read `msg USER TEXT`, `reply|edit USER ID TEXT`,
-    /// `delete|hide USER ID`, `react USER ID EMOJI`, `read USER`, `quit` on stdin.
+    /// `delete|hide USER ID`, `react USER ID EMOJI`, `read USER`, `file USER PATH`,
+    /// `accept|decline|cancel|resume USER ID`, `quit` on stdin. File transfers also print lines
+    /// with a `type`: offered, progress (about once a second), complete (path, sha256), failure
+    /// (code).
     Online {
         /// Rooms to join (repeatable).
         #[arg(long = "room", required = true)]
@@ -247,6 +259,17 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         return Ok(());
     }
     let (parley, events) = Parley::open(&profile, options)?;
+    if cli.downloads.is_some() || cli.auto_accept.is_some() {
+        let defaults = parley.file_settings();
+        let settings = FileSettings {
+            downloads: cli.downloads.or(defaults.downloads),
+            auto_accept_bytes: cli.auto_accept.unwrap_or(defaults.auto_accept_bytes),
+        };
+        if let Err(e) = parley.set_file_settings(settings) {
+            parley.shutdown().await;
+            return Err(e.into());
+        }
+    }
     let result = command(&parley, events, cli.server, cli.command).await;
     parley.shutdown().await;
     result

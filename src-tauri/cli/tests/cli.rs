@@ -39,6 +39,17 @@ struct User {
     logs: PathBuf,
 }
 
+fn keyutils_allowed() -> bool {
+    if std::env::var("PARLEY_TEST_KEYUTILS").as_deref() == Ok("1") {
+        return true;
+    }
+    eprintln!(
+        "skipped: set PARLEY_TEST_KEYUTILS=1 and run inside `keyctl session -` (parley-cli keeps its token in \
+         the kernel keyring between processes)"
+    );
+    false
+}
+
 impl User {
     fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(cli_binary());
@@ -79,10 +90,21 @@ impl User {
 
     /// Starts `online` in the background.
     fn online(&self, room: &str) -> Online {
+        self.online_with(room, &[])
+    }
+
+    /// [`User::online`] with more flags.
+    fn online_with(&self, room: &str, flags: &[&str]) -> Online {
         let stderr_path = self.logs.join(format!("{}-online.stderr", self.name));
-        let stderr = std::fs::File::create(&stderr_path).unwrap();
+        let stderr = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&stderr_path)
+            .unwrap();
+        let mut args = vec!["online", "--room", room];
+        args.extend_from_slice(flags);
         let mut child = self
-            .command(&["online", "--room", room])
+            .command(&args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(stderr)
@@ -114,6 +136,22 @@ impl Online {
         let stdin = self.stdin.as_mut().expect("stdin open");
         stdin.write_all(format!("{line}\n").as_bytes()).await.unwrap();
         stdin.flush().await.unwrap();
+    }
+
+    /// The next `error` event.
+    async fn expect_error(&mut self) -> Value {
+        let deadline = tokio::time::Instant::now() + DEADLINE;
+        loop {
+            let line = match tokio::time::timeout_at(deadline, self.stdout.next_line()).await {
+                Ok(Ok(Some(line))) => line,
+                _ => self.fail("an error", "no error line").await,
+            };
+            let event: Value = serde_json::from_str(&line).unwrap();
+            if event["event"] == "error" {
+                return event;
+            }
+            self.seen.push(event);
+        }
     }
 
     /// The first event (seen before or still to come) that `pick` accepts.
@@ -148,6 +186,11 @@ impl Online {
             self.name,
             seen.join("\n")
         );
+    }
+
+    /// Kills the process at once (no clean shutdown: what a crash or a power cut leaves).
+    async fn kill(mut self) {
+        self.child.kill().await.expect("kill");
     }
 
     async fn quit(mut self) {
@@ -199,11 +242,7 @@ async fn start_server(dir: &Path) -> (Child, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_cli_processes_chat_and_read_their_history_with_the_server_gone() {
-    if std::env::var("PARLEY_TEST_KEYUTILS").as_deref() != Ok("1") {
-        eprintln!(
-            "skipped: set PARLEY_TEST_KEYUTILS=1 and run inside `keyctl session -` (parley-cli keeps its token in \
-             the kernel keyring between processes)"
-        );
+    if !keyutils_allowed() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -344,4 +383,113 @@ async fn two_cli_processes_chat_and_read_their_history_with_the_server_gone() {
     bob.run(&["logout"]).await;
     let output = alice.command(&["whoami"]).output().await.unwrap();
     assert!(!output.status.success(), "signed out, but whoami still works");
+}
+
+/// The `type` lines parley-cli prints for file transfers.
+fn transfer_line(kind: &'static str, id: String) -> impl FnMut(&Value) -> Option<Value> {
+    move |e| (e["type"] == kind && e["id"] == id.as_str()).then(|| e.clone())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_between_two_cli_processes_survives_the_receiver_being_killed() {
+    if !keyutils_allowed() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (_server, url) = start_server(&tmp.path().join("server")).await;
+    let user = |name| User {
+        name,
+        profile: tmp.path().join(name),
+        server: url.clone(),
+        logs: tmp.path().to_owned(),
+    };
+    let (alice, bob) = (user("alice"), user("bob"));
+    alice.run(&["register", "alice", "alice@example.org"]).await;
+    bob.run(&["register", "bob", "bob@example.org"]).await;
+    let downloads = tmp.path().join("bob-downloads");
+    std::fs::create_dir_all(&downloads).unwrap();
+    let downloads_arg = downloads.to_str().unwrap().to_owned();
+    // 80 MiB of varied bytes, so a resume from the wrong place would not hash right.
+    let source = tmp.path().join("holiday video.bin");
+    let data: Vec<u8> = (0..80u32 * 1024 * 1024)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(&source, &data).unwrap();
+
+    let mut alice_online = alice.online("files");
+    alice_online
+        .expect("alice in the room", |e| (e["event"] == "room-joined").then_some(()))
+        .await;
+    let bob_online = |bob: &User| {
+        let mut online = bob.online_with("files", &["--downloads", &downloads_arg]);
+        async move {
+            online
+                .expect("bob in the room", |e| (e["event"] == "room-joined").then_some(()))
+                .await;
+            online
+        }
+    };
+    let mut receiver = bob_online(&bob).await;
+    alice_online
+        .expect("bob arriving", |e| (e["event"] == "peer-joined").then_some(()))
+        .await;
+    alice_online.say(&format!("file bob {}", source.display())).await;
+    let offered = alice_online
+        .expect("the offer", |e| (e["type"] == "offered").then(|| e.clone()))
+        .await;
+    let id = offered["id"].as_str().unwrap().to_owned();
+    assert_eq!(offered["name"], "holiday video.bin");
+    assert_eq!(offered["size"], data.len());
+    receiver
+        .expect("bob's offer", transfer_line("offered", id.clone()))
+        .await;
+    // Progress lines, then a kill once the first part is on disk.
+    receiver
+        .expect("progress past 16 MiB", |e| {
+            (e["type"] == "progress" && e["id"] == id.as_str() && e["bytes_done"].as_u64().unwrap() >= 16 << 20)
+                .then_some(())
+        })
+        .await;
+    receiver.kill().await;
+
+    // Bob starts again: the transfer resumes from what was stored, and completes verified.
+    let mut receiver = bob_online(&bob).await;
+    let resumed = receiver
+        .expect("the resumed run", |e| {
+            (e["type"] == "progress" && e["id"] == id.as_str()).then(|| e["resumed_from"].clone())
+        })
+        .await;
+    assert!(
+        resumed.as_u64().is_some_and(|r| r >= 16 << 20),
+        "resumed from {resumed}"
+    );
+    let complete = receiver
+        .expect("the file complete", transfer_line("complete", id.clone()))
+        .await;
+    let saved = PathBuf::from(complete["path"].as_str().unwrap());
+    assert_eq!(saved, downloads.join("holiday video.bin"));
+    assert_eq!(std::fs::read(&saved).unwrap(), data);
+    assert_eq!(complete["sha256"], offered["sha256"]);
+    alice_online
+        .expect("alice told it is complete", transfer_line("complete", id.clone()))
+        .await;
+    receiver.quit().await;
+    alice_online.quit().await;
+
+    // The history lists the file, with no server running.
+    let history = bob.run(&["history", "alice"]).await;
+    let file = &history
+        .iter()
+        .find(|m| m["id"] == id.as_str())
+        .expect("the file message")["file"];
+    assert_eq!(file["state"], "complete");
+    assert_eq!(file["name"], "holiday video.bin");
+    assert_eq!(file["path"], saved.to_str().unwrap());
+
+    // A bad command is answered with an error line, and the process goes on.
+    let mut receiver = bob_online(&bob).await;
+    receiver.say("file alice /no/such/file").await;
+    let error = receiver.expect_error().await;
+    assert_eq!(error["code"], "file_unreadable");
+    receiver.quit().await;
 }

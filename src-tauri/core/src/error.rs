@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::api_client::ApiError;
 use crate::chat::ChatError;
+use crate::files::{FileError, FolderError};
 use crate::profile_dir::ProfileDirError;
 use crate::secrets::SecretError;
 use crate::server_url::InvalidServerUrl;
@@ -76,6 +77,12 @@ pub enum CoreError {
     /// No message with that id in the history.
     #[error("no message with id {0:?} in the history")]
     UnknownMessage(String),
+    /// A file could not be sent, accepted, opened or saved.
+    #[error(transparent)]
+    File(#[from] FileError),
+    /// A picture could not be shown (not an image, too large, corrupt).
+    #[error("this picture cannot be shown: {0}")]
+    Picture(String),
     /// A blocking keyring call did not finish.
     #[error("the keyring task failed: {0}")]
     Keyring(tokio::task::JoinError),
@@ -112,6 +119,18 @@ impl CoreError {
             CoreError::InvalidRecoveryCode => "invalid_recovery_code".into(),
             CoreError::WrongRecoveryCode => "wrong_recovery_code".into(),
             CoreError::NothingToVerify(_) => "nothing_to_verify".into(),
+            CoreError::File(FileError::Unreadable { .. }) => "file_unreadable".into(),
+            CoreError::File(FileError::NotAFile(_)) => "not_a_file".into(),
+            CoreError::File(FileError::TooLarge) => "file_too_large".into(),
+            CoreError::File(FileError::ChangedWhileReading(_)) => "file_changed".into(),
+            CoreError::File(FileError::UnknownTransfer) => "unknown_transfer".into(),
+            CoreError::File(FileError::NotNow(_)) => "transfer_finished".into(),
+            CoreError::File(FileError::Missing(_)) => "file_missing".into(),
+            CoreError::File(FileError::Folder(FolderError::Missing(_))) => "folder_missing".into(),
+            CoreError::File(FileError::Folder(FolderError::NotAFolder(_))) => "not_a_folder".into(),
+            CoreError::File(FileError::Folder(FolderError::ReadOnly(_))) => "folder_read_only".into(),
+            CoreError::File(FileError::History(_)) => "history_error".into(),
+            CoreError::Picture(_) => "picture_unavailable".into(),
         }
     }
 

@@ -130,6 +130,26 @@ pub enum CoreEvent {
         /// Its conversation.
         conversation_id: String,
     },
+    /// A file is moving: bytes the receiver has stored so far (about every 16 MiB, and when
+    /// a run starts). State changes come as `MessageChanged`.
+    TransferProgress {
+        /// The file message.
+        id: String,
+        /// Its conversation.
+        conversation_id: String,
+        /// Bytes durably stored on the receiver.
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
+        bytes_done: u64,
+        /// The file's size.
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
+        size: u64,
+        /// Recent speed; 0 when not known yet.
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
+        bytes_per_sec: u64,
+        /// Set when this run resumed an earlier one: where it started.
+        #[cfg_attr(feature = "ts", ts(type = "number | null"))]
+        resumed_from: Option<u64>,
+    },
     /// A contact started or stopped typing to us.
     Typing {
         /// Who.

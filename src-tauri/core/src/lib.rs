@@ -19,6 +19,7 @@ mod chat;
 mod device_identity;
 mod error;
 mod events;
+mod files;
 mod history_key;
 mod ids;
 mod models;
@@ -37,6 +38,7 @@ pub use api_client::ApiError;
 pub use chat::{ChatError, FrameError, EDIT_WINDOW_MS, MAX_BODY_CHARS};
 pub use error::CoreError;
 pub use events::CoreEvent;
+pub use files::{default_download_folder, FileError, FileSettings, FolderError};
 pub use models::{Connection, Contact, ErrorInfo, RoomState, SafetyNumber, SearchResult, ServerChoice, Snapshot};
 pub use options::{ParleyOptions, ThisDevice, Timing};
 pub use parley::{Parley, DEFAULT_PAGE};
@@ -46,8 +48,8 @@ pub use server_url::{InvalidServerUrl, ServerUrl};
 pub use this_device::ThisDeviceError;
 
 pub use parley_history::{
-    Conversation, Cursor, DeliveryState, Direction, HistoryError, InvalidCursor, Message, Page, Reaction, ReplyPreview,
-    MAX_PAGE, SNIPPET_MATCH_END, SNIPPET_MATCH_START,
+    Conversation, Cursor, DeliveryState, Direction, FileTransfer, HistoryError, InvalidCursor, Message, Page, Reaction,
+    ReplyPreview, TransferState, MAX_PAGE, SNIPPET_MATCH_END, SNIPPET_MATCH_START,
 };
 pub use parley_peer::{IceServer, PeerConfig};
 pub use parley_protocol::{Peer, ProfileUpdate, RoomSummary, User};

@@ -69,11 +69,11 @@ pub(crate) fn decorate(conn: &Connection, messages: &mut [Message]) -> Result<()
             previews.insert(preview.id.clone(), preview);
         }
     }
-    for message in messages {
+    for message in messages.iter_mut() {
         message.reactions = reactions.remove(&message.id).unwrap_or_default();
         message.reply = message.reply_to.as_ref().and_then(|id| previews.get(id).cloned());
     }
-    Ok(())
+    super::transfers::decorate(conn, messages)
 }
 
 /// One message, decorated.

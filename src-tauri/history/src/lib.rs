@@ -21,6 +21,7 @@ mod identities;
 mod query;
 mod schema;
 mod store;
+mod transfers;
 mod types;
 
 use parking_lot::Mutex;
@@ -35,6 +36,7 @@ pub use actions::PendingAction;
 pub use encryption::{encrypt_plaintext, is_plaintext, HistoryKey, InvalidKey};
 pub use identities::{IdentityCheck, Observation, PinnedIdentity};
 pub use store::MAX_PAGE;
+pub use transfers::{FileTransfer, NewFile, TransferRecord, TransferState};
 
 use encryption::Encryption;
 pub use types::{
@@ -438,8 +440,13 @@ impl History {
     /// conversation or all of them. Survives restarts, since it is just a query.
     pub async fn unacknowledged_outgoing(&self, conversation_id: Option<&str>) -> Result<Vec<Message>, HistoryError> {
         let conversation_id = conversation_id.map(str::to_owned);
-        self.read(move |conn| store::unacknowledged_outgoing(conn, conversation_id.as_deref()))
-            .await
+        self.read(move |conn| {
+            let mut messages = store::unacknowledged_outgoing(conn, conversation_id.as_deref())?;
+            // File messages carry their offer.
+            transfers::decorate(conn, &mut messages)?;
+            Ok(messages)
+        })
+        .await
     }
 
     /// Marks every unread incoming message of the conversation read and returns their ids,
@@ -489,8 +496,12 @@ impl History {
         before: Option<Cursor>,
     ) -> Result<Vec<SearchHit>, HistoryError> {
         let query = query.to_owned();
-        self.read(move |conn| store::search(conn, None, &query, limit, before))
-            .await
+        self.read(move |conn| {
+            let mut hits = store::search(conn, None, &query, limit, before)?;
+            transfers::decorate_hits(conn, &mut hits)?;
+            Ok(hits)
+        })
+        .await
     }
 
     /// [`History::search`] within one conversation.
@@ -502,8 +513,12 @@ impl History {
         before: Option<Cursor>,
     ) -> Result<Vec<SearchHit>, HistoryError> {
         let (conversation_id, query) = (conversation_id.to_owned(), query.to_owned());
-        self.read(move |conn| store::search(conn, Some(&conversation_id), &query, limit, before))
-            .await
+        self.read(move |conn| {
+            let mut hits = store::search(conn, Some(&conversation_id), &query, limit, before)?;
+            transfers::decorate_hits(conn, &mut hits)?;
+            Ok(hits)
+        })
+        .await
     }
 
     /// Deletes every conversation, message, contact and pinned identity (and the search index) and shrinks the

@@ -126,6 +126,33 @@ const MIGRATIONS: &[&str] = &[
         bytes       BLOB NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 5: files. One row per file message on each side, so transfers resume after restarts.
+    r#"
+    CREATE TABLE transfers (
+        id              TEXT PRIMARY KEY NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+        conversation_id TEXT NOT NULL,
+        outgoing        INTEGER NOT NULL CHECK (outgoing IN (0, 1)),
+        name            TEXT NOT NULL,
+        size            INTEGER NOT NULL CHECK (size >= 0),
+        mime            TEXT NOT NULL,
+        sha256          TEXT NOT NULL,
+        width           INTEGER,
+        height          INTEGER,
+        -- The preview, JPEG.
+        thumbnail       BLOB,
+        state           TEXT NOT NULL,
+        -- Bytes the receiver has durably written: where a resume starts.
+        bytes_done      INTEGER NOT NULL DEFAULT 0,
+        error           TEXT,
+        -- Sender: the file offered. Receiver: where it was saved, once complete.
+        path            TEXT,
+        -- Sender: the file's size and modification time when offered, to notice a change.
+        source_size     INTEGER,
+        source_mtime    INTEGER,
+        updated_at      INTEGER NOT NULL
+    );
+    CREATE INDEX transfers_by_conversation ON transfers(conversation_id, outgoing, state);
+    "#,
 ];
 
 pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

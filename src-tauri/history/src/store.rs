@@ -63,6 +63,7 @@ fn message_from_row(row: &Row<'_>, offset: usize) -> rusqlite::Result<Message> {
         deleted: row.get::<_, i64>(offset + 11)? == 1,
         reactions: Vec::new(),
         reply: None,
+        file: None,
     })
 }
 
@@ -201,7 +202,7 @@ pub(crate) fn insert_many(
             let outcome = match seq {
                 Some(seq) => {
                     touched.insert(new.conversation_id.as_str());
-                    InsertOutcome::Inserted(Message {
+                    let mut message = Message {
                         id: new.id.clone(),
                         conversation_id: new.conversation_id.clone(),
                         direction: new.direction,
@@ -216,7 +217,12 @@ pub(crate) fn insert_many(
                         deleted: false,
                         reactions: Vec::new(),
                         reply: None,
-                    })
+                        file: None,
+                    };
+                    if let Some(file) = &new.file {
+                        message.file = Some(super::transfers::insert(&tx, &message, file, now)?);
+                    }
+                    InsertOutcome::Inserted(message)
                 }
                 None => {
                     tracing::debug!(id = %new.id, "message already stored; ignoring the copy");

@@ -3,6 +3,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use super::transfers::{FileTransfer, NewFile};
+
 /// Who wrote a message, from this device's point of view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -116,6 +118,8 @@ pub struct Message {
     /// What the quoted message ([`Message::reply_to`]) says, for showing the quote; None when it
     /// is not stored here (older than this device's history) or there is no quote.
     pub reply: Option<ReplyPreview>,
+    /// The file this message carries, if it is a file message (its `body` is then the name).
+    pub file: Option<FileTransfer>,
 }
 
 /// One person's reaction to a message.
@@ -171,6 +175,8 @@ pub struct NewMessage {
     pub received_at: Option<i64>,
     /// See [`Message::reply_to`].
     pub reply_to: Option<String>,
+    /// The file it carries, stored with it.
+    pub file: Option<NewFile>,
 }
 
 impl NewMessage {
@@ -185,6 +191,7 @@ impl NewMessage {
             sent_at,
             received_at: None,
             reply_to: None,
+            file: None,
         }
     }
 
@@ -192,6 +199,14 @@ impl NewMessage {
     pub fn replying_to(self, id: Option<&str>) -> NewMessage {
         NewMessage {
             reply_to: id.map(str::to_owned),
+            ..self
+        }
+    }
+
+    /// The same message, carrying `file`.
+    pub fn with_file(self, file: NewFile) -> NewMessage {
+        NewMessage {
+            file: Some(file),
             ..self
         }
     }
@@ -214,6 +229,7 @@ impl NewMessage {
             sent_at,
             received_at: Some(received_at),
             reply_to: None,
+            file: None,
         }
     }
 }

@@ -35,6 +35,13 @@ pub enum PeerError {
         /// Why it makes no sense now.
         reason: &'static str,
     },
+    /// An extra channel's stream id that the remote may not pick (ours, the chat channel's,
+    /// or out of range).
+    #[error("channel id {0} is not one the remote may open")]
+    InvalidChannel(u16),
+    /// Every extra channel id of this connection has been used.
+    #[error("no channel ids left on this connection")]
+    ChannelsExhausted,
     /// webrtc-rs failed.
     #[error("webrtc: {0}")]
     WebRtc(#[from] webrtc::error::Error),

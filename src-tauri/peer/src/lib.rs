@@ -17,6 +17,7 @@
 
 #![warn(missing_docs, unreachable_pub)]
 
+mod channel;
 mod config;
 mod error;
 mod handshake;
@@ -35,6 +36,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tracing::{debug, Instrument};
 use webrtc::peer_connection::{PeerConnection, RTCIceCandidateInit, RTCSessionDescription};
 
+pub use channel::{Channel, ChannelMessage};
 pub use config::PeerConfig;
 pub use error::PeerError;
 pub use handshake::{HandshakeError, HANDSHAKE_VERSION};
@@ -210,6 +212,27 @@ impl PeerManager {
             webrtc::error::Error::ErrDataChannelClosed => PeerError::NotOpen(remote.clone()),
             e => PeerError::WebRtc(e),
         })
+    }
+
+    /// Opens another reliable ordered channel to `remote`, beside the chat channel, on the open
+    /// connection (whose identity is proven), on a stream id never used before on it. Tell the
+    /// remote [`Channel::id`] (on the chat channel) so it can [`join_channel`](Self::join_channel)
+    /// it; send nothing on it before the remote answers there, or it may be lost.
+    pub async fn open_channel(&self, remote: &PeerId, label: &str) -> Result<Channel, PeerError> {
+        self.open_session(remote)?.open_channel(label).await
+    }
+
+    /// Joins the channel `remote` opened on stream `id` (which must be one the remote may
+    /// choose). What it sends may start at once: the remote's end exists already.
+    pub async fn join_channel(&self, remote: &PeerId, id: u16, label: &str) -> Result<Channel, PeerError> {
+        self.open_session(remote)?.join_channel(id, label).await
+    }
+
+    fn open_session(&self, remote: &PeerId) -> Result<Arc<Session>, PeerError> {
+        self.inner
+            .current(remote)
+            .filter(|s| s.shared.is_open())
+            .ok_or_else(|| PeerError::NotOpen(remote.clone()))
     }
 
     /// Whether a channel to `remote` is open.

@@ -2,19 +2,21 @@
 //! bookkeeping that keeps events and signals in a sane order.
 
 use parking_lot::Mutex;
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use tokio::sync::mpsc::UnboundedSender;
 use tracing::{debug, info, warn, Instrument, Span};
-use webrtc::data_channel::{DataChannel, DataChannelEvent, RTCDataChannelInit};
+use webrtc::data_channel::{DataChannel, DataChannelEvent, RTCDataChannelInit, RTCDataChannelState};
 use webrtc::peer_connection::{
     PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCIceCandidateInit, RTCPeerConnectionIceEvent,
     RTCPeerConnectionState,
 };
 
 use super::{Inner, PeerError, PeerEvent, PeerId, PeerSignal, SessionId};
+use crate::channel::{Channel, OPEN_TIMEOUT};
 use crate::handshake::{sdp_fingerprint, Fingerprints, Handshake, HandshakeFrame, Step};
 use crate::identity::{Identity, RemoteIdentity};
 
@@ -23,6 +25,8 @@ use crate::identity::{Identity, RemoteIdentity};
 /// `on_data_channel` plumbing is needed.
 const CHAT_CHANNEL_ID: u16 = 0;
 const CHAT_CHANNEL_LABEL: &str = "parley-chat";
+/// Stream ids of extra channels stay below this (webrtc-rs negotiates 65,535 streams).
+const MAX_CHANNEL_ID: u16 = 65_534;
 
 /// Until the remote's `id-hello` arrives ours is repeated, first after this long, then with
 /// the pause doubling up to `HELLO_RESEND_MAX` (the set-up timeout ends a silent remote).
@@ -64,6 +68,9 @@ enum Phase {
 
 pub(crate) struct Session {
     pub(crate) id: SessionId,
+    /// The next stream id for a channel we open: even for the offerer, odd for the answerer
+    /// (as DTLS client and server pick them in RFC 8832), never reused on this connection.
+    next_channel_id: AtomicU16,
     pub(crate) role: Role,
     pub(crate) pc: Arc<dyn PeerConnection>,
     pub(crate) dc: Arc<dyn DataChannel>,
@@ -306,6 +313,10 @@ impl Session {
         tokio::spawn(pump(Arc::downgrade(inner), shared.clone(), dc.clone()).instrument(span));
         Ok(Session {
             id,
+            next_channel_id: AtomicU16::new(match role {
+                Role::Offerer => 2,
+                Role::Answerer => 1,
+            }),
             role,
             pc,
             dc,
@@ -325,6 +336,45 @@ impl Session {
         if let Err(e) = self.pc.close().await {
             debug!(parent: &self.shared.span, error = %e, "close");
         }
+    }
+
+    /// Opens an extra channel on a stream id of our parity never used before on this
+    /// connection; the remote joins it with [`Session::join_channel`] once told the id.
+    pub(crate) async fn open_channel(&self, label: &str) -> Result<Channel, PeerError> {
+        let id = self.next_channel_id.fetch_add(2, Ordering::Relaxed);
+        if id >= MAX_CHANNEL_ID {
+            return Err(PeerError::ChannelsExhausted);
+        }
+        self.negotiated_channel(id, label).await
+    }
+
+    /// Joins a channel the remote opened on stream `id` (which must be of the remote's parity).
+    pub(crate) async fn join_channel(&self, id: u16, label: &str) -> Result<Channel, PeerError> {
+        let ours = self.role == Role::Offerer;
+        if id == CHAT_CHANNEL_ID || id >= MAX_CHANNEL_ID || (id % 2 == 0) == ours {
+            return Err(PeerError::InvalidChannel(id));
+        }
+        self.negotiated_channel(id, label).await
+    }
+
+    /// Both ends create extra channels themselves (negotiated), on ids that only grow: webrtc
+    /// 0.21 frees a stream id in its registry before the SCTP stream is fully reset, so an
+    /// announced (DCEP) channel could be handed an id still in use and never open.
+    async fn negotiated_channel(&self, id: u16, label: &str) -> Result<Channel, PeerError> {
+        let init = RTCDataChannelInit {
+            ordered: true,
+            negotiated: Some(id),
+            ..Default::default()
+        };
+        let dc = self.pc.create_data_channel(label, Some(init)).await?;
+        let open = matches!(dc.ready_state().await, Ok(RTCDataChannelState::Open));
+        let span = tracing::info_span!(parent: &self.shared.span, "channel", label, id);
+        let channel = Channel::start(dc, id, label.to_owned(), self.shared.remote.clone(), open, span);
+        if !channel.opened(OPEN_TIMEOUT).await {
+            channel.close().await;
+            return Err(PeerError::NotOpen(self.shared.remote.clone()));
+        }
+        Ok(channel)
     }
 
     /// Drops the session if it has not opened its channel within `timeout`.
@@ -449,6 +499,14 @@ impl PeerConnectionEventHandler for Handler {
             Ok(init) => self.shared.send_local_candidate(init),
             Err(e) => warn!(parent: &self.shared.span, error = %e, "local candidate not serialisable"),
         }
+    }
+
+    /// Extra channels are negotiated by both ends ([`Session::join_channel`]); one the remote
+    /// announces in band is not ours to take.
+    async fn on_data_channel(&self, data_channel: Arc<dyn DataChannel>) {
+        let label = data_channel.label().await.unwrap_or_default();
+        warn!(parent: &self.shared.span, %label, "announced channel refused");
+        let _ = data_channel.close().await;
     }
 
     async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {

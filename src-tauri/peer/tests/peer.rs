@@ -705,3 +705,46 @@ async fn silent_remote_death_is_noticed_by_ice() {
     a.expect_quiet().await;
     drop(b);
 }
+
+/// Extra channels beside the chat channel: opened on one side, joined on the other by id, data
+/// both ways, binary and text kept apart; closed and opened again many times on one connection
+/// (each on a fresh stream id), with chat still flowing; ids the remote may not pick refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extra_channels_open_carry_data_and_never_reuse_a_stream_id() {
+    let relay = Relay::default();
+    let (mut a, mut b) = connected_pair(&relay).await;
+    let mut ids = std::collections::HashSet::new();
+    for round in 0..6u8 {
+        // Either side opens; the other joins what it was told.
+        let (opener, joiner) = if round % 2 == 0 { (&a, &b) } else { (&b, &a) };
+        let mine = opener.mgr.open_channel(&joiner.id, "test/1").await.expect("open");
+        assert!(ids.insert(mine.id()), "stream id {} used twice", mine.id());
+        let theirs = joiner
+            .mgr
+            .join_channel(&opener.id, mine.id(), "test/1")
+            .await
+            .expect("join");
+        // The joiner speaks first (the opener's end exists already).
+        theirs.send(Bytes::from(vec![round; 60_000])).await.unwrap();
+        theirs.send_text("text frame").await.unwrap();
+        let got = mine.recv().await.unwrap();
+        assert_eq!((got.text, got.data.len(), got.data[0]), (false, 60_000, round));
+        let got = mine.recv().await.unwrap();
+        assert_eq!((got.text, &got.data[..]), (true, &b"text frame"[..]));
+        mine.send(Bytes::from_static(b"reply")).await.unwrap();
+        assert_eq!(&theirs.recv().await.unwrap().data[..], b"reply");
+        // Ending a channel with data still moving must not keep the next one from opening.
+        for _ in 0..16 {
+            let _ = mine.send(Bytes::from(vec![0u8; 60_000])).await;
+        }
+        theirs.close().await;
+        drop((mine, theirs));
+    }
+    exchange(&mut a, &mut b, "chat after channels").await;
+    // bob answers alice's offer, so bob's ids are odd: alice may not "join" an even one as if
+    // bob had opened it, nor the chat channel's.
+    assert!(a.mgr.join_channel(&b.id, 2, "test/1").await.is_err());
+    assert!(a.mgr.join_channel(&b.id, 0, "test/1").await.is_err());
+    assert!(b.mgr.join_channel(&a.id, 3, "test/1").await.is_err());
+    a.expect_quiet().await;
+}

@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use parley_core::{CoreEvent, DeliveryState, Direction, Message};
+use parley_core::{CoreEvent, DeliveryState, Direction, Message, TransferState};
 use parley_peer::{Identity, PeerConfig, PeerError, PeerEvent, PeerManager, MAX_FRAME_LEN};
 use parley_protocol::{ClientFrame, ServerFrame, User};
 use parley_tests::bare_link::{self, BareLink};
@@ -591,4 +591,324 @@ async fn a_hostile_peer_cannot_edit_delete_or_react_outside_its_own_conversation
     rogue.shutdown().await;
     alice.quit().await;
     bob.quit().await;
+}
+
+/// SHA-256 in lowercase hex, as offers carry it.
+fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(data))
+}
+
+fn offer(id: &str, name: &str, data: &[u8]) -> Value {
+    json!({"t": "msg", "id": id, "body": name, "sent_at": 1_700_000_000_000i64,
+           "file": {"name": name, "size": data.len(), "mime": "application/octet-stream", "sha256": sha256_hex(data)}})
+}
+
+/// A PNG header claiming 100,000 × 100,000 pixels (a decompression bomb's first bytes).
+fn png_bomb() -> Vec<u8> {
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = b"IHDR".to_vec();
+    ihdr.extend(100_000u32.to_be_bytes());
+    ihdr.extend(100_000u32.to_be_bytes());
+    ihdr.extend([8, 6, 0, 0, 0]);
+    png.extend(13u32.to_be_bytes());
+    png.extend(&ihdr);
+    png.extend(crc32(&ihdr).to_be_bytes());
+    png.extend(b"\x00\x00\x00\x00IDAT\x35\xaf\x06\x1e");
+    png
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xffff_ffffu32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xedb8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+impl Rogue {
+    /// Waits for the victim's next `file-fetch` frame: (transfer id, offset, channel id).
+    async fn next_fetch(&mut self) -> (String, u64, u16) {
+        loop {
+            if let Some(pos) = self.other_frames.iter().position(|f| f["t"] == "file-fetch") {
+                let f = self.other_frames.remove(pos);
+                return (
+                    f["target"].as_str().unwrap().to_owned(),
+                    f["offset"].as_u64().unwrap(),
+                    f["channel"].as_u64().unwrap() as u16,
+                );
+            }
+            self.next_event("a file request", |e| matches!(e, PeerEvent::Frame { .. }))
+                .await;
+        }
+    }
+
+    /// `file-state` frames the victim sent about `target`.
+    fn file_states(&self, target: &str) -> Vec<Value> {
+        self.other_frames
+            .iter()
+            .filter(|f| f["t"] == "file-state" && f["target"] == target)
+            .cloned()
+            .collect()
+    }
+}
+
+/// Data frame of the file protocol: offset, then bytes.
+fn data_frame(offset: u64, bytes: &[u8]) -> Bytes {
+    let mut frame = offset.to_be_bytes().to_vec();
+    frame.extend_from_slice(bytes);
+    Bytes::from(frame)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hostile_peer_cannot_write_outside_the_download_folder_or_deliver_a_wrong_file() {
+    let server = TestServer::start().await;
+    let (mut alice, mut bob) = parley_tests::online_pair(&server).await; // bob is the victim
+    bob.wait_for_peer(alice.id()).await;
+    // Everything waits for bob's decision at first, so offers are only stored.
+    bob.set_file_settings(parley_core::FileSettings {
+        auto_accept_bytes: 0,
+        ..bob.file_settings()
+    });
+    let mut rogue = Rogue::connect(&server, "mallory", "lobby", bob.id()).await;
+    let mallory = rogue.user.id.clone();
+    bob.mark();
+
+    // 1. Names that try to be paths, devices, or to hide what they are.
+    let names = [
+        "../../../../etc/passwd".to_owned(),
+        "/etc/shadow".to_owned(),
+        "C:\\Windows\\System32\\evil.dll".to_owned(),
+        "..\\..\\evil.bat".to_owned(),
+        "CON".to_owned(),
+        "NUL.txt".to_owned(),
+        "com1.tar.gz".to_owned(),
+        "invoice\u{202E}fdp.exe".to_owned(),
+        "bell\u{7}\u{1b}[31mred".to_owned(),
+        "....".to_owned(),
+        " .hidden ".to_owned(),
+        format!("{}.txt", "n".repeat(1000)),
+    ];
+    for (i, name) in names.iter().enumerate() {
+        rogue.send_json(offer(&format!("n{i}"), name, b"data")).await;
+    }
+    // 2. Offers out of bounds: dropped whole.
+    let mut bad = offer("b1", "big.bin", b"x");
+    bad["file"]["sha256"] = json!("not-a-hash");
+    rogue.send_json(bad).await;
+    let mut bad = offer("b2", "x.bin", b"x");
+    bad["file"]["mime"] = json!("text/html; charset=<script>");
+    rogue.send_json(bad).await;
+    let mut bad = offer("b3", "x.bin", b"x");
+    bad["file"]["size"] = json!(-1);
+    rogue.send_json(bad).await;
+    let mut bad = offer("b4", "x.png", b"x");
+    bad["file"]["image"] = json!({"width": 10, "height": 10, "thumb": "A".repeat(50_000)});
+    rogue.send_json(bad).await;
+    let mut bad = offer("b5", &"y".repeat(1025), b"x");
+    bad["file"]["name"] = json!("y".repeat(1025));
+    rogue.send_json(bad).await;
+    // 3. A picture whose thumbnail is a decompression bomb, and one that is not an image: the
+    //    file is offered, the preview is not.
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut bomb = offer("i1", "bomb.png", b"data");
+    bomb["file"]["image"] = json!({"width": 100, "height": 100, "thumb": b64.encode(png_bomb())});
+    rogue.send_json(bomb).await;
+    let mut junk = offer("i2", "junk.png", b"data");
+    junk["file"]["image"] = json!({"width": 100, "height": 100, "thumb": b64.encode(b"not an image at all")});
+    rogue.send_json(junk).await;
+    rogue.canary("c1", "canary after the offers").await;
+
+    let stored: Vec<Message> = bob.conversation(&mallory).await;
+    let files: Vec<&Message> = stored.iter().filter(|m| m.file.is_some()).collect();
+    assert_eq!(files.len(), names.len() + 2, "every in-bounds offer is kept, no other");
+    for m in &files {
+        let name = &m.file.as_ref().unwrap().name;
+        assert_eq!(&m.body, name, "the message shows the safe name");
+        assert!(!name.contains(['/', '\\', ':']), "{name:?}");
+        assert!(!name.starts_with('.') && !name.ends_with(['.', ' ']), "{name:?}");
+        assert!(
+            !name
+                .chars()
+                .any(|c| c.is_control() || ('\u{202A}'..='\u{202E}').contains(&c)),
+            "{name:?}"
+        );
+        assert!(name.len() <= 200, "{} bytes", name.len());
+        assert!(
+            !["con", "nul", "com1"].contains(&name.split('.').next().unwrap().to_lowercase().as_str()),
+            "{name:?}"
+        );
+        assert_eq!(m.file.as_ref().unwrap().state, TransferState::AwaitingAccept);
+    }
+    for id in ["i1", "i2"] {
+        let m = stored.iter().find(|m| m.id == id).unwrap();
+        assert!(
+            m.file.as_ref().unwrap().thumbnail.is_none(),
+            "{id} kept a preview it should not"
+        );
+    }
+
+    // 4. A flood of offers: past 256 unfinished ones from one person, the rest are declined.
+    for i in 0..260 {
+        rogue.send_json(offer(&format!("f{i}"), "flood.bin", b"data")).await;
+    }
+    rogue.canary("c2", "canary after the flood").await;
+    let unfinished = bob
+        .conversation(&mallory)
+        .await
+        .iter()
+        .filter(|m| m.file.as_ref().is_some_and(|f| !f.state.is_final()))
+        .count();
+    assert_eq!(unfinished, 256);
+    let declined = |rogue: &Rogue| {
+        rogue
+            .other_frames
+            .iter()
+            .filter(|f| f["t"] == "file-state" && f["state"] == "declined" && f["code"] == "too_many")
+            .count()
+    };
+    while declined(&rogue) < 260 - (256 - names.len() - 2) {
+        rogue
+            .next_event("the declined offers", |e| matches!(e, PeerEvent::Frame { .. }))
+            .await;
+    }
+
+    // 5. Bytes that do not match the request or the offer. Bob accepts one file.
+    let content = b"the real content of the file".repeat(1000);
+    for id in names.iter().enumerate().map(|(i, _)| format!("n{i}")) {
+        bob.parley().decline_file(&mallory, &id).await.unwrap();
+    }
+    for i in 0..260 {
+        let _ = bob.parley().decline_file(&mallory, &format!("f{i}")).await;
+    }
+    rogue.send_json(offer("d1", "report.pdf", &content)).await;
+    rogue.canary("c3", "canary after the data offer").await;
+    bob.parley().accept_file(&mallory, "d1").await.unwrap();
+
+    // 5a. Data at an offset never asked for: refused, the transfer goes back to waiting.
+    let (target, offset, channel) = rogue.next_fetch().await;
+    assert_eq!((target.as_str(), offset), ("d1", 0));
+    let wrong_parity = rogue
+        .manager
+        .join_channel(&rogue.victim, channel + 1, "parley-file/1")
+        .await;
+    assert!(wrong_parity.is_err(), "a channel id of the wrong side was accepted");
+    let ch = rogue
+        .manager
+        .join_channel(&rogue.victim, channel, "parley-file/1")
+        .await
+        .unwrap();
+    ch.send(data_frame(4096, &content[..100])).await.unwrap();
+    let refusal = ch.recv().await.expect("an error frame");
+    assert!(refusal.text && String::from_utf8_lossy(&refusal.data).contains("protocol"));
+    drop(ch);
+    // 5b. More bytes than offered (what is within the size is fine; past it is not).
+    let (_, offset, channel) = rogue.next_fetch().await;
+    assert_eq!(offset, 0);
+    let ch = rogue
+        .manager
+        .join_channel(&rogue.victim, channel, "parley-file/1")
+        .await
+        .unwrap();
+    // One frame running past the offered size.
+    ch.send(data_frame(0, &[content.as_slice(), b"and more"].concat()))
+        .await
+        .unwrap();
+    let mut refused = false;
+    while let Some(m) = ch.recv().await {
+        if m.text && String::from_utf8_lossy(&m.data).contains("protocol") {
+            refused = true;
+            break;
+        }
+    }
+    assert!(refused, "extra bytes were taken");
+    drop(ch);
+    // 5c. The right length, the wrong bytes: the hash does not match, nothing is saved.
+    let (_, offset, channel) = rogue.next_fetch().await;
+    let ch = rogue
+        .manager
+        .join_channel(&rogue.victim, channel, "parley-file/1")
+        .await
+        .unwrap();
+    let mut forged = content.clone();
+    forged[10] ^= 1;
+    for (i, chunk) in forged[offset as usize..].chunks(60_000).enumerate() {
+        ch.send(data_frame(offset + (i * 60_000) as u64, chunk)).await.unwrap();
+    }
+    let failed = bob
+        .wait_for("the forged file to fail", |e| match e {
+            CoreEvent::MessageChanged { message }
+                if message.id == "d1" && message.file.as_ref().is_some_and(|f| f.state == TransferState::Failed) =>
+            {
+                Some(message.clone())
+            }
+            _ => None,
+        })
+        .await;
+    assert_eq!(failed.file.unwrap().error.as_deref(), Some("hash_mismatch"));
+    let told = |rogue: &Rogue| rogue.file_states("d1").into_iter().find(|f| f["state"] == "failed");
+    while told(&rogue).is_none() {
+        rogue
+            .next_event("the failure", |e| matches!(e, PeerEvent::Frame { .. }))
+            .await;
+    }
+    assert_eq!(told(&rogue).unwrap()["code"], "hash_mismatch");
+
+    // Nothing was written anywhere but the download folder — and nothing there at all, since
+    // no file verified — and no partial file is left.
+    assert_eq!(std::fs::read_dir(bob.downloads()).unwrap().count(), 0);
+    let parts = bob.profile_dir().join("transfers");
+    assert_eq!(std::fs::read_dir(&parts).map(|d| d.count()).unwrap_or(0), 0);
+    assert!(!bob.downloads().parent().unwrap().join("etc").exists());
+
+    // 6. As a requester: the rogue asks alice's device for files that are not offered to it.
+    let secret = tempfile::tempdir().unwrap();
+    let path = secret.path().join("for-bob.txt");
+    std::fs::write(&path, "for bob only").unwrap();
+    let for_bob = alice.parley().send_file(bob.id(), &path).await.unwrap();
+    let thief = Rogue::connect(&server, "trudy", "lobby", alice.id()).await;
+    let probe = thief
+        .manager
+        .open_channel(&thief.victim, "parley-file/1")
+        .await
+        .unwrap();
+    thief
+        .send_json(json!({"t": "file-fetch", "target": for_bob.id, "offset": 0, "channel": probe.id()}))
+        .await;
+    let answer = probe.recv().await.expect("a refusal");
+    assert!(String::from_utf8_lossy(&answer.data).contains("unknown_transfer"));
+    assert!(!answer.data.windows(3).any(|w| w == b"bob"), "file content leaked");
+
+    // The victims still work: bob chats with alice and receives her file.
+    let a = alice.send(&bob.user, "still there?").await;
+    bob.wait_for_message(&a.id).await;
+    bob.set_file_settings(parley_core::FileSettings {
+        auto_accept_bytes: u64::MAX,
+        ..bob.file_settings()
+    });
+    alice.mark();
+    bob.parley().accept_file(alice.id(), &for_bob.id).await.ok();
+    bob.wait_for("alice's file", |e| match e {
+        CoreEvent::MessageChanged { message }
+            if message.id == for_bob.id
+                && message
+                    .file
+                    .as_ref()
+                    .is_some_and(|f| f.state == TransferState::Complete) =>
+        {
+            Some(())
+        }
+        _ => None,
+    })
+    .await;
+    thief.shutdown().await;
+    rogue.shutdown().await;
 }

@@ -7,6 +7,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod chat;
+mod files;
 mod hostile_peer;
 mod message_actions;
 mod sessions;

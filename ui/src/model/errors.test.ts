@@ -25,6 +25,13 @@ describe('errorText', () => {
     expect(errorText({ code: 'invalid_reaction', message: 'x' })).toMatch(/isn't an emoji/);
     expect(errorText({ code: 'unknown_message', message: 'x' })).toMatch(/isn't on this device/);
   });
+  it('words what can go wrong with files', () => {
+    expect(errorText({ code: 'transfer_finished', message: 'x' })).toBe('That file is already finished.');
+    for (const code of ['file_unreadable', 'not_a_file', 'file_too_large', 'file_changed', 'unknown_transfer', 'file_missing', 'folder_missing', 'not_a_folder', 'folder_read_only', 'picture_unavailable', 'disk_full', 'downloads_unavailable']) {
+      expect(knownErrorText(code), code).toMatch(/^[A-Z].*\.$/);
+    }
+    expect(errorText({ code: 'folder_read_only', message: 'x' })).toMatch(/Choose another one in Settings/);
+  });
   it("keeps the core's message when it names the field, or for unknown codes, as a sentence", () => {
     expect(errorText({ code: 'invalid_input', message: 'password: at least 8 characters' })).toBe('Password: at least 8 characters.');
     expect(errorText({ code: 'invalid_settings', message: 'download_dir: not a folder' })).toBe('Download dir: not a folder.');

@@ -52,6 +52,20 @@ const TEXT: Record<string, string> = {
   unauthorized: 'The server no longer accepts your sign-in. Sign out and sign in again.',
   settings_unavailable: "Parley couldn't save its settings. Check that its folder can be written to, then try again.",
   no_server: 'Choose a server first: \u201cThis device\u201d or another one.',
+  // Files (docs/file-protocol.md).
+  file_unreadable: "That file couldn't be read. Check that it still exists and that you may open it, then try again.",
+  not_a_file: "That isn't a file (a folder, perhaps). Send the files in it instead.",
+  file_too_large: 'That file is too large to send.',
+  file_changed: 'That file changed while Parley was reading it. Wait until it is saved, then send it again.',
+  unknown_transfer: "That file isn't on this device any more.",
+  transfer_finished: 'That file is already finished.',
+  file_missing: 'The file was moved or deleted, so it can no longer be opened from here.',
+  folder_missing: "The download folder doesn't exist. Choose another one in Settings.",
+  not_a_folder: "The download folder isn't a folder. Choose another one in Settings.",
+  folder_read_only: "Parley can't write to the download folder. Choose another one in Settings.",
+  picture_unavailable: "This picture can't be shown here. Open the file with another program instead.",
+  disk_full: 'The disk is full. Free some space, then try again.',
+  downloads_unavailable: 'The download folder is missing or read-only. Choose another one in Settings, then try again.',
 };
 
 /**

@@ -58,5 +58,10 @@ describe('preview', () => {
     // Deleted for everyone: no text left, only that it was.
     expect(preview(msg('a', 1, { body: '', deleted: true, direction: 'outgoing' }))).toBe('You deleted a message');
     expect(preview(msg('a', 1, { body: '', deleted: true }))).toBe('A message was deleted');
+    // A file: a paperclip and its name, as shown (no bidirectional tricks).
+    const file = { name: 'holiday\u202E.jpg', size: 1, mime: 'image/jpeg', sha256: '', width: null, height: null, thumbnail: null, state: 'complete', bytes_done: 1, error: null, path: null, missing: false } as const;
+    expect(preview(msg('a', 1, { body: 'holiday.jpg', file }))).toBe('\u{1F4CE} holiday.jpg');
+    expect(preview(msg('a', 1, { body: 'holiday.jpg', file, direction: 'outgoing' }))).toBe('You: \u{1F4CE} holiday.jpg');
+    expect(preview(msg('a', 1, { body: '', file, deleted: true }))).toBe('A message was deleted');
   });
 });

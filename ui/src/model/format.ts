@@ -1,4 +1,5 @@
 /** Times, day separators and delivery ticks. Pure, so tests run without a DOM. */
+import { displayFileName } from './files';
 import type { DeliveryState, Message } from '../types';
 
 function startOfDay(d: Date): number {
@@ -63,11 +64,15 @@ export function laterState(current: DeliveryState, next: DeliveryState): Deliver
   return ORDER[next] >= ORDER[current] ? next : current;
 }
 
-/** A one-line preview of a message for the contact list (a deleted one says so, as it shows). */
+/**
+ * A one-line preview of a message for the contact list (a deleted one says so, as it shows; a
+ * file is "📎 name").
+ */
 export function preview(message: Message | null, max = 80): string {
   if (message === null) return '';
   if (message.deleted) return message.direction === 'outgoing' ? 'You deleted a message' : 'A message was deleted';
-  const line = message.body.replace(/\s+/g, ' ').trim();
+  const shown = message.file !== null ? `\u{1F4CE} ${displayFileName(message.file.name)}` : message.body;
+  const line = shown.replace(/\s+/g, ' ').trim();
   const text = line.length > max ? `${line.slice(0, max - 1)}\u2026` : line;
   return message.direction === 'outgoing' ? `You: ${text}` : text;
 }

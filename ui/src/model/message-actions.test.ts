@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canEdit, deletedText, firstWords, lastEditable, messageActions, quoteOf } from './message-actions';
+import { canDeleteForEveryone, canEdit, deletedText, firstWords, lastEditable, messageActions, quoteOf } from './message-actions';
 import { LIMITS } from './limits';
 import { msg } from './test-fixtures';
 
@@ -24,6 +24,14 @@ describe('what a message offers', () => {
     expect(messageActions(msg('b', 2), sent)).toEqual(['react', 'reply', 'copy', 'delete-me']);
     expect(messageActions(msg('b', 2, { deleted: true, body: '' }), sent)).toEqual(['delete-me']);
     expect(messageActions(mine('a', 1, { deleted: true, body: '' }), sent)).toEqual(['delete-me']);
+  });
+
+  it('a file is never edited (its text is its name); it can still be deleted for everyone', () => {
+    const file = { name: 'a.txt', size: 1, mime: 'text/plain', sha256: '', width: null, height: null, thumbnail: null, state: 'waiting', bytes_done: 0, error: null, path: null, missing: false } as const;
+    expect(canEdit(mine('f', 1, { file }), sent)).toBe(false);
+    expect(canDeleteForEveryone(mine('f', 1, { file }), sent)).toBe(true);
+    expect(messageActions(mine('f', 1, { file }), sent)).toEqual(['react', 'reply', 'copy', 'delete-everyone', 'delete-me']);
+    expect(lastEditable([mine('a', 1), mine('f', 2, { file })], sent)?.id).toBe('a');
   });
 
   it('finds your last message that can still be edited (↑ in an empty composer)', () => {

@@ -8,21 +8,25 @@ import type { Message } from '../types';
 export type MessageAction = 'react' | 'reply' | 'edit' | 'copy' | 'delete-everyone' | 'delete-me';
 
 /**
- * Whether `m` can still be edited or deleted for everyone at `now`: one of ours, not deleted,
- * within `LIMITS.editWindowMs` of sending (our own clock on both ends, as the core counts it).
+ * Whether `m` can still be deleted for everyone at `now`: one of ours, not deleted, within
+ * `LIMITS.editWindowMs` of sending (our own clock on both ends, as the core counts it).
  */
-export function canEdit(m: Message, now: number): boolean {
+export function canDeleteForEveryone(m: Message, now: number): boolean {
   return m.direction === 'outgoing' && !m.deleted && now - m.sent_at < LIMITS.editWindowMs;
+}
+
+/** Whether `m` can still be edited at `now`: as for deleting for everyone, and not a file (its text is the file's name). */
+export function canEdit(m: Message, now: number): boolean {
+  return m.file === null && canDeleteForEveryone(m, now);
 }
 
 /** The actions a message offers, in the order the menu shows them. A deleted one: only "delete for me". */
 export function messageActions(m: Message, now: number): MessageAction[] {
   if (m.deleted) return ['delete-me'];
-  const own = canEdit(m, now);
   const actions: MessageAction[] = ['react', 'reply'];
-  if (own) actions.push('edit');
+  if (canEdit(m, now)) actions.push('edit');
   actions.push('copy');
-  if (own) actions.push('delete-everyone');
+  if (canDeleteForEveryone(m, now)) actions.push('delete-everyone');
   actions.push('delete-me');
   return actions;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formFromSettings, isAbsolutePath, splitUrls, validateSettings, type SettingsForm } from './settings-form';
+import { formFromSettings, isAbsolutePath, MAX_AUTO_ACCEPT_MIB, splitUrls, validateSettings, type SettingsForm } from './settings-form';
 import { settings } from './test-fixtures';
 import type { Settings } from '../types';
 
@@ -58,6 +58,22 @@ describe('validateSettings', () => {
     expect(formFromSettings(kernel).keyring).toBe('keyutils');
     const r = validateSettings({ ...formFromSettings(kernel), theme: 'dark' });
     expect(r.ok && r.settings).toEqual({ ...kernel, theme: 'dark' });
+  });
+
+  it('wants a whole number of MiB from 0 to 1 TiB for receiving files without asking', () => {
+    const at = (autoAcceptMib: string) => validateSettings(form({ autoAcceptMib }));
+    expect(formFromSettings(base).autoAcceptMib).toBe('100');
+    for (const [typed, mib] of [['0', 0], [' 250 ', 250], ['1048576', MAX_AUTO_ACCEPT_MIB]] as const) {
+      const r = at(typed);
+      expect(r.ok && r.settings.auto_accept_mib, typed).toBe(mib);
+    }
+    for (const typed of ['', '  ', '-1', '2.5', 'abc', '1048577', 'NaN', 'Infinity']) {
+      const r = at(typed);
+      expect(r.ok, typed).toBe(false);
+      expect(!r.ok && r.errors, typed).toEqual([
+        { field: 'auto_accept_mib', message: 'Receiving files without asking: give a whole number of MiB from 0 to 1,048,576 (0 asks about every file).' },
+      ]);
+    }
   });
 
   it('accepts only known themes', () => {

@@ -2,6 +2,9 @@
 import { normalizeServerUrl } from './server-url';
 import type { IceCredential, Settings, StoreKind, Theme } from '../types';
 
+/** The largest auto-accept size the app takes (1 TiB), as `settings.rs` checks. */
+export const MAX_AUTO_ACCEPT_MIB = 1024 * 1024;
+
 export type IceRow = {
   urls: string; // comma or whitespace separated
   username: string;
@@ -14,6 +17,8 @@ export type SettingsForm = {
   serverUrl: string;
   ice: IceRow[];
   downloadDir: string;
+  /** Files up to this many MiB are received without asking (text, as typed). */
+  autoAcceptMib: string;
   theme: string;
   notifications: boolean;
   /** Not edited in the form (chosen on the start-up screen): carried through unchanged. */
@@ -52,6 +57,7 @@ export function formFromSettings(settings: Settings): SettingsForm {
       hasCredential: s.has_credential,
     })),
     downloadDir: settings.download_dir ?? '',
+    autoAcceptMib: String(settings.auto_accept_mib),
     theme: settings.theme,
     notifications: settings.notifications,
     keyring: settings.keyring,
@@ -105,6 +111,14 @@ export function validateSettings(form: SettingsForm): Validated {
     errors.push({ field: 'download_dir', message: 'The download folder must be a full path, like /home/me/Downloads.' });
   }
 
+  const autoAccept = form.autoAcceptMib.trim() === '' ? Number.NaN : Number(form.autoAcceptMib.trim());
+  if (!Number.isInteger(autoAccept) || autoAccept < 0 || autoAccept > MAX_AUTO_ACCEPT_MIB) {
+    errors.push({
+      field: 'auto_accept_mib',
+      message: `Receiving files without asking: give a whole number of MiB from 0 to ${MAX_AUTO_ACCEPT_MIB.toLocaleString('en')} (0 asks about every file).`,
+    });
+  }
+
   const theme = THEMES.find((t) => t === form.theme);
   if (theme === undefined) errors.push({ field: 'theme', message: 'Choose a theme: system, light or dark.' });
 
@@ -115,6 +129,7 @@ export function validateSettings(form: SettingsForm): Validated {
       server,
       ice_servers,
       download_dir: dir === '' ? null : dir,
+      auto_accept_mib: autoAccept,
       theme,
       notifications: form.notifications,
       keyring: form.keyring,

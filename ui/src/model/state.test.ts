@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { initialState, isSignedIn, isTyping, mergeMessages, reduce, totalUnread, unknownUserIds, windowTitle, type Action, type AppState } from './state';
 import { msg, safetyNumber, snapshot as snapshotOf, user } from './test-fixtures';
-import type { Contact, Message, Snapshot } from '../types';
+import type { Contact, FileTransfer, Message, Snapshot } from '../types';
 
 const snapshot: Snapshot = snapshotOf({ server_url: 'http://127.0.0.1:9000' });
 
@@ -388,6 +388,54 @@ describe('changed and removed messages', () => {
     // Another conversation's changes leave this one alone.
     expect(reduce(s, { type: 'removed', conversationId: 'carol', id: 'm3' }).open).toBe(s.open);
     expect(reduce(s, { type: 'highlight', userId: 'carol', id: 'm3' })).toBe(s);
+  });
+});
+
+describe('file transfers', () => {
+  const fileOf = (state: FileTransfer['state']): FileTransfer => ({
+    name: 'report.pdf',
+    size: 30_000_000,
+    mime: 'application/pdf',
+    sha256: 'a'.repeat(64),
+    width: null,
+    height: null,
+    thumbnail: null,
+    state,
+    bytes_done: 0,
+    error: null,
+    path: null,
+    missing: false,
+  });
+  const progress = (id: string, bytes_done: number, bytes_per_sec = 150_000, resumed_from: number | null = null): Action => ({
+    type: 'event',
+    now: 7000,
+    event: { event: 'transfer-progress', id, conversation_id: 'bob', bytes_done, size: 30_000_000, bytes_per_sec, resumed_from },
+  });
+
+  it('keeps the last progress of each transfer: bytes, speed, where a resumed run started, when it came', () => {
+    let s = run(signedIn(), progress('f1', 0, 0, null), progress('f2', 12_000_000, 150_000, 9_000_000));
+    expect(s.transfers).toEqual({
+      f1: { bytesDone: 0, size: 30_000_000, bytesPerSec: 0, resumedFrom: null, at: 7000 },
+      f2: { bytesDone: 12_000_000, size: 30_000_000, bytesPerSec: 150_000, resumedFrom: 9_000_000, at: 7000 },
+    });
+    s = reduce(s, progress('f1', 16_000_000));
+    expect(s.transfers.f1?.bytesDone).toBe(16_000_000);
+    // Not the messages: the list is not laid out again for a progress event.
+    const opened = run(s, { type: 'open', userId: 'bob', title: 'Bob' });
+    expect(reduce(opened, progress('f1', 20_000_000)).open).toBe(opened.open);
+  });
+
+  it('forgets a transfer once it is over, or its message is gone, and everything at signing out', () => {
+    let s = run(signedIn(), progress('f1', 1), progress('f2', 1), progress('f3', 1));
+    s = reduce(s, { type: 'event', now: 0, event: { event: 'message-changed', message: msg('f1', 1, { file: fileOf('paused') }) } });
+    expect(Object.keys(s.transfers)).toEqual(['f1', 'f2', 'f3']);
+    s = reduce(s, { type: 'event', now: 0, event: { event: 'message-changed', message: msg('f1', 1, { file: fileOf('complete') }) } });
+    s = reduce(s, { type: 'changed', message: msg('f2', 2, { file: fileOf('cancelled') }) });
+    expect(Object.keys(s.transfers)).toEqual(['f3']);
+    s = reduce(s, { type: 'event', now: 0, event: { event: 'message-removed', id: 'f3', conversation_id: 'bob' } });
+    expect(s.transfers).toEqual({});
+    s = run(s, progress('f4', 1), { type: 'event', now: 0, event: { event: 'signed-out' } });
+    expect(s.transfers).toEqual({});
   });
 });
 

@@ -3,6 +3,7 @@
  * No DOM and no IPC here: views read the state, the controller feeds the reducer.
  */
 import { isQuietError, isTransientError } from './errors';
+import { transferFinished, type TransferProgress } from './files';
 import { laterState } from './format';
 import type {
   Connection,
@@ -88,6 +89,11 @@ export type AppState = {
   themePreview: Theme | null;
   /** The history's recovery code has not been confirmed as saved yet (the main screen asks). */
   recoveryCodePending: boolean;
+  /**
+   * Running file transfers by message id: their last `transfer-progress` event (bytes done,
+   * speed, where a resumed run started, when it came). Dropped once the transfer is over.
+   */
+  transfers: Record<string, TransferProgress>;
 };
 
 export const initialState: AppState = {
@@ -108,6 +114,7 @@ export const initialState: AppState = {
   theme: null,
   themePreview: null,
   recoveryCodePending: false,
+  transfers: {},
 };
 
 export type Action =
@@ -256,12 +263,22 @@ function requote(m: Message, quoted: Message): Message {
 function applyChanged(state: AppState, message: Message): AppState {
   const m = message;
   const contacts = state.contacts.map((c) => (c.user.id === m.conversation_id && c.last?.id === m.id ? { ...c, last: { ...m, state: laterState(c.last.state, m.state) } } : c));
-  const next = contacts.some((c, i) => c !== state.contacts[i]) ? { ...state, contacts } : state;
+  let next = contacts.some((c, i) => c !== state.contacts[i]) ? { ...state, contacts } : state;
+  // A transfer that is over has no progress to show any more.
+  if (m.file !== null && transferFinished(m.file)) next = forgetTransfer(next, m.id);
   return withOpen(next, m.conversation_id, (open) => {
     if (!open.messages.some((x) => x.id === m.id || x.reply?.id === m.id)) return open;
     const messages = open.messages.map((x) => (x.id === m.id ? { ...m, state: laterState(x.state, m.state) } : requote(x, m)));
     return { ...open, messages };
   });
+}
+
+/** Drops a transfer's progress (it is over, or its message is gone). */
+function forgetTransfer(state: AppState, id: string): AppState {
+  if (state.transfers[id] === undefined) return state;
+  const transfers = { ...state.transfers };
+  delete transfers[id];
+  return { ...state, transfers };
 }
 
 /**
@@ -278,7 +295,7 @@ function applyRemoved(state: AppState, conversationId: string, id: string): AppS
     const rest = open !== null && open.newer === null ? open.messages.filter((x) => x.id !== id) : [];
     return { ...c, last: rest[rest.length - 1] ?? null };
   });
-  const next = contacts.some((c, i) => c !== state.contacts[i]) ? { ...state, contacts } : state;
+  const next = forgetTransfer(contacts.some((c, i) => c !== state.contacts[i]) ? { ...state, contacts } : state, id);
   return withOpen(next, conversationId, (o) => {
     if (!o.messages.some((x) => x.id === id || x.reply?.id === id)) return o;
     // The "New messages" divider moves on to the message after it.
@@ -422,6 +439,16 @@ function applyEvent(state: AppState, event: CoreEvent, now: number, viewing: str
       return applyChanged(state, event.message);
     case 'message-removed':
       return applyRemoved(state, event.conversation_id, event.id);
+    case 'transfer-progress': {
+      const progress: TransferProgress = {
+        bytesDone: event.bytes_done,
+        size: event.size,
+        bytesPerSec: event.bytes_per_sec,
+        resumedFrom: event.resumed_from,
+        at: now,
+      };
+      return { ...state, transfers: { ...state.transfers, [event.id]: progress } };
+    }
     case 'typing': {
       const typing = { ...state.typing };
       if (event.active) typing[event.user_id] = now + TYPING_TTL_MS;
@@ -477,7 +504,7 @@ export function reduce(state: AppState, action: Action): AppState {
         rooms: s.rooms,
         lastError: s.error !== null && isQuietError(s.error.code) ? null : s.error,
         recoveryCodePending: s.recovery_code_pending,
-        ...(signedOut ? { contacts: [], open: null, directory: [], typing: {} } : { signedOutReason: null }),
+        ...(signedOut ? { contacts: [], open: null, directory: [], typing: {}, transfers: {} } : { signedOutReason: null }),
       };
     }
     case 'event':

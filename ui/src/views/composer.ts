@@ -1,18 +1,22 @@
 /**
- * The conversation's composer: the field, *Send*, the emoji picker, and the bar above it while
- * replying ("Replying to Bob: first words…") or editing ("Editing message"; the field holds the
- * message, *Save* saves it, the draft comes back afterwards). ✕ or Escape cancels either; ↑ in an
- * empty field edits your last message that can still be edited. Enter sends, Shift+Enter is a
- * new line.
+ * The conversation's composer: the field, *Send*, the emoji picker, *Attach files* (the system's
+ * file picker), and the bar above it while replying ("Replying to Bob: first words…") or editing
+ * ("Editing message"; the field holds the message, *Save* saves it, the draft comes back
+ * afterwards). ✕ or Escape cancels either; ↑ in an empty field edits your last message that can
+ * still be edited. Enter sends, Shift+Enter is a new line. An image pasted into the field is sent
+ * as a file (text pastes as text).
  */
 import type { Controller } from '../controller';
 import { el, setAttr, setText } from './dom';
 import { describeError } from '../model/errors';
+import { pastedName } from '../model/files';
 import { LIMITS, overLimit } from '../model/limits';
 import { firstWords, lastEditable } from '../model/message-actions';
 import type { AppState, OpenConversation } from '../model/state';
 import type { Message } from '../types';
 import { createEmojiPicker } from './emoji-picker';
+import { paperclipIcon } from './icons';
+import { readFileBytes } from '../platform';
 
 export type ComposerMode = { kind: 'reply' | 'edit'; message: Message } | null;
 
@@ -46,7 +50,8 @@ export function createComposer(ctl: Controller): Composer {
   const field = el('textarea', { id: 'composer', rows: '1', 'aria-label': 'Message', placeholder: 'Message', 'aria-describedby': 'composer-hint' });
   const send = el('button', { id: 'send', type: 'submit', class: 'primary' }, 'Send');
   const emoji = createEmojiPicker(field);
-  const form = el('form', { class: 'composer', 'aria-label': 'Write a message' }, emoji.button, field, send, emoji.element);
+  const attach = el('button', { id: 'attach-files', type: 'button', class: 'attach-button', 'aria-label': 'Attach files', title: 'Attach files' }, paperclipIcon());
+  const form = el('form', { class: 'composer', 'aria-label': 'Write a message' }, attach, emoji.button, field, send, emoji.element);
   const hint = el('p', { id: 'composer-hint', class: 'sr-only' }, 'Enter sends, Shift+Enter starts a new line. Up arrow in an empty field edits your last message.');
 
   let mode: ComposerMode = null;
@@ -113,6 +118,45 @@ export function createComposer(ctl: Controller): Composer {
     field.focus();
     setField(m.body);
   };
+
+  // --- files: the picker, and images pasted into the field --------------------------------
+  attach.addEventListener('click', () => {
+    attach.disabled = true;
+    error.textContent = '';
+    ctl
+      .attachFiles()
+      .catch((err: unknown) => {
+        error.textContent = describeError(err);
+      })
+      .finally(() => {
+        attach.disabled = false;
+        attach.focus();
+      });
+  });
+  field.addEventListener('paste', (e) => {
+    const data = e.clipboardData;
+    if (data === null) return;
+    const files = Array.from(data.files);
+    if (files.length === 0) {
+      for (const item of Array.from(data.items)) {
+        const file = item.kind === 'file' ? item.getAsFile() : null;
+        if (file !== null) files.push(file);
+      }
+    }
+    // Text pastes as text (an office program puts a picture of the text on the clipboard too);
+    // while editing a message, only text goes in.
+    if (files.length === 0 || data.getData('text/plain').trim() !== '' || mode?.kind === 'edit') return;
+    e.preventDefault();
+    error.textContent = '';
+    const now = Date.now();
+    void (async () => {
+      for (const file of files) {
+        await ctl.sendFileBytes(pastedName(file.name, file.type, now), await readFileBytes(file));
+      }
+    })().catch((err: unknown) => {
+      error.textContent = describeError(err);
+    });
+  });
 
   barCancel.addEventListener('click', () => {
     end(true);

@@ -7,6 +7,7 @@
 import type { Controller } from '../controller';
 import { el, setAttr, setText } from './dom';
 import { describeError } from '../model/errors';
+import { displayFileName, fileStatus, type FileAction } from '../model/files';
 import { findUser } from '../model/people';
 import { reactionAfter } from '../model/reactions';
 import { buildRows, type Row } from '../model/rows';
@@ -21,6 +22,7 @@ import { createEmojiGrid } from './emoji-picker';
 import { messageMenu, openMessageMenu, type MessageHandlers } from './message-menu';
 import { createMessageRow, setCurrent, updateMessageRow, type RowContext } from './message-row';
 import { createSafetyPanel } from './safety';
+import { readFileBytes, watchFileDrops, type DroppedFiles } from '../platform';
 import { VirtualList, type Target } from './virtual-list';
 
 const NEAR_EDGE_PX = 400;
@@ -38,15 +40,25 @@ function createRow(row: Row): HTMLElement {
   }
 }
 
+/** How often the time left of a running transfer is counted down between its progress events. */
+const TRANSFER_TICK_MS = 5000;
+
 /**
  * `showProfile`: opens the contact's profile (the focus goes back to `opener` when it closes);
- * `ask`: the confirmation before deleting a message.
+ * `ask`: the confirmation before deleting a message; `showPicture`: the picture viewer of an
+ * image file (the focus goes back to `opener`).
  */
-export function createConversationView(ctl: Controller, showProfile: (userId: string, opener: HTMLElement) => void, ask: Ask): {
+export function createConversationView(
+  ctl: Controller,
+  showProfile: (userId: string, opener: HTMLElement) => void,
+  ask: Ask,
+  showPicture: (message: Message, opener: HTMLElement) => void,
+): {
   element: HTMLElement;
   update(state: AppState, prev: AppState | null): void;
   focusComposer(): void;
   renderedRows(): number;
+  destroy(): void;
 } {
   const back = el('button', { id: 'back', type: 'button', class: 'back', 'aria-label': 'Back to contacts' }, '\u2190');
   // The name opens the profile; the avatar beside it too, for the pointer (one stop for Tab).
@@ -74,6 +86,10 @@ export function createConversationView(ctl: Controller, showProfile: (userId: st
   const jumpLatest = el('button', { id: 'jump-latest', type: 'button', class: 'jump-latest' }, 'Jump to latest \u2193');
   const typing = el('div', { id: 'typing', class: 'typing', 'aria-live': 'polite' });
   const announcer = el('div', { id: 'announcer', class: 'sr-only', 'aria-live': 'polite' });
+  // Files dragged over the conversation: where they will go.
+  const dropText = el('p', { class: 'drop-text' });
+  const dropOverlay = el('div', { id: 'drop-overlay', class: 'drop-overlay', 'aria-hidden': 'true' }, dropText);
+  dropOverlay.hidden = true;
   const composer = createComposer(ctl);
   // More reactions than the menu's quick ones: the emoji grid, over the list.
   let reactingTo: Message | null = null;
@@ -92,11 +108,12 @@ export function createConversationView(ctl: Controller, showProfile: (userId: st
     held,
     ...composer.elements,
     announcer,
+    dropOverlay,
   );
   element.hidden = true;
 
   // What the rows show besides their message: kept current by `update`.
-  const context: RowContext = { highlightId: null, meId: null, nameOf: (id) => id };
+  const context: RowContext = { highlightId: null, meId: null, nameOf: (id) => id, contactName: '', contactOnline: false, transfers: {} };
   /** The message in the Tab order (roving focus): the last one focused, else the newest in view. */
   let current: string | null = null;
   let focusedByPerson = false;
@@ -211,6 +228,65 @@ export function createConversationView(ctl: Controller, showProfile: (userId: st
     },
   };
   const menuFor = (m: Message): MenuEntry[] => messageMenu(m, context.meId, Date.now(), handlers);
+
+  // --- files -----------------------------------------------------------------------------
+  /** A file's button: the command, with the button disabled meanwhile; an error shows under the list. */
+  function fileAction(m: Message, action: FileAction, button: HTMLButtonElement): void {
+    const run = (): Promise<unknown> => {
+      switch (action) {
+        case 'accept':
+        case 'decline':
+        case 'cancel':
+        case 'resume':
+          return ctl.fileDecision(m, action);
+        case 'open':
+          return ctl.openFile(m);
+        case 'show':
+          return ctl.showFile(m);
+        case 'save':
+          return ctl.saveFileAs(m).then((path) => {
+            if (path !== null) announcer.textContent = `Saved as ${path}`;
+          });
+      }
+    };
+    button.disabled = true;
+    composer.showError('');
+    run()
+      .catch(showError)
+      .finally(() => {
+        button.disabled = false;
+        // The button may be gone (accepted, cancelled): the focus stays with its message.
+        if (!button.isConnected && (document.activeElement === document.body || document.activeElement === null)) focusRow(m);
+      });
+  }
+
+  /** Files dropped onto the conversation go to its contact: paths from the desktop window, contents elsewhere. */
+  async function sendDropped(files: DroppedFiles): Promise<void> {
+    if (files.kind === 'paths') {
+      await ctl.sendFilePaths(files.paths);
+      return;
+    }
+    for (const file of files.files) await ctl.sendFileBytes(file.name, await readFileBytes(file));
+  }
+  const stopDrops = watchFileDrops(element, {
+    hover(over) {
+      dropOverlay.hidden = !over || userId === null || element.hidden;
+    },
+    drop(files) {
+      if (userId === null || element.hidden) return;
+      composer.showError('');
+      sendDropped(files).catch(showError);
+    },
+  });
+  /** The rows again as they are, at the bottom if the list was there (a file's state line may have grown). */
+  const refreshRows = () => {
+    if (list.stuckToBottom && rowsFor !== null) list.scrollToBottom();
+    else list.refresh();
+  };
+  // The time left of running transfers counts down between their progress events.
+  const ticker = setInterval(() => {
+    if (!element.hidden && shown.some((m) => m.file?.state === 'transferring' && !m.deleted)) refreshRows();
+  }, TRANSFER_TICK_MS);
   const messageOf = (row: Element | null | undefined): Message | undefined => {
     const id = row instanceof HTMLElement ? row.dataset.id : undefined;
     return id === undefined ? undefined : shown.find((m) => m.id === id);
@@ -234,7 +310,9 @@ export function createConversationView(ctl: Controller, showProfile: (userId: st
     const button = target?.closest<HTMLButtonElement>('button') ?? null;
     const message = messageOf(target?.closest('.row.message'));
     if (button === null || message === undefined) return;
-    if (button.classList.contains('message-actions')) openMessageMenu(button, menuFor(message));
+    if (button.classList.contains('file-action')) fileAction(message, button.dataset.action as FileAction, button);
+    else if (button.classList.contains('file-preview')) showPicture(message, button);
+    else if (button.classList.contains('message-actions')) openMessageMenu(button, menuFor(message));
     else if (button.classList.contains('reaction')) react(message, button.dataset.emoji ?? '');
     else if (button.classList.contains('quote') && button.dataset.replyTo !== undefined) ctl.showMessage(button.dataset.replyTo).catch(showError);
   });
@@ -280,6 +358,21 @@ export function createConversationView(ctl: Controller, showProfile: (userId: st
   });
 
   let rowsFor: { messages: Message[]; system: unknown; unreadFrom: string | null } | null = null;
+
+  /** A file's transfer ended, or asks for a decision: said once (the bubble shows it too). */
+  const announceTransfers = (open: OpenConversation, prevOpen: OpenConversation, state: AppState) => {
+    if (open.messages === prevOpen.messages) return;
+    const before = new Map(prevOpen.messages.map((m) => [m.id, m.file?.state]));
+    for (const m of open.messages) {
+      const file = m.file;
+      if (file === null || m.deleted) continue;
+      const was = before.get(m.id);
+      if (was === undefined || was === file.state) continue;
+      if (!['complete', 'failed', 'declined', 'awaiting-accept', 'paused'].includes(file.state)) continue;
+      const words = fileStatus(m, { contactName: open.title, contactOnline: context.contactOnline, progress: state.transfers[m.id], now: Date.now() });
+      announcer.textContent = `${displayFileName(file.name)}: ${words.text}`;
+    }
+  };
 
   const targetFor = (open: OpenConversation, prevOpen: OpenConversation | null, wasAtBottom: boolean): Target => {
     if (prevOpen === null || prevOpen.userId !== open.userId) return open.highlightId !== null ? { centre: open.highlightId } : 'bottom';
@@ -365,9 +458,14 @@ export function createConversationView(ctl: Controller, showProfile: (userId: st
       };
       const highlightChanged = open.highlightId !== context.highlightId;
       const peopleChanged = meId !== context.meId || prev?.contacts !== state.contacts || prev?.me !== state.me || open.title !== prevOpen?.title;
+      const transfersChanged = state.transfers !== context.transfers;
       context.highlightId = open.highlightId;
       context.meId = meId;
       context.nameOf = nameOf;
+      context.contactName = open.title;
+      context.contactOnline = contact?.online === true;
+      context.transfers = state.transfers;
+      setText(dropText, `Drop to send to ${open.title}`);
       if (changedConversation || rowsFor === null || rowsFor.messages !== open.messages || rowsFor.system !== open.system || rowsFor.unreadFrom !== open.unreadFrom || highlightChanged) {
         const wasAtBottom = list.stuckToBottom;
         rowsFor = { messages: open.messages, system: open.system, unreadFrom: open.unreadFrom };
@@ -377,10 +475,10 @@ export function createConversationView(ctl: Controller, showProfile: (userId: st
         const last = open.messages[open.messages.length - 1];
         const prevLast = prevOpen?.messages[prevOpen.messages.length - 1];
         if (!changedConversation && prevOpen?.loading === 'none' && last !== undefined && last.id !== prevLast?.id && last.direction === 'incoming') {
-          announcer.textContent = `${open.title}: ${last.body.slice(0, 200)}`;
-        }
+          announcer.textContent = last.file !== null ? `${open.title} sent a file: ${displayFileName(last.file.name)}` : `${open.title}: ${last.body.slice(0, 200)}`;
+        } else if (!changedConversation && prevOpen !== null) announceTransfers(open, prevOpen, state);
         if (typeof target === 'object') list.node(target.centre)?.focus({ preventScroll: true });
-      } else if (peopleChanged) list.refresh();
+      } else if (peopleChanged || transfersChanged) refreshRows();
       if (open.loading === 'none' && open.older !== null && scroller.scrollTop < NEAR_EDGE_PX && scroller.clientHeight > 0) {
         queueMicrotask(() => void ctl.loadOlder());
       }
@@ -390,6 +488,10 @@ export function createConversationView(ctl: Controller, showProfile: (userId: st
     },
     renderedRows() {
       return list.renderedCount;
+    },
+    destroy() {
+      clearInterval(ticker);
+      void stopDrops.then((stop) => stop());
     },
   };
 }

@@ -48,7 +48,7 @@ export function messageMenu(m: Message, meId: string | null, now: number, act: M
       }));
       row.push({ label: '+', name: 'More reactions', action: () => act.moreReactions(m) });
       entries.push({ row, label: 'React' });
-    } else entries.push({ label: LABELS[action], action: run[action] });
+    } else entries.push({ label: action === 'copy' && m.file !== null ? 'Copy file name' : LABELS[action], action: run[action] });
   }
   return entries;
 }

@@ -8,11 +8,13 @@
  * with its own buttons and links; the others are reached with ↑ ↓.
  */
 import { el, reconcile, setAttr, setText } from './dom';
+import type { TransferProgress } from '../model/files';
 import { formatDateTime, formatTime, tickFor } from '../model/format';
 import { linkify } from '../model/links';
 import { deletedText, quoteOf } from '../model/message-actions';
 import { reactionGroups, type ReactionGroup } from '../model/reactions';
 import type { Message } from '../types';
+import { fileContent, fileContentKey, updateFileStatus } from './file-bubble';
 
 /** What a row needs to know besides its message. */
 export type RowContext = {
@@ -21,6 +23,11 @@ export type RowContext = {
   meId: string | null;
   /** A person as shown: "You" for you, else their name. */
   nameOf(userId: string): string;
+  /** The contact's name and whether they are online (a file's state line says "Waiting for Bob to come online"). */
+  contactName: string;
+  contactOnline: boolean;
+  /** Running transfers' last progress, by message id. */
+  transfers: Record<string, TransferProgress>;
 };
 
 /**
@@ -36,7 +43,7 @@ function bodyNodes(text: string): (Node | string)[] {
 /** What the bubble shows, as a key: the bubble is made again when it changes. */
 function contentKey(m: Message, ctx: RowContext): string {
   const quote = quoteOf(m, ctx.nameOf);
-  return JSON.stringify([m.body, m.deleted, m.edited_at, quote]);
+  return JSON.stringify([m.body, m.deleted, m.edited_at, quote, m.file === null ? null : fileContentKey(m.file)]);
 }
 
 const shownContent = new WeakMap<HTMLElement, string>();
@@ -70,12 +77,16 @@ function fillBubble(bubble: HTMLElement, m: Message, ctx: RowContext): void {
   if (m.direction === 'outgoing') meta.append(el('span', { class: 'tick', role: 'img' }));
   bubble.classList.toggle('deleted', m.deleted);
   if (m.deleted) {
+    bubble.classList.remove('file');
     // No text, no quote, no reactions: only that it was there.
     bubble.replaceChildren(el('div', { class: 'body' }, deletedText(m)), meta);
     return;
   }
   const quote = quoteElement(m, ctx);
-  bubble.replaceChildren(...(quote === null ? [] : [quote]), el('div', { class: 'body' }, ...bodyNodes(m.body)), meta);
+  // A file: its own kind of bubble (the body is only the file's name).
+  bubble.classList.toggle('file', m.file !== null);
+  const content = m.file !== null ? fileContent(m) : [el('div', { class: 'body' }, ...bodyNodes(m.body))];
+  bubble.replaceChildren(...(quote === null ? [] : [quote]), ...content, meta);
 }
 
 function createChip(g: ReactionGroup): HTMLElement {
@@ -111,6 +122,11 @@ export function updateMessageRow(node: HTMLElement, m: Message, ctx: RowContext)
     fillBubble(bubble, m, ctx);
     // What was made again joins the Tab order as the row is.
     setCurrent(node, node.tabIndex === 0);
+  }
+  setAttr(node, 'data-file', m.file !== null && !m.deleted ? 'true' : null);
+  if (m.file !== null && !m.deleted) {
+    const progress = ctx.transfers[m.id];
+    updateFileStatus(bubble, m, { contactName: ctx.contactName, contactOnline: ctx.contactOnline, progress, now: Date.now() }, node.tabIndex === 0);
   }
   const tick = bubble.querySelector('.tick');
   if (tick !== null) {

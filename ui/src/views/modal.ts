@@ -49,7 +49,8 @@ export function createModal(
       dismiss();
     } else if (e.key === 'Tab') {
       // Round from the last control to the first and back.
-      const items = [...backdrop.querySelectorAll<HTMLElement>(FOCUSABLE)].filter((c) => !(c as HTMLButtonElement).disabled);
+      // Those that can take the focus: not disabled, and shown (not inside something hidden).
+      const items = [...backdrop.querySelectorAll<HTMLElement>(FOCUSABLE)].filter((c) => !(c as HTMLButtonElement).disabled && c.getClientRects().length > 0);
       const first = items[0];
       const last = items[items.length - 1];
       if (e.shiftKey ? document.activeElement === first : document.activeElement === last) {

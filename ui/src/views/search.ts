@@ -5,6 +5,7 @@
 import type { Controller } from '../controller';
 import { arrowKeys, el } from './dom';
 import { describeError } from '../model/errors';
+import { withoutBidi } from '../model/files';
 import { formatDateTime } from '../model/format';
 import { senderName } from '../model/people';
 import { snippetNodes } from '../model/snippet';
@@ -46,7 +47,13 @@ export function createSearchView(ctl: Controller): { element: HTMLElement; focus
       'button',
       { type: 'button', class: 'hit', 'data-message-id': hit.message.id, 'data-sender': sender === 'You' ? 'you' : hit.message.sender_id },
       el('span', { class: 'hit-head' }, who, el('time', { datetime: new Date(hit.message.sent_at).toISOString() }, formatDateTime(hit.message.sent_at, Date.now()))),
-      el('span', { class: 'snippet' }, ...snippetNodes(document, hit.snippet)),
+      el(
+        'span',
+        { class: 'snippet' },
+        // A file: its name is what matched, after a paperclip.
+        ...(hit.message.file !== null && !hit.message.deleted ? [el('span', { class: 'file-mark', role: 'img', 'aria-label': 'File:' }, '\u{1F4CE}'), ' '] : []),
+        ...snippetNodes(document, hit.message.file !== null ? withoutBidi(hit.snippet) : hit.snippet),
+      ),
     );
     button.addEventListener('click', () => void ctl.jumpTo(hit));
     return el('li', {}, button);

@@ -9,7 +9,7 @@ import { el, setText } from './dom';
 import { describeError } from '../model/errors';
 import { normalizeServerUrl } from '../model/server-url';
 import { keyringPhrase } from '../model/recovery';
-import { formFromSettings, validateSettings, type IceRow, type SettingsForm } from '../model/settings-form';
+import { formFromSettings, validateSettings, type FieldError, type IceRow, type SettingsForm } from '../model/settings-form';
 import type { MediaCaps, Settings, StoreKind, Theme } from '../types';
 import { createCodeReveal } from './recovery';
 
@@ -32,7 +32,11 @@ export function createSettingsView(ctl: Controller): { element: HTMLElement; loa
   const url = el('input', { id: 'settings-server-url-input', type: 'text', inputmode: 'url', spellcheck: 'false', 'aria-label': 'Server address', placeholder: 'chat.example.org' });
   const ice = el('ul', { id: 'settings-ice', class: 'ice-list', 'aria-label': 'STUN and TURN servers' });
   const addIce = el('button', { id: 'settings-ice-add', type: 'button' }, 'Add a STUN/TURN server');
-  const downloadDir = el('input', { id: 'settings-download-dir', type: 'text', spellcheck: 'false', placeholder: 'Downloads/Parley', 'aria-describedby': 'settings-download-hint' });
+  const downloadDir = el('input', { id: 'settings-download-dir', type: 'text', spellcheck: 'false', placeholder: 'Downloads/Parley', 'aria-describedby': 'settings-download-dir-error settings-download-hint' });
+  const autoAccept = el('input', { id: 'settings-auto-accept', type: 'number', class: 'number-input', min: '0', step: '1', inputmode: 'numeric', 'aria-describedby': 'settings-auto-accept-error settings-auto-accept-hint' });
+  // A field's own error, under it (the list above *Save settings* has them all too).
+  const downloadDirError = el('p', { id: 'settings-download-dir-error', class: 'error small field-error' });
+  const autoAcceptError = el('p', { id: 'settings-auto-accept-error', class: 'error small field-error' });
   const chooseDir = el('button', { id: 'settings-download-choose', type: 'button', 'aria-label': 'Choose the download folder' }, 'Choose\u2026');
   const themeRadios = THEMES.map(([value]) => el('input', { id: `settings-theme-${value}`, type: 'radio', name: 'settings-theme', value }));
   const theme = el(
@@ -73,7 +77,16 @@ export function createSettingsView(ctl: Controller): { element: HTMLElement; loa
       { class: 'field' },
       el('label', { for: 'settings-download-dir' }, 'Download folder'),
       el('div', { class: 'path-row' }, downloadDir, chooseDir),
+      downloadDirError,
       el('p', { id: 'settings-download-hint', class: 'hint' }, 'Where received files go: a full path, or choose one. Empty: Downloads/Parley in your home folder.'),
+    ),
+    el(
+      'div',
+      { class: 'field' },
+      el('label', { for: 'settings-auto-accept' }, 'Receive files without asking up to (MiB)'),
+      autoAccept,
+      autoAcceptError,
+      el('p', { id: 'settings-auto-accept-hint', class: 'hint' }, 'Larger files wait for you to accept or decline them. 0 asks about every file.'),
     ),
     theme,
     el('div', { class: 'check' }, notifications, el('label', { for: 'settings-notifications' }, 'Desktop notifications while the window is in the background')),
@@ -170,6 +183,7 @@ export function createSettingsView(ctl: Controller): { element: HTMLElement; loa
       hasCredential: (li as HTMLElement).dataset.hasCredential === 'true',
     })),
     downloadDir: downloadDir.value,
+    autoAcceptMib: autoAccept.value,
     theme: chosenTheme(),
     notifications: notifications.checked,
     keyring,
@@ -194,8 +208,24 @@ export function createSettingsView(ctl: Controller): { element: HTMLElement; loa
     syncServer();
     ice.replaceChildren(...f.ice.map(iceRow));
     downloadDir.value = f.downloadDir;
+    autoAccept.value = f.autoAcceptMib;
     for (const r of themeRadios) r.checked = r.value === f.theme;
     notifications.checked = f.notifications;
+  };
+
+  /** The form's errors: all in the list above *Save settings*, and each field's under it (`aria-invalid`). */
+  const fieldErrors: [string, HTMLInputElement, HTMLElement][] = [
+    ['download_dir', downloadDir, downloadDirError],
+    ['auto_accept_mib', autoAccept, autoAcceptError],
+  ];
+  const showErrors = (list: readonly FieldError[]) => {
+    errors.replaceChildren(...list.map((err) => el('li', {}, err.message)));
+    for (const [field, input, text] of fieldErrors) {
+      const own = list.find((err) => err.field === field);
+      setText(text, own?.message ?? '');
+      if (own === undefined) input.removeAttribute('aria-invalid');
+      else input.setAttribute('aria-invalid', 'true');
+    }
   };
 
   // The form's own errors go as the fields are fixed: checked again on every change while shown.
@@ -204,18 +234,18 @@ export function createSettingsView(ctl: Controller): { element: HTMLElement; loa
     if (keyring === null || errors.childElementCount === 0) return;
     if (!errorsFromCheck) {
       // The backend's refusal: it no longer holds once something changed.
-      errors.replaceChildren();
+      showErrors([]);
       return;
     }
     const v = validateSettings(readForm(keyring));
-    errors.replaceChildren(...(v.ok ? [] : v.errors.map((err) => el('li', {}, err.message))));
+    showErrors(v.ok ? [] : v.errors);
   };
   form.addEventListener('input', recheck);
   form.addEventListener('change', recheck);
 
   form.addEventListener('submit', (e) => {
     e.preventDefault();
-    errors.replaceChildren();
+    showErrors([]);
     message.textContent = '';
     if (custom.checked) {
       const r = normalizeServerUrl(url.value);
@@ -228,7 +258,9 @@ export function createSettingsView(ctl: Controller): { element: HTMLElement; loa
     const v = validateSettings(readForm(keyring));
     errorsFromCheck = !v.ok;
     if (!v.ok) {
-      errors.replaceChildren(...v.errors.map((err) => el('li', {}, err.message)));
+      showErrors(v.errors);
+      // The first field that is wrong, to fix it.
+      fieldErrors.find(([field]) => v.errors[0]?.field === field)?.[1].focus();
       return;
     }
     errorsFromCheck = false;
@@ -261,7 +293,7 @@ export function createSettingsView(ctl: Controller): { element: HTMLElement; loa
     element,
     load() {
       message.textContent = '';
-      errors.replaceChildren();
+      showErrors([]);
       recovery.reset();
       renderMedia();
       ctl

@@ -10,6 +10,7 @@ import { createBanner, createNotice } from './banner';
 import { createConfirmDialog } from './confirm';
 import { createContactProfile } from './contact-profile';
 import { createConversationView } from './conversation';
+import { createPictureViewer } from './picture-viewer';
 import { createProfileView } from './profile';
 import { createRecoveryCard } from './recovery';
 import { createSearchView } from './search';
@@ -47,7 +48,12 @@ export function createMainScreen(ctl: Controller): MainScreen {
   const recovery = createRecoveryCard(ctl, () => navChats.focus());
   const notice = createNotice(ctl);
   const sidebar = createSidebar(ctl);
-  const conversation = createConversationView(ctl, (userId, opener) => contactProfile.open(userId, opener), (question) => confirm.ask(question));
+  const conversation = createConversationView(
+    ctl,
+    (userId, opener) => contactProfile.open(userId, opener),
+    (question) => confirm.ask(question),
+    (message, opener) => pictureViewer.open(message, opener),
+  );
   const search = createSearchView(ctl);
   const profile = createProfileView(ctl);
   const settings = createSettingsView(ctl);
@@ -58,7 +64,8 @@ export function createMainScreen(ctl: Controller): MainScreen {
   const signOutDialog = createSignOutDialog(ctl, signOut, screen);
   const contactProfile = createContactProfile(ctl, screen);
   const confirm = createConfirmDialog(screen);
-  const element = el('div', { id: 'main' }, ...screen, signOutDialog.element, contactProfile.element, confirm.element);
+  const pictureViewer = createPictureViewer(ctl, screen);
+  const element = el('div', { id: 'main' }, ...screen, signOutDialog.element, contactProfile.element, confirm.element, pictureViewer.element);
 
   signOut.addEventListener('click', () => signOutDialog.open());
 
@@ -99,8 +106,8 @@ export function createMainScreen(ctl: Controller): MainScreen {
       signOutDialog.onKey(e);
       return;
     }
-    // The profile dialog and the confirmation handle their own keys (Escape, Tab); nothing behind them reacts.
-    if (contactProfile.isOpen() || confirm.isOpen()) return;
+    // The profile dialog, the confirmation and the picture viewer handle their own keys (Escape, Tab); nothing behind them reacts.
+    if (contactProfile.isOpen() || confirm.isOpen() || pictureViewer.isOpen()) return;
     if (e.key === 'Escape' && !e.defaultPrevented) {
       if (ctl.back()) e.preventDefault();
     } else if ((e.ctrlKey || e.metaKey) && !e.shiftKey && !e.altKey && e.key.toLowerCase() === 'k') {
@@ -139,11 +146,14 @@ export function createMainScreen(ctl: Controller): MainScreen {
       notice.update(state);
       sidebar.update(state, prev);
       conversation.update(state, prev);
+      pictureViewer.update(state);
       if (prev === null || (state.open === null) !== (prev.open === null)) applyNav(state.nav, state.nav);
       if (state.open !== null && prev?.open?.userId !== state.open.userId && state.nav.panel === 'chats') conversation.focusComposer();
     },
     destroy() {
       document.removeEventListener('keydown', onKey);
+      pictureViewer.close();
+      conversation.destroy();
     },
   };
 }

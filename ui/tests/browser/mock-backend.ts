@@ -20,6 +20,21 @@
  *
  * Identity keys: Bob has one device met, `laptop` (unverified unless `identity=changed`); Carol
  * has none (no direct connection yet).
+ *
+ * Files (docs/file-protocol.md): `pick_files` answers a scripted list (`setPickedFiles`; empty is
+ * a cancel), `send_files` and `send_pasted_file` (the bytes as body, user and name in the
+ * URI-encoded `Parley-User`/`Parley-Name` headers, which the mock reads off the invoke) make
+ * outgoing file messages that are `waiting`; images get a thumbnail (a JPEG painted here). A
+ * transfer moves one step per `advanceTransfer(id)`: to `transferring` (with a `transfer-progress`
+ * at its start), a third of the file per step (with speed), then `complete`; with
+ * `?transfers=auto` every 400 ms by itself. `offerFile` is Bob's side: an incoming offer, queued
+ * (`waiting`) up to the auto-accept size, `awaiting-accept` over it. `accept_file` starts it
+ * (`transferring`), `decline_file`/`cancel_file`/`resume_file` keep the core's rules
+ * (`transfer_finished` once over). `setFile` changes a transfer as the core would (failed, paused,
+ * missing…) and emits `message-changed`; `progress` emits a `transfer-progress`. `picture`
+ * answers a PNG painted here (only for an image on this device: else `picture_unavailable`),
+ * `save_file_as` a path (`setSaveAsPath`; null is a cancel), `open_file`/`show_file` nothing
+ * (recorded), `file_missing` for a missing file.
  */
 import { emit } from '@tauri-apps/api/event';
 import { mockIPC, mockWindows } from '@tauri-apps/api/mocks';
@@ -29,6 +44,7 @@ import type {
   Contact,
   CoreEvent,
   DeliveryState,
+  FileTransfer,
   Message,
   Peer,
   SafetyNumber,
@@ -98,6 +114,7 @@ let settings: Settings = {
   server: { kind: 'embedded' },
   ice_servers: [],
   download_dir: null,
+  auto_accept_mib: 100,
   theme: theme === 'light' || theme === 'dark' ? theme : 'system',
   notifications: true,
   keyring: 'os',
@@ -174,7 +191,7 @@ function qrSvg(number: string): string {
 function present(m: Message): Message {
   const quoted = m.reply_to === null ? undefined : conv(m.conversation_id).find((x) => x.id === m.reply_to);
   const reply = quoted === undefined ? null : { id: quoted.id, sender_id: quoted.sender_id, text: quoted.deleted ? '' : quoted.body.slice(0, 100), deleted: quoted.deleted };
-  return { ...m, reactions: m.reactions.map((r) => ({ ...r })), reply };
+  return { ...m, reactions: m.reactions.map((r) => ({ ...r })), reply, file: m.file === null ? null : { ...m.file } };
 }
 
 function findMessage(conversationId: string, id: string): Message {
@@ -229,6 +246,7 @@ function store(conversation: string, direction: Message['direction'], body: stri
     deleted: false,
     reactions: [],
     reply: null,
+    file: null,
   };
   conv(conversation).push(m);
   return m;
@@ -326,6 +344,246 @@ function highlight(body: string, q: string): string {
   }
   return out + body.slice(i);
 }
+
+
+// --- files ----------------------------------------------------------------------------------
+
+const MIB = 1024 * 1024;
+/** What the file picker answers next (empty: the person cancels). */
+let pickedFiles: string[] = ['/home/alice/Pictures/holiday.jpg', '/home/alice/Documents/report.pdf'];
+/** What the save dialog answers next (null: cancelled); by default the Documents folder. */
+let saveAsPath: string | null | undefined;
+/** The sizes of the files "on disk" by path (others have 1,234,567 bytes). */
+const diskFiles = new Map<string, number>([
+  ['/home/alice/Pictures/holiday.jpg', 2_411_520],
+  ['/home/alice/Documents/report.pdf', 48_200_000],
+]);
+/** The headers of the command being called (`send_pasted_file` carries the user and the name there). */
+let callHeaders = new Headers();
+const autoTransfers = params.get('transfers') === 'auto';
+
+const MIMES: Record<string, string> = { jpg: 'image/jpeg', jpeg: 'image/jpeg', png: 'image/png', gif: 'image/gif', webp: 'image/webp', pdf: 'application/pdf', txt: 'text/plain' };
+const mimeOf = (name: string) => MIMES[name.split('.').pop()?.toLowerCase() ?? ''] ?? 'application/octet-stream';
+const isImageName = (name: string) => /\.(jpe?g|png|gif|webp)$/i.test(name);
+
+/** A canvas painted with a sunset-like gradient and a sun: the pictures of this mock. */
+function paint(width: number, height: number, hue: number): HTMLCanvasElement {
+  const canvas = document.createElement('canvas');
+  canvas.width = width;
+  canvas.height = height;
+  const g = canvas.getContext('2d');
+  if (g === null) return canvas;
+  const sky = g.createLinearGradient(0, 0, 0, height);
+  sky.addColorStop(0, `hsl(${hue} 70% 55%)`);
+  sky.addColorStop(1, `hsl(${(hue + 40) % 360} 80% 75%)`);
+  g.fillStyle = sky;
+  g.fillRect(0, 0, width, height);
+  g.fillStyle = `hsl(${(hue + 180) % 360} 60% 35%)`;
+  g.fillRect(0, height * 0.72, width, height * 0.28);
+  g.fillStyle = 'hsl(48 100% 70%)';
+  g.beginPath();
+  g.arc(width * 0.7, height * 0.45, Math.min(width, height) * 0.14, 0, Math.PI * 2);
+  g.fill();
+  return canvas;
+}
+
+/** A thumbnail as the core makes them: a JPEG fitting 400 px, base64. */
+function thumbnail(width: number, height: number, hue: number): string {
+  const scale = Math.min(1, 400 / Math.max(width, height));
+  return paint(Math.round(width * scale), Math.round(height * scale), hue).toDataURL('image/jpeg', 0.8).split(',')[1] ?? '';
+}
+
+function fileTransfer(name: string, size: number, image: { width: number; height: number; hue?: number } | null, extra: Partial<FileTransfer> = {}): FileTransfer {
+  return {
+    name,
+    size,
+    mime: mimeOf(name),
+    sha256: '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
+    width: image?.width ?? null,
+    height: image?.height ?? null,
+    thumbnail: image === null ? null : thumbnail(image.width, image.height, image.hue ?? 20),
+    state: 'waiting',
+    bytes_done: 0,
+    error: null,
+    path: null,
+    missing: false,
+    ...extra,
+  };
+}
+
+function findById(id: string): Message {
+  const m = [...messages.values()].flat().find((x) => x.id === id);
+  return m ?? fail('unknown_transfer', `no transfer ${id}`);
+}
+function transferOf(id: string): { m: Message; file: FileTransfer } {
+  const m = findById(id);
+  if (m.file === null) return fail('unknown_transfer', `${id} is no file`);
+  return { m, file: m.file };
+}
+const finished = (f: FileTransfer) => ['complete', 'declined', 'cancelled', 'failed'].includes(f.state);
+
+function progressEvent(m: Message, bytesPerSec: number, resumedFrom: number | null = null): Promise<void> {
+  const file = m.file as FileTransfer;
+  return emitEvent({ event: 'transfer-progress', id: m.id, conversation_id: m.conversation_id, bytes_done: file.bytes_done, size: file.size, bytes_per_sec: bytesPerSec, resumed_from: resumedFrom });
+}
+
+/** Offers a file from disk (or held bytes) to `to`: an outgoing file message, waiting. */
+function sendFile(to: string, name: string, size: number, path: string): Message {
+  const m = store(to, 'outgoing', name);
+  m.file = fileTransfer(name, size, isImageName(name) ? { width: 4032, height: 3024, hue: 200 } : null, { path });
+  void emitEvent({ event: 'message', message: present(m) });
+  if (autoTransfers) runAuto(m.id);
+  return m;
+}
+
+/** The next step of a transfer: started, a third more, complete. */
+async function advance(id: string, bytesPerSec = 268_000): Promise<void> {
+  const { m, file } = transferOf(id);
+  if (finished(file) || file.state === 'paused') return;
+  if (file.state !== 'transferring') {
+    const resumed = file.bytes_done > 0 ? file.bytes_done : null;
+    file.state = 'transferring';
+    await changed(m);
+    await progressEvent(m, 0, resumed);
+    return;
+  }
+  file.bytes_done = Math.min(file.size, file.bytes_done + Math.ceil(file.size / 3));
+  if (file.bytes_done < file.size) {
+    await progressEvent(m, bytesPerSec);
+    return;
+  }
+  await progressEvent(m, bytesPerSec);
+  file.state = 'complete';
+  if (m.direction === 'incoming') file.path = `/home/alice/Downloads/Parley/${file.name}`;
+  else m.state = 'delivered';
+  await changed(m);
+}
+
+function runAuto(id: string): void {
+  const step = () => {
+    const m = [...messages.values()].flat().find((x) => x.id === id);
+    if (m?.file === null || m === undefined || finished(m.file)) return;
+    if (m.file.state !== 'awaiting-accept' && m.file.state !== 'paused') void advance(id, 4_200_000);
+    setTimeout(step, 400);
+  };
+  setTimeout(step, 400);
+}
+
+/** The full picture, as the core answers it: a PNG, at most 2560 px (here a small one, 640 px at most). */
+async function pictureBytes(file: FileTransfer, hue: number): Promise<Uint8Array> {
+  const scale = Math.min(1, 640 / Math.max(file.width ?? 640, file.height ?? 480));
+  const [w, h] = [Math.round((file.width ?? 640) * scale), Math.round((file.height ?? 480) * scale)];
+  const blob = await new Promise<Blob | null>((resolve) => paint(w, h, hue).toBlob(resolve, 'image/png'));
+  if (blob === null) return fail('picture_unavailable', 'could not paint');
+  return new Uint8Array(await blob.arrayBuffer());
+}
+
+const fileHandlers: Record<string, (a: Args) => unknown> = {
+  pick_files: () => [...pickedFiles],
+  send_files: (a) => {
+    needSession();
+    const to = String(a.userId);
+    const paths = a.paths as string[];
+    return paths.map((path) => {
+      if (path.endsWith('/')) return fail('not_a_file', `${path} is a folder`);
+      const name = path.split('/').pop() ?? path;
+      return present(sendFile(to, name, diskFiles.get(path) ?? 1_234_567, path));
+    });
+  },
+  send_pasted_file: (a) => {
+    needSession();
+    const bytes = a as unknown as Uint8Array;
+    if (!(bytes instanceof Uint8Array)) return fail('invalid_input', "send the file's bytes as the request body");
+    const user = callHeaders.get('Parley-User');
+    const name = callHeaders.get('Parley-Name');
+    if (user === null || name === null) return fail('invalid_input', 'missing Parley-User or Parley-Name header');
+    const n = decodeURIComponent(name);
+    return present(sendFile(decodeURIComponent(user), n, bytes.byteLength, `/tmp/parley-mock/pasted/${n}`));
+  },
+  accept_file: (a) => {
+    const { m, file } = transferOf(String(a.id));
+    if (file.state !== 'awaiting-accept') return fail('transfer_finished', 'not waiting for a decision');
+    file.state = 'transferring';
+    void changed(m).then(() => progressEvent(m, 0));
+    if (autoTransfers) runAuto(m.id);
+    return present(m);
+  },
+  decline_file: (a) => {
+    const { m, file } = transferOf(String(a.id));
+    if (finished(file)) return fail('transfer_finished', 'already finished');
+    file.state = 'declined';
+    void changed(m);
+    return present(m);
+  },
+  cancel_file: (a) => {
+    const { m, file } = transferOf(String(a.id));
+    if (finished(file)) return fail('transfer_finished', 'already finished');
+    file.state = 'cancelled';
+    void changed(m);
+    return present(m);
+  },
+  resume_file: (a) => {
+    const { m, file } = transferOf(String(a.id));
+    if (file.state !== 'paused') return fail('transfer_finished', 'not paused');
+    file.state = 'transferring';
+    file.error = null;
+    void changed(m).then(() => progressEvent(m, 0, file.bytes_done));
+    return present(m);
+  },
+  open_file: (a) => {
+    const { m, file } = transferOf(String(a.id));
+    if (file.missing || (m.direction === 'incoming' && file.state !== 'complete')) return fail('file_missing', 'the file is not there');
+    return null;
+  },
+  show_file: (a) => fileHandlers.open_file?.(a),
+  save_file_as: (a) => {
+    const { file } = transferOf(String(a.id));
+    if (file.missing) return fail('file_missing', 'the file is not there');
+    return saveAsPath === undefined ? `/home/alice/Documents/${file.name}` : saveAsPath;
+  },
+  picture: (a) => {
+    const { m, file } = transferOf(String(a.id));
+    if (file.thumbnail === null || file.missing || (m.direction === 'incoming' && file.state !== 'complete')) return fail('picture_unavailable', 'no picture to show');
+    return pictureBytes(file, m.direction === 'incoming' ? 20 : 200);
+  },
+};
+
+const fileMock = {
+  /** What the file picker answers next (empty: cancelled). */
+  setPickedFiles(paths: string[]): void {
+    pickedFiles = paths;
+  },
+  /** What the save dialog answers next (null: cancelled). */
+  setSaveAsPath(path: string | null): void {
+    saveAsPath = path;
+  },
+  /**
+   * `from` offers a file: queued (`waiting`) up to the auto-accept size, else `awaiting-accept`.
+   * `image`: the picture's size (it gets a thumbnail).
+   */
+  async offerFile(from: string, name: string, size: number, image: { width: number; height: number } | null = null): Promise<Message> {
+    const m = store(from, 'incoming', name);
+    m.file = fileTransfer(name, size, image === null ? null : { ...image, hue: 20 }, { state: size <= settings.auto_accept_mib * MIB ? 'waiting' : 'awaiting-accept' });
+    await emitEvent({ event: 'message', message: present(m) });
+    if (autoTransfers && m.file.state === 'waiting') runAuto(m.id);
+    return present(m);
+  },
+  /** The next step of transfer `id` (see the top of this file). */
+  advanceTransfer: (id: string, bytesPerSec?: number) => advance(id, bytesPerSec),
+  /** Changes a transfer as the core would, then `message-changed`. */
+  async setFile(id: string, fields: Partial<FileTransfer>): Promise<Message> {
+    const { m, file } = transferOf(id);
+    Object.assign(file, fields);
+    await changed(m);
+    return present(m);
+  },
+  /** A `transfer-progress` of transfer `id` at `bytesDone`. */
+  async progress(id: string, bytesDone: number, bytesPerSec: number, resumedFrom: number | null = null): Promise<void> {
+    const { m, file } = transferOf(id);
+    file.bytes_done = bytesDone;
+    await progressEvent(m, bytesPerSec, resumedFrom);
+  },
+};
 
 const handlers: Record<string, (a: Args) => unknown> = {
   app_info: () => ({ version: '0.1.0-mock', debug: true, os: 'linux', arch: 'x86_64', profile_dir: '/tmp/parley-mock' }),
@@ -567,6 +825,7 @@ const handlers: Record<string, (a: Args) => unknown> = {
   // Recorded (`callsOf`): the system browser and the native title are the Rust side's.
   open_url: () => null,
   set_unread: () => null,
+  ...fileHandlers,
 };
 
 async function emitEvent(event: CoreEvent): Promise<void> {
@@ -694,6 +953,7 @@ const mock = {
   failNext(cmd: string, code: string, message = 'Mock failure.'): void {
     failures.set(cmd, { code, message });
   },
+  ...fileMock,
 };
 const failures = new Map<string, { code: string; message: string }>();
 
@@ -709,7 +969,11 @@ if (params.get('tauri') !== '0') {
   mockWindows('main');
   mockIPC(
     (cmd, args) => {
-      calls.push({ cmd, args });
+      // The bytes of a pasted file are not worth keeping: who and what, as the headers say.
+      const pasted = cmd === 'send_pasted_file' && args instanceof Uint8Array;
+      const name = callHeaders.get('Parley-Name');
+      const user = callHeaders.get('Parley-User');
+      calls.push({ cmd, args: pasted ? { userId: user === null ? null : decodeURIComponent(user), name: name === null ? null : decodeURIComponent(name), size: args.byteLength } : args });
       if (problem !== null && !BEFORE_START.has(cmd)) throw { code: 'not_started', message: `Parley has not opened your profile: ${problem}` };
       const f = failures.get(cmd);
       if (f !== undefined) {
@@ -724,6 +988,14 @@ if (params.get('tauri') !== '0') {
   );
   // isTauri() reads globalThis.isTauri, which the real runtime sets and mockIPC does not.
   (window as unknown as { isTauri: boolean }).isTauri = true;
+  // mockIPC drops the invoke's options: note its headers (send_pasted_file's) on the way in.
+  type Invoke = (cmd: string, args?: unknown, options?: { headers?: HeadersInit }) => Promise<unknown>;
+  const internals = (window as unknown as { __TAURI_INTERNALS__: { invoke: Invoke } }).__TAURI_INTERNALS__;
+  const inner = internals.invoke;
+  internals.invoke = (cmd, args, options) => {
+    callHeaders = new Headers(options?.headers ?? {});
+    return inner(cmd, args, options);
+  };
 }
 
 await import('../../src/main');

@@ -13,9 +13,11 @@ use tracing::{debug, info, warn, Instrument};
 
 use super::protocol::{check_body, ChatFrame, FrameError, CHAT_PROTOCOL_VERSION, MAX_READ_IDS};
 use crate::events::CoreEvent;
+use crate::files::{FileNotice, FileOffer, Transfers};
 use crate::server_link::{LinkEvent, ServerLink};
 use parley_history::{
     DeliveryState, Direction, History, HistoryError, IdentityCheck, InsertOutcome, Message, NewMessage, Observation,
+    TransferState,
 };
 use parley_peer::{Identity, PeerConfig, PeerEvent, PeerId, PeerManager, PeerSignal, RemoteIdentity};
 
@@ -93,6 +95,11 @@ struct State {
     /// our end opened could be lost, or overtaken by later ones. Their `hello` proves their end
     /// is open.
     greeted: HashSet<PeerId>,
+    /// Messages and actions handed to each peer's current channel and not acknowledged yet.
+    /// A flush sends only what is not in here, so a peer that never acknowledges cannot make
+    /// every new message resend the whole outbox; a new channel (a new `hello`) starts empty
+    /// and gets everything again.
+    handed: HashMap<PeerId, HashSet<String>>,
     /// Open channels of a verified contact whose key changed: nothing goes to them, and
     /// nothing from them is taken, until the person accepts the change.
     held: HashSet<PeerId>,
@@ -106,6 +113,7 @@ struct Inner {
     events: UnboundedSender<CoreEvent>,
     peer_signals: UnboundedSender<(PeerId, PeerSignal)>,
     peer_events: UnboundedSender<PeerEvent>,
+    transfers: Transfers,
     state: Mutex<State>,
     /// Serialises outbox flushes so two triggers (a new message, a channel opening) never send
     /// the same batch twice in parallel. Resends are harmless, but needless.
@@ -121,16 +129,20 @@ pub(crate) struct ChatEngine {
 
 impl ChatEngine {
     /// Starts the engine on a started [`ServerLink`] and its event stream.
-    pub(crate) fn start(
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn start(
         history: History,
         identity: Arc<Identity>,
         link: ServerLink,
         link_events: UnboundedReceiver<LinkEvent>,
         peer_config: PeerConfig,
         events: UnboundedSender<CoreEvent>,
+        transfers: Transfers,
     ) -> ChatEngine {
         let (peer_signals, signals_rx) = mpsc::unbounded_channel();
         let (peer_events, peer_events_rx) = mpsc::unbounded_channel();
+        let (notices, notices_rx) = mpsc::unbounded_channel();
+        transfers.attach(notices, events.clone()).await;
         let inner = Arc::new(Inner {
             history,
             identity,
@@ -139,11 +151,13 @@ impl ChatEngine {
             events,
             peer_signals,
             peer_events,
+            transfers,
             state: Mutex::default(),
             flush: tokio::sync::Mutex::new(()),
         });
         let task = tokio::spawn(
-            run(inner.clone(), link_events, signals_rx, peer_events_rx).instrument(tracing::info_span!("chat")),
+            run(inner.clone(), link_events, signals_rx, peer_events_rx, notices_rx)
+                .instrument(tracing::info_span!("chat")),
         );
         ChatEngine {
             inner,
@@ -181,16 +195,8 @@ impl ChatEngine {
         reply_to: Option<&str>,
     ) -> Result<Message, ChatError> {
         let me = self.me().ok_or(ChatError::NotOnline)?;
-        let (message, alone) = queue_message(&self.inner.history, &me, to, body, reply_to).await?;
-        self.inner.emit(CoreEvent::Message {
-            message: message.clone(),
-        });
-        if alone {
-            self.inner.deliver_one(&message).await;
-        } else {
-            self.inner.deliver(&to.id).await;
-        }
-        Ok(message)
+        let queued = queue_message(&self.inner.history, &me, to, body, reply_to).await?;
+        Ok(self.inner.announce(queued).await)
     }
 
     /// Marks a conversation read here and tells the sender's device, if reachable.
@@ -237,8 +243,17 @@ impl ChatEngine {
         self.inner.connect_user(user_id).await
     }
 
+    /// Stores a file message to `to` (its transfer described already) and offers it as soon as
+    /// one of their devices is reachable.
+    pub(crate) async fn send_file(&self, to: &User, file: parley_history::NewFile) -> Result<Message, ChatError> {
+        let me = self.me().ok_or(ChatError::NotOnline)?;
+        let queued = queue_file(&self.inner.history, &me, to, file).await?;
+        Ok(self.inner.announce(queued).await)
+    }
+
     /// Closes every peer connection and the server link.
     pub(crate) async fn shutdown(&self) {
+        self.inner.transfers.detach();
         let task = self.task.lock().take();
         if let Some(task) = task {
             task.abort();
@@ -251,11 +266,33 @@ impl ChatEngine {
     }
 }
 
+/// [`queue_message`] for a file: the message (its body the file's name) and its transfer.
+pub(crate) async fn queue_file(
+    history: &History,
+    me: &User,
+    to: &User,
+    file: parley_history::NewFile,
+) -> Result<(Message, bool), ChatError> {
+    if to.id == me.id {
+        return Err(ChatError::ToSelf);
+    }
+    let new = NewMessage::outgoing(
+        &to.id,
+        &crate::ids::random_id(),
+        &me.id,
+        &file.name,
+        parley_history::now_ms(),
+    )
+    .with_file(file);
+    Ok(history.insert_outgoing_titled(new, &to.display_name).await?)
+}
+
 async fn run(
     inner: Arc<Inner>,
     mut link_events: UnboundedReceiver<LinkEvent>,
     mut signals: UnboundedReceiver<(PeerId, PeerSignal)>,
     mut peer_events: UnboundedReceiver<PeerEvent>,
+    mut file_notices: UnboundedReceiver<FileNotice>,
 ) {
     loop {
         tokio::select! {
@@ -274,6 +311,10 @@ async fn run(
                 }
             }
             Some(event) = peer_events.recv() => inner.on_peer(event).await,
+            Some(notice) = file_notices.recv() => match notice {
+                FileNotice::Flush(user_id) => inner.deliver(&user_id).await,
+                FileNotice::Schedule(user_id) => inner.schedule_transfers(&user_id).await,
+            },
         }
     }
     debug!("server link stream ended");
@@ -286,6 +327,20 @@ impl Inner {
 
     fn emit(&self, event: CoreEvent) {
         let _ = self.events.send(event);
+    }
+
+    /// Shows a message just queued and sends it (alone in the outbox: just it; otherwise the
+    /// whole outbox, in order).
+    async fn announce(&self, (message, alone): (Message, bool)) -> Message {
+        self.emit(CoreEvent::Message {
+            message: message.clone(),
+        });
+        if alone {
+            self.deliver_one(&message).await;
+        } else {
+            self.deliver(&message.conversation_id).await;
+        }
+        message
     }
 
     /// Cloned out so no lock guard is ever held across an await.
@@ -384,6 +439,7 @@ impl Inner {
             state.me = Some(user.clone());
             state.peer_users.clear();
             state.greeted.clear();
+            state.handed.clear();
             state.held.clear();
             state.manager.replace(manager)
         };
@@ -408,6 +464,7 @@ impl Inner {
             let mut state = self.state();
             state.peer_users.remove(peer_id);
             state.greeted.remove(peer_id);
+            state.handed.remove(peer_id);
             state.held.remove(peer_id);
         }
         if let Some(manager) = self.manager() {
@@ -440,7 +497,11 @@ impl Inner {
                     return;
                 };
                 info!(%peer, user = %user.username, device = %identity.device, "direct channel open, identity proven");
-                self.state().greeted.remove(&peer);
+                {
+                    let mut state = self.state();
+                    state.greeted.remove(&peer);
+                    state.handed.remove(&peer);
+                }
                 // A held channel stays open but silent: the chat hello, and with it everything
                 // else, waits for the person. Otherwise the outbox is flushed once their hello
                 // shows their end is open too.
@@ -482,6 +543,7 @@ impl Inner {
                 {
                     let mut state = self.state();
                     state.greeted.remove(&peer);
+                    state.handed.remove(&peer);
                     state.held.remove(&peer);
                 }
                 debug!(%peer, %reason, "direct channel closed");
@@ -583,12 +645,18 @@ impl Inner {
         match frame {
             ChatFrame::Hello { v } => {
                 debug!(%peer, v, "peer speaks chat protocol");
-                if self.state().greeted.insert(peer.clone()) {
+                let first = {
+                    let mut state = self.state();
+                    state.handed.remove(peer);
+                    state.greeted.insert(peer.clone())
+                };
+                if first {
                     // Their first hello: answer it, since ours may have reached their end before
                     // it was open and been lost (see `State::greeted`); then flush the outbox.
                     self.send_hello(peer).await;
                     self.deliver(&user.id).await;
                     self.resend_read_receipts(peer, &user.id).await;
+                    self.schedule_transfers(&user.id).await;
                 }
             }
             ChatFrame::Msg {
@@ -596,12 +664,21 @@ impl Inner {
                 body,
                 sent_at,
                 reply_to,
+                file,
             } => {
-                let new = NewMessage::incoming(&user.id, &id, &user.id, &body, sent_at, parley_history::now_ms())
+                let mut new = NewMessage::incoming(&user.id, &id, &user.id, &body, sent_at, parley_history::now_ms())
                     .replying_to(reply_to.as_deref());
+                if let Some(offer) = &file {
+                    if !self.admit_file(peer, user, &id, offer, &mut new).await {
+                        return;
+                    }
+                }
                 let acknowledge = match self.history.insert_titled(new, &user.display_name).await {
                     Ok(InsertOutcome::Inserted(message)) => {
-                        self.emit(CoreEvent::Message { message });
+                        self.emit(CoreEvent::Message {
+                            message: message.clone(),
+                        });
+                        self.transfers.offered(&message).await;
                         true
                     }
                     // A resend: already stored, so acknowledge again — unless the id belongs to
@@ -626,7 +703,34 @@ impl Inner {
                 // changed nothing here.
                 self.send_best_effort(peer, &ChatFrame::Ack { id: id.clone() }).await;
             }
+            ChatFrame::FileState {
+                id,
+                target,
+                state,
+                code,
+            } => {
+                if let Some(state) = TransferState::parse(&state) {
+                    if let Some(message) = self.transfers.on_state(user, &target, state, code.as_deref()).await {
+                        self.emit(CoreEvent::MessageChanged { message });
+                    }
+                }
+                // Acknowledged even when refused, like actions.
+                self.send_best_effort(peer, &ChatFrame::Ack { id }).await;
+            }
+            ChatFrame::FileFetch {
+                target,
+                offset,
+                channel,
+            } => {
+                if let Some(manager) = self.manager() {
+                    self.transfers
+                        .serve(user.clone(), manager, peer.clone(), target, offset, channel);
+                }
+            }
             ChatFrame::Ack { id } => {
+                if let Some(ids) = self.state().handed.get_mut(peer) {
+                    ids.remove(&id);
+                }
                 if !self.advance(user, &id, DeliveryState::Delivered).await {
                     match self.history.action_acknowledged(&user.id, &id).await {
                         Ok(true) => debug!(id, "action delivered"),
@@ -644,6 +748,36 @@ impl Inner {
                 user_id: user.id.clone(),
                 active,
             }),
+        }
+    }
+
+    /// Decides about a file offer before its message is stored: the name made safe, the
+    /// thumbnail checked, accepted or waiting for the person. False when refused (already
+    /// answered: acknowledged, and declined to the sender).
+    async fn admit_file(&self, peer: &PeerId, user: &User, id: &str, offer: &FileOffer, new: &mut NewMessage) -> bool {
+        // A resend of an offer already stored keeps its first decision.
+        if matches!(self.history.message(id).await, Ok(Some(_))) {
+            return true;
+        }
+        match self.transfers.admit(&user.id, offer).await {
+            Some(file) => {
+                new.body = file.name.clone();
+                new.file = Some(file);
+                true
+            }
+            None => {
+                self.transfers.refused(&user.id, id).await;
+                self.send_best_effort(peer, &ChatFrame::Ack { id: id.to_owned() }).await;
+                false
+            }
+        }
+    }
+
+    /// Runs the waiting incoming transfers from `user_id` if one of their devices is open (a
+    /// held channel never is: its hello is not taken).
+    async fn schedule_transfers(&self, user_id: &str) {
+        if let Some((manager, peer)) = self.open_peer(user_id) {
+            self.transfers.schedule(user_id, &manager, &peer).await;
         }
     }
 
@@ -757,16 +891,23 @@ impl Inner {
             return;
         };
         for message in &pending {
+            if self.was_handed(&peer, &message.id) {
+                continue;
+            }
             if !self.hand_over(&manager, &peer, message).await {
                 return;
             }
         }
         // After the messages, so an edit never arrives before what it edits.
         for action in actions {
+            if self.was_handed(&peer, &action.id) {
+                continue;
+            }
             if let Err(e) = manager.send(&peer, bytes::Bytes::from(action.frame)).await {
                 debug!(%peer, error = %e, "action not sent; will resend");
                 return;
             }
+            self.mark_handed(&peer, &action.id);
         }
     }
 
@@ -782,6 +923,18 @@ impl Inner {
         self.hand_over(&manager, &peer, message).await;
     }
 
+    fn was_handed(&self, peer: &PeerId, id: &str) -> bool {
+        self.state().handed.get(peer).is_some_and(|ids| ids.contains(id))
+    }
+
+    fn mark_handed(&self, peer: &PeerId, id: &str) {
+        self.state()
+            .handed
+            .entry(peer.clone())
+            .or_default()
+            .insert(id.to_owned());
+    }
+
     /// Sends one outbox message and records it Sent; false if the channel failed.
     async fn hand_over(&self, manager: &PeerManager, peer: &PeerId, message: &Message) -> bool {
         let frame = ChatFrame::Msg {
@@ -789,11 +942,13 @@ impl Inner {
             body: message.body.clone(),
             sent_at: message.sent_at,
             reply_to: message.reply_to.clone(),
+            file: message.file.as_ref().map(FileOffer::from_transfer),
         };
         if let Err(e) = manager.send(peer, frame.encode()).await {
             debug!(%peer, error = %e, "delivery interrupted; will resend");
             return false;
         }
+        self.mark_handed(peer, &message.id);
         if message.state == DeliveryState::Pending {
             if let Ok(Some(updated)) = self
                 .history

@@ -19,5 +19,6 @@ mod protocol;
 pub use actions::EDIT_WINDOW_MS;
 pub(crate) use actions::{apply_own, check_reply, Action};
 pub use engine::ChatError;
-pub(crate) use engine::{queue_message, ChatEngine};
+pub(crate) use engine::{queue_file, queue_message, ChatEngine};
+pub(crate) use protocol::{file_fetch_frame, file_state_frame};
 pub use protocol::{FrameError, MAX_BODY_CHARS};

@@ -1,4 +1,4 @@
-//! Chat frames on the reliable data channel between two peers, version 2 (`docs/chat-protocol.md`).
+//! Chat frames on the reliable data channel between two peers, version 3 (`docs/chat-protocol.md`).
 //!
 //! Everything here arrives from another person's device, so decoding is validation: a frame is
 //! either a well-formed `ChatFrame` within every bound, or a `FrameError` that is logged and
@@ -6,9 +6,13 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::files::FileOffer;
+use parley_history::TransferState;
+
 /// 2 added replies, edits, deletions and reactions; a version 1 peer ignores those frames (and
-/// the `reply_to` field) and chats on.
-pub(super) const CHAT_PROTOCOL_VERSION: u32 = 2;
+/// the `reply_to` field) and chats on. 3 added files: `msg` with a `file` offer and `file-state`
+/// (`docs/file-protocol.md`); a version 2 peer shows a file's name as text.
+pub(super) const CHAT_PROTOCOL_VERSION: u32 = 3;
 /// Ids are chosen by the sender; bounded so a peer cannot make us store megabyte keys.
 pub(super) const MAX_ID_LEN: usize = 64;
 /// Characters in one message, counted as Unicode scalar values (Rust's `str::chars`, and
@@ -38,6 +42,9 @@ pub(super) enum ChatFrame {
         /// The message this one answers (v2).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reply_to: Option<String>,
+        /// The file this message offers (v3); `body` is then its name.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        file: Option<FileOffer>,
     },
     /// The author changed the text of their message `target` (v2). `id` names this action, for
     /// its acknowledgement; `at` is the author's clock.
@@ -59,6 +66,23 @@ pub(super) enum ChatFrame {
         target: String,
         emoji: Option<String>,
         at: i64,
+    },
+    /// A transfer moved on at the sending side of this frame (v3): the receiver says it awaits
+    /// acceptance, was declined or is complete; either side cancelled or failed. Acknowledged
+    /// like an action.
+    FileState {
+        id: String,
+        target: String,
+        state: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<String>,
+    },
+    /// The receiver asks for transfer `target` from byte `offset`, on the extra channel it
+    /// opened with stream id `channel` (v3). Not queued: it is about this connection only.
+    FileFetch {
+        target: String,
+        offset: u64,
+        channel: u16,
     },
     /// The message or action `id` is stored on the receiving device (delivered). Sent for
     /// duplicates too, so a resend after a lost ack still completes, and for refused actions, so
@@ -92,8 +116,31 @@ pub enum FrameError {
     OutOfBounds(&'static str),
 }
 
-pub(super) fn valid_id(id: &str) -> bool {
+pub(crate) fn valid_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= MAX_ID_LEN && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// A `file-state` frame about transfer `target`, with a fresh action id, for the action
+/// outbox: `(id, frame as JSON)`.
+pub(crate) fn file_state_frame(target: &str, state: TransferState, code: Option<&str>) -> (String, String) {
+    let id = crate::ids::random_id();
+    let frame = ChatFrame::FileState {
+        id: id.clone(),
+        target: target.to_owned(),
+        state: state.as_str().to_owned(),
+        code: code.map(str::to_owned),
+    };
+    (id, serde_json::to_string(&frame).expect("chat frames serialize"))
+}
+
+/// A `file-fetch` frame, ready to send on the chat channel.
+pub(crate) fn file_fetch_frame(target: &str, offset: u64, channel: u16) -> bytes::Bytes {
+    ChatFrame::FileFetch {
+        target: target.to_owned(),
+        offset,
+        channel,
+    }
+    .encode()
 }
 
 /// Whether `emoji` can be a reaction: a short run of non-text characters.
@@ -160,9 +207,13 @@ impl ChatFrame {
                 body,
                 sent_at,
                 reply_to,
+                file,
             } => {
                 if !valid_id(id) {
                     return Err(FrameError::OutOfBounds("message id is not valid"));
+                }
+                if let Some(file) = file {
+                    file.check().map_err(FrameError::OutOfBounds)?;
                 }
                 check_body(body)?;
                 check_time(*sent_at)?;
@@ -183,6 +234,27 @@ impl ChatFrame {
                     _ => Ok(()),
                 }
             }
+            ChatFrame::FileState {
+                id,
+                target,
+                state,
+                code,
+            } => {
+                if !valid_id(id) || !valid_id(target) {
+                    return Err(FrameError::OutOfBounds("file state ids are not valid"));
+                }
+                if TransferState::parse(state).is_none() {
+                    return Err(FrameError::OutOfBounds("file state is not known"));
+                }
+                if code.as_deref().is_some_and(|c| {
+                    c.is_empty() || c.len() > 40 || !c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+                }) {
+                    return Err(FrameError::OutOfBounds("file state code is not valid"));
+                }
+                Ok(())
+            }
+            ChatFrame::FileFetch { target, .. } if valid_id(target) => Ok(()),
+            ChatFrame::FileFetch { .. } => Err(FrameError::OutOfBounds("requested file id is not valid")),
             ChatFrame::Ack { id } if valid_id(id) => Ok(()),
             ChatFrame::Ack { .. } => Err(FrameError::OutOfBounds("acknowledged id is not valid")),
             ChatFrame::Read { ids } => {
@@ -208,12 +280,14 @@ mod tests {
                 body: "héllo <b>".into(),
                 sent_at: 1,
                 reply_to: None,
+                file: None,
             },
             ChatFrame::Msg {
                 id: "m-2".into(),
                 body: "yes".into(),
                 sent_at: 2,
                 reply_to: Some("m-1".into()),
+                file: None,
             },
             ChatFrame::Edit {
                 id: "a-1".into(),

@@ -11,6 +11,7 @@
 
 mod account;
 mod conversations;
+mod files;
 mod history;
 mod session;
 mod trust;
@@ -32,6 +33,7 @@ use crate::chat::ChatEngine;
 use crate::device_identity;
 use crate::error::CoreError;
 use crate::events::CoreEvent;
+use crate::files::Transfers;
 use crate::history_key;
 use crate::models::{Connection, ErrorInfo, RoomState, ServerChoice, Snapshot};
 use crate::options::ParleyOptions;
@@ -62,6 +64,8 @@ struct Inner {
     /// STUN/TURN servers from the person's settings. Memory only: their credentials come from
     /// the keyring, so they must never reach `profile.json`.
     ice_servers: Mutex<Vec<IceServer>>,
+    /// Files sent and received; outlives sessions (accepting or cancelling works offline).
+    transfers: Transfers,
 }
 
 /// A session the server accepted: its API client (holding the token) and who it is.
@@ -132,6 +136,7 @@ impl Parley {
             ..State::default()
         };
         let (events, receiver) = mpsc::unbounded_channel();
+        let transfers = Transfers::new(history.clone(), events.clone(), profile.dir());
         let parley = Parley {
             inner: Arc::new(Inner {
                 profile: Mutex::new(profile),
@@ -144,6 +149,7 @@ impl Parley {
                 transition: tokio::sync::Mutex::new(()),
                 this_device: tokio::sync::Mutex::new(None),
                 ice_servers: Mutex::new(Vec::new()),
+                transfers,
             }),
         };
         Ok((parley, receiver))

@@ -339,7 +339,9 @@ impl Parley {
             link_events,
             peer,
             events,
-        ))
+            self.inner.transfers.clone(),
+        )
+        .await)
     }
 
     /// Follows the session's state from its events. False once the session is over.

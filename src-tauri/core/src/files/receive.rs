@@ -1,0 +1,344 @@
+//! The receiving side of a transfer: opens a channel to the sender, asks for the file from the
+//! last byte stored, writes it to `<profile>/transfers/<id>.part` through a bounded queue, and
+//! moves it into the download folder only once its SHA-256 matches the offer.
+//!
+//! Everything a sender sends is checked: data must start exactly where the last frame ended
+//! and may not run past the offered size. A violation stops this run (the transfer is retried
+//! from the last durable byte); it never writes anywhere but the `.part` file.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use sha2::{Digest, Sha256};
+use tokio::sync::{mpsc, watch};
+use tracing::{debug, info, warn};
+
+use super::safe_name::{check_folder_writable, reserve_unique};
+use super::wire::{Control, Frame, CHANNEL_LABEL};
+use super::{Inner, Outcome, Rate, Stop};
+use crate::events::CoreEvent;
+use parley_history::{Direction, TransferRecord, TransferState};
+use parley_peer::{PeerId, PeerManager};
+
+/// Data frames queued for the writer (about 4 MiB); when full, the channel is not read and the
+/// sender is held back by SCTP's receive window.
+const WRITE_QUEUE: usize = 64;
+/// Bytes written between flushes to disk (each flush is acknowledged to the sender and is a
+/// point a resume can start from).
+const SYNC_EVERY: u64 = 16 * 1024 * 1024;
+/// How long the sender has to answer a request before this run counts as interrupted.
+const ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// What the writer thread reports.
+enum Written {
+    /// Bytes before this offset are on disk, flushed.
+    Durable(u64),
+    /// Writing failed.
+    Failed(std::io::Error),
+}
+
+pub(super) async fn receive(
+    inner: &Arc<Inner>,
+    record: TransferRecord,
+    manager: &PeerManager,
+    peer: &PeerId,
+    mut stop: watch::Receiver<Option<Stop>>,
+) -> Outcome {
+    let settings = inner.settings.lock().clone();
+    let downloads = settings.download_folder();
+    if settings.downloads.is_none() {
+        let _ = std::fs::create_dir_all(&downloads);
+    }
+    if let Err(e) = check_folder_writable(&downloads) {
+        warn!(error = %e, "download folder unusable: paused");
+        inner.emit(CoreEvent::Error {
+            code: "downloads_unavailable".into(),
+            message: e.to_string(),
+        });
+        return Outcome::Paused("downloads_unavailable");
+    }
+    let size = record.file.size;
+    let part = inner.part_path(&record.id);
+    let opened = {
+        let (part, parts) = (part.clone(), inner.parts.clone());
+        let done = record.file.bytes_done;
+        tokio::task::spawn_blocking(move || open_part(&parts, &part, done))
+            .await
+            .map_err(std::io::Error::other)
+            .and_then(|r| r)
+    };
+    let (file, hasher, start) = match opened {
+        Ok(opened) => opened,
+        Err(e) => return write_failure(inner, e),
+    };
+    if let Err(e) = inner
+        .set_state(
+            &record.conversation_id,
+            &record.id,
+            Direction::Incoming,
+            &[TransferState::Waiting],
+            TransferState::Transferring,
+            None,
+        )
+        .await
+    {
+        debug!(error = %e, "state not recorded");
+    }
+    let resumed_from = (start > 0).then_some(start);
+    inner.progress(&record, start, 0, resumed_from);
+
+    let (hasher, written) = if start == size {
+        (hasher, start)
+    } else {
+        let channel = match manager.open_channel(peer, CHANNEL_LABEL).await {
+            Ok(c) => c,
+            Err(e) => return Outcome::Interrupted(format!("no transfer channel: {e}")),
+        };
+        let fetch = crate::chat::file_fetch_frame(&record.id, start, channel.id());
+        if let Err(e) = manager.send(peer, fetch).await {
+            return Outcome::Interrupted(format!("request not sent: {e}"));
+        }
+        info!(offset = start, size, "receiving");
+        let (data_tx, data_rx) = mpsc::channel::<Bytes>(WRITE_QUEUE);
+        let (written_tx, mut written_rx) = mpsc::unbounded_channel();
+        let writer = tokio::task::spawn_blocking(move || write_loop(file, hasher, start, data_rx, written_tx));
+        let mut expected = start;
+        let mut rate = Rate::new(start);
+        let mut data_tx = Some(data_tx);
+        // An honest sender answers at once (data or an error); silence means the request was
+        // lost with its connection.
+        let mut heard = false;
+        let answer_deadline = tokio::time::sleep(ANSWER_TIMEOUT);
+        tokio::pin!(answer_deadline);
+        let interrupted = loop {
+            tokio::select! {
+                () = &mut answer_deadline, if !heard => {
+                    break Some(Outcome::Interrupted("no answer from the sender".into()));
+                }
+                message = channel.recv(), if data_tx.is_some() => {
+                    let Some(message) = message else {
+                        break Some(Outcome::Interrupted("channel closed".into()));
+                    };
+                    heard = true;
+                    match Frame::decode(&message) {
+                        Ok(Frame::Data { offset, bytes }) => {
+                            let end = expected + bytes.len() as u64;
+                            if offset != expected || end > size {
+                                warn!(offset, expected, len = bytes.len(), size, "data not where it was asked for: refused");
+                                let _ = channel.send_text(&Control::error("protocol").encode()).await;
+                                break Some(Outcome::RetryLater("protocol".into()));
+                            }
+                            expected = end;
+                            let tx = data_tx.as_ref().expect("checked by the select guard");
+                            if tx.send(bytes).await.is_err() {
+                                // The writer failed; its report says why.
+                                data_tx = None;
+                                continue;
+                            }
+                            if expected == size {
+                                data_tx = None; // the writer finishes and flushes
+                            }
+                        }
+                        Ok(Frame::Control(Control::Error { code })) => {
+                            info!(%code, "the sender stopped");
+                            break Some(match code.as_str() {
+                                "source_changed" | "source_missing" => Outcome::Failed { code, tell: false },
+                                "busy" => Outcome::RetryLater(code),
+                                _ => Outcome::Interrupted(code),
+                            });
+                        }
+                        Ok(Frame::Control(Control::Cancel)) => {
+                            info!("the sender cancelled");
+                            break Some(Outcome::Cancelled);
+                        }
+                        Ok(other) => {
+                            warn!(?other, "unexpected frame from the sender: refused");
+                            let _ = channel.send_text(&Control::error("protocol").encode()).await;
+                            break Some(Outcome::RetryLater("protocol".into()));
+                        }
+                        Err(e) => {
+                            warn!(error = %e, "malformed frame from the sender: refused");
+                            let _ = channel.send_text(&Control::error("protocol").encode()).await;
+                            break Some(Outcome::RetryLater("protocol".into()));
+                        }
+                    }
+                }
+                report = written_rx.recv() => match report {
+                    Some(Written::Durable(at)) => {
+                        let _ = channel.send_text(&Control::Ack { offset: at }.encode()).await;
+                        if let Err(e) = inner.history.set_transfer_progress(&record.id, at).await {
+                            debug!(error = %e, "progress not recorded");
+                        }
+                        inner.progress(&record, at, rate.update(at), resumed_from);
+                    }
+                    Some(Written::Failed(e)) => {
+                        let outcome = write_failure(inner, e);
+                        let code = match &outcome {
+                            Outcome::Paused(code) => code,
+                            _ => "write_failed",
+                        };
+                        let _ = channel.send_text(&Control::error(code).encode()).await;
+                        break Some(outcome);
+                    }
+                    // The writer is done: everything arrived and is flushed.
+                    None => break None,
+                },
+                _ = stop.changed() => {
+                    let why = *stop.borrow();
+                    break Some(match why {
+                        Some(Stop::Cancelled) => {
+                            let _ = channel.send_text(&Control::Cancel.encode()).await;
+                            Outcome::Cancelled
+                        }
+                        Some(Stop::CancelledThere) => Outcome::Cancelled,
+                        _ => Outcome::Stopped,
+                    });
+                }
+            }
+        };
+        drop(data_tx);
+        let result = writer.await;
+        channel.close().await;
+        if let Some(outcome) = interrupted {
+            return outcome;
+        }
+        match result {
+            Ok(Ok(done)) => done,
+            Ok(Err(e)) => return write_failure(inner, e),
+            Err(e) => return Outcome::Interrupted(format!("writer: {e}")),
+        }
+    };
+    if written != size {
+        return Outcome::Interrupted(format!("{written} of {size} bytes"));
+    }
+    let sha256 = hex::encode(hasher.finalize());
+    if sha256 != record.file.sha256 {
+        warn!(expected = %record.file.sha256, got = %sha256, "the file does not match its hash");
+        return Outcome::Failed {
+            code: "hash_mismatch".into(),
+            tell: true,
+        };
+    }
+    let name = record.file.name.clone();
+    match tokio::task::spawn_blocking(move || put_in_place(&part, &downloads, &name)).await {
+        Ok(Ok(path)) => Outcome::Saved(path),
+        Ok(Err(e)) => write_failure(inner, e),
+        Err(e) => Outcome::Interrupted(format!("move: {e}")),
+    }
+}
+
+/// A failed write pauses the transfer with what the person must do.
+fn write_failure(inner: &Inner, e: std::io::Error) -> Outcome {
+    let (code, message) = if e.kind() == std::io::ErrorKind::StorageFull {
+        (
+            "disk_full",
+            "The disk is full: the file is paused with what has arrived so far. Free some space, then choose Resume.",
+        )
+    } else {
+        (
+            "downloads_unavailable",
+            "A received file could not be written; check the download folder in Settings, then choose Resume.",
+        )
+    };
+    warn!(error = %e, code, "writing a received file failed: paused");
+    inner.emit(CoreEvent::Error {
+        code: code.into(),
+        message: format!("{message} ({e})"),
+    });
+    Outcome::Paused(code)
+}
+
+/// Opens the partial file, cut back to the last byte known to be flushed (anything after it
+/// may be torn), and hashes what is kept.
+fn open_part(parts: &Path, part: &Path, durable: u64) -> std::io::Result<(File, Sha256, u64)> {
+    std::fs::create_dir_all(parts)?;
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(part)?;
+    let len = file.metadata()?.len();
+    let start = durable.min(len);
+    file.set_len(start)?;
+    let mut hasher = Sha256::new();
+    let mut block = vec![0u8; 1 << 20];
+    let mut left = start;
+    file.seek(SeekFrom::Start(0))?;
+    while left > 0 {
+        let n = file.read(&mut block[..left.min(1 << 20) as usize])?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&block[..n]);
+        left -= n as u64;
+    }
+    file.seek(SeekFrom::Start(start))?;
+    Ok((file, hasher, start))
+}
+
+/// The writer thread: appends, hashes, and flushes every [`SYNC_EVERY`] bytes and at the end.
+fn write_loop(
+    mut file: File,
+    mut hasher: Sha256,
+    start: u64,
+    mut data: mpsc::Receiver<Bytes>,
+    written: mpsc::UnboundedSender<Written>,
+) -> std::io::Result<(Sha256, u64)> {
+    let mut at = start;
+    let mut synced = start;
+    let fail = |e: std::io::Error, written: &mpsc::UnboundedSender<Written>| {
+        let _ = written.send(Written::Failed(std::io::Error::new(e.kind(), e.to_string())));
+        e
+    };
+    while let Some(bytes) = data.blocking_recv() {
+        file.write_all(&bytes).map_err(|e| fail(e, &written))?;
+        hasher.update(&bytes);
+        at += bytes.len() as u64;
+        if at - synced >= SYNC_EVERY {
+            file.sync_data().map_err(|e| fail(e, &written))?;
+            synced = at;
+            let _ = written.send(Written::Durable(at));
+        }
+    }
+    file.sync_data().map_err(|e| fail(e, &written))?;
+    if at != synced {
+        let _ = written.send(Written::Durable(at));
+    }
+    Ok((hasher, at))
+}
+
+/// Moves the verified file into the download folder under a name nobody else has.
+fn put_in_place(part: &Path, downloads: &Path, name: &str) -> std::io::Result<PathBuf> {
+    let target = reserve_unique(downloads, name)?;
+    match std::fs::rename(part, &target) {
+        Ok(()) => Ok(target),
+        Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices => {
+            // Another disk: copy into the reserved name, flush, then drop the partial file.
+            let copied = (|| {
+                std::io::copy(
+                    &mut File::open(part)?,
+                    &mut OpenOptions::new().write(true).open(&target)?,
+                )?;
+                File::open(&target)?.sync_all()
+            })();
+            match copied {
+                Ok(()) => {
+                    let _ = std::fs::remove_file(part);
+                    Ok(target)
+                }
+                Err(e) => {
+                    let _ = std::fs::remove_file(&target);
+                    Err(e)
+                }
+            }
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&target);
+            Err(e)
+        }
+    }
+}
