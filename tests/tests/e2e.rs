@@ -509,3 +509,158 @@ async fn two_people_chat_restart_and_search_offline() {
     bob.close().await;
     eprintln!("{TEST}: scenario took {:?}", started.elapsed());
 }
+
+/// A picture: a gradient with a circle, so the preview visibly is one.
+fn write_picture(path: &std::path::Path) {
+    let image = image::RgbImage::from_fn(1200, 800, |x, y| {
+        let (dx, dy) = (x as i32 - 600, y as i32 - 400);
+        if dx * dx + dy * dy < 250 * 250 {
+            image::Rgb([250, 200, 40])
+        } else {
+            image::Rgb([(x / 5) as u8, (y / 4) as u8, 160])
+        }
+    });
+    image.save(path).expect("writing the picture");
+}
+
+/// Calls a command of the app from its page, as the UI does; the answer's JSON.
+async fn invoke(app: &AppInstance, command: &str, args: Value) -> Value {
+    app.session()
+        .execute_async(
+            "const [command, args, done] = arguments; \
+             window.__TAURI_INTERNALS__.invoke(command, args).then((r) => done({ ok: r }), (e) => done({ err: e }));",
+            vec![json!(command), args],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{}: {command}: {e}", app.name))
+}
+
+/// The `data-file-state` of the file message named `name` going `direction`, if shown.
+async fn file_state(app: &AppInstance, direction: &str, name: &str) -> Option<String> {
+    let script = r#"
+        const [direction, name] = arguments;
+        for (const m of document.querySelectorAll(`#messages .message[data-direction="${direction}"]`)) {
+            const bubble = m.querySelector('[data-file-state]');
+            const title = m.querySelector('.file-name');
+            if (bubble !== null && title !== null && title.title === name) return bubble.dataset.fileState;
+        }
+        return null;"#;
+    match app.session().execute(script, vec![json!(direction), json!(name)]).await {
+        Ok(Value::String(s)) => Some(s),
+        _ => None,
+    }
+}
+
+async fn wait_file_state(app: &AppInstance, direction: &str, name: &str, state: &str) {
+    let s = app.session();
+    let what = format!("{}: the {direction} file {name} {state}", app.name);
+    let found = s
+        .wait_for(&what, || async {
+            Ok(file_state(app, direction, name).await.filter(|st| st == state))
+        })
+        .await;
+    if let Err(e) = found {
+        panic!("{e}\npage text:\n{}\n{}", app.describe_short().await, app.log_tail());
+    }
+}
+
+/// Two windows: Alice sends a picture and a document to Bob, who sees the picture's preview,
+/// then both files verified in his download folder, and opens the picture in the viewer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_people_send_a_picture_and_a_file() {
+    const TEST: &str = "two_people_send_a_picture_and_a_file";
+    if !should_run(TEST) {
+        return;
+    }
+    if std::env::var("PARLEY_TEST_KEYUTILS").as_deref() != Ok("1") {
+        let why =
+            "needs PARLEY_TEST_KEYUTILS=1 inside `keyctl session -` (the apps keep their tokens in the kernel keyring)";
+        assert!(std::env::var("PARLEY_E2E").as_deref() != Ok("1"), "{TEST}: {why}");
+        eprintln!("{TEST}: skipped: {why}");
+        return;
+    }
+    let desktop = Desktop::start();
+    let port = free_port();
+    let env = |name: &str| desktop.app_env(name, port, "keyutils");
+    let alice = AppInstance::launch(&desktop, "alice", &env("alice")).await;
+    sign_up(&alice, "alice").await;
+    let bob = AppInstance::launch(&desktop, "bob", &env("bob")).await;
+    sign_up(&bob, "bob").await;
+    join_room(&alice, "lobby").await;
+    join_room(&bob, "lobby").await;
+
+    // Bob's files go to a folder of the test's (set as Settings would).
+    let downloads = desktop.dir().join("bob-downloads");
+    std::fs::create_dir_all(&downloads).unwrap();
+    let mut settings = invoke(&bob, "get_settings", json!({})).await["ok"].clone();
+    settings["download_dir"] = json!(downloads.display().to_string());
+    let saved = invoke(&bob, "set_settings", json!({ "settings": settings })).await;
+    assert!(saved.get("ok").is_some(), "bob: saving the download folder: {saved}");
+
+    let picture = desktop.dir().join("harbour.png");
+    write_picture(&picture);
+    let notes = desktop.dir().join("trip notes.txt");
+    std::fs::write(&notes, "Ferry at 9:10, lighthouse at 11.\n".repeat(20_000)).unwrap();
+
+    alice
+        .session()
+        .wait_for_attribute(&contact("bob"), "data-online", "true")
+        .await
+        .on(&alice, "bob online");
+    open_conversation(&alice, "bob").await;
+    let bob_id = alice
+        .session()
+        .execute(
+            "return document.querySelector('#contacts [data-username=\"bob\"]').closest('li').dataset.userId",
+            vec![],
+        )
+        .await
+        .on(&alice, "bob's id");
+    let sent = invoke(
+        &alice,
+        "send_files",
+        json!({ "userId": bob_id, "paths": [picture.display().to_string(), notes.display().to_string()] }),
+    )
+    .await;
+    assert_eq!(sent["ok"].as_array().map(Vec::len), Some(2), "alice: sending: {sent}");
+
+    open_conversation(&bob, "alice").await;
+    // The picture's preview, made by Alice's app and checked by Bob's, shows in Bob's window.
+    bob.session()
+        .wait_for_element("#messages .message[data-direction=\"incoming\"] .file-preview img")
+        .await
+        .on(&bob, "the picture's preview");
+    wait_file_state(&bob, "incoming", "harbour.png", "complete").await;
+    wait_file_state(&bob, "incoming", "trip notes.txt", "complete").await;
+    wait_file_state(&alice, "outgoing", "harbour.png", "complete").await;
+    wait_file_state(&alice, "outgoing", "trip notes.txt", "complete").await;
+    assert_eq!(
+        std::fs::read(downloads.join("harbour.png")).unwrap(),
+        std::fs::read(&picture).unwrap()
+    );
+    assert_eq!(
+        std::fs::read(downloads.join("trip notes.txt")).unwrap(),
+        std::fs::read(&notes).unwrap()
+    );
+    alice.screenshot("files-sent").await;
+    bob.screenshot("files-received").await;
+
+    // The viewer shows the picture as Bob's app decoded it.
+    let b = bob.session();
+    let preview = "#messages .message[data-direction=\"incoming\"] .file-preview";
+    b.execute(
+        "document.querySelector(arguments[0]).scrollIntoView({ block: 'center' });",
+        vec![json!(preview)],
+    )
+    .await
+    .on(&bob, "scrolling to the picture");
+    b.click(preview).await.on(&bob, "opening the picture");
+    b.wait_for_script(
+        "the full picture",
+        "const img = document.querySelector('#picture-viewer-image'); \
+         return img !== null && img.src.startsWith('blob:') && img.complete && img.naturalWidth > 0;",
+    )
+    .await
+    .on(&bob, "the full picture loaded");
+    bob.screenshot("files-viewer").await;
+}

@@ -1,7 +1,7 @@
 //! File transfer benchmark: Parley → Parley as two real `parley-cli online` processes on
 //! loopback (so CPU time and memory are measured per side), next to the same file sent between
 //! two Chromium pages over an `RTCDataChannel` (Debian's `chromium`, driven by playwright-core:
-//! `src-tauri/core/benches/chromium/`), in the same run.
+//! `src-tauri/cli/benches/chromium/`), in the same run.
 //!
 //! Figures: MB/s, CPU seconds per GiB on each side, the receiver's RSS growth, the chat round
 //! trip (a message until its "delivered" receipt) while a 1 GiB transfer runs against idle, and
@@ -169,6 +169,8 @@ fn random_file(path: &Path, len: u64) {
         left -= n as u64;
     }
     out.flush().unwrap();
+    // On disk before timing starts, so writing it back does not compete with the transfer.
+    out.get_ref().sync_all().unwrap();
 }
 
 struct Transfer {
@@ -306,7 +308,7 @@ struct Dirs {
 
 /// Chromium ↔ Chromium over an RTCDataChannel with the same file: its JSON line.
 fn chromium(path: &Path, label: &str) -> Option<Value> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/benches/chromium/datachannel.mjs");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/chromium/datachannel.mjs");
     let output = std::process::Command::new("node")
         .arg(&script)
         .arg("--file")

@@ -182,7 +182,7 @@ impl Channel {
                 return Ok(());
             }
             // The low-water event can race with the check above; the timer is the backstop.
-            let _ = tokio::time::timeout(Duration::from_millis(20), changed).await;
+            let _ = tokio::time::timeout(Duration::from_millis(5), changed).await;
         }
     }
 

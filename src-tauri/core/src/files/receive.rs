@@ -280,7 +280,10 @@ fn open_part(parts: &Path, part: &Path, durable: u64) -> std::io::Result<(File, 
     Ok((file, hasher, start))
 }
 
-/// The writer thread: appends, hashes, and flushes every [`SYNC_EVERY`] bytes and at the end.
+/// The writer thread: appends and hashes; every [`SYNC_EVERY`] bytes a flush to disk runs on a
+/// second thread while writing goes on (a flush can take hundreds of milliseconds on a slow
+/// disk, and a writer waiting for it would stall the whole connection), and each flush that
+/// completes is reported durable. A final flush at the end, before the last report.
 fn write_loop(
     mut file: File,
     mut hasher: Sha256,
@@ -288,26 +291,45 @@ fn write_loop(
     mut data: mpsc::Receiver<Bytes>,
     written: mpsc::UnboundedSender<Written>,
 ) -> std::io::Result<(Sha256, u64)> {
-    let mut at = start;
-    let mut synced = start;
     let fail = |e: std::io::Error, written: &mpsc::UnboundedSender<Written>| {
         let _ = written.send(Written::Failed(std::io::Error::new(e.kind(), e.to_string())));
         e
     };
-    while let Some(bytes) = data.blocking_recv() {
-        file.write_all(&bytes).map_err(|e| fail(e, &written))?;
-        hasher.update(&bytes);
-        at += bytes.len() as u64;
-        if at - synced >= SYNC_EVERY {
-            file.sync_data().map_err(|e| fail(e, &written))?;
-            synced = at;
-            let _ = written.send(Written::Durable(at));
+    let flusher = file.try_clone().map_err(|e| fail(e, &written))?;
+    // One flush running and none queued: a request while one runs is simply skipped.
+    let (flush_tx, flush_rx) = std::sync::mpsc::sync_channel::<u64>(0);
+    let reports = written.clone();
+    let syncer = std::thread::spawn(move || {
+        for at in flush_rx {
+            match flusher.sync_data() {
+                Ok(()) => {
+                    let _ = reports.send(Written::Durable(at));
+                }
+                Err(e) => {
+                    let _ = reports.send(Written::Failed(e));
+                    return;
+                }
+            }
         }
-    }
+    });
+    let mut at = start;
+    let mut requested = start;
+    let result: std::io::Result<()> = (|| {
+        while let Some(bytes) = data.blocking_recv() {
+            file.write_all(&bytes).map_err(|e| fail(e, &written))?;
+            hasher.update(&bytes);
+            at += bytes.len() as u64;
+            if at - requested >= SYNC_EVERY && flush_tx.try_send(at).is_ok() {
+                requested = at;
+            }
+        }
+        Ok(())
+    })();
+    drop(flush_tx);
+    let _ = syncer.join();
+    result?;
     file.sync_data().map_err(|e| fail(e, &written))?;
-    if at != synced {
-        let _ = written.send(Written::Durable(at));
-    }
+    let _ = written.send(Written::Durable(at));
     Ok((hasher, at))
 }
 

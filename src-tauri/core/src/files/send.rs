@@ -24,7 +24,7 @@ use parley_protocol::User;
 /// a fast path full.
 const HIGH_WATER: usize = 1024 * 1024;
 /// Wake the sender when the queue drains to this.
-const LOW_WATER: u32 = 256 * 1024;
+const LOW_WATER: u32 = 512 * 1024;
 /// Blocks read ahead of the network.
 const READ_AHEAD: usize = 16;
 /// How long a refusal waits for the receiver to close the channel.
