@@ -85,7 +85,7 @@ pub async fn on_event<R: Runtime>(app: &AppHandle<R>, event: &CoreEvent) {
         .notification()
         .builder()
         .title(title)
-        .body(preview(&message.body))
+        .body(preview(&notification_text(message)))
         .extra(CONVERSATION_KEY, &message.conversation_id);
     if let Some(icon) = icon {
         notification = notification.icon(icon.to_string_lossy());
@@ -140,6 +140,18 @@ pub fn window_title(unread: u32) -> String {
     }
 }
 
+/// What a notification says: the text, or for a file "📎 name" (and whether it waits for a
+/// decision).
+fn notification_text(message: &parley_core::Message) -> String {
+    match &message.file {
+        Some(file) if file.state == parley_core::TransferState::AwaitingAccept => {
+            format!("📎 {} — accept this file?", message.body)
+        }
+        Some(_) => format!("📎 {}", message.body),
+        None => message.body.clone(),
+    }
+}
+
 fn preview(body: &str) -> String {
     let mut chars = body.chars();
     let mut text: String = chars.by_ref().take(PREVIEW_CHARS).collect();
@@ -174,6 +186,30 @@ mod tests {
                 file: None,
             },
         }
+    }
+
+    #[test]
+    fn a_file_notification_names_the_file() {
+        let CoreEvent::Message { mut message } = message(Direction::Incoming) else {
+            unreachable!()
+        };
+        assert_eq!(notification_text(&message), "hi");
+        message.body = "holiday.jpg".into();
+        message.file = Some(parley_core::FileTransfer {
+            name: "holiday.jpg".into(),
+            size: 1,
+            mime: "image/jpeg".into(),
+            sha256: "0".repeat(64),
+            width: None,
+            height: None,
+            thumbnail: None,
+            state: parley_core::TransferState::AwaitingAccept,
+            bytes_done: 0,
+            error: None,
+            path: None,
+            missing: false,
+        });
+        assert_eq!(notification_text(&message), "📎 holiday.jpg — accept this file?");
     }
 
     #[test]
