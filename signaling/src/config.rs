@@ -2,7 +2,7 @@
 //! the binary maps its flags and environment variables onto this struct, and an embedding app
 //! builds one directly.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -37,6 +37,13 @@ pub struct Config {
     pub limits: Limits,
     /// The opt-in PeerJS-compatible endpoint (`--peerjs-key`).
     pub peerjs: Option<PeerJsConfig>,
+    /// Serve HTTPS and WSS with this certificate; `None`: plain HTTP (loopback, or behind a
+    /// reverse proxy that terminates TLS).
+    pub tls: Option<crate::tls::TlsSource>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed: a request from one of these counts,
+    /// for the sign-in rate limits, as coming from the address the proxy names. From anyone
+    /// else the header is ignored, or any client could pick its own address.
+    pub trusted_proxies: Vec<IpAddr>,
     /// Scale-out: this server is one node of several sharing presence and relaying signals
     /// through Redis (`--redis`). `None`: a single server, presence in memory.
     #[cfg(feature = "redis")]
@@ -52,6 +59,8 @@ impl Default for Config {
             ice: IceConfig::default(),
             limits: Limits::default(),
             peerjs: None,
+            tls: None,
+            trusted_proxies: Vec::new(),
             #[cfg(feature = "redis")]
             cluster: None,
         }

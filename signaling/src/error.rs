@@ -15,6 +15,8 @@ pub enum StartError {
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("cannot open the database: {0}")]
     Database(#[from] StoreError),
+    #[error("no usable TLS certificate: {0}")]
+    Tls(#[from] crate::tls::TlsError),
     #[cfg(feature = "redis")]
     #[error("cannot join the cluster: {0}")]
     Cluster(#[from] crate::cluster::ClusterError),

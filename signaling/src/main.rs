@@ -4,13 +4,13 @@
 // Its first line of output is the address it listens on.
 #![allow(clippy::print_stdout)]
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use parley_signal::{ClusterConfig, Config, Database, IceConfig, Limits, PeerJsConfig, Server};
+use parley_signal::{ClusterConfig, Config, Database, IceConfig, Invite, Limits, PeerJsConfig, Server, TlsSource};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Parser)]
@@ -102,6 +102,34 @@ struct Args {
     /// PeerJS: most clients connected at once.
     #[arg(long, env = "PARLEY_PEERJS_CONCURRENT_LIMIT", default_value_t = 50_000)]
     peerjs_concurrent_limit: usize,
+    /// Serve HTTPS/WSS with this certificate chain (PEM, leaf first); needs --tls-key. Read
+    /// again when it changes and on SIGHUP, so a renewer needs no restart.
+    #[arg(
+        long,
+        env = "PARLEY_TLS_CERT",
+        requires = "tls_key",
+        conflicts_with = "tls_self_signed"
+    )]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, env = "PARLEY_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Serve HTTPS/WSS with a self-signed certificate made on first start and kept in this
+    /// directory; clients trust it by the fingerprint in the invite this prints.
+    #[arg(long, env = "PARLEY_TLS_SELF_SIGNED", value_name = "DIR")]
+    tls_self_signed: Option<PathBuf>,
+    /// Host names or addresses a new self-signed certificate is made for (repeatable).
+    #[arg(
+        long = "tls-name",
+        env = "PARLEY_TLS_NAMES",
+        value_delimiter = ',',
+        requires = "tls_self_signed"
+    )]
+    tls_names: Vec<String>,
+    /// A reverse proxy in front of this server (repeatable): its X-Forwarded-For is believed for
+    /// the sign-in rate limits. Requests from anyone else are counted by their own address.
+    #[arg(long = "trusted-proxy", env = "PARLEY_TRUSTED_PROXIES", value_delimiter = ',')]
+    trusted_proxies: Vec<IpAddr>,
     /// Log filter, e.g. "info" or "parley_signal=debug".
     #[arg(long, env = "PARLEY_LOG", default_value = "info")]
     log: String,
@@ -110,7 +138,21 @@ struct Args {
 impl Args {
     fn into_config(self) -> Config {
         let idle = Duration::from_secs(self.ws_idle_timeout.max(3));
+        let tls = match (self.tls_cert, self.tls_key, self.tls_self_signed) {
+            (Some(cert), Some(key), _) => Some(TlsSource::Files { cert, key }),
+            (_, _, Some(dir)) => Some(TlsSource::SelfSigned {
+                dir,
+                names: if self.tls_names.is_empty() {
+                    vec!["localhost".to_owned()]
+                } else {
+                    self.tls_names
+                },
+            }),
+            _ => None,
+        };
         Config {
+            tls,
+            trusted_proxies: self.trusted_proxies,
             listen: self.listen,
             database: match (&self.redis, self.memory_db) {
                 (Some(url), _) => Database::Redis(url.clone()),
@@ -196,7 +238,53 @@ async fn serve() -> anyhow::Result<()> {
         .init();
     let server = Server::bind(args.into_config()).await?;
     // Scripts and tests read the bound address (port 0 picks one) from this first line.
-    println!("parley-signal listening on http://{}", server.local_addr());
+    println!("parley-signal listening on {}", server.url());
+    if let Some(tls) = server.tls() {
+        let fingerprint = tls.fingerprint();
+        println!("certificate fingerprint: {fingerprint}");
+        for address in invite_addresses(server.local_addr()) {
+            let invite = Invite {
+                server: format!("https://{address}"),
+                fingerprint,
+            };
+            println!("invite: {invite}");
+        }
+        #[cfg(unix)]
+        tokio::spawn(reload_on_sighup(tls));
+    }
     server.run_until(shutdown_signal()).await.context("server failed")?;
     Ok(())
+}
+
+/// The addresses others can reach: the listen address, or every interface's when it is the
+/// unspecified address.
+fn invite_addresses(listen: SocketAddr) -> Vec<SocketAddr> {
+    if !listen.ip().is_unspecified() {
+        return vec![listen];
+    }
+    let found: Vec<SocketAddr> = parley_signal::local_addresses()
+        .into_iter()
+        .filter(|ip| ip.is_ipv4() == listen.is_ipv4() || listen.is_ipv6())
+        .map(|ip| SocketAddr::new(ip, listen.port()))
+        .collect();
+    if found.is_empty() {
+        vec![listen]
+    } else {
+        found
+    }
+}
+
+/// `systemctl reload` (`ExecReload=kill -HUP $MAINPID`) reads the certificate files at once.
+#[cfg(unix)]
+async fn reload_on_sighup(tls: parley_signal::TlsHandle) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut hangup) = signal(SignalKind::hangup()) else {
+        return;
+    };
+    while hangup.recv().await.is_some() {
+        match tls.reload() {
+            Ok(()) => tracing::info!(fingerprint = %tls.fingerprint(), "certificate reloaded on SIGHUP"),
+            Err(e) => tracing::warn!(error = %e, "certificate not reloaded: the old one stays in service"),
+        }
+    }
 }

@@ -74,9 +74,19 @@ impl TestServer {
         }
     }
 
-    /// `http://ADDR`, the base URL clients use.
+    /// `http://ADDR` (`https://` with TLS), the base URL clients use.
     pub fn url(&self) -> String {
-        format!("http://{}", self.config.listen)
+        let scheme = if self.config.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.config.listen)
+    }
+
+    /// The invite to this server (its URL and certificate), when it serves TLS and is running.
+    pub fn invite(&self) -> Option<parley_protocol::Invite> {
+        let fingerprint = self.handle.as_ref()?.fingerprint()?;
+        Some(parley_protocol::Invite {
+            server: self.url(),
+            fingerprint,
+        })
     }
 
     /// The address it listens on.

@@ -33,6 +33,10 @@ impl AppError {
 impl Serialize for AppError {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
+        // The core's own form, which adds details some codes need (a certificate's fingerprint).
+        if let AppError::Core(e) = self {
+            return e.serialize(serializer);
+        }
         let mut s = serializer.serialize_struct("AppError", 2)?;
         s.serialize_field("code", &self.code())?;
         s.serialize_field("message", &self.to_string())?;

@@ -6,6 +6,7 @@
 
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod invite;
 pub mod validate;
 
 use serde::{Deserialize, Serialize};
@@ -291,6 +292,8 @@ pub mod codes {
     pub const ROOM_FULL: &str = "room_full";
     pub const ALREADY_AUTHENTICATED: &str = "already_authenticated";
 }
+
+pub use invite::{Fingerprint, InvalidInvite, Invite};
 
 #[cfg(test)]
 mod tests {

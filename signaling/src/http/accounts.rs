@@ -1,15 +1,13 @@
 //! Accounts and profiles: register, login, logout, `/me`, avatars.
 
-use std::net::SocketAddr;
-
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use super::extract::{ApiJson, Auth};
+use super::extract::{ApiJson, Auth, ClientIp};
 use crate::auth;
 use crate::avatar::{self, AvatarError};
 use crate::error::ApiError;
@@ -33,10 +31,10 @@ async fn start_session(state: &AppState, user: User) -> Result<AuthResponse, Api
 
 pub async fn register(
     State(state): State<AppState>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    ClientIp(client): ClientIp,
     ApiJson(req): ApiJson<RegisterRequest>,
 ) -> Result<(StatusCode, Json<AuthResponse>), ApiError> {
-    state.check_auth_rate(client.ip())?;
+    state.check_auth_rate(client)?;
     validate::username(&req.username)?;
     validate::email(&req.email)?;
     validate::password(&req.password)?;
@@ -65,10 +63,10 @@ pub async fn register(
 
 pub async fn login(
     State(state): State<AppState>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    ClientIp(client): ClientIp,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Json<AuthResponse>, ApiError> {
-    state.check_auth_rate(client.ip())?;
+    state.check_auth_rate(client)?;
     validate::login(&req.login)?;
     if req.password.len() > validate::PASSWORD_MAX {
         return Err(ApiError::InvalidCredentials);

@@ -2,7 +2,9 @@
 //! axum's plain-text rejections.
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use serde::de::DeserializeOwned;
@@ -124,5 +126,81 @@ mod tests {
             split_data_error(&format!("{prefix}invalid type: sequence, expected struct X")),
             (None, "invalid type: sequence, expected struct X")
         );
+    }
+}
+
+/// The address a request comes from, for rate limits: the TCP peer's, or, when the peer is a
+/// trusted reverse proxy (`--trusted-proxy`), the nearest address in `X-Forwarded-For` that is
+/// not itself a trusted proxy. A header from anyone else is ignored: any client could pick its
+/// own address with it and slip past the limits.
+pub struct ClientIp(pub IpAddr);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip())
+            .ok_or_else(|| ApiError::Internal("the connection's address is unknown".into()))?;
+        let forwarded: Vec<&str> = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        Ok(ClientIp(client_ip(peer, &forwarded, &state.config.trusted_proxies)))
+    }
+}
+
+fn client_ip(peer: IpAddr, forwarded: &[&str], trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    // Each proxy appends the address it got the request from: walk from the nearest hop.
+    let hops = forwarded.iter().flat_map(|h| h.split(',')).map(str::trim).rev();
+    let mut nearest = peer;
+    for hop in hops {
+        match hop.parse::<IpAddr>() {
+            Ok(ip) if trusted.contains(&ip) => nearest = ip,
+            Ok(ip) => return ip,
+            // Garbage in the chain: stop at the last address we can vouch for.
+            Err(_) => return nearest,
+        }
+    }
+    nearest
+}
+
+#[cfg(test)]
+mod client_ip_tests {
+    use super::client_ip;
+    use std::net::IpAddr;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn forwarded_addresses_count_only_from_trusted_proxies() {
+        let proxy = ip("10.0.0.2");
+        let trusted = [proxy, ip("10.0.0.3")];
+        // From an untrusted peer the header is ignored.
+        assert_eq!(
+            client_ip(ip("198.51.100.7"), &["1.2.3.4"], &trusted),
+            ip("198.51.100.7")
+        );
+        // From the proxy: the address it names.
+        assert_eq!(client_ip(proxy, &["203.0.113.9"], &trusted), ip("203.0.113.9"));
+        // A client that forged a first entry gets the address the proxy saw, not the forgery.
+        assert_eq!(client_ip(proxy, &["1.2.3.4, 203.0.113.9"], &trusted), ip("203.0.113.9"));
+        // Two trusted proxies in a row, header repeated.
+        assert_eq!(
+            client_ip(proxy, &["203.0.113.9", "10.0.0.3"], &trusted),
+            ip("203.0.113.9")
+        );
+        // Garbage or nothing: the proxy's own address, never a pick of the client's.
+        assert_eq!(client_ip(proxy, &["not-an-ip"], &trusted), proxy);
+        assert_eq!(client_ip(proxy, &[], &trusted), proxy);
     }
 }

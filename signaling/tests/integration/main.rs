@@ -12,3 +12,4 @@ mod peerjs;
 #[cfg(all(unix, feature = "redis"))]
 mod redis_accounts;
 mod rooms_ws;
+mod tls;

@@ -29,9 +29,15 @@ struct Cli {
     /// else $XDG_DATA_HOME/parley/cli (~/.local/share/parley/cli).
     #[arg(long, global = true, env = "PARLEY_PROFILE")]
     profile: Option<PathBuf>,
-    /// Signaling server URL; remembered by the profile after a successful sign-in.
+    /// Signaling server URL, or an invite (`parley://join?…`: the address and the certificate
+    /// to trust); remembered by the profile after a successful sign-in.
     #[arg(long, global = true, env = "PARLEY_SERVER")]
     server: Option<String>,
+    /// Agree to sign in over plain http:// to a server on another machine (the password and
+    /// session cross the network unencrypted); remembered for that server.
+    #[arg(long, global = true, env = "PARLEY_ALLOW_PLAIN_HTTP",
+          action = clap::ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
+    allow_plain_http: bool,
     /// Where the session token is kept: os (default), keyutils, memory.
     #[arg(long, global = true, env = "PARLEY_KEYRING")]
     keyring: Option<StoreKind>,
@@ -115,6 +121,9 @@ enum Command {
     AcceptIdentity { username: String },
     /// Print this device's identity key.
     IdentityKey,
+    /// Trust the --server's certificate with this SHA-256 fingerprint (as its owner reads it
+    /// out): only that certificate is accepted for it from now on.
+    TrustServer { fingerprint: String },
     /// Run the signaling server in this process until interrupted.
     Serve {
         #[arg(long, default_value = "127.0.0.1:7890")]
@@ -122,6 +131,10 @@ enum Command {
         /// Server database (default: server.db in the profile directory).
         #[arg(long)]
         db: Option<PathBuf>,
+        /// Serve HTTPS with a self-signed certificate kept in this directory (made on first
+        /// start); prints its fingerprint and an invite.
+        #[arg(long, value_name = "DIR")]
+        tls_self_signed: Option<PathBuf>,
     },
 }
 
@@ -235,8 +248,13 @@ async fn main() {
 
 async fn run(cli: Cli) -> Result<(), Failure> {
     let profile = cli.profile.unwrap_or_else(|| data_dir("cli"));
-    if let Command::Serve { listen, db } = cli.command {
-        return serve(listen, db.unwrap_or_else(|| profile.join("server.db"))).await;
+    if let Command::Serve {
+        listen,
+        db,
+        tls_self_signed,
+    } = cli.command
+    {
+        return serve(listen, db.unwrap_or_else(|| profile.join("server.db")), tls_self_signed).await;
     }
     let keyring = match cli.keyring {
         Some(kind) => kind,
@@ -266,6 +284,12 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             auto_accept_bytes: cli.auto_accept.unwrap_or(defaults.auto_accept_bytes),
         };
         if let Err(e) = parley.set_file_settings(settings) {
+            parley.shutdown().await;
+            return Err(e.into());
+        }
+    }
+    if let (true, Some(server)) = (cli.allow_plain_http, &cli.server) {
+        if let Err(e) = parley.allow_plain_http(server) {
             parley.shutdown().await;
             return Err(e.into());
         }
@@ -370,6 +394,11 @@ async fn command(
             print_json(&serde_json::json!({ "accepted": contact.username, "devices": changed }));
         }
         Command::IdentityKey => print_json(&serde_json::json!({ "identity_key": parley.identity_key() })),
+        Command::TrustServer { fingerprint } => {
+            let server = server.ok_or(CoreError::NoServer)?;
+            parley.trust_server(&server, &fingerprint)?;
+            print_json(&serde_json::json!({ "trusted": server, "fingerprint": fingerprint }));
+        }
         Command::Serve { .. } => unreachable!("handled before the profile is opened"),
     }
     Ok(())
@@ -399,15 +428,27 @@ fn session_user(snapshot: Snapshot) -> Result<User, Failure> {
     }
 }
 
-async fn serve(listen: SocketAddr, db: PathBuf) -> Result<(), Failure> {
+async fn serve(listen: SocketAddr, db: PathBuf, tls_self_signed: Option<PathBuf>) -> Result<(), Failure> {
     let config = parley_signal::Config {
         listen,
         database: parley_signal::Database::Path(db),
+        tls: tls_self_signed.map(|dir| parley_signal::TlsSource::SelfSigned {
+            dir,
+            names: vec!["localhost".to_owned(), listen.ip().to_string()],
+        }),
         ..Default::default()
     };
     let server = parley_signal::Server::bind(config)
         .await
         .map_err(Failure::ServerStart)?;
-    println!("parley-signal listening on http://{}", server.local_addr());
+    println!("parley-signal listening on {}", server.url());
+    if let Some(tls) = server.tls() {
+        let invite = parley_signal::Invite {
+            server: server.url(),
+            fingerprint: tls.fingerprint(),
+        };
+        println!("certificate fingerprint: {}", invite.fingerprint);
+        println!("invite: {invite}");
+    }
     server.run_until(terminated()).await.map_err(Failure::ServerStopped)
 }

@@ -33,6 +33,16 @@ pub enum CoreError {
     /// A server address that cannot be used.
     #[error(transparent)]
     InvalidUrl(#[from] InvalidServerUrl),
+    /// An invite that cannot be read.
+    #[error("this invite cannot be used: {0}")]
+    InvalidInvite(#[from] parley_protocol::InvalidInvite),
+    /// Signing in over plain HTTP to another machine, not yet agreed to.
+    #[error(
+        "{0} does not use HTTPS: your password and your session would cross the network unencrypted, \
+         readable and changeable by anyone on the way (the Wi-Fi, the network's owner). Use its https:// \
+         address or invite if it has one; go on only on a network you trust."
+    )]
+    PlainHttp(String),
     /// The call needs a session.
     #[error("not signed in: log in or create an account first")]
     NotSignedIn,
@@ -95,6 +105,8 @@ impl CoreError {
             CoreError::Api(ApiError::Server { code, .. }) => code.clone(),
             CoreError::Api(ApiError::Unreachable { .. }) => "server_unreachable".into(),
             CoreError::Api(ApiError::Protocol { .. }) => "server_protocol".into(),
+            CoreError::Api(ApiError::UntrustedCertificate { .. }) => "untrusted_certificate".into(),
+            CoreError::Api(ApiError::CertificateChanged { .. }) => "certificate_changed".into(),
             CoreError::Api(ApiError::InvalidUrl(_)) | CoreError::InvalidUrl(_) => "invalid_server_url".into(),
             CoreError::Api(ApiError::NotSignedIn) | CoreError::NotSignedIn => "not_signed_in".into(),
             CoreError::Secret(_) | CoreError::Keyring(_) => "keyring_unavailable".into(),
@@ -111,6 +123,8 @@ impl CoreError {
             CoreError::Chat(ChatError::Deleted) => "message_deleted".into(),
             CoreError::Chat(ChatError::InvalidReaction) => "invalid_reaction".into(),
             CoreError::NoServer => "no_server".into(),
+            CoreError::InvalidInvite(_) => "invalid_invite".into(),
+            CoreError::PlainHttp(_) => "plain_http".into(),
             CoreError::UnknownContact(_) => "unknown_contact".into(),
             CoreError::ThisDeviceServer(_) => "embedded_server_failed".into(),
             CoreError::InvalidRoom(_) => "invalid_room".into(),
@@ -143,9 +157,19 @@ impl CoreError {
 impl Serialize for CoreError {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut s = serializer.serialize_struct("CoreError", 2)?;
+        let presented = match self {
+            CoreError::Api(
+                ApiError::UntrustedCertificate { presented, .. } | ApiError::CertificateChanged { presented, .. },
+            ) => Some(presented.to_string()),
+            _ => None,
+        };
+        let mut s = serializer.serialize_struct("CoreError", 2 + usize::from(presented.is_some()))?;
         s.serialize_field("code", &self.code())?;
         s.serialize_field("message", &self.to_string())?;
+        // What the person compares with the server's own display before trusting it.
+        if let Some(fingerprint) = presented {
+            s.serialize_field("fingerprint", &fingerprint)?;
+        }
         s.end()
     }
 }

@@ -29,6 +29,7 @@ mod profile_dir;
 mod safety_number;
 mod secrets;
 mod server_link;
+mod server_tls;
 mod server_url;
 #[cfg(test)]
 mod test_support;

@@ -113,6 +113,12 @@ impl ServerUrl {
         Ok(base)
     }
 
+    /// Plain `http://` to a host that is not this device: whatever is sent can be read, and
+    /// changed, by anyone on the way.
+    pub fn is_plain_remote(&self) -> bool {
+        self.0.scheme() == "http" && !self.0.host_str().is_some_and(is_loopback_host)
+    }
+
     /// The normalised URL, without a trailing slash.
     pub fn as_str(&self) -> &str {
         self.0.as_str().trim_end_matches('/')

@@ -66,7 +66,7 @@ pub(crate) fn fast_timing() -> Timing {
 }
 
 pub(crate) fn start_link(server: &ServerUrl, token: &str) -> (ServerLink, UnboundedReceiver<LinkEvent>) {
-    ServerLink::start(server, token, fast_timing())
+    ServerLink::start(server, &crate::server_tls::ServerTls::new(None), token, fast_timing())
 }
 
 /// Waits for the first event `pick` accepts, skipping others; panics after [`DEADLINE`].

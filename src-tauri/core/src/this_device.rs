@@ -140,7 +140,7 @@ async fn take_over_when_free(dir: PathBuf, addr: SocketAddr, hosted: Arc<Mutex<O
 /// Whether a Parley signaling server answers at `url` (its health check says `ok`).
 async fn is_parley_server(url: &str) -> bool {
     match ServerUrl::parse(url) {
-        Ok(server) => ApiClient::for_server(server).health().await.is_ok(),
+        Ok(server) => ApiClient::for_server(server, None).health().await.is_ok(),
         Err(_) => false,
     }
 }

@@ -138,9 +138,29 @@ impl Channel {
         tokio::time::timeout(timeout, wait).await.unwrap_or(false)
     }
 
-    /// The next message; None once the channel is closed.
+    /// The next message; None once the channel is closed, or its connection ended (webrtc-rs
+    /// does not always report a channel closed when the connection under it goes away).
     pub async fn recv(&self) -> Option<ChannelMessage> {
-        self.inner.incoming.lock().await.recv().await
+        let mut incoming = self.inner.incoming.lock().await;
+        let state = &self.inner.state;
+        loop {
+            let changed = state.changed.notified();
+            if let Ok(message) = incoming.try_recv() {
+                return Some(message);
+            }
+            if state.closed.load(Ordering::Acquire) {
+                return None;
+            }
+            tokio::select! {
+                message = incoming.recv() => return message,
+                () = changed => {}
+            }
+        }
+    }
+
+    /// A handle the connection uses to end this channel when it ends itself.
+    pub(crate) fn end_handle(&self) -> ChannelEnd {
+        ChannelEnd(Arc::downgrade(&self.inner.state))
     }
 
     /// Sends a binary message (at most [`MAX_FRAME_LEN`] bytes).
@@ -227,6 +247,23 @@ impl Drop for ChannelInner {
                 let _ = dc.close().await;
             });
         }
+    }
+}
+
+/// Ends a channel from the connection's side, without keeping the channel alive.
+pub(crate) struct ChannelEnd(std::sync::Weak<PumpState>);
+
+impl ChannelEnd {
+    /// Marks the channel closed: its reader gets None, a waiting sender an error.
+    pub(crate) fn end(&self) {
+        if let Some(state) = self.0.upgrade() {
+            state.closed.store(true, Ordering::Release);
+            state.changed.notify_waiters();
+        }
+    }
+
+    pub(crate) fn is_gone(&self) -> bool {
+        self.0.strong_count() == 0
     }
 }
 

@@ -16,7 +16,7 @@ use webrtc::peer_connection::{
 };
 
 use super::{Inner, PeerError, PeerEvent, PeerId, PeerSignal, SessionId};
-use crate::channel::{Channel, OPEN_TIMEOUT};
+use crate::channel::{Channel, ChannelEnd, OPEN_TIMEOUT};
 use crate::handshake::{sdp_fingerprint, Fingerprints, Handshake, HandshakeFrame, Step};
 use crate::identity::{Identity, RemoteIdentity};
 
@@ -91,6 +91,8 @@ pub(crate) struct Shared {
     inbound: Mutex<Inbound>,
     /// Set right after the connection is built; the driver callbacks use it to wake the driver.
     dc: OnceLock<Arc<dyn DataChannel>>,
+    /// The extra channels, ended with the session (webrtc-rs does not always close them).
+    channels: Mutex<Vec<ChannelEnd>>,
     /// The connection, for the descriptions the handshake binds to (weak: the connection's
     /// handler holds this).
     pc: OnceLock<Weak<dyn PeerConnection>>,
@@ -179,6 +181,9 @@ impl Shared {
             return false;
         }
         *phase = Phase::Ended;
+        for channel in self.channels.lock().drain(..) {
+            channel.end();
+        }
         info!(parent: &self.span, reason, "disconnected");
         let _ = self.events.send(PeerEvent::Disconnected {
             peer: self.remote.clone(),
@@ -275,6 +280,7 @@ impl Session {
                 held: Vec::new(),
             }),
             dc: OnceLock::new(),
+            channels: Mutex::new(Vec::new()),
             pc: OnceLock::new(),
             role,
             identity: inner.identity.clone(),
@@ -370,6 +376,14 @@ impl Session {
         let open = matches!(dc.ready_state().await, Ok(RTCDataChannelState::Open));
         let span = tracing::info_span!(parent: &self.shared.span, "channel", label, id);
         let channel = Channel::start(dc, id, label.to_owned(), self.shared.remote.clone(), open, span);
+        {
+            let mut channels = self.shared.channels.lock();
+            channels.retain(|c| !c.is_gone());
+            channels.push(channel.end_handle());
+        }
+        if *self.shared.phase.lock() == Phase::Ended {
+            channel.end_handle().end();
+        }
         if !channel.opened(OPEN_TIMEOUT).await {
             channel.close().await;
             return Err(PeerError::NotOpen(self.shared.remote.clone()));

@@ -10,5 +10,6 @@ mod chat;
 mod files;
 mod hostile_peer;
 mod message_actions;
+mod servers;
 mod sessions;
 mod trust;

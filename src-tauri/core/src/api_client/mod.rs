@@ -20,7 +20,9 @@ use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
 use tracing::Instrument;
 
+use crate::server_tls::{CertificateProblem, ServerTls};
 use crate::server_url::{InvalidServerUrl, ServerUrl};
+use parley_protocol::Fingerprint;
 
 /// Time to establish a TCP (and TLS) connection. A server that does not accept within this is
 /// down or firewalled; waiting longer only delays telling the user.
@@ -70,6 +72,33 @@ pub enum ApiError {
         url: String,
         /// What was wrong with the answer.
         detail: String,
+    },
+    /// The server presented a certificate no public authority vouches for, and no fingerprint
+    /// was pinned for it: a self-signed (LAN) server, or someone in between.
+    #[error(
+        "{url} presented a certificate that no certificate authority vouches for (fingerprint {presented}). \
+         If it is a server on your network, use the invite its owner shares, or compare this \
+         fingerprint with the one the server shows before trusting it."
+    )]
+    UntrustedCertificate {
+        /// The server's origin.
+        url: String,
+        /// The certificate it presented.
+        presented: Fingerprint,
+    },
+    /// The server presented another certificate than the one trusted for it.
+    #[error(
+        "{url} presented a different certificate from the one trusted for it (expected {expected}, \
+         got {presented}): the connection was refused, because someone may be posing as the server. \
+         If its owner made a new certificate, get a new invite from them."
+    )]
+    CertificateChanged {
+        /// The server's origin.
+        url: String,
+        /// The pinned fingerprint.
+        expected: Fingerprint,
+        /// What it presented.
+        presented: Fingerprint,
     },
     /// The server address cannot be used.
     #[error(transparent)]
@@ -141,6 +170,7 @@ pub(crate) struct Avatar {
 pub(crate) struct ApiClient {
     http: reqwest::Client,
     base: ServerUrl,
+    tls: ServerTls,
     token: Arc<RwLock<Option<String>>>,
 }
 
@@ -158,11 +188,15 @@ impl ApiClient {
     /// A client for the server at `base_url` (validated with [`ServerUrl::parse`]).
     #[cfg(test)]
     pub(crate) fn new(base_url: &str) -> Result<ApiClient, ApiError> {
-        Ok(ApiClient::for_server(ServerUrl::parse(base_url)?))
+        Ok(ApiClient::for_server(ServerUrl::parse(base_url)?, None))
     }
 
-    pub(crate) fn for_server(base: ServerUrl) -> ApiClient {
+    /// A client for `base`; with `pin`, its certificate must be exactly that one
+    /// ([`ServerTls`]).
+    pub(crate) fn for_server(base: ServerUrl, pin: Option<Fingerprint>) -> ApiClient {
+        let tls = ServerTls::new(pin);
         let http = reqwest::Client::builder()
+            .use_preconfigured_tls(rustls::ClientConfig::clone(&tls.client_config()))
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
             .user_agent(concat!("parley/", env!("CARGO_PKG_VERSION")))
@@ -171,8 +205,14 @@ impl ApiClient {
         ApiClient {
             http,
             base,
+            tls,
             token: Arc::default(),
         }
+    }
+
+    /// The certificate checks this client makes (the WebSocket makes the same).
+    pub(crate) fn tls(&self) -> &ServerTls {
+        &self.tls
     }
 
     /// Continues a session whose token was kept (in the OS keyring).
@@ -379,7 +419,18 @@ impl ApiClient {
         timeout: Duration,
     ) -> Result<reqwest::Response, ApiError> {
         let response = request.send().await.map_err(|e| {
-            let error = ApiError::unreachable(url, e, timeout);
+            let error = match self.tls.problem(&e) {
+                Some(CertificateProblem::Untrusted { presented }) => ApiError::UntrustedCertificate {
+                    url: origin_of(url),
+                    presented,
+                },
+                Some(CertificateProblem::Changed { expected, presented }) => ApiError::CertificateChanged {
+                    url: origin_of(url),
+                    expected,
+                    presented,
+                },
+                None => ApiError::unreachable(url, e, timeout),
+            };
             tracing::debug!(%error, "request failed");
             error
         })?;

@@ -13,6 +13,7 @@ mod account;
 mod conversations;
 mod files;
 mod history;
+mod servers;
 mod session;
 mod trust;
 

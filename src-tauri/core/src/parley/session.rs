@@ -5,6 +5,7 @@ use parley_protocol::{RegisterRequest, User};
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
+use super::servers::ServerAccess;
 use super::{Parley, SignedIn};
 use crate::api_client::ApiClient;
 use crate::backoff::Backoff;
@@ -67,11 +68,11 @@ impl Parley {
     /// Signs in with a username or email address and goes online.
     pub async fn sign_in(&self, choice: ServerChoice, login: &str, password: &str) -> Result<Snapshot, CoreError> {
         let _transition = self.inner.transition.lock().await;
-        let server = self.server_url(&choice).await?;
+        let server = self.server_access(&choice).await?;
         self.end_session().await;
-        let api = ApiClient::for_server(server.clone());
+        let api = ApiClient::for_server(server.url.clone(), server.pin);
         let auth = api.login(login, password).await?;
-        self.start_session(server, api, auth.user, &auth.token).await?;
+        self.start_session(server.url, api, auth.user, &auth.token).await?;
         self.inner.state.lock().server = choice;
         self.go_online().await;
         Ok(self.snapshot())
@@ -87,9 +88,9 @@ impl Parley {
         display_name: Option<&str>,
     ) -> Result<Snapshot, CoreError> {
         let _transition = self.inner.transition.lock().await;
-        let server = self.server_url(&choice).await?;
+        let server = self.server_access(&choice).await?;
         self.end_session().await;
-        let api = ApiClient::for_server(server.clone());
+        let api = ApiClient::for_server(server.url.clone(), server.pin);
         let request = RegisterRequest {
             username: username.to_owned(),
             email: email.to_owned(),
@@ -97,7 +98,7 @@ impl Parley {
             display_name: display_name.map(str::trim).filter(|n| !n.is_empty()).map(str::to_owned),
         };
         let auth = api.register(&request).await?;
-        self.start_session(server, api, auth.user, &auth.token).await?;
+        self.start_session(server.url, api, auth.user, &auth.token).await?;
         self.inner.state.lock().server = choice;
         self.go_online().await;
         Ok(self.snapshot())
@@ -126,11 +127,12 @@ impl Parley {
         self.inner.profile.lock().remembered().server_url.clone()
     }
 
-    /// The URL of the server a choice names, starting the "This device" server if need be.
-    async fn server_url(&self, choice: &ServerChoice) -> Result<ServerUrl, CoreError> {
+    /// The server a choice names and how to trust it, starting the "This device" server if
+    /// need be.
+    async fn server_access(&self, choice: &ServerChoice) -> Result<ServerAccess, CoreError> {
         match choice {
-            ServerChoice::Embedded => Ok(ServerUrl::parse(&self.this_device_url().await?)?),
-            ServerChoice::Url { url } => Ok(ServerUrl::parse(url)?),
+            ServerChoice::Embedded => self.access(ServerUrl::parse(&self.this_device_url().await?)?),
+            ServerChoice::Url { url } => self.chosen_access(url),
         }
     }
 
@@ -194,7 +196,8 @@ impl Parley {
             .await
             .map_err(CoreError::Keyring)??;
         let Some(token) = token else { return Ok(None) };
-        let api = ApiClient::for_server(server.clone()).with_token(token);
+        let access = self.access(server.clone())?;
+        let api = ApiClient::for_server(access.url, access.pin).with_token(token);
         match api.me().await {
             Ok(user) => {
                 self.remember_user(&user);
@@ -331,7 +334,7 @@ impl Parley {
             Err(e) => tracing::warn!(error = %e, "no ICE servers from the server"),
         }
         peer.ice_servers.extend(self.inner.ice_servers.lock().iter().cloned());
-        let (link, link_events) = ServerLink::start(api.server(), &token, self.inner.options.timing.clone());
+        let (link, link_events) = ServerLink::start(api.server(), api.tls(), &token, self.inner.options.timing.clone());
         Ok(ChatEngine::start(
             self.inner.history.clone(),
             self.inner.identity.clone(),

@@ -41,10 +41,26 @@ pub(crate) struct Remembered {
     /// Rooms joined in the app, rejoined on every start until left.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rooms: Vec<String>,
+    /// What the person decided about servers' connections, by normalised server URL.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub servers: std::collections::BTreeMap<String, ServerTrust>,
     /// Keys this version does not know, written by a newer one (or an older one: STUN/TURN
     /// servers once lived here): kept, so that running another build once does not erase them.
     #[serde(flatten)]
     pub unknown: serde_json::Map<String, serde_json::Value>,
+}
+
+/// How this profile trusts one server's connection.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ServerTrust {
+    /// The certificate accepted for it (from an invite, or compared by the person): only that
+    /// one is accepted, whatever authorities say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin: Option<String>,
+    /// The person agreed, once, to sign in over plain HTTP to this server although it is not
+    /// on this device.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub plain_http: bool,
 }
 
 #[derive(Serialize, Deserialize)]

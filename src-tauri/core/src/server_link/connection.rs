@@ -24,6 +24,7 @@ use parking_lot::Mutex;
 use super::{Command, LinkEvent, State};
 use crate::backoff::Backoff;
 use crate::options::Timing;
+use crate::server_tls::{CertificateProblem, ServerTls};
 use crate::server_url::ServerUrl;
 
 pub(super) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -45,6 +46,7 @@ enum End {
 /// The background task's half.
 pub(super) struct Runner {
     pub(super) url: ServerUrl,
+    pub(super) tls: ServerTls,
     pub(super) token: String,
     pub(super) timing: Timing,
     pub(super) shared: Arc<Mutex<State>>,
@@ -149,7 +151,9 @@ impl Runner {
         let config = WebSocketConfig::default()
             .max_message_size(Some(MAX_SERVER_FRAME))
             .max_frame_size(Some(MAX_SERVER_FRAME));
-        let (mut socket, _) = match tokio_tungstenite::connect_async_with_config(request, Some(config), true).await {
+        let connector = tokio_tungstenite::Connector::Rustls(self.tls.client_config());
+        let connecting = tokio_tungstenite::connect_async_tls_with_config(request, Some(config), true, Some(connector));
+        let (mut socket, _) = match connecting.await {
             Ok(connected) => connected,
             Err(tungstenite::Error::Http(response)) if response.status() == StatusCode::UNAUTHORIZED => {
                 return Err(End::SessionEnded);
@@ -166,7 +170,17 @@ impl Runner {
                     body.trim()
                 )));
             }
-            Err(e) => return Err(End::Lost(format!("cannot connect to {url}: {e}"))),
+            Err(e) => {
+                return Err(End::Lost(match self.tls.problem(&e) {
+                    Some(CertificateProblem::Changed { expected, presented }) => format!(
+                        "refused {url}: it presented another certificate ({presented}) than the one trusted for it ({expected}); someone may be posing as the server"
+                    ),
+                    Some(CertificateProblem::Untrusted { presented }) => format!(
+                        "refused {url}: no certificate authority vouches for its certificate ({presented})"
+                    ),
+                    None => format!("cannot connect to {url}: {e}"),
+                }))
+            }
         };
         loop {
             let message = match socket.next().await {

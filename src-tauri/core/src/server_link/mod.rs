@@ -23,6 +23,7 @@ use tokio::task::JoinHandle;
 use tracing::Instrument;
 
 use crate::options::Timing;
+use crate::server_tls::ServerTls;
 use crate::server_url::ServerUrl;
 use connection::Runner;
 use joins::sorted_roster;
@@ -90,6 +91,7 @@ impl ServerLink {
     /// Starts connecting in the background (inside the current Tokio runtime).
     pub(crate) fn start(
         server: &ServerUrl,
+        tls: &ServerTls,
         token: &str,
         timing: Timing,
     ) -> (ServerLink, mpsc::UnboundedReceiver<LinkEvent>) {
@@ -99,6 +101,7 @@ impl ServerLink {
         let (stop, stop_rx) = watch::channel(false);
         let runner = Runner {
             url: server.clone(),
+            tls: tls.clone(),
             token: token.to_owned(),
             timing,
             shared: shared.clone(),

@@ -287,7 +287,7 @@ async fn a_server_that_goes_silent_is_noticed_by_the_heartbeat() {
         retry_max: Duration::from_secs(60),
         ..test_support::fast_timing()
     };
-    let (link, mut events) = ServerLink::start(&url, "token", options);
+    let (link, mut events) = ServerLink::start(&url, &crate::server_tls::ServerTls::new(None), "token", options);
     assert_eq!(connected(&mut events).await, "p1");
     let ping = tokio::time::timeout(test_support::DEADLINE, seen.recv())
         .await
