@@ -5,7 +5,8 @@
 #
 # app:  system libraries to build and run the Tauri app, Node >= 20.19, Rust, npm packages.
 # test: everything in app plus what the tests use (browsers, virtual X server, WebDriver,
-#       D-Bus/keyring, screenshots, Redis for the scale-out tests).
+#       D-Bus/keyring, screenshots, Redis for the scale-out tests, iproute2/iptables/coturn for
+#       the network lab).
 # Installs only what is missing, so a second run takes a second or two.
 set -euo pipefail
 
@@ -15,7 +16,9 @@ NODE_PROJECTS=(ui tests/peerjs)
 APP_PACKAGES=(build-essential pkg-config libssl-dev libwebkit2gtk-4.1-dev
   libayatana-appindicator3-dev librsvg2-dev curl file fonts-noto-color-emoji)
 TEST_PACKAGES=(chromium xvfb xauth webkit2gtk-driver dbus gnome-keyring keyutils imagemagick
-  redis-server)
+  redis-server
+  # The network lab (tests/src/netlab.rs): namespaces, NAT and the real TURN server.
+  iproute2 iptables coturn)
 NODE_MIN=20.19
 
 MODE="${1:-app}"
@@ -73,6 +76,12 @@ if [ ${#missing[@]} -gt 0 ]; then
     fi
   done
   apt_install "${missing[@]}"
+  # The tests run their own coturn inside a network namespace; a system-wide one the package
+  # may have started under systemd is not wanted.
+  if [[ " ${missing[*]} " == *" coturn "* ]] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+    log "disabling the coturn system service (the tests start their own)"
+    "${SUDO[@]}" systemctl disable --now coturn >/dev/null 2>&1 || true
+  fi
 else
   log "system packages ($MODE) present"
 fi

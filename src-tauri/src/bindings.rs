@@ -53,6 +53,8 @@ mod tests {
         out += &export::<parley_core::Contact>(&config);
         out += &export::<parley_core::SearchResult>(&config);
         out += &export::<parley_core::SafetyNumber>(&config);
+        out += &export::<parley_core::Sharing>(&config);
+        out += &export::<parley_core::Route>(&config);
         out += &export::<parley_core::CoreEvent>(&config);
         out += &export::<parley_core::StoreKind>(&config);
         out += "\n// The app (src-tauri).\n";

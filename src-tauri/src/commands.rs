@@ -4,7 +4,7 @@
 
 use parley_core::{
     Contact, Conversation, CoreError, Cursor, Message, Page, ProfileUpdate, RoomState, RoomSummary, SafetyNumber,
-    SearchResult, ServerChoice, Snapshot, StoreKind, User,
+    SearchResult, ServerChoice, Sharing, Snapshot, StoreKind, User,
 };
 use tauri::ipc::{InvokeBody, Request, Response};
 use tauri::{AppHandle, Manager, Runtime, State};
@@ -105,6 +105,13 @@ pub async fn restore_session<R: Runtime>(app: AppHandle<R>, state: State<'_, App
     let settings = state.settings.load(&app);
     let parley = state.parley()?;
     parley.use_ice_servers(state.settings.ice_servers(parley, &settings));
+    if settings.let_others_join {
+        // Opening the port failing (another window hosts the server, the port is taken) must
+        // not stop the session: Settings shows sharing as off, with the reason on retry.
+        if let Err(e) = parley.set_sharing(true).await {
+            tracing::warn!(error = %e, "could not let others join this device's server");
+        }
+    }
     parley.restore(settings.server).await?;
     state.snapshot()
 }
@@ -333,6 +340,43 @@ pub async fn verify_contact(state: State<'_, AppState>, user_id: String) -> Resu
 #[tauri::command]
 pub async fn accept_identity(state: State<'_, AppState>, user_id: String) -> Result<usize> {
     Ok(state.parley()?.accept_identity(&user_id).await?)
+}
+
+/// The person compared `url`'s certificate fingerprint with the one its owner shows (or took
+/// it from an invite): only that certificate is accepted for it from now on.
+#[tauri::command]
+pub fn trust_server(state: State<'_, AppState>, url: String, fingerprint: String) -> Result<()> {
+    Ok(state.parley()?.trust_server(&url, &fingerprint)?)
+}
+
+/// The person agreed, once, to sign in to `url` over plain HTTP although it is another machine.
+#[tauri::command]
+pub fn allow_plain_http(state: State<'_, AppState>, url: String) -> Result<()> {
+    Ok(state.parley()?.allow_plain_http(&url)?)
+}
+
+/// "Let others join": opens (or closes) this device's server to the network; remembered for the
+/// next start.
+#[tauri::command]
+pub async fn set_sharing<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    on: bool,
+) -> Result<Option<Sharing>> {
+    let parley = state.parley()?;
+    let sharing = parley.set_sharing(on).await?;
+    let mut settings = state.settings.load(&app);
+    if settings.let_others_join != on {
+        settings.let_others_join = on;
+        state.settings.save(&app, parley, settings, Vec::new())?;
+    }
+    Ok(sharing)
+}
+
+/// Whether this device's server is open to others now, with its invites.
+#[tauri::command]
+pub async fn sharing(state: State<'_, AppState>) -> Result<Option<Sharing>> {
+    Ok(state.parley()?.sharing().await)
 }
 
 #[tauri::command]

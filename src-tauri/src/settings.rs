@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use parley_core::{FileSettings, IceServer, Parley, ServerChoice, ServerUrl, StoreKind};
+use parley_core::{FileSettings, IceServer, Invite, Parley, ServerChoice, ServerUrl, StoreKind};
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Runtime};
 use tauri_plugin_store::StoreExt;
@@ -56,6 +56,9 @@ pub struct Settings {
     /// Where the session token and the history's key are kept: the OS keyring, or the Linux
     /// kernel keyring (chosen on the start-up screen when there is no OS keyring).
     pub keyring: StoreKind,
+    /// "Let others join": this device's server open to the local network (changed through the
+    /// `set_sharing` command, which opens or closes the port).
+    pub let_others_join: bool,
 }
 
 impl Default for Settings {
@@ -68,6 +71,7 @@ impl Default for Settings {
             theme: Theme::System,
             notifications: true,
             keyring: StoreKind::Os,
+            let_others_join: false,
         }
     }
 }
@@ -88,8 +92,14 @@ impl Settings {
     /// Checks every field; the message names the one at fault.
     pub fn validate(&mut self) -> Result<()> {
         if let ServerChoice::Url { url } = &mut self.server {
-            let parsed = ServerUrl::parse(url).map_err(|e| invalid(format!("server: {e}")))?;
-            *url = parsed.to_string();
+            if Invite::looks_like(url) {
+                // Kept whole: signing in with it pins the certificate it names.
+                url.parse::<Invite>().map_err(|e| invalid(format!("server: {e}")))?;
+                *url = url.trim().to_owned();
+            } else {
+                let parsed = ServerUrl::parse(url).map_err(|e| invalid(format!("server: {e}")))?;
+                *url = parsed.to_string();
+            }
         }
         if self.ice_servers.len() > MAX_ICE_SERVERS {
             return Err(invalid(format!("at most {MAX_ICE_SERVERS} STUN/TURN servers")));

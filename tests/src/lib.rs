@@ -41,6 +41,7 @@ pub use parley_signal;
 pub mod app;
 pub mod bare_link;
 pub mod hostile_server;
+pub mod netlab;
 pub mod webdriver;
 
 /// Every test account's password.
@@ -68,6 +69,9 @@ pub fn test_options(this_device_dir: &Path) -> ParleyOptions {
     options.peer = PeerConfig::loopback();
     options.timing = fast_timing();
     options.this_device.port = free_port();
+    // "Let others join" on a port of the system's choosing.
+    options.this_device.share_port = 0;
+    options.this_device.announce = false;
     options
 }
 

@@ -22,6 +22,7 @@ import type {
   SearchResult,
   ServerChoice,
   Settings,
+  Sharing,
   Snapshot,
   StartupStatus,
   StoreKind,
@@ -97,6 +98,14 @@ export const api = {
   verifyContact: (userId: string) => call<number>('verify_contact', { userId }),
   /** How many devices' changed keys were accepted (they become unverified; held messages go out). */
   acceptIdentity: (userId: string) => call<number>('accept_identity', { userId }),
+  /** Trusts `url`'s certificate with this fingerprint (compared by the person): only it, from now on. */
+  trustServer: (url: string, fingerprint: string) => call<null>('trust_server', { url, fingerprint }),
+  /** The person agreed to sign in to `url` (another computer) over plain http. */
+  allowPlainHttp: (url: string) => call<null>('allow_plain_http', { url }),
+  /** "Let others join": opens (or closes) this device's server to the network; saves `let_others_join`. */
+  setSharing: (on: boolean) => call<Sharing | null>('set_sharing', { on }),
+  /** Whether this device's server is open to others now, with its invites. */
+  sharing: () => call<Sharing | null>('sharing'),
   getSettings: () => call<Settings>('get_settings'),
   setSettings: (settings: Settings, iceCredentials?: IceCredential[]) =>
     call<Settings>('set_settings', { settings, iceCredentials }),

@@ -8,7 +8,7 @@ import { api as backend, type Api } from './api';
 import { errorText, toCoreError } from './model/errors';
 import { openableUrl } from './model/links';
 import { displayName, isSignedIn, totalUnread, unknownUserIds, type Nav, type Panel, type Store } from './model/state';
-import type { AppInfo, CoreEvent, ErrorInfo, IceCredential, MediaCaps, Message, SafetyNumber, SearchResult, ServerChoice, Settings, Snapshot, StartupStatus, StoreKind, Theme, User } from './types';
+import type { AppInfo, CoreEvent, ErrorInfo, IceCredential, MediaCaps, Message, SafetyNumber, SearchResult, ServerChoice, Settings, Sharing, Snapshot, StartupStatus, StoreKind, Theme, User } from './types';
 
 /** A value the app numbered (`Numbered<T>`), or one a test made without a number. */
 type Stamped<T> = T & { seq?: number };
@@ -230,6 +230,19 @@ export class Controller {
 
   async signUp(server: ServerChoice, username: string, email: string, password: string, displayName?: string): Promise<void> {
     this.applySnapshot(await this.api.signUp(server, username, email, password, displayName));
+  }
+
+  /**
+   * The person compared the certificate's fingerprint of the server at `url` (as signed in to)
+   * with the one its owner shows: only that certificate is accepted for it from now on.
+   */
+  async trustServer(url: string, fingerprint: string): Promise<void> {
+    await this.api.trustServer(url, fingerprint);
+  }
+
+  /** The person agreed to sign in to `url`, another computer, over plain http. */
+  async allowPlainHttp(url: string): Promise<void> {
+    await this.api.allowPlainHttp(url);
   }
 
   /** Signs out; `keepHistory: false` also deletes this profile's history on this device. */
@@ -685,6 +698,16 @@ export class Controller {
 
   settings(): Promise<Settings> {
     return this.api.getSettings();
+  }
+
+  /** Whether this device's server is open to others now (null: it is not), with its invites. */
+  sharing(): Promise<Sharing | null> {
+    return this.api.sharing();
+  }
+
+  /** "Let others join" on or off: what others need to join, or null once closed. Saves the setting itself. */
+  setSharing(on: boolean): Promise<Sharing | null> {
+    return this.api.setSharing(on);
   }
 
   /** Validated by the backend, which answers with what it saved. */

@@ -295,6 +295,10 @@ user: User,
  */
 online: boolean, 
 /**
+ * How the direct channel to them travels, while one is open (the best of their devices').
+ */
+route: Route | null, 
+/**
  * Our conversation with them, if there is one.
  */
 conversation: Conversation | null, };
@@ -337,6 +341,28 @@ changed: boolean,
  * The number as a QR code (SVG), for scanning instead of reading aloud.
  */
 qr_svg: string, };
+export type Sharing = { 
+/**
+ * The TCP port others connect to (the firewall must let it in).
+ */
+port: number, 
+/**
+ * The certificate's fingerprint, grouped for reading out (`3F2A 91BC …`).
+ */
+fingerprint: string, 
+/**
+ * One invite per address of this computer (`parley://join?…`), the likeliest first.
+ */
+invites: Array<string>, 
+/**
+ * The addresses, as people read them (`192.168.1.20:7891`), in the same order.
+ */
+addresses: Array<string>, 
+/**
+ * The first invite as a QR code (SVG).
+ */
+qr_svg: string, };
+export type Route = "direct" | "through-nat" | "relayed";
 export type CoreEvent = { "event": "online", 
 /**
  * This connection's id (a new one after every reconnect).
@@ -393,7 +419,12 @@ peer_id: string,
 /**
  * Whose device.
  */
-user_id: string, } | { "event": "identity-changed", 
+user_id: string, 
+/**
+ * How it travels: directly, through NAT, or through a TURN relay (unknown if ICE did
+ * not say).
+ */
+route: Route | null, } | { "event": "identity-changed", 
 /**
  * Whose key changed.
  */
@@ -526,7 +557,12 @@ auto_accept_mib: number, theme: Theme, notifications: boolean,
  * Where the session token and the history's key are kept: the OS keyring, or the Linux
  * kernel keyring (chosen on the start-up screen when there is no OS keyring).
  */
-keyring: StoreKind, };
+keyring: StoreKind, 
+/**
+ * "Let others join": this device's server open to the local network (changed through the
+ * `set_sharing` command, which opens or closes the port).
+ */
+let_others_join: boolean, };
 export type IceCredential = { index: number, credential: string, };
 export type MediaCaps = { rtc_peer_connection: boolean, get_user_media: boolean, web_codecs: boolean, audio_worklet: boolean, };
 export type AppInfo = { version: string, debug: boolean, os: string, arch: string, profile_dir: string, };
@@ -559,7 +595,7 @@ keyring_name: string,
 kernel_keyring_available: boolean, };
 
 // Every command the page may call (src-tauri/src/command_list.rs).
-export const COMMANDS = ['app_info', 'startup_status', 'retry_startup', 'unlock_history', 'recovery_code', 'recovery_code_saved', 'snapshot', 'restore_session', 'sign_in', 'sign_up', 'sign_out', 'room_directory', 'join_room', 'leave_room', 'contacts', 'open_conversation', 'history_page', 'history_after', 'message_cursor', 'send_message', 'edit_message', 'delete_message', 'react', 'mark_read', 'set_typing', 'search', 'update_profile', 'upload_avatar', 'avatar', 'safety_numbers', 'verify_contact', 'accept_identity', 'get_settings', 'set_settings', 'report_media_caps', 'ui_ready', 'open_url', 'set_unread', 'pick_folder', 'pick_files', 'send_files', 'send_pasted_file', 'accept_file', 'decline_file', 'cancel_file', 'resume_file', 'open_file', 'show_file', 'save_file_as', 'picture'] as const;
+export const COMMANDS = ['app_info', 'startup_status', 'retry_startup', 'unlock_history', 'recovery_code', 'recovery_code_saved', 'snapshot', 'restore_session', 'sign_in', 'sign_up', 'sign_out', 'room_directory', 'join_room', 'leave_room', 'contacts', 'open_conversation', 'history_page', 'history_after', 'message_cursor', 'send_message', 'edit_message', 'delete_message', 'react', 'mark_read', 'set_typing', 'search', 'update_profile', 'upload_avatar', 'avatar', 'safety_numbers', 'trust_server', 'allow_plain_http', 'set_sharing', 'sharing', 'verify_contact', 'accept_identity', 'get_settings', 'set_settings', 'report_media_caps', 'ui_ready', 'open_url', 'set_unread', 'pick_folder', 'pick_files', 'send_files', 'send_pasted_file', 'accept_file', 'decline_file', 'cancel_file', 'resume_file', 'open_file', 'show_file', 'save_file_as', 'picture'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 // Bounds the core and the server enforce, counted in characters (Unicode scalar values:

@@ -124,6 +124,23 @@ enum Command {
     /// Trust the --server's certificate with this SHA-256 fingerprint (as its owner reads it
     /// out): only that certificate is accepted for it from now on.
     TrustServer { fingerprint: String },
+    /// Open this computer's "This device" server to others on the network (HTTPS with a
+    /// self-signed certificate, announced by multicast DNS) until stdin closes or interrupted;
+    /// prints the port, the fingerprint and the invites.
+    Share {
+        /// The port others join on.
+        #[arg(long, default_value_t = parley_core::ThisDevice::DEFAULT_SHARE_PORT)]
+        port: u16,
+        /// The loopback port of this device's server.
+        #[arg(long, default_value_t = parley_core::ThisDevice::DEFAULT_PORT)]
+        local_port: u16,
+    },
+    /// List Parley servers on the local network that let others join (multicast DNS), one JSON
+    /// line each, after listening for --wait seconds.
+    Discover {
+        #[arg(long, default_value_t = 3)]
+        wait: u64,
+    },
     /// Run the signaling server in this process until interrupted.
     Serve {
         #[arg(long, default_value = "127.0.0.1:7890")]
@@ -270,6 +287,13 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         // The command line always names its server; this is where the app's would live.
         ..ParleyOptions::new(data_dir("server"))
     };
+    let mut options = options;
+    if let Command::Share { port, local_port } = &cli.command {
+        // Its own server data beside the profile, so `share` never touches another's.
+        options.this_device.dir = profile.join("this-device");
+        options.this_device.port = *local_port;
+        options.this_device.share_port = *port;
+    }
     if let Command::Recover { code } = &cli.command {
         let (parley, _events) = Parley::unlock(&profile, options, code)?;
         parley.shutdown().await;
@@ -394,6 +418,25 @@ async fn command(
             print_json(&serde_json::json!({ "accepted": contact.username, "devices": changed }));
         }
         Command::IdentityKey => print_json(&serde_json::json!({ "identity_key": parley.identity_key() })),
+        Command::Share { .. } => {
+            let sharing = parley.set_sharing(true).await?;
+            print_json(&sharing);
+            // Until stdin closes (the parent went) or a signal.
+            let stdin_closed = tokio::task::spawn_blocking(|| {
+                let mut sink = Vec::new();
+                let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut sink);
+            });
+            tokio::select! {
+                _ = stdin_closed => {}
+                () = terminated() => {}
+            }
+            parley.set_sharing(false).await?;
+        }
+        Command::Discover { wait } => {
+            for server in parley.discover_servers(std::time::Duration::from_secs(wait)).await? {
+                print_json(&server);
+            }
+        }
         Command::TrustServer { fingerprint } => {
             let server = server.ok_or(CoreError::NoServer)?;
             parley.trust_server(&server, &fingerprint)?;

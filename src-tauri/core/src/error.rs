@@ -43,6 +43,9 @@ pub enum CoreError {
          address or invite if it has one; go on only on a network you trust."
     )]
     PlainHttp(String),
+    /// The local network cannot be searched (no multicast).
+    #[error(transparent)]
+    Discovery(#[from] crate::discovery::DiscoveryError),
     /// The call needs a session.
     #[error("not signed in: log in or create an account first")]
     NotSignedIn,
@@ -125,7 +128,9 @@ impl CoreError {
             CoreError::NoServer => "no_server".into(),
             CoreError::InvalidInvite(_) => "invalid_invite".into(),
             CoreError::PlainHttp(_) => "plain_http".into(),
+            CoreError::Discovery(_) => "discovery_unavailable".into(),
             CoreError::UnknownContact(_) => "unknown_contact".into(),
+            CoreError::ThisDeviceServer(crate::this_device::ThisDeviceError::NotHosting) => "not_hosting".into(),
             CoreError::ThisDeviceServer(_) => "embedded_server_failed".into(),
             CoreError::InvalidRoom(_) => "invalid_room".into(),
             CoreError::UnknownMessage(_) => "unknown_message".into(),

@@ -2,6 +2,7 @@
 //! stream, in the order things happened.
 
 use parley_history::{DeliveryState, Message};
+use parley_peer::Route;
 use parley_protocol::{Peer, User};
 use serde::Serialize;
 
@@ -63,6 +64,9 @@ pub enum CoreEvent {
         peer_id: String,
         /// Whose device.
         user_id: String,
+        /// How it travels: directly, through NAT, or through a TURN relay (unknown if ICE did
+        /// not say).
+        route: Option<Route>,
     },
     /// A contact's device proved a different identity key than the one pinned for it: a
     /// reinstall, a new keyring — or someone impersonating them. Compare safety numbers again.

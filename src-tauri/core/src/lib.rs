@@ -17,6 +17,7 @@ mod api_client;
 mod backoff;
 mod chat;
 mod device_identity;
+mod discovery;
 mod error;
 mod events;
 mod files;
@@ -26,6 +27,7 @@ mod models;
 mod options;
 mod parley;
 mod profile_dir;
+mod qr;
 mod safety_number;
 mod secrets;
 mod server_link;
@@ -40,7 +42,9 @@ pub use chat::{ChatError, FrameError, EDIT_WINDOW_MS, MAX_BODY_CHARS};
 pub use error::CoreError;
 pub use events::CoreEvent;
 pub use files::{default_download_folder, FileError, FileSettings, FolderError};
-pub use models::{Connection, Contact, ErrorInfo, RoomState, SafetyNumber, SearchResult, ServerChoice, Snapshot};
+pub use models::{
+    Connection, Contact, ErrorInfo, RoomState, SafetyNumber, SearchResult, ServerChoice, Sharing, Snapshot,
+};
 pub use options::{ParleyOptions, ThisDevice, Timing};
 pub use parley::{Parley, DEFAULT_PAGE};
 pub use profile_dir::ProfileDirError;
@@ -52,5 +56,5 @@ pub use parley_history::{
     Conversation, Cursor, DeliveryState, Direction, FileTransfer, HistoryError, InvalidCursor, Message, Page, Reaction,
     ReplyPreview, TransferState, MAX_PAGE, SNIPPET_MATCH_END, SNIPPET_MATCH_START,
 };
-pub use parley_peer::{IceServer, PeerConfig};
-pub use parley_protocol::{Peer, ProfileUpdate, RoomSummary, User};
+pub use parley_peer::{IceServer, PeerConfig, Route};
+pub use parley_protocol::{Fingerprint, Invite, Peer, ProfileUpdate, RoomSummary, User};

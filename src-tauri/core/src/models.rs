@@ -2,6 +2,7 @@
 //! the desktop UI (`docs/app-ipc.md`; the UI's TypeScript types are generated from these).
 
 use parley_history::{Conversation, Message};
+use parley_peer::Route;
 use parley_protocol::{Peer, User};
 use serde::{Deserialize, Serialize};
 
@@ -86,6 +87,8 @@ pub struct Contact {
     pub user: User,
     /// At least one of their devices shares a room with us now.
     pub online: bool,
+    /// How the direct channel to them travels, while one is open (the best of their devices').
+    pub route: Option<Route>,
     /// Our conversation with them, if there is one.
     pub conversation: Option<Conversation>,
 }
@@ -119,5 +122,21 @@ pub struct SafetyNumber {
     /// which the person must accept (and should compare again) before sending resumes.
     pub changed: bool,
     /// The number as a QR code (SVG), for scanning instead of reading aloud.
+    pub qr_svg: String,
+}
+
+/// "Let others join": this device's server open to other devices on the network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Sharing {
+    /// The TCP port others connect to (the firewall must let it in).
+    pub port: u16,
+    /// The certificate's fingerprint, grouped for reading out (`3F2A 91BC …`).
+    pub fingerprint: String,
+    /// One invite per address of this computer (`parley://join?…`), the likeliest first.
+    pub invites: Vec<String>,
+    /// The addresses, as people read them (`192.168.1.20:7891`), in the same order.
+    pub addresses: Vec<String>,
+    /// The first invite as a QR code (SVG).
     pub qr_svg: String,
 }

@@ -30,6 +30,8 @@ impl ParleyOptions {
             this_device: ThisDevice {
                 dir: this_device_dir,
                 port: ThisDevice::DEFAULT_PORT,
+                share_port: ThisDevice::DEFAULT_SHARE_PORT,
+                announce: true,
             },
             peer: PeerConfig::default(),
             timing: Timing::default(),
@@ -45,11 +47,19 @@ pub struct ThisDevice {
     pub dir: PathBuf,
     /// Its loopback port.
     pub port: u16,
+    /// The port it listens on for other devices, over HTTPS, while "Let others join" is on
+    /// (every interface; 0 picks a free one).
+    pub share_port: u16,
+    /// Announce it on the local network by multicast DNS while shared (tests turn it off: their
+    /// traffic must not leave the machine).
+    pub announce: bool,
 }
 
 impl ThisDevice {
     /// The loopback port of the "This device" server unless configured otherwise.
     pub const DEFAULT_PORT: u16 = 7890;
+    /// The port others join it on unless configured otherwise: the next one.
+    pub const DEFAULT_SHARE_PORT: u16 = 7891;
 }
 
 /// Timing of the link to the server. The defaults suit real networks; tests shorten them.

@@ -8,7 +8,7 @@
 //! same database (accounts and sessions are all in it), so the rest reconnect with their
 //! sessions intact, and closing one window never strands the others.
 
-use parley_signal::{Config, Database, Server, ServerHandle, StartError};
+use parley_signal::{Config, Database, ExtraListener, Server, ServerHandle, StartError, TlsSource};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -36,6 +36,10 @@ pub enum ThisDeviceError {
     /// unreadable).
     #[error(transparent)]
     Start(#[from] StartError),
+    /// Another Parley window on this computer runs the server: only that one can open it to
+    /// others.
+    #[error("another Parley window on this computer runs this device's server: let others join from that one")]
+    NotHosting,
 }
 
 /// How often a process using another's server checks whether the port came free. A bind attempt
@@ -92,6 +96,14 @@ impl LocalServer {
     #[cfg(test)]
     async fn is_hosting(&self) -> bool {
         self.hosted.lock().await.is_some()
+    }
+
+    /// Opens the server to other devices: HTTPS on every interface at `port`, with `tls`.
+    pub(crate) async fn share(&self, port: u16, tls: TlsSource) -> Result<ExtraListener, ThisDeviceError> {
+        let hosted = self.hosted.lock().await;
+        let server = hosted.as_ref().ok_or(ThisDeviceError::NotHosting)?;
+        let addr = SocketAddr::from(([0, 0, 0, 0], port));
+        Ok(server.handle.listen_also(addr, tls).await?)
     }
 
     /// Stops hosting (the others take over) or watching.

@@ -22,6 +22,7 @@ mod config;
 mod error;
 mod handshake;
 mod identity;
+mod route;
 mod session;
 mod signal;
 
@@ -42,6 +43,7 @@ pub use error::PeerError;
 pub use handshake::{HandshakeError, HANDSHAKE_VERSION};
 pub use identity::{Identity, IdentityKey, RemoteIdentity, MAX_DEVICE_ID_LEN};
 pub use parley_protocol::IceServer;
+pub use route::Route;
 pub use signal::{PeerSignal, SessionId, MAX_CANDIDATE_LEN, MAX_SDP_LEN, MAX_SESSION_ID, PROTOCOL_VERSION};
 
 use session::{Role, Session};
@@ -244,6 +246,13 @@ impl PeerManager {
     /// changing it, the offering side calls [`renegotiate`](Self::renegotiate).
     pub fn peer_connection(&self, remote: &PeerId) -> Option<Arc<dyn PeerConnection>> {
         self.inner.current(remote).map(|s| s.pc.clone())
+    }
+
+    /// How the connection to `remote` travels (direct, through NAT, relayed), once ICE has
+    /// chosen a path.
+    pub async fn route(&self, remote: &PeerId) -> Option<Route> {
+        let pc = self.peer_connection(remote)?;
+        route::route_of(pc.as_ref()).await
     }
 
     /// Sends a new offer for the existing connection (after tracks were added). Only the

@@ -39,6 +39,13 @@ async fn two_people_join_a_tls_server_by_its_invite_and_chat_and_come_back_after
     let sent = ann.send(&bob.user, "over TLS, pinned").await;
     let got = bob.wait_for_message(&sent.id).await;
     assert_eq!(got.body, "over TLS, pinned");
+    // Two devices on one machine: the direct channel runs between their own addresses.
+    let contacts = ann.parley().contacts().await.unwrap();
+    let with_bob = contacts
+        .iter()
+        .find(|c| c.user.id == bob.id())
+        .expect("bob is a contact");
+    assert_eq!(with_bob.route, Some(parley_core::Route::Direct));
     // The profile keeps the server's address (not the invite) and the pin: a restart restores
     // the session through the pinned certificate.
     assert_eq!(
@@ -139,4 +146,60 @@ async fn plain_http_to_another_machine_needs_the_persons_agreement_once() {
     // Agreed once, for that server: signing in again asks nothing.
     parley.sign_in(choice, "dan", PASSWORD).await.expect("still agreed");
     parley.shutdown().await;
+}
+
+#[tokio::test]
+async fn let_others_join_opens_this_devices_server_by_invite_and_closes_it_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let (host, _events) = open(&dir.path().join("host"), test_options(&dir.path().join("td"))).await;
+    host.sign_up(ServerChoice::Embedded, "host", "host@example.org", PASSWORD, None)
+        .await
+        .unwrap();
+    assert!(host.sharing().await.is_none(), "closed until asked");
+
+    let sharing = host.set_sharing(true).await.unwrap().expect("open");
+    assert!(
+        !sharing.invites.is_empty(),
+        "an invite per address of this machine: {sharing:?}"
+    );
+    assert_eq!(sharing.invites.len(), sharing.addresses.len());
+    assert!(
+        sharing.qr_svg.starts_with("<?xml") || sharing.qr_svg.contains("<svg"),
+        "a QR code"
+    );
+    let invite: parley_signal::Invite = sharing.invites[0].parse().unwrap();
+    assert_eq!(invite.fingerprint.grouped(), sharing.fingerprint);
+    assert!(invite.server.ends_with(&format!(":{}", sharing.port)), "{invite:?}");
+
+    // Another device joins with the invite alone (over the LAN address, HTTPS, pinned).
+    let guest = Person::register_at(&sharing.invites[0], "guest").await;
+    assert_eq!(
+        guest.parley().snapshot().server_url.as_deref(),
+        Some(invite.server.as_str())
+    );
+
+    // The same certificate after turning it off and on: invites handed out stay good.
+    let again = host.set_sharing(true).await.unwrap().unwrap();
+    assert_eq!(again.fingerprint, sharing.fingerprint);
+
+    // Off: the port closes, and a new device can no longer join.
+    host.set_sharing(false).await.unwrap();
+    assert!(host.sharing().await.is_none());
+    let late = tempfile::tempdir().unwrap();
+    let (other, _e) = open(&late.path().join("p"), test_options(&late.path().join("td"))).await;
+    let refused = other
+        .sign_up(
+            ServerChoice::Url {
+                url: sharing.invites[0].clone(),
+            },
+            "late",
+            "late@example.org",
+            PASSWORD,
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), "server_unreachable", "{refused}");
+    other.shutdown().await;
+    host.shutdown().await;
 }

@@ -75,6 +75,28 @@ describe('toCoreError', () => {
     expect(toCoreError('boom')).toEqual({ code: 'unknown', message: 'boom' });
     expect(toCoreError(new Error('bad'))).toEqual({ code: 'unknown', message: 'bad' });
   });
+
+  it('keeps the fingerprint a certificate error carries', () => {
+    const e = { code: 'untrusted_certificate', message: 'no authority vouches', fingerprint: 'sha256:3F2A 91BC' };
+    expect(toCoreError(e)).toEqual(e);
+    expect(toCoreError({ code: 'x', message: 'y', fingerprint: 42 })).toEqual({ code: 'x', message: 'y' });
+  });
+});
+
+describe('a server\'s connection', () => {
+  it('has words for the certificate, plain http and sharing refusals', () => {
+    expect(errorText({ code: 'certificate_changed', message: '' })).toMatch(/posing as the server/);
+    expect(errorText({ code: 'untrusted_certificate', message: '' })).toMatch(/No certificate authority vouches/);
+    expect(errorText({ code: 'plain_http', message: '' })).toMatch(/not encrypted|nothing sent to it is encrypted/);
+    expect(errorText({ code: 'not_hosting', message: '' })).toMatch(/Another Parley window/);
+  });
+
+  it('says what is wrong with an invite, and points at the server field', () => {
+    const e = { code: 'invalid_invite', message: 'the invite has no certificate fingerprint (fp=\u2026)' };
+    expect(errorText(e)).toBe("That invite can't be used: the invite has no certificate fingerprint (fp=\u2026). Copy the whole invite again from the server's owner.");
+    expect(errorField(e)).toBe('server');
+    expect(errorField({ code: 'invalid_server_url', message: '' })).toBe('server');
+  });
 });
 
 describe('describeError', () => {

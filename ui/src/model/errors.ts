@@ -6,6 +6,12 @@
 import { asSentence } from './startup';
 import type { ErrorInfo } from '../types';
 
+/**
+ * A command's failure: `{code, message}`, and for `untrusted_certificate` and
+ * `certificate_changed` the certificate the server presented (`sha256:3F2A 91BC …`).
+ */
+export type CoreError = ErrorInfo & { fingerprint?: string };
+
 const TEXT: Record<string, string> = {
   invalid_credentials: 'Wrong username, email or password.',
   username_taken: 'That username is taken. Try another one.',
@@ -42,6 +48,14 @@ const TEXT: Record<string, string> = {
   unsupported_media_type: 'Use a PNG, JPEG, GIF or WebP image.',
   invalid_image: "That image couldn't be read.",
   embedded_server_failed: "The server on this device couldn't start. Restart Parley, or choose another server.",
+  // A server's connection (the sign-in screen shows the first three in panels of their own).
+  untrusted_certificate:
+    "No certificate authority vouches for this server's certificate. Compare its fingerprint with the one its owner shows before you trust it.",
+  certificate_changed:
+    'This server presented a different certificate from the one you trusted for it. Someone may be posing as the server, so Parley did not connect.',
+  plain_http: 'This address uses plain http:// to another computer: nothing sent to it is encrypted.',
+  not_hosting:
+    'Another Parley window on this computer runs the server of \u201cThis device\u201d. Let others join from that window.',
   // The server's own codes (docs/protocol.md) that can reach a person.
   unknown_peer: "That contact isn't online right now. Your messages wait and go out when they are.",
   invalid_room: 'A room name can have letters, digits, spaces and the signs _ . - #, up to 64 characters.',
@@ -155,6 +169,10 @@ export function knownErrorText(code: string): string | null {
 
 export function errorText(error: ErrorInfo): string {
   if (FIELD_CODES.has(error.code) && error.message !== '') return fieldText(error.message);
+  if (error.code === 'invalid_invite') {
+    const why = error.message.trim().replace(/\.$/, '');
+    return `That invite can't be used${why === '' ? '' : `: ${why}`}. Copy the whole invite again from the server's owner.`;
+  }
   const text = knownErrorText(error.code);
   if (text !== null) return text;
   return error.message !== '' ? asSentence(error.message) : 'Something went wrong. Try again.';
@@ -172,7 +190,7 @@ export function isTransientError(code: string): boolean {
 
 /**
  * The form field an error is about (`username`, `email`, `password`, `display_name`, `login`,
- * `room`), so that a form can point at it and take the error away once it is changed.
+ * `room`, `server`), so that a form can point at it and take the error away once it is changed.
  */
 export function errorField(error: ErrorInfo): string | null {
   switch (error.code) {
@@ -184,6 +202,9 @@ export function errorField(error: ErrorInfo): string | null {
       return 'login';
     case 'invalid_room':
       return 'room';
+    case 'invalid_invite':
+    case 'invalid_server_url':
+      return 'server';
     default:
       break;
   }
@@ -194,11 +215,13 @@ export function errorField(error: ErrorInfo): string | null {
   return field === 'room name' ? 'room' : field;
 }
 
-/** Turns whatever a rejected `invoke` carries into `{code, message}`. */
-export function toCoreError(e: unknown): ErrorInfo {
+/** Turns whatever a rejected `invoke` carries into `{code, message}` (and `fingerprint`, when there is one). */
+export function toCoreError(e: unknown): CoreError {
   if (typeof e === 'object' && e !== null && 'code' in e) {
-    const { code, message } = e as { code: unknown; message?: unknown };
-    return { code: String(code), message: typeof message === 'string' ? message : '' };
+    const { code, message, fingerprint } = e as { code: unknown; message?: unknown; fingerprint?: unknown };
+    const error: CoreError = { code: String(code), message: typeof message === 'string' ? message : '' };
+    if (typeof fingerprint === 'string' && fingerprint.trim() !== '') error.fingerprint = fingerprint;
+    return error;
   }
   if (typeof e === 'string') return { code: 'unknown', message: e };
   return { code: 'unknown', message: e instanceof Error ? e.message : String(e) };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isLoopbackHost, normalizeServerUrl } from './server-url';
+import { firewallHint, inviteServer, isInvite, isLoopbackHost, normalizeServerUrl, serverEndpoint } from './server-url';
 
 function ok(input: string): string {
   const result = normalizeServerUrl(input);
@@ -64,5 +64,45 @@ describe('isLoopbackHost', () => {
     for (const host of ['example.org', 'localhost.example.org', '10.0.0.1', '128.0.0.1', '[::2]']) {
       expect(isLoopbackHost(host), host).toBe(false);
     }
+  });
+});
+
+const INVITE = 'parley://join?server=https%3A%2F%2F192.168.1.20%3A7891&fp=PyqRvAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
+
+describe('invites', () => {
+  it('are recognised whatever the case and spaces around, and kept whole', () => {
+    expect(isInvite(INVITE)).toBe(true);
+    expect(isInvite(`  PARLEY://JOIN?server=x`)).toBe(true);
+    expect(isInvite('parley://other')).toBe(false);
+    expect(isInvite('https://chat.example.org')).toBe(false);
+    expect(ok(`  ${INVITE} `)).toBe(INVITE);
+  });
+
+  it('name their server', () => {
+    expect(inviteServer(INVITE)).toBe('https://192.168.1.20:7891');
+    expect(inviteServer('parley://join?fp=abc')).toBeNull();
+    expect(inviteServer('parley://join?server=%E0%A4%A&fp=x')).toBeNull();
+    expect(inviteServer('chat.example.org')).toBeNull();
+  });
+});
+
+describe('the port a server is reached on', () => {
+  it('is the address\'s, else 443 for https and 80 for http', () => {
+    expect(serverEndpoint('192.168.1.20:7891')).toEqual({ host: '192.168.1.20:7891', port: 7891, loopback: false });
+    expect(serverEndpoint('chat.example.org')?.port).toBe(443);
+    expect(serverEndpoint('http://chat.example.org')?.port).toBe(80);
+    expect(serverEndpoint('localhost:8080')).toEqual({ host: 'localhost:8080', port: 8080, loopback: true });
+    expect(serverEndpoint(INVITE)?.port).toBe(7891);
+    expect(serverEndpoint('ftp://x')).toBeNull();
+  });
+
+  it('is named when an unreachable server is on another computer', () => {
+    expect(firewallHint('https://192.168.1.20:7891')).toBe('If the server is on another computer, its firewall must let in TCP port 7891.');
+    expect(firewallHint('chat.example.org')).toMatch(/TCP port 443\.$/);
+    expect(firewallHint('http://10.0.0.5')).toMatch(/TCP port 80\.$/);
+    expect(firewallHint(INVITE)).toMatch(/TCP port 7891\.$/);
+    expect(firewallHint('http://127.0.0.1:8080')).toBeNull();
+    expect(firewallHint('localhost:8080')).toBeNull();
+    expect(firewallHint('http://[::1]:8080')).toBeNull();
   });
 });

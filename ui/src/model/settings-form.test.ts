@@ -60,6 +60,20 @@ describe('validateSettings', () => {
     expect(r.ok && r.settings).toEqual({ ...kernel, theme: 'dark' });
   });
 
+  it('carries "Let others join" through as last known (its switch saves it, not the form)', () => {
+    const sharing = settings({ let_others_join: true });
+    const r = validateSettings({ ...formFromSettings(sharing), notifications: false });
+    expect(r.ok && r.settings).toEqual({ ...sharing, notifications: false });
+    const off = validateSettings({ ...formFromSettings(sharing), letOthersJoin: false });
+    expect(off.ok && off.settings.let_others_join).toBe(false);
+  });
+
+  it('takes an invite as the server, whole (the core checks it)', () => {
+    const invite = 'parley://join?server=https%3A%2F%2F192.168.1.20%3A7891&fp=Pyo';
+    const r = validateSettings({ ...formFromSettings(settings()), serverKind: 'url', serverUrl: ` ${invite} ` });
+    expect(r.ok && r.settings.server).toEqual({ kind: 'url', url: invite });
+  });
+
   it('wants a whole number of MiB from 0 to 1 TiB for receiving files without asking', () => {
     const at = (autoAcceptMib: string) => validateSettings(form({ autoAcceptMib }));
     expect(formFromSettings(base).autoAcceptMib).toBe('100');

@@ -23,6 +23,11 @@ export type SettingsForm = {
   notifications: boolean;
   /** Not edited in the form (chosen on the start-up screen): carried through unchanged. */
   keyring: StoreKind;
+  /**
+   * Not saved by the form ("Let others join" is its own switch, `set_sharing`, which saves it):
+   * carried through as last known, so that saving the form does not undo the switch.
+   */
+  letOthersJoin: boolean;
 };
 
 export type FieldError = { field: string; message: string };
@@ -61,6 +66,7 @@ export function formFromSettings(settings: Settings): SettingsForm {
     theme: settings.theme,
     notifications: settings.notifications,
     keyring: settings.keyring,
+    letOthersJoin: settings.let_others_join,
   };
 }
 
@@ -133,6 +139,7 @@ export function validateSettings(form: SettingsForm): Validated {
       theme,
       notifications: form.notifications,
       keyring: form.keyring,
+      let_others_join: form.letOthersJoin,
     },
     credentials,
   };

@@ -6,10 +6,11 @@ import type { Contact, FileTransfer, Message, Snapshot } from '../types';
 const snapshot: Snapshot = snapshotOf({ server_url: 'http://127.0.0.1:9000' });
 
 const contacts: Contact[] = [
-  { user: user('bob'), online: false, conversation: null },
+  { user: user('bob'), online: false, route: null, conversation: null },
   {
     user: user('carol'),
     online: true,
+    route: null,
     conversation: { id: 'carol', title: 'Carol', last_message: null, unread: 2, updated_at: 5 },
   },
 ];
@@ -329,7 +330,7 @@ describe('changed and removed messages', () => {
   const opened = (...messages: Message[]) =>
     run(
       signedIn(),
-      { type: 'contacts', contacts: [{ user: user('bob'), online: true, conversation: { id: 'bob', title: 'Bob', last_message: messages[messages.length - 1] ?? null, unread: 0, updated_at: 1 } }] },
+      { type: 'contacts', contacts: [{ user: user('bob'), online: true, route: null, conversation: { id: 'bob', title: 'Bob', last_message: messages[messages.length - 1] ?? null, unread: 0, updated_at: 1 } }] },
       { type: 'open', userId: 'bob', title: 'Bob' },
       { type: 'latest', userId: 'bob', page: { messages: [...messages].reverse(), next: null } },
     );

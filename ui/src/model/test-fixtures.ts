@@ -52,7 +52,7 @@ export function snapshot(extra: Partial<Snapshot> = {}): Snapshot {
 
 /** The default settings unless `extra` says otherwise. */
 export function settings(extra: Partial<Settings> = {}): Settings {
-  return { server: { kind: 'embedded' }, ice_servers: [], download_dir: null, auto_accept_mib: 100, theme: 'system', notifications: true, keyring: 'os', ...extra };
+  return { server: { kind: 'embedded' }, ice_servers: [], download_dir: null, auto_accept_mib: 100, theme: 'system', notifications: true, keyring: 'os', let_others_join: false, ...extra };
 }
 
 /** Bob's laptop, met and unverified, unless `extra` says otherwise. */

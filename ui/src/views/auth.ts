@@ -1,15 +1,19 @@
 /**
- * Sign in / create account, with the choice of server. Errors show right above the form's
- * button (in view however short the window is), point at the field they are about, and go away
- * once that field is changed.
+ * Sign in / create account, with the choice of server (an address or an invite). Errors show
+ * right above the form's button (in view however short the window is), point at the field they
+ * are about, and go away once that field is changed. A refusal about the server's connection (a
+ * certificate to check, one that changed, plain http) asks its question there instead
+ * (`server-question.ts`); agreeing tries the same sign-in again.
  */
 import type { Controller } from '../controller';
 import { el, whileBusy } from './dom';
-import { errorField, errorText, toCoreError } from '../model/errors';
+import { errorField, errorText, toCoreError, type CoreError } from '../model/errors';
 import { LIMITS, overLimit } from '../model/limits';
-import { normalizeServerUrl } from '../model/server-url';
+import { trustQuestion, type TrustQuestion } from '../model/server-trust';
+import { firewallHint, normalizeServerUrl } from '../model/server-url';
 import type { AppState } from '../model/state';
 import type { ServerChoice } from '../types';
+import { createServerQuestion } from './server-question';
 
 type Tab = 'signin' | 'signup';
 
@@ -34,8 +38,8 @@ export function createAuthView(ctl: Controller): { element: HTMLElement; update(
     inputmode: 'url',
     autocomplete: 'url',
     spellcheck: 'false',
-    placeholder: 'chat.example.org',
-    'aria-label': 'Server address',
+    placeholder: 'Address or invite',
+    'aria-label': 'Server address or invite',
     'aria-describedby': 'server-url-hint',
   });
   embedded.checked = true;
@@ -46,7 +50,7 @@ export function createAuthView(ctl: Controller): { element: HTMLElement; update(
     el('div', { class: 'radio' }, embedded, el('label', { for: 'server-embedded' }, 'This device'), el('span', { class: 'hint' }, '(built in, no setup)')),
     el('div', { class: 'radio' }, custom, el('label', { for: 'server-url' }, 'Another server')),
     urlInput,
-    el('p', { id: 'server-url-hint', class: 'hint' }, 'For example chat.example.org or localhost:8080.'),
+    el('p', { id: 'server-url-hint', class: 'hint' }, 'An address like chat.example.org or localhost:8080, or an invite (parley://join?\u2026) from the server\u2019s owner.'),
   );
   const syncServer = () => {
     urlInput.disabled = !custom.checked;
@@ -57,6 +61,7 @@ export function createAuthView(ctl: Controller): { element: HTMLElement; update(
     urlInput.focus();
   });
   syncServer();
+  const question = createServerQuestion();
 
   const login = field('signin-login', 'Username or email', { type: 'text', autocomplete: 'username', required: '', spellcheck: 'false', autocapitalize: 'none' });
   const password = field('signin-password', 'Password', { type: 'password', autocomplete: 'current-password', required: '' });
@@ -85,16 +90,63 @@ export function createAuthView(ctl: Controller): { element: HTMLElement; update(
 
   /** The fields the error shown is about: changing one takes the error away. */
   let errorFor: HTMLInputElement[] = [];
-  const showError = (text: string, fields: HTMLInputElement[] = []) => {
+  /** `detail`: a second line (the port an unreachable server's firewall must let in). */
+  const showError = (text: string, fields: HTMLInputElement[] = [], detail: string | null = null) => {
     for (const f of errorFor) f.removeAttribute('aria-invalid');
     errorFor = text === '' ? [] : fields;
     error.textContent = text;
+    if (text !== '' && detail !== null) error.append(el('span', { id: 'auth-error-detail', class: 'error-detail' }, detail));
     for (const f of errorFor) f.setAttribute('aria-invalid', 'true');
     // Next to the button just used, and scrolled to where it can be read.
     if (text !== '') error.scrollIntoView({ block: 'nearest' });
   };
   element.addEventListener('input', (e) => {
     if (errorFor.some((f) => f === e.target)) showError('');
+  });
+
+  /** The question shown is about this server and this form: another server or tab takes it away. */
+  let asked: { question: TrustQuestion; server: string; fingerprint: string | undefined; form: HTMLFormElement } | null = null;
+  const submitButtons = () => [signInButton, signUpButton];
+  const closeQuestion = () => {
+    asked = null;
+    question.hide();
+    for (const b of submitButtons()) b.hidden = false;
+  };
+  const ask = (q: TrustQuestion, err: CoreError, server: string) => {
+    const form = tab === 'signin' ? signInForm : signUpForm;
+    asked = { question: q, server, fingerprint: err.fingerprint, form };
+    // In place of the form's button: the question's own buttons answer it.
+    for (const b of submitButtons()) b.hidden = b.form === form;
+    question.show(q, { error: err, server, action: tab });
+  };
+  urlInput.addEventListener('input', () => {
+    if (asked !== null) closeQuestion();
+  });
+  for (const r of [embedded, custom]) {
+    r.addEventListener('change', () => {
+      if (asked !== null) closeQuestion();
+    });
+  }
+  question.cancel.addEventListener('click', () => {
+    closeQuestion();
+    if (custom.checked) urlInput.focus();
+  });
+  question.confirm.addEventListener('click', () => {
+    const a = asked;
+    if (a === null) return;
+    const busy = a.question === 'untrusted_certificate' ? 'Trusting\u2026' : 'Saving\u2026';
+    void whileBusy(question.element, question.confirm, busy, async () => {
+      if (a.question === 'untrusted_certificate') await ctl.trustServer(a.server, a.fingerprint ?? '');
+      else await ctl.allowPlainHttp(a.server);
+    }, [question.confirm, question.cancel]).then(
+      () => {
+        if (asked !== a) return;
+        closeQuestion();
+        // The same sign-in (or sign-up) again, with what the form holds.
+        a.form.requestSubmit();
+      },
+      (e: unknown) => question.showError(errorText(toCoreError(e))),
+    );
   });
 
   let tab: Tab = 'signin';
@@ -109,6 +161,8 @@ export function createAuthView(ctl: Controller): { element: HTMLElement; update(
     // The error sits just above the shown form's button.
     const form = tab === 'signin' ? signInForm : signUpForm;
     form.insertBefore(error, form.querySelector('button[type="submit"]'));
+    form.insertBefore(question.element, form.querySelector('button[type="submit"]'));
+    closeQuestion();
     showError('');
     if (focus) (tab === 'signin' ? tabSignIn : tabSignUp).focus();
   };
@@ -149,6 +203,7 @@ export function createAuthView(ctl: Controller): { element: HTMLElement; update(
 
   /** The inputs an error about `name` points at on the form shown, the one to fix first last. */
   const fieldInputs = (name: string | null): HTMLInputElement[] => {
+    if (name === 'server') return custom.checked ? [urlInput] : [];
     // Wrong login or password: either may be the wrong one; the password is typed again.
     if (tab === 'signin') return name === 'login' ? [login.input, password.input] : [];
     const fields: Record<string, HTMLInputElement> = { username: username.input, email: email.input, password: newPassword.input, display_name: displayNameField.input };
@@ -156,12 +211,19 @@ export function createAuthView(ctl: Controller): { element: HTMLElement; update(
     return f === undefined ? [] : [f];
   };
 
-  const submit = (button: HTMLButtonElement, busyText: string, run: () => Promise<void>) => {
+  const submit = (server: ServerChoice, button: HTMLButtonElement, busyText: string, run: () => Promise<void>) => {
     showError('');
+    closeQuestion();
     return whileBusy(element, button, busyText, run).catch((e: unknown) => {
       const err = toCoreError(e);
+      const q = trustQuestion(err.code);
+      if (q !== null && server.kind === 'url') {
+        ask(q, err, server.url);
+        return;
+      }
       const fields = fieldInputs(errorField(err));
-      showError(errorText(err), fields);
+      const detail = err.code === 'server_unreachable' && server.kind === 'url' ? firewallHint(server.url) : null;
+      showError(errorText(err), fields, detail);
       fields[fields.length - 1]?.focus();
     });
   };
@@ -171,7 +233,7 @@ export function createAuthView(ctl: Controller): { element: HTMLElement; update(
     if (missing(login.input, password.input)) return;
     const s = server();
     if (s === null) return;
-    void submit(signInButton, 'Signing in\u2026', async () => {
+    void submit(s, signInButton, 'Signing in\u2026', async () => {
       await ctl.signIn(s, login.input.value.trim(), password.input.value);
       password.input.value = '';
     });
@@ -189,7 +251,7 @@ export function createAuthView(ctl: Controller): { element: HTMLElement; update(
       displayNameField.input.focus();
       return;
     }
-    void submit(signUpButton, 'Creating account\u2026', async () => {
+    void submit(s, signUpButton, 'Creating account\u2026', async () => {
       await ctl.signUp(s, username.input.value.trim(), email.input.value.trim(), newPassword.input.value, name === '' ? undefined : name);
       newPassword.input.value = '';
     });

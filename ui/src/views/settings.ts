@@ -1,8 +1,9 @@
 /**
  * Settings: server, STUN/TURN servers, download folder (typed, or chosen with the system's folder
  * picker), theme (shown at once, kept only when
- * saved), notifications; the recovery code (shown on request); and, folded away at the bottom,
- * About and diagnostics (the version, what the webview supports).
+ * saved), notifications; "This device's server" (*Let others join*, `sharing.ts`); the recovery
+ * code (shown on request); and, folded away at the bottom, About and diagnostics (the version,
+ * what the webview supports).
  */
 import type { Controller } from '../controller';
 import { el, setText } from './dom';
@@ -12,6 +13,7 @@ import { keyringPhrase } from '../model/recovery';
 import { formFromSettings, validateSettings, type FieldError, type IceRow, type SettingsForm } from '../model/settings-form';
 import type { MediaCaps, Settings, StoreKind, Theme } from '../types';
 import { createCodeReveal } from './recovery';
+import { createSharingSection } from './sharing';
 
 const THEMES: [Theme, string][] = [
   ['system', 'Same as the system'],
@@ -29,7 +31,7 @@ const CAP_NAMES: [keyof MediaCaps, string][] = [
 export function createSettingsView(ctl: Controller): { element: HTMLElement; load(): void } {
   const embedded = el('input', { id: 'settings-server-embedded', type: 'radio', name: 'settings-server', value: 'embedded' });
   const custom = el('input', { id: 'settings-server-url', type: 'radio', name: 'settings-server', value: 'url' });
-  const url = el('input', { id: 'settings-server-url-input', type: 'text', inputmode: 'url', spellcheck: 'false', 'aria-label': 'Server address', placeholder: 'chat.example.org' });
+  const url = el('input', { id: 'settings-server-url-input', type: 'text', inputmode: 'url', spellcheck: 'false', 'aria-label': 'Server address or invite', placeholder: 'Address or invite' });
   const ice = el('ul', { id: 'settings-ice', class: 'ice-list', 'aria-label': 'STUN and TURN servers' });
   const addIce = el('button', { id: 'settings-ice-add', type: 'button' }, 'Add a STUN/TURN server');
   const downloadDir = el('input', { id: 'settings-download-dir', type: 'text', spellcheck: 'false', placeholder: 'Downloads/Parley', 'aria-describedby': 'settings-download-dir-error settings-download-hint' });
@@ -58,6 +60,14 @@ export function createSettingsView(ctl: Controller): { element: HTMLElement; loa
   const recovery = createCodeReveal(ctl, 'settings-recovery', 'Show recovery code');
   /** Chosen on the start-up screen, not here: kept as loaded. Null until the settings are read. */
   let keyring: StoreKind | null = null;
+  /** Saved by its own switch (`set_sharing`), not by the form: kept as last known, so saving the form does not undo it. */
+  let letOthersJoin = false;
+  /** The switch was used since Settings opened: the settings read at opening are older than it. */
+  let switched = false;
+  const sharing = createSharingSection(ctl, (on) => {
+    letOthersJoin = on;
+    switched = true;
+  });
 
   const form = el(
     'form',
@@ -99,6 +109,7 @@ export function createSettingsView(ctl: Controller): { element: HTMLElement; loa
     { id: 'settings', class: 'panel', 'aria-labelledby': 'settings-title' },
     el('header', { class: 'panel-header' }, el('h2', { id: 'settings-title' }, 'Settings'), close),
     form,
+    sharing.element,
     el(
       'section',
       { id: 'settings-recovery', class: 'settings-recovery', 'aria-labelledby': 'settings-recovery-title' },
@@ -187,6 +198,7 @@ export function createSettingsView(ctl: Controller): { element: HTMLElement; loa
     theme: chosenTheme(),
     notifications: notifications.checked,
     keyring,
+    letOthersJoin,
   });
 
   const showKeyring = (kind: StoreKind | null) => {
@@ -201,6 +213,7 @@ export function createSettingsView(ctl: Controller): { element: HTMLElement; loa
   const fill = (s: Settings) => {
     const f = formFromSettings(s);
     keyring = f.keyring;
+    if (!switched) letOthersJoin = f.letOthersJoin;
     showKeyring(keyring);
     embedded.checked = f.serverKind === 'embedded';
     custom.checked = f.serverKind === 'url';
@@ -296,6 +309,9 @@ export function createSettingsView(ctl: Controller): { element: HTMLElement; loa
       showErrors([]);
       recovery.reset();
       renderMedia();
+      switched = false;
+      // Meaningful for "This device" only: the server this session uses.
+      sharing.load(ctl.store.get().server.kind === 'embedded');
       ctl
         .settings()
         .then(fill)

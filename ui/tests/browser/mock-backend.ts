@@ -11,7 +11,17 @@
  * theme setting), `kernel=0` (no kernel keyring to switch to), `identity=changed` (Bob is verified
  * and his laptop proved a new key since: sending to him is held until `accept_identity`),
  * `avatars=1` (Alice and Bob have avatars), `avatars=late` (they do, but fetching one fails until
- * the connection is online, as before the session is up).
+ * the connection is online, as before the session is up), `sharing=1` ("Let others join" is on:
+ * this device's server is open to others), `hosting=0` (another window hosts "This device":
+ * `set_sharing(true)` fails with `not_hosting`).
+ *
+ * Servers (sign-in and sign-up): an address with "unreachable" in it can't be reached;
+ * `https://192.168.1.20:7891` presents a certificate no authority vouches for
+ * (`untrusted_certificate` with its `fingerprint` until `trust_server` pins it);
+ * `https://192.168.1.66:7891` presents another certificate than the one pinned for it
+ * (`certificate_changed`); plain `http://` to another computer fails with `plain_http` until
+ * `allow_plain_http`. An invite (`parley://join?server=…&fp=…`) pins its fingerprint for its
+ * server, as the core does; a malformed one fails with `invalid_invite`.
  *
  * Messages: `edit_message`, `delete_message` and `react` apply the core's rules (your own
  * messages within `LIMITS.editWindowMs`, nothing on a deleted one) and emit `message-changed` /
@@ -51,6 +61,7 @@ import type {
   SearchResult,
   ServerChoice,
   Settings,
+  Sharing,
   Snapshot,
   StartupStatus,
   StoreKind,
@@ -118,6 +129,7 @@ let settings: Settings = {
   theme: theme === 'light' || theme === 'dark' ? theme : 'system',
   notifications: true,
   keyring: 'os',
+  let_others_join: params.get('sharing') === '1',
 };
 
 /** The history's recovery code (52 Crockford base32 characters in groups of four). */
@@ -308,7 +320,7 @@ function contacts(): Contact[] {
   for (const peers of joined.values()) for (const p of peers) ids.add(p.user.id);
   ids.add('bob');
   ids.delete(me ?? '');
-  return [...ids].map((id) => ({ user: publicUser(id), online: connection === 'online' && isOnline(id), conversation: messages.has(id) ? conversationOf(id) : null }));
+  return [...ids].map((id) => ({ user: publicUser(id), online: connection === 'online' && isOnline(id), route: null, conversation: messages.has(id) ? conversationOf(id) : null }));
 }
 
 function needSession(): void {
@@ -325,10 +337,96 @@ function signedIn(user: string): Snapshot {
   return snapshot();
 }
 
+/** Certificates by the hex of their SHA-256, as the core groups them for people. */
+const grouped = (hex: string): string => hex.match(/.{4}/g)?.join(' ') ?? hex;
+/** The certificate of the LAN server of the tests (and of this device's server when shared). */
+const LAN_CERT = '3F2A91BC0D4E5F60718293A4B5C6D7E8F90A1B2C3D4E5F60718293A4B5C6D7E8';
+/** What the server at 192.168.1.66 presents now, and what was pinned for it before. */
+const NEW_CERT = 'A1B2C3D4E5F60718293A4B5C6D7E8F90A1B2C3D4E5F60718293A4B5C6D7E8F90';
+const OLD_CERT = '0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF';
+/** The certificate each test server presents (by origin); the others have one an authority vouches for. */
+const presented = new Map([
+  ['https://192.168.1.20:7891', LAN_CERT],
+  ['https://192.168.1.66:7891', NEW_CERT],
+]);
+/** Certificates trusted per server (`trust_server`, invites): hex. */
+const pinned = new Map([['https://192.168.1.66:7891', OLD_CERT]]);
+/** Servers the person agreed to reach over plain http. */
+const plainHttpAllowed = new Set<string>();
+
+/** A fingerprint in any form the core reads (`sha256:` and grouped hex, or base64url) → hex, or null. */
+function certHex(text: string): string | null {
+  const body = text.trim().replace(/^sha256[:= ]\s*/i, '');
+  const hex = body.replace(/[\s:-]/g, '');
+  if (/^[0-9a-f]{64}$/i.test(hex)) return hex.toUpperCase();
+  try {
+    const bytes = atob(body.replaceAll('-', '+').replaceAll('_', '/'));
+    if (bytes.length !== 32) return null;
+    return [...bytes].map((c) => c.charCodeAt(0).toString(16).padStart(2, '0')).join('').toUpperCase();
+  } catch {
+    return null;
+  }
+}
+
+/** An invite as the core writes it: the server's URL percent-encoded, the fingerprint in base64url. */
+function inviteOf(server: string, hex: string): string {
+  const bytes = String.fromCharCode(...(hex.match(/../g) ?? []).map((b) => parseInt(b, 16)));
+  const fp = btoa(bytes).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
+  return `parley://join?server=${encodeURIComponent(server)}&fp=${fp}`;
+}
+
+/** The server an invite names, after pinning its certificate (as the core's `chosen_access`). */
+function joinInvite(invite: string): string {
+  const query = new URLSearchParams(invite.trim().slice('parley://join?'.length));
+  const fp = query.get('fp');
+  const at = query.get('server');
+  if (fp === null) return fail('invalid_invite', 'the invite has no certificate fingerprint (fp=\u2026)');
+  const hex = certHex(fp);
+  if (hex === null) return fail('invalid_invite', `${JSON.stringify(fp)} is not a certificate fingerprint: expected 64 hex digits (SHA-256)`);
+  if (at === null || at.trim() === '') return fail('invalid_invite', 'the invite has no server address (server=\u2026)');
+  if (!at.startsWith('https://')) return fail('invalid_invite', `the invite names ${at}, which is not an https:// address`);
+  pinned.set(at, hex);
+  return at;
+}
+
 function checkServer(choice: unknown): void {
   const s = choice as ServerChoice;
-  if (s.kind === 'url' && s.url.includes('unreachable')) fail('server_unreachable', `Could not connect to ${s.url}.`);
+  if (s.kind === 'url') {
+    const origin = s.url.trim().toLowerCase().startsWith('parley://join?') ? joinInvite(s.url) : s.url;
+    const url = new URL(origin);
+    const loopback = url.hostname === 'localhost' || url.hostname === '[::1]' || url.hostname.startsWith('127.');
+    if (url.protocol === 'http:' && !loopback && !plainHttpAllowed.has(origin)) {
+      fail('plain_http', `${origin} is another computer reached over plain http://: your password and who you talk to would be readable and changeable by anyone on the way (the Wi-Fi, the network's owner). Use its https:// address or invite if it has one; go on only on a network you trust.`);
+    }
+    if (origin.includes('unreachable')) fail('server_unreachable', `Could not connect to ${origin}.`);
+    const cert = presented.get(origin);
+    const pin = pinned.get(origin);
+    if (cert !== undefined && pin === undefined) {
+      throw {
+        code: 'untrusted_certificate',
+        message: `${origin} presented a certificate that no certificate authority vouches for (fingerprint sha256:${grouped(cert)}). If it is a server on your network, use the invite its owner shares, or compare this fingerprint with the one the server shows before trusting it.`,
+        fingerprint: `sha256:${grouped(cert)}`,
+      };
+    }
+    if (cert !== undefined && pin !== cert) {
+      throw {
+        code: 'certificate_changed',
+        message: `${origin} presented a different certificate from the one trusted for it (expected sha256:${grouped(pin ?? '')}, got sha256:${grouped(cert)}): the connection was refused, because someone may be posing as the server. If its owner made a new certificate, get a new invite from them.`,
+        fingerprint: `sha256:${grouped(cert)}`,
+      };
+    }
+  }
   server = s;
+}
+
+/** "Let others join": open to the network (the addresses a LAN computer might have, one long IPv6), or not. */
+let sharingOn = settings.let_others_join;
+let hosting = params.get('hosting') !== '0';
+const SHARE_ADDRESSES = ['192.168.1.20:7891', '10.0.0.5:7891', '[fd12:3456:789a:1:a1b2:c3d4:e5f6:789a]:7891'];
+function sharingInfo(): Sharing | null {
+  if (!sharingOn) return null;
+  const invites = SHARE_ADDRESSES.map((a) => inviteOf(`https://${a}`, LAN_CERT));
+  return { port: 7891, fingerprint: grouped(LAN_CERT), invites, addresses: [...SHARE_ADDRESSES], qr_svg: qrSvg([...(invites[0] ?? '')].map((c) => c.charCodeAt(0) % 10).join('')) };
 }
 
 function highlight(body: string, q: string): string {
@@ -813,6 +911,23 @@ const handlers: Record<string, (a: Args) => unknown> = {
     if (changed.length > 0) for (const m of conv(id)) if (m.direction === 'outgoing' && m.state === 'pending') void mock.setState(m.id, 'sent');
     return changed.length;
   },
+  trust_server: (a) => {
+    const hex = certHex(String(a.fingerprint));
+    if (hex === null) return fail('invalid_invite', `${JSON.stringify(a.fingerprint)} is not a certificate fingerprint: expected 64 hex digits (SHA-256)`);
+    pinned.set(String(a.url), hex);
+    return null;
+  },
+  allow_plain_http: (a) => {
+    plainHttpAllowed.add(String(a.url));
+    return null;
+  },
+  set_sharing: (a) => {
+    if (a.on === true && !hosting) return fail('not_hosting', 'another Parley window on this computer runs this device\'s server: let others join from that one');
+    sharingOn = a.on === true;
+    settings = { ...settings, let_others_join: sharingOn };
+    return sharingInfo();
+  },
+  sharing: () => sharingInfo(),
   get_settings: () => settings,
   set_settings: (a) => {
     const s = a.settings as Settings;
@@ -948,6 +1063,10 @@ const mock = {
         await emitEvent({ event: 'peer-updated', room, peer });
       }
     }
+  },
+  /** Whether this window hosts "This device" (false: `set_sharing(true)` fails with `not_hosting`). */
+  setHosting(on: boolean): void {
+    hosting = on;
   },
   /** Makes command `cmd` fail once with `code`. */
   failNext(cmd: string, code: string, message = 'Mock failure.'): void {

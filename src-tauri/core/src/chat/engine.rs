@@ -19,7 +19,7 @@ use parley_history::{
     DeliveryState, Direction, History, HistoryError, IdentityCheck, InsertOutcome, Message, NewMessage, Observation,
     TransferState,
 };
-use parley_peer::{Identity, PeerConfig, PeerEvent, PeerId, PeerManager, PeerSignal, RemoteIdentity};
+use parley_peer::{Identity, PeerConfig, PeerEvent, PeerId, PeerManager, PeerSignal, RemoteIdentity, Route};
 
 /// A failed direct connection is retried after this long while there is something to deliver.
 const RETRY_AFTER: Duration = Duration::from_secs(2);
@@ -103,6 +103,8 @@ struct State {
     /// Open channels of a verified contact whose key changed: nothing goes to them, and
     /// nothing from them is taken, until the person accepts the change.
     held: HashSet<PeerId>,
+    /// How each open direct channel travels.
+    routes: HashMap<PeerId, Route>,
 }
 
 struct Inner {
@@ -185,6 +187,22 @@ impl ChatEngine {
         }
         users.sort_by(|a, b| a.username.cmp(&b.username));
         users
+    }
+
+    /// The best route of the open direct channels to `user_id`'s devices (direct before
+    /// through NAT before relayed); None while there is none.
+    pub(crate) fn route_to(&self, user_id: &str) -> Option<Route> {
+        let state = self.inner.state();
+        state
+            .routes
+            .iter()
+            .filter(|(peer, _)| state.peer_users.get(*peer).is_some_and(|u| u.id == user_id))
+            .map(|(_, route)| *route)
+            .min_by_key(|route| match route {
+                Route::Direct => 0,
+                Route::ThroughNat => 1,
+                Route::Relayed => 2,
+            })
     }
 
     /// Stores a message to `to` and sends it as soon as one of their devices is reachable.
@@ -441,6 +459,7 @@ impl Inner {
             state.greeted.clear();
             state.handed.clear();
             state.held.clear();
+            state.routes.clear();
             state.manager.replace(manager)
         };
         // Remote peers are told by the server that our old peer left.
@@ -466,6 +485,7 @@ impl Inner {
             state.greeted.remove(peer_id);
             state.handed.remove(peer_id);
             state.held.remove(peer_id);
+            state.routes.remove(peer_id);
         }
         if let Some(manager) = self.manager() {
             manager.close(peer_id).await;
@@ -508,9 +528,18 @@ impl Inner {
                 if self.check_identity(&peer, &user, &identity).await {
                     self.send_hello(&peer).await;
                 }
+                let route = match self.manager() {
+                    Some(manager) => manager.route(&peer).await,
+                    None => None,
+                };
+                if let Some(route) = route {
+                    info!(%peer, ?route, "direct channel route");
+                    self.state().routes.insert(peer.clone(), route);
+                }
                 self.emit(CoreEvent::Connected {
                     peer_id: peer,
                     user_id: user.id.clone(),
+                    route,
                 });
             }
             PeerEvent::IdentityRefused { peer, reason } => {
@@ -545,6 +574,7 @@ impl Inner {
                     state.greeted.remove(&peer);
                     state.handed.remove(&peer);
                     state.held.remove(&peer);
+                    state.routes.remove(&peer);
                 }
                 debug!(%peer, %reason, "direct channel closed");
                 self.emit(CoreEvent::Disconnected {

@@ -37,6 +37,7 @@ impl Parley {
             .filter(|user| Some(&user.id) != me.as_ref())
             .map(|user| Contact {
                 online: online.iter().any(|u| u.id == user.id),
+                route: self.engine().as_ref().and_then(|e| e.route_to(&user.id)),
                 conversation: conversations.remove(&user.id),
                 user,
             })

@@ -15,6 +15,7 @@ mod files;
 mod history;
 mod servers;
 mod session;
+mod sharing;
 mod trust;
 
 pub use history::DEFAULT_PAGE;
@@ -62,6 +63,8 @@ struct Inner {
     /// Session transitions (restore, sign in/up/out, a session ending) one at a time.
     transition: tokio::sync::Mutex<()>,
     this_device: tokio::sync::Mutex<Option<LocalServer>>,
+    /// While "Let others join" is on: the port open to the network, and its invites.
+    sharing: tokio::sync::Mutex<Option<sharing::OpenServer>>,
     /// STUN/TURN servers from the person's settings. Memory only: their credentials come from
     /// the keyring, so they must never reach `profile.json`.
     ice_servers: Mutex<Vec<IceServer>>,
@@ -149,6 +152,7 @@ impl Parley {
                 state: Mutex::new(state),
                 transition: tokio::sync::Mutex::new(()),
                 this_device: tokio::sync::Mutex::new(None),
+                sharing: tokio::sync::Mutex::new(None),
                 ice_servers: Mutex::new(Vec::new()),
                 transfers,
             }),
@@ -246,6 +250,7 @@ impl Parley {
     /// here): for the app's exit. The profile can be signed in again afterwards.
     pub async fn shutdown(&self) {
         self.end_session().await;
+        let _ = self.set_sharing(false).await;
         let local = self.inner.this_device.lock().await.take();
         if let Some(local) = local {
             local.shutdown().await;

@@ -137,7 +137,7 @@ impl Parley {
     }
 
     /// The "This device" server's URL, hosting it here unless another Parley process does.
-    async fn this_device_url(&self) -> Result<String, CoreError> {
+    pub(super) async fn this_device_url(&self) -> Result<String, CoreError> {
         let mut local = self.inner.this_device.lock().await;
         if let Some(server) = local.as_ref() {
             return Ok(server.url());

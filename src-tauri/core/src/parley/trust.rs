@@ -29,7 +29,7 @@ impl Parley {
                 let theirs = pin.pending.unwrap_or(pin.key);
                 let number = safety_number((&mine.0, &me.id), (&theirs, &pin.user_id), ITERATIONS);
                 SafetyNumber {
-                    qr_svg: qr_svg(&number),
+                    qr_svg: crate::qr::svg(&number),
                     number: grouped(&number),
                     user_id: pin.user_id,
                     device: pin.device,
@@ -60,20 +60,5 @@ impl Parley {
             engine.identity_accepted(&user.id).await;
         }
         Ok(changed)
-    }
-}
-
-/// The digits as a QR code, drawn as SVG (the page shows it as an image, never as markup).
-fn qr_svg(number: &str) -> String {
-    match qrcode::QrCode::new(number.as_bytes()) {
-        Ok(code) => code
-            .render::<qrcode::render::svg::Color<'_>>()
-            .min_dimensions(160, 160)
-            .quiet_zone(true)
-            .build(),
-        Err(e) => {
-            tracing::warn!(error = %e, "no QR code for a safety number");
-            String::new()
-        }
     }
 }
