@@ -55,6 +55,7 @@ mod tests {
         out += &export::<parley_core::SafetyNumber>(&config);
         out += &export::<parley_core::Sharing>(&config);
         out += &export::<parley_core::Route>(&config);
+        out += &export::<parley_core::DiscoveredServer>(&config);
         out += &export::<parley_core::CoreEvent>(&config);
         out += &export::<parley_core::StoreKind>(&config);
         out += "\n// The app (src-tauri).\n";

@@ -41,6 +41,7 @@ macro_rules! with_commands {
             allow_plain_http,
             set_sharing,
             sharing,
+            discover_servers,
             verify_contact,
             accept_identity,
             get_settings,

@@ -3,8 +3,8 @@
 //! error. The contract is `docs/app-ipc.md`.
 
 use parley_core::{
-    Contact, Conversation, CoreError, Cursor, Message, Page, ProfileUpdate, RoomState, RoomSummary, SafetyNumber,
-    SearchResult, ServerChoice, Sharing, Snapshot, StoreKind, User,
+    Contact, Conversation, CoreError, Cursor, DiscoveredServer, Message, Page, ProfileUpdate, RoomState, RoomSummary,
+    SafetyNumber, SearchResult, ServerChoice, Sharing, Snapshot, StoreKind, User,
 };
 use tauri::ipc::{InvokeBody, Request, Response};
 use tauri::{AppHandle, Manager, Runtime, State};
@@ -377,6 +377,16 @@ pub async fn set_sharing<R: Runtime>(
 #[tauri::command]
 pub async fn sharing(state: State<'_, AppState>) -> Result<Option<Sharing>> {
     Ok(state.parley()?.sharing().await)
+}
+
+/// Parley servers on the local network that let others join (multicast DNS), after listening
+/// about two seconds. Suggestions: the person confirms the fingerprint before trusting one.
+#[tauri::command]
+pub async fn discover_servers(state: State<'_, AppState>) -> Result<Vec<DiscoveredServer>> {
+    Ok(state
+        .parley()?
+        .discover_servers(std::time::Duration::from_secs(2))
+        .await?)
 }
 
 #[tauri::command]

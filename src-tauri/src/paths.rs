@@ -2,7 +2,9 @@
 //!
 //! - Profile: `--profile DIR` or `PARLEY_PROFILE=DIR`, else `<app data>/profiles/default`.
 //! - "This device" server data: `PARLEY_EMBEDDED_DIR`, else `<app data>/server` (one per
-//!   machine, shared by every profile); port `PARLEY_EMBEDDED_PORT`, else 7890.
+//!   machine, shared by every profile); port `PARLEY_EMBEDDED_PORT`, else 7890; the port others
+//!   join it on ("Let others join") `PARLEY_SHARE_PORT`, else 7891; `PARLEY_ANNOUNCE=0` keeps it
+//!   off multicast DNS (tests).
 
 use std::path::PathBuf;
 
@@ -13,14 +15,16 @@ pub struct Paths {
     pub profile: PathBuf,
     pub embedded_dir: PathBuf,
     pub embedded_port: u16,
+    pub share_port: u16,
+    pub announce: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum PathsError {
     #[error("no app data directory on this system: {0}")]
     NoDataDir(tauri::Error),
-    #[error("PARLEY_EMBEDDED_PORT must be a port number (1–65535), not {0:?}")]
-    BadPort(String),
+    #[error("{0} must be a port number (1–65535), not {1:?}")]
+    BadPort(&'static str, String),
     #[error("--profile needs a directory")]
     MissingProfile,
 }
@@ -45,14 +49,17 @@ impl Paths {
                 profile = Some(dir.into());
             }
         }
-        let embedded_port = match env("PARLEY_EMBEDDED_PORT").filter(|p| !p.is_empty()) {
+        let port = |name: &'static str, default: u16| match env(name).filter(|p| !p.is_empty()) {
             Some(p) => p
                 .parse::<u16>()
                 .ok()
                 .filter(|p| *p != 0)
-                .ok_or(PathsError::BadPort(p))?,
-            None => parley_core::ThisDevice::DEFAULT_PORT,
+                .ok_or(PathsError::BadPort(name, p)),
+            None => Ok(default),
         };
+        let embedded_port = port("PARLEY_EMBEDDED_PORT", parley_core::ThisDevice::DEFAULT_PORT)?;
+        let share_port = port("PARLEY_SHARE_PORT", parley_core::ThisDevice::DEFAULT_SHARE_PORT)?;
+        let announce = env("PARLEY_ANNOUNCE").as_deref() != Some("0");
         Ok(Paths {
             profile: profile.unwrap_or_else(|| data.join("profiles").join("default")),
             embedded_dir: env("PARLEY_EMBEDDED_DIR")
@@ -60,6 +67,8 @@ impl Paths {
                 .map(PathBuf::from)
                 .unwrap_or_else(|| data.join("server")),
             embedded_port,
+            share_port,
+            announce,
         })
     }
 }

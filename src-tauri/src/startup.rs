@@ -47,6 +47,8 @@ fn options(paths: &Paths, keyring: StoreKind) -> ParleyOptions {
     let mut options = ParleyOptions::new(paths.embedded_dir.clone());
     options.keyring = keyring;
     options.this_device.port = paths.embedded_port;
+    options.this_device.share_port = paths.share_port;
+    options.this_device.announce = paths.announce;
     options
 }
 

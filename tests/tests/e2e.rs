@@ -664,3 +664,116 @@ async fn two_people_send_a_picture_and_a_file() {
     .on(&bob, "the full picture loaded");
     bob.screenshot("files-viewer").await;
 }
+
+/// Two people on two devices, the way the README tells them to start: Alice's app lets others
+/// join its "This device" server (Settings → Let others join) and shows an invite; Bob's app
+/// signs up on "Another server" with nothing but that invite — reaching Alice's server over
+/// HTTPS at this machine's network address, its certificate pinned — and they chat. Turning the
+/// switch off closes the port.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_person_lets_others_join_and_another_joins_by_invite() {
+    const TEST: &str = "one_person_lets_others_join_and_another_joins_by_invite";
+    if !should_run(TEST) {
+        return;
+    }
+    if std::env::var("PARLEY_TEST_KEYUTILS").as_deref() != Ok("1") {
+        let why =
+            "needs PARLEY_TEST_KEYUTILS=1 inside `keyctl session -` (the apps keep their tokens in the kernel keyring)";
+        assert!(std::env::var("PARLEY_E2E").as_deref() != Ok("1"), "{TEST}: {why}");
+        eprintln!("{TEST}: skipped: {why}");
+        return;
+    }
+    let desktop = Desktop::start();
+    let (port, share_port) = (free_port(), free_port());
+    let env = |name: &str| {
+        let mut env = desktop.app_env(name, port, "keyutils");
+        env.push(("PARLEY_SHARE_PORT".to_owned(), share_port.to_string()));
+        // No multicast from a test: the invite is the way in here.
+        env.push(("PARLEY_ANNOUNCE".to_owned(), "0".to_owned()));
+        env
+    };
+    let alice = AppInstance::launch(&desktop, "alice", &env("alice")).await;
+    sign_up(&alice, "alice").await;
+
+    let s = alice.session();
+    s.click("#nav-settings").await.on(&alice, "opening Settings");
+    s.wait_displayed("#settings-let-others-join")
+        .await
+        .on(&alice, "the Let others join switch");
+    s.click("#settings-let-others-join")
+        .await
+        .on(&alice, "letting others join");
+    s.wait_displayed("#settings-sharing-details")
+        .await
+        .on(&alice, "the invites");
+    s.wait_for_text("#settings-sharing-port", &share_port.to_string())
+        .await
+        .on(&alice, "the port to open in the firewall");
+    s.execute(
+        "document.getElementById('settings-sharing-details').scrollIntoView()",
+        vec![],
+    )
+    .await
+    .on(&alice, "scrolling to the invites");
+    alice.screenshot("settings-let-others-join").await;
+    let sharing = invoke(&alice, "sharing", json!({})).await["ok"].clone();
+    let invite = sharing["invites"][0].as_str().expect("an invite").to_owned();
+    let shown = s
+        .find_now("#settings-sharing-invites")
+        .await
+        .on(&alice, "the invite list");
+    assert!(
+        shown.text().await.unwrap_or_default().contains(&invite),
+        "the window shows the invite it hands out"
+    );
+
+    let bob = AppInstance::launch(&desktop, "bob", &env("bob")).await;
+    let b = bob.session();
+    b.wait_displayed("#auth").await.on(&bob, "the sign-in screen");
+    b.click("#tab-signup").await.on(&bob, "the create-account tab");
+    b.click("#server-url").await.on(&bob, "\"Another server\"");
+    b.type_into("#server-url-input", &invite)
+        .await
+        .on(&bob, "pasting the invite");
+    b.type_into("#signup-username", "bob").await.on(&bob, "username");
+    b.type_into("#signup-email", "bob@example.org").await.on(&bob, "email");
+    b.type_into("#signup-password", PASSWORD).await.on(&bob, "password");
+    b.click("#signup-submit").await.on(&bob, "creating the account");
+    if let Err(e) = b.wait_for_element("#me[data-username=\"bob\"]").await {
+        let error = match b.find_now("#auth-error").await {
+            Ok(el) => el.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        panic!(
+            "bob: not signed up through the invite: {e}; #auth-error: {error:?}\nlog:\n{}",
+            bob.log_tail()
+        );
+    }
+    wait_connection(&bob, "online").await;
+    let snapshot = invoke(&bob, "snapshot", json!({})).await;
+    let server = snapshot["ok"]["snapshot"]["server_url"]
+        .as_str()
+        .or_else(|| snapshot["ok"]["server_url"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        server.starts_with("https://") && !server.contains("127.0.0.1"),
+        "bob's server: {snapshot}"
+    );
+
+    s.click("#nav-chats").await.on(&alice, "back to the chats");
+    join_room(&alice, "harbour").await;
+    join_room(&bob, "harbour").await;
+    open_conversation(&alice, "bob").await;
+    send(&alice, HELLO).await;
+    open_conversation(&bob, "alice").await;
+    wait_for_message(&bob, "incoming", HELLO).await;
+    bob.screenshot("joined-by-invite").await;
+
+    let off = invoke(&alice, "set_sharing", json!({ "on": false })).await;
+    assert_eq!(off["ok"], Value::Null, "sharing off: {off}");
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", share_port)).is_err(),
+        "the shared port is closed"
+    );
+}

@@ -363,6 +363,23 @@ addresses: Array<string>,
  */
 qr_svg: string, };
 export type Route = "direct" | "through-nat" | "relayed";
+export type DiscoveredServer = { 
+/**
+ * What it calls itself ("Parley on kim-laptop"), cleaned: show as text only.
+ */
+name: string, 
+/**
+ * Where it answers, `192.168.1.20:7891`.
+ */
+address: string, 
+/**
+ * Its certificate's fingerprint as it announced it, grouped for comparing by eye.
+ */
+fingerprint: string, 
+/**
+ * The invite made of the two: signing in with it pins that certificate.
+ */
+invite: string, };
 export type CoreEvent = { "event": "online", 
 /**
  * This connection's id (a new one after every reconnect).
@@ -595,7 +612,7 @@ keyring_name: string,
 kernel_keyring_available: boolean, };
 
 // Every command the page may call (src-tauri/src/command_list.rs).
-export const COMMANDS = ['app_info', 'startup_status', 'retry_startup', 'unlock_history', 'recovery_code', 'recovery_code_saved', 'snapshot', 'restore_session', 'sign_in', 'sign_up', 'sign_out', 'room_directory', 'join_room', 'leave_room', 'contacts', 'open_conversation', 'history_page', 'history_after', 'message_cursor', 'send_message', 'edit_message', 'delete_message', 'react', 'mark_read', 'set_typing', 'search', 'update_profile', 'upload_avatar', 'avatar', 'safety_numbers', 'trust_server', 'allow_plain_http', 'set_sharing', 'sharing', 'verify_contact', 'accept_identity', 'get_settings', 'set_settings', 'report_media_caps', 'ui_ready', 'open_url', 'set_unread', 'pick_folder', 'pick_files', 'send_files', 'send_pasted_file', 'accept_file', 'decline_file', 'cancel_file', 'resume_file', 'open_file', 'show_file', 'save_file_as', 'picture'] as const;
+export const COMMANDS = ['app_info', 'startup_status', 'retry_startup', 'unlock_history', 'recovery_code', 'recovery_code_saved', 'snapshot', 'restore_session', 'sign_in', 'sign_up', 'sign_out', 'room_directory', 'join_room', 'leave_room', 'contacts', 'open_conversation', 'history_page', 'history_after', 'message_cursor', 'send_message', 'edit_message', 'delete_message', 'react', 'mark_read', 'set_typing', 'search', 'update_profile', 'upload_avatar', 'avatar', 'safety_numbers', 'trust_server', 'allow_plain_http', 'set_sharing', 'sharing', 'discover_servers', 'verify_contact', 'accept_identity', 'get_settings', 'set_settings', 'report_media_caps', 'ui_ready', 'open_url', 'set_unread', 'pick_folder', 'pick_files', 'send_files', 'send_pasted_file', 'accept_file', 'decline_file', 'cancel_file', 'resume_file', 'open_file', 'show_file', 'save_file_as', 'picture'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 // Bounds the core and the server enforce, counted in characters (Unicode scalar values:

@@ -52,6 +52,7 @@ pub use secrets::{SecretError, StoreKind};
 pub use server_url::{InvalidServerUrl, ServerUrl};
 pub use this_device::ThisDeviceError;
 
+pub use discovery::DiscoveredServer;
 pub use parley_history::{
     Conversation, Cursor, DeliveryState, Direction, FileTransfer, HistoryError, InvalidCursor, Message, Page, Reaction,
     ReplyPreview, TransferState, MAX_PAGE, SNIPPET_MATCH_END, SNIPPET_MATCH_START,
