@@ -40,14 +40,19 @@ fn binary(name: &str) -> PathBuf {
     path
 }
 
-fn lab(options: LabOptions) -> NetLab {
+/// One lab at a time: each runs a dozen processes whose ICE and TCP timers must not starve on a
+/// 2-core machine; serially the whole file takes about two minutes.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+async fn lab(options: LabOptions) -> (NetLab, tokio::sync::MutexGuard<'static, ()>) {
+    let turn = ONE_AT_A_TIME.lock().await;
     assert_eq!(
         std::env::var("PARLEY_TEST_KEYUTILS").as_deref(),
         Ok("1"),
         "the network tests keep each parley-cli's session in the kernel keyring: run them inside \
          `keyctl session -` with PARLEY_TEST_KEYUTILS=1 (as ./test.sh does)"
     );
-    NetLab::build(options).unwrap_or_else(|e| panic!("{e}"))
+    (NetLab::build(options).unwrap_or_else(|e| panic!("{e}")), turn)
 }
 
 /// A `parley-signal` in a namespace, with a self-signed certificate.
@@ -314,7 +319,7 @@ fn same_bytes(a: &Path, b: &Path) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_a_lan_two_people_chat_through_a_tls_server_known_by_its_invite_and_an_impostor_is_refused() {
-    let mut lab = lab(LabOptions::default());
+    let (mut lab, _turn) = lab(LabOptions::default()).await;
     let server_host = lab.add_lan_host("lan_srv").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let signal = Signal::start(&server_host, &dir.path().join("tls"), &[]).await;
@@ -373,10 +378,11 @@ async fn two_homes(lab: &NetLab, dir: &Path, room: &str) -> (Person, Online, Per
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn behind_two_home_nats_people_connect_directly_through_them() {
-    let lab = lab(LabOptions {
+    let (lab, _turn) = lab(LabOptions {
         home_b: NatKind::Cone,
         ..LabOptions::default()
-    });
+    })
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let (_ann, mut a, _bob, mut b, _signal, _coturn) = two_homes(&lab, dir.path(), "homes").await;
     assert_eq!(a.route().await, "through-nat");
@@ -385,7 +391,7 @@ async fn behind_two_home_nats_people_connect_directly_through_them() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn behind_a_symmetric_nat_chat_and_a_file_go_through_turn() {
-    let lab = lab(LabOptions::default());
+    let (lab, _turn) = lab(LabOptions::default()).await;
     assert!(matches!(lab.options().home_b, NatKind::Symmetric));
     let dir = tempfile::tempdir().unwrap();
     let (_ann, mut a, _bob, mut b, _signal, _coturn) = two_homes(&lab, dir.path(), "relay").await;
@@ -400,10 +406,11 @@ async fn behind_a_symmetric_nat_chat_and_a_file_go_through_turn() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_loss_delay_and_a_cut_link_every_message_arrives_once_in_order_and_a_file_verifies() {
-    let lab = lab(LabOptions {
+    let (lab, _turn) = lab(LabOptions {
         home_b: NatKind::Cone,
         ..LabOptions::default()
-    });
+    })
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let (_ann, mut a, bob, mut b, _signal, _coturn) = two_homes(&lab, dir.path(), "faults").await;
 
@@ -450,7 +457,7 @@ async fn with_loss_delay_and_a_cut_link_every_message_arrives_once_in_order_and_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shared_server_is_found_on_its_lan_and_not_across_a_nat() {
-    let lab = lab(LabOptions::default());
+    let (lab, _turn) = lab(LabOptions::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let host = Person {
         host: lab.lan_a.clone(),
