@@ -10,6 +10,7 @@ import type {
   Contact,
   Conversation,
   Command,
+  DiscoveredServer,
   CoreEvent,
   Numbered,
   RoomSummary,
@@ -106,6 +107,8 @@ export const api = {
   setSharing: (on: boolean) => call<Sharing | null>('set_sharing', { on }),
   /** Whether this device's server is open to others now, with its invites. */
   sharing: () => call<Sharing | null>('sharing'),
+  /** Listens ~2 s for Parley servers on the local network that let others join (multicast DNS). */
+  discoverServers: () => call<DiscoveredServer[]>('discover_servers'),
   getSettings: () => call<Settings>('get_settings'),
   setSettings: (settings: Settings, iceCredentials?: IceCredential[]) =>
     call<Settings>('set_settings', { settings, iceCredentials }),

@@ -63,6 +63,22 @@ describe('Controller', () => {
     expect(store2.get().connection).toBe('offline');
   });
 
+  it('keeps how a contact is connected from the contact list and the channel events; passes discovery through', async () => {
+    const found = [{ name: 'Parley on kim-laptop', address: '192.168.1.20:7891', fingerprint: '3F2A 91BC', invite: 'parley://join?server=x&fp=y' }];
+    const { ctl, store, fake } = await setup(true, true, {
+      contacts: () => [{ user: user('bob'), online: true, route: 'relayed', conversation: null }],
+      discoverServers: () => found,
+    });
+    const bob = () => store.get().contacts.find((c) => c.user.id === 'bob');
+    expect(bob()?.route).toBe('relayed');
+    ctl.handleEvent({ event: 'disconnected', peer_id: 'p-laptop', user_id: 'bob', reason: 'closed' });
+    expect(bob()?.route).toBeNull();
+    ctl.handleEvent({ event: 'connected', peer_id: 'p-laptop', user_id: 'bob', route: 'direct' });
+    expect(bob()?.route).toBe('direct');
+    expect(await ctl.discoverServers()).toEqual(found);
+    expect(fake.of('discoverServers')).toEqual([[]]);
+  });
+
   it('opens a conversation at its newest page and marks it read when looked at', async () => {
     const { ctl, store, fake } = await setup();
     await ctl.openConversation('bob');

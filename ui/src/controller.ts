@@ -8,7 +8,7 @@ import { api as backend, type Api } from './api';
 import { errorText, toCoreError } from './model/errors';
 import { openableUrl } from './model/links';
 import { displayName, isSignedIn, totalUnread, unknownUserIds, type Nav, type Panel, type Store } from './model/state';
-import type { AppInfo, CoreEvent, ErrorInfo, IceCredential, MediaCaps, Message, SafetyNumber, SearchResult, ServerChoice, Settings, Sharing, Snapshot, StartupStatus, StoreKind, Theme, User } from './types';
+import type { AppInfo, CoreEvent, DiscoveredServer, ErrorInfo, IceCredential, MediaCaps, Message, SafetyNumber, SearchResult, ServerChoice, Settings, Sharing, Snapshot, StartupStatus, StoreKind, Theme, User } from './types';
 
 /** A value the app numbered (`Numbered<T>`), or one a test made without a number. */
 type Stamped<T> = T & { seq?: number };
@@ -243,6 +243,14 @@ export class Controller {
   /** The person agreed to sign in to `url`, another computer, over plain http. */
   async allowPlainHttp(url: string): Promise<void> {
     await this.api.allowPlainHttp(url);
+  }
+
+  /**
+   * The Parley servers that let others join on this network (listens about 2 s). What they say
+   * of themselves is unchecked: the fingerprint is compared by the person before the invite is used.
+   */
+  discoverServers(): Promise<DiscoveredServer[]> {
+    return this.api.discoverServers();
   }
 
   /** Signs out; `keepHistory: false` also deletes this profile's history on this device. */

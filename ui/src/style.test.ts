@@ -44,6 +44,7 @@ describe.each([
     ['--error', '--in-bubble'],
     ['--warn-text', '--warn-bg'], // a paused file's reason
     ['--link', '--surface-2'], // a file's icon
+    ['--muted', '--surface-2'], // the header's "Direct (same network)", a found server's address
   ])('%s on %s is readable (4.5:1)', (fg, bg) => {
     expect(contrast(c(fg), c(bg))).toBeGreaterThanOrEqual(4.5);
   });

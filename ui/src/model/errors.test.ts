@@ -89,6 +89,7 @@ describe('a server\'s connection', () => {
     expect(errorText({ code: 'untrusted_certificate', message: '' })).toMatch(/No certificate authority vouches/);
     expect(errorText({ code: 'plain_http', message: '' })).toMatch(/not encrypted|nothing sent to it is encrypted/);
     expect(errorText({ code: 'not_hosting', message: '' })).toMatch(/Another Parley window/);
+    expect(errorText({ code: 'discovery_unavailable', message: 'no multicast' })).toBe("Parley can't look for servers on this network right now.");
   });
 
   it('says what is wrong with an invite, and points at the server field', () => {

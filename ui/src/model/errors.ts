@@ -54,6 +54,7 @@ const TEXT: Record<string, string> = {
   certificate_changed:
     'This server presented a different certificate from the one you trusted for it. Someone may be posing as the server, so Parley did not connect.',
   plain_http: 'This address uses plain http:// to another computer: nothing sent to it is encrypted.',
+  discovery_unavailable: "Parley can't look for servers on this network right now.",
   not_hosting:
     'Another Parley window on this computer runs the server of \u201cThis device\u201d. Let others join from that window.',
   // The server's own codes (docs/protocol.md) that can reach a person.

@@ -6,7 +6,7 @@ import { msg, user } from './test-fixtures';
 const state: AppState = {
   ...initialState,
   me: user('alice'),
-  contacts: [{ user: user('bob', { display_name: 'Bob B.' }), online: true, unread: 0, last: null, updatedAt: 0 }],
+  contacts: [{ user: user('bob', { display_name: 'Bob B.' }), online: true, unread: 0, last: null, updatedAt: 0, route: null, channels: {}, listedRoute: null }],
   rooms: [{ room: 'lobby', peers: [{ peer_id: 'p1', user: user('dave', { display_name: '' }) }] }],
 };
 

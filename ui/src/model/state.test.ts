@@ -209,6 +209,41 @@ describe('presence, rooms and system lines', () => {
     expect(s.contacts.find((c) => c.user.id === 'bob')?.online).toBe(true);
   });
 
+  it('the route of the direct channel: from the contact list, connected events (the best device), gone on disconnect', () => {
+    const route = (s: AppState, id = 'bob') => s.contacts.find((c) => c.user.id === id)?.route;
+    let s = signedIn();
+    expect(route(s)).toBeNull();
+    // The contact list says a channel is open, and how it travels.
+    s = reduce(s, { type: 'contacts', contacts: contacts.map((c) => (c.user.id === 'bob' ? { ...c, route: 'relayed' } : c)) });
+    expect(route(s)).toBe('relayed');
+    // Whichever device that was, its channel closing may have been it: hidden.
+    s = reduce(s, { type: 'event', now: 1, event: { event: 'disconnected', peer_id: 'p-laptop', user_id: 'bob', reason: 'closed' } });
+    expect(route(s)).toBeNull();
+    // Two devices: the better route shows; one closing leaves the other's.
+    s = reduce(s, { type: 'event', now: 2, event: { event: 'connected', peer_id: 'p-phone', user_id: 'bob', route: 'relayed' } });
+    expect(route(s)).toBe('relayed');
+    expect(s.contacts.find((c) => c.user.id === 'bob')?.online).toBe(true);
+    s = reduce(s, { type: 'event', now: 3, event: { event: 'connected', peer_id: 'p-laptop', user_id: 'bob', route: 'through-nat' } });
+    expect(route(s)).toBe('through-nat');
+    // A contacts refresh saying a channel is open keeps the ones seen open.
+    s = reduce(s, { type: 'contacts', contacts: contacts.map((c) => (c.user.id === 'bob' ? { ...c, route: 'through-nat' } : c)) });
+    expect(route(s)).toBe('through-nat');
+    s = reduce(s, { type: 'event', now: 4, event: { event: 'disconnected', peer_id: 'p-laptop', user_id: 'bob', reason: 'closed' } });
+    expect(route(s)).toBe('relayed');
+    // A channel whose user the core forgot is still found by its connection id.
+    s = reduce(s, { type: 'event', now: 5, event: { event: 'disconnected', peer_id: 'p-phone', user_id: null, reason: 'closed' } });
+    expect(route(s)).toBeNull();
+    // Not known how it travels: no label, but the channel counts.
+    s = reduce(s, { type: 'event', now: 6, event: { event: 'connected', peer_id: 'p-phone', user_id: 'bob', route: null } });
+    expect(route(s)).toBeNull();
+    s = reduce(s, { type: 'event', now: 7, event: { event: 'connected', peer_id: 'p-laptop', user_id: 'bob', route: 'direct' } });
+    expect(route(s)).toBe('direct');
+    expect(route(s, 'carol')).toBeNull();
+    // The contact list saying none is open: none is.
+    s = reduce(s, { type: 'contacts', contacts });
+    expect(route(s)).toBeNull();
+  });
+
   it('lists roster users that the contact list does not know yet', () => {
     const s = reduce(signedIn(), { type: 'room-joined', room: { room: 'a', peers: [peer, { peer_id: 'p-dan', user: user('dan') }] } });
     expect(unknownUserIds(s)).toEqual(['dan']);

@@ -5,6 +5,7 @@
 import { isQuietError, isTransientError } from './errors';
 import { transferFinished, type TransferProgress } from './files';
 import { laterState } from './format';
+import { betterRoute, bestRoute } from './route';
 import type {
   Connection,
   Contact,
@@ -15,6 +16,7 @@ import type {
   Page,
   Peer,
   RoomState,
+  Route,
   SafetyNumber,
   ServerChoice,
   Snapshot,
@@ -30,6 +32,15 @@ export type ContactView = {
   unread: number;
   last: Message | null;
   updatedAt: number;
+  /** How the direct channel to them travels (the best of the open ones); null: none open, or not known how. */
+  route: Route | null;
+  /**
+   * Where `route` comes from: the channels this window saw open (`connected` events), by the
+   * device's connection id, and the route the contact list last gave (`listedRoute`, not tied to
+   * a device: any `disconnected` of theirs drops it, as it may have been that device's).
+   */
+  channels: Record<string, Route | null>;
+  listedRoute: Route | null;
 };
 
 /** A line in the open conversation that is not a message ("Bob joined", "Connection lost"). */
@@ -191,6 +202,30 @@ function setOnline(contacts: ContactView[], userId: string, online: boolean): Co
 
 function updateUser(contacts: ContactView[], user: User): ContactView[] {
   return contacts.map((c) => (c.user.id === user.id ? { ...c, user } : c));
+}
+
+/** A contact with its channels changed, and the route shown worked out again from them. */
+function withChannels(c: ContactView, channels: Record<string, Route | null>, listedRoute: Route | null): ContactView {
+  return { ...c, channels, listedRoute, route: betterRoute(listedRoute, bestRoute(Object.values(channels))) };
+}
+
+/** A direct channel to one of `userId`'s devices opened (`route`: how it travels, null when not known). */
+function channelOpened(contacts: ContactView[], userId: string, peerId: string, route: Route | null): ContactView[] {
+  return contacts.map((c) => (c.user.id === userId ? withChannels(c, { ...c.channels, [peerId]: route }, c.listedRoute) : c));
+}
+
+/**
+ * The channel `peerId` closed: it goes from its contact (found by the channel when the core no
+ * longer knows whose it was), and so does the contact list's route, which may have been its.
+ */
+function channelClosed(contacts: ContactView[], userId: string | null, peerId: string): ContactView[] {
+  return contacts.map((c) => {
+    if (userId === null ? !Object.hasOwn(c.channels, peerId) : c.user.id !== userId) return c;
+    if (!Object.hasOwn(c.channels, peerId) && c.listedRoute === null) return c;
+    const channels = { ...c.channels };
+    delete channels[peerId];
+    return withChannels(c, channels, null);
+  });
 }
 
 function lastSeq(open: OpenConversation): number {
@@ -400,7 +435,7 @@ function applyEvent(state: AppState, event: CoreEvent, now: number, viewing: str
       return withOpen(next, event.peer.user.id, (open) => ({ ...open, title: displayName(event.peer.user) }));
     }
     case 'connected':
-      return { ...state, contacts: setOnline(state.contacts, event.user_id, true) };
+      return { ...state, contacts: channelOpened(setOnline(state.contacts, event.user_id, true), event.user_id, event.peer_id, event.route ?? null) };
     case 'identity-changed': {
       const name = contactName(state, event.user_id);
       const text = event.verified
@@ -416,10 +451,12 @@ function applyEvent(state: AppState, event: CoreEvent, now: number, viewing: str
       const next: AppState = { ...state, lastError: { code: 'identity_mismatch', message } };
       return event.user_id === null ? next : addSystem(next, message, now, event.user_id);
     }
-    case 'disconnected':
+    case 'disconnected': {
+      const contacts = channelClosed(state.contacts, event.user_id, event.peer_id);
       // A channel whose peer the core no longer knows changes nobody's presence.
-      if (event.user_id === null) return state;
-      return { ...state, contacts: setOnline(state.contacts, event.user_id, inRooms(state.rooms, event.user_id)) };
+      if (event.user_id === null) return { ...state, contacts };
+      return { ...state, contacts: setOnline(contacts, event.user_id, inRooms(state.rooms, event.user_id)) };
+    }
     case 'message':
       return applyMessage(state, event.message, viewing);
     case 'message-state': {
@@ -480,13 +517,19 @@ function leaveRoom(state: AppState, room: string): AppState {
 }
 
 function fromContact(c: Contact, old: ContactView | undefined): ContactView {
-  return {
+  const listed = c.route ?? null;
+  const view: ContactView = {
     user: c.user,
     online: c.online,
     unread: c.conversation?.unread ?? 0,
     last: c.conversation?.last_message ?? old?.last ?? null,
     updatedAt: c.conversation?.updated_at ?? old?.updatedAt ?? 0,
+    route: null,
+    channels: {},
+    listedRoute: null,
   };
+  // No channel open, says the core: none of those seen open is any more.
+  return withChannels(view, listed === null ? {} : (old?.channels ?? {}), listed);
 }
 
 export function reduce(state: AppState, action: Action): AppState {

@@ -13,6 +13,7 @@ import { trustQuestion, type TrustQuestion } from '../model/server-trust';
 import { firewallHint, normalizeServerUrl } from '../model/server-url';
 import type { AppState } from '../model/state';
 import type { ServerChoice } from '../types';
+import { createServerDiscovery } from './server-discovery';
 import { createServerQuestion } from './server-question';
 
 type Tab = 'signin' | 'signup';
@@ -52,6 +53,10 @@ export function createAuthView(ctl: Controller): { element: HTMLElement; update(
     urlInput,
     el('p', { id: 'server-url-hint', class: 'hint' }, 'An address like chat.example.org or localhost:8080, or an invite (parley://join?\u2026) from the server\u2019s owner.'),
   );
+  // Servers nearby that let others join: one whose fingerprint the person compared fills the
+  // field with its invite (see below, once the forms exist).
+  const discovery = createServerDiscovery(ctl, (found) => useDiscovered(found.invite));
+  serverBox.append(discovery.element);
   const syncServer = () => {
     urlInput.disabled = !custom.checked;
   };
@@ -121,6 +126,7 @@ export function createAuthView(ctl: Controller): { element: HTMLElement; update(
   };
   urlInput.addEventListener('input', () => {
     if (asked !== null) closeQuestion();
+    discovery.fieldEdited();
   });
   for (const r of [embedded, custom]) {
     r.addEventListener('change', () => {
@@ -148,6 +154,19 @@ export function createAuthView(ctl: Controller): { element: HTMLElement; update(
       (e: unknown) => question.showError(errorText(toCoreError(e))),
     );
   });
+
+  /** A server found on the network, its fingerprint compared: its invite goes into the field. */
+  const useDiscovered = (invite: string) => {
+    custom.checked = true;
+    syncServer();
+    urlInput.value = invite;
+    closeQuestion();
+    if (errorFor.includes(urlInput)) showError('');
+    // On to the first field still to fill in the form shown.
+    const form = tab === 'signin' ? signInForm : signUpForm;
+    const next = Array.from(form.querySelectorAll<HTMLInputElement>('input')).find((f) => f.value === '') ?? form.querySelector<HTMLButtonElement>('button[type="submit"]');
+    next?.focus();
+  };
 
   let tab: Tab = 'signin';
   const select = (next: Tab, focus = false) => {

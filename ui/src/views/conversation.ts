@@ -10,6 +10,7 @@ import { describeError } from '../model/errors';
 import { displayFileName, fileStatus, type FileAction } from '../model/files';
 import { findUser } from '../model/people';
 import { reactionAfter } from '../model/reactions';
+import { routeLabel } from '../model/route';
 import { buildRows, type Row } from '../model/rows';
 import { trustOf, verifyLabel, type Trust } from '../model/safety';
 import { displayName, isTyping, type AppState, type OpenConversation } from '../model/state';
@@ -66,8 +67,14 @@ export function createConversationView(
   const title = el('h2', { id: 'conversation-title' }, profileButton);
   const avatarButton = el('button', { type: 'button', class: 'header-avatar', tabindex: '-1', 'aria-hidden': 'true' }, el('span', { class: 'avatar' }));
   const presence = el('span', { class: 'presence-label' });
+  // How the direct channel travels, while one is open: words, and what they mean in its tooltip
+  // (and for screen readers, which don't read tooltips, after the words).
+  const routeText = el('span', { class: 'route-text' });
+  const routeDetail = el('span', { class: 'sr-only' });
+  const route = el('span', { id: 'conversation-route', class: 'route-label' }, routeText, routeDetail);
+  route.hidden = true;
   const verify = el('button', { id: 'conversation-verify', type: 'button', class: 'verify', 'aria-controls': 'safety-panel', 'aria-expanded': 'false' });
-  const header = el('header', { class: 'conversation-header' }, back, avatarButton, el('div', { class: 'title-block' }, title, presence), verify);
+  const header = el('header', { class: 'conversation-header' }, back, avatarButton, el('div', { class: 'title-block' }, title, el('div', { class: 'title-meta' }, presence, route)), verify);
   const heldText = el('span', {});
   const heldCompare = el('button', { id: 'identity-held-compare', type: 'button' }, 'Compare numbers');
   const held = el('div', { id: 'identity-held', class: 'identity-held', role: 'status' }, heldText, heldCompare);
@@ -415,6 +422,12 @@ export function createConversationView(
       const contact = state.contacts.find((c) => c.user.id === open.userId);
       setText(presence, contact === undefined ? '' : contact.online ? 'online' : 'offline');
       presence.classList.toggle('online', contact?.online === true);
+      const how = routeLabel(contact?.route ?? null);
+      route.hidden = how === null;
+      setText(routeText, how?.text ?? '');
+      setText(routeDetail, how === null ? '' : `: ${how.title}`);
+      setAttr(route, 'title', how?.title ?? null);
+      setAttr(route, 'data-route', contact?.route ?? null);
       // The header's avatar: the contact's picture, initials until it loads.
       const headAvatar = avatarButton.querySelector('.avatar') as HTMLElement;
       const who = findUser(state, open.userId);

@@ -12,8 +12,9 @@
  */
 import { el, setText } from './dom';
 import type { CoreError } from '../model/errors';
-import { fingerprintGroups, messageSentence, type TrustQuestion } from '../model/server-trust';
+import { messageSentence, type TrustQuestion } from '../model/server-trust';
 import { serverEndpoint } from '../model/server-url';
+import { setFingerprint } from './server-identity';
 
 export type QuestionContext = {
   /** The refusal. */
@@ -63,12 +64,8 @@ export function createServerQuestion(): ServerQuestion {
     body.replaceChildren(...texts.map((t) => (typeof t === 'string' ? el('p', {}, t) : t)));
 
   const showFingerprint = (label: string, value: string | undefined) => {
-    const groups = value === undefined ? [] : fingerprintGroups(value);
-    fingerprintBox.hidden = groups.length === 0;
+    fingerprintBox.hidden = setFingerprint(fingerprint, value) === 0;
     setText(fingerprintLabel, label);
-    // Groups that never break inside, a break allowed between them; the text is the groups with
-    // spaces, so copying the selection gives the fingerprint as the server shows it.
-    fingerprint.replaceChildren(...groups.flatMap((g, i) => (i === 0 ? [el('span', { class: 'group' }, g)] : [' ', el('span', { class: 'group' }, g)])));
   };
 
   return {

@@ -10,9 +10,10 @@ import type { Controller } from '../controller';
 import { el, setAttr, setText } from './dom';
 import { describeError } from '../model/errors';
 import { svgDataUrl } from '../model/safety';
-import { addressPieces, fingerprintGroups, sharingPortText } from '../model/server-trust';
+import { sharingPortText } from '../model/server-trust';
 import type { Sharing } from '../types';
 import { copyText } from '../platform';
+import { addressNodes, setFingerprint } from './server-identity';
 
 export type SharingSection = {
   element: HTMLElement;
@@ -87,7 +88,7 @@ export function createSharingSection(ctl: Controller, changed: (on: boolean) => 
     const text = el('code', { class: 'invite' }, invite);
     const copy = el('button', { type: 'button', class: 'copy-invite' }, 'Copy invite');
     // A break allowed after each ":" only (text nodes and <wbr>, never markup from a string).
-    const where = address === undefined ? [] : [el('span', { class: 'invite-address' }, ...addressPieces(address).flatMap((p, i) => (i === 0 ? [p] : [el('wbr'), p])))];
+    const where = address === undefined ? [] : [el('span', { class: 'invite-address' }, ...addressNodes(address))];
     const li = el('li', {}, ...where, text, copy);
     if (address !== undefined) copy.setAttribute('aria-description', address);
     copy.addEventListener('click', () => {
@@ -119,8 +120,7 @@ export function createSharingSection(ctl: Controller, changed: (on: boolean) => 
       return;
     }
     setText(port, sharingPortText(sharing.port));
-    const groups = fingerprintGroups(sharing.fingerprint);
-    fingerprint.replaceChildren(...groups.flatMap((g, i) => (i === 0 ? [el('span', { class: 'group' }, g)] : [' ', el('span', { class: 'group' }, g)])));
+    setFingerprint(fingerprint, sharing.fingerprint);
     invites.replaceChildren(...sharing.invites.map((invite, i) => inviteRow(invite, sharing.addresses[i])));
     none.hidden = sharing.invites.length > 0;
     const url = sharing.invites.length > 0 ? svgDataUrl(sharing.qr_svg) : null;

@@ -13,7 +13,10 @@
  * `avatars=1` (Alice and Bob have avatars), `avatars=late` (they do, but fetching one fails until
  * the connection is online, as before the session is up), `sharing=1` ("Let others join" is on:
  * this device's server is open to others), `hosting=0` (another window hosts "This device":
- * `set_sharing(true)` fails with `not_hosting`).
+ * `set_sharing(true)` fails with `not_hosting`), `route=direct|through-nat|relayed` (a direct
+ * channel to Bob's laptop is open from the start, travelling that way: `contacts` says so),
+ * `discover=none|error` (what `discover_servers` finds: nobody, or `discovery_unavailable`;
+ * by default two servers, see `DISCOVERED`).
  *
  * Servers (sign-in and sign-up): an address with "unreachable" in it can't be reached;
  * `https://192.168.1.20:7891` presents a certificate no authority vouches for
@@ -21,7 +24,12 @@
  * `https://192.168.1.66:7891` presents another certificate than the one pinned for it
  * (`certificate_changed`); plain `http://` to another computer fails with `plain_http` until
  * `allow_plain_http`. An invite (`parley://join?server=…&fp=…`) pins its fingerprint for its
- * server, as the core does; a malformed one fails with `invalid_invite`.
+ * server, as the core does; a malformed one fails with `invalid_invite`. `discover_servers`
+ * answers after `discoveryDelayMs` (300 ms; the core listens about 2 s) what `setDiscovery` set.
+ *
+ * Direct channels: `connect(userId, route, device?)` opens one (a `connected` event with its
+ * route; `contacts` reports the best route of the user's open channels), `disconnect(userId,
+ * device?)` closes it (`disconnected`).
  *
  * Messages: `edit_message`, `delete_message` and `react` apply the core's rules (your own
  * messages within `LIMITS.editWindowMs`, nothing on a deleted one) and emit `message-changed` /
@@ -49,14 +57,17 @@
 import { emit } from '@tauri-apps/api/event';
 import { mockIPC, mockWindows } from '@tauri-apps/api/mocks';
 import { charCount, LIMITS } from '../../src/model/limits';
+import { bestRoute } from '../../src/model/route';
 import type {
   Connection,
   Contact,
   CoreEvent,
   DeliveryState,
+  DiscoveredServer,
   FileTransfer,
   Message,
   Peer,
+  Route,
   SafetyNumber,
   SearchResult,
   ServerChoice,
@@ -320,8 +331,16 @@ function contacts(): Contact[] {
   for (const peers of joined.values()) for (const p of peers) ids.add(p.user.id);
   ids.add('bob');
   ids.delete(me ?? '');
-  return [...ids].map((id) => ({ user: publicUser(id), online: connection === 'online' && isOnline(id), route: null, conversation: messages.has(id) ? conversationOf(id) : null }));
+  return [...ids].map((id) => ({ user: publicUser(id), online: connection === 'online' && isOnline(id), route: routeTo(id), conversation: messages.has(id) ? conversationOf(id) : null }));
 }
+
+/** The direct channels open to each user's devices, and how each travels (as the core knows them). */
+const channels = new Map<string, Map<string, Route | null>>();
+const startRoute = params.get('route');
+if (startRoute === 'direct' || startRoute === 'through-nat' || startRoute === 'relayed') channels.set('bob', new Map([['laptop', startRoute]]));
+/** The best route of the channels open to `userId` (null: none, or none says), as `Contact.route`. */
+const routeTo = (userId: string): Route | null => bestRoute(channels.get(userId)?.values() ?? []);
+const devicePeer = (userId: string, device: string) => `peer-${userId}-${device}`;
 
 function needSession(): void {
   if (me === null || connection === 'signed-out') fail('not_signed_in', 'Sign in first.');
@@ -418,6 +437,28 @@ function checkServer(choice: unknown): void {
   }
   server = s;
 }
+
+/** What `discover_servers` finds by default: a LAN server and one with a long IPv6 address and markup in its name. */
+const OFFICE_CERT = '9C4D1E7F20A3B5C6D7E8F90A1B2C3D4E5F60718293A4B5C6D7E8F90A1B2C3D4E';
+const DISCOVERED: DiscoveredServer[] = [
+  { name: 'Parley on kim-laptop', address: '192.168.1.20:7891', fingerprint: grouped(LAN_CERT), invite: inviteOf('https://192.168.1.20:7891', LAN_CERT) },
+  {
+    name: '<b>Office</b> Parley on the second-floor server with a very long name',
+    address: '[fd12:3456:789a:1:a1b2:c3d4:e5f6:789a]:7891',
+    fingerprint: grouped(OFFICE_CERT),
+    invite: inviteOf('https://[fd12:3456:789a:1:a1b2:c3d4:e5f6:789a]:7891', OFFICE_CERT),
+  },
+];
+const discoverParam = params.get('discover');
+/** What `discover_servers` answers next: the servers found, or an error. */
+let discovery: { servers: DiscoveredServer[] } | { error: { code: string; message: string } } =
+  discoverParam === 'none'
+    ? { servers: [] }
+    : discoverParam === 'error'
+      ? { error: { code: 'discovery_unavailable', message: 'multicast DNS is not available: no network interface supports multicast' } }
+      : { servers: DISCOVERED };
+/** How long `discover_servers` listens before it answers. */
+let discoveryDelayMs = 300;
 
 /** "Let others join": open to the network (the addresses a LAN computer might have, one long IPv6), or not. */
 let sharingOn = settings.let_others_join;
@@ -928,6 +969,12 @@ const handlers: Record<string, (a: Args) => unknown> = {
     return sharingInfo();
   },
   sharing: () => sharingInfo(),
+  discover_servers: async () => {
+    const answer = discovery;
+    await new Promise((resolve) => setTimeout(resolve, discoveryDelayMs));
+    if ('error' in answer) throw answer.error;
+    return answer.servers.map((x) => ({ ...x }));
+  },
   get_settings: () => settings,
   set_settings: (a) => {
     const s = a.settings as Settings;
@@ -1063,6 +1110,28 @@ const mock = {
         await emitEvent({ event: 'peer-updated', room, peer });
       }
     }
+  },
+  /**
+   * What `discover_servers` answers from now on: `servers` (none: nobody found) or `error`
+   * (`{code, message}`), after `delayMs` (default 300).
+   */
+  setDiscovery(answer: { servers?: DiscoveredServer[]; error?: { code: string; message: string }; delayMs?: number }): void {
+    discovery = answer.error !== undefined ? { error: answer.error } : { servers: answer.servers ?? [] };
+    if (answer.delayMs !== undefined) discoveryDelayMs = answer.delayMs;
+  },
+  /** The servers `discover_servers` finds by default. */
+  discovered: DISCOVERED,
+  /** A direct channel to `userId`'s `device` opens, travelling `route` (`connected`). */
+  async connect(userId: string, route: Route | null, device = 'laptop'): Promise<void> {
+    const open = channels.get(userId) ?? new Map<string, Route | null>();
+    open.set(device, route);
+    channels.set(userId, open);
+    await emitEvent({ event: 'connected', peer_id: devicePeer(userId, device), user_id: userId, route });
+  },
+  /** The direct channel to `userId`'s `device` closes (`disconnected`). */
+  async disconnect(userId: string, device = 'laptop'): Promise<void> {
+    channels.get(userId)?.delete(device);
+    await emitEvent({ event: 'disconnected', peer_id: devicePeer(userId, device), user_id: userId, reason: 'the channel closed' });
   },
   /** Whether this window hosts "This device" (false: `set_sharing(true)` fails with `not_hosting`). */
   setHosting(on: boolean): void {
