@@ -192,6 +192,20 @@ async fn without_a_keyring_the_window_says_so_and_offers_the_kernel_keyring() {
 }
 
 /// `#contacts` entry of `username` (its button is what a person clicks).
+/// Whether the apps can keep their tokens in the kernel keyring (`PARLEY_TEST_KEYUTILS=1`
+/// inside `keyctl session -`). Under `scripts/e2e.sh` (`PARLEY_E2E=1`) its absence fails the
+/// test; a plain `cargo test` skips it, saying why.
+fn keyutils_ready(test: &str) -> bool {
+    if std::env::var("PARLEY_TEST_KEYUTILS").as_deref() == Ok("1") {
+        return true;
+    }
+    let why =
+        "needs PARLEY_TEST_KEYUTILS=1 inside `keyctl session -` (the apps keep their tokens in the kernel keyring)";
+    assert!(std::env::var("PARLEY_E2E").as_deref() != Ok("1"), "{test}: {why}");
+    eprintln!("{test}: skipped: {why}");
+    false
+}
+
 fn contact(username: &str) -> String {
     format!("#contacts [data-username=\"{username}\"]")
 }
@@ -327,11 +341,7 @@ async fn two_people_chat_restart_and_search_offline() {
     if !should_run(TEST) {
         return;
     }
-    if std::env::var("PARLEY_TEST_KEYUTILS").as_deref() != Ok("1") {
-        let why =
-            "needs PARLEY_TEST_KEYUTILS=1 inside `keyctl session -` (the apps keep their tokens in the kernel keyring)";
-        assert!(std::env::var("PARLEY_E2E").as_deref() != Ok("1"), "{TEST}: {why}");
-        eprintln!("{TEST}: skipped: {why}");
+    if !keyutils_ready(TEST) {
         return;
     }
     let started = std::time::Instant::now();
@@ -572,11 +582,7 @@ async fn two_people_send_a_picture_and_a_file() {
     if !should_run(TEST) {
         return;
     }
-    if std::env::var("PARLEY_TEST_KEYUTILS").as_deref() != Ok("1") {
-        let why =
-            "needs PARLEY_TEST_KEYUTILS=1 inside `keyctl session -` (the apps keep their tokens in the kernel keyring)";
-        assert!(std::env::var("PARLEY_E2E").as_deref() != Ok("1"), "{TEST}: {why}");
-        eprintln!("{TEST}: skipped: {why}");
+    if !keyutils_ready(TEST) {
         return;
     }
     let desktop = Desktop::start();
@@ -676,11 +682,7 @@ async fn one_person_lets_others_join_and_another_joins_by_invite() {
     if !should_run(TEST) {
         return;
     }
-    if std::env::var("PARLEY_TEST_KEYUTILS").as_deref() != Ok("1") {
-        let why =
-            "needs PARLEY_TEST_KEYUTILS=1 inside `keyctl session -` (the apps keep their tokens in the kernel keyring)";
-        assert!(std::env::var("PARLEY_E2E").as_deref() != Ok("1"), "{TEST}: {why}");
-        eprintln!("{TEST}: skipped: {why}");
+    if !keyutils_ready(TEST) {
         return;
     }
     let desktop = Desktop::start();

@@ -19,7 +19,7 @@ pub(super) struct OpenServer {
     listener: parley_signal::ExtraListener,
     info: Sharing,
     /// Its multicast DNS announcement (none where multicast is unavailable).
-    _announcement: Option<Announcement>,
+    announcement: Option<Announcement>,
 }
 
 /// Keyring entries of the sharing certificate (per profile).
@@ -32,7 +32,7 @@ impl Parley {
     pub async fn set_sharing(&self, on: bool) -> Result<Option<Sharing>, CoreError> {
         let mut sharing = self.inner.sharing.lock().await;
         if let Some(open) = sharing.take() {
-            drop(open._announcement);
+            drop(open.announcement);
             open.listener.close().await;
             tracing::info!("this device's server no longer open to others");
         }
@@ -63,7 +63,7 @@ impl Parley {
         *sharing = Some(OpenServer {
             listener,
             info: info.clone(),
-            _announcement: announcement,
+            announcement,
         });
         Ok(Some(info))
     }
