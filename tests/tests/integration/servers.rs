@@ -84,7 +84,7 @@ async fn a_self_signed_server_is_refused_with_its_fingerprint_until_the_person_t
 }
 
 #[tokio::test]
-async fn a_server_presenting_another_certificate_is_refused_and_nothing_is_sent() {
+async fn a_server_presenting_another_certificate_is_refused_with_both_fingerprints() {
     let (first, second) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let mut server = tls_server(first.path(), "127.0.0.1:0".parse().unwrap()).await;
     let invite = server.invite().unwrap();
