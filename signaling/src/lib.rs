@@ -153,8 +153,20 @@ where
     // Relayed signals are small writes on long-lived sockets: with Nagle on, one written
     // while the previous is unacknowledged waits out the client's delayed ACK (40 ms on
     // Linux), which showed up as a 40 ms stall in half of all connection set-ups.
+    serve_app(listener, http::router(state), shutdown).await
+}
+
+/// [`serve`] with a router of the caller's making.
+async fn serve_app<L>(
+    listener: L,
+    app: axum::Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()>
+where
+    L: Listener<Addr = SocketAddr>,
+    L::Io: NoDelay,
+{
     let listener = listener.tap_io(|io| io.set_nodelay());
-    let app = http::router(state);
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await
@@ -246,11 +258,8 @@ impl ServerHandle {
         let listener = TlsListener::new(tcp, &certificates).map_err(|source| StartError::Bind { addr, source })?;
         let stop = self.state.shutdown.child_token();
         let signal = stop.clone();
-        let task = tokio::spawn(serve(
-            listener,
-            self.state.clone(),
-            async move { signal.cancelled().await },
-        ));
+        let app = http::router(self.state.clone()).layer(axum::Extension(ws::ClosesWith(stop.clone())));
+        let task = tokio::spawn(serve_app(listener, app, async move { signal.cancelled().await }));
         tracing::info!(%local, fingerprint = %certificates.fingerprint(), "also listening");
         Ok(ExtraListener {
             addr: local,
@@ -293,8 +302,8 @@ impl ExtraListener {
         self.fingerprint
     }
 
-    /// Closes the port and waits until it is closed. Connections made through it stay until
-    /// they end (a joined device is told to go by its account's sign-out, not by a port).
+    /// Closes the port and the WebSocket connections made through it (they are told the server
+    /// is going away), and waits until the port is closed.
     pub async fn close(mut self) {
         self.stop.cancel();
         if let Some(task) = self.task.take() {

@@ -15,10 +15,12 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgr
 use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use futures_util::SinkExt;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use tokio::time::Sleep;
+use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::auth;
@@ -70,7 +72,18 @@ fn origin_allowed(allowed: &[String], headers: &HeaderMap) -> bool {
     }
 }
 
-pub async fn upgrade(State(state): State<AppState>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
+/// Marks requests that came in through a listener which can close on its own
+/// ([`crate::ServerHandle::listen_also`]): connections made through it end when it closes, so
+/// that turning sharing off sends joined devices away rather than only refusing new ones.
+#[derive(Clone)]
+pub(crate) struct ClosesWith(pub(crate) CancellationToken);
+
+pub async fn upgrade(
+    State(state): State<AppState>,
+    closes_with: Option<Extension<ClosesWith>>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
     if !origin_allowed(&state.config.allowed_origins, &headers) {
         return ApiError::ForbiddenOrigin.into_response();
     }
@@ -100,12 +113,13 @@ pub async fn upgrade(State(state): State<AppState>, headers: HeaderMap, ws: WebS
         Metrics::inc(&state.metrics.ws_connections);
         Metrics::inc(&state.metrics.ws_connections_total);
         let tasks = state.tasks.clone();
+        let closes_with = closes_with.map(|Extension(c)| c);
         match session {
             Some(session) => {
-                tasks.spawn(serve(state, socket, session));
+                tasks.spawn(serve(state, socket, session, closes_with));
             }
             None => {
-                tasks.spawn(authenticate_then_serve(state, socket));
+                tasks.spawn(authenticate_then_serve(state, socket, closes_with));
             }
         }
         std::future::ready(())
@@ -132,19 +146,36 @@ fn frame(value: &ServerFrame) -> Utf8Bytes {
 }
 
 /// The serving loop of an authenticated connection, ready to spawn.
-fn serve(state: AppState, socket: WebSocket, session: Session) -> impl Future<Output = ()> + Send {
+fn serve(
+    state: AppState,
+    socket: WebSocket,
+    session: Session,
+    closes_with: Option<ClosesWith>,
+) -> impl Future<Output = ()> + Send {
     let peer_id: PeerId = auth::random_id(8).into();
     // Debug level: an enabled span costs a few hundred bytes per connection in the subscriber,
     // too much for every idle client at the default level.
     let span = tracing::debug_span!("peer", peer = %peer_id, user = %session.user.username);
-    Connection::new(state, socket, peer_id, session).run().instrument(span)
+    let connection = Connection::new(state, socket, peer_id, session);
+    if let Some(ClosesWith(stop)) = closes_with {
+        // A task of its own keeps the idle connection's future small; it holds the outbox
+        // weakly, so a connection that ends first is not kept alive by it.
+        let outbox = Arc::downgrade(&connection.outbox);
+        connection.state.tasks.spawn(async move {
+            stop.cancelled().await;
+            if let Some(outbox) = outbox.upgrade() {
+                outbox.close(CloseReason::Shutdown);
+            }
+        });
+    }
+    connection.run().instrument(span)
 }
 
-async fn authenticate_then_serve(state: AppState, mut socket: WebSocket) {
+async fn authenticate_then_serve(state: AppState, mut socket: WebSocket, closes_with: Option<ClosesWith>) {
     match first_frame_auth(&state, &mut socket).await {
         Some(session) => {
             let tasks = state.tasks.clone();
-            tasks.spawn(serve(state, socket, session));
+            tasks.spawn(serve(state, socket, session, closes_with));
         }
         None => Metrics::dec(&state.metrics.ws_connections),
     }

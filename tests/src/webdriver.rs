@@ -253,6 +253,25 @@ impl Session {
             .await
     }
 
+    /// Resizes the window (a person narrowing it, or a phone-sized one).
+    pub async fn set_window_size(&self, width: u32, height: u32) -> Result<()> {
+        self.post("/window/rect", json!({"width": width, "height": height}))
+            .await
+            .map(|_| ())
+    }
+
+    /// Whether anything on the page is wider than the window (a layout that breaks when narrow
+    /// shows a horizontal scroll bar).
+    pub async fn overflows_horizontally(&self) -> Result<bool> {
+        let wide = self
+            .execute(
+                "const d = document.documentElement; return d.scrollWidth > d.clientWidth + 1;",
+                vec![],
+            )
+            .await?;
+        Ok(wide.as_bool().unwrap_or(true))
+    }
+
     /// A PNG of the window's page, as the base64 text the server sent.
     pub async fn screenshot_base64(&self) -> Result<String> {
         as_string(self.get("/screenshot").await?)

@@ -772,6 +772,42 @@ async fn one_person_lets_others_join_and_another_joins_by_invite() {
     wait_for_message(&bob, "incoming", HELLO).await;
     bob.screenshot("joined-by-invite").await;
 
+    // Narrow and dark, as on a phone at night: the route label, the sharing details and the
+    // invite still fit.
+    for (app, name) in [(&alice, "alice"), (&bob, "bob")] {
+        let s = app.session();
+        s.click("#nav-settings").await.on(app, "opening Settings");
+        s.click("#settings-theme-dark").await.on(app, "choosing the dark theme");
+        s.click("#settings-save").await.on(app, "saving the dark theme");
+        s.wait_for_attribute("html", "data-theme", "dark")
+            .await
+            .on(app, "the dark theme");
+        s.set_window_size(400, 760).await.on(app, "narrowing the window");
+        if name == "alice" {
+            s.execute(
+                "document.getElementById('settings-sharing-details').scrollIntoView()",
+                vec![],
+            )
+            .await
+            .on(app, "scrolling to the invites");
+            app.screenshot("settings-let-others-join-dark-narrow").await;
+            assert!(
+                !s.overflows_horizontally().await.on(app, "measuring"),
+                "{name}: Settings wider than a narrow window"
+            );
+        }
+        s.click("#nav-chats").await.on(app, "back to the chats");
+        open_conversation(app, if name == "alice" { "bob" } else { "alice" }).await;
+        s.wait_displayed("#conversation-route")
+            .await
+            .on(app, "how the conversation is connected");
+        app.screenshot(&format!("conversation-dark-narrow-{name}")).await;
+        assert!(
+            !s.overflows_horizontally().await.on(app, "measuring"),
+            "{name}: the conversation wider than a narrow window"
+        );
+    }
+
     let off = invoke(&alice, "set_sharing", json!({ "on": false })).await;
     assert_eq!(off["ok"], Value::Null, "sharing off: {off}");
     assert!(

@@ -57,7 +57,7 @@ async fn lab(options: LabOptions) -> (NetLab, tokio::sync::MutexGuard<'static, (
 
 /// A `parley-signal` in a namespace, with a self-signed certificate.
 struct Signal {
-    _child: Child,
+    child: Child,
     url: String,
     invite: String,
 }
@@ -93,10 +93,16 @@ impl Signal {
         }
         tokio::spawn(async move { while let Ok(Some(_)) = out.next_line().await {} });
         Signal {
-            _child: child,
+            child,
             url: url.expect("a URL line before the invite"),
             invite: invite.unwrap(),
         }
+    }
+
+    /// Stops the server and waits until it has exited, so that its port is free again (a
+    /// killed process keeps its listening socket until it is reaped).
+    async fn stop(mut self) {
+        self.child.kill().await.expect("parley-signal stops");
     }
 }
 
@@ -337,7 +343,7 @@ async fn on_a_lan_two_people_chat_through_a_tls_server_known_by_its_invite_and_a
 
     // The server goes and someone else answers at its address with another certificate: the
     // pinned client refuses it before sending the password.
-    drop(signal);
+    signal.stop().await;
     let impostor = Signal::start(&server_host, &dir.path().join("other-tls"), &[]).await;
     let refused = Person {
         server: impostor.url.clone(),

@@ -367,7 +367,11 @@ async fn a_full_disk_pauses_the_transfer_and_resume_finishes_it() {
     bob.mark();
     bob.parley().resume_file(alice.id(), &sent.id).await.unwrap();
     let resumed = wait_progress(&mut bob, &sent.id, 0).await;
-    assert!(resumed.is_some_and(|r| r >= 16 * MIB), "resumed from {resumed:?}");
+    // From the last flush before the disk filled (flushes come every 16 MiB or every second).
+    assert!(
+        resumed.is_some_and(|r| r > 0 && r <= kept),
+        "resumed from {resumed:?} with {kept} bytes kept"
+    );
     let got = wait_file(&mut bob, &sent.id, TransferState::Complete).await;
     assert!(same_bytes(&path, Path::new(got.file.unwrap().path.as_ref().unwrap())));
     drop(mount);

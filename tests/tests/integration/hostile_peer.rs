@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use parley_core::{CoreEvent, DeliveryState, Direction, Message, TransferState};
-use parley_peer::{Identity, PeerConfig, PeerError, PeerEvent, PeerManager, MAX_FRAME_LEN};
+use parley_peer::{Channel, ChannelMessage, Identity, PeerConfig, PeerError, PeerEvent, PeerManager, MAX_FRAME_LEN};
 use parley_protocol::{ClientFrame, ServerFrame, User};
 use parley_tests::bare_link::{self, BareLink};
 use parley_tests::{Person, TestServer, DEADLINE};
@@ -650,6 +650,19 @@ impl Rogue {
         }
     }
 
+    /// Asks the victim for its transfer `target` from `offset` on a new channel, as a receiver
+    /// does; returns the channel and the first thing the victim sent on it.
+    async fn fetch(&self, target: &str, offset: u64) -> (Channel, ChannelMessage) {
+        let channel = self.manager.open_channel(&self.victim, "parley-file/1").await.unwrap();
+        self.send_json(json!({"t": "file-fetch", "target": target, "offset": offset, "channel": channel.id()}))
+            .await;
+        let first = tokio::time::timeout(DEADLINE, channel.recv())
+            .await
+            .expect("an answer in time")
+            .expect("an answer before the channel closed");
+        (channel, first)
+    }
+
     /// `file-state` frames the victim sent about `target`.
     fn file_states(&self, target: &str) -> Vec<Value> {
         self.other_frames
@@ -875,15 +888,7 @@ async fn a_hostile_peer_cannot_write_outside_the_download_folder_or_deliver_a_wr
     std::fs::write(&path, "for bob only").unwrap();
     let for_bob = alice.parley().send_file(bob.id(), &path).await.unwrap();
     let thief = Rogue::connect(&server, "trudy", "lobby", alice.id()).await;
-    let probe = thief
-        .manager
-        .open_channel(&thief.victim, "parley-file/1")
-        .await
-        .unwrap();
-    thief
-        .send_json(json!({"t": "file-fetch", "target": for_bob.id, "offset": 0, "channel": probe.id()}))
-        .await;
-    let answer = probe.recv().await.expect("a refusal");
+    let (_probe, answer) = thief.fetch(&for_bob.id, 0).await;
     assert!(String::from_utf8_lossy(&answer.data).contains("unknown_transfer"));
     assert!(!answer.data.windows(3).any(|w| w == b"bob"), "file content leaked");
 
@@ -911,4 +916,45 @@ async fn a_hostile_peer_cannot_write_outside_the_download_folder_or_deliver_a_wr
     .await;
     thief.shutdown().await;
     rogue.shutdown().await;
+}
+
+/// A receiver that gave a run up (its request or the data was lost on a path that never said it
+/// closed) asks again on a new channel: it gets the file, not `busy` for as long as the stale
+/// run waits for acknowledgements that will never come.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_asking_again_for_a_file_still_sending_gets_it_again() {
+    let server = TestServer::start().await;
+    let (alice, _bob) = parley_tests::online_pair(&server).await;
+    let mut receiver = Rogue::connect(&server, "rita", "lobby", alice.id()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("twice.bin");
+    // A few data frames: the first run's channel holds them all unread without holding up
+    // the connection.
+    let content: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&path, &content).unwrap();
+    let sent = alice.parley().send_file(&receiver.user.id, &path).await.unwrap();
+    while !receiver
+        .other_frames
+        .iter()
+        .any(|f| f["t"] == "msg" && f["id"] == sent.id.as_str() && f["file"].is_object())
+    {
+        receiver
+            .next_event("alice's offer", |e| matches!(e, PeerEvent::Frame { .. }))
+            .await;
+    }
+
+    let (first, data) = receiver.fetch(&sent.id, 0).await;
+    assert_eq!(&data.data[..8], &0u64.to_be_bytes(), "the first run starts at 0");
+    // Never acknowledged, never closed: to alice this run is still sending.
+
+    let (second, data) = receiver.fetch(&sent.id, 0).await;
+    assert!(
+        !data.text,
+        "data, not a refusal: {}",
+        String::from_utf8_lossy(&data.data)
+    );
+    assert_eq!(&data.data[..8], &0u64.to_be_bytes());
+    assert_eq!(&data.data[8..], &content[..data.data.len() - 8]);
+    drop((first, second));
+    receiver.shutdown().await;
 }

@@ -3,7 +3,7 @@
 //! server presenting another certificate refused; plain HTTP to another machine only once the
 //! person agreed.
 
-use parley_core::{CoreError, ServerChoice};
+use parley_core::{CoreError, CoreEvent, ServerChoice};
 use parley_signal::test_utils::config;
 use parley_signal::{Config, Database, TlsSource};
 use parley_tests::{open, test_options, Person, TestServer, PASSWORD};
@@ -172,19 +172,28 @@ async fn let_others_join_opens_this_devices_server_by_invite_and_closes_it_again
     assert!(invite.server.ends_with(&format!(":{}", sharing.port)), "{invite:?}");
 
     // Another device joins with the invite alone (over the LAN address, HTTPS, pinned).
-    let guest = Person::register_at(&sharing.invites[0], "guest").await;
+    let mut guest = Person::register_at(&sharing.invites[0], "guest").await;
+    guest.go_online("lobby").await;
     assert_eq!(
         guest.parley().snapshot().server_url.as_deref(),
         Some(invite.server.as_str())
     );
 
-    // The same certificate after turning it off and on: invites handed out stay good.
+    // Asked again while open: the same certificate and port, and the guest stays.
     let again = host.set_sharing(true).await.unwrap().unwrap();
     assert_eq!(again.fingerprint, sharing.fingerprint);
 
-    // Off: the port closes, and a new device can no longer join.
+    // Off: the port closes, a joined device is sent away, and a new one can no longer join.
+    guest.mark();
     host.set_sharing(false).await.unwrap();
     assert!(host.sharing().await.is_none());
+    let why = guest
+        .wait_for("the guest sent away", |e| match e {
+            CoreEvent::Offline { reason } => Some(reason.clone()),
+            _ => None,
+        })
+        .await;
+    assert!(!why.is_empty());
     let late = tempfile::tempdir().unwrap();
     let (other, _e) = open(&late.path().join("p"), test_options(&late.path().join("td"))).await;
     let refused = other
@@ -200,6 +209,10 @@ async fn let_others_join_opens_this_devices_server_by_invite_and_closes_it_again
         .await
         .unwrap_err();
     assert_eq!(refused.code(), "server_unreachable", "{refused}");
+
+    // On again later: the same certificate, so invites handed out before stay good.
+    let reopened = host.set_sharing(true).await.unwrap().unwrap();
+    assert_eq!(reopened.fingerprint, sharing.fingerprint);
     other.shutdown().await;
     host.shutdown().await;
 }

@@ -43,6 +43,8 @@ const MAX_SENDING_PER_PEER: usize = 4;
 const MAX_UNFINISHED_PER_PEER: usize = 256;
 /// How soon a transfer the sender was too busy for is asked for again.
 const BUSY_RETRY: Duration = Duration::from_secs(2);
+/// How long a request for a transfer still sending here waits for that stale run to end.
+const SUPERSEDE_WAIT: Duration = Duration::from_secs(5);
 
 /// Where received files go and which are taken without asking.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -136,6 +138,8 @@ pub(crate) enum Stop {
     CancelledThere,
     /// Signing out or shutting down: stop, keep the state for a resume.
     Shutdown,
+    /// The receiver asked for the same transfer again: this run is stale.
+    Superseded,
 }
 
 struct Running {
@@ -606,7 +610,27 @@ impl Inner {
     }
 
     /// Registers a running outgoing transfer; None when this person has too many running.
-    fn start_sending(&self, user_id: &str, id: &str) -> Option<watch::Receiver<Option<Stop>>> {
+    ///
+    /// A request for a transfer still sending here supersedes that run: a receiver asks again
+    /// only after giving its own run up (its request or the data was lost on a path that never
+    /// reported closing, as under heavy loss), so the old run would only answer `busy` until
+    /// its channel timed out.
+    async fn start_sending(&self, user_id: &str, id: &str) -> Option<watch::Receiver<Option<Stop>>> {
+        let stale = {
+            let running = self.running.lock();
+            running
+                .get(id)
+                .filter(|r| r.user_id == user_id && r.direction == Direction::Outgoing)
+                .map(|r| r.stop.send(Some(Stop::Superseded)))
+                .is_some()
+        };
+        if stale {
+            debug!("asked again for a transfer still sending: the old run stops");
+            let deadline = tokio::time::Instant::now() + SUPERSEDE_WAIT;
+            while self.running.lock().contains_key(id) && tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
         let mut running = self.running.lock();
         let busy = running
             .values()

@@ -29,6 +29,9 @@ const WRITE_QUEUE: usize = 64;
 /// Bytes written between flushes to disk (each flush is acknowledged to the sender and is a
 /// point a resume can start from).
 const SYNC_EVERY: u64 = 16 * 1024 * 1024;
+/// ...or this long, whichever comes first: on a slow link 16 MiB can take minutes, and both
+/// the progress shown and the point a resume starts from move only with flushes.
+const SYNC_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 /// How long the sender has to answer a request before this run counts as interrupted.
 const ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 
@@ -280,7 +283,7 @@ fn open_part(parts: &Path, part: &Path, durable: u64) -> std::io::Result<(File, 
     Ok((file, hasher, start))
 }
 
-/// The writer thread: appends and hashes; every [`SYNC_EVERY`] bytes a flush to disk runs on a
+/// The writer thread: appends and hashes; every [`SYNC_EVERY`] bytes (or [`SYNC_AFTER`]) a flush to disk runs on a
 /// second thread while writing goes on (a flush can take hundreds of milliseconds on a slow
 /// disk, and a writer waiting for it would stall the whole connection), and each flush that
 /// completes is reported durable. A final flush at the end, before the last report.
@@ -314,13 +317,16 @@ fn write_loop(
     });
     let mut at = start;
     let mut requested = start;
+    let mut requested_when = std::time::Instant::now();
     let result: std::io::Result<()> = (|| {
         while let Some(bytes) = data.blocking_recv() {
             file.write_all(&bytes).map_err(|e| fail(e, &written))?;
             hasher.update(&bytes);
             at += bytes.len() as u64;
-            if at - requested >= SYNC_EVERY && flush_tx.try_send(at).is_ok() {
+            let due = at - requested >= SYNC_EVERY || requested_when.elapsed() >= SYNC_AFTER;
+            if due && flush_tx.try_send(at).is_ok() {
                 requested = at;
+                requested_when = std::time::Instant::now();
             }
         }
         Ok(())

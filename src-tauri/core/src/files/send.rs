@@ -96,7 +96,7 @@ pub(super) async fn serve(inner: Arc<Inner>, request: Request) {
             .await;
         return;
     }
-    let Some(stop) = inner.start_sending(&user.id, &id) else {
+    let Some(stop) = inner.start_sending(&user.id, &id).await else {
         refuse(&channel, "busy").await;
         return;
     };
@@ -116,8 +116,10 @@ pub(super) async fn serve(inner: Arc<Inner>, request: Request) {
         .await;
     info!(offset, size = record.file.size, "sending");
     let outcome = stream(&inner, &record, &channel, offset, stop).await;
-    inner.running.lock().remove(&id);
+    // Recorded before the run is forgotten, so that a run superseding this one never has its
+    // state overwritten by this one's ending.
     inner.finish(&record, outcome).await;
+    inner.running.lock().remove(&id);
 }
 
 /// Says why on the channel and leaves closing it to the receiver, so the reason is not cut

@@ -27,10 +27,17 @@ const CERT_SECRET: &str = "this-device-tls-cert";
 const KEY_SECRET: &str = "this-device-tls-key";
 
 impl Parley {
-    /// Opens this device's server to others on the network (or closes it), starting it if need
-    /// be. Fails when another Parley process on this computer hosts it.
+    /// Opens this device's server to others on the network (or closes it, sending away the
+    /// devices that joined through it), starting it if need be. Fails when another Parley
+    /// process on this computer hosts it.
     pub async fn set_sharing(&self, on: bool) -> Result<Option<Sharing>, CoreError> {
         let mut sharing = self.inner.sharing.lock().await;
+        if let (true, Some(open)) = (on, sharing.as_mut()) {
+            // Already open: devices that joined stay; only the invites follow this computer's
+            // addresses, which may have changed since.
+            open.info = describe(open.listener.local_addr().port(), open.listener.fingerprint());
+            return Ok(Some(open.info.clone()));
+        }
         if let Some(open) = sharing.take() {
             drop(open.announcement);
             open.listener.close().await;
