@@ -41,6 +41,8 @@ mod tests {
         out += &export::<parley_core::ReplyPreview>(&config);
         out += &export::<parley_core::TransferState>(&config);
         out += &export::<parley_core::FileTransfer>(&config);
+        out += &export::<parley_core::CallOutcome>(&config);
+        out += &export::<parley_core::CallRecord>(&config);
         out += &export::<parley_core::Message>(&config);
         out += &export::<parley_core::Conversation>(&config);
         out += &export::<parley_core::Page>(&config);
@@ -56,6 +58,13 @@ mod tests {
         out += &export::<parley_core::Sharing>(&config);
         out += &export::<parley_core::Route>(&config);
         out += &export::<parley_core::DiscoveredServer>(&config);
+        out += &export::<parley_core::Party>(&config);
+        out += &export::<parley_core::CallPhase>(&config);
+        out += &export::<parley_core::CallEnd>(&config);
+        out += &export::<parley_core::CallView>(&config);
+        out += &export::<parley_core::SdpKind>(&config);
+        out += &export::<parley_core::CallIceServer>(&config);
+        out += &export::<parley_core::CallSignal>(&config);
         out += &export::<parley_core::CoreEvent>(&config);
         out += &export::<parley_core::StoreKind>(&config);
         out += "\n// The app (src-tauri).\n";

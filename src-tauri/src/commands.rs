@@ -3,8 +3,8 @@
 //! error. The contract is `docs/app-ipc.md`.
 
 use parley_core::{
-    Contact, Conversation, CoreError, Cursor, DiscoveredServer, Message, Page, ProfileUpdate, RoomState, RoomSummary,
-    SafetyNumber, SearchResult, ServerChoice, Sharing, Snapshot, StoreKind, User,
+    CallSignal, CallView, Contact, Conversation, CoreError, Cursor, DiscoveredServer, Message, Page, ProfileUpdate,
+    RoomState, RoomSummary, SafetyNumber, SearchResult, ServerChoice, Sharing, Snapshot, StoreKind, User,
 };
 use tauri::ipc::{InvokeBody, Request, Response};
 use tauri::{AppHandle, Manager, Runtime, State};
@@ -414,10 +414,70 @@ pub fn set_settings<R: Runtime>(
     Ok(saved)
 }
 
-/// What the page found in its webview: logged, and the call path it implies (calls will use it).
+/// What the page found in its webview: logged, with the call path it implies; whether this
+/// device takes calls follows from it.
 #[tauri::command]
-pub fn report_media_caps(caps: MediaCaps) {
-    tracing::info!(?caps, calls = caps.call_path(), "webview media capabilities");
+pub fn report_media_caps(state: State<'_, AppState>, caps: MediaCaps) {
+    tracing::info!(
+        ?caps,
+        calls = caps.call_path(),
+        can_call = caps.can_call(),
+        "webview media capabilities"
+    );
+    state
+        .calls_supported
+        .store(caps.can_call(), std::sync::atomic::Ordering::Relaxed);
+    if let Ok(parley) = state.parley() {
+        parley.set_calls_supported(caps.can_call());
+    }
+}
+
+/// Calls `user_id` (video, or sound only); `call` and `call-signal` events follow.
+#[tauri::command]
+pub async fn start_call(state: State<'_, AppState>, user_id: String, video: bool) -> Result<CallView> {
+    Ok(state.parley()?.start_call(&user_id, video).await?)
+}
+
+/// Answers the call ringing here.
+#[tauri::command]
+pub async fn answer_call(state: State<'_, AppState>, call_id: String) -> Result<()> {
+    Ok(state.parley()?.answer_call(&call_id).await?)
+}
+
+/// Declines the call ringing here.
+#[tauri::command]
+pub async fn decline_call(state: State<'_, AppState>, call_id: String) -> Result<()> {
+    Ok(state.parley()?.decline_call(&call_id).await?)
+}
+
+/// Ends a call: cancel, decline or hang up, as fits its state.
+#[tauri::command]
+pub async fn hang_up(state: State<'_, AppState>, call_id: String) -> Result<()> {
+    Ok(state.parley()?.hang_up(&call_id).await?)
+}
+
+/// The page's description or ICE candidate for the other side of call `call_id`.
+#[tauri::command]
+pub async fn call_signal(state: State<'_, AppState>, call_id: String, signal: CallSignal) -> Result<()> {
+    Ok(state.parley()?.call_signal(&call_id, signal).await?)
+}
+
+/// The page's media connection is up (`failure` null) or failed (`failure` says why).
+#[tauri::command]
+pub async fn call_media_state(state: State<'_, AppState>, call_id: String, failure: Option<String>) -> Result<()> {
+    Ok(state.parley()?.call_media_state(&call_id, failure.as_deref()).await?)
+}
+
+/// What this side sends now: microphone (`audio`) and camera (`video`) on or off.
+#[tauri::command]
+pub async fn set_call_media(state: State<'_, AppState>, call_id: String, audio: bool, video: bool) -> Result<()> {
+    Ok(state.parley()?.set_call_media(&call_id, audio, video).await?)
+}
+
+/// The call going on or ringing, if any (after a reload of the page).
+#[tauri::command]
+pub fn current_call(state: State<'_, AppState>) -> Result<Option<CallView>> {
+    Ok(state.parley()?.current_call())
 }
 
 /// The page shows its first screen. Logs, in milliseconds since the process started, the

@@ -42,6 +42,12 @@ impl MediaCaps {
             (false, false) => "unavailable",
         }
     }
+
+    /// Whether this webview can carry a call today: its own WebRTC and capture. (The WebCodecs
+    /// bridge for webviews without WebRTC is not built yet.)
+    pub fn can_call(&self) -> bool {
+        self.rtc_peer_connection && self.get_user_media
+    }
 }
 
 #[cfg(test)]
@@ -67,11 +73,13 @@ mod tests {
             audio_worklet: true,
         };
         assert_eq!(linux.call_path(), "WebCodecs bridged to Rust WebRTC");
+        assert!(!linux.can_call(), "not until the bridge exists");
         let full = MediaCaps {
             rtc_peer_connection: true,
             ..linux
         };
         assert_eq!(full.call_path(), "webview WebRTC");
+        assert!(full.can_call());
         assert_eq!(MediaCaps::default().call_path(), "unavailable");
     }
 }

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use parley_core::{CoreEvent, Direction, Message, Parley, User};
+use parley_core::{CallOutcome, CallPhase, CoreEvent, Direction, Parley, User};
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 use tauri_plugin_notification::NotificationExt;
 
@@ -47,20 +47,48 @@ pub fn handle_clicks<R: Runtime>(app: &AppHandle<R>) {
 /// Long enough to read in a notification bubble.
 const PREVIEW_CHARS: usize = 160;
 
-/// The message to tell the person about, if any: one that arrived (not one we sent, nor a state
-/// change) while the window is not focused and notifications are on.
-fn worth_notifying(event: &CoreEvent, focused: bool, enabled: impl FnOnce() -> bool) -> Option<&Message> {
-    match event {
-        CoreEvent::Message { message } if message.direction == Direction::Incoming && !focused && enabled() => {
-            Some(message)
-        }
-        _ => None,
-    }
+/// What a notification is about.
+#[derive(Debug, PartialEq, Eq)]
+struct Notice {
+    /// Who it is from (for the title and the avatar), and the conversation a click opens.
+    user_id: String,
+    /// The title when their name is not known.
+    fallback_title: &'static str,
+    text: String,
+}
+
+/// What to tell the person about, if anything: a message that arrived (not one we sent, nor
+/// a state change), a call ringing here, or a call missed — while the window is not focused
+/// and notifications are on.
+fn worth_notifying(event: &CoreEvent, focused: bool, enabled: impl FnOnce() -> bool) -> Option<Notice> {
+    let notice = match event {
+        CoreEvent::Message { message } if message.direction == Direction::Incoming => match &message.call {
+            // Calls answered or declined here were seen as they happened.
+            Some(call) if !matches!(call.outcome, CallOutcome::Missed | CallOutcome::Unsupported) => return None,
+            _ => Notice {
+                user_id: message.conversation_id.clone(),
+                fallback_title: "New message",
+                text: notification_text(message),
+            },
+        },
+        CoreEvent::Call { call } if call.phase == CallPhase::RingingHere => Notice {
+            user_id: call.user_id.clone(),
+            fallback_title: "Incoming call",
+            text: if call.video {
+                "Incoming video call"
+            } else {
+                "Incoming audio call"
+            }
+            .to_owned(),
+        },
+        _ => return None,
+    };
+    (!focused && enabled()).then_some(notice)
 }
 
 pub async fn on_event<R: Runtime>(app: &AppHandle<R>, event: &CoreEvent) {
-    // Most events are not messages: ask the window and the settings only for those that are.
-    if !matches!(event, CoreEvent::Message { .. }) {
+    // Most events are not about anything new: ask the window and the settings only for those.
+    if !matches!(event, CoreEvent::Message { .. } | CoreEvent::Call { .. }) {
         return;
     }
     let focused = app
@@ -68,25 +96,25 @@ pub async fn on_event<R: Runtime>(app: &AppHandle<R>, event: &CoreEvent) {
         .and_then(|w| w.is_focused().ok())
         .unwrap_or(false);
     let state = app.state::<AppState>();
-    let Some(message) = worth_notifying(event, focused, || state.settings.load(app).notifications) else {
+    let Some(notice) = worth_notifying(event, focused, || state.settings.load(app).notifications) else {
         return;
     };
     let parley = state.parley().ok();
     let contact = match &parley {
-        Some(parley) => parley.contact(&message.sender_id).await.ok(),
+        Some(parley) => parley.contact(&notice.user_id).await.ok(),
         None => None,
     };
     let icon = match (&parley, &contact) {
         (Some(parley), Some(user)) => avatar_file(parley, &state.paths.profile, user).await,
         _ => None,
     };
-    let title = contact.map_or_else(|| "New message".to_owned(), |user| user.display_name);
+    let title = contact.map_or_else(|| notice.fallback_title.to_owned(), |user| user.display_name);
     let mut notification = app
         .notification()
         .builder()
         .title(title)
-        .body(preview(&notification_text(message)))
-        .extra(CONVERSATION_KEY, &message.conversation_id);
+        .body(preview(&notice.text))
+        .extra(CONVERSATION_KEY, &notice.user_id);
     if let Some(icon) = icon {
         notification = notification.icon(icon.to_string_lossy());
     }
@@ -140,9 +168,16 @@ pub fn window_title(unread: u32) -> String {
     }
 }
 
-/// What a notification says: the text, or for a file "📎 name" (and whether it waits for a
-/// decision).
+/// What a notification says: the text, for a file "📎 name" (and whether it waits for a
+/// decision), for a call that it was missed.
 fn notification_text(message: &parley_core::Message) -> String {
+    if let Some(call) = &message.call {
+        let kind = if call.video { "video" } else { "audio" };
+        return match call.outcome {
+            CallOutcome::Unsupported => format!("Missed {kind} call: calls are not available in this window yet"),
+            _ => format!("Missed {kind} call"),
+        };
+    }
     match &message.file {
         Some(file) if file.state == parley_core::TransferState::AwaitingAccept => {
             format!("📎 {} — accept this file?", message.body)
@@ -164,7 +199,7 @@ fn preview(body: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use parley_core::DeliveryState;
+    use parley_core::{DeliveryState, Message};
 
     fn message(direction: Direction) -> CoreEvent {
         CoreEvent::Message {
@@ -184,6 +219,7 @@ mod tests {
                 reactions: Vec::new(),
                 reply: None,
                 file: None,
+                call: None,
             },
         }
     }
@@ -210,6 +246,48 @@ mod tests {
             missing: false,
         });
         assert_eq!(notification_text(&message), "📎 holiday.jpg — accept this file?");
+    }
+
+    #[test]
+    fn calls_notify_when_they_ring_and_when_they_were_missed_only() {
+        let CoreEvent::Message { mut message } = message(Direction::Incoming) else {
+            unreachable!()
+        };
+        let with = |outcome| {
+            let mut m = message.clone();
+            m.call = Some(parley_core::CallRecord {
+                video: true,
+                outcome,
+                duration_ms: None,
+            });
+            CoreEvent::Message { message: m }
+        };
+        let missed = worth_notifying(&with(CallOutcome::Missed), false, || true).unwrap();
+        assert_eq!(missed.text, "Missed video call");
+        assert!(worth_notifying(&with(CallOutcome::Answered), false, || true).is_none());
+        assert!(worth_notifying(&with(CallOutcome::Declined), false, || true).is_none());
+        message.call = None;
+
+        let mut call = parley_core::CallView {
+            id: "c".repeat(32),
+            user_id: "bob".into(),
+            outgoing: false,
+            video: false,
+            phase: CallPhase::RingingHere,
+            end: None,
+            remote_audio: true,
+            remote_video: false,
+            started_at: 1,
+            answered_at: None,
+        };
+        let ringing = worth_notifying(&CoreEvent::Call { call: call.clone() }, false, || true).unwrap();
+        assert_eq!(
+            (ringing.user_id.as_str(), ringing.text.as_str()),
+            ("bob", "Incoming audio call")
+        );
+        assert!(worth_notifying(&CoreEvent::Call { call: call.clone() }, true, || true).is_none());
+        call.phase = CallPhase::Active;
+        assert!(worth_notifying(&CoreEvent::Call { call }, false, || true).is_none());
     }
 
     #[test]

@@ -77,6 +77,7 @@ pub fn open<R: Runtime>(app: &AppHandle<R>, recovery_code: Option<&str>) -> Resu
         }
     };
     *lock(&state.problem) = None;
+    parley.set_calls_supported(state.calls_supported.load(std::sync::atomic::Ordering::Relaxed));
     parley.use_file_settings(SettingsStore::file_settings(&state.settings.load(app)));
     let _ = state.parley.set(parley);
 

@@ -28,6 +28,9 @@ pub struct AppState {
     /// How many core events went to the page: each carries its number (`seq`), and so does
     /// every snapshot, so the page can tell which events a snapshot already includes.
     pub events_sent: AtomicU64,
+    /// Whether the page can carry calls (it says so at start, `report_media_caps`); until it
+    /// has, calls to this device are not taken.
+    pub calls_supported: std::sync::atomic::AtomicBool,
 }
 
 /// A poisoned lock only means another command panicked; what it guards is still whole.
@@ -46,6 +49,7 @@ impl AppState {
             started,
             started_at: std::time::SystemTime::now() - started.elapsed(),
             events_sent: AtomicU64::default(),
+            calls_supported: std::sync::atomic::AtomicBool::new(false),
         }
     }
 

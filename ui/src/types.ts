@@ -133,6 +133,20 @@ path: string | null,
  * `path` no longer exists (moved or deleted since).
  */
 missing: boolean, };
+export type CallOutcome = "answered" | "missed" | "declined" | "busy" | "no-answer" | "cancelled" | "unreachable" | "unsupported" | "failed" | "answered-elsewhere" | "declined-elsewhere";
+export type CallRecord = { 
+/**
+ * A video call (false: sound only).
+ */
+video: boolean, 
+/**
+ * How it ended.
+ */
+outcome: CallOutcome, 
+/**
+ * How long it went on once answered, in milliseconds.
+ */
+duration_ms: number | null, };
 export type Message = { 
 /**
  * Chosen by the sender and globally unique, so resends can be recognised.
@@ -194,7 +208,11 @@ reply: ReplyPreview | null,
 /**
  * The file this message carries, if it is a file message (its `body` is then the name).
  */
-file: FileTransfer | null, };
+file: FileTransfer | null, 
+/**
+ * The call this entry records, if it is one (its `body` then says which kind).
+ */
+call: CallRecord | null, };
 export type Conversation = { 
 /**
  * The remote user's id.
@@ -380,6 +398,106 @@ fingerprint: string,
  * The invite made of the two: signing in with it pins that certificate.
  */
 invite: string, };
+export type Party = "me" | "them";
+export type CallPhase = "calling" | "ringing-there" | "ringing-here" | "connecting" | "active" | "ended";
+export type CallEnd = { "kind": "declined", 
+/**
+ * Who declined.
+ */
+by: Party, } | { "kind": "busy" } | { "kind": "no-answer" } | { "kind": "cancelled" } | { "kind": "missed" } | { "kind": "answered-elsewhere" } | { "kind": "declined-elsewhere" } | { "kind": "unreachable" } | { "kind": "unsupported" } | { "kind": "failed", 
+/**
+ * What broke, in words.
+ */
+reason: string, } | { "kind": "hung-up", 
+/**
+ * Who hung up.
+ */
+by: Party, } | { "kind": "merged" };
+export type CallView = { 
+/**
+ * The call's id (every call command names it).
+ */
+id: string, 
+/**
+ * The other person.
+ */
+user_id: string, 
+/**
+ * Placed here (true) or received.
+ */
+outgoing: boolean, 
+/**
+ * A video call (false: sound only).
+ */
+video: boolean, 
+/**
+ * Where it is.
+ */
+phase: CallPhase, 
+/**
+ * How it ended, once [`CallPhase::Ended`].
+ */
+end: CallEnd | null, 
+/**
+ * Whether the other side sends sound / picture now (they muted, or turned the camera off).
+ */
+remote_audio: boolean, 
+/**
+ * See `remote_audio`.
+ */
+remote_video: boolean, 
+/**
+ * Unix milliseconds when it started ringing, and when the media connected (the duration
+ * runs from there).
+ */
+started_at: number, 
+/**
+ * See `started_at`.
+ */
+answered_at: number | null, };
+export type SdpKind = "offer" | "answer";
+export type CallIceServer = { 
+/**
+ * `stun:`/`turn:` URLs of one server.
+ */
+urls: Array<string>, 
+/**
+ * TURN only.
+ */
+username: string | null, 
+/**
+ * TURN only; a secret.
+ */
+credential: string | null, };
+export type CallSignal = { "kind": "start", 
+/**
+ * This side makes the offer.
+ */
+offerer: boolean, 
+/**
+ * For `RTCPeerConnection`'s `iceServers`.
+ */
+ice_servers: Array<CallIceServer>, } | { "kind": "sdp", 
+/**
+ * Offer or answer.
+ */
+sdp_kind: SdpKind, 
+/**
+ * The description.
+ */
+sdp: string, } | { "kind": "ice", 
+/**
+ * The `candidate:` line.
+ */
+candidate: string, 
+/**
+ * `sdpMid`.
+ */
+mid: string | null, 
+/**
+ * `sdpMLineIndex`.
+ */
+mline: number | null, };
 export type CoreEvent = { "event": "online", 
 /**
  * This connection's id (a new one after every reconnect).
@@ -545,7 +663,19 @@ user_id: string,
 /**
  * Typing now.
  */
-active: boolean, } | { "event": "signed-out" } | { "event": "error", 
+active: boolean, } | { "event": "call", 
+/**
+ * The call now.
+ */
+call: CallView, } | { "event": "call-signal", 
+/**
+ * Which call.
+ */
+call_id: string, 
+/**
+ * What to do with its connection.
+ */
+signal: CallSignal, } | { "event": "signed-out" } | { "event": "error", 
 /**
  * Stable, for programs.
  */
@@ -612,7 +742,7 @@ keyring_name: string,
 kernel_keyring_available: boolean, };
 
 // Every command the page may call (src-tauri/src/command_list.rs).
-export const COMMANDS = ['app_info', 'startup_status', 'retry_startup', 'unlock_history', 'recovery_code', 'recovery_code_saved', 'snapshot', 'restore_session', 'sign_in', 'sign_up', 'sign_out', 'room_directory', 'join_room', 'leave_room', 'contacts', 'open_conversation', 'history_page', 'history_after', 'message_cursor', 'send_message', 'edit_message', 'delete_message', 'react', 'mark_read', 'set_typing', 'search', 'update_profile', 'upload_avatar', 'avatar', 'safety_numbers', 'trust_server', 'allow_plain_http', 'set_sharing', 'sharing', 'discover_servers', 'verify_contact', 'accept_identity', 'get_settings', 'set_settings', 'report_media_caps', 'ui_ready', 'open_url', 'set_unread', 'pick_folder', 'pick_files', 'send_files', 'send_pasted_file', 'accept_file', 'decline_file', 'cancel_file', 'resume_file', 'open_file', 'show_file', 'save_file_as', 'picture'] as const;
+export const COMMANDS = ['app_info', 'startup_status', 'retry_startup', 'unlock_history', 'recovery_code', 'recovery_code_saved', 'snapshot', 'restore_session', 'sign_in', 'sign_up', 'sign_out', 'room_directory', 'join_room', 'leave_room', 'contacts', 'open_conversation', 'history_page', 'history_after', 'message_cursor', 'send_message', 'edit_message', 'delete_message', 'react', 'mark_read', 'set_typing', 'search', 'update_profile', 'upload_avatar', 'avatar', 'safety_numbers', 'trust_server', 'allow_plain_http', 'set_sharing', 'sharing', 'discover_servers', 'verify_contact', 'accept_identity', 'get_settings', 'set_settings', 'report_media_caps', 'start_call', 'answer_call', 'decline_call', 'hang_up', 'call_signal', 'call_media_state', 'set_call_media', 'current_call', 'ui_ready', 'open_url', 'set_unread', 'pick_folder', 'pick_files', 'send_files', 'send_pasted_file', 'accept_file', 'decline_file', 'cancel_file', 'resume_file', 'open_file', 'show_file', 'save_file_as', 'picture'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 // Bounds the core and the server enforce, counted in characters (Unicode scalar values:

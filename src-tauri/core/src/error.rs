@@ -93,6 +93,9 @@ pub enum CoreError {
     /// A file could not be sent, accepted, opened or saved.
     #[error(transparent)]
     File(#[from] FileError),
+    /// A call could not be placed, answered or changed.
+    #[error(transparent)]
+    Call(#[from] crate::calls::CallError),
     /// A picture could not be shown (not an image, too large, corrupt).
     #[error("this picture cannot be shown: {0}")]
     Picture(String),
@@ -150,6 +153,7 @@ impl CoreError {
             CoreError::File(FileError::Folder(FolderError::ReadOnly(_))) => "folder_read_only".into(),
             CoreError::File(FileError::History(_)) => "history_error".into(),
             CoreError::Picture(_) => "picture_unavailable".into(),
+            CoreError::Call(e) => e.code().into(),
         }
     }
 

@@ -1,6 +1,7 @@
 //! What the core tells its front ends (the desktop UI, `parley-cli`): one serializable event
 //! stream, in the order things happened.
 
+use crate::calls::{CallSignal, CallView};
 use parley_history::{DeliveryState, Message};
 use parley_peer::Route;
 use parley_protocol::{Peer, User};
@@ -134,8 +135,8 @@ pub enum CoreEvent {
         /// Its conversation.
         conversation_id: String,
     },
-    /// A file is moving: bytes the receiver has stored so far (about every 16 MiB, and when
-    /// a run starts). State changes come as `MessageChanged`.
+    /// A file is moving: bytes the receiver has stored so far (every 16 MiB or every second,
+    /// and when a run starts). State changes come as `MessageChanged`.
     TransferProgress {
         /// The file message.
         id: String,
@@ -160,6 +161,20 @@ pub enum CoreEvent {
         user_id: String,
         /// Typing now.
         active: bool,
+    },
+    /// A call started, rang, was answered, changed (the other side muted) or ended: the whole
+    /// call as it now is. One call at a time; an ended one stays ended.
+    Call {
+        /// The call now.
+        call: CallView,
+    },
+    /// Media negotiation for the page's connection of a call: start it, or apply the other
+    /// side's description or candidate.
+    CallSignal {
+        /// Which call.
+        call_id: String,
+        /// What to do with its connection.
+        signal: CallSignal,
     },
     /// This profile signed out: its session token is gone; history stays.
     SignedOut,

@@ -15,6 +15,7 @@
 
 mod api_client;
 mod backoff;
+mod calls;
 mod chat;
 mod device_identity;
 mod discovery;
@@ -38,6 +39,7 @@ mod test_support;
 mod this_device;
 
 pub use api_client::ApiError;
+pub use calls::{CallEnd, CallError, CallIceServer, CallPhase, CallSignal, CallView, Party, SdpKind};
 pub use chat::{ChatError, FrameError, EDIT_WINDOW_MS, MAX_BODY_CHARS};
 pub use error::CoreError;
 pub use events::CoreEvent;
@@ -54,8 +56,8 @@ pub use this_device::ThisDeviceError;
 
 pub use discovery::DiscoveredServer;
 pub use parley_history::{
-    Conversation, Cursor, DeliveryState, Direction, FileTransfer, HistoryError, InvalidCursor, Message, Page, Reaction,
-    ReplyPreview, TransferState, MAX_PAGE, SNIPPET_MATCH_END, SNIPPET_MATCH_START,
+    CallOutcome, CallRecord, Conversation, Cursor, DeliveryState, Direction, FileTransfer, HistoryError, InvalidCursor,
+    Message, Page, Reaction, ReplyPreview, TransferState, MAX_PAGE, SNIPPET_MATCH_END, SNIPPET_MATCH_START,
 };
 pub use parley_peer::{IceServer, PeerConfig, Route};
 pub use parley_protocol::{Fingerprint, Invite, Peer, ProfileUpdate, RoomSummary, User};

@@ -14,6 +14,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 mod actions;
+mod calls;
 mod checkpoint;
 mod contacts;
 mod encryption;
@@ -33,6 +34,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rusqlite::{Connection, OpenFlags};
 
 pub use actions::PendingAction;
+pub use calls::{CallOutcome, CallRecord};
 pub use encryption::{encrypt_plaintext, is_plaintext, HistoryKey, InvalidKey};
 pub use identities::{IdentityCheck, Observation, PinnedIdentity};
 pub use store::MAX_PAGE;
@@ -556,7 +558,7 @@ impl History {
 mod tests {
     use super::*;
 
-    fn test_key() -> HistoryKey {
+    pub(crate) fn test_key() -> HistoryKey {
         HistoryKey::from_bytes([7; 32])
     }
 

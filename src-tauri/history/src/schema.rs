@@ -153,6 +153,15 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX transfers_by_conversation ON transfers(conversation_id, outgoing, state);
     "#,
+    // 6: calls, as entries of their conversation (the message row holds who and when).
+    r#"
+    CREATE TABLE calls (
+        id          TEXT PRIMARY KEY NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+        video       INTEGER NOT NULL CHECK (video IN (0, 1)),
+        outcome     TEXT NOT NULL,
+        duration_ms INTEGER CHECK (duration_ms >= 0)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -64,6 +64,7 @@ fn message_from_row(row: &Row<'_>, offset: usize) -> rusqlite::Result<Message> {
         reactions: Vec::new(),
         reply: None,
         file: None,
+        call: None,
     })
 }
 
@@ -183,6 +184,8 @@ pub(crate) fn insert_many(
                 Direction::Outgoing => (DeliveryState::Pending, None),
                 Direction::Incoming => (DeliveryState::Received, new.received_at),
             };
+            // A call entry is never sent: it must not be in the outbox.
+            let state = new.call.as_ref().map_or(state, |call| call.state(new.direction));
             let seq: Option<i64> = insert
                 .query_row(
                     params![
@@ -218,9 +221,13 @@ pub(crate) fn insert_many(
                         reactions: Vec::new(),
                         reply: None,
                         file: None,
+                        call: None,
                     };
                     if let Some(file) = &new.file {
                         message.file = Some(super::transfers::insert(&tx, &message, file, now)?);
+                    }
+                    if let Some(call) = &new.call {
+                        message.call = Some(super::calls::insert(&tx, &message, call)?);
                     }
                     InsertOutcome::Inserted(message)
                 }

@@ -279,19 +279,19 @@ fn files_for<'a>(
 /// Adds the transfers of a page's file messages.
 pub(crate) fn decorate(conn: &Connection, messages: &mut [Message]) -> Result<(), HistoryError> {
     let mut files = files_for(conn, messages.iter().map(|m| &m.id))?;
-    for message in messages {
+    for message in messages.iter_mut() {
         message.file = files.remove(&message.id);
     }
-    Ok(())
+    super::calls::decorate(conn, messages)
 }
 
 /// [`decorate`] for search results: a file message is found by its name and shown as a file.
 pub(crate) fn decorate_hits(conn: &Connection, hits: &mut [SearchHit]) -> Result<(), HistoryError> {
     let mut files = files_for(conn, hits.iter().map(|h| &h.message.id))?;
-    for hit in hits {
+    for hit in hits.iter_mut() {
         hit.message.file = files.remove(&hit.message.id);
     }
-    Ok(())
+    super::calls::decorate_hits(conn, hits)
 }
 
 fn base64_encode(bytes: &[u8]) -> String {

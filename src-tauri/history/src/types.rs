@@ -3,6 +3,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use super::calls::CallRecord;
 use super::transfers::{FileTransfer, NewFile};
 
 /// Who wrote a message, from this device's point of view.
@@ -120,6 +121,8 @@ pub struct Message {
     pub reply: Option<ReplyPreview>,
     /// The file this message carries, if it is a file message (its `body` is then the name).
     pub file: Option<FileTransfer>,
+    /// The call this entry records, if it is one (its `body` then says which kind).
+    pub call: Option<CallRecord>,
 }
 
 /// One person's reaction to a message.
@@ -177,6 +180,8 @@ pub struct NewMessage {
     pub reply_to: Option<String>,
     /// The file it carries, stored with it.
     pub file: Option<NewFile>,
+    /// The call it records (stored read, or unread when missed; never sent).
+    pub call: Option<CallRecord>,
 }
 
 impl NewMessage {
@@ -192,6 +197,7 @@ impl NewMessage {
             received_at: None,
             reply_to: None,
             file: None,
+            call: None,
         }
     }
 
@@ -199,6 +205,14 @@ impl NewMessage {
     pub fn replying_to(self, id: Option<&str>) -> NewMessage {
         NewMessage {
             reply_to: id.map(str::to_owned),
+            ..self
+        }
+    }
+
+    /// The same entry, recording a call.
+    pub fn with_call(self, call: CallRecord) -> NewMessage {
+        NewMessage {
+            call: Some(call),
             ..self
         }
     }
@@ -230,6 +244,7 @@ impl NewMessage {
             received_at: Some(received_at),
             reply_to: None,
             file: None,
+            call: None,
         }
     }
 }

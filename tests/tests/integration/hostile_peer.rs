@@ -958,3 +958,65 @@ async fn a_receiver_asking_again_for_a_file_still_sending_gets_it_again() {
     drop((first, second));
     receiver.shutdown().await;
 }
+
+/// Call frames are untrusted input like any other: malformed, stale and out-of-order ones are
+/// dropped, a flood of rings is cut off, and neither chat nor a later honest call suffers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_call_frames_and_ring_floods_change_nothing_but_one_ring() {
+    let server = TestServer::start().await;
+    let mut bob = Person::register(&server, "bob").await; // the victim
+    bob.go_online("lobby").await;
+    let mut rogue = Rogue::connect(&server, "mallory", "lobby", bob.id()).await;
+    bob.mark();
+    let call = |n: u32| format!("{n:032x}");
+
+    // Garbage, an id that is not one, oversized and stale frames, a description before any call.
+    rogue.send(br#"{"t":"call-invite","call":"#).await;
+    rogue
+        .send_json(json!({"t": "call-invite", "call": "../../etc", "video": true, "v": 1}))
+        .await;
+    rogue
+        .send_json(
+            json!({"t": "call-sdp", "call": call(1), "kind": "offer", "sdp": format!("v=0{}", "x".repeat(40_000))}),
+        )
+        .await;
+    rogue
+        .send_json(json!({"t": "call-sdp", "call": call(2), "kind": "offer", "sdp": "v=0\r\n"}))
+        .await;
+    rogue.send_json(json!({"t": "call-hangup", "call": call(3)})).await;
+    rogue
+        .send_json(json!({"t": "call-from-the-future", "call": call(4)}))
+        .await;
+    rogue.canary("c1", "still chatting after garbage").await;
+
+    // A flood of rings: one rings, a few more are answered busy (and kept as missed), the rest
+    // are not even answered.
+    for n in 100..120 {
+        rogue
+            .send_json(json!({"t": "call-invite", "call": call(n), "video": true, "v": 1}))
+            .await;
+    }
+    rogue.canary("c2", "still chatting after the flood").await;
+    let rings =
+        bob.count(|e| matches!(e, CoreEvent::Call { call } if call.phase == parley_core::CallPhase::RingingHere));
+    assert_eq!(rings, 1, "one ring at a time");
+    let missed = bob.count(|e| matches!(e, CoreEvent::Message { message } if message.call.is_some()));
+    assert_eq!(missed, 4, "busy answers (kept as missed) only up to the ring limit");
+    // An answer to the first ring; the rogue's description of the wrong kind is dropped, the
+    // call stays answerable and ends when the rogue hangs up.
+    let ringing = bob.parley().current_call().expect("the first ring");
+    assert_eq!(ringing.id, call(100));
+    bob.parley().answer_call(&ringing.id).await.unwrap();
+    rogue
+        .send_json(json!({"t": "call-sdp", "call": call(100), "kind": "answer", "sdp": "v=0\r\n"}))
+        .await;
+    rogue.send_json(json!({"t": "call-hangup", "call": call(100)})).await;
+    bob.wait_for("the call over", |e| match e {
+        CoreEvent::Call { call } if call.phase == parley_core::CallPhase::Ended => Some(()),
+        _ => None,
+    })
+    .await;
+    assert!(bob.parley().current_call().is_none());
+    rogue.canary("c3", "and after the call").await;
+    rogue.shutdown().await;
+}

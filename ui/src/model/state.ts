@@ -7,6 +7,7 @@ import { transferFinished, type TransferProgress } from './files';
 import { laterState } from './format';
 import { betterRoute, bestRoute } from './route';
 import type {
+  CallView,
   Connection,
   Contact,
   ErrorInfo,
@@ -105,6 +106,8 @@ export type AppState = {
    * speed, where a resumed run started, when it came). Dropped once the transfer is over.
    */
   transfers: Record<string, TransferProgress>;
+  /** The call going on or ringing, as the core last described it; an ended one until dismissed. */
+  call: CallView | null;
 };
 
 export const initialState: AppState = {
@@ -126,6 +129,7 @@ export const initialState: AppState = {
   themePreview: null,
   recoveryCodePending: false,
   transfers: {},
+  call: null,
 };
 
 export type Action =
@@ -486,6 +490,11 @@ function applyEvent(state: AppState, event: CoreEvent, now: number, viewing: str
       };
       return { ...state, transfers: { ...state.transfers, [event.id]: progress } };
     }
+    case 'call':
+      return { ...state, call: event.call };
+    // For the page's media connection (the call controller's business), not for the state.
+    case 'call-signal':
+      return state;
     case 'typing': {
       const typing = { ...state.typing };
       if (event.active) typing[event.user_id] = now + TYPING_TTL_MS;

@@ -31,6 +31,7 @@ export function msg(id: string, seq: number, extra: Partial<Message> = {}): Mess
     reactions: [],
     reply: null,
     file: null,
+    call: null,
     ...extra,
   };
 }

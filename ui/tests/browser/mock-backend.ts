@@ -270,6 +270,7 @@ function store(conversation: string, direction: Message['direction'], body: stri
     reactions: [],
     reply: null,
     file: null,
+    call: null,
   };
   conv(conversation).push(m);
   return m;

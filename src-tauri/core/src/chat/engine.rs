@@ -11,7 +11,10 @@ use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn, Instrument};
 
+mod calls;
+
 use super::protocol::{check_body, ChatFrame, FrameError, CHAT_PROTOCOL_VERSION, MAX_READ_IDS};
+use crate::calls::{CallBook, CallFrame, Timeouts};
 use crate::events::CoreEvent;
 use crate::files::{FileNotice, FileOffer, Transfers};
 use crate::server_link::{LinkEvent, ServerLink};
@@ -120,6 +123,10 @@ struct Inner {
     /// Serialises outbox flushes so two triggers (a new message, a channel opening) never send
     /// the same batch twice in parallel. Resends are harmless, but needless.
     flush: tokio::sync::Mutex<()>,
+    /// This device's calls.
+    calls: Mutex<CallBook>,
+    /// Woken when a call's timers may have changed, so the engine re-arms its timer.
+    call_wake: tokio::sync::Notify,
 }
 
 /// Runs chat for one signed-in profile. Cheap to clone.
@@ -145,6 +152,7 @@ impl ChatEngine {
         let (peer_events, peer_events_rx) = mpsc::unbounded_channel();
         let (notices, notices_rx) = mpsc::unbounded_channel();
         transfers.attach(notices, events.clone()).await;
+        let call_ice_servers = peer_config.ice_servers.iter().map(Into::into).collect();
         let inner = Arc::new(Inner {
             history,
             identity,
@@ -156,6 +164,8 @@ impl ChatEngine {
             transfers,
             state: Mutex::default(),
             flush: tokio::sync::Mutex::new(()),
+            calls: Mutex::new(CallBook::new(Timeouts::default(), call_ice_servers)),
+            call_wake: tokio::sync::Notify::new(),
         });
         let task = tokio::spawn(
             run(inner.clone(), link_events, signals_rx, peer_events_rx, notices_rx)
@@ -271,6 +281,7 @@ impl ChatEngine {
 
     /// Closes every peer connection and the server link.
     pub(crate) async fn shutdown(&self) {
+        self.inner.end_calls("signed out").await;
         self.inner.transfers.detach();
         let task = self.task.lock().take();
         if let Some(task) = task {
@@ -313,7 +324,11 @@ async fn run(
     mut file_notices: UnboundedReceiver<FileNotice>,
 ) {
     loop {
+        let call_deadline = inner.call_deadline();
         tokio::select! {
+            () = sleep_until(call_deadline) => inner.on_call_timer().await,
+            // A call command changed the timers: go round and re-arm.
+            () = inner.call_wake.notified() => {}
             event = link_events.recv() => match event {
                 Some(event) => inner.on_link(event).await,
                 None => break,
@@ -336,6 +351,14 @@ async fn run(
         }
     }
     debug!("server link stream ended");
+}
+
+/// Sleeps until `at`, or for ever when there is nothing to wait for.
+async fn sleep_until(at: Option<std::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
 }
 
 impl Inner {
@@ -561,6 +584,10 @@ impl Inner {
                     debug!(%peer, "frame from a changed identity not accepted yet: dropped");
                     return;
                 }
+                if CallFrame::is_call_frame(&data) {
+                    self.on_call_frame(&peer, &user, &data).await;
+                    return;
+                }
                 match ChatFrame::decode(&data) {
                     Ok(frame) => self.on_frame(&peer, &user, frame).await,
                     Err(FrameError::UnknownType) => debug!(%peer, "ignoring a frame type from a newer version"),
@@ -577,6 +604,7 @@ impl Inner {
                     state.routes.remove(&peer);
                 }
                 debug!(%peer, %reason, "direct channel closed");
+                self.call_device_gone(&peer).await;
                 self.emit(CoreEvent::Disconnected {
                     peer_id: peer.clone(),
                     user_id: user.as_ref().map(|u| u.id.clone()),
@@ -684,6 +712,7 @@ impl Inner {
                     // Their first hello: answer it, since ours may have reached their end before
                     // it was open and been lost (see `State::greeted`); then flush the outbox.
                     self.send_hello(peer).await;
+                    self.call_device_up(peer, &user.id).await;
                     self.deliver(&user.id).await;
                     self.resend_read_receipts(peer, &user.id).await;
                     self.schedule_transfers(&user.id).await;

@@ -10,6 +10,7 @@
 //! history, which answers with no network (`history.rs`).
 
 mod account;
+mod calls;
 mod conversations;
 mod files;
 mod history;
@@ -70,6 +71,8 @@ struct Inner {
     ice_servers: Mutex<Vec<IceServer>>,
     /// Files sent and received; outlives sessions (accepting or cancelling works offline).
     transfers: Transfers,
+    /// Whether the page can take calls (see [`Parley::set_calls_supported`]).
+    calls_supported: std::sync::atomic::AtomicBool,
 }
 
 /// A session the server accepted: its API client (holding the token) and who it is.
@@ -155,6 +158,7 @@ impl Parley {
                 sharing: tokio::sync::Mutex::new(None),
                 ice_servers: Mutex::new(Vec::new()),
                 transfers,
+                calls_supported: std::sync::atomic::AtomicBool::new(true),
             }),
         };
         Ok((parley, receiver))

@@ -335,7 +335,7 @@ impl Parley {
         }
         peer.ice_servers.extend(self.inner.ice_servers.lock().iter().cloned());
         let (link, link_events) = ServerLink::start(api.server(), api.tls(), &token, self.inner.options.timing.clone());
-        Ok(ChatEngine::start(
+        let engine = ChatEngine::start(
             self.inner.history.clone(),
             self.inner.identity.clone(),
             link,
@@ -344,7 +344,9 @@ impl Parley {
             events,
             self.inner.transfers.clone(),
         )
-        .await)
+        .await;
+        engine.set_calls_supported(self.inner.calls_supported.load(std::sync::atomic::Ordering::Relaxed));
+        Ok(engine)
     }
 
     /// Follows the session's state from its events. False once the session is over.
