@@ -301,6 +301,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         return Ok(());
     }
     let (parley, events) = Parley::open(&profile, options)?;
+    // A terminal has no camera or speaker: a call to this device is answered "unsupported"
+    // and shows up as a missed call (the `call` and `message` events say so).
+    parley.set_calls_supported(false);
     if cli.downloads.is_some() || cli.auto_accept.is_some() {
         let defaults = parley.file_settings();
         let settings = FileSettings {

@@ -9,11 +9,13 @@ use parley_peer::PeerId;
 use tracing::{debug, info};
 
 use super::machine::{CallMachine, Effect, Ignored, RemoteSignal, Timeouts};
-use super::models::{CallEnd, CallIceServer, CallSignal, CallView};
+use super::models::{CallEnd, CallIceServer, CallPhase, CallSignal, CallView};
 use super::wire::{CallFrame, CallId, DeclineReason, SdpKind};
 use crate::events::CoreEvent;
 use parley_history::{CallOutcome, CallRecord};
 
+/// Calls remembered after they ended, so a late copy of an invite cannot ring again.
+const REMEMBER_ENDED: usize = 64;
 /// Rings one person may start here per [`RING_WINDOW`]; more are dropped unanswered.
 const MAX_RINGS: usize = 5;
 const RING_WINDOW: Duration = Duration::from_secs(60);
@@ -119,6 +121,8 @@ pub(crate) struct CallBook {
     supported: bool,
     /// For the page's media connections.
     ice_servers: Vec<CallIceServer>,
+    /// The latest calls that ended here, newest last.
+    ended: VecDeque<CallId>,
 }
 
 impl CallBook {
@@ -129,6 +133,7 @@ impl CallBook {
             rings: HashMap::new(),
             supported: true,
             ice_servers,
+            ended: VecDeque::new(),
         }
     }
 
@@ -156,6 +161,18 @@ impl CallBook {
         now: Instant,
         now_ms: i64,
     ) -> Result<(CallView, Vec<Action>), CallError> {
+        // They are calling us right now: calling them back means taking their call.
+        let ringing_from_them = self
+            .calls
+            .values()
+            .find(|e| e.machine.user_id == user_id && e.machine.phase() == CallPhase::RingingHere)
+            .map(|e| e.machine.id.clone());
+        if let Some(theirs) = ringing_from_them {
+            info!(call = %theirs, "calling someone whose call rings here: answered instead");
+            let actions = self.answer(theirs.as_str(), now, now_ms)?;
+            let shown = view(&self.calls[&theirs]);
+            return Ok((shown, actions));
+        }
         if self.busy() {
             return Err(CallError::AlreadyInCall);
         }
@@ -248,6 +265,13 @@ impl CallBook {
         self.command(id, now_ms, |m| m.local_signal(checked))
     }
 
+    fn remember_ended(&mut self, id: &CallId) {
+        self.ended.push_back(id.clone());
+        if self.ended.len() > REMEMBER_ENDED {
+            self.ended.pop_front();
+        }
+    }
+
     fn add(&mut self, machine: CallMachine, now_ms: i64) {
         self.calls.insert(
             machine.id.clone(),
@@ -299,6 +323,10 @@ impl CallBook {
         now_ms: i64,
     ) -> Vec<Action> {
         let id = frame.call().clone();
+        if self.ended.contains(&id) {
+            debug!(call = %id, kind = frame.kind(), "frame about a call that is over: dropped");
+            return Vec::new();
+        }
         if let CallFrame::Invite { video, .. } = frame {
             if !self.calls.contains_key(&id) {
                 return self.invited(from, user_id, id, video, may_ring, now, now_ms);
@@ -362,10 +390,9 @@ impl CallBook {
             info!(call = %id, ours = %ours, "both called at once: theirs stands, answered");
             let mut actions = Vec::new();
             if let Some(entry) = self.calls.get_mut(&ours) {
-                // Their side drops our invite by the same rule; our other devices' rings
-                // stop with the cancel they get from the answer.
-                entry.machine.drop_silently(CallEnd::Merged);
-                actions.extend(self.apply(&ours, vec![Effect::Changed], now_ms));
+                let mut effects = entry.machine.merge_into_theirs(from);
+                effects.push(Effect::Changed);
+                actions.extend(self.apply(&ours, effects, now_ms));
             }
             let (machine, effects) =
                 CallMachine::incoming(id.clone(), user_id, from.clone(), video, now, self.timeouts);
@@ -391,6 +418,7 @@ impl CallBook {
         };
         if let Some(reason) = refusal {
             info!(call = %id, ?reason, "call not taken");
+            self.remember_ended(&id);
             let end = match reason {
                 DeclineReason::Busy => CallEnd::Busy,
                 _ => CallEnd::Unsupported,
@@ -523,6 +551,7 @@ impl CallBook {
         if let Some(end) = entry.machine.end().cloned() {
             let entry = self.calls.remove(id).expect("present");
             info!(call = %id, ?end, "call over");
+            self.remember_ended(id);
             if end != CallEnd::Merged {
                 actions.push(Action::Record(Ended {
                     id: id.clone(),
@@ -553,5 +582,125 @@ fn view(entry: &Entry) -> CallView {
         remote_video: m.remote_video,
         started_at: entry.started_at,
         answered_at: entry.answered_at,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sends(actions: &[Action]) -> Vec<(PeerId, &'static str)> {
+        actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Send(to, frame) => Some((to.clone(), frame.kind())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn invite(id: &CallId) -> CallFrame {
+        CallFrame::Invite {
+            call: id.clone(),
+            video: true,
+            v: 1,
+        }
+    }
+
+    #[test]
+    fn glare_keeps_the_lower_id_and_stops_the_other_devices_ringing_for_ours() {
+        let now = Instant::now();
+        let mut book = CallBook::new(Timeouts::default(), Vec::new());
+        // We call bob's laptop and phone; his laptop calls us at the same moment.
+        let (ours, _) = book
+            .start("bob", true, vec!["laptop".into(), "phone".into()], now, 0)
+            .unwrap();
+        let ours = CallId::try_from(ours.id).unwrap();
+        let lower = CallId::try_from("0".repeat(32)).unwrap();
+        let higher = CallId::try_from("f".repeat(32)).unwrap();
+        let theirs = if ours < higher { higher.clone() } else { lower.clone() };
+        let actions = book.on_frame(&"laptop".into(), "bob", invite(&theirs), true, now, 1);
+        if ours < theirs {
+            assert!(actions.is_empty(), "ours stands; theirs is dropped by their side too");
+            assert_eq!(book.current().unwrap().id, ours.to_string());
+        } else {
+            assert_eq!(
+                sends(&actions),
+                [
+                    ("phone".to_owned(), "call-cancel"),
+                    ("laptop".to_owned(), "call-ringing"),
+                    ("laptop".to_owned(), "call-accept")
+                ],
+                "the phone stops ringing for ours; theirs is answered at once"
+            );
+            let current = book.current().unwrap();
+            assert_eq!(
+                (current.id.as_str(), current.phase),
+                (theirs.as_str(), CallPhase::Connecting)
+            );
+            assert!(
+                !actions.iter().any(|a| matches!(a, Action::Record(_))),
+                "the merged call leaves no entry"
+            );
+        }
+    }
+
+    #[test]
+    fn calling_back_someone_whose_call_rings_here_answers_it() {
+        let now = Instant::now();
+        let mut book = CallBook::new(Timeouts::default(), Vec::new());
+        let theirs = CallId::try_from("b".repeat(32)).unwrap();
+        book.on_frame(&"desk".into(), "ann", invite(&theirs), true, now, 0);
+        let (shown, actions) = book.start("ann", false, vec!["desk".into()], now, 1).unwrap();
+        assert_eq!(
+            (shown.id.as_str(), shown.phase),
+            (theirs.as_str(), CallPhase::Connecting)
+        );
+        assert_eq!(sends(&actions), [("desk".to_owned(), "call-accept")]);
+        assert_eq!(
+            book.start("carl", false, vec!["pc".into()], now, 2).unwrap_err(),
+            CallError::AlreadyInCall
+        );
+    }
+
+    #[test]
+    fn an_invite_for_a_call_that_is_over_never_rings_again() {
+        let now = Instant::now();
+        let mut book = CallBook::new(Timeouts::default(), Vec::new());
+        let id = CallId::try_from("a".repeat(32)).unwrap();
+        book.on_frame(&"desk".into(), "ann", invite(&id), true, now, 0);
+        book.decline(id.as_str(), 1).unwrap();
+        assert!(book.current().is_none());
+        assert!(book
+            .on_frame(&"desk".into(), "ann", invite(&id), true, now, 2)
+            .is_empty());
+        assert!(book.current().is_none());
+    }
+
+    #[test]
+    fn rings_only_from_people_who_may_ring_and_not_too_often() {
+        let now = Instant::now();
+        let mut book = CallBook::new(Timeouts::default(), Vec::new());
+        let id = |n: u8| CallId::try_from(format!("{n:02x}").repeat(16)).unwrap();
+        assert!(book
+            .on_frame(&"x".into(), "stranger", invite(&id(1)), false, now, 0)
+            .is_empty());
+        assert!(book.current().is_none(), "a stranger does not ring");
+        let mut answered = 0;
+        for n in 2..20 {
+            answered += usize::from(
+                !book
+                    .on_frame(&"d".into(), "ann", invite(&id(n)), true, now, 0)
+                    .is_empty(),
+            );
+        }
+        assert_eq!(
+            answered, MAX_RINGS,
+            "one rings, the others are answered busy, up to the limit"
+        );
+        // A minute later she may ring again (and gets busy: the first still rings).
+        let later = now + RING_WINDOW;
+        let actions = book.on_frame(&"d".into(), "ann", invite(&id(30)), true, later, 0);
+        assert_eq!(sends(&actions), [("d".to_owned(), "call-decline")]);
     }
 }

@@ -314,9 +314,17 @@ impl CallMachine {
         effects
     }
 
-    /// Ends without telling anyone (the other side already knows, or glare).
-    pub(crate) fn drop_silently(&mut self, end: CallEnd) {
-        self.phase = Phase::Ended(end);
+    /// Glare: this unanswered call gives way to the one `device` placed to us at the same
+    /// moment. That device drops ours by the same rule; the callee's other devices, ringing
+    /// for ours, are told it was answered elsewhere (it was: on that device's side).
+    pub(crate) fn merge_into_theirs(&mut self, device: &PeerId) -> Vec<Effect> {
+        if !self.is_unanswered_outgoing() {
+            return Vec::new();
+        }
+        self.devices.retain(|d| d != device);
+        let mut effects = self.cancel_all(CancelReason::AnsweredElsewhere, CallEnd::Merged);
+        effects.retain(|e| *e != Effect::Changed);
+        effects
     }
 
     /// The page's media connection is up: the call is on.

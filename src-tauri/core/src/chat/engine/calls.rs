@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use tracing::{debug, info, warn};
 
 use super::{ChatEngine, Inner};
-use crate::calls::{Action, CallError, CallFrame, CallSignal, CallView, Ended};
+use crate::calls::{Action, CallError, CallFrame, CallPhase, CallSignal, CallView, Ended};
 use crate::events::CoreEvent;
 use parley_history::{InsertOutcome, NewMessage};
 use parley_peer::PeerId;
@@ -24,9 +24,13 @@ impl ChatEngine {
         if me.id == user_id {
             return Err(CallError::ToSelf);
         }
-        if let Some(current) = self.inner.calls.lock().current() {
-            debug!(call = %current.id, "already in a call");
-            return Err(CallError::AlreadyInCall);
+        let current = self.inner.calls.lock().current();
+        if let Some(current) = current {
+            // Calling back someone whose call rings here takes their call (the book does it).
+            if !(current.user_id == user_id && current.phase == CallPhase::RingingHere) {
+                debug!(call = %current.id, "already in a call");
+                return Err(CallError::AlreadyInCall);
+            }
         }
         // Every device of theirs rings, so every one gets a channel; the call starts with
         // those open now (or soon), the others join while it rings.
