@@ -57,7 +57,10 @@ impl Identity {
         &self.device
     }
 
-    pub(crate) fn sign(&self, message: &[u8]) -> [u8; 64] {
+    /// Signs `message` with this device's key. Callers put a context string of their own in
+    /// front (the handshake does, relayed call frames do), so a signature made for one purpose
+    /// never verifies for another.
+    pub fn sign(&self, message: &[u8]) -> [u8; 64] {
         self.key.sign(message).to_bytes()
     }
 }
@@ -97,7 +100,7 @@ impl IdentityKey {
 
     /// Whether `signature` is this key's over `message`. Strict: no malleable or small-order
     /// signatures and keys.
-    pub(crate) fn verifies(&self, message: &[u8], signature: &[u8; 64]) -> bool {
+    pub fn verifies(&self, message: &[u8], signature: &[u8; 64]) -> bool {
         let Ok(key) = VerifyingKey::from_bytes(&self.0) else {
             return false;
         };

@@ -25,6 +25,9 @@ use tokio::task::JoinHandle;
 /// A signed-in account that speaks the peer protocol properly and the chat protocol not at all.
 struct Rogue {
     user: User,
+    /// Its device key and its peer id now (for frames it signs itself).
+    identity: Arc<Identity>,
+    peer_id: String,
     manager: PeerManager,
     link: Arc<BareLink>,
     events: UnboundedReceiver<PeerEvent>,
@@ -75,7 +78,13 @@ impl Rogue {
         let (signals, mut outgoing) = unbounded_channel();
         let (peer_events, events) = unbounded_channel();
         let identity = Arc::new(Identity::generate(name));
-        let manager = PeerManager::new(peer_id, identity, PeerConfig::loopback(), signals, peer_events);
+        let manager = PeerManager::new(
+            peer_id.clone(),
+            identity.clone(),
+            PeerConfig::loopback(),
+            signals,
+            peer_events,
+        );
         let relay_out = {
             let link = link.clone();
             tokio::spawn(async move {
@@ -100,6 +109,8 @@ impl Rogue {
         manager.connect(&victim_peer).await.expect("rogue connects");
         let mut rogue = Rogue {
             user: auth.user,
+            identity,
+            peer_id,
             manager,
             link,
             events,
@@ -1018,5 +1029,78 @@ async fn hostile_call_frames_and_ring_floods_change_nothing_but_one_ring() {
     .await;
     assert!(bob.parley().current_call().is_none());
     rogue.canary("c3", "and after the call").await;
+    rogue.shutdown().await;
+}
+
+impl Rogue {
+    /// A call frame relayed through the server the way `docs/call-protocol.md` says, signed by
+    /// `signer` (the rogue's own key unless it forges) as device `device`.
+    fn relay_call_frame(&self, frame: &Value, signer: &Identity, device: &str, at: i64) {
+        use base64::Engine as _;
+        let frame = frame.to_string();
+        let mut signed = b"parley-call-relay/1\n".to_vec();
+        for part in [
+            self.peer_id.as_str(),
+            self.victim.as_str(),
+            &at.to_string(),
+            frame.as_str(),
+        ] {
+            signed.extend_from_slice(part.as_bytes());
+            signed.push(b'\n');
+        }
+        let sig = base64::engine::general_purpose::STANDARD.encode(signer.sign(&signed));
+        self.link.send(ClientFrame::Signal {
+            to: self.victim.clone(),
+            data: json!({"relay": "call/1", "frame": frame, "device": device, "at": at, "sig": sig}),
+        });
+    }
+}
+
+/// When no data channel can carry a call's frames, the server relays them — but it cannot make
+/// one up: only frames signed by a device key pinned when the devices met directly are taken.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn call_frames_through_the_server_ring_only_when_signed_by_a_device_met_before() {
+    let server = TestServer::start().await;
+    let mut bob = Person::register(&server, "bob").await;
+    bob.go_online("lobby").await;
+    // The rogue connects once, so bob pins its device key (the handshake proves it).
+    let rogue = Rogue::connect(&server, "mallory", "lobby", bob.id()).await;
+    let device = rogue.identity.device().to_owned();
+    bob.mark();
+    let now = parley_history::now_ms();
+    let invite = |n: u32| json!({"t": "call-invite", "call": format!("{n:032x}"), "video": false, "v": 1});
+
+    // Forged: someone else's key claiming the rogue's device; a device never met; a replay.
+    let impostor = Identity::generate(&device);
+    rogue.relay_call_frame(&invite(1), &impostor, &device, now);
+    rogue.relay_call_frame(&invite(2), &impostor, "never-met", now);
+    rogue.relay_call_frame(&invite(3), &rogue.identity, &device, now - 10 * 60 * 1000);
+    // Genuine: rings.
+    rogue.relay_call_frame(&invite(4), &rogue.identity, &device, now);
+    let ringing = bob
+        .wait_for("a call through the server", |e| match e {
+            CoreEvent::Call { call } if call.phase == parley_core::CallPhase::RingingHere => Some(call.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(ringing.id, format!("{:032x}", 4), "only the signed, fresh one rings");
+    assert!(!ringing.video);
+    let rings =
+        bob.count(|e| matches!(e, CoreEvent::Call { call } if call.phase == parley_core::CallPhase::RingingHere));
+    assert_eq!(rings, 1);
+    // A signed cancel through the server ends it as missed.
+    rogue.relay_call_frame(
+        &json!({"t": "call-cancel", "call": format!("{:032x}", 4), "reason": "cancelled"}),
+        &rogue.identity,
+        &device,
+        now,
+    );
+    let end = bob
+        .wait_for("the call missed", |e| match e {
+            CoreEvent::Call { call } if call.phase == parley_core::CallPhase::Ended => call.end.clone(),
+            _ => None,
+        })
+        .await;
+    assert_eq!(end, parley_core::CallEnd::Missed);
     rogue.shutdown().await;
 }

@@ -234,12 +234,16 @@ impl CallMachine {
         self.devices.contains(peer)
     }
 
-    /// Another device of the callee came online while it rings: it rings too.
+    /// A device of the callee has a channel now while it rings: it rings too — or again, if
+    /// its invite went through the server and may not have been taken (it is taken only from
+    /// a device met directly before); a device already ringing just says so again.
     pub(crate) fn add_device(&mut self, peer: PeerId) -> Vec<Effect> {
-        if !matches!(self.phase, Phase::Calling { .. }) || self.devices.contains(&peer) {
+        if !matches!(self.phase, Phase::Calling { .. }) {
             return Vec::new();
         }
-        self.devices.push(peer.clone());
+        if !self.devices.contains(&peer) {
+            self.devices.push(peer.clone());
+        }
         vec![Effect::Send(peer, self.invite())]
     }
 
@@ -896,7 +900,11 @@ mod tests {
         let t0 = Instant::now();
         let mut call = ringing_there(t0);
         assert_eq!(sent(&call.add_device(dev("tablet"))), [(dev("tablet"), "call-invite")]);
-        assert!(call.add_device(dev("tablet")).is_empty(), "once");
+        assert_eq!(
+            sent(&call.add_device(dev("tablet"))),
+            [(dev("tablet"), "call-invite")],
+            "again over its new channel"
+        );
         call.on_frame(&dev("tablet"), frame("accept", &id(1)), t0).unwrap();
         assert!(call.add_device(dev("watch")).is_empty(), "not once answered");
     }

@@ -6,10 +6,12 @@
 mod book;
 mod machine;
 mod models;
+mod relay;
 mod wire;
 
 pub use book::CallError;
 pub(crate) use book::{Action, CallBook, Ended};
 pub(crate) use machine::Timeouts;
 pub use models::{CallEnd, CallIceServer, CallPhase, CallSignal, CallView, Party, SdpKind};
+pub(crate) use relay::{RelayError, Relayed};
 pub(crate) use wire::CallFrame;

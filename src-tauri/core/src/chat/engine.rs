@@ -518,6 +518,10 @@ impl Inner {
     /// A relayed negotiation message: the server vouches for who sent it.
     async fn on_signal(&self, from: PeerId, user: User, data: serde_json::Value) {
         self.remember(&from, &user).await;
+        if let Some(relayed) = crate::calls::Relayed::parse(&data) {
+            self.on_relayed_call(&from, &user, relayed).await;
+            return;
+        }
         let signal: PeerSignal = match serde_json::from_value(data) {
             Ok(signal) => signal,
             Err(e) => {

@@ -7,14 +7,16 @@ use std::time::{Duration, Instant};
 use tracing::{debug, info, warn};
 
 use super::{ChatEngine, Inner};
-use crate::calls::{Action, CallError, CallFrame, CallPhase, CallSignal, CallView, Ended};
+use crate::calls::{Action, CallError, CallFrame, CallPhase, CallSignal, CallView, Ended, RelayError, Relayed};
 use crate::events::CoreEvent;
 use parley_history::{InsertOutcome, NewMessage};
-use parley_peer::PeerId;
+use parley_peer::{IdentityKey, PeerId, PeerManager};
 use parley_protocol::User;
 
-/// How long placing a call waits for a first channel to the person's devices.
-const REACH_WAIT: Duration = Duration::from_secs(10);
+/// How long placing a call waits for a first channel to the person's devices before it rings
+/// them through the server (signed) instead: long enough for a channel on a usable network,
+/// short enough not to keep the caller waiting.
+const REACH_WAIT: Duration = Duration::from_secs(2);
 const REACH_POLL: Duration = Duration::from_millis(50);
 
 impl ChatEngine {
@@ -37,9 +39,16 @@ impl ChatEngine {
         let online = self.inner.connect_devices(user_id).await;
         let deadline = tokio::time::Instant::now() + REACH_WAIT;
         let mut devices = self.inner.open_devices(user_id);
-        while online > 0 && devices.is_empty() && tokio::time::Instant::now() < deadline {
+        while online.len() > devices.len() && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(REACH_POLL).await;
             devices = self.inner.open_devices(user_id);
+        }
+        // The rest ring through the server; their channels may still open, and then carry
+        // the call from there on.
+        for device in online {
+            if !devices.contains(&device) {
+                devices.push(device);
+            }
         }
         let (view, actions) =
             self.inner
@@ -126,9 +135,39 @@ impl Inner {
                 return;
             }
         };
+        self.take_call_frame(peer, user, frame).await;
+    }
+
+    /// A call frame relayed by the server from `from`, a device of `user`: taken only if that
+    /// device's pinned key signed it for us.
+    pub(super) async fn on_relayed_call(&self, from: &PeerId, user: &User, relayed: Result<Relayed, RelayError>) {
+        let opened = async {
+            let relayed = relayed?;
+            let pinned = self.history.identities(&user.id).await.unwrap_or_default();
+            let key = pinned
+                .iter()
+                .find(|p| p.device == relayed.device && p.pending.is_none())
+                .map(|p| IdentityKey(p.key))
+                .ok_or_else(|| RelayError::Unknown(relayed.device.clone()))?;
+            let local = self.manager().map(|m| m.local_id().clone()).unwrap_or_default();
+            relayed.open(&key, from, &local, parley_history::now_ms())
+        };
+        let frame = match opened.await {
+            Ok(frame) => frame,
+            Err(e) => {
+                warn!(%from, error = %e, "relayed call frame refused");
+                return;
+            }
+        };
+        debug!(%from, kind = frame.kind(), "call frame through the server");
+        self.take_call_frame(from, user, frame).await;
+    }
+
+    /// A checked call frame from `from`, whichever way it came.
+    async fn take_call_frame(&self, from: &PeerId, user: &User, frame: CallFrame) {
         let may_ring = self.may_ring(&user.id).await;
         let actions = self.calls.lock().on_frame(
-            peer,
+            from,
             &user.id,
             frame,
             may_ring,
@@ -186,13 +225,26 @@ impl Inner {
             match action {
                 Action::Send(peer, frame) => {
                     let kind = frame.kind();
-                    match &manager {
-                        Some(manager) => {
-                            if let Err(e) = manager.send(&peer, frame.encode()).await {
-                                debug!(%peer, kind, error = %e, "call frame not sent");
-                            }
+                    let Some(manager) = &manager else {
+                        debug!(%peer, kind, "call frame not sent: offline");
+                        continue;
+                    };
+                    if self.channel_open(manager, &peer) {
+                        if let Err(e) = manager.send(&peer, frame.encode()).await {
+                            debug!(%peer, kind, error = %e, "call frame not sent");
                         }
-                        None => debug!(%peer, kind, "call frame not sent: offline"),
+                        continue;
+                    }
+                    // No channel to that device (yet): through the server, signed.
+                    let sealed = Relayed::seal(
+                        &self.identity,
+                        manager.local_id(),
+                        &peer,
+                        parley_history::now_ms(),
+                        &frame,
+                    );
+                    if let Err(e) = self.link.signal(&peer, sealed.to_value()) {
+                        debug!(%peer, kind, error = %e, "call frame not relayed");
                     }
                 }
                 Action::Emit(event) => self.emit(*event),
@@ -238,6 +290,12 @@ impl Inner {
         }
     }
 
+    /// Whether call frames can go to `peer` over its chat channel.
+    fn channel_open(&self, manager: &PeerManager, peer: &PeerId) -> bool {
+        let state = self.state();
+        state.greeted.contains(peer) && !state.held.contains(peer) && manager.is_open(peer)
+    }
+
     /// Devices of `user_id` whose chat channel is open, greeted and not held.
     fn open_devices(&self, user_id: &str) -> Vec<PeerId> {
         let state = self.state();
@@ -259,13 +317,13 @@ impl Inner {
         peers
     }
 
-    /// Starts a channel to each of `user_id`'s online devices that has none; returns how many
-    /// devices of theirs are online.
-    async fn connect_devices(&self, user_id: &str) -> usize {
-        let (manager, peers) = {
+    /// Starts a channel to each of `user_id`'s online devices that has none; returns their
+    /// online devices.
+    async fn connect_devices(&self, user_id: &str) -> Vec<PeerId> {
+        let (manager, mut peers) = {
             let state = self.state();
             let Some(manager) = state.manager.clone() else {
-                return 0;
+                return Vec::new();
             };
             let peers: Vec<PeerId> = state
                 .peer_users
@@ -283,6 +341,7 @@ impl Inner {
                 debug!(%peer, error = %e, "could not start a connection for a call");
             }
         }
-        peers.len()
+        peers.sort();
+        peers
     }
 }
