@@ -291,4 +291,7 @@ async fn a_device_that_cannot_take_calls_answers_unsupported_and_keeps_a_missed_
         parley_core::DeliveryState::Received,
         "shown as a missed call"
     );
+    // And it cannot place one either, with the reason.
+    let refused = bob.parley().start_call(alice.id(), false).await.unwrap_err();
+    assert_eq!(refused.code(), "calls_unavailable", "{refused}");
 }

@@ -38,6 +38,9 @@ pub enum CallError {
     /// The callee is the caller.
     #[error("calling yourself is not possible")]
     ToSelf,
+    /// This device's window cannot carry a call.
+    #[error("calls are not available in this window yet: its web view has no WebRTC")]
+    Unavailable,
     /// The page's description or candidate is out of bounds or of the wrong kind.
     #[error("{0}")]
     InvalidSignal(&'static str),
@@ -52,6 +55,7 @@ impl CallError {
             CallError::NoSuchCall => "no_such_call",
             CallError::NotNow(_) => "call_not_now",
             CallError::ToSelf => "call_to_self",
+            CallError::Unavailable => "calls_unavailable",
             CallError::InvalidSignal(_) => "invalid_call_signal",
         }
     }
@@ -172,6 +176,9 @@ impl CallBook {
             let actions = self.answer(theirs.as_str(), now, now_ms)?;
             let shown = view(&self.calls[&theirs]);
             return Ok((shown, actions));
+        }
+        if !self.supported {
+            return Err(CallError::Unavailable);
         }
         if self.busy() {
             return Err(CallError::AlreadyInCall);
