@@ -41,6 +41,7 @@ pub use parley_signal;
 pub mod app;
 pub mod bare_link;
 pub mod hostile_server;
+pub mod lab_apps;
 pub mod netlab;
 pub mod webdriver;
 
