@@ -7,6 +7,8 @@ import { invoke } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
 import type {
   AppInfo,
+  CallSignal,
+  CallView,
   Contact,
   Conversation,
   Command,
@@ -113,6 +115,21 @@ export const api = {
   setSettings: (settings: Settings, iceCredentials?: IceCredential[]) =>
     call<Settings>('set_settings', { settings, iceCredentials }),
   reportMediaCaps: (caps: MediaCaps) => call<void>('report_media_caps', { caps }),
+  // Calls (docs/call-protocol.md): `call` and `call-signal` events follow each of these.
+  /** Rings every online device of `userId`; video, or sound only. */
+  startCall: (userId: string, video: boolean) => call<CallView>('start_call', { userId, video }),
+  answerCall: (callId: string) => call<null>('answer_call', { callId }),
+  declineCall: (callId: string) => call<null>('decline_call', { callId }),
+  /** Cancels (ringing there), declines (ringing here) or hangs up (answered). */
+  hangUp: (callId: string) => call<null>('hang_up', { callId }),
+  /** Our description (the caller offers, the callee answers) or ICE candidate, for the other side. */
+  callSignal: (callId: string, signal: CallSignal) => call<null>('call_signal', { callId, signal }),
+  /** The page's media connection is up (null: the call becomes active) or failed (why, in words). */
+  callMediaState: (callId: string, failure: string | null) => call<null>('call_media_state', { callId, failure }),
+  /** What this side sends now (muted, camera off): the other side is told. */
+  setCallMedia: (callId: string, audio: boolean, video: boolean) => call<null>('set_call_media', { callId, audio, video }),
+  /** The call going on or ringing (after a reload), if any. */
+  currentCall: () => call<CallView | null>('current_call'),
   /** The first screen is on display (the app logs the time since start: the footprint benchmark's first paint). */
   uiReady: (firstContentfulPaint: number | null) => call<void>('ui_ready', { firstContentfulPaint }),
   /** Opens an http(s) or mailto URL in the system's browser or mail app (never in this window). */

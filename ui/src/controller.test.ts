@@ -461,4 +461,44 @@ describe('Controller', () => {
     expect(fake.of('cancelFile')).toEqual([['bob', 'f0']]);
     expect(store.get().open?.messages.find((m) => m.id === 'f0')?.file?.state).toBe('cancelled');
   });
+  it('calls: start_call goes into the store at once; call-signal events go to their listeners as they came; the current call is loaded', async () => {
+    const view = { id: 'c1', user_id: 'bob', outgoing: true, video: true, phase: 'calling', end: null, remote_audio: true, remote_video: true, started_at: 1, answered_at: null } as const;
+    const { ctl, store, fake } = await setup(true, true, {
+      startCall: () => view,
+      currentCall: () => ({ ...view, phase: 'active', answered_at: 2 }),
+      callSignal: () => null,
+    });
+    // The event overtook the command's answer: the answer does not take the call back.
+    ctl.handleEvent({ event: 'call', call: { ...view, phase: 'ringing-there' } });
+    expect(await ctl.startCall('bob', true)).toEqual(view);
+    expect(store.get().call?.phase).toBe('ringing-there');
+    expect(fake.of('startCall')).toEqual([['bob', true]]);
+
+    const heard: unknown[] = [];
+    const stop = ctl.onCallSignal((id, signal) => heard.push([id, signal]));
+    ctl.onCallSignal(() => {
+      throw new Error('a broken listener');
+    });
+    ctl.handleEvent({ event: 'call-signal', call_id: 'c1', signal: { kind: 'start', offerer: true, ice_servers: [] } });
+    stop();
+    ctl.handleEvent({ event: 'call-signal', call_id: 'c1', signal: { kind: 'ice', candidate: '', mid: null, mline: null } });
+    expect(heard).toEqual([['c1', { kind: 'start', offerer: true, ice_servers: [] }]]);
+
+    await ctl.sendCallSignal('c1', { kind: 'ice', candidate: '', mid: null, mline: null });
+    expect(fake.of('callSignal')).toEqual([['c1', { kind: 'ice', candidate: '', mid: null, mline: null }]]);
+    expect((await ctl.loadCurrentCall())?.phase).toBe('active');
+    expect(store.get().call?.phase).toBe('active');
+    ctl.handleEvent({ event: 'call', call: { ...view, phase: 'ended', end: { kind: 'hung-up', by: 'them' } } });
+    ctl.dismissCall('c1');
+    expect(store.get().call).toBeNull();
+  });
+
+  it('calls are supported where the webview has WebRTC and a camera/microphone API', async () => {
+    const { ctl } = await setup(true, true, { reportMediaCaps: () => undefined });
+    expect(ctl.callsSupported).toBe(false);
+    ctl.reportMediaCaps({ rtc_peer_connection: true, get_user_media: true, web_codecs: false, audio_worklet: false });
+    expect(ctl.callsSupported).toBe(true);
+    ctl.reportMediaCaps({ rtc_peer_connection: false, get_user_media: true, web_codecs: true, audio_worklet: true });
+    expect(ctl.callsSupported).toBe(false);
+  });
 });

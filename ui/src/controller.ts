@@ -8,7 +8,7 @@ import { api as backend, type Api } from './api';
 import { errorText, toCoreError } from './model/errors';
 import { openableUrl } from './model/links';
 import { displayName, isSignedIn, totalUnread, unknownUserIds, type Nav, type Panel, type Store } from './model/state';
-import type { AppInfo, CoreEvent, DiscoveredServer, ErrorInfo, IceCredential, MediaCaps, Message, SafetyNumber, SearchResult, ServerChoice, Settings, Sharing, Snapshot, StartupStatus, StoreKind, Theme, User } from './types';
+import type { AppInfo, CallSignal, CallView, CoreEvent, DiscoveredServer, ErrorInfo, IceCredential, MediaCaps, Message, SafetyNumber, SearchResult, ServerChoice, Settings, Sharing, Snapshot, StartupStatus, StoreKind, Theme, User } from './types';
 
 /** A value the app numbered (`Numbered<T>`), or one a test made without a number. */
 type Stamped<T> = T & { seq?: number };
@@ -48,6 +48,8 @@ export class Controller {
   private contactsRefresh: Promise<void> | null = null;
   /** The unread total the backend was last told (the window's title and badge). */
   private unreadShown = 0;
+  /** Who hears the `call-signal` events (the call engine): not state, so not in the store. */
+  private readonly callSignalListeners = new Set<(callId: string, signal: unknown) => void>();
   private readonly api: Api;
   private readonly isWide: () => boolean;
   private readonly isFocused: () => boolean;
@@ -337,6 +339,20 @@ export class Controller {
         // The contact's last message and unread count may have been the one removed.
         void this.refreshContacts();
         break;
+      case 'call':
+        // Someone the contact list doesn't know yet rings: their name and picture are needed.
+        if (!after.contacts.some((c) => c.user.id === event.call.user_id)) void this.refreshContacts();
+        break;
+      case 'call-signal':
+        // As it came: the listener checks it (a peer chose what is in it).
+        for (const listener of [...this.callSignalListeners]) {
+          try {
+            listener(event.call_id, event.signal);
+          } catch {
+            /* one listener's failure does not stop the events */
+          }
+        }
+        break;
       case 'message': {
         const conv = event.message.conversation_id;
         if (!after.contacts.some((c) => c.user.id === conv)) void this.refreshContacts();
@@ -347,6 +363,70 @@ export class Controller {
         break;
     }
     if (unknownUserIds(after).length > 0 && after.rooms !== before.rooms) void this.refreshContacts();
+  }
+
+  // --- calls -----------------------------------------------------------------------------
+
+  /** Whether this window can place and take calls: its webview has WebRTC and a camera/microphone API. */
+  get callsSupported(): boolean {
+    return this.caps !== null && this.caps.rtc_peer_connection && this.caps.get_user_media;
+  }
+
+  /** Calls `listener` with every `call-signal` event's call id and (unchecked) signal; returns the way to stop. */
+  onCallSignal(listener: (callId: string, signal: unknown) => void): () => void {
+    this.callSignalListeners.add(listener);
+    return () => this.callSignalListeners.delete(listener);
+  }
+
+  /** Calls `userId` (video, or sound only); the store has the call at once, its events follow. */
+  async startCall(userId: string, video: boolean): Promise<CallView> {
+    const call = await this.api.startCall(userId, video);
+    this.store.dispatch({ type: 'call', call });
+    return call;
+  }
+
+  async answerCall(callId: string): Promise<void> {
+    await this.api.answerCall(callId);
+  }
+
+  async declineCall(callId: string): Promise<void> {
+    await this.api.declineCall(callId);
+  }
+
+  /** Cancels, declines or hangs up, as fits where the call is. */
+  async hangUp(callId: string): Promise<void> {
+    await this.api.hangUp(callId);
+  }
+
+  /** Our description or ICE candidate for the other side of the call. */
+  async sendCallSignal(callId: string, signal: CallSignal): Promise<void> {
+    await this.api.callSignal(callId, signal);
+  }
+
+  /** The media connection is up (`failure` null: the call becomes active) or failed (why, in words). */
+  async callMediaState(callId: string, failure: string | null): Promise<void> {
+    await this.api.callMediaState(callId, failure);
+  }
+
+  /** What we send now (microphone, camera): the other side's screen says so. */
+  async setCallMedia(callId: string, audio: boolean, video: boolean): Promise<void> {
+    await this.api.setCallMedia(callId, audio, video);
+  }
+
+  /** The call going on or ringing when the page (re)starts, into the store; null when there is none. */
+  async loadCurrentCall(): Promise<CallView | null> {
+    try {
+      const call = await this.api.currentCall();
+      if (call !== null) this.store.dispatch({ type: 'call', call });
+      return call;
+    } catch {
+      return null;
+    }
+  }
+
+  /** The person closed how the call ended. */
+  dismissCall(callId: string): void {
+    this.store.dispatch({ type: 'call-dismiss', id: callId });
   }
 
   // --- rooms -----------------------------------------------------------------------------

@@ -1,8 +1,10 @@
+import { CallEngine } from './calls/engine';
+import { DevicePrefs } from './calls/device-prefs';
 import { Controller } from './controller';
 import { el } from './views/dom';
 import { describeError, errorText } from './model/errors';
 import { createStore, isSignedIn, totalUnread, windowTitle, type AppState } from './model/state';
-import { detectMediaCaps, inDesktopWindow, systemDark, wideLayout, windowInView } from './platform';
+import { detectMediaCaps, getUserMedia, inDesktopWindow, systemDark, wideLayout, windowInView } from './platform';
 import { createAuthView } from './views/auth';
 import { installContextMenu } from './views/context-menu';
 import { guardWindow } from './views/guards';
@@ -50,6 +52,9 @@ async function boot(root: HTMLElement): Promise<void> {
   const themed = ctl.loadTheme();
   ctl.reportMediaCaps(detectMediaCaps());
 
+  // The page's side of calls: it hears `call-signal` events from the start.
+  const calls = new CallEngine(ctl, { getUserMedia, prefs: new DevicePrefs() });
+
   // Listen before the profile opens and before restoring, so that no event is missed.
   await ctl.listen();
 
@@ -86,7 +91,7 @@ async function boot(root: HTMLElement): Promise<void> {
       main = null;
       auth = null;
       if (want === 'main') {
-        main = createMainScreen(ctl);
+        main = createMainScreen(ctl, calls);
         root.replaceChildren(main.element);
         main.update(state, null);
       } else {
@@ -109,6 +114,8 @@ async function boot(root: HTMLElement): Promise<void> {
   const error = await ctl.restore();
   render(store.get(), null);
   reportFirstScreen();
+  // A call ringing or going on when the page (re)started.
+  void ctl.loadCurrentCall().then((call) => calls.resume(call));
   const authView = auth as ReturnType<typeof createAuthView> | null;
   if (error !== null && error.code !== 'not_signed_in') authView?.showError(errorText(error));
 

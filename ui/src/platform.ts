@@ -48,6 +48,48 @@ export function detectMediaCaps(w: Window & typeof globalThis = window): MediaCa
   };
 }
 
+// --- cameras, microphones and speakers (calls, Settings) ----------------------------------
+
+/** The webview's capture API, or a rejection like `getUserMedia`'s own where there is none. */
+export function getUserMedia(constraints: MediaStreamConstraints): Promise<MediaStream> {
+  const devices = typeof navigator === 'undefined' ? undefined : navigator.mediaDevices;
+  if (devices === undefined || typeof devices.getUserMedia !== 'function') {
+    return Promise.reject(new DOMException('This window has no camera or microphone access.', 'NotSupportedError'));
+  }
+  return devices.getUserMedia(constraints);
+}
+
+/** The cameras, microphones and speakers (without names until the person allowed access once). */
+export async function listMediaDevices(): Promise<{ kind: string; deviceId: string; label: string }[]> {
+  const devices = typeof navigator === 'undefined' ? undefined : navigator.mediaDevices;
+  if (devices === undefined || typeof devices.enumerateDevices !== 'function') return [];
+  try {
+    return (await devices.enumerateDevices()).map((d) => ({ kind: d.kind, deviceId: d.deviceId, label: d.label }));
+  } catch {
+    return [];
+  }
+}
+
+/** Calls `listener` when a device is plugged in or out; returns the way to stop. */
+export function watchMediaDevices(listener: () => void): () => void {
+  const devices = typeof navigator === 'undefined' ? undefined : navigator.mediaDevices;
+  if (devices === undefined || typeof devices.addEventListener !== 'function') return () => undefined;
+  devices.addEventListener('devicechange', listener);
+  return () => devices.removeEventListener('devicechange', listener);
+}
+
+/** Whether sound can be sent to a chosen speaker (`HTMLMediaElement.setSinkId`; not in every webview). */
+export function canChooseSpeaker(): boolean {
+  return typeof HTMLMediaElement !== 'undefined' && typeof (HTMLMediaElement.prototype as { setSinkId?: unknown }).setSinkId === 'function';
+}
+
+/** Plays `element`'s sound on the speaker `sinkId` (`''`: the system's); nothing where that can't be chosen. */
+export async function routeAudio(element: HTMLMediaElement, sinkId: string): Promise<void> {
+  const media = element as HTMLMediaElement & { sinkId?: string; setSinkId?: (id: string) => Promise<void> };
+  if (typeof media.setSinkId !== 'function' || media.sinkId === sinkId) return;
+  await media.setSinkId(sinkId);
+}
+
 /** Puts `text` on the clipboard; rejects where the webview does not allow it. */
 export function copyText(text: string): Promise<void> {
   const clipboard = typeof navigator === 'undefined' ? undefined : navigator.clipboard;

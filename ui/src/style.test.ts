@@ -45,6 +45,10 @@ describe.each([
     ['--warn-text', '--warn-bg'], // a paused file's reason
     ['--link', '--surface-2'], // a file's icon
     ['--muted', '--surface-2'], // the header's "Direct (same network)", a found server's address
+    ['--missed', '--in-bubble'], // "Missed video call"
+    ['--missed', '--out-bubble'],
+    ['--on-call', '--call-accept'], // Answer, the call bar
+    ['--on-call', '--call-danger'], // Decline, Hang up
   ])('%s on %s is readable (4.5:1)', (fg, bg) => {
     expect(contrast(c(fg), c(bg))).toBeGreaterThanOrEqual(4.5);
   });

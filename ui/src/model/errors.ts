@@ -81,6 +81,13 @@ const TEXT: Record<string, string> = {
   picture_unavailable: "This picture can't be shown here. Open the file with another program instead.",
   disk_full: 'The disk is full. Free some space, then try again.',
   downloads_unavailable: 'The download folder is missing or read-only. Choose another one in Settings, then try again.',
+  // Calls (docs/call-protocol.md).
+  not_reachable: 'They aren\u2019t online, so they can\u2019t be called now. Send a message instead.',
+  already_in_call: 'You\u2019re already in a call. Hang up first.',
+  call_to_self: 'You can\u2019t call yourself.',
+  no_such_call: 'That call is already over.',
+  call_not_now: 'That can\u2019t be done at this point of the call.',
+  invalid_call_signal: 'The call\u2019s connection sent something out of bounds.',
 };
 
 /**

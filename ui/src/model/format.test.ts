@@ -64,4 +64,9 @@ describe('preview', () => {
     expect(preview(msg('a', 1, { body: 'holiday.jpg', file, direction: 'outgoing' }))).toBe('You: \u{1F4CE} holiday.jpg');
     expect(preview(msg('a', 1, { body: '', file, deleted: true }))).toBe('A message was deleted');
   });
+
+  it('says how a call went, whoever placed it', () => {
+    expect(preview(msg('c', 1, { body: 'Audio call', call: { video: false, outcome: 'missed', duration_ms: null } }))).toBe('Missed audio call');
+    expect(preview(msg('c', 1, { body: 'Video call', direction: 'outgoing', call: { video: true, outcome: 'answered', duration_ms: 192_000 } }))).toBe('Outgoing video call · 3:12');
+  });
 });

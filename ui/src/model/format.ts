@@ -1,4 +1,5 @@
 /** Times, day separators and delivery ticks. Pure, so tests run without a DOM. */
+import { callEntry } from './calls';
 import { displayFileName } from './files';
 import type { DeliveryState, Message } from '../types';
 
@@ -66,11 +67,12 @@ export function laterState(current: DeliveryState, next: DeliveryState): Deliver
 
 /**
  * A one-line preview of a message for the contact list (a deleted one says so, as it shows; a
- * file is "📎 name").
+ * file is "📎 name"; a call says how it went, "Missed video call", whoever placed it).
  */
 export function preview(message: Message | null, max = 80): string {
   if (message === null) return '';
   if (message.deleted) return message.direction === 'outgoing' ? 'You deleted a message' : 'A message was deleted';
+  if (message.call !== null) return callEntry(message.call, message.direction).text;
   const shown = message.file !== null ? `\u{1F4CE} ${displayFileName(message.file.name)}` : message.body;
   const line = shown.replace(/\s+/g, ' ').trim();
   const text = line.length > max ? `${line.slice(0, max - 1)}\u2026` : line;

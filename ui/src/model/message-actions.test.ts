@@ -42,6 +42,18 @@ describe('what a message offers', () => {
   });
 });
 
+describe('a call\u2019s entry', () => {
+  it('was never sent: nothing to reply to, edit, react to or delete for everyone; only "delete for me"', () => {
+    const call = { video: true, outcome: 'answered', duration_ms: 1000 } as const;
+    const entry = mine('c', 1, { body: 'Video call', call });
+    expect(messageActions(entry, sent)).toEqual(['delete-me']);
+    expect(messageActions(msg('d', 2, { body: 'Audio call', call: { ...call, outcome: 'missed' } }), sent)).toEqual(['delete-me']);
+    expect(canEdit(entry, sent)).toBe(false);
+    expect(canDeleteForEveryone(entry, sent)).toBe(false);
+    expect(lastEditable([mine('a', 1), entry], sent)?.id).toBe('a');
+  });
+});
+
 describe('quotes and placeholders', () => {
   it('shortens to the first words, never cutting an emoji', () => {
     expect(firstWords('hello\n  world')).toBe('hello world');

@@ -12,7 +12,7 @@ export type MessageAction = 'react' | 'reply' | 'edit' | 'copy' | 'delete-everyo
  * `LIMITS.editWindowMs` of sending (our own clock on both ends, as the core counts it).
  */
 export function canDeleteForEveryone(m: Message, now: number): boolean {
-  return m.direction === 'outgoing' && !m.deleted && now - m.sent_at < LIMITS.editWindowMs;
+  return m.direction === 'outgoing' && !m.deleted && m.call === null && now - m.sent_at < LIMITS.editWindowMs;
 }
 
 /** Whether `m` can still be edited at `now`: as for deleting for everyone, and not a file (its text is the file's name). */
@@ -20,9 +20,12 @@ export function canEdit(m: Message, now: number): boolean {
   return m.file === null && canDeleteForEveryone(m, now);
 }
 
-/** The actions a message offers, in the order the menu shows them. A deleted one: only "delete for me". */
+/**
+ * The actions a message offers, in the order the menu shows them. A deleted one: only "delete
+ * for me"; so for a call's entry, which was never sent (nothing to answer, change or react to).
+ */
 export function messageActions(m: Message, now: number): MessageAction[] {
-  if (m.deleted) return ['delete-me'];
+  if (m.deleted || m.call !== null) return ['delete-me'];
   const actions: MessageAction[] = ['react', 'reply'];
   if (canEdit(m, now)) actions.push('edit');
   actions.push('copy');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { initialState, isSignedIn, isTyping, mergeMessages, reduce, totalUnread, unknownUserIds, windowTitle, type Action, type AppState } from './state';
 import { msg, safetyNumber, snapshot as snapshotOf, user } from './test-fixtures';
-import type { Contact, FileTransfer, Message, Snapshot } from '../types';
+import type { CallView, Contact, FileTransfer, Message, Snapshot } from '../types';
 
 const snapshot: Snapshot = snapshotOf({ server_url: 'http://127.0.0.1:9000' });
 
@@ -502,5 +502,48 @@ describe('safety numbers', () => {
     expect(reduce(s, { type: 'safety', userId: 'carol', numbers: [] })).toBe(s);
     s = run(s, { type: 'open', userId: 'carol', title: 'Carol' });
     expect(s.open?.safety).toBeNull();
+  });
+});
+
+describe('calls', () => {
+  const view = (extra: Partial<CallView> = {}): CallView => ({ id: 'c1', user_id: 'bob', outgoing: true, video: true, phase: 'calling', end: null, remote_audio: true, remote_video: true, started_at: 1, answered_at: null, ...extra });
+  const event = (call: CallView): Action => ({ type: 'event', now: 5, event: { event: 'call', call } });
+
+  it('keeps the call as the core last described it; its signals change nothing', () => {
+    let s = run(signedIn(), event(view()), event(view({ phase: 'ringing-there' })));
+    expect(s.call?.phase).toBe('ringing-there');
+    const before = s;
+    s = run(s, { type: 'event', now: 6, event: { event: 'call-signal', call_id: 'c1', signal: { kind: 'ice', candidate: '', mid: null, mline: null } } });
+    expect(s).toBe(before);
+  });
+
+  it('an answer to start_call that an event overtook does not take the call back', () => {
+    let s = run(signedIn(), event(view({ phase: 'ringing-there' })), { type: 'call', call: view() });
+    expect(s.call?.phase).toBe('ringing-there');
+    s = run(s, { type: 'call', call: view({ id: 'c2' }) });
+    expect(s.call?.id).toBe('c2');
+  });
+
+  it('an ended call stays until dismissed (only an ended one, only that one)', () => {
+    let s = run(signedIn(), event(view({ phase: 'active', answered_at: 2 })));
+    expect(run(s, { type: 'call-dismiss', id: 'c1' }).call?.phase).toBe('active');
+    s = run(s, event(view({ phase: 'ended', end: { kind: 'hung-up', by: 'them' } })));
+    expect(run(s, { type: 'call-dismiss', id: 'other' }).call?.id).toBe('c1');
+    expect(run(s, { type: 'call-dismiss', id: 'c1' }).call).toBeNull();
+  });
+
+  it('a call that gave way to theirs (both called at once) is never shown', () => {
+    let s = run(signedIn(), event(view()), event(view({ phase: 'ended', end: { kind: 'merged' } })));
+    expect(s.call).toBeNull();
+    s = run(s, event(view({ id: 'c9', outgoing: false, phase: 'ringing-here' })), event(view({ phase: 'ended', end: { kind: 'merged' } })));
+    expect(s.call?.id).toBe('c9');
+  });
+
+  it('signing out forgets it; a missed call counts as unread', () => {
+    let s = run(signedIn(), event(view()));
+    s = run(s, { type: 'event', now: 7, event: { event: 'signed-out' } });
+    expect(s.call).toBeNull();
+    s = run(signedIn(), { type: 'event', now: 8, event: { event: 'message', message: msg('c1', 9, { body: 'Video call', call: { video: true, outcome: 'missed', duration_ms: null } }) } });
+    expect(s.contacts.find((c) => c.user.id === 'bob')?.unread).toBe(1);
   });
 });

@@ -2,6 +2,7 @@
  * The app's state and the pure reducer that applies `core-event`s and command results to it.
  * No DOM and no IPC here: views read the state, the controller feeds the reducer.
  */
+import { isOlderView } from './calls';
 import { isQuietError, isTransientError } from './errors';
 import { transferFinished, type TransferProgress } from './files';
 import { laterState } from './format';
@@ -166,7 +167,11 @@ export type Action =
   | { type: 'theme'; theme: Theme }
   /** Settings shows a theme before it is saved (null: back to the saved one). */
   | { type: 'theme-preview'; theme: Theme | null }
-  | { type: 'nav'; change: Partial<Nav> };
+  | { type: 'nav'; change: Partial<Nav> }
+  /** A call as a command answered it (`start_call`): an event about it may have overtaken the answer. */
+  | { type: 'call'; call: CallView }
+  /** The person closed how an ended call ended. */
+  | { type: 'call-dismiss'; id: string };
 
 /** Newest-first or oldest-first lists merged into one oldest-first list without duplicates. */
 export function mergeMessages(a: readonly Message[], b: readonly Message[]): Message[] {
@@ -491,6 +496,9 @@ function applyEvent(state: AppState, event: CoreEvent, now: number, viewing: str
       return { ...state, transfers: { ...state.transfers, [event.id]: progress } };
     }
     case 'call':
+      // A call that gave way to the other person's, placed at the same moment: never shown
+      // (their call follows at once).
+      if (event.call.end?.kind === 'merged') return state.call?.id === event.call.id ? { ...state, call: null } : state;
       return { ...state, call: event.call };
     // For the page's media connection (the call controller's business), not for the state.
     case 'call-signal':
@@ -665,6 +673,10 @@ export function reduce(state: AppState, action: Action): AppState {
       return state.theme === action.theme && state.themePreview === null ? state : { ...state, theme: action.theme, themePreview: null };
     case 'theme-preview':
       return state.themePreview === action.theme ? state : { ...state, themePreview: action.theme };
+    case 'call':
+      return isOlderView(state.call, action.call) ? state : { ...state, call: action.call };
+    case 'call-dismiss':
+      return state.call?.id === action.id && state.call.phase === 'ended' ? { ...state, call: null } : state;
     case 'nav': {
       const nav = { ...state.nav, ...action.change };
       if (nav.panel === state.nav.panel && nav.pane === state.nav.pane) return state;

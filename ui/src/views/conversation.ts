@@ -4,7 +4,9 @@
  * with its emoji picker. Each message has its actions (reply, edit, delete, react, copy) in the
  * context menu and behind its "Message actions" button; ↑ ↓ move between messages.
  */
+import type { CallEngine } from '../calls/engine';
 import type { Controller } from '../controller';
+import { callEntry } from '../model/calls';
 import { el, setAttr, setText } from './dom';
 import { describeError } from '../model/errors';
 import { displayFileName, fileStatus, type FileAction } from '../model/files';
@@ -16,6 +18,7 @@ import { trustOf, verifyLabel, type Trust } from '../model/safety';
 import { displayName, isTyping, type AppState, type OpenConversation } from '../model/state';
 import type { Message } from '../types';
 import { avatarElement } from './avatar';
+import { createCallButtons } from './call-buttons';
 import { createComposer } from './composer';
 import type { Ask } from './confirm';
 import { copyToClipboard, offerMenuItems, type MenuEntry } from './context-menu';
@@ -51,6 +54,7 @@ const TRANSFER_TICK_MS = 5000;
  */
 export function createConversationView(
   ctl: Controller,
+  calls: CallEngine,
   showProfile: (userId: string, opener: HTMLElement) => void,
   ask: Ask,
   showPicture: (message: Message, opener: HTMLElement) => void,
@@ -74,7 +78,8 @@ export function createConversationView(
   const route = el('span', { id: 'conversation-route', class: 'route-label' }, routeText, routeDetail);
   route.hidden = true;
   const verify = el('button', { id: 'conversation-verify', type: 'button', class: 'verify', 'aria-controls': 'safety-panel', 'aria-expanded': 'false' });
-  const header = el('header', { class: 'conversation-header' }, back, avatarButton, el('div', { class: 'title-block' }, title, el('div', { class: 'title-meta' }, presence, route)), verify);
+  const callButtons = createCallButtons(ctl, calls);
+  const header = el('header', { class: 'conversation-header' }, back, avatarButton, el('div', { class: 'title-block' }, title, el('div', { class: 'title-meta' }, presence, route)), callButtons.element, verify);
   const heldText = el('span', {});
   const heldCompare = el('button', { id: 'identity-held-compare', type: 'button' }, 'Compare numbers');
   const held = el('div', { id: 'identity-held', class: 'identity-held', role: 'status' }, heldText, heldCompare);
@@ -110,6 +115,7 @@ export function createConversationView(
     'section',
     { id: 'conversation', class: 'conversation', 'aria-labelledby': 'conversation-title' },
     header,
+    callButtons.note,
     el('div', { class: 'messages-wrap' }, loadOlder, scroller, empty, jumpLatest, reactionPicker.element, safety.element),
     typing,
     held,
@@ -419,6 +425,7 @@ export function createConversationView(
       setText(profileButton, open.title);
       setAttr(profileButton, 'title', `Show ${open.title}\u2019s profile`);
       composer.update(state, open, changedConversation);
+      callButtons.update(state);
       const contact = state.contacts.find((c) => c.user.id === open.userId);
       setText(presence, contact === undefined ? '' : contact.online ? 'online' : 'offline');
       presence.classList.toggle('online', contact?.online === true);
@@ -488,7 +495,12 @@ export function createConversationView(
         const last = open.messages[open.messages.length - 1];
         const prevLast = prevOpen?.messages[prevOpen.messages.length - 1];
         if (!changedConversation && prevOpen?.loading === 'none' && last !== undefined && last.id !== prevLast?.id && last.direction === 'incoming') {
-          announcer.textContent = last.file !== null ? `${open.title} sent a file: ${displayFileName(last.file.name)}` : `${open.title}: ${last.body.slice(0, 200)}`;
+          announcer.textContent =
+            last.call !== null
+              ? `${open.title}: ${callEntry(last.call, last.direction).text}`
+              : last.file !== null
+                ? `${open.title} sent a file: ${displayFileName(last.file.name)}`
+                : `${open.title}: ${last.body.slice(0, 200)}`;
         } else if (!changedConversation && prevOpen !== null) announceTransfers(open, prevOpen, state);
         if (typeof target === 'object') list.node(target.centre)?.focus({ preventScroll: true });
       } else if (peopleChanged || transfersChanged) refreshRows();

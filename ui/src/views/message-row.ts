@@ -13,7 +13,8 @@ import { formatDateTime, formatTime, tickFor } from '../model/format';
 import { linkify } from '../model/links';
 import { deletedText, quoteOf } from '../model/message-actions';
 import { reactionGroups, type ReactionGroup } from '../model/reactions';
-import type { Message } from '../types';
+import type { CallRecord, Message } from '../types';
+import { callEntryContent } from './call-entry';
 import { fileContent, fileContentKey, updateFileStatus } from './file-bubble';
 
 /** What a row needs to know besides its message. */
@@ -43,7 +44,7 @@ function bodyNodes(text: string): (Node | string)[] {
 /** What the bubble shows, as a key: the bubble is made again when it changes. */
 function contentKey(m: Message, ctx: RowContext): string {
   const quote = quoteOf(m, ctx.nameOf);
-  return JSON.stringify([m.body, m.deleted, m.edited_at, quote, m.file === null ? null : fileContentKey(m.file)]);
+  return JSON.stringify([m.body, m.deleted, m.edited_at, quote, m.file === null ? null : fileContentKey(m.file), m.call]);
 }
 
 const shownContent = new WeakMap<HTMLElement, string>();
@@ -74,7 +75,8 @@ function fillBubble(bubble: HTMLElement, m: Message, ctx: RowContext): void {
     meta.append(el('span', { class: 'edited', title: `Edited ${formatDateTime(m.edited_at, Date.now())}` }, 'edited'));
   }
   meta.append(time);
-  if (m.direction === 'outgoing') meta.append(el('span', { class: 'tick', role: 'img' }));
+  // A call's entry was never sent: no tick.
+  if (m.direction === 'outgoing' && m.call === null) meta.append(el('span', { class: 'tick', role: 'img' }));
   bubble.classList.toggle('deleted', m.deleted);
   if (m.deleted) {
     bubble.classList.remove('file');
@@ -83,9 +85,11 @@ function fillBubble(bubble: HTMLElement, m: Message, ctx: RowContext): void {
     return;
   }
   const quote = quoteElement(m, ctx);
-  // A file: its own kind of bubble (the body is only the file's name).
+  // A file: its own kind of bubble (the body is only the file's name); so is a call's entry.
   bubble.classList.toggle('file', m.file !== null);
-  const content = m.file !== null ? fileContent(m) : [el('div', { class: 'body' }, ...bodyNodes(m.body))];
+  bubble.classList.toggle('call', m.call !== null);
+  const content =
+    m.call !== null ? callEntryContent(m as Message & { call: CallRecord }) : m.file !== null ? fileContent(m) : [el('div', { class: 'body' }, ...bodyNodes(m.body))];
   bubble.replaceChildren(...(quote === null ? [] : [quote]), ...content, meta);
 }
 
@@ -124,6 +128,7 @@ export function updateMessageRow(node: HTMLElement, m: Message, ctx: RowContext)
     setCurrent(node, node.tabIndex === 0);
   }
   setAttr(node, 'data-file', m.file !== null && !m.deleted ? 'true' : null);
+  setAttr(node, 'data-call', m.call !== null && !m.deleted ? m.call.outcome : null);
   if (m.file !== null && !m.deleted) {
     const progress = ctx.transfers[m.id];
     updateFileStatus(bubble, m, { contactName: ctx.contactName, contactOnline: ctx.contactOnline, progress, now: Date.now() }, node.tabIndex === 0);

@@ -1,11 +1,14 @@
 /**
  * Settings: server, STUN/TURN servers, download folder (typed, or chosen with the system's folder
- * picker), theme (shown at once, kept only when
- * saved), notifications; "This device's server" (*Let others join*, `sharing.ts`); the recovery
- * code (shown on request); and, folded away at the bottom, About and diagnostics (the version,
- * what the webview supports).
+ * picker), theme (shown at once, kept only when saved), notifications; the camera, microphone and
+ * speaker of calls (`call-settings.ts`, kept at once); "This device's server" (*Let others join*,
+ * `sharing.ts`); the recovery code (shown on request); and, folded away at the bottom, About and
+ * diagnostics (the version, what the webview supports).
  */
+import type { CallEngine } from '../calls/engine';
 import type { Controller } from '../controller';
+import { isLive } from '../model/calls';
+import { createCallSettings } from './call-settings';
 import { el, setText } from './dom';
 import { describeError } from '../model/errors';
 import { normalizeServerUrl } from '../model/server-url';
@@ -28,7 +31,7 @@ const CAP_NAMES: [keyof MediaCaps, string][] = [
   ['audio_worklet', 'Audio worklets (AudioWorkletNode)'],
 ];
 
-export function createSettingsView(ctl: Controller): { element: HTMLElement; load(): void } {
+export function createSettingsView(ctl: Controller, calls: CallEngine): { element: HTMLElement; load(): void; leave(): void; destroy(): void } {
   const embedded = el('input', { id: 'settings-server-embedded', type: 'radio', name: 'settings-server', value: 'embedded' });
   const custom = el('input', { id: 'settings-server-url', type: 'radio', name: 'settings-server', value: 'url' });
   const url = el('input', { id: 'settings-server-url-input', type: 'text', inputmode: 'url', spellcheck: 'false', 'aria-label': 'Server address or invite', placeholder: 'Address or invite' });
@@ -64,6 +67,7 @@ export function createSettingsView(ctl: Controller): { element: HTMLElement; loa
   let letOthersJoin = false;
   /** The switch was used since Settings opened: the settings read at opening are older than it. */
   let switched = false;
+  const callSettings = createCallSettings(calls, () => ctl.callsSupported, () => isLive(ctl.store.get().call));
   const sharing = createSharingSection(ctl, (on) => {
     letOthersJoin = on;
     switched = true;
@@ -109,6 +113,7 @@ export function createSettingsView(ctl: Controller): { element: HTMLElement; loa
     { id: 'settings', class: 'panel', 'aria-labelledby': 'settings-title' },
     el('header', { class: 'panel-header' }, el('h2', { id: 'settings-title' }, 'Settings'), close),
     form,
+    callSettings.element,
     sharing.element,
     el(
       'section',
@@ -304,11 +309,19 @@ export function createSettingsView(ctl: Controller): { element: HTMLElement; loa
 
   return {
     element,
+    /** Settings was left: the camera check stops. */
+    leave() {
+      callSettings.leave();
+    },
+    destroy() {
+      callSettings.destroy();
+    },
     load() {
       message.textContent = '';
       showErrors([]);
       recovery.reset();
       renderMedia();
+      callSettings.load();
       switched = false;
       // Meaningful for "This device" only: the server this session uses.
       sharing.load(ctl.store.get().server.kind === 'embedded');

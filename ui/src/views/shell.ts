@@ -1,12 +1,15 @@
 /**
- * The main screen: top bar with navigation, banner, the recovery code reminder, sidebar and the
- * detail pane; the sign-out dialog and a contact's profile over it.
+ * The main screen: top bar with navigation, banner, the recovery code reminder, the call bar,
+ * sidebar and the detail pane (with the call screen over it); the sign-out dialog, a contact's
+ * profile and an incoming call over it all.
  */
+import type { CallEngine } from '../calls/engine';
 import type { Controller } from '../controller';
 import { el, setAttr, setText } from './dom';
 import { displayName, type AppState, type Nav, type Panel } from '../model/state';
 import { avatarElement } from './avatar';
 import { createBanner, createNotice } from './banner';
+import { createCallScreen } from './call-screen';
 import { createConfirmDialog } from './confirm';
 import { createContactProfile } from './contact-profile';
 import { createConversationView } from './conversation';
@@ -20,7 +23,7 @@ import { createSignOutDialog } from './sign-out';
 
 export type MainScreen = { element: HTMLElement; update(state: AppState, prev: AppState | null): void; destroy(): void };
 
-export function createMainScreen(ctl: Controller): MainScreen {
+export function createMainScreen(ctl: Controller, calls: CallEngine): MainScreen {
   const navButton = (id: string, label: string, panel: Panel) => {
     const b = el('button', { id, type: 'button', 'data-panel': panel }, label);
     b.addEventListener('click', () => {
@@ -50,22 +53,26 @@ export function createMainScreen(ctl: Controller): MainScreen {
   const sidebar = createSidebar(ctl);
   const conversation = createConversationView(
     ctl,
+    calls,
     (userId, opener) => contactProfile.open(userId, opener),
     (question) => confirm.ask(question),
     (message, opener) => pictureViewer.open(message, opener),
   );
   const search = createSearchView(ctl);
   const profile = createProfileView(ctl);
-  const settings = createSettingsView(ctl);
+  const settings = createSettingsView(ctl, calls);
+  const callScreen = createCallScreen(ctl, calls);
   const empty = el('div', { id: 'empty-pane', class: 'empty-pane' }, el('p', {}, 'Choose a contact to start chatting, or join a room to meet people.'));
   const detail = el('main', { class: 'detail', id: 'detail' }, conversation.element, search.element, profile.element, settings.element, empty);
-  const layout = el('div', { class: 'layout' }, sidebar.element, detail);
-  const screen = [topbar, banner.element, recovery.element, notice.element, layout];
+  // The call screen covers the conversation pane (the whole layout on narrow screens).
+  const layout = el('div', { class: 'layout' }, sidebar.element, detail, callScreen.stage);
+  const screen = [topbar, banner.element, recovery.element, notice.element, callScreen.bar, callScreen.outcome, layout];
   const signOutDialog = createSignOutDialog(ctl, signOut, screen);
   const contactProfile = createContactProfile(ctl, screen);
   const confirm = createConfirmDialog(screen);
   const pictureViewer = createPictureViewer(ctl, screen);
-  const element = el('div', { id: 'main' }, ...screen, signOutDialog.element, contactProfile.element, confirm.element, pictureViewer.element);
+  // The incoming call floats over everything, dialogs included (never made inert by one).
+  const element = el('div', { id: 'main' }, ...screen, signOutDialog.element, contactProfile.element, confirm.element, pictureViewer.element, callScreen.incoming, callScreen.announcer);
 
   signOut.addEventListener('click', () => signOutDialog.open());
 
@@ -80,6 +87,7 @@ export function createMainScreen(ctl: Controller): MainScreen {
     conversation.element.hidden = nav.panel !== 'chats' || state.open === null;
     empty.hidden = nav.panel !== 'chats' || state.open !== null;
     if (prev === null || nav.panel !== prev.panel) {
+      if (prev?.panel === 'settings') settings.leave();
       if (nav.panel === 'search') search.focus();
       if (nav.panel === 'profile') {
         profile.load();
@@ -124,8 +132,11 @@ export function createMainScreen(ctl: Controller): MainScreen {
     update(state, prev) {
       if (prev !== null && state.nav !== prev.nav) {
         applyNav(state.nav, prev.nav);
-        // Only the panel or pane changed: the rest is drawn already.
-        if ((Object.keys(state) as (keyof AppState)[]).every((k) => k === 'nav' || state[k] === prev[k])) return;
+        // Only the panel or pane changed: the rest is drawn already (the call screen makes way for a panel).
+        if ((Object.keys(state) as (keyof AppState)[]).every((k) => k === 'nav' || state[k] === prev[k])) {
+          callScreen.update(state, prev);
+          return;
+        }
       }
       element.dataset.connection = state.connection;
       const user = state.me;
@@ -147,6 +158,7 @@ export function createMainScreen(ctl: Controller): MainScreen {
       sidebar.update(state, prev);
       conversation.update(state, prev);
       pictureViewer.update(state);
+      callScreen.update(state, prev);
       if (prev === null || (state.open === null) !== (prev.open === null)) applyNav(state.nav, state.nav);
       if (state.open !== null && prev?.open?.userId !== state.open.userId && state.nav.panel === 'chats') conversation.focusComposer();
     },
@@ -154,6 +166,8 @@ export function createMainScreen(ctl: Controller): MainScreen {
       document.removeEventListener('keydown', onKey);
       pictureViewer.close();
       conversation.destroy();
+      settings.destroy();
+      callScreen.destroy();
     },
   };
 }

@@ -17,6 +17,29 @@ let server;
 let browser;
 /** @type {string} */
 let base;
+/** More Chromium flags for this file's tests (`useFakeMedia`): set before the browser starts. */
+const extraArgs = [];
+
+/**
+ * Chromium's fake cameras and microphones (a beep), granted without asking, and sound that
+ * plays without a click first. Three cameras: `fake_device_0` and `fake_device_2` show a moving
+ * test pattern (I420, MJPEG); `fake_device_1` is a depth camera (Y16), whose frames WebRTC does
+ * not encode — not one to switch a call to.
+ * Pages in the background (two windows of a call: one is behind the other) go on rendering
+ * video and running timers as the one in front does. Call at the top of a test file (the
+ * browser starts before its first test).
+ */
+export function useFakeMedia() {
+  extraArgs.push(
+    '--use-fake-device-for-media-stream=device-count=3',
+    '--use-fake-ui-for-media-stream',
+    '--autoplay-policy=no-user-gesture-required',
+    '--disable-renderer-backgrounding',
+    '--disable-background-timer-throttling',
+    '--disable-backgrounding-occluded-windows',
+    '--disable-background-media-suspend',
+  );
+}
 
 before(async () => {
   server = await createServer({
@@ -35,7 +58,7 @@ before(async () => {
   base = `http://127.0.0.1:${address.port}`;
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', ...extraArgs],
   });
 });
 
@@ -51,6 +74,15 @@ after(async () => {
  * `init`: runs in the page before any of its scripts (e.g. `recordHtmlParsing`).
  */
 
+/** The URL of the mock page with `options`' parameters. @param {AppOptions} options */
+function mockUrl(options) {
+  const q = new URLSearchParams();
+  if (options.session !== undefined) q.set('session', options.session);
+  if (options.history !== undefined) q.set('history', String(options.history));
+  for (const [k, v] of Object.entries(options.params ?? {})) q.set(k, v);
+  return `${base}${options.path ?? '/tests/browser/mock.html'}?${q}`;
+}
+
 /**
  * Opens the app on the mock backend in a fresh page.
  * @param {AppOptions} [options]
@@ -65,13 +97,46 @@ export async function openApp(options = {}) {
   page.on('console', (m) => {
     if (m.type() === 'error') errors.push(`console: ${m.text()}`);
   });
-  const q = new URLSearchParams();
-  if (options.session !== undefined) q.set('session', options.session);
-  if (options.history !== undefined) q.set('history', String(options.history));
-  for (const [k, v] of Object.entries(options.params ?? {})) q.set(k, v);
-  await page.goto(`${base}${options.path ?? '/tests/browser/mock.html'}?${q}`);
+  await page.goto(mockUrl(options));
   return {
     page,
+    errors,
+    async close() {
+      await context.close();
+    },
+  };
+}
+
+/** Notes a page's errors (uncaught exceptions, console errors: CSP violations among them) in `errors`. */
+function watchErrors(page, name, errors) {
+  page.on('pageerror', (e) => errors.push(`${name} pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`${name} console: ${m.text()}`);
+  });
+}
+
+/**
+ * Several pages of the app in one browser context (they share its origin, so a BroadcastChannel
+ * reaches them all: the mock cores relay call frames through one). Each page has its own
+ * options (`params`, `init`: one script or several); `viewport` and `colorScheme` are the
+ * context's, from the first.
+ * @param {(Omit<AppOptions, 'init'> & {init?: (() => void) | (() => void)[]})[]} list
+ */
+export async function openApps(list) {
+  const first = list[0] ?? {};
+  const context = await browser.newContext({ viewport: first.viewport ?? { width: 1100, height: 760 }, colorScheme: first.colorScheme ?? 'light' });
+  /** @type {string[]} */
+  const errors = [];
+  const pages = [];
+  for (const [i, options] of list.entries()) {
+    const page = await context.newPage();
+    for (const init of [options.init ?? []].flat()) await page.addInitScript(init);
+    watchErrors(page, `page ${i + 1}`, errors);
+    await page.goto(mockUrl(options));
+    pages.push(page);
+  }
+  return {
+    pages,
     errors,
     async close() {
       await context.close();

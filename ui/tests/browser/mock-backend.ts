@@ -53,11 +53,15 @@
  * answers a PNG painted here (only for an image on this device: else `picture_unavailable`),
  * `save_file_as` a path (`setSaveAsPath`; null is a cancel), `open_file`/`show_file` nothing
  * (recorded), `file_missing` for a missing file.
+ *
+ * `as=bob` signs this page in as Bob (with `session=online`). Calls: see mock-calls.ts (two pages
+ * relay call frames with `relay=<name>`; then Alice and Bob count as online to each other).
  */
 import { emit } from '@tauri-apps/api/event';
 import { mockIPC, mockWindows } from '@tauri-apps/api/mocks';
 import { charCount, LIMITS } from '../../src/model/limits';
 import { bestRoute } from '../../src/model/route';
+import { createCallMock } from './mock-calls';
 import type {
   Connection,
   Contact,
@@ -311,6 +315,8 @@ function peersOf(room: string): Peer[] {
 }
 
 function isOnline(id: string): boolean {
+  // Two pages relaying calls: each one's person has a channel to the other's device.
+  if (callMock.relayed && (id === 'alice' || id === 'bob')) return true;
   return [...joined.values()].some((peers) => peers.some((p) => p.user.id === id));
 }
 
@@ -331,6 +337,7 @@ function contacts(): Contact[] {
   for (const [id, list] of messages) if (list.length > 0) ids.add(id);
   for (const peers of joined.values()) for (const p of peers) ids.add(p.user.id);
   ids.add('bob');
+  if (callMock.relayed) ids.add('alice');
   ids.delete(me ?? '');
   return [...ids].map((id) => ({ user: publicUser(id), online: connection === 'online' && isOnline(id), route: routeTo(id), conversation: messages.has(id) ? conversationOf(id) : null }));
 }
@@ -725,6 +732,23 @@ const fileMock = {
   },
 };
 
+// --- calls (mock-calls.ts) -------------------------------------------------------------------
+
+const { handlers: callHandlers, mock: callMock } = createCallMock({
+  params,
+  me: () => me,
+  emit: (event) => emitEvent(event),
+  record(userId, id, outgoing, video, record, startedAt, unread) {
+    // As the core's `record_call`: the call's id, "Video call" or "Audio call", the outcome.
+    const m = store(userId, outgoing ? 'outgoing' : 'incoming', video ? 'Video call' : 'Audio call', startedAt, outgoing ? 'sent' : unread ? 'received' : 'read');
+    m.id = id;
+    m.call = { video, ...record };
+    void emitEvent({ event: 'message', message: present(m) });
+  },
+  fail,
+  needSession,
+});
+
 const handlers: Record<string, (a: Args) => unknown> = {
   app_info: () => ({ version: '0.1.0-mock', debug: true, os: 'linux', arch: 'x86_64', profile_dir: '/tmp/parley-mock' }),
   startup_status: () => startupStatus(),
@@ -752,7 +776,7 @@ const handlers: Record<string, (a: Args) => unknown> = {
   snapshot: () => snapshot(),
   restore_session: () => {
     const s = params.get('session');
-    if (s === 'online') return signedIn('alice');
+    if (s === 'online') return signedIn(params.get('as') ?? 'alice');
     if (s === 'offline') {
       me = 'alice';
       connection = 'offline';
@@ -989,6 +1013,7 @@ const handlers: Record<string, (a: Args) => unknown> = {
   open_url: () => null,
   set_unread: () => null,
   ...fileHandlers,
+  ...callHandlers,
 };
 
 async function emitEvent(event: CoreEvent): Promise<void> {
@@ -1143,6 +1168,7 @@ const mock = {
     failures.set(cmd, { code, message });
   },
   ...fileMock,
+  ...callMock,
 };
 const failures = new Map<string, { code: string; message: string }>();
 

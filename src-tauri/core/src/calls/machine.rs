@@ -290,7 +290,13 @@ impl CallMachine {
                 let device = self.devices[0].clone();
                 self.phase = Phase::Ended(CallEnd::HungUp { by: Party::Me });
                 Ok(vec![
-                    Effect::Send(device, CallFrame::Hangup { call: self.id.clone() }),
+                    Effect::Send(
+                        device,
+                        CallFrame::Hangup {
+                            call: self.id.clone(),
+                            failed: None,
+                        },
+                    ),
                     Effect::Changed,
                 ])
             }
@@ -350,11 +356,21 @@ impl CallMachine {
         match self.phase {
             Phase::Connecting | Phase::Active => {
                 let device = self.devices[0].clone();
-                self.phase = Phase::Ended(CallEnd::Failed {
-                    reason: reason.to_owned(),
-                });
+                // Bounded like a frame that arrives, so the other side takes it.
+                let reason: String = reason
+                    .chars()
+                    .map(|c| if c.is_control() { ' ' } else { c })
+                    .take(super::wire::MAX_REASON_CHARS)
+                    .collect();
+                self.phase = Phase::Ended(CallEnd::Failed { reason: reason.clone() });
                 Ok(vec![
-                    Effect::Send(device, CallFrame::Hangup { call: self.id.clone() }),
+                    Effect::Send(
+                        device,
+                        CallFrame::Hangup {
+                            call: self.id.clone(),
+                            failed: Some(reason),
+                        },
+                    ),
                     Effect::Changed,
                 ])
             }
@@ -420,8 +436,11 @@ impl CallMachine {
                 });
                 Ok(vec![Effect::Changed])
             }
-            (Phase::Connecting | Phase::Active, CallFrame::Hangup { .. }) => {
-                self.phase = Phase::Ended(CallEnd::HungUp { by: Party::Them });
+            (Phase::Connecting | Phase::Active, CallFrame::Hangup { failed, .. }) => {
+                self.phase = Phase::Ended(match failed {
+                    Some(reason) => CallEnd::Failed { reason },
+                    None => CallEnd::HungUp { by: Party::Them },
+                });
                 Ok(vec![Effect::Changed])
             }
             (Phase::Connecting | Phase::Active, CallFrame::Sdp { kind, sdp, .. }) => {
@@ -589,7 +608,7 @@ mod tests {
         match kind {
             "ringing" => CallFrame::Ringing { call },
             "accept" => CallFrame::Accept { call },
-            "hangup" => CallFrame::Hangup { call },
+            "hangup" => CallFrame::Hangup { call, failed: None },
             "declined" => CallFrame::Decline {
                 call,
                 reason: DeclineReason::Declined,
@@ -893,6 +912,41 @@ mod tests {
         assert!(caller
             .on_frame(&dev("phone"), offer(&id(1), SdpKind::Answer), t0)
             .is_ok());
+    }
+
+    #[test]
+    fn a_failure_reaches_the_other_side_with_its_reason_bounded() {
+        let t0 = Instant::now();
+        let (mut callee, _) = CallMachine::incoming(id(12), "ann", dev("desk"), true, t0, Timeouts::default());
+        callee.answer(t0).unwrap();
+        let long = format!("no microphone\n{}", "!".repeat(500));
+        let effects = callee.media_failed(&long).unwrap();
+        let Some(Effect::Send(_, hangup)) = effects.first() else {
+            panic!("a hang-up is sent: {effects:?}")
+        };
+        let CallFrame::Hangup {
+            failed: Some(reason), ..
+        } = hangup.clone()
+        else {
+            panic!("with the reason: {hangup:?}")
+        };
+        assert_eq!(reason.chars().count(), crate::calls::wire::MAX_REASON_CHARS);
+        assert!(!reason.contains('\n'));
+        assert!(CallFrame::decode(&hangup.encode()).is_ok(), "the other side takes it");
+
+        let mut caller = ringing_there(t0);
+        caller.on_frame(&dev("phone"), frame("accept", &id(1)), t0).unwrap();
+        let failed = CallFrame::Hangup {
+            call: id(1),
+            failed: Some("no microphone".into()),
+        };
+        caller.on_frame(&dev("phone"), failed, t0).unwrap();
+        assert_eq!(
+            caller.end(),
+            Some(&CallEnd::Failed {
+                reason: "no microphone".into()
+            })
+        );
     }
 
     #[test]

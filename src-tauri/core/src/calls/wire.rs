@@ -17,6 +17,8 @@ const CALL_ID_LEN: usize = 32;
 pub(crate) const MAX_SDP_BYTES: usize = 32 * 1024;
 /// One ICE candidate line.
 pub(crate) const MAX_CANDIDATE_BYTES: usize = 1024;
+/// Why a call failed, as the other side tells it (shown as text, never markup).
+pub(crate) const MAX_REASON_CHARS: usize = 200;
 /// A media section id (`a=mid`).
 const MAX_MID_BYTES: usize = 64;
 
@@ -115,9 +117,14 @@ pub(crate) enum CallFrame {
     /// Caller → a callee device: stop ringing.
     #[serde(rename = "call-cancel")]
     Cancel { call: CallId, reason: CancelReason },
-    /// Either side of an answered call: it is over.
+    /// Either side of an answered call: it is over; with `failed`, because its media could not
+    /// be made or broke, in words for the other person.
     #[serde(rename = "call-hangup")]
-    Hangup { call: CallId },
+    Hangup {
+        call: CallId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        failed: Option<String>,
+    },
     /// Either side of an answered call: the media connection's description (the caller
     /// offers, the callee answers).
     #[serde(rename = "call-sdp")]
@@ -182,7 +189,7 @@ impl CallFrame {
             | CallFrame::Accept { call }
             | CallFrame::Decline { call, .. }
             | CallFrame::Cancel { call, .. }
-            | CallFrame::Hangup { call }
+            | CallFrame::Hangup { call, .. }
             | CallFrame::Sdp { call, .. }
             | CallFrame::Ice { call, .. }
             | CallFrame::Media { call, .. } => call,
@@ -206,6 +213,13 @@ impl CallFrame {
 
     fn check(&self) -> Result<(), CallFrameError> {
         match self {
+            CallFrame::Hangup {
+                failed: Some(reason), ..
+            } if reason.chars().count() > MAX_REASON_CHARS || reason.chars().any(char::is_control) => {
+                return Err(CallFrameError::OutOfBounds(
+                    "failure reason is too long or not one line",
+                ));
+            }
             CallFrame::Sdp { sdp, .. } => {
                 if sdp.is_empty() || sdp.len() > MAX_SDP_BYTES {
                     return Err(CallFrameError::OutOfBounds("session description is empty or too long"));
@@ -255,7 +269,14 @@ mod tests {
                 call: id(),
                 reason: CancelReason::AnsweredElsewhere,
             },
-            CallFrame::Hangup { call: id() },
+            CallFrame::Hangup {
+                call: id(),
+                failed: None,
+            },
+            CallFrame::Hangup {
+                call: id(),
+                failed: Some("no microphone".into()),
+            },
             CallFrame::Sdp {
                 call: id(),
                 kind: SdpKind::Offer,
