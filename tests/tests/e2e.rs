@@ -815,3 +815,99 @@ async fn one_person_lets_others_join_and_another_joins_by_invite() {
         "the shared port is closed"
     );
 }
+
+/// Calls in Debian's WebKitGTK, which has capture but no WebRTC: Settings lists WebKit's mock
+/// camera and microphone and shows their preview and level; the call buttons say why calls are
+/// not available in this window instead of failing silently; a call to it is kept as missed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_webkitgtk_settings_show_the_devices_and_call_buttons_say_why_calls_are_unavailable() {
+    const TEST: &str = "in_webkitgtk_settings_show_the_devices_and_call_buttons_say_why_calls_are_unavailable";
+    if !should_run(TEST) {
+        return;
+    }
+    if !keyutils_ready(TEST) {
+        return;
+    }
+    let desktop = Desktop::start();
+    let port = free_port();
+    let env = |name: &str| {
+        let mut env = desktop.app_env(name, port, "keyutils");
+        env.push(("PARLEY_MOCK_MEDIA".to_owned(), "1".to_owned()));
+        env
+    };
+    let alice = AppInstance::launch(&desktop, "alice", &env("alice")).await;
+    sign_up(&alice, "alice").await;
+    let bob = AppInstance::launch(&desktop, "bob", &env("bob")).await;
+    sign_up(&bob, "bob").await;
+    join_room(&alice, "lobby").await;
+    join_room(&bob, "lobby").await;
+    let s = alice.session();
+    s.wait_for_attribute(&contact("bob"), "data-online", "true")
+        .await
+        .on(&alice, "bob online");
+    open_conversation(&alice, "bob").await;
+
+    // The buttons are there and, pressed, say why instead of doing nothing.
+    s.click("#call-video").await.on(&alice, "pressing Video call");
+    let note = s
+        .wait_displayed("#call-unavailable")
+        .await
+        .on(&alice, "the reason calls are unavailable");
+    let said = note.text().await.unwrap_or_default();
+    assert!(said.contains("not available"), "alice's window says: {said:?}");
+    alice.screenshot("call-unavailable-webkitgtk").await;
+    // The core agrees: placing one is refused with the reason.
+    let refused = invoke(
+        &alice,
+        "start_call",
+        json!({ "userId": bob_id(&bob).await, "video": true }),
+    )
+    .await;
+    assert_eq!(refused["err"]["code"], "calls_unavailable", "{refused}");
+
+    // Settings: WebKit's mock camera and microphone, their preview and level.
+    s.click("#nav-settings").await.on(&alice, "opening Settings");
+    s.wait_for_script(
+        "the mock camera and microphone listed",
+        "return document.querySelectorAll('#settings-camera option').length > 0 \
+         && document.querySelectorAll('#settings-microphone option').length > 0",
+    )
+    .await
+    .on(&alice, "the device lists");
+    s.execute("document.getElementById('settings-calls').scrollIntoView()", vec![])
+        .await
+        .on(&alice, "scrolling to Calls");
+    s.click("#settings-media-test")
+        .await
+        .on(&alice, "checking camera and microphone");
+    s.wait_for_script(
+        "the camera preview playing",
+        "const v = document.getElementById('settings-camera-preview'); return v.videoWidth > 0 && !v.paused",
+    )
+    .await
+    .on(&alice, "the preview");
+    s.wait_for_script(
+        "the microphone level moving",
+        "return Number(document.getElementById('settings-mic-level').getAttribute('aria-valuenow')) > 0",
+    )
+    .await
+    .on(&alice, "the level meter");
+    // Once capture was allowed, the devices are listed by name beside "System default".
+    s.wait_for_script(
+        "the mock devices listed by name",
+        "return document.querySelectorAll('#settings-camera option').length > 1 \
+         && document.querySelectorAll('#settings-microphone option').length > 1",
+    )
+    .await
+    .on(&alice, "the named devices");
+    alice.screenshot("settings-calls-webkitgtk").await;
+}
+
+/// A user id as the page knows it (`me` in the snapshot).
+async fn bob_id(bob: &AppInstance) -> String {
+    let snapshot = invoke(bob, "snapshot", json!({})).await;
+    snapshot["ok"]["me"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("bob's user id in {snapshot}"))
+        .to_owned()
+}
