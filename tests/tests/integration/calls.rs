@@ -260,7 +260,7 @@ async fn when_both_call_at_once_one_call_remains_and_is_answered() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calling_someone_offline_or_oneself_says_why() {
     let server = TestServer::start().await;
-    let (alice, mut bob) = online_pair(&server).await;
+    let (mut alice, mut bob) = online_pair(&server).await;
     bob.wait_for_peer(alice.id()).await;
     let me = alice.id().to_owned();
     assert_eq!(
@@ -268,7 +268,12 @@ async fn calling_someone_offline_or_oneself_says_why() {
         "call_to_self"
     );
     let bob_id = bob.id().to_owned();
+    alice.mark();
     bob.quit().await;
+    // Once the server says he left (until then his device may still be rung through it).
+    alice
+        .wait_for("bob gone", |e| matches!(e, CoreEvent::PeerLeft { .. }).then_some(()))
+        .await;
     let refused = alice.parley().start_call(&bob_id, true).await.unwrap_err();
     assert_eq!(refused.code(), "not_reachable", "{refused}");
     assert!(alice.parley().current_call().is_none());
