@@ -195,6 +195,11 @@ async fn without_a_keyring_the_window_says_so_and_offers_the_kernel_keyring() {
 /// Whether the apps can keep their tokens in the kernel keyring (`PARLEY_TEST_KEYUTILS=1`
 /// inside `keyctl session -`). Under `scripts/e2e.sh` (`PARLEY_E2E=1`) its absence fails the
 /// test; a plain `cargo test` skips it, saying why.
+/// Whether an end-to-end test whose apps keep their tokens in the kernel keyring runs here.
+fn ready(test: &str) -> bool {
+    should_run(test) && keyutils_ready(test)
+}
+
 fn keyutils_ready(test: &str) -> bool {
     if std::env::var("PARLEY_TEST_KEYUTILS").as_deref() == Ok("1") {
         return true;
@@ -338,10 +343,7 @@ const AFTER_TAKEOVER: &str = "Your app hosts the server now";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_people_chat_restart_and_search_offline() {
     const TEST: &str = "two_people_chat_restart_and_search_offline";
-    if !should_run(TEST) {
-        return;
-    }
-    if !keyutils_ready(TEST) {
+    if !ready(TEST) {
         return;
     }
     let started = std::time::Instant::now();
@@ -579,10 +581,7 @@ async fn wait_file_state(app: &AppInstance, direction: &str, name: &str, state: 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_people_send_a_picture_and_a_file() {
     const TEST: &str = "two_people_send_a_picture_and_a_file";
-    if !should_run(TEST) {
-        return;
-    }
-    if !keyutils_ready(TEST) {
+    if !ready(TEST) {
         return;
     }
     let desktop = Desktop::start();
@@ -679,10 +678,7 @@ async fn two_people_send_a_picture_and_a_file() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_person_lets_others_join_and_another_joins_by_invite() {
     const TEST: &str = "one_person_lets_others_join_and_another_joins_by_invite";
-    if !should_run(TEST) {
-        return;
-    }
-    if !keyutils_ready(TEST) {
+    if !ready(TEST) {
         return;
     }
     let desktop = Desktop::start();
@@ -818,14 +814,11 @@ async fn one_person_lets_others_join_and_another_joins_by_invite() {
 
 /// Calls in Debian's WebKitGTK, which has capture but no WebRTC: Settings lists WebKit's mock
 /// camera and microphone and shows their preview and level; the call buttons say why calls are
-/// not available in this window instead of failing silently; a call to it is kept as missed.
+/// not available in this window instead of failing silently, and the core refuses to place one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_webkitgtk_settings_show_the_devices_and_call_buttons_say_why_calls_are_unavailable() {
     const TEST: &str = "in_webkitgtk_settings_show_the_devices_and_call_buttons_say_why_calls_are_unavailable";
-    if !should_run(TEST) {
-        return;
-    }
-    if !keyutils_ready(TEST) {
+    if !ready(TEST) {
         return;
     }
     let desktop = Desktop::start();
