@@ -11,6 +11,8 @@ ROOT="$PWD"
 NODE_TEST_PROJECTS=(tests/peerjs)
 
 export CI=true
+# A one-off build gains nothing from incremental state, which would add gigabytes to target/.
+export CARGO_INCREMENTAL=0
 
 scripts/setup.sh test </dev/null || { echo "test.sh: set-up failed" >&2; exit 1; }
 
