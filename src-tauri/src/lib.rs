@@ -21,7 +21,7 @@ mod webview;
 use std::time::Instant;
 
 use parley_core::{CoreError, ProfileDirError};
-use tauri::{Manager, RunEvent, WebviewUrl, WebviewWindowBuilder};
+use tauri::{AppHandle, Manager, RunEvent, Runtime, WebviewUrl, WebviewWindowBuilder};
 use tracing_subscriber::EnvFilter;
 
 use crate::state::AppState;
@@ -35,15 +35,16 @@ macro_rules! invoke_handler {
 
 /// The event every core event reaches the page as.
 pub const CORE_EVENT: &str = "core-event";
+pub use crate::notify::OPEN_CONVERSATION_EVENT;
 
 /// Logs go to stderr; `RUST_LOG` overrides the default level (`info`).
-fn init_tracing() {
+pub fn init_tracing() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     // Ignore the error when a subscriber is already set (e.g. by an embedding test).
     let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
 }
 
-fn setup(app: &mut tauri::App, started: Instant) -> Result<(), Box<dyn std::error::Error>> {
+fn setup<R: Runtime>(app: &mut tauri::App<R>, started: Instant) -> Result<(), Box<dyn std::error::Error>> {
     let paths = paths::Paths::resolve(app.handle())?;
     app.manage(AppState::new(paths.clone(), started));
     match startup::open(app.handle(), None) {
@@ -65,11 +66,35 @@ fn setup(app: &mut tauri::App, started: Instant) -> Result<(), Box<dyn std::erro
     Ok(())
 }
 
+/// The whole app — plugins, start-up, every command — on `builder`'s runtime: the real window's
+/// ([`run`]) or, for tests that drive the real commands from a browser page, Tauri's mock runtime
+/// (the IPC bridge in `tests/`).
+pub fn app<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
+    let started = Instant::now();
+    builder
+        .plugin(tauri_plugin_store::Builder::new().build())
+        .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_opener::init())
+        .plugin(tauri_plugin_dialog::init())
+        .setup(move |app| setup(app, started))
+        .invoke_handler(with_commands!(invoke_handler))
+}
+
+/// What the app does as it ends, whatever ends it.
+pub fn on_exit<R: Runtime>(handle: &AppHandle<R>) {
+    if let Some(parley) = handle
+        .try_state::<AppState>()
+        .and_then(|state| state.parley.get().cloned())
+    {
+        // Closes peer connections and stops the embedded server cleanly.
+        tauri::async_runtime::block_on(parley.shutdown());
+    }
+}
+
 /// Runs the app until its window closes. A failure to start is also printed: no window shows it.
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 #[allow(clippy::print_stderr)]
 pub fn run() {
-    let started = Instant::now();
     init_tracing();
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
@@ -77,14 +102,7 @@ pub fn run() {
         "starting Parley"
     );
 
-    let app = tauri::Builder::default()
-        .plugin(tauri_plugin_store::Builder::new().build())
-        .plugin(tauri_plugin_notification::init())
-        .plugin(tauri_plugin_opener::init())
-        .plugin(tauri_plugin_dialog::init())
-        .setup(move |app| setup(app, started))
-        .invoke_handler(with_commands!(invoke_handler))
-        .build(tauri::generate_context!());
+    let app = app(tauri::Builder::default()).build(tauri::generate_context!());
     let app = match app {
         Ok(app) => app,
         Err(e) => {
@@ -95,13 +113,7 @@ pub fn run() {
     };
     app.run(|handle, event| {
         if let RunEvent::Exit = event {
-            if let Some(parley) = handle
-                .try_state::<AppState>()
-                .and_then(|state| state.parley.get().cloned())
-            {
-                // Closes peer connections and stops the embedded server cleanly.
-                tauri::async_runtime::block_on(parley.shutdown());
-            }
+            on_exit(handle);
         }
     });
 }

@@ -1,6 +1,6 @@
 // The real npm `peerjs` client, in headless Chromium, against parley-signal's
 // PeerServer-compatible endpoint. Run with `npm test` in this directory; set PARLEY_SIGNAL_BIN
-// to use an already built binary instead of `cargo build -p parley-signal`.
+// to use an already built binary instead of building it.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -25,7 +25,9 @@ let browser;
 function startSignal() {
   let bin = process.env.PARLEY_SIGNAL_BIN;
   if (!bin) {
-    execFileSync('cargo', ['build', '-p', 'parley-signal'], { cwd: repo, stdio: 'inherit' });
+    // `--workspace`: the features `cargo test --workspace` resolved, so nothing is rebuilt (`-p`
+    // would resolve them for the server alone and compile much of its tree again).
+    execFileSync('cargo', ['build', '--workspace', '--bin', 'parley-signal'], { cwd: repo, stdio: 'inherit' });
     const targetDir = process.env.CARGO_TARGET_DIR ? path.resolve(repo, process.env.CARGO_TARGET_DIR) : path.join(repo, 'target');
     bin = path.join(targetDir, 'debug/parley-signal');
   }

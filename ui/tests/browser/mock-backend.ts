@@ -58,10 +58,10 @@
  * relay call frames with `relay=<name>`; then Alice and Bob count as online to each other).
  */
 import { emit } from '@tauri-apps/api/event';
-import { mockIPC, mockWindows } from '@tauri-apps/api/mocks';
 import { charCount, LIMITS } from '../../src/model/limits';
 import { bestRoute } from '../../src/model/route';
 import { createCallMock } from './mock-calls';
+import { fakeTauri } from './fake-tauri';
 import type {
   Connection,
   Contact,
@@ -1181,36 +1181,22 @@ declare global {
 window.__parleyMock = mock;
 
 if (params.get('tauri') !== '0') {
-  mockWindows('main');
-  mockIPC(
-    (cmd, args) => {
-      // The bytes of a pasted file are not worth keeping: who and what, as the headers say.
-      const pasted = cmd === 'send_pasted_file' && args instanceof Uint8Array;
-      const name = callHeaders.get('Parley-Name');
-      const user = callHeaders.get('Parley-User');
-      calls.push({ cmd, args: pasted ? { userId: user === null ? null : decodeURIComponent(user), name: name === null ? null : decodeURIComponent(name), size: args.byteLength } : args });
-      if (problem !== null && !BEFORE_START.has(cmd)) throw { code: 'not_started', message: `Parley has not opened your profile: ${problem}` };
-      const f = failures.get(cmd);
-      if (f !== undefined) {
-        failures.delete(cmd);
-        throw f;
-      }
-      const handler = handlers[cmd];
-      if (handler === undefined) throw { code: 'unknown_command', message: `The mock has no command ${cmd}.` };
-      return handler((args ?? {}) as Args);
-    },
-    { shouldMockEvents: true },
-  );
-  // isTauri() reads globalThis.isTauri, which the real runtime sets and mockIPC does not.
-  (window as unknown as { isTauri: boolean }).isTauri = true;
-  // mockIPC drops the invoke's options: note its headers (send_pasted_file's) on the way in.
-  type Invoke = (cmd: string, args?: unknown, options?: { headers?: HeadersInit }) => Promise<unknown>;
-  const internals = (window as unknown as { __TAURI_INTERNALS__: { invoke: Invoke } }).__TAURI_INTERNALS__;
-  const inner = internals.invoke;
-  internals.invoke = (cmd, args, options) => {
-    callHeaders = new Headers(options?.headers ?? {});
-    return inner(cmd, args, options);
-  };
+  fakeTauri((cmd, args, headers) => {
+    callHeaders = headers;
+    // The bytes of a pasted file are not worth keeping: who and what, as the headers say.
+    const pasted = cmd === 'send_pasted_file' && args instanceof Uint8Array;
+    const name = callHeaders.get('Parley-Name');
+    const user = callHeaders.get('Parley-User');
+    calls.push({ cmd, args: pasted ? { userId: user === null ? null : decodeURIComponent(user), name: name === null ? null : decodeURIComponent(name), size: args.byteLength } : args });
+    if (problem !== null && !BEFORE_START.has(cmd)) throw { code: 'not_started', message: `Parley has not opened your profile: ${problem}` };
+    const f = failures.get(cmd);
+    if (f !== undefined) {
+      failures.delete(cmd);
+      throw f;
+    }
+    const handler = handlers[cmd];
+    if (handler === undefined) throw { code: 'unknown_command', message: `The mock has no command ${cmd}.` };
+    return handler((args ?? {}) as Args);
+  });
 }
 
-await import('../../src/main');

@@ -1,0 +1,115 @@
+// Parley's UI in Chromium against real cores: two `parley-bridge` processes (the app's own
+// commands, core and peer connections, on Tauri's mock runtime) and a real `parley-signal`.
+// Nothing is mocked between the two pages: sign-up and presence go through the server, call
+// signaling between the cores (their data channel, or the server's signed relay), media through
+// Chromium's WebRTC.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { openApps, screenshot, useFakeMedia } from './harness.mjs';
+import { activeCall, gone, label, probe, seesPicture, shown, soundPeak, text, waitText } from './call-probes.mjs';
+import { startRealCores } from './real-cores.mjs';
+
+useFakeMedia();
+
+/** @type {Awaited<ReturnType<typeof startRealCores>>} */
+let cores;
+before(async () => {
+  cores = await startRealCores(['alice', 'bob']);
+});
+after(() => cores?.stop());
+
+const PASSWORD = 'correct horse battery staple';
+
+/** Creates `name`'s account on the test's server from the sign-in screen, as a person would. */
+async function signUp(page, name) {
+  await shown(page, '#auth');
+  await page.click('#tab-signup');
+  await page.click('#server-url');
+  await page.fill('#server-url-input', cores.server);
+  await page.fill('#signup-username', name);
+  await page.fill('#signup-email', `${name}@example.org`);
+  await page.fill('#signup-password', PASSWORD);
+  await page.fill('#signup-display-name', name[0].toUpperCase() + name.slice(1));
+  await page.click('#signup-submit');
+  await page.waitForSelector(`#me[data-username="${name}"]`);
+  await page.waitForSelector('#main[data-connection="online"]');
+}
+
+async function joinRoom(page, room) {
+  await page.fill('#room-name', room);
+  await page.click('#room-join');
+  await page.waitForSelector(`#rooms [data-room="${room}"]`);
+}
+
+const contact = (username) => `#contacts [data-username="${username}"]`;
+
+test('two real cores: Alice video-calls Bob, both see and hear each other, mute reaches Bob, hanging up ends both and both histories keep the call; Bob\'s audio call back is declined', async () => {
+  const app = await openApps([
+    { params: { bridge: cores.bridges.alice }, init: probe },
+    { params: { bridge: cores.bridges.bob }, init: probe },
+  ]);
+  const [alice, bob] = app.pages;
+  try {
+    await signUp(alice, 'alice');
+    await signUp(bob, 'bob');
+    await joinRoom(alice, 'lobby');
+    await joinRoom(bob, 'lobby');
+    await alice.waitForSelector(`${contact('bob')}[data-online="true"]`);
+    await bob.waitForSelector(`${contact('alice')}[data-online="true"]`);
+
+    await alice.click(`${contact('bob')} button`);
+    await alice.click('#call-video');
+    await shown(alice, '#call-stage');
+    await waitText(alice, '#call-status', 'Ringing Bob…');
+    await shown(bob, '#incoming-call');
+    assert.equal(await text(bob, '#incoming-call-name'), 'Alice');
+    assert.equal(await text(bob, '#incoming-call-kind'), 'Incoming video call');
+    await bob.click('#incoming-call-answer');
+    await Promise.all([activeCall(alice), activeCall(bob)]);
+
+    await seesPicture(alice);
+    await seesPicture(bob);
+    assert.ok((await soundPeak(alice)) > 0.01, 'Alice hears Bob');
+    assert.ok((await soundPeak(bob)) > 0.01, 'Bob hears Alice');
+    await screenshot(alice, 'real-cores-call');
+
+    await alice.click('#call-mute');
+    assert.equal(await label(alice, '#call-mute'), 'Unmute microphone');
+    await bob.waitForFunction(() => document.querySelector('#call-remote-media')?.textContent === 'Alice’s microphone is off');
+    await alice.click('#call-mute');
+    await bob.waitForSelector('#call-remote-media', { state: 'hidden' });
+
+    await bob.click('#call-hang-up');
+    await shown(bob, '#call-outcome');
+    assert.equal(await text(bob, '#call-outcome-text'), 'Call ended.');
+    await shown(alice, '#call-outcome');
+    assert.equal(await text(alice, '#call-outcome-text'), 'Bob hung up.');
+    for (const page of [alice, bob]) {
+      await gone(page, '#call-stage');
+      await page.waitForFunction(() => window.__pcs.every((pc) => pc.connectionState === 'closed') && window.__tracks.every((t) => t.readyState === 'ended'));
+    }
+    await alice.waitForSelector('#messages .message[data-call="answered"]');
+    assert.match(await text(alice, '#messages .message[data-call="answered"] .call-entry-text'), /^Outgoing video call · 0:\d\d$/);
+    await bob.click(`${contact('alice')} button`);
+    await bob.waitForSelector('#messages .message[data-call="answered"]');
+    assert.match(await text(bob, '#messages .message[data-call="answered"] .call-entry-text'), /^Incoming video call · 0:\d\d$/);
+
+    // The other way round, sound only: Alice declines, both are told, both keep the entry.
+    await bob.click('#call-outcome-close');
+    await alice.click('#call-outcome-close');
+    await bob.click('#call-audio');
+    await shown(alice, '#incoming-call');
+    assert.equal(await text(alice, '#incoming-call-kind'), 'Incoming audio call');
+    await alice.click('#incoming-call-decline');
+    await waitText(bob, '#call-outcome-text', 'Alice declined the call.');
+    await waitText(alice, '#call-outcome-text', 'You declined the call.');
+    await bob.waitForSelector('#messages .message[data-call="declined"]');
+    await alice.waitForSelector('#messages .message[data-call="declined"]');
+    assert.deepEqual(app.errors, [], 'no errors in the pages');
+  } catch (e) {
+    e.message += `\n--- core logs ---\n${cores.log.join('').slice(-4000)}`;
+    throw e;
+  } finally {
+    await app.close();
+  }
+});
