@@ -80,7 +80,8 @@ impl PeerConfig {
         }
     }
 
-    pub(crate) fn setting_engine(&self) -> SettingEngine {
+    /// webrtc's settings for these (the data connections' and the calls' media connections').
+    pub fn setting_engine(&self) -> SettingEngine {
         let mut builder = SettingEngineBuilder::new()
             .with_ice_connection_attempts(Some(self.ice_check_interval), Some(self.ice_max_binding_requests))
             .with_ice_timeouts(
@@ -109,7 +110,8 @@ impl PeerConfig {
         builder.build()
     }
 
-    pub(crate) fn rtc_configuration(&self) -> RTCConfiguration {
+    /// The ICE servers, as webrtc takes them.
+    pub fn rtc_configuration(&self) -> RTCConfiguration {
         let ice_servers = if self.loopback_only {
             Vec::new()
         } else {
@@ -127,7 +129,7 @@ impl PeerConfig {
 
     /// A concrete address is bound as is; the wildcard is expanded by webrtc-rs into one socket
     /// per non-loopback interface.
-    pub(crate) fn udp_addrs(&self) -> Vec<String> {
+    pub fn udp_addrs(&self) -> Vec<String> {
         if self.loopback_only {
             vec!["127.0.0.1:0".to_owned()]
         } else {

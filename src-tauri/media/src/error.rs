@@ -1,0 +1,18 @@
+//! What can go wrong with a call's media connection.
+
+/// Errors of [`crate::MediaSession`].
+#[derive(Debug, thiserror::Error)]
+pub enum MediaError {
+    /// webrtc-rs refused: the connection could not be made or used.
+    #[error("the media connection failed: {0}")]
+    WebRtc(String),
+    /// A description or candidate that cannot be used (malformed, or not expected now).
+    #[error("unusable call signal: {0}")]
+    Signal(String),
+}
+
+impl MediaError {
+    pub(crate) fn webrtc(e: impl std::fmt::Display) -> MediaError {
+        MediaError::WebRtc(e.to_string())
+    }
+}

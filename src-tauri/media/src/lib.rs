@@ -1,0 +1,17 @@
+//! A call's media in Rust, for webviews that have no WebRTC of their own (Debian's WebKitGTK):
+//! the page encodes with WebCodecs and decodes what comes back; this crate carries it over a
+//! standard media-only WebRTC connection (webrtc-rs), so the other end may be any WebRTC.
+//! `docs/call-media-bridge.md` is the contract with the page.
+//!
+//! - [`MediaSession`]: one call's connection — negotiation, sending frames, receiving them whole.
+//! - [`Record`]: the binary records frames and events cross the app's IPC in.
+
+mod error;
+mod reassembly;
+mod records;
+mod session;
+
+pub use error::MediaError;
+pub use reassembly::{Frame, Reassembled, Vp8Reassembler};
+pub use records::{Record, RecordError, RecordKind, HEADER_LEN, MAX_PAYLOAD};
+pub use session::{MediaConfig, MediaOutput, MediaSession, MediaSignal, MediaState, MediaStats};

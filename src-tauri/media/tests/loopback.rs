@@ -1,0 +1,229 @@
+//! Two media connections on loopback, as a caller's and a callee's bridged calls: they
+//! negotiate through each other's signals, and what one side sends arrives whole at the other.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use parley_media::{MediaConfig, MediaOutput, MediaSession, MediaSignal, MediaState};
+use parley_peer::PeerConfig;
+use tokio::sync::mpsc;
+use tokio::time::timeout;
+
+const WAIT: Duration = Duration::from_secs(15);
+
+/// A VP8-shaped frame numbered `n`: a key frame's first byte is even, a delta frame's odd.
+fn frame(n: u8, key: bool, len: usize) -> Bytes {
+    let mut f = vec![if key { 0x10 } else { 0x11 }, n];
+    f.extend((0..len).map(|i| (i as u8).wrapping_mul(n)));
+    Bytes::from(f)
+}
+
+struct Side {
+    session: MediaSession,
+    rx: mpsc::Receiver<MediaOutput>,
+    /// Outputs seen while waiting for something else.
+    seen: Vec<MediaOutput>,
+}
+
+impl Side {
+    async fn open(offerer: bool, video: bool) -> Side {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
+        let (session, rx) = MediaSession::open(MediaConfig {
+            peer: PeerConfig::loopback(),
+            offerer,
+            video,
+        })
+        .await
+        .expect("media connection");
+        Side {
+            session,
+            rx,
+            seen: Vec::new(),
+        }
+    }
+
+    async fn next(&mut self) -> MediaOutput {
+        timeout(WAIT, self.rx.recv())
+            .await
+            .expect("an output in time")
+            .expect("outputs go on")
+    }
+}
+
+/// Passes each side's signals to the other until both are connected.
+async fn connect(a: &mut Side, b: &mut Side) {
+    let (mut a_up, mut b_up) = (false, false);
+    while !(a_up && b_up) {
+        tokio::select! {
+            out = a.next() => match out {
+                MediaOutput::Signal(s) => timeout(WAIT, b.session.remote_signal(s)).await.expect("b takes a's signal in time").expect("b takes a's signal"),
+                MediaOutput::State(MediaState::Connected) => a_up = true,
+                MediaOutput::State(MediaState::Failed) => panic!("a failed"),
+                other => a.seen.push(other),
+            },
+            out = b.next() => match out {
+                MediaOutput::Signal(s) => timeout(WAIT, a.session.remote_signal(s)).await.expect("a takes b's signal in time").expect("a takes b's signal"),
+                MediaOutput::State(MediaState::Connected) => b_up = true,
+                MediaOutput::State(MediaState::Failed) => panic!("b failed"),
+                other => b.seen.push(other),
+            },
+        }
+    }
+}
+
+/// Waits on `side` for `want` outputs matching `pick`; the others stay for later.
+async fn collect<T>(side: &mut Side, want: usize, mut pick: impl FnMut(&MediaOutput) -> Option<T>) -> Vec<T> {
+    let mut got = Vec::new();
+    let mut rest = Vec::new();
+    for out in std::mem::take(&mut side.seen) {
+        match pick(&out) {
+            Some(t) if got.len() < want => got.push(t),
+            _ => rest.push(out),
+        }
+    }
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while got.len() < want {
+        let out = tokio::time::timeout_at(deadline, side.next())
+            .await
+            .unwrap_or_else(|_| panic!("only {} of {want} in time", got.len()));
+        match pick(&out) {
+            Some(t) => got.push(t),
+            None => rest.push(out),
+        }
+    }
+    side.seen = rest;
+    got
+}
+
+#[tokio::test]
+async fn a_video_call_carries_whole_frames_and_sound_both_ways() {
+    let mut caller = Side::open(true, true).await;
+    let mut callee = Side::open(false, true).await;
+    connect(&mut caller, &mut callee).await;
+
+    // Frames of several packets (a key frame of 5 KB, delta frames of 2 KB), and Opus packets.
+    let frames: Vec<Bytes> = (0..10u8)
+        .map(|n| frame(n, n == 0, if n == 0 { 5000 } else { 2000 }))
+        .collect();
+    for side in [&caller, &callee] {
+        for f in &frames {
+            side.session
+                .send_video(f.clone(), Duration::from_millis(33))
+                .await
+                .unwrap();
+            side.session
+                .send_audio(Bytes::from(vec![0xF8, f[1], 1, 2, 3]), Duration::from_millis(20))
+                .await
+                .unwrap();
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    for side in [&mut caller, &mut callee] {
+        let video = collect(side, frames.len(), |o| match o {
+            MediaOutput::Video(f) => Some(f.clone()),
+            _ => None,
+        })
+        .await;
+        assert_eq!(video.iter().map(|f| f.data.clone()).collect::<Vec<_>>(), frames);
+        assert!(video[0].keyframe && !video[1].keyframe);
+        assert!(
+            video.windows(2).all(|w| w[0].time_us < w[1].time_us),
+            "media time moves on"
+        );
+        let audio = collect(side, frames.len(), |o| match o {
+            MediaOutput::Audio(f) => Some(f.data[1]),
+            _ => None,
+        })
+        .await;
+        assert_eq!(audio, (0..10u8).collect::<Vec<_>>());
+    }
+    caller.session.close().await;
+    callee.session.close().await;
+}
+
+#[tokio::test]
+async fn a_receiver_without_a_key_frame_gets_one_asked_for() {
+    let mut caller = Side::open(true, true).await;
+    let mut callee = Side::open(false, true).await;
+    connect(&mut caller, &mut callee).await;
+    // Delta frames only: the callee can show none of them and asks the caller for a key frame.
+    for n in 0..5u8 {
+        caller
+            .session
+            .send_video(frame(n, false, 900), Duration::from_millis(33))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    collect(&mut caller, 1, |o| {
+        matches!(o, MediaOutput::KeyframeRequested).then_some(())
+    })
+    .await;
+    caller
+        .session
+        .send_video(frame(9, true, 900), Duration::from_millis(33))
+        .await
+        .unwrap();
+    let shown = collect(&mut callee, 1, |o| match o {
+        MediaOutput::Video(f) => Some(f.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(
+        shown[0].data,
+        frame(9, true, 900),
+        "the first frame shown is the key frame"
+    );
+}
+
+#[tokio::test]
+async fn an_audio_call_has_no_video_and_wrong_signals_change_nothing() {
+    let mut caller = Side::open(true, false).await;
+    let mut callee = Side::open(false, false).await;
+    let offer = collect(&mut caller, 1, |o| match o {
+        MediaOutput::Signal(MediaSignal::Offer(sdp)) => Some(sdp.clone()),
+        _ => None,
+    })
+    .await
+    .remove(0);
+    assert!(!offer.contains("m=video"), "sound only: {offer}");
+    assert!(offer.contains("opus/48000"));
+    assert!(caller
+        .session
+        .remote_signal(MediaSignal::Offer(offer.clone()))
+        .await
+        .is_err());
+    assert!(callee
+        .session
+        .remote_signal(MediaSignal::Answer("v=0".into()))
+        .await
+        .is_err());
+    assert!(callee
+        .session
+        .remote_signal(MediaSignal::Offer("not sdp".into()))
+        .await
+        .is_err());
+    callee.session.remote_signal(MediaSignal::Offer(offer)).await.unwrap();
+    connect(&mut caller, &mut callee).await;
+    // Video sent in a call without it goes nowhere; sound does.
+    caller
+        .session
+        .send_video(frame(0, true, 100), Duration::from_millis(33))
+        .await
+        .unwrap();
+    caller
+        .session
+        .send_audio(Bytes::from_static(b"\xf8opus"), Duration::from_millis(20))
+        .await
+        .unwrap();
+    let audio = collect(&mut callee, 1, |o| match o {
+        MediaOutput::Audio(f) => Some(f.data.clone()),
+        MediaOutput::Video(_) => panic!("video in an audio call"),
+        _ => None,
+    })
+    .await;
+    assert_eq!(audio[0].as_ref(), b"\xf8opus");
+}
