@@ -3,8 +3,9 @@
 //! error. The contract is `docs/app-ipc.md`.
 
 use parley_core::{
-    CallSignal, CallView, Contact, Conversation, CoreError, Cursor, DiscoveredServer, Message, Page, ProfileUpdate,
-    RoomState, RoomSummary, SafetyNumber, SearchResult, ServerChoice, Sharing, Snapshot, StoreKind, User,
+    CallIceServer, CallSignal, CallView, Contact, Conversation, CoreError, Cursor, DiscoveredServer, Message, Page,
+    ProfileUpdate, RoomState, RoomSummary, SafetyNumber, SearchResult, ServerChoice, Sharing, Snapshot, StoreKind,
+    User,
 };
 use tauri::ipc::{InvokeBody, Request, Response};
 use tauri::{AppHandle, Manager, Runtime, State};
@@ -466,6 +467,57 @@ pub async fn call_signal(state: State<'_, AppState>, call_id: String, signal: Ca
 #[tauri::command]
 pub async fn call_media_state(state: State<'_, AppState>, call_id: String, failure: Option<String>) -> Result<()> {
     Ok(state.parley()?.call_media_state(&call_id, failure.as_deref()).await?)
+}
+
+/// Makes the current call's media connection in Rust, where the webview has no WebRTC
+/// (`docs/call-media-bridge.md`).
+#[tauri::command]
+pub async fn media_open(
+    state: State<'_, AppState>,
+    call_id: String,
+    offerer: bool,
+    video: bool,
+    ice_servers: Vec<CallIceServer>,
+) -> Result<()> {
+    Ok(state
+        .parley()?
+        .media_open(&call_id, offerer, video, &ice_servers)
+        .await?)
+}
+
+/// The other side's description or candidate, for the media connection in Rust.
+#[tauri::command]
+pub async fn media_signal(state: State<'_, AppState>, call_id: String, signal: CallSignal) -> Result<()> {
+    Ok(state.parley()?.media_signal(&call_id, signal).await?)
+}
+
+/// What the page encoded: media records as the raw body, the call in the `Parley-Call` header.
+#[tauri::command]
+pub async fn media_send(state: State<'_, AppState>, request: Request<'_>) -> Result<()> {
+    let InvokeBody::Raw(bytes) = request.body() else {
+        return Err(AppError::InvalidInput(
+            "send the media records as the request body".into(),
+        ));
+    };
+    let call_id = request
+        .headers()
+        .get("Parley-Call")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| AppError::InvalidInput("missing Parley-Call header".into()))?;
+    Ok(state.parley()?.media_send(call_id, bytes.clone().into()).await?)
+}
+
+/// What arrived for the page, as records (an empty answer after a second of quiet).
+#[tauri::command]
+pub async fn media_receive(state: State<'_, AppState>, call_id: String) -> Result<Response> {
+    Ok(Response::new(state.parley()?.media_receive(&call_id).await?))
+}
+
+/// Closes the call's media connection in Rust.
+#[tauri::command]
+pub async fn media_close(state: State<'_, AppState>, call_id: String) -> Result<()> {
+    state.parley()?.media_close(&call_id).await;
+    Ok(())
 }
 
 /// What this side sends now: microphone (`audio`) and camera (`video`) on or off.

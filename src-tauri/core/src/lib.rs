@@ -39,7 +39,10 @@ mod test_support;
 mod this_device;
 
 pub use api_client::ApiError;
-pub use calls::{CallEnd, CallError, CallIceServer, CallPhase, CallSignal, CallView, Party, SdpKind};
+pub use calls::{
+    CallEnd, CallError, CallIceServer, CallPhase, CallSignal, CallView, MediaConnectionState, MediaEvent, Party,
+    SdpKind,
+};
 pub use chat::{ChatError, FrameError, EDIT_WINDOW_MS, MAX_BODY_CHARS};
 pub use error::CoreError;
 pub use events::CoreEvent;

@@ -6,6 +6,7 @@
 // Tests report what they waited for and what they skipped.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod bridged_calls;
 mod calls;
 mod chat;
 mod files;

@@ -44,6 +44,12 @@ pub enum CallError {
     /// The page's description or candidate is out of bounds or of the wrong kind.
     #[error("{0}")]
     InvalidSignal(&'static str),
+    /// What the page sent for the call's media connection in Rust is not media records.
+    #[error("not call media: {0}")]
+    InvalidMedia(String),
+    /// The call's media connection in Rust could not be made or used.
+    #[error("{0}")]
+    MediaFailed(String),
 }
 
 impl CallError {
@@ -57,6 +63,8 @@ impl CallError {
             CallError::ToSelf => "call_to_self",
             CallError::Unavailable => "calls_unavailable",
             CallError::InvalidSignal(_) => "invalid_call_signal",
+            CallError::InvalidMedia(_) => "invalid_call_media",
+            CallError::MediaFailed(_) => "call_media_failed",
         }
     }
 }

@@ -4,6 +4,7 @@
 //! carries its negotiation, over the peers' proven data channel.
 
 mod book;
+mod bridge;
 mod machine;
 mod models;
 mod relay;
@@ -11,7 +12,10 @@ mod wire;
 
 pub use book::CallError;
 pub(crate) use book::{Action, CallBook, Ended};
+pub(crate) use bridge::MediaBridge;
 pub(crate) use machine::Timeouts;
-pub use models::{CallEnd, CallIceServer, CallPhase, CallSignal, CallView, Party, SdpKind};
+pub use models::{
+    CallEnd, CallIceServer, CallPhase, CallSignal, CallView, MediaConnectionState, MediaEvent, Party, SdpKind,
+};
 pub(crate) use relay::{RelayError, Relayed};
 pub(crate) use wire::CallFrame;

@@ -169,3 +169,51 @@ impl From<&parley_protocol::IceServer> for CallIceServer {
         }
     }
 }
+
+/// An event of a call's media connection in Rust, for the page (`docs/call-media-bridge.md`):
+/// JSON in an event record of `media_receive`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub enum MediaEvent {
+    /// Our description or candidate: pass it on with `call_signal`.
+    Signal {
+        /// An `sdp` or `ice` signal.
+        signal: CallSignal,
+    },
+    /// The connection's state changed.
+    State {
+        /// As `RTCPeerConnection.connectionState`.
+        state: MediaConnectionState,
+    },
+    /// The other side lost the picture: encode the next frame as a key frame.
+    Keyframe,
+    /// Every 2 s while connected: for the quality indicator.
+    Stats {
+        /// The round trip, when measured.
+        rtt_ms: Option<f64>,
+        /// RTP packets received so far, all kinds.
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
+        packets_received: u64,
+        /// RTP packets lost so far, all kinds.
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
+        packets_lost: u64,
+    },
+}
+
+/// A media connection's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub enum MediaConnectionState {
+    /// Being made.
+    Connecting,
+    /// Media flows.
+    Connected,
+    /// Lost for now; often back within seconds.
+    Disconnected,
+    /// Could not be made, or lost for good.
+    Failed,
+    /// Closed (the call ended).
+    Closed,
+}

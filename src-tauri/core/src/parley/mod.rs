@@ -14,6 +14,7 @@ mod calls;
 mod conversations;
 mod files;
 mod history;
+mod media;
 mod servers;
 mod session;
 mod sharing;
@@ -73,6 +74,8 @@ struct Inner {
     transfers: Transfers,
     /// Whether the page can take calls (see [`Parley::set_calls_supported`]).
     calls_supported: std::sync::atomic::AtomicBool,
+    /// The current call's media connection in Rust, when the page's webview has no WebRTC.
+    media: crate::calls::MediaBridge,
 }
 
 /// A session the server accepted: its API client (holding the token) and who it is.
@@ -159,6 +162,7 @@ impl Parley {
                 ice_servers: Mutex::new(Vec::new()),
                 transfers,
                 calls_supported: std::sync::atomic::AtomicBool::new(true),
+                media: crate::calls::MediaBridge::default(),
             }),
         };
         Ok((parley, receiver))

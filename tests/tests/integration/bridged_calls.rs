@@ -1,0 +1,236 @@
+//! Calls whose media runs in Rust (`docs/call-media-bridge.md`), between two headless cores and
+//! a real signaling server: the test plays both pages — it opens each side's media connection
+//! on the core's `start`, passes the connection's descriptions and candidates on with
+//! `call_signal` and the other side's back with `media_signal`, and sends and pulls media records.
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use parley_core::{CallPhase, CallSignal, CoreEvent, Parley};
+use parley_media::{Record, RecordKind};
+use parley_tests::{online_pair, Person, TestServer};
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+/// What one side's page took out of `media_receive`: records, and events parsed.
+#[derive(Debug)]
+enum Got {
+    Media(Record),
+    Event(Value),
+}
+
+/// The page's pull loop: passes our signals on to the other side and everything else to `tx`.
+fn pull(parley: Parley, call_id: String, tx: mpsc::UnboundedSender<Got>) {
+    tokio::spawn(async move {
+        loop {
+            let bytes = match parley.media_receive(&call_id).await {
+                Ok(bytes) => bytes,
+                Err(e) => {
+                    let _ = tx.send(Got::Event(serde_json::json!({"closed": e.code()})));
+                    return;
+                }
+            };
+            for record in Record::decode_all(Bytes::from(bytes)).expect("the core sends records") {
+                if record.kind != RecordKind::Event {
+                    let _ = tx.send(Got::Media(record));
+                    continue;
+                }
+                let event: Value = serde_json::from_slice(&record.payload).expect("events are JSON");
+                if event["type"] == "signal" {
+                    let signal: CallSignal = serde_json::from_value(event["signal"].clone()).unwrap();
+                    parley.call_signal(&call_id, signal).await.expect("our signal goes out");
+                } else {
+                    let _ = tx.send(Got::Event(event));
+                }
+            }
+        }
+    });
+}
+
+/// Passes the other side's descriptions and candidates (core events since `seen`) to the media
+/// connection.
+async fn forward(person: &mut Person, seen: &mut usize, call_id: &str) {
+    let signals: Vec<CallSignal> = person.since_mark()[*seen..]
+        .iter()
+        .filter_map(|e| match e {
+            CoreEvent::CallSignal { signal, .. } if !matches!(signal, CallSignal::Start { .. }) => Some(signal.clone()),
+            _ => None,
+        })
+        .collect();
+    *seen = person.since_mark().len();
+    for signal in signals {
+        person
+            .parley()
+            .media_signal(call_id, signal)
+            .await
+            .expect("the media connection takes the other side's signal");
+    }
+}
+
+fn start_of(person: &mut Person) -> Option<(bool, Vec<parley_core::CallIceServer>)> {
+    person.since_mark().iter().find_map(|e| match e {
+        CoreEvent::CallSignal {
+            signal: CallSignal::Start { offerer, ice_servers },
+            ..
+        } => Some((*offerer, ice_servers.clone())),
+        _ => None,
+    })
+}
+
+fn records(list: &[Record]) -> Bytes {
+    let mut buf = BytesMut::new();
+    for r in list {
+        r.encode(&mut buf);
+    }
+    buf.freeze()
+}
+
+fn media(kind: RecordKind, keyframe: bool, n: u8, len: usize) -> Record {
+    let mut payload = vec![if keyframe { 0x10 } else { 0x11 }, n];
+    payload.extend((0..len).map(|i| (i as u8) ^ n));
+    Record {
+        kind,
+        keyframe,
+        time_us: u64::from(n) * 33_333,
+        duration_us: if kind == RecordKind::Video { 33_333 } else { 20_000 },
+        payload: Bytes::from(payload),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bridged_video_call_negotiates_in_rust_and_carries_frames_both_ways_until_hang_up() {
+    let server = TestServer::start().await;
+    let (mut alice, mut bob) = online_pair(&server).await;
+    bob.wait_for_peer(alice.id()).await;
+    alice.mark();
+    bob.mark();
+
+    let placed = alice.parley().start_call(bob.id(), true).await.unwrap();
+    let id = placed.id.clone();
+    bob.wait_for("the call ringing", |e| match e {
+        CoreEvent::Call { call } if call.phase == CallPhase::RingingHere => Some(()),
+        _ => None,
+    })
+    .await;
+    // Before the answer there is no media connection to make.
+    let early = bob.parley().media_open(&id, false, true, &[]).await.unwrap_err();
+    assert_eq!(early.code(), "no_such_call");
+    bob.parley().answer_call(&id).await.unwrap();
+
+    let mut sides = Vec::new();
+    for person in [&mut alice, &mut bob] {
+        let (offerer, ice) = loop {
+            if let Some(start) = start_of(person) {
+                break start;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        person.parley().media_open(&id, offerer, true, &ice).await.unwrap();
+        let (tx, rx) = mpsc::unbounded_channel();
+        pull(person.parley().clone(), id.clone(), tx);
+        sides.push((rx, 0usize, false));
+    }
+
+    // Both pages pass signals until both connections are up.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !(sides[0].2 && sides[1].2) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the media connections did not come up"
+        );
+        for (i, person) in [&mut alice, &mut bob].into_iter().enumerate() {
+            let (rx, seen, up) = &mut sides[i];
+            forward(person, seen, &id).await;
+            while let Ok(got) = rx.try_recv() {
+                if let Got::Event(e) = got {
+                    *up |= e == serde_json::json!({"type": "state", "state": "connected"});
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for person in [&alice, &bob] {
+        person.parley().call_media_state(&id, None).await.unwrap();
+    }
+
+    // Alice's page sends a key frame, delta frames and sound; Bob's sends his; each arrives whole.
+    let mut sent = Vec::new();
+    for n in 0..6u8 {
+        let frame = media(RecordKind::Video, n == 0, n, if n == 0 { 6000 } else { 1500 });
+        let sound = media(RecordKind::Audio, false, n, 60);
+        sent.push((frame.payload.clone(), sound.payload.clone()));
+        for person in [&alice, &bob] {
+            person
+                .parley()
+                .media_send(&id, records(&[frame.clone(), sound.clone()]))
+                .await
+                .unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    for (i, who) in ["bob sees alice", "alice sees bob"].into_iter().enumerate() {
+        let (rx, _, _) = &mut sides[1 - i];
+        let (mut video, mut audio) = (Vec::new(), Vec::new());
+        while video.len() < sent.len() || audio.len() < sent.len() {
+            let got = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+                .await
+                .unwrap_or_else(|_| panic!("{who}: {} frames, {} sounds in time", video.len(), audio.len()))
+                .expect("the pull loop goes on");
+            if let Got::Media(r) = got {
+                match r.kind {
+                    RecordKind::Video => video.push(r),
+                    _ => audio.push(r.payload),
+                }
+            }
+        }
+        assert_eq!(
+            video.iter().map(|r| r.payload.clone()).collect::<Vec<_>>(),
+            sent.iter().map(|s| s.0.clone()).collect::<Vec<_>>(),
+            "{who}"
+        );
+        assert!(video[0].keyframe && !video[1].keyframe);
+        assert_eq!(audio, sent.iter().map(|s| s.1.clone()).collect::<Vec<_>>(), "{who}");
+    }
+
+    // A page sending what is not media is told so; the call goes on.
+    let bad = alice
+        .parley()
+        .media_send(&id, Bytes::from_static(b"\x07junk"))
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code(), "invalid_call_media");
+    let event_in = alice
+        .parley()
+        .media_send(
+            &id,
+            records(&[Record {
+                kind: RecordKind::Event,
+                keyframe: false,
+                time_us: 0,
+                duration_us: 0,
+                payload: Bytes::from_static(b"{}"),
+            }]),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(event_in.code(), "invalid_call_media");
+    assert_eq!(alice.parley().current_call().unwrap().phase, CallPhase::Active);
+
+    // Alice hangs up: both media connections close by themselves (no page closes them).
+    alice.parley().hang_up(&id).await.unwrap();
+    for (rx, _, _) in &mut sides {
+        let closed = tokio::time::timeout(Duration::from_secs(5), async {
+            while let Some(got) = rx.recv().await {
+                if let Got::Event(e) = got {
+                    if e.get("closed").is_some() {
+                        return e;
+                    }
+                }
+            }
+            Value::Null
+        })
+        .await
+        .expect("the media connection closes with the call");
+        assert_eq!(closed["closed"], "no_such_call");
+    }
+}
