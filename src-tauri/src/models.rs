@@ -34,19 +34,23 @@ pub struct MediaCaps {
 }
 
 impl MediaCaps {
-    /// How calls will carry media in this webview.
+    /// How calls carry media in this webview (`docs/call-media-bridge.md`).
     pub fn call_path(&self) -> &'static str {
-        match (self.rtc_peer_connection, self.get_user_media && self.web_codecs) {
-            (true, _) => "webview WebRTC",
-            (false, true) => "WebCodecs bridged to Rust WebRTC",
-            (false, false) => "unavailable",
+        if !self.get_user_media {
+            "unavailable"
+        } else if self.rtc_peer_connection {
+            "webview WebRTC"
+        } else if self.web_codecs && self.audio_worklet {
+            "WebCodecs bridged to Rust WebRTC"
+        } else {
+            "unavailable"
         }
     }
 
-    /// Whether this webview can carry a call today: its own WebRTC and capture. (The WebCodecs
-    /// bridge for webviews without WebRTC is not built yet.)
+    /// Whether this webview can carry a call: capture, and its own WebRTC or what the bridge to
+    /// Rust's needs (WebCodecs to encode and decode, an AudioWorklet for sound).
     pub fn can_call(&self) -> bool {
-        self.rtc_peer_connection && self.get_user_media
+        self.call_path() != "unavailable"
     }
 }
 
@@ -73,7 +77,18 @@ mod tests {
             audio_worklet: true,
         };
         assert_eq!(linux.call_path(), "WebCodecs bridged to Rust WebRTC");
-        assert!(!linux.can_call(), "not until the bridge exists");
+        assert!(linux.can_call());
+        let no_worklet = MediaCaps {
+            audio_worklet: false,
+            ..linux
+        };
+        assert!(!no_worklet.can_call(), "no way to capture and play sound");
+        let no_capture = MediaCaps {
+            rtc_peer_connection: true,
+            get_user_media: false,
+            ..linux
+        };
+        assert!(!no_capture.can_call());
         let full = MediaCaps {
             rtc_peer_connection: true,
             ..linux

@@ -7,6 +7,7 @@ import { invoke } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
 import type {
   AppInfo,
+  CallIceServer,
   CallSignal,
   CallView,
   Contact,
@@ -128,6 +129,16 @@ export const api = {
   callMediaState: (callId: string, failure: string | null) => call<null>('call_media_state', { callId, failure }),
   /** What this side sends now (muted, camera off): the other side is told. */
   setCallMedia: (callId: string, audio: boolean, video: boolean) => call<null>('set_call_media', { callId, audio, video }),
+  // The media bridge (docs/call-media-bridge.md): the call's media connection in Rust, for a
+  // webview without WebRTC. Each fails with `no_such_call` once the call's connection is gone.
+  mediaOpen: (callId: string, offerer: boolean, video: boolean, iceServers: CallIceServer[]) =>
+    call<null>('media_open', { callId, offerer, video, iceServers }),
+  mediaSignal: (callId: string, signal: CallSignal) => call<null>('media_signal', { callId, signal }),
+  /** Encoded frames as records: the raw body, the call in the `Parley-Call` header. */
+  mediaSend: (callId: string, records: Uint8Array<ArrayBuffer>) => call<null>('media_send', records, { headers: { 'Parley-Call': callId } }),
+  /** Records (frames and events); waits up to 1 s for one, and answers no bytes when none came. */
+  mediaReceive: (callId: string) => call<ArrayBuffer | Uint8Array | number[] | null>('media_receive', { callId }).then((data) => toBytes(data ?? [])),
+  mediaClose: (callId: string) => call<null>('media_close', { callId }),
   /** The call going on or ringing (after a reload), if any. */
   currentCall: () => call<CallView | null>('current_call'),
   /** The first screen is on display (the app logs the time since start: the footprint benchmark's first paint). */

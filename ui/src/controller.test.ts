@@ -493,12 +493,36 @@ describe('Controller', () => {
     expect(store.get().call).toBeNull();
   });
 
-  it('calls are supported where the webview has WebRTC and a camera/microphone API', async () => {
+  it('calls are supported where the webview has a camera/microphone API and WebRTC, or WebCodecs and an AudioWorklet for the bridge', async () => {
     const { ctl } = await setup(true, true, { reportMediaCaps: () => undefined });
     expect(ctl.callsSupported).toBe(false);
     ctl.reportMediaCaps({ rtc_peer_connection: true, get_user_media: true, web_codecs: false, audio_worklet: false });
     expect(ctl.callsSupported).toBe(true);
     ctl.reportMediaCaps({ rtc_peer_connection: false, get_user_media: true, web_codecs: true, audio_worklet: true });
+    expect(ctl.callsSupported).toBe(true);
+    ctl.reportMediaCaps({ rtc_peer_connection: false, get_user_media: true, web_codecs: false, audio_worklet: true });
     expect(ctl.callsSupported).toBe(false);
+    ctl.reportMediaCaps({ rtc_peer_connection: true, get_user_media: false, web_codecs: true, audio_worklet: true });
+    expect(ctl.callsSupported).toBe(false);
+  });
+
+  it('the media bridge’s commands go through as they are, the records as the raw body', async () => {
+    const received = Uint8Array.from([3, 0, 0, 0]);
+    const { ctl, fake } = await setup(true, true, { mediaOpen: () => null, mediaSignal: () => null, mediaSend: () => null, mediaReceive: () => received, mediaClose: () => null });
+    const ice = [{ urls: ['stun:s.example:3478'], username: null, credential: null }];
+    await ctl.mediaOpen('c1', true, false, ice);
+    await ctl.mediaSignal('c1', { kind: 'ice', candidate: '', mid: null, mline: null });
+    await ctl.mediaSend('c1', Uint8Array.from([1, 2]));
+    expect(await ctl.mediaReceive('c1')).toBe(received);
+    await ctl.mediaClose('c1');
+    expect(fake.calls.map(([name, args]) => [name, args])).toEqual(
+      expect.arrayContaining([
+        ['mediaOpen', ['c1', true, false, ice]],
+        ['mediaSignal', ['c1', { kind: 'ice', candidate: '', mid: null, mline: null }]],
+        ['mediaSend', ['c1', Uint8Array.from([1, 2])]],
+        ['mediaReceive', ['c1']],
+        ['mediaClose', ['c1']],
+      ]),
+    );
   });
 });

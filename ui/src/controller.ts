@@ -6,9 +6,10 @@
  */
 import { api as backend, type Api } from './api';
 import { errorText, toCoreError } from './model/errors';
+import { callPath } from './model/calls';
 import { openableUrl } from './model/links';
 import { displayName, isSignedIn, totalUnread, unknownUserIds, type Nav, type Panel, type Store } from './model/state';
-import type { AppInfo, CallSignal, CallView, CoreEvent, DiscoveredServer, ErrorInfo, IceCredential, MediaCaps, Message, SafetyNumber, SearchResult, ServerChoice, Settings, Sharing, Snapshot, StartupStatus, StoreKind, Theme, User } from './types';
+import type { AppInfo, CallIceServer, CallSignal, CallView, CoreEvent, DiscoveredServer, ErrorInfo, IceCredential, MediaCaps, Message, SafetyNumber, SearchResult, ServerChoice, Settings, Sharing, Snapshot, StartupStatus, StoreKind, Theme, User } from './types';
 
 /** A value the app numbered (`Numbered<T>`), or one a test made without a number. */
 type Stamped<T> = T & { seq?: number };
@@ -367,9 +368,12 @@ export class Controller {
 
   // --- calls -----------------------------------------------------------------------------
 
-  /** Whether this window can place and take calls: its webview has WebRTC and a camera/microphone API. */
+  /**
+   * Whether this window can place and take calls: its webview has a camera/microphone API, and
+   * WebRTC or what the media bridge needs instead (`callPath`).
+   */
   get callsSupported(): boolean {
-    return this.caps !== null && this.caps.rtc_peer_connection && this.caps.get_user_media;
+    return callPath(this.caps) !== null;
   }
 
   /** Calls `listener` with every `call-signal` event's call id and (unchecked) signal; returns the way to stop. */
@@ -411,6 +415,32 @@ export class Controller {
   /** What we send now (microphone, camera): the other side's screen says so. */
   async setCallMedia(callId: string, audio: boolean, video: boolean): Promise<void> {
     await this.api.setCallMedia(callId, audio, video);
+  }
+
+  // The media bridge (docs/call-media-bridge.md): a call's media in a webview without WebRTC.
+
+  /** Makes the call's media connection in Rust; as the offerer, its offer follows as an event. */
+  async mediaOpen(callId: string, offerer: boolean, video: boolean, iceServers: CallIceServer[]): Promise<void> {
+    await this.api.mediaOpen(callId, offerer, video, iceServers);
+  }
+
+  /** The other side's description or candidate, for the Rust connection. */
+  async mediaSignal(callId: string, signal: CallSignal): Promise<void> {
+    await this.api.mediaSignal(callId, signal);
+  }
+
+  /** Encoded frames (the bridge's records), for Rust to send. */
+  async mediaSend(callId: string, records: Uint8Array<ArrayBuffer>): Promise<void> {
+    await this.api.mediaSend(callId, records);
+  }
+
+  /** What arrived (records), waiting up to a second for it: empty when nothing came. */
+  mediaReceive(callId: string): Promise<Uint8Array> {
+    return this.api.mediaReceive(callId);
+  }
+
+  async mediaClose(callId: string): Promise<void> {
+    await this.api.mediaClose(callId);
   }
 
   /** The call going on or ringing when the page (re)starts, into the store; null when there is none. */

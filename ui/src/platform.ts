@@ -43,8 +43,40 @@ export function detectMediaCaps(w: Window & typeof globalThis = window): MediaCa
   return {
     rtc_peer_connection: typeof g.RTCPeerConnection === 'function',
     get_user_media: typeof w.navigator.mediaDevices?.getUserMedia === 'function',
-    web_codecs: typeof g.VideoEncoder === 'function',
+    // What a call without WebRTC encodes and decodes with (docs/call-media-bridge.md): all of it, or none counts.
+    web_codecs: ['VideoEncoder', 'VideoDecoder', 'AudioEncoder', 'AudioDecoder'].every((name) => typeof g[name] === 'function'),
     audio_worklet: typeof g.AudioWorkletNode === 'function',
+  };
+}
+
+/**
+ * Calls `onFrame` for the frames `video` plays: at each new one where the webview says
+ * (`requestVideoFrameCallback`), else `fps` times a second. A webview that stops saying (a
+ * hidden page, a video element not painted) is covered by the timer too. Returns the way to stop.
+ */
+export function watchVideoFrames(video: HTMLVideoElement, fps: number, onFrame: () => void): () => void {
+  let stopped = false;
+  /** When the webview last said a frame came (-Infinity: never). */
+  let calledAt = -Infinity;
+  const every = 1000 / fps;
+  const hasCallback = typeof video.requestVideoFrameCallback === 'function';
+  let handle = 0;
+  const next = () => {
+    handle = video.requestVideoFrameCallback(() => {
+      if (stopped) return;
+      calledAt = performance.now();
+      onFrame();
+      next();
+    });
+  };
+  if (hasCallback) next();
+  const timer = setInterval(() => {
+    if (!hasCallback || performance.now() - calledAt > 2 * every) onFrame();
+  }, every);
+  return () => {
+    stopped = true;
+    clearInterval(timer);
+    if (hasCallback) video.cancelVideoFrameCallback(handle);
   };
 }
 

@@ -7,33 +7,14 @@
  * found mid-call then goes in with `RTCRtpSender.replaceTrack`, without negotiating again. The
  * webview's codecs are offered as they are (Chromium's defaults include VP8 and Opus).
  */
+import { sampleStats, type StatsSample } from '../model/call-quality';
 import { CandidateQueue, CandidateSignals, iceServersConfig } from '../model/call-signal';
 import type { CallIceServer, CallSignal } from '../types';
-
-export type ConnectionEvents = {
-  /** A description or candidate of ours, for the other side. */
-  signal(signal: CallSignal): void;
-  /** The connection's state changed (`connected`, `disconnected`, `failed`…). */
-  state(state: RTCPeerConnectionState): void;
-  /** The other side's sound or picture arrived (`remote` has a new track). */
-  track(): void;
-  /** A description could not be used: the call can't go on (why, in words). */
-  broken(reason: string): void;
-};
+import { errorDetail as detail, type ConnectionEvents, type MediaConnection, type MediaKind as Kind } from './media-connection';
 
 export type PeerFactory = (config: RTCConfiguration) => RTCPeerConnection;
-type Kind = 'audio' | 'video';
 
-/** At most this much of a webview's error message goes into a reason (it may quote what the peer sent). */
-const MAX_DETAIL = 160;
-
-function detail(e: unknown): string {
-  const text = e instanceof Error ? e.message : String(e);
-  const line = text.replace(/\s+/g, ' ').trim();
-  return line.length > MAX_DETAIL ? `${line.slice(0, MAX_DETAIL - 1)}\u2026` : line;
-}
-
-export class CallConnection {
+export class CallConnection implements MediaConnection {
   /** What the other side sends, one track per kind as they arrive. */
   readonly remote = new MediaStream();
   private readonly pc: RTCPeerConnection;
@@ -174,8 +155,11 @@ export class CallConnection {
     await sender?.replaceTrack(track);
   }
 
-  stats(): Promise<RTCStatsReport> {
-    return this.pc.getStats();
+  async stats(): Promise<StatsSample> {
+    const report = await this.pc.getStats();
+    const values: Record<string, unknown>[] = [];
+    report.forEach((value: Record<string, unknown>) => values.push(value));
+    return sampleStats(values);
   }
 
   close(): void {

@@ -1,7 +1,9 @@
 /**
  * The page's side of calls (docs/call-protocol.md). The core decides where a call is and carries
  * its signaling; this engine makes its media. On `start` it opens the camera and microphone
- * chosen, makes the call's connection (`CallConnection`) and, on the caller's side, the offer;
+ * chosen, makes the call's connection and, on the caller's side, the offer: a `CallConnection`
+ * (the webview's WebRTC) or, in a webview without it, a `BridgedConnection` (the page's
+ * WebCodecs with Rust's WebRTC, docs/call-media-bridge.md), chosen once per call;
  * it sends our descriptions and candidates and applies the other side's; it tells the core when
  * the media connected (the call becomes active) or failed; and it closes tracks and connection
  * when the call ends. Mute, camera off, devices switched mid-call, the connection's quality and
@@ -11,19 +13,36 @@
  * through the controller's call methods, and reads the call itself from the store.
  */
 import type { Controller } from '../controller';
-import { isLive } from '../model/calls';
-import { qualityOf, sampleStats, type QualityReading, type StatsSample } from '../model/call-quality';
+import { callPath, isLive } from '../model/calls';
+import { qualityOf, type QualityReading, type StatsSample } from '../model/call-quality';
 import { parseCallSignal } from '../model/call-signal';
 import type { CallIceServer, CallView } from '../types';
+import { BridgedConnection } from './bridged/bridged-connection';
+import { SENT_SIZE } from './bridged/video-sender';
 import { CallConnection, type PeerFactory } from './connection';
 import type { DevicePrefs } from './device-prefs';
-import { MediaFailure, openLocalMedia, openTrack, stopMedia, type GetUserMedia, type LocalMedia } from './local-media';
+import { MediaFailure, openLocalMedia, openTrack, stopMedia, type CameraSize, type GetUserMedia, type LocalMedia } from './local-media';
+import type { ConnectionFactory, ConnectionState, MediaConnection } from './media-connection';
 import { TonePlayer } from './tones';
 
 /** What of the controller the engine uses. */
 export type CallPort = Pick<
   Controller,
-  'store' | 'onCallSignal' | 'startCall' | 'answerCall' | 'declineCall' | 'hangUp' | 'sendCallSignal' | 'callMediaState' | 'setCallMedia'
+  | 'store'
+  | 'mediaCaps'
+  | 'onCallSignal'
+  | 'startCall'
+  | 'answerCall'
+  | 'declineCall'
+  | 'hangUp'
+  | 'sendCallSignal'
+  | 'callMediaState'
+  | 'setCallMedia'
+  | 'mediaOpen'
+  | 'mediaSignal'
+  | 'mediaSend'
+  | 'mediaReceive'
+  | 'mediaClose'
 >;
 
 /** The media side of the call, for the views. */
@@ -63,6 +82,9 @@ const IDLE: CallMedia = {
 export type EngineOptions = {
   getUserMedia: GetUserMedia;
   prefs: DevicePrefs;
+  /** Makes each call's connection; by default as the webview allows (`callPath` of the capabilities reported). */
+  connect?: ConnectionFactory;
+  /** The webview's peer connections, for the default `CallConnection`. */
   newPeer?: PeerFactory;
   tones?: TonePlayer;
   /** How often the connection's statistics are read for the quality indicator. */
@@ -77,7 +99,7 @@ const NO_MEDIA = 'the camera and microphone could not be opened';
 
 /** One call's media, from `start` to its end. */
 class Session {
-  connection: CallConnection | null = null;
+  connection: MediaConnection | null = null;
   media: LocalMedia | null = null;
   connected = false;
   closed = false;
@@ -104,7 +126,7 @@ export class CallEngine {
   private session: Session | null = null;
   private early: Early | null = null;
   private readonly getUserMedia: GetUserMedia;
-  private readonly newPeer: PeerFactory;
+  private readonly connect: ConnectionFactory;
   private readonly tones: TonePlayer;
   private readonly statsEveryMs: number;
   readonly prefs: DevicePrefs;
@@ -115,7 +137,13 @@ export class CallEngine {
     options: EngineOptions,
   ) {
     this.getUserMedia = options.getUserMedia;
-    this.newPeer = options.newPeer ?? ((config) => new RTCPeerConnection(config));
+    const newPeer = options.newPeer ?? ((config) => new RTCPeerConnection(config));
+    this.connect =
+      options.connect ??
+      ((setup, events) =>
+        callPath(ctl.mediaCaps) === 'bridged'
+          ? new BridgedConnection(ctl, setup, events)
+          : new CallConnection(newPeer, setup.iceServers, setup.offerer, setup.video, events));
     this.tones = options.tones ?? new TonePlayer();
     this.statsEveryMs = options.statsEveryMs ?? 2000;
     this.prefs = options.prefs;
@@ -206,7 +234,7 @@ export class CallEngine {
     if (media === null || (kind === 'video' && !video)) return;
     let track: MediaStreamTrack;
     try {
-      track = await openTrack(this.getUserMedia, kind, deviceId);
+      track = await openTrack(this.getUserMedia, kind, deviceId, this.cameraSize());
     } catch (e) {
       this.update({ notice: e instanceof MediaFailure ? e.message : NO_MEDIA });
       return;
@@ -280,7 +308,7 @@ export class CallEngine {
     const s = new Session(callId, video);
     this.session = s;
     // Made at once: the other side's signals may come while the camera opens.
-    s.connection = new CallConnection(this.newPeer, iceServers, offerer, video, {
+    s.connection = this.connect({ callId, offerer, video, iceServers }, {
       signal: (signal) => {
         void this.ctl.sendCallSignal(callId, signal).catch(() => undefined);
       },
@@ -298,7 +326,7 @@ export class CallEngine {
     else this.update({ callId, failure: null });
     let media: LocalMedia;
     try {
-      media = await (early?.media ?? openLocalMedia(this.getUserMedia, video, this.prefs.get()));
+      media = await (early?.media ?? openLocalMedia(this.getUserMedia, video, this.prefs.get(), this.cameraSize()));
     } catch (e) {
       this.fail(s, e instanceof MediaFailure ? e.message : NO_MEDIA);
       return;
@@ -317,7 +345,7 @@ export class CallEngine {
     s.statsTimer = setInterval(() => void this.sample(s), this.statsEveryMs);
   }
 
-  private connectionState(s: Session, state: RTCPeerConnectionState): void {
+  private connectionState(s: Session, state: ConnectionState): void {
     if (this.session !== s) return;
     if (state === 'connected') {
       if (!s.connected) {
@@ -344,10 +372,8 @@ export class CallEngine {
   private async sample(s: Session): Promise<void> {
     if (s.closed || s.connection === null) return;
     try {
-      const report = await s.connection.stats();
-      const values: Record<string, unknown>[] = [];
-      report.forEach((value: Record<string, unknown>) => values.push(value));
-      const sample = sampleStats(values);
+      const sample = await s.connection.stats();
+      if (sample === null) return;
       const reading = qualityOf(s.lastSample, sample);
       s.lastSample = sample;
       if (!s.closed && reading !== null) this.update({ quality: reading });
@@ -362,6 +388,15 @@ export class CallEngine {
     if (s === null || s.connection === null || s.closed) return;
     const video = s.video && this.state.cameraOn && this.state.hasCamera;
     void this.ctl.setCallMedia(s.callId, this.state.micOn, video).catch(() => undefined);
+  }
+
+  /**
+   * A bridged call encodes in the page and sends 640×480 at most: the camera is asked for that
+   * rather than 720p that would have to be scaled down frame by frame (its native size is
+   * cheapest everywhere). Undefined: the usual size.
+   */
+  private cameraSize(): CameraSize | undefined {
+    return callPath(this.ctl.mediaCaps) === 'bridged' ? SENT_SIZE : undefined;
   }
 
   private localMedia(): LocalMedia | null {
@@ -382,7 +417,7 @@ export class CallEngine {
   // --- media opened before the answer (the caller's) ---------------------------------------
 
   private openEarly(video: boolean): void {
-    const media = openLocalMedia(this.getUserMedia, video, this.prefs.get());
+    const media = openLocalMedia(this.getUserMedia, video, this.prefs.get(), this.cameraSize());
     const early: Early = { video, media, opened: null, failure: null };
     this.early = early;
     media.then(

@@ -45,6 +45,15 @@ describe('openLocalMedia', () => {
     expect(m.asked[0]).toEqual({ audio: { deviceId: { exact: 'mic-2' } }, video: { deviceId: { exact: 'cam-2' }, width: { ideal: 1280 }, height: { ideal: 720 } } });
   });
 
+  it('asks the camera for another size where told (a bridged call sends 640×480 at most)', async () => {
+    const m = fakeMedia(() => [track('audio'), track('video')]);
+    await openLocalMedia(m.getUserMedia, true, { camera: '', microphone: '' }, { width: 640, height: 480 });
+    expect(m.asked[0]).toEqual({ audio: true, video: { width: { ideal: 640 }, height: { ideal: 480 } } });
+    const v = fakeMedia(() => [track('video')]);
+    await openTrack(v.getUserMedia, 'video', 'cam-2', { width: 640, height: 480 });
+    expect(v.asked[0]).toEqual({ video: { deviceId: { exact: 'cam-2' }, width: { ideal: 640 }, height: { ideal: 480 } } });
+  });
+
   it('takes the system’s devices when one chosen is gone', async () => {
     const m = fakeMedia((c) => (JSON.stringify(c).includes('exact') ? 'OverconstrainedError' : [track('audio'), track('video')]));
     const media = await openLocalMedia(m.getUserMedia, true, { camera: 'unplugged', microphone: '' });

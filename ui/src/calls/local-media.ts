@@ -32,8 +32,12 @@ export function microphoneConstraints(deviceId: string): MediaTrackConstraints |
   return deviceId === '' ? true : { deviceId: { exact: deviceId } };
 }
 
-export function cameraConstraints(deviceId: string): MediaTrackConstraints {
-  return { ...(deviceId === '' ? {} : { deviceId: { exact: deviceId } }), width: { ideal: 1280 }, height: { ideal: 720 } };
+/** The size a call's camera is asked for. */
+export type CameraSize = { width: number; height: number };
+const HD: CameraSize = { width: 1280, height: 720 };
+
+export function cameraConstraints(deviceId: string, size: CameraSize = HD): MediaTrackConstraints {
+  return { ...(deviceId === '' ? {} : { deviceId: { exact: deviceId } }), width: { ideal: size.width }, height: { ideal: size.height } };
 }
 
 type Choice = { camera: string; microphone: string };
@@ -52,12 +56,15 @@ export function stopMedia(stream: MediaStream | null | undefined): void {
   for (const track of stream?.getTracks() ?? []) track.stop();
 }
 
-/** Sound, and for a video call picture, from the devices chosen (`''`: the system's). */
-export async function openLocalMedia(getUserMedia: GetUserMedia, video: boolean, choice: Choice): Promise<LocalMedia> {
+/**
+ * Sound, and for a video call picture, from the devices chosen (`''`: the system's); the camera
+ * at `size` where it can (720p unless said).
+ */
+export async function openLocalMedia(getUserMedia: GetUserMedia, video: boolean, choice: Choice, size?: CameraSize): Promise<LocalMedia> {
   let notice: string | null = null;
   if (video) {
     try {
-      const stream = await withChoice(getUserMedia, (c) => ({ audio: microphoneConstraints(c.microphone), video: cameraConstraints(c.camera) }), choice);
+      const stream = await withChoice(getUserMedia, (c) => ({ audio: microphoneConstraints(c.microphone), video: cameraConstraints(c.camera, size) }), choice);
       const camera = stream.getVideoTracks()[0] ?? null;
       return withAudio(stream, camera, camera === null ? cameraFallbackText('missing') : null);
     } catch (e) {
@@ -85,8 +92,8 @@ function withAudio(stream: MediaStream, video: MediaStreamTrack | null, notice: 
 }
 
 /** One device opened on its own (switched mid-call); rejects with a `MediaFailure` saying why. */
-export async function openTrack(getUserMedia: GetUserMedia, kind: 'audio' | 'video', deviceId: string): Promise<MediaStreamTrack> {
-  const constraints: MediaStreamConstraints = kind === 'audio' ? { audio: microphoneConstraints(deviceId) } : { video: cameraConstraints(deviceId) };
+export async function openTrack(getUserMedia: GetUserMedia, kind: 'audio' | 'video', deviceId: string, size?: CameraSize): Promise<MediaStreamTrack> {
+  const constraints: MediaStreamConstraints = kind === 'audio' ? { audio: microphoneConstraints(deviceId) } : { video: cameraConstraints(deviceId, size) };
   let stream: MediaStream;
   try {
     stream = await getUserMedia(constraints);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { qualityOf, qualityText, sampleStats } from './call-quality';
+import { bridgeSample, qualityOf, qualityText, sampleStats } from './call-quality';
 
 describe('sampleStats', () => {
   it('takes the round trip of the selected pair and sums incoming packets', () => {
@@ -18,6 +18,19 @@ describe('sampleStats', () => {
     expect(sampleStats([{ id: 'P', type: 'candidate-pair', state: 'succeeded', nominated: true, currentRoundTripTime: 0.1 }]).rttMs).toBe(100);
     expect(sampleStats([{ id: 'R', type: 'remote-inbound-rtp', roundTripTime: 0.25 }, { id: 'R2', type: 'remote-inbound-rtp', roundTripTime: 0.05 }]).rttMs).toBe(250);
     expect(sampleStats([])).toEqual({ rttMs: null, packetsReceived: 0, packetsLost: 0 });
+  });
+});
+
+describe('bridgeSample', () => {
+  it('makes the same sample of the media bridge’s statistics, for the same indicator', () => {
+    expect(bridgeSample({ rtt_ms: 45.4, packets_received: 4000, packets_lost: 10 })).toEqual({ rttMs: 45, packetsReceived: 4000, packetsLost: 10 });
+    expect(bridgeSample({ rtt_ms: null, packets_received: 0, packets_lost: -3 })).toEqual({ rttMs: null, packetsReceived: 0, packetsLost: 0 });
+    expect(bridgeSample({ rtt_ms: Number.NaN, packets_received: Number.POSITIVE_INFINITY, packets_lost: 1 })).toEqual({ rttMs: null, packetsReceived: 0, packetsLost: 1 });
+  });
+  it('two of them give a reading', () => {
+    const before = bridgeSample({ rtt_ms: 30, packets_received: 1000, packets_lost: 0 });
+    expect(qualityOf(before, bridgeSample({ rtt_ms: 30, packets_received: 1900, packets_lost: 100 }))?.quality).toBe('poor');
+    expect(qualityOf(before, bridgeSample({ rtt_ms: 30, packets_received: 2000, packets_lost: 1 }))?.quality).toBe('good');
   });
 });
 

@@ -1,7 +1,8 @@
 /**
- * A call's connection quality from WebRTC's statistics (`RTCPeerConnection.getStats()`): the
- * round-trip time of the candidate pair in use and the share of incoming packets lost since the
- * last sample → good, fair or poor. Pure: the call engine hands in the reports as plain objects.
+ * A call's connection quality from its connection's statistics: the round-trip time of the
+ * candidate pair in use and the share of incoming packets lost since the last sample → good,
+ * fair or poor. Two sources make the same sample: WebRTC's reports (`RTCPeerConnection.getStats()`,
+ * as plain objects) and the media bridge's `stats` events (docs/call-media-bridge.md). Pure.
  */
 
 export type Quality = 'good' | 'fair' | 'poor';
@@ -50,6 +51,16 @@ export function sampleStats(reports: Iterable<Record<string, unknown>>): StatsSa
     packetsLost += Math.max(0, num(r.packetsLost) ?? 0);
   }
   return { rttMs: rtt === null ? null : Math.round(rtt * 1000), packetsReceived, packetsLost };
+}
+
+/** What the media bridge's `stats` event says (totals since the connection began, as WebRTC counts them). */
+export type BridgeStats = { rtt_ms: number | null; packets_received: number; packets_lost: number };
+
+/** The sample in a `stats` event of the media bridge. */
+export function bridgeSample(stats: BridgeStats): StatsSample {
+  const count = (v: number) => (Number.isFinite(v) ? Math.max(0, v) : 0);
+  const rtt = num(stats.rtt_ms);
+  return { rttMs: rtt === null || rtt < 0 ? null : Math.round(rtt), packetsReceived: count(stats.packets_received), packetsLost: count(stats.packets_lost) };
 }
 
 /**

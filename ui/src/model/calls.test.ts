@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { callEntry, callOutcomeText, callStatusText, callUnavailable, formatCallDuration, isLive, isOlderView, remoteMediaText } from './calls';
+import { callEntry, callOutcomeText, callPath, callStatusText, callUnavailable, formatCallDuration, isLive, isOlderView, remoteMediaText } from './calls';
 import type { CallEnd, CallView, MediaCaps } from '../types';
 
 function call(extra: Partial<CallView> = {}): CallView {
@@ -104,11 +104,24 @@ describe('calls going on', () => {
   });
 });
 
+describe('callPath', () => {
+  it('takes the webview’s WebRTC where there is one, else the bridge where WebCodecs and an AudioWorklet are, else none', () => {
+    expect(callPath(caps)).toBe('webrtc');
+    expect(callPath({ ...caps, web_codecs: false, audio_worklet: false })).toBe('webrtc');
+    expect(callPath({ ...caps, rtc_peer_connection: false })).toBe('bridged');
+    expect(callPath({ ...caps, rtc_peer_connection: false, web_codecs: false })).toBeNull();
+    expect(callPath({ ...caps, rtc_peer_connection: false, audio_worklet: false })).toBeNull();
+    expect(callPath({ ...caps, get_user_media: false })).toBeNull();
+    expect(callPath(null)).toBeNull();
+  });
+});
+
 describe('callUnavailable', () => {
   const base = { caps, connection: 'online' as const, contactOnline: true, name: 'Bob', call: null };
   it('is null when a call can be placed', () => expect(callUnavailable(base)).toBeNull());
   it.each([
-    [{ caps: { ...caps, rtc_peer_connection: false } }, 'Calls are not available in this window yet: its web engine has no WebRTC.'],
+    [{ caps: { ...caps, rtc_peer_connection: false, web_codecs: false } }, 'Calls are not available in this window yet: its web engine has no WebRTC.'],
+    [{ caps: { ...caps, rtc_peer_connection: false, audio_worklet: false } }, 'Calls are not available in this window yet: its web engine has no WebRTC.'],
     [{ caps: null }, 'Calls are not available in this window yet: its web engine has no WebRTC.'],
     [{ caps: { ...caps, get_user_media: false } }, 'Calls are not available in this window: it has no access to a camera or microphone.'],
     [{ connection: 'offline' as const }, 'You’re offline: calls need a connection.'],
@@ -116,6 +129,9 @@ describe('callUnavailable', () => {
     [{ contactOnline: false }, 'Bob is offline: a call needs them online.'],
   ])('%j', (change, reason) => {
     expect(callUnavailable({ ...base, ...change })).toBe(reason);
+  });
+  it('without WebRTC, WebCodecs and an AudioWorklet carry the call (the media bridge)', () => {
+    expect(callUnavailable({ ...base, caps: { ...caps, rtc_peer_connection: false } })).toBeNull();
   });
   it('an ended call is no obstacle', () => {
     expect(callUnavailable({ ...base, call: ended({ kind: 'hung-up', by: 'me' }) })).toBeNull();

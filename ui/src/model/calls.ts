@@ -139,6 +139,17 @@ export function callEntry(record: CallRecord, direction: Direction): CallEntry {
   }
 }
 
+/**
+ * How this window's calls carry their media (docs/webview-media.md): the webview's own WebRTC;
+ * without it, the page's WebCodecs bridged to Rust's (docs/call-media-bridge.md); null: they
+ * can't. As Rust's `MediaCaps::call_path`, from the same report.
+ */
+export function callPath(caps: MediaCaps | null): 'webrtc' | 'bridged' | null {
+  if (caps === null || !caps.get_user_media) return null;
+  if (caps.rtc_peer_connection) return 'webrtc';
+  return caps.web_codecs && caps.audio_worklet ? 'bridged' : null;
+}
+
 /** Why a call to someone can't be placed now, in words (null: it can). */
 export function callUnavailable(input: {
   caps: MediaCaps | null;
@@ -148,8 +159,8 @@ export function callUnavailable(input: {
   call: CallView | null;
 }): string | null {
   const { caps } = input;
-  if (caps === null || !caps.rtc_peer_connection) return 'Calls are not available in this window yet: its web engine has no WebRTC.';
-  if (!caps.get_user_media) return 'Calls are not available in this window: it has no access to a camera or microphone.';
+  if (caps !== null && !caps.get_user_media) return 'Calls are not available in this window: it has no access to a camera or microphone.';
+  if (callPath(caps) === null) return 'Calls are not available in this window yet: its web engine has no WebRTC.';
   if (input.connection !== 'online') return 'You\u2019re offline: calls need a connection.';
   if (isLive(input.call)) return 'You\u2019re already in a call.';
   if (!input.contactOnline) return `${input.name} is offline: a call needs them online.`;

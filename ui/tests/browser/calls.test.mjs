@@ -398,12 +398,14 @@ pairTest(
   },
 );
 
-test('calls need WebRTC, a connection and the contact online: the buttons say why instead of failing silently', async () => {
+test('calls need WebRTC (or WebCodecs for the media bridge), a connection and the contact online: the buttons say why instead of failing silently', async () => {
+  // Neither WebRTC nor the WebCodecs the bridge would encode with (bridged-calls.test.mjs has the bridge).
   const noRtc = await openApps([
     {
       session: 'online',
       init: () => {
         delete window.RTCPeerConnection;
+        delete window.VideoEncoder;
       },
     },
   ]);

@@ -55,7 +55,9 @@
  * (recorded), `file_missing` for a missing file.
  *
  * `as=bob` signs this page in as Bob (with `session=online`). Calls: see mock-calls.ts (two pages
- * relay call frames with `relay=<name>`; then Alice and Bob count as online to each other).
+ * relay call frames with `relay=<name>`; then Alice and Bob count as online to each other), and
+ * mock-media.ts for the media bridge's `media_*` commands (`media_send`'s call is read off its
+ * `Parley-Call` header; `callsOf('media_send')` gives `{callId, size}`).
  */
 import { emit } from '@tauri-apps/api/event';
 import { charCount, LIMITS } from '../../src/model/limits';
@@ -737,6 +739,7 @@ const fileMock = {
 const { handlers: callHandlers, mock: callMock } = createCallMock({
   params,
   me: () => me,
+  header: (name) => callHeaders.get(name),
   emit: (event) => emitEvent(event),
   record(userId, id, outgoing, video, record, startedAt, unread) {
     // As the core's `record_call`: the call's id, "Video call" or "Audio call", the outcome.
@@ -1183,11 +1186,19 @@ window.__parleyMock = mock;
 if (params.get('tauri') !== '0') {
   fakeTauri((cmd, args, headers) => {
     callHeaders = headers;
-    // The bytes of a pasted file are not worth keeping: who and what, as the headers say.
+    // The bytes of a pasted file, or of a call's frames, are not worth keeping: who and what, as the headers say.
     const pasted = cmd === 'send_pasted_file' && args instanceof Uint8Array;
+    const media = cmd === 'media_send' && args instanceof Uint8Array;
     const name = callHeaders.get('Parley-Name');
     const user = callHeaders.get('Parley-User');
-    calls.push({ cmd, args: pasted ? { userId: user === null ? null : decodeURIComponent(user), name: name === null ? null : decodeURIComponent(name), size: args.byteLength } : args });
+    calls.push({
+      cmd,
+      args: pasted
+        ? { userId: user === null ? null : decodeURIComponent(user), name: name === null ? null : decodeURIComponent(name), size: args.byteLength }
+        : media
+          ? { callId: callHeaders.get('Parley-Call'), size: args.byteLength }
+          : args,
+    });
     if (problem !== null && !BEFORE_START.has(cmd)) throw { code: 'not_started', message: `Parley has not opened your profile: ${problem}` };
     const f = failures.get(cmd);
     if (f !== undefined) {

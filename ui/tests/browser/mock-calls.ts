@@ -19,8 +19,12 @@
  * frame)` (a frame arrives as if from `from`'s device: any JSON, checked like the others),
  * `sendRawCallFrame(to, frame)` (puts anything on the relay), `failCall(reason)` (the core ends
  * the call as failed, e.g. a lost connection; the other side is told `call-hangup`).
+ *
+ * Calls in a webview without WebRTC: the `media_*` commands of the media bridge, relayed between
+ * the two pages through the same channel (mock-media.ts).
  */
 import type { CallEnd, CallOutcome, CallSignal, CallView, CoreEvent } from '../../src/types';
+import { createMediaMock } from './mock-media';
 
 type Frame =
   | { t: 'call-invite'; call: string; video: boolean; v: number }
@@ -68,6 +72,8 @@ function decode(raw: unknown): Frame | null {
 export type CallDeps = {
   params: URLSearchParams;
   me(): string | null;
+  /** A header of the command being called (`media_send` names its call in `Parley-Call`). */
+  header(name: string): string | null;
   emit(event: CoreEvent): Promise<void>;
   /** Keeps a call's entry in its conversation (and emits the `message`), as the core's `record_call`. */
   record(userId: string, id: string, outgoing: boolean, video: boolean, record: { outcome: CallOutcome; duration_ms: number | null }, startedAt: number, unread: boolean): void;
@@ -94,6 +100,17 @@ export function createCallMock(deps: CallDeps) {
   const newId = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
   const copy = (v: CallView): CallView => ({ ...v, end: v.end === null ? null : { ...v.end } });
   const live = () => (current !== null && current.view.phase !== 'ended' ? current : null);
+  // The media bridge's connection (webviews without WebRTC), for the call answered here.
+  const bridge = createMediaMock({
+    header: deps.header,
+    call: (callId) => {
+      const c = live();
+      return c !== null && c.view.id === callId && (c.view.phase === 'connecting' || c.view.phase === 'active') ? { userId: c.view.user_id } : null;
+    },
+    post: (to, media) => channel?.postMessage({ from: deps.me(), to, media }),
+    fail: deps.fail,
+    needSession: deps.needSession,
+  });
 
   function send(to: string, frame: Frame): void {
     channel?.postMessage({ from: deps.me(), to, frame });
@@ -134,6 +151,8 @@ export function createCallMock(deps: CallDeps) {
   async function end(c: Live, e: CallEnd): Promise<void> {
     for (const t of c.timers) clearTimeout(t);
     c.timers = [];
+    // As the core: the call's media connection closes with it.
+    bridge.closeCall(c.view.id);
     c.view.phase = 'ended';
     c.view.end = e;
     if (current === c) current = null;
@@ -252,9 +271,10 @@ export function createCallMock(deps: CallDeps) {
   let held: { from: string; frame: unknown }[] | null = null;
   if (channel !== null) {
     channel.onmessage = ({ data }: MessageEvent) => {
-      const d = data as { from?: unknown; to?: unknown; frame?: unknown } | null;
+      const d = data as { from?: unknown; to?: unknown; frame?: unknown; media?: unknown } | null;
       if (typeof d !== 'object' || d === null || d.to !== deps.me() || typeof d.from !== 'string') return;
-      if (held !== null) held.push({ from: d.from, frame: d.frame });
+      if (d.media !== undefined) bridge.fromPeer(d.media);
+      else if (held !== null) held.push({ from: d.from, frame: d.frame });
       else void onFrame(d.from, d.frame);
     };
   }
@@ -364,6 +384,7 @@ export function createCallMock(deps: CallDeps) {
       const c = live();
       return c === null ? null : copy(c.view);
     },
+    ...bridge.handlers,
   };
 
   const mock = {
@@ -401,6 +422,7 @@ export function createCallMock(deps: CallDeps) {
     },
     /** The relay is there: the other person's device has a channel (they count as online). */
     relayed: channel !== null,
+    ...bridge.mock,
   };
 
   return { handlers, mock };

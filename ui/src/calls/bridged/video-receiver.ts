@@ -1,0 +1,105 @@
+/**
+ * The other side's picture in a bridged call: each video record is a VP8 frame, decoded by a
+ * `VideoDecoder` and drawn onto a canvas whose `captureStream()` track is what the call screen's
+ * <video> shows, as with the webview's WebRTC.
+ *
+ * A decoder can only start from a key frame: before the first one, after a frame failed to
+ * decode, and after frames were dropped (the decoder fell behind), delta frames are skipped
+ * until a key frame comes (the other side sends one every 2 s, or Rust asks for one). Nothing a
+ * peer sends ends the call.
+ */
+import { isVp8KeyFrame } from './frames';
+import type { MediaRecord } from './records';
+
+/** The largest picture drawn: a peer can't make the page allocate a giant canvas. */
+const MAX_WIDTH = 1920;
+const MAX_HEIGHT = 1080;
+/** Frames waiting to be decoded beyond this: the decoder is behind, and starts again at a key frame. */
+const MAX_QUEUE = 8;
+
+export class VideoReceiver {
+  /** What the call screen shows. */
+  readonly track: MediaStreamTrack;
+  private readonly canvas: HTMLCanvasElement;
+  private readonly draw: CanvasRenderingContext2D | null;
+  private decoder: VideoDecoder | null = null;
+  private needKey = true;
+  private closed = false;
+
+  constructor() {
+    this.canvas = document.createElement('canvas');
+    this.canvas.width = 640;
+    this.canvas.height = 480;
+    this.draw = this.canvas.getContext('2d', { alpha: false });
+    this.track = this.canvas.captureStream().getVideoTracks()[0] as MediaStreamTrack;
+  }
+
+  /** A video record from the other side (anything else is not for this). */
+  receive(record: MediaRecord): void {
+    if (this.closed || record.kind !== 'video') return;
+    // The frame's own header decides, whatever the record's flag says.
+    const key = isVp8KeyFrame(record.payload);
+    if (this.needKey && !key) return;
+    const decoder = this.decoderNow();
+    if (decoder === null) return;
+    if (decoder.decodeQueueSize > MAX_QUEUE && !key) {
+      this.needKey = true;
+      return;
+    }
+    try {
+      decoder.decode(new EncodedVideoChunk({ type: key ? 'key' : 'delta', timestamp: record.timeUs, data: record.payload }));
+      this.needKey = false;
+    } catch {
+      this.broke(decoder);
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.decoder !== null && this.decoder.state !== 'closed') this.decoder.close();
+    this.decoder = null;
+    this.track.stop();
+  }
+
+  private decoderNow(): VideoDecoder | null {
+    if (this.decoder !== null && this.decoder.state === 'configured') return this.decoder;
+    try {
+      const decoder = new VideoDecoder({
+        output: (frame) => this.output(frame),
+        error: () => this.broke(decoder),
+      });
+      decoder.configure({ codec: 'vp8', optimizeForLatency: true });
+      this.decoder = decoder;
+      return decoder;
+    } catch {
+      this.decoder = null;
+      return null;
+    }
+  }
+
+  /** A frame did not decode: the decoder (closed by it) is made anew, from the next key frame. */
+  private broke(decoder: VideoDecoder): void {
+    if (this.decoder !== decoder) return;
+    this.decoder = null;
+    this.needKey = true;
+    if (decoder.state !== 'closed') decoder.close();
+  }
+
+  private output(frame: VideoFrame): void {
+    try {
+      if (this.closed || this.draw === null) return;
+      const scale = Math.min(1, MAX_WIDTH / frame.displayWidth, MAX_HEIGHT / frame.displayHeight);
+      const width = Math.max(1, Math.round(frame.displayWidth * scale));
+      const height = Math.max(1, Math.round(frame.displayHeight * scale));
+      if (this.canvas.width !== width || this.canvas.height !== height) {
+        this.canvas.width = width;
+        this.canvas.height = height;
+      }
+      this.draw.drawImage(frame, 0, 0, width, height);
+    } catch {
+      // A frame that can't be drawn: the next one may.
+    } finally {
+      frame.close();
+    }
+  }
+}
