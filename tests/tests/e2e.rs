@@ -820,7 +820,7 @@ const REMOTE_PICTURE: &str = r#"
         const video = document.querySelector('#call-remote-video');
         const started = performance.now();
         while (video.readyState < 2 || video.videoWidth === 0) {
-            if (performance.now() - started > 8000) return { width: 0, variance: 0, changed: 0 };
+            if (performance.now() - started > 15000) return { width: 0, variance: 0, changed: 0 };
             await new Promise((r) => setTimeout(r, 50));
         }
         const grab = () => {

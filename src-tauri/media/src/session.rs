@@ -11,16 +11,17 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use parley_peer::PeerConfig;
 use rtc::interceptor::{Attribute, Interceptor, Packet, Registry, Slot, StreamInfo, TaggedPacket};
-use rtc::media::Sample;
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8};
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtp::packetizer::{new_packetizer, Packetizer};
+use rtc::rtp::sequence::new_random_sequencer;
 use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind};
 use rtc::sansio::Protocol;
 use tokio::sync::{mpsc, Mutex};
 use tracing::{debug, warn, Instrument, Span};
-use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
+use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::peer_connection::{
@@ -39,6 +40,8 @@ const KEYFRAME_ASK_EVERY: Duration = Duration::from_millis(500);
 /// How often statistics go to the page.
 const STATS_EVERY: Duration = Duration::from_secs(2);
 const OPUS_CLOCK_HZ: u64 = 48_000;
+/// RTP packets stay under a typical path MTU with room for SRTP and TURN.
+const RTP_MTU: usize = 1200;
 
 /// How the connection is made.
 #[derive(Debug, Clone)]
@@ -103,9 +106,21 @@ pub struct MediaSession {
 }
 
 struct Outgoing {
-    track: Arc<TrackLocalStaticSample>,
+    track: Arc<TrackLocalStaticRTP>,
     sender: Arc<dyn RtpSender>,
-    ssrc: u32,
+    clock_hz: u64,
+    /// Ours rather than webrtc's sample track's, whose timestamps advance by each sample's
+    /// duration: a pause (microphone muted, camera off) must show as a gap in RTP time.
+    packetizer: std::sync::Mutex<Timed>,
+}
+
+/// The packetizer, and where its RTP timestamp stands against the capture clock.
+struct Timed {
+    packetizer: Box<dyn Packetizer>,
+    /// The first frame's capture time, and the RTP ticks advanced since (counted from the
+    /// first frame, so rounding never adds up).
+    first_time_us: Option<u64>,
+    ticks: u64,
 }
 
 struct Shared {
@@ -245,18 +260,18 @@ impl MediaSession {
         }
     }
 
-    /// One encoded VP8 frame, lasting `duration` (until the next). Dropped while the connection
-    /// is not up, and in a call without video.
-    pub async fn send_video(&self, data: Bytes, duration: Duration) -> Result<(), MediaError> {
-        self.send(&self.shared.video_out, data, duration).await
+    /// One encoded VP8 frame captured at `time_us` (the page's clock). Dropped while the
+    /// connection is not up, and in a call without video.
+    pub async fn send_video(&self, data: Bytes, time_us: u64) -> Result<(), MediaError> {
+        self.send(&self.shared.video_out, data, time_us).await
     }
 
-    /// One Opus packet.
-    pub async fn send_audio(&self, data: Bytes, duration: Duration) -> Result<(), MediaError> {
-        self.send(&self.shared.audio_out, data, duration).await
+    /// One Opus packet captured at `time_us`.
+    pub async fn send_audio(&self, data: Bytes, time_us: u64) -> Result<(), MediaError> {
+        self.send(&self.shared.audio_out, data, time_us).await
     }
 
-    async fn send(&self, out: &OnceLock<Outgoing>, data: Bytes, duration: Duration) -> Result<(), MediaError> {
+    async fn send(&self, out: &OnceLock<Outgoing>, data: Bytes, time_us: u64) -> Result<(), MediaError> {
         if !self.shared.connected.load(Ordering::Relaxed) {
             return Ok(());
         }
@@ -268,15 +283,30 @@ impl MediaSession {
         let Some(codec) = params.rtp_parameters.codecs.first() else {
             return Ok(());
         };
-        let sample = Sample {
-            data,
-            duration,
-            ..Sample::new(Instant::now())
+        let packets = {
+            let mut timed = out.packetizer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            // The RTP clock moves as the capture clock did since the last frame (never back:
+            // a page clock that jumped back just adds no gap).
+            let first = *timed.first_time_us.get_or_insert(time_us);
+            let target = time_us.saturating_sub(first) * out.clock_hz / 1_000_000;
+            if target > timed.ticks {
+                let step = u32::try_from(target - timed.ticks).unwrap_or(u32::MAX);
+                timed.packetizer.skip_samples(step);
+                timed.ticks += u64::from(step);
+            }
+            timed
+                .packetizer
+                .packetize(Instant::now(), &data, 0)
+                .map_err(MediaError::webrtc)?
         };
-        out.track
-            .write_sample(out.ssrc, codec.payload_type, &sample, &[])
-            .await
-            .map_err(MediaError::webrtc)
+        for mut packet in packets {
+            packet.header.payload_type = codec.payload_type;
+            out.track
+                .write_rtp_with_extensions(packet, &[])
+                .await
+                .map_err(MediaError::webrtc)?;
+        }
+        Ok(())
     }
 
     /// Closes the connection; the page gets `Closed`.
@@ -315,6 +345,13 @@ async fn outgoing(pc: &Arc<dyn PeerConnection>, kind: RtpCodecKind) -> Result<Ou
         _ => (MIME_TYPE_OPUS, 48_000, 2, "audio"),
     };
     let ssrc = rand::random::<u32>();
+    let codec = RTCRtpCodec {
+        mime_type: mime.to_owned(),
+        clock_rate,
+        channels,
+        sdp_fmtp_line: String::new(),
+        rtcp_feedback: vec![],
+    };
     let track = MediaStreamTrack::new(
         "parley".to_owned(),
         id.to_owned(),
@@ -325,22 +362,34 @@ async fn outgoing(pc: &Arc<dyn PeerConnection>, kind: RtpCodecKind) -> Result<Ou
                 ssrc: Some(ssrc),
                 ..Default::default()
             },
-            codec: RTCRtpCodec {
-                mime_type: mime.to_owned(),
-                clock_rate,
-                channels,
-                sdp_fmtp_line: String::new(),
-                rtcp_feedback: vec![],
-            },
+            codec: codec.clone(),
             ..Default::default()
         }],
     );
-    let track = Arc::new(TrackLocalStaticSample::new(Instant::now(), track).map_err(MediaError::webrtc)?);
+    let packetizer = new_packetizer(
+        Instant::now(),
+        RTP_MTU,
+        0, // set per packet from what was negotiated
+        ssrc,
+        codec.payloader().map_err(MediaError::webrtc)?,
+        Box::new(new_random_sequencer()),
+        clock_rate,
+    );
+    let track = Arc::new(TrackLocalStaticRTP::new(track));
     let sender = pc
         .add_track(track.clone() as Arc<dyn TrackLocal>)
         .await
         .map_err(MediaError::webrtc)?;
-    Ok(Outgoing { track, sender, ssrc })
+    Ok(Outgoing {
+        track,
+        sender,
+        clock_hz: u64::from(clock_rate),
+        packetizer: std::sync::Mutex::new(Timed {
+            packetizer: Box::new(packetizer),
+            first_time_us: None,
+            ticks: 0,
+        }),
+    })
 }
 
 impl Shared {
@@ -456,7 +505,7 @@ async fn receive(shared: std::sync::Weak<Shared>, track: Arc<dyn TrackRemote>) {
 }
 
 /// The other side's PLI and FIR for our video: the page encodes a key frame next.
-async fn keyframe_requests(shared: std::sync::Weak<Shared>, track: Arc<TrackLocalStaticSample>) {
+async fn keyframe_requests(shared: std::sync::Weak<Shared>, track: Arc<TrackLocalStaticRTP>) {
     while let Some(TrackLocalEvent::OnRtcpPacket(packets)) = track.poll().await {
         let Some(s) = shared.upgrade() else { return };
         let asks = packets.iter().any(|p| {

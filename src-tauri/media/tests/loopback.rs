@@ -109,13 +109,13 @@ async fn a_video_call_carries_whole_frames_and_sound_both_ways() {
         .map(|n| frame(n, n == 0, if n == 0 { 5000 } else { 2000 }))
         .collect();
     for side in [&caller, &callee] {
-        for f in &frames {
+        for (i, f) in frames.iter().enumerate() {
+            // Captured 33 ms apart, then a pause of a second (camera off, microphone muted)
+            // before the last: RTP time shows it.
+            let at = i as u64 * 33_333 + if i == frames.len() - 1 { 1_000_000 } else { 0 };
+            side.session.send_video(f.clone(), 5_000_000 + at).await.unwrap();
             side.session
-                .send_video(f.clone(), Duration::from_millis(33))
-                .await
-                .unwrap();
-            side.session
-                .send_audio(Bytes::from(vec![0xF8, f[1], 1, 2, 3]), Duration::from_millis(20))
+                .send_audio(Bytes::from(vec![0xF8, f[1], 1, 2, 3]), 9_000_000 + at)
                 .await
                 .unwrap();
             tokio::time::sleep(Duration::from_millis(5)).await;
@@ -129,9 +129,13 @@ async fn a_video_call_carries_whole_frames_and_sound_both_ways() {
         .await;
         assert_eq!(video.iter().map(|f| f.data.clone()).collect::<Vec<_>>(), frames);
         assert!(video[0].keyframe && !video[1].keyframe);
+        let times: Vec<u64> = video.iter().map(|f| f.time_us).collect();
+        let expected: Vec<u64> = (0..10u64)
+            .map(|i| i * 33_333 + if i == 9 { 1_000_000 } else { 0 })
+            .collect();
         assert!(
-            video.windows(2).all(|w| w[0].time_us < w[1].time_us),
-            "media time moves on"
+            times.iter().zip(&expected).all(|(t, e)| t.abs_diff(*e) <= 12),
+            "media time follows the capture clock, pause included: {times:?}"
         );
         let audio = collect(side, frames.len(), |o| match o {
             MediaOutput::Audio(f) => Some(f.data[1]),
@@ -153,7 +157,7 @@ async fn a_receiver_without_a_key_frame_gets_one_asked_for() {
     for n in 0..5u8 {
         caller
             .session
-            .send_video(frame(n, false, 900), Duration::from_millis(33))
+            .send_video(frame(n, false, 900), u64::from(n) * 33_333)
             .await
             .unwrap();
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -162,11 +166,7 @@ async fn a_receiver_without_a_key_frame_gets_one_asked_for() {
         matches!(o, MediaOutput::KeyframeRequested).then_some(())
     })
     .await;
-    caller
-        .session
-        .send_video(frame(9, true, 900), Duration::from_millis(33))
-        .await
-        .unwrap();
+    caller.session.send_video(frame(9, true, 900), 300_000).await.unwrap();
     let shown = collect(&mut callee, 1, |o| match o {
         MediaOutput::Video(f) => Some(f.clone()),
         _ => None,
@@ -209,14 +209,10 @@ async fn an_audio_call_has_no_video_and_wrong_signals_change_nothing() {
     callee.session.remote_signal(MediaSignal::Offer(offer)).await.unwrap();
     connect(&mut caller, &mut callee).await;
     // Video sent in a call without it goes nowhere; sound does.
+    caller.session.send_video(frame(0, true, 100), 0).await.unwrap();
     caller
         .session
-        .send_video(frame(0, true, 100), Duration::from_millis(33))
-        .await
-        .unwrap();
-    caller
-        .session
-        .send_audio(Bytes::from_static(b"\xf8opus"), Duration::from_millis(20))
+        .send_audio(Bytes::from_static(b"\xf8opus"), 0)
         .await
         .unwrap();
     let audio = collect(&mut callee, 1, |o| match o {

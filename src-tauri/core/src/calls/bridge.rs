@@ -109,10 +109,9 @@ impl MediaBridge {
         let bridged = self.get(call_id)?;
         let records = Record::decode_all(body).map_err(|e| CallError::InvalidMedia(e.to_string()))?;
         for record in records {
-            let duration = Duration::from_micros(u64::from(record.duration_us));
             let sent = match record.kind {
-                RecordKind::Video => bridged.session.send_video(record.payload, duration).await,
-                RecordKind::Audio => bridged.session.send_audio(record.payload, duration).await,
+                RecordKind::Video => bridged.session.send_video(record.payload, record.time_us).await,
+                RecordKind::Audio => bridged.session.send_audio(record.payload, record.time_us).await,
                 RecordKind::Event => {
                     return Err(CallError::InvalidMedia("events only come from the connection".into()))
                 }
