@@ -6,7 +6,8 @@
 # app:  system libraries to build and run the Tauri app, Node >= 20.19, Rust, npm packages.
 # test: everything in app plus what the tests use (browsers, virtual X server, WebDriver,
 #       D-Bus/keyring, screenshots, Redis for the scale-out tests, iproute2/iptables/coturn for
-#       the network lab).
+#       the network lab, mingw-w64 and Rust's x86_64-pc-windows-gnu target for the Windows
+#       type-check, cargo-deb and mmdebstrap for the packages' install test).
 # Installs only what is missing, so a second run takes a second or two.
 set -euo pipefail
 
@@ -18,7 +19,12 @@ APP_PACKAGES=(build-essential pkg-config libssl-dev libwebkit2gtk-4.1-dev
 TEST_PACKAGES=(chromium xvfb xauth webkit2gtk-driver dbus gnome-keyring keyutils imagemagick
   redis-server
   # The network lab (tests/src/netlab.rs): namespaces, NAT and the real TURN server.
-  iproute2 iptables coturn)
+  iproute2 iptables coturn
+  # The Windows type-check: the C parts of dependencies (ring, SQLCipher's OpenSSL) are
+  # compiled for Windows by their build scripts even when only checking.
+  gcc-mingw-w64-x86-64
+  # The install test (packaging/install-test.sh): a clean Debian root, booted with systemd.
+  mmdebstrap systemd-container)
 NODE_MIN=20.19
 
 MODE="${1:-app}"
@@ -124,6 +130,19 @@ if [ "$MODE" = test ]; then
   done
 fi
 
+# --- the Windows target (test): the Windows type-check stage ----------------------------------
+WINDOWS_TARGET=x86_64-pc-windows-gnu
+if [ "$MODE" = test ]; then
+  if rustc --print sysroot >/dev/null 2>&1 &&
+    [ -d "$(rustc --print sysroot)/lib/rustlib/$WINDOWS_TARGET" ]; then
+    log "Rust target $WINDOWS_TARGET present"
+  else
+    command -v rustup >/dev/null 2>&1 || die "the Rust target $WINDOWS_TARGET is missing and rustup is not installed to add it"
+    log "rustup target add $WINDOWS_TARGET"
+    rustup target add "$WINDOWS_TARGET"
+  fi
+fi
+
 # --- tauri-driver (test): the WebDriver server the app's end-to-end tests talk to ----------
 if [ "$MODE" = test ]; then
   cargo_bin="${CARGO_HOME:-$HOME/.cargo}/bin"
@@ -132,6 +151,17 @@ if [ "$MODE" = test ]; then
   else
     log "cargo install tauri-driver (about a minute)"
     cargo install tauri-driver --version '^2' --locked --quiet
+  fi
+fi
+
+# --- cargo-deb (test): the server's .deb in the install test --------------------------------
+if [ "$MODE" = test ]; then
+  if cargo deb --version >/dev/null 2>&1; then
+    log "cargo-deb present"
+  else
+    # Pinned: packaging/build-packages.sh --debug relies on this version packaging a dev build.
+    log "cargo install cargo-deb (a few minutes)"
+    cargo install cargo-deb --version '=3.8.0' --locked --quiet
   fi
 fi
 

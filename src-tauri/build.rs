@@ -33,7 +33,24 @@ fn capability() -> String {
     )
 }
 
+/// Android grants the camera and microphone (asked for at run time when a call starts) only to an
+/// app whose manifest declares them; MODIFY_AUDIO_SETTINGS lets call audio move between earpiece
+/// and speaker. The Android project is generated (`tauri android init` writes
+/// `src-tauri/gen/android`, not kept in the repository), so the build writes these into its
+/// manifest, as Tauri's own plugins do with theirs.
+const ANDROID_PERMISSIONS: &str = r#"<uses-permission android:name="android.permission.CAMERA" />
+<uses-permission android:name="android.permission.RECORD_AUDIO" />
+<uses-permission android:name="android.permission.MODIFY_AUDIO_SETTINGS" />"#;
+
 fn main() {
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("android") {
+        tauri_utils::build::update_android_manifest(
+            "PARLEY CALL PERMISSIONS",
+            "manifest",
+            ANDROID_PERMISSIONS.to_owned(),
+        )
+        .expect("writing the call permissions into the Android manifest");
+    }
     // Written only when it changes, so an unchanged build does not rerun for it.
     let path = std::path::Path::new("capabilities/default.json");
     let wanted = capability();

@@ -7,6 +7,8 @@
 use tauri::{Runtime, WebviewWindow};
 
 /// Env var that swaps real cameras and microphones for WebKitGTK's mock devices (tests).
+/// Linux only: no other platform's webview has mock devices to swap in.
+#[cfg(target_os = "linux")]
 pub const MOCK_MEDIA_ENV: &str = "PARLEY_MOCK_MEDIA";
 
 pub fn configure<R: Runtime>(window: &WebviewWindow<R>) {

@@ -9,8 +9,9 @@
 #[cfg(feature = "redis")]
 mod redis;
 mod sqlite;
-// Every test runs against both backends, so they need the Redis one.
-#[cfg(all(test, feature = "redis"))]
+// Every test runs against both backends, so they need the Redis one, which the tests start as
+// a redis-server on a Unix socket (`test_utils::RedisServer`, Unix only).
+#[cfg(all(test, feature = "redis", unix))]
 mod tests;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -143,8 +143,6 @@ impl Account {
     }
 }
 
-pub use parley_signal::test_utils::unique as unique_name;
-
 pub struct Api {
     pub base: String,
     pub http: reqwest::Client,
@@ -234,9 +232,12 @@ impl Api {
         }
     }
 
+    // Only the scale-out tests (cluster.rs) use it, and they run where redis-server's Unix
+    // socket does.
+    #[cfg(all(unix, feature = "redis"))]
     /// Registers a fresh account.
     pub async fn register(&self) -> Account {
-        self.register_as(&unique_name("user")).await
+        self.register_as(&test_utils::unique("user")).await
     }
 
     pub async fn login(&self, login: &str, password: &str) -> Resp {
@@ -385,6 +386,9 @@ impl Peer {
         joined
     }
 
+    // Only the scale-out tests (cluster.rs) use it, and they run where redis-server's Unix
+    // socket does.
+    #[cfg(all(unix, feature = "redis"))]
     pub async fn wait_for(&mut self, kind: &str) -> Value {
         wait_for_frame(&mut self.ws, kind).await
     }
@@ -482,6 +486,9 @@ pub async fn expect_error_frame(ws: &mut Ws, code: &str) -> Value {
 }
 
 /// Skips frames until one of type `kind` arrives.
+// Only the scale-out tests (cluster.rs) use it, and they run where redis-server's Unix socket
+// does.
+#[cfg(all(unix, feature = "redis"))]
 pub async fn wait_for_frame(ws: &mut Ws, kind: &str) -> Value {
     loop {
         let frame = next_frame(ws).await;

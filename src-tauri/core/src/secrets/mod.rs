@@ -60,6 +60,8 @@ impl StoreKind {
         match self {
             StoreKind::Os if cfg!(target_os = "macos") => "macOS Keychain",
             StoreKind::Os if cfg!(windows) => "Windows Credential Manager",
+            StoreKind::Os if cfg!(target_os = "ios") => "iOS Keychain",
+            StoreKind::Os if cfg!(target_os = "android") => "Android Keystore",
             StoreKind::Os => "Secret Service (GNOME Keyring, KWallet, KeePassXC)",
             StoreKind::Keyutils => "Linux kernel keyring (keyutils)",
             StoreKind::Memory => "in-memory store",
@@ -153,11 +155,13 @@ containers often block: run Parley in a login session or under `keyctl session -
 use the Secret Service.";
 const HINT_KEYCHAIN: &str = "Allow Parley to use your login keychain (Keychain Access) and try again.";
 const HINT_CREDENTIAL_MANAGER: &str = "Check that Windows Credential Manager is running for your account.";
+const HINT_MOBILE: &str = "The device's secure storage refused Parley: unlock the device and start Parley again.";
 
 fn hints(kind: StoreKind) -> (&'static str, &'static str) {
     match kind {
         StoreKind::Os if cfg!(target_os = "macos") => (HINT_KEYCHAIN, HINT_KEYCHAIN),
         StoreKind::Os if cfg!(windows) => (HINT_CREDENTIAL_MANAGER, HINT_CREDENTIAL_MANAGER),
+        StoreKind::Os if cfg!(any(target_os = "ios", target_os = "android")) => (HINT_MOBILE, HINT_MOBILE),
         StoreKind::Os => (HINT_SECRET_SERVICE, HINT_SECRET_SERVICE_LOCKED),
         StoreKind::Keyutils => (HINT_KEYUTILS, HINT_KEYUTILS),
         StoreKind::Memory => ("", ""),
@@ -320,9 +324,28 @@ fn open_os() -> Result<Arc<CredentialStore>, keyring_core::Error> {
     Ok(store)
 }
 
-/// Elsewhere keyring's `v1` facade already knows the platform's store; it initialises once per
-/// process, which is what those always-present stores need.
-#[cfg(not(all(unix, not(any(target_os = "macos", target_os = "ios", target_os = "android")))))]
+/// iOS: the data-protection keychain, the only one there (keyring's facade has no iOS store).
+#[cfg(target_os = "ios")]
+fn open_os() -> Result<Arc<CredentialStore>, keyring_core::Error> {
+    let store: Arc<CredentialStore> = apple_native_keyring_store::protected::Store::new()?;
+    Ok(store)
+}
+
+/// Android: SharedPreferences encrypted with a key in the Android Keystore (keyring's facade has
+/// no Android store).
+#[cfg(target_os = "android")]
+fn open_os() -> Result<Arc<CredentialStore>, keyring_core::Error> {
+    let store: Arc<CredentialStore> = android_native_keyring_store::Store::new()?;
+    Ok(store)
+}
+
+/// Elsewhere (macOS, Windows) keyring's `v1` facade already knows the platform's store; it
+/// initialises once per process, which is what those always-present stores need.
+#[cfg(not(any(
+    all(unix, not(any(target_os = "macos", target_os = "ios", target_os = "android"))),
+    target_os = "ios",
+    target_os = "android"
+)))]
 fn open_os() -> Result<Arc<CredentialStore>, keyring_core::Error> {
     match keyring::Entry::store_status() {
         Ok(()) => keyring_core::get_default_store().ok_or(keyring_core::Error::NoDefaultStore),
