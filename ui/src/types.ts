@@ -519,7 +519,12 @@ packets_received: number,
 /**
  * RTP packets lost so far, all kinds.
  */
-packets_lost: number, };
+packets_lost: number, 
+/**
+ * The bitrate to encode the camera at, from the other side's loss reports on our video
+ * (loss-based congestion control); none before the first report and in audio calls.
+ */
+bitrate_bps: number | null, };
 export type CoreEvent = { "event": "online", 
 /**
  * This connection's id (a new one after every reconnect).

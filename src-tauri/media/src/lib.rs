@@ -5,12 +5,15 @@
 //!
 //! - [`MediaSession`]: one call's connection — negotiation, sending frames, receiving them whole.
 //! - [`Record`]: the binary records frames and events cross the app's IPC in.
+//! - [`BitrateControl`]: the camera's bitrate from the other side's loss reports.
 
+mod bitrate;
 mod error;
 mod reassembly;
 mod records;
 mod session;
 
+pub use bitrate::{BitrateControl, MAX_VIDEO_BPS, MIN_VIDEO_BPS, START_VIDEO_BPS};
 pub use error::MediaError;
 pub use reassembly::{Frame, Reassembled, Vp8Reassembler};
 pub use records::{Record, RecordError, RecordKind, HEADER_LEN, MAX_PAYLOAD};

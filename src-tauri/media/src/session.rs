@@ -19,6 +19,7 @@ use rtc::rtp::packetizer::{new_packetizer, Packetizer};
 use rtc::rtp::sequence::new_random_sequencer;
 use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind};
 use rtc::sansio::Protocol;
+use rtc::statistics::report::RTCStatsReportEntry;
 use tokio::sync::{mpsc, Mutex};
 use tracing::{debug, warn, Instrument, Span};
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
@@ -30,6 +31,7 @@ use webrtc::peer_connection::{
 };
 use webrtc::rtp_transceiver::RtpSender;
 
+use crate::bitrate::BitrateControl;
 use crate::error::MediaError;
 use crate::reassembly::{Frame, Reassembled, Vp8Reassembler};
 
@@ -83,6 +85,9 @@ pub struct MediaStats {
     pub rtt_ms: Option<f64>,
     pub packets_received: u64,
     pub packets_lost: u64,
+    /// What the camera's encoder should aim at, from the other side's latest loss report on our
+    /// video ([`BitrateControl`]); none before the first report, or in an audio call.
+    pub bitrate_bps: Option<u32>,
 }
 
 /// What the connection hands the page, in order.
@@ -136,7 +141,18 @@ struct Shared {
     early: Mutex<Option<Vec<RTCIceCandidateInit>>>,
     connected: AtomicBool,
     closed: AtomicBool,
+    /// Only the stats loop uses it.
+    bitrate: std::sync::Mutex<Bitrate>,
     span: Span,
+}
+
+/// The controller, and the other side's report it last followed.
+#[derive(Default)]
+struct Bitrate {
+    control: BitrateControl,
+    /// Cumulative received and lost counts of the last report followed: the stats repeat a
+    /// report until the next one comes, and one report must count once.
+    last_report: Option<(u64, i64)>,
 }
 
 impl MediaSession {
@@ -177,6 +193,7 @@ impl MediaSession {
             early: Mutex::new(Some(Vec::new())),
             connected: AtomicBool::new(false),
             closed: AtomicBool::new(false),
+            bitrate: std::sync::Mutex::default(),
             span,
         });
         let _ = handler.shared.set(Arc::downgrade(&shared));
@@ -542,10 +559,40 @@ async fn stats_loop(shared: std::sync::Weak<Shared>) {
             received += r.packets_received;
             lost += u64::try_from(r.packets_lost).unwrap_or(0);
         }
+        let bitrate_bps = {
+            let mut b = s.bitrate.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let report = report
+                .iter()
+                .filter_map(|e| match e {
+                    RTCStatsReportEntry::RemoteInboundRtp(r)
+                        if r.received_rtp_stream_stats.rtp_stream_stats.kind == RtpCodecKind::Video =>
+                    {
+                        Some(r)
+                    }
+                    _ => None,
+                })
+                .next();
+            match report {
+                Some(r) => {
+                    let counts = (
+                        r.received_rtp_stream_stats.packets_received,
+                        r.received_rtp_stream_stats.packets_lost,
+                    );
+                    if b.last_report != Some(counts) {
+                        b.last_report = Some(counts);
+                        let target = b.control.on_report(r.fraction_lost);
+                        debug!(fraction_lost = r.fraction_lost, target, "video bitrate");
+                    }
+                    Some(b.control.target_bps())
+                }
+                None => None,
+            }
+        };
         s.emit(MediaOutput::Stats(MediaStats {
             rtt_ms,
             packets_received: received,
             packets_lost: lost,
+            bitrate_bps,
         }));
     }
 }

@@ -223,3 +223,37 @@ async fn an_audio_call_has_no_video_and_wrong_signals_change_nothing() {
     .await;
     assert_eq!(audio[0].as_ref(), b"\xf8opus");
 }
+
+#[tokio::test]
+async fn the_other_sides_loss_reports_set_the_cameras_bitrate() {
+    let mut caller = Side::open(true, true).await;
+    let mut callee = Side::open(false, true).await;
+    connect(&mut caller, &mut callee).await;
+
+    // The callee receives our video and reports on it (RTCP receiver reports, about once a
+    // second); the statistics every 2 s then carry the bitrate those reports call for. Loopback
+    // loses nothing, so it grows from the start.
+    let sender = caller.session.clone();
+    let sending = tokio::spawn(async move {
+        for n in 0..600u32 {
+            let f = frame((n % 200) as u8, n % 30 == 0, 1500);
+            if sender.send_video(f, u64::from(n) * 33_333).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(33)).await;
+        }
+    });
+    let bitrates = collect(&mut caller, 2, |o| match o {
+        MediaOutput::Stats(s) => s.bitrate_bps,
+        _ => None,
+    })
+    .await;
+    assert!(bitrates[0] > parley_media::START_VIDEO_BPS, "{bitrates:?}");
+    assert!(
+        bitrates[1] >= bitrates[0] && bitrates[1] <= parley_media::MAX_VIDEO_BPS,
+        "{bitrates:?}"
+    );
+    sending.abort();
+    caller.session.close().await;
+    callee.session.close().await;
+}

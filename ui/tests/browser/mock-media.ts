@@ -133,7 +133,7 @@ export function createMediaMock(deps: MediaDeps) {
     event(c, { type: 'state', state: 'connected' });
     c.stats = setInterval(() => {
       const r = c.received;
-      event(c, { type: 'stats', rtt_ms: 24, packets_received: r.video + r.audio, packets_lost: 0 });
+      event(c, { type: 'stats', rtt_ms: 24, packets_received: r.video + r.audio, packets_lost: 0, bitrate_bps: null });
     }, 2000);
   }
 

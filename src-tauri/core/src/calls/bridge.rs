@@ -198,6 +198,7 @@ fn encode(output: MediaOutput, buf: &mut BytesMut) {
             rtt_ms: s.rtt_ms,
             packets_received: s.packets_received,
             packets_lost: s.packets_lost,
+            bitrate_bps: s.bitrate_bps,
         },
     };
     // Our own enum of plain fields: serializing it cannot fail.

@@ -188,7 +188,7 @@ pub enum MediaEvent {
     },
     /// The other side lost the picture: encode the next frame as a key frame.
     Keyframe,
-    /// Every 2 s while connected: for the quality indicator.
+    /// Every 2 s while connected: for the quality indicator and the camera's encoder.
     Stats {
         /// The round trip, when measured.
         rtt_ms: Option<f64>,
@@ -198,6 +198,9 @@ pub enum MediaEvent {
         /// RTP packets lost so far, all kinds.
         #[cfg_attr(feature = "ts", ts(type = "number"))]
         packets_lost: u64,
+        /// The bitrate to encode the camera at, from the other side's loss reports on our video
+        /// (loss-based congestion control); none before the first report and in audio calls.
+        bitrate_bps: Option<u32>,
     },
 }
 

@@ -2,15 +2,15 @@
  * The bridge's events (`MediaEvent`, the JSON of records of kind `event`), checked before the
  * call's connection acts on them. Rust writes them, but a signal in them carries what the other
  * side chose, and a page must not break on a field it did not expect: anything that is not one
- * of the events below is null, and is dropped. Fields added later are ignored, but for a
- * bitrate to encode at in `stats` (`bitrate_bps`), which is followed when Rust gives one. Pure.
+ * of the events below is null, and is dropped. Fields added later are ignored. A `stats` event
+ * carries the bitrate Rust's congestion control suggests for the camera (`bitrate_bps`; null
+ * before the other side's first report and in audio calls). Pure.
  */
 import { parseCallSignal } from '../../model/call-signal';
 import type { MediaConnectionState, MediaEvent } from '../../types';
 
-type Stats = Extract<MediaEvent, { type: 'stats' }>;
-/** An event as the connection takes it: `stats` with the bitrate suggested, if any (null: none). */
-export type BridgeEvent = Exclude<MediaEvent, Stats> | (Stats & { bitrate_bps: number | null });
+/** An event as the connection takes it. */
+export type BridgeEvent = MediaEvent;
 
 const STATES: ReadonlySet<string> = new Set<MediaConnectionState>(['connecting', 'connected', 'disconnected', 'failed', 'closed']);
 
