@@ -4,12 +4,10 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { createServer } from 'vite';
+import { CHROMIUM, CHROMIUM_ARGS, startVite } from './dev-server.mjs';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export { CHROMIUM };
 
 /** @type {import('vite').ViteDevServer} */
 let server;
@@ -42,23 +40,10 @@ export function useFakeMedia() {
 }
 
 before(async () => {
-  server = await createServer({
-    root,
-    configFile: false,
-    logLevel: 'error',
-    clearScreen: false,
-    cacheDir: fileURLToPath(new URL('../../node_modules/.vite-browser-tests', import.meta.url)),
-    server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false, watch: null },
-    // Serve @tauri-apps/api as it is (it is ESM): no pre-bundling, so no reload mid-test.
-    optimizeDeps: { noDiscovery: true, include: [] },
-  });
-  await server.listen();
-  const address = server.httpServer?.address();
-  if (address === null || address === undefined || typeof address === 'string') throw new Error('no server address');
-  base = `http://127.0.0.1:${address.port}`;
+  ({ server, base } = await startVite());
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', ...extraArgs],
+    args: [...CHROMIUM_ARGS, ...extraArgs],
   });
 });
 

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { shown } from './call-probes.mjs';
 
 const repo = fileURLToPath(new URL('../../..', import.meta.url));
 const target = process.env.CARGO_TARGET_DIR ?? join(repo, 'target');
@@ -62,4 +63,28 @@ export async function startRealCores(names) {
     stop();
     throw e;
   }
+}
+
+const PASSWORD = 'correct horse battery staple';
+
+/** Creates `name`'s account on `server` from the sign-in screen, as a person would. */
+export async function signUp(page, name, server) {
+  await shown(page, '#auth');
+  await page.click('#tab-signup');
+  await page.click('#server-url');
+  await page.fill('#server-url-input', server);
+  await page.fill('#signup-username', name);
+  await page.fill('#signup-email', `${name}@example.org`);
+  await page.fill('#signup-password', PASSWORD);
+  await page.fill('#signup-display-name', name[0].toUpperCase() + name.slice(1));
+  await page.click('#signup-submit');
+  await page.waitForSelector(`#me[data-username="${name}"]`);
+  await page.waitForSelector('#main[data-connection="online"]');
+}
+
+/** Joins `room` from the sidebar and waits until it is listed. */
+export async function joinRoom(page, room) {
+  await page.fill('#room-name', room);
+  await page.click('#room-join');
+  await page.waitForSelector(`#rooms [data-room="${room}"]`);
 }

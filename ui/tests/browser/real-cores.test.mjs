@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, test } from 'node:test';
 import { openApps, screenshot, useFakeMedia } from './harness.mjs';
 import { activeCall, gone, label, probe, seesPicture, shown, soundPeak, text, waitText } from './call-probes.mjs';
-import { startRealCores } from './real-cores.mjs';
+import { joinRoom, signUp, startRealCores } from './real-cores.mjs';
 
 useFakeMedia();
 
@@ -34,8 +34,8 @@ async function openPair(init = [[], []]) {
     { params: { bridge: cores.bridges.bob }, init: [probe, ...init[1]] },
   ]);
   const [alice, bob] = app.pages;
-  await signUp(alice, 'alice');
-  await signUp(bob, 'bob');
+  await signUp(alice, 'alice', cores.server);
+  await signUp(bob, 'bob', cores.server);
   await joinRoom(alice, 'lobby');
   await joinRoom(bob, 'lobby');
   await alice.waitForSelector(`${contact('bob')}[data-online="true"]`);
@@ -76,29 +76,6 @@ function realTest(name, init, body) {
       await pair.app.close();
     }
   });
-}
-
-const PASSWORD = 'correct horse battery staple';
-
-/** Creates `name`'s account on the test's server from the sign-in screen, as a person would. */
-async function signUp(page, name) {
-  await shown(page, '#auth');
-  await page.click('#tab-signup');
-  await page.click('#server-url');
-  await page.fill('#server-url-input', cores.server);
-  await page.fill('#signup-username', name);
-  await page.fill('#signup-email', `${name}@example.org`);
-  await page.fill('#signup-password', PASSWORD);
-  await page.fill('#signup-display-name', name[0].toUpperCase() + name.slice(1));
-  await page.click('#signup-submit');
-  await page.waitForSelector(`#me[data-username="${name}"]`);
-  await page.waitForSelector('#main[data-connection="online"]');
-}
-
-async function joinRoom(page, room) {
-  await page.fill('#room-name', room);
-  await page.click('#room-join');
-  await page.waitForSelector(`#rooms [data-room="${room}"]`);
 }
 
 const contact = (username) => `#contacts [data-username="${username}"]`;
