@@ -24,16 +24,36 @@ pub fn configure<R: Runtime>(window: &WebviewWindow<R>) {
     let _ = window;
 }
 
+/// Env var that turns WebKitGTK's GPU compositing off (`0`) for machines without a GPU.
+#[cfg(target_os = "linux")]
+pub const GPU_COMPOSITING_ENV: &str = "PARLEY_GPU_COMPOSITING";
+
+/// Whether WebKitGTK composites the page with OpenGL (its default). Without a GPU, Mesa's OpenGL
+/// is llvmpipe, a software rasterizer: measured here (2 cores, no GPU) it takes two thirds of a
+/// core per window and, in a bridged call, starves WebCodecs and the audio worklets (README,
+/// "Calls": several times the delay of compositing off). Off is not the default even there:
+/// WebKitGTK 2.50 without compositing hung now and then in the end-to-end tests (a WebDriver
+/// screenshot that never came back), so it stays a choice (docs/webview-media.md).
+#[cfg(target_os = "linux")]
+fn gpu_compositing() -> bool {
+    let on = std::env::var(GPU_COMPOSITING_ENV).as_deref() != Ok("0");
+    tracing::info!(gpu_compositing = on, "webview compositing");
+    on
+}
+
 #[cfg(target_os = "linux")]
 mod linux {
     use webkit2gtk::glib::prelude::Cast;
     use webkit2gtk::{
-        PermissionRequest, PermissionRequestExt, SettingsExt, UserMediaPermissionRequest,
+        HardwareAccelerationPolicy, PermissionRequest, PermissionRequestExt, SettingsExt, UserMediaPermissionRequest,
         UserMediaPermissionRequestExt, WebView, WebViewExt,
     };
 
     pub fn configure(view: &WebView, mock_devices: bool) {
         if let Some(settings) = WebViewExt::settings(view) {
+            if !super::gpu_compositing() {
+                settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
+            }
             // Has no effect where WebRTC is compiled out (Debian's 2.50), but turns it on
             // where a distribution ships it.
             settings.set_enable_webrtc(true);

@@ -855,6 +855,53 @@ const REMOTE_PICTURE: &str = r#"
         return { width: video.videoWidth, variance: sumSq / n - mean * mean, changed };
     })().then(done, (e) => done({ error: String(e) }));"#;
 
+/// Notes the bridged call's playback worklet as the page makes it (`parley-playback`,
+/// ui/src/calls/bridged/audio-receiver.ts), so that the other side's sound can be read where the
+/// page plays it: an AnalyserNode in the call's own AudioContext. (Read through a second
+/// AudioContext from the <audio>'s stream, WebKitGTK's levels were not reliable.)
+const SOUND_TAP: &str = r#"
+    if (window.__playback === undefined) {
+        window.__playback = null;
+        const Worklet = window.AudioWorkletNode;
+        window.AudioWorkletNode = class extends Worklet {
+            constructor(context, name, options) {
+                super(context, name, options);
+                if (name === 'parley-playback') window.__playback = this;
+            }
+        };
+    }"#;
+
+/// The loudest sample of the other side's sound over 2 s (silence: 0), or -1 without a player.
+const SOUND_PEAK: &str = r#"
+    const done = arguments[arguments.length - 1];
+    (async () => {
+        const node = window.__playback;
+        if (node === null || node.context.state === 'closed') return -1;
+        const analyser = node.context.createAnalyser();
+        analyser.fftSize = 2048;
+        node.connect(analyser);
+        const samples = new Float32Array(analyser.fftSize);
+        let peak = 0;
+        const started = performance.now();
+        while (performance.now() - started < 2000) {
+            await new Promise((r) => setTimeout(r, 40));
+            analyser.getFloatTimeDomainData(samples);
+            for (const v of samples) peak = Math.max(peak, Math.abs(v));
+        }
+        node.disconnect(analyser);
+        return peak;
+    })().then(done, (e) => done(String(e)));"#;
+
+async fn sound_peak(app: &AppInstance) -> f64 {
+    let peak = app
+        .session()
+        .execute_async(SOUND_PEAK, vec![])
+        .await
+        .on(app, "listening to the other side");
+    peak.as_f64()
+        .unwrap_or_else(|| panic!("{}: the other side's sound: {peak}", app.name))
+}
+
 async fn remote_picture(app: &AppInstance) -> Value {
     app.session()
         .execute_async(REMOTE_PICTURE, vec![])
@@ -897,9 +944,8 @@ async fn call_over(app: &AppInstance) {
 /// through Rust (docs/call-media-bridge.md). Two real windows with WebKit's mock camera and
 /// microphone: Settings lists the devices with a preview and level; a video call, answered, each
 /// side's picture arriving and moving; mute and camera off reach the other side (its picture
-/// gives way to the avatar); hang-up ends both; then a call with sound only. (The sound's level
-/// is checked on the same bridged path in Chromium, `ui/tests/browser/real-cores.test.mjs`: read
-/// through a second AudioContext in WebKitGTK it was not reliable — see issue 13's note.)
+/// gives way to the avatar); each hears the other's sound, and nothing while the other is muted;
+/// hang-up ends both; then a call with sound only.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_webkitgtk_two_windows_call_each_other_through_the_media_bridge() {
     const TEST: &str = "in_webkitgtk_two_windows_call_each_other_through_the_media_bridge";
@@ -972,6 +1018,12 @@ async fn in_webkitgtk_two_windows_call_each_other_through_the_media_bridge() {
     a.click("#nav-chats").await.on(&alice, "back to the chats");
 
     // A video call: each window decodes the other's moving picture and hears its sound.
+    for app in [&alice, &bob] {
+        app.session()
+            .execute(SOUND_TAP, vec![])
+            .await
+            .on(app, "tapping the call's sound");
+    }
     open_conversation(&alice, "bob").await;
     call_and_answer(&alice, &bob, true).await;
     for app in [&alice, &bob] {
@@ -988,12 +1040,23 @@ async fn in_webkitgtk_two_windows_call_each_other_through_the_media_bridge() {
         );
     }
     alice.screenshot("call-webkitgtk").await;
+    // WebKit's mock microphone plays a tone: each side hears the other's.
+    for app in [&alice, &bob] {
+        let peak = sound_peak(app).await;
+        assert!(peak > 0.01, "{}: the other side's sound peaks at {peak}", app.name);
+    }
 
-    // Mute and camera off: Bob's window says so, and shows Alice's avatar instead of her picture.
+    // Mute and camera off: Bob's window says so, shows Alice's avatar instead of her picture,
+    // and hears nothing from her.
     a.click("#call-mute").await.on(&alice, "muting");
     b.wait_for_text("#call-remote-media", "Alice’s microphone is off")
         .await
         .on(&bob, "told alice muted");
+    // What was already under way plays out first: the jitter buffer's 60–200 ms, and up to
+    // ~900 ms more where WebKit's compositing starves the codecs (no GPU: docs/webview-media.md).
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let muted = sound_peak(&bob).await;
+    assert!(muted < 0.001, "bob: alice muted, yet her sound peaks at {muted}");
     a.click("#call-mute").await.on(&alice, "unmuting");
     a.click("#call-camera").await.on(&alice, "camera off");
     b.wait_for_text("#call-remote-media", "Alice’s camera is off")

@@ -250,9 +250,10 @@ export class CallEngine {
     if (kind === 'audio') media.audio = track;
     else media.video = track;
     await this.session?.connection?.replaceTrack(kind, track);
-    old?.stop();
     const foundCamera = kind === 'video' && !this.state.hasCamera;
     this.update({ local: preview(media), hasCamera: media.video !== null, notice: null });
+    // Ended once the preview shows the new one (see endSession).
+    old?.stop();
     if (foundCamera) this.tellMedia();
   }
 
@@ -409,9 +410,12 @@ export class CallEngine {
     s.closed = true;
     this.session = null;
     if (s.statsTimer !== null) clearInterval(s.statsTimer);
+    // The call screen lets go of the streams before their tracks end: in WebKitGTK without GPU
+    // compositing, a track ending under a <video> still playing it can deadlock the page (its
+    // video sink waits for the main thread while the main thread tears the pipeline down).
+    this.update({ local: null, remote: null, quality: null, reconnecting: false });
     s.connection?.close();
     stopMedia(s.media?.stream);
-    this.update({ local: null, remote: null, quality: null, reconnecting: false });
   }
 
   // --- media opened before the answer (the caller's) ---------------------------------------

@@ -86,12 +86,14 @@ export function createCallSettings(calls: CallEngine, callsSupported: () => bool
   function stopCheck(): void {
     wanted = false;
     checkSeq++;
+    // The preview lets go before the tracks end (a track ending under a playing <video> can
+    // deadlock WebKitGTK without GPU compositing: calls/engine.ts, endSession).
+    preview.srcObject = null;
     if (checking !== null) {
       checking.stopLevel();
       stopMedia(checking.stream);
       checking = null;
     }
-    preview.srcObject = null;
     preview.hidden = true;
     noPreview.hidden = false;
     showLevel(0);

@@ -1,7 +1,10 @@
 /**
  * The other side's picture in a bridged call: each video record is a VP8 frame, decoded by a
  * `VideoDecoder` and drawn onto a canvas whose `captureStream()` track is what the call screen's
- * <video> shows, as with the webview's WebRTC.
+ * <video> shows, as with the webview's WebRTC. The track takes a frame when told to, after each
+ * draw (`captureStream(0)`, `requestFrame()`): WebKitGTK without GPU compositing (where the app
+ * turns it off with PARLEY_GPU_COMPOSITING=0, src-tauri/src/webview.rs) never notices a canvas drawn with a `VideoFrame` by
+ * itself, and the <video> froze on the first picture.
  *
  * A decoder can only start from a key frame: before the first one, after a frame failed to
  * decode, and after frames were dropped (the decoder fell behind), delta frames are skipped
@@ -20,6 +23,7 @@ const MAX_QUEUE = 8;
 export class VideoReceiver {
   /** What the call screen shows. */
   readonly track: MediaStreamTrack;
+  private readonly capture: CanvasCaptureMediaStreamTrack;
   private readonly canvas: HTMLCanvasElement;
   private readonly draw: CanvasRenderingContext2D | null;
   private decoder: VideoDecoder | null = null;
@@ -31,7 +35,8 @@ export class VideoReceiver {
     this.canvas.width = 640;
     this.canvas.height = 480;
     this.draw = this.canvas.getContext('2d', { alpha: false });
-    this.track = this.canvas.captureStream().getVideoTracks()[0] as MediaStreamTrack;
+    this.capture = this.canvas.captureStream(0).getVideoTracks()[0] as CanvasCaptureMediaStreamTrack;
+    this.track = this.capture;
   }
 
   /** A video record from the other side (anything else is not for this). */
@@ -96,6 +101,7 @@ export class VideoReceiver {
         this.canvas.height = height;
       }
       this.draw.drawImage(frame, 0, 0, width, height);
+      this.capture.requestFrame();
     } catch {
       // A frame that can't be drawn: the next one may.
     } finally {
