@@ -24,7 +24,9 @@ TEST_PACKAGES=(chromium xvfb xauth webkit2gtk-driver dbus gnome-keyring keyutils
   # compiled for Windows by their build scripts even when only checking.
   gcc-mingw-w64-x86-64
   # The install test (packaging/install-test.sh): a clean Debian root, booted with systemd.
-  mmdebstrap systemd-container)
+  mmdebstrap systemd-container
+  # The end-to-end tests hide a window as minimizing it would (no window manager on Xvfb).
+  xdotool)
 NODE_MIN=20.19
 
 MODE="${1:-app}"

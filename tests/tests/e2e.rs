@@ -892,6 +892,48 @@ const SOUND_PEAK: &str = r#"
         return peak;
     })().then(done, (e) => done(String(e)));"#;
 
+/// Hides `app`'s window as minimizing it does, for the page (unmapped: WebKit marks the page
+/// hidden and throttles its timers), and returns what to map again. No window manager runs on
+/// the test's display, so the X windows are unmapped directly (xdotool).
+fn hide_window(desktop: &Desktop, app: &AppInstance) -> Vec<String> {
+    let xdotool = |args: &[&str]| {
+        std::process::Command::new("xdotool")
+            .args(args)
+            .env("DISPLAY", desktop.xvfb.display())
+            .output()
+            .expect("running xdotool (scripts/setup.sh test installs it)")
+    };
+    let mut windows = Vec::new();
+    for pid in app.app_pids() {
+        let found = xdotool(&["search", "--onlyvisible", "--pid", &pid.to_string(), ""]);
+        windows.extend(
+            String::from_utf8_lossy(&found.stdout)
+                .split_whitespace()
+                .map(str::to_owned),
+        );
+    }
+    assert!(!windows.is_empty(), "{}: no window to hide", app.name);
+    for window in &windows {
+        assert!(
+            xdotool(&["windowunmap", "--sync", window]).status.success(),
+            "{}: hiding {window}",
+            app.name
+        );
+    }
+    windows
+}
+
+fn show_window(desktop: &Desktop, windows: &[String]) {
+    for window in windows {
+        let shown = std::process::Command::new("xdotool")
+            .args(["windowmap", "--sync", window])
+            .env("DISPLAY", desktop.xvfb.display())
+            .status()
+            .expect("running xdotool");
+        assert!(shown.success(), "showing {window} again");
+    }
+}
+
 async fn sound_peak(app: &AppInstance) -> f64 {
     let peak = app
         .session()
@@ -1045,6 +1087,26 @@ async fn in_webkitgtk_two_windows_call_each_other_through_the_media_bridge() {
         let peak = sound_peak(app).await;
         assert!(peak > 0.01, "{}: the other side's sound peaks at {peak}", app.name);
     }
+
+    // Alice's window hidden (minimized): the call's sound goes on both ways, though WebKit
+    // throttles a hidden page's timers (the sound is driven by the audio clock and the IPC).
+    let hidden = hide_window(&desktop, &alice);
+    a.wait_for_script("the page hidden", "return document.visibilityState === 'hidden'")
+        .await
+        .on(&alice, "her page hidden");
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    for app in [&alice, &bob] {
+        let peak = sound_peak(app).await;
+        assert!(
+            peak > 0.01,
+            "{}: with alice's window hidden, the other side's sound peaks at {peak}",
+            app.name
+        );
+    }
+    show_window(&desktop, &hidden);
+    a.wait_for_script("the page shown", "return document.visibilityState === 'visible'")
+        .await
+        .on(&alice, "her page shown again");
 
     // Mute and camera off: Bob's window says so, shows Alice's avatar instead of her picture,
     // and hears nothing from her.
