@@ -141,18 +141,7 @@ struct Shared {
     early: Mutex<Option<Vec<RTCIceCandidateInit>>>,
     connected: AtomicBool,
     closed: AtomicBool,
-    /// Only the stats loop uses it.
-    bitrate: std::sync::Mutex<Bitrate>,
     span: Span,
-}
-
-/// The controller, and the other side's report it last followed.
-#[derive(Default)]
-struct Bitrate {
-    control: BitrateControl,
-    /// Cumulative received and lost counts of the last report followed: the stats repeat a
-    /// report until the next one comes, and one report must count once.
-    last_report: Option<(u64, i64)>,
 }
 
 impl MediaSession {
@@ -193,7 +182,6 @@ impl MediaSession {
             early: Mutex::new(Some(Vec::new())),
             connected: AtomicBool::new(false),
             closed: AtomicBool::new(false),
-            bitrate: std::sync::Mutex::default(),
             span,
         });
         let _ = handler.shared.set(Arc::downgrade(&shared));
@@ -538,6 +526,10 @@ async fn keyframe_requests(shared: std::sync::Weak<Shared>, track: Arc<TrackLoca
 async fn stats_loop(shared: std::sync::Weak<Shared>) {
     let mut tick = tokio::time::interval(STATS_EVERY);
     tick.tick().await;
+    let mut bitrate = BitrateControl::default();
+    // Cumulative received and lost counts of the last report followed: the stats repeat a report
+    // until the next one comes, and one report must count once.
+    let mut last_report: Option<(u64, i64)> = None;
     loop {
         tick.tick().await;
         let Some(s) = shared.upgrade() else { return };
@@ -559,35 +551,26 @@ async fn stats_loop(shared: std::sync::Weak<Shared>) {
             received += r.packets_received;
             lost += u64::try_from(r.packets_lost).unwrap_or(0);
         }
-        let bitrate_bps = {
-            let mut b = s.bitrate.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            let report = report
-                .iter()
-                .filter_map(|e| match e {
-                    RTCStatsReportEntry::RemoteInboundRtp(r)
-                        if r.received_rtp_stream_stats.rtp_stream_stats.kind == RtpCodecKind::Video =>
-                    {
-                        Some(r)
-                    }
-                    _ => None,
-                })
-                .next();
-            match report {
-                Some(r) => {
-                    let counts = (
-                        r.received_rtp_stream_stats.packets_received,
-                        r.received_rtp_stream_stats.packets_lost,
-                    );
-                    if b.last_report != Some(counts) {
-                        b.last_report = Some(counts);
-                        let target = b.control.on_report(r.fraction_lost);
-                        debug!(fraction_lost = r.fraction_lost, target, "video bitrate");
-                    }
-                    Some(b.control.target_bps())
-                }
-                None => None,
+        let video_report = report.iter().find_map(|e| match e {
+            RTCStatsReportEntry::RemoteInboundRtp(r)
+                if r.received_rtp_stream_stats.rtp_stream_stats.kind == RtpCodecKind::Video =>
+            {
+                Some(r)
             }
-        };
+            _ => None,
+        });
+        let bitrate_bps = video_report.map(|r| {
+            let counts = (
+                r.received_rtp_stream_stats.packets_received,
+                r.received_rtp_stream_stats.packets_lost,
+            );
+            if last_report != Some(counts) {
+                last_report = Some(counts);
+                let target = bitrate.on_report(r.fraction_lost);
+                debug!(fraction_lost = r.fraction_lost, target, "video bitrate");
+            }
+            bitrate.target_bps()
+        });
         s.emit(MediaOutput::Stats(MediaStats {
             rtt_ms,
             packets_received: received,

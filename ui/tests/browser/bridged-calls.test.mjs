@@ -5,9 +5,9 @@
 // the other page through the call relay. Chromium's fake camera and microphone; each side must
 // decode the other's moving picture and hear its sound.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
-import { callsOf, mock, openApps, openContact, recordHtmlParsing, screenshot, useFakeMedia } from './harness.mjs';
-import { activeCall, gone, label, probe, seesPicture, shown, soundPeak, text, waitText } from './call-probes.mjs';
+import { callsOf, mock, openContact, recordHtmlParsing, screenshot, useFakeMedia } from './harness.mjs';
+import { activeCall, gone, label, seesPicture, shown, soundPeak, text, waitText } from './call-probes.mjs';
+import { pairTest as pairOf } from './mock-pair.mjs';
 
 useFakeMedia();
 
@@ -16,29 +16,9 @@ function noWebRtc() {
   for (const name of ['RTCPeerConnection', 'webkitRTCPeerConnection', 'RTCSessionDescription', 'RTCIceCandidate']) delete window[name];
 }
 
-/** Alice and Bob without WebRTC, online to each other, their mock cores relaying call frames and media. */
-async function openPair({ init = [], viewport, colorScheme } = {}) {
-  const relay = `bridged-${Math.random().toString(36).slice(2)}`;
-  const app = await openApps([
-    { session: 'online', params: { relay }, init: [noWebRtc, probe, ...init], viewport, colorScheme },
-    { session: 'online', params: { relay, as: 'bob' }, init: [noWebRtc, probe, ...init] },
-  ]);
-  const [alice, bob] = app.pages;
-  await alice.waitForSelector('#contacts [data-user-id="bob"][data-online="true"]');
-  await bob.waitForSelector('#contacts [data-user-id="alice"][data-online="true"]');
-  return { app, alice, bob };
-}
-
+/** Alice and Bob without WebRTC (`noWebRtc` before their scripts), as `pairTest` of mock-pair.mjs. */
 function pairTest(name, options, body) {
-  test(name, async () => {
-    const pair = await openPair(options);
-    try {
-      await body(pair);
-      assert.deepEqual(pair.app.errors, [], 'no errors in the pages');
-    } finally {
-      await pair.app.close();
-    }
-  });
+  pairOf(name, { ...options, init: [noWebRtc, ...(options.init ?? [])] }, body);
 }
 
 async function connect(alice, bob, video = true) {

@@ -5,35 +5,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { callsOf, mock, openApps, openContact, recordHtmlParsing, screenshot, sidewaysOverflow, useFakeMedia } from './harness.mjs';
-import { activeCall, gone, label, probe, seesPicture, shown, soundPeak, text, waitText } from './call-probes.mjs';
+import { activeCall, gone, label, seesPicture, shown, soundPeak, text, waitText } from './call-probes.mjs';
+import { pairTest } from './mock-pair.mjs';
 
 useFakeMedia();
-
-/** Alice and Bob, online to each other, their mock cores relaying call frames. */
-async function openPair({ params = {}, init = [], viewport, colorScheme } = {}) {
-  const relay = `calls-${Math.random().toString(36).slice(2)}`;
-  const app = await openApps([
-    { session: 'online', params: { relay, ...params }, init: [probe, ...init], viewport, colorScheme },
-    { session: 'online', params: { relay, as: 'bob', ...params }, init: [probe, ...init] },
-  ]);
-  const [alice, bob] = app.pages;
-  await alice.waitForSelector('#contacts [data-user-id="bob"][data-online="true"]');
-  await bob.waitForSelector('#contacts [data-user-id="alice"][data-online="true"]');
-  return { app, alice, bob };
-}
-
-/** Runs `body` with the pair, then checks that neither page had an error. */
-function pairTest(name, options, body) {
-  test(name, async () => {
-    const pair = await openPair(options);
-    try {
-      await body(pair);
-      assert.deepEqual(pair.app.errors, [], 'no errors in the pages');
-    } finally {
-      await pair.app.close();
-    }
-  });
-}
 
 /** Alice calls Bob (video or sound only) from their conversation. */
 async function aliceCalls(alice, video = true) {
