@@ -35,7 +35,7 @@ use std::process::{ChildStdin, Command, Stdio};
 use std::time::Duration;
 
 use parley_signal::test_utils::bench::{env_usize, is_real_run, runtime};
-use parley_tests::app::{missing_pieces, AppInstance, Desktop};
+use parley_tests::app::{missing_pieces, AppInstance, Desktop, Step};
 use parley_tests::webdriver::{descendant_pids, free_port, process_name, ProcessGroup};
 use serde::Deserialize;
 use serde_json::Value;
@@ -207,16 +207,6 @@ impl Chromium {
 }
 
 // --- the app windows -----------------------------------------------------------------------
-
-trait Step<T> {
-    fn on(self, app: &AppInstance, what: &str) -> T;
-}
-
-impl<T> Step<T> for parley_tests::webdriver::Result<T> {
-    fn on(self, app: &AppInstance, what: &str) -> T {
-        self.unwrap_or_else(|e| panic!("{}: {what}: {e}\n{}", app.name, app.log_tail()))
-    }
-}
 
 fn contact(username: &str) -> String {
     format!("#contacts [data-username=\"{username}\"]")

@@ -335,3 +335,14 @@ impl AppInstance {
         }
     }
 }
+
+/// Unwraps a WebDriver result, or fails naming the app, the step, and the end of the app's log.
+pub trait Step<T> {
+    fn on(self, app: &AppInstance, what: &str) -> T;
+}
+
+impl<T> Step<T> for webdriver::Result<T> {
+    fn on(self, app: &AppInstance, what: &str) -> T {
+        self.unwrap_or_else(|e| panic!("{}: {what}: {e}\n{}", app.name, app.log_tail()))
+    }
+}

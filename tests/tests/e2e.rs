@@ -20,20 +20,9 @@
 // Tests report what they skipped.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-use parley_tests::app::{gate, AppInstance, Desktop, Gate};
-use parley_tests::webdriver::{self, free_port, Session};
+use parley_tests::app::{gate, AppInstance, Desktop, Gate, Step};
+use parley_tests::webdriver::{free_port, Session};
 use serde_json::{json, Value};
-
-/// Unwraps a WebDriver result, or fails the test naming the app and the step.
-trait Step<T> {
-    fn on(self, app: &AppInstance, what: &str) -> T;
-}
-
-impl<T> Step<T> for webdriver::Result<T> {
-    fn on(self, app: &AppInstance, what: &str) -> T {
-        self.unwrap_or_else(|e| panic!("{}: {what}: {e}", app.name))
-    }
-}
 
 fn should_run(test: &str) -> bool {
     match gate() {
