@@ -461,7 +461,8 @@ pairTest('Settings: camera, microphone and speaker with a preview and a level me
   await connect(alice, bob);
   const live = await alice.evaluate(() => window.__tracks.filter((t) => t.readyState === 'live').map((t) => t.label).sort());
   assert.deepEqual(live, ['Fake Audio Input 2', 'fake_device_2']);
-  assert.equal(await alice.evaluate(() => document.querySelector('#call-remote-audio').sinkId), speaker);
+  // setSinkId resolves after the call is up: wait for it rather than read it at once.
+  await alice.waitForFunction((speaker) => document.querySelector('#call-remote-audio')?.sinkId === speaker, speaker);
   await alice.click('#call-devices-toggle');
   assert.equal(await alice.$eval('#call-camera-select', (s) => s.value), camera);
   assert.equal(await alice.$eval('#call-microphone-select', (s) => s.value), microphone);
