@@ -13,7 +13,8 @@
 #    the .debs apt downloads are kept in target/install-test/apt-archives.
 # 3. In that root (chroot), `apt-get install --no-install-recommends` of both packages: only
 #    their Depends come along. No library may be missing, the parley user, /var/lib/parley, the
-#    unit, the configuration file and the desktop entry must be in place.
+#    unit, the configuration file, the desktop entry and the sysctl file must be in place, and
+#    this machine's kernel settings untouched (the app's postinst ran in a chroot).
 # 4. The app, started as an ordinary user on an Xvfb display, must draw its first screen: its
 #    log says the page's code drew it, and the screenshot (target/install-test/app-window.png)
 #    must hold text, not one flat colour.
@@ -142,6 +143,9 @@ cp "$app_deb" "$signal_deb" "$CHROOT/tmp/packages/"
 
 # --- install: the packages and what they declare, nothing else ---------------------------------
 t=$SECONDS
+# The app's postinst raises the UDP buffer caps on a running system; from a chroot it must not
+# touch this machine's kernel.
+rmem_before="$(cat /proc/sys/net/core/rmem_max)"
 log "apt-get install --no-install-recommends $(basename "$signal_deb") $(basename "$app_deb")"
 in_root apt-get update -qq >"$WORK/apt.log" 2>&1 || die "apt-get update failed: see $WORK/apt.log"
 in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
@@ -161,7 +165,11 @@ unit="$(in_root dpkg -L parley-signal | grep '/systemd/system/parley-signal.serv
 in_root dpkg-query -W -f='${Conffiles}\n' parley-signal | grep -q /etc/default/parley-signal ||
   die "/etc/default/parley-signal is not a conffile"
 in_root test -f /usr/share/applications/Parley.desktop || die "no desktop entry"
-log "in place: the parley user, /var/lib/parley ($owner), $unit, /etc/default/parley-signal"
+in_root grep -q '^net.core.rmem_max = 8388608$' /usr/lib/sysctl.d/60-parley.conf ||
+  die "no UDP buffer caps in /usr/lib/sysctl.d/60-parley.conf"
+[ "$(cat /proc/sys/net/core/rmem_max)" = "$rmem_before" ] ||
+  die "installing into the chroot changed this machine's net.core.rmem_max"
+log "in place: the parley user, /var/lib/parley ($owner), $unit, /etc/default/parley-signal, /usr/lib/sysctl.d/60-parley.conf"
 
 # --- the app, as a person would start it -------------------------------------------------------
 [ ! -e "/tmp/.X11-unix/X$DISPLAY_NUM" ] || die "display :$DISPLAY_NUM is taken (INSTALL_TEST_DISPLAY=N picks another)"

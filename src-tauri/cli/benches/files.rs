@@ -186,7 +186,7 @@ struct Transfer {
 
 /// Sends `path` from `alice` to `bob`, timing from the offer (after the sender hashed the
 /// file) to the receiver's verified file, sampling the receiver's memory meanwhile. With
-/// `pings`, alice also sends a chat message every 100 ms and the round trips are returned.
+/// `pings`, alice also sends a chat message every 25 ms (once the previous one is delivered) and the round trips are returned.
 async fn transfer(
     alice: &mut Online,
     bob: &mut Online,
@@ -203,7 +203,9 @@ async fn transfer(
     let (cpu_a, cpu_b) = (cpu_seconds(a_pid), cpu_seconds(b_pid));
     let mut peak = rss_before;
     let mut rtts = Vec::new();
-    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    // 25 ms: a 1 GiB transfer now takes a few seconds, and a p99 wants a few hundred samples.
+    let mut tick = tokio::time::interval(Duration::from_millis(25));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut n = 0u32;
     let done = loop {
         tokio::select! {

@@ -163,6 +163,7 @@ impl MediaSession {
         let pc = PeerConnectionBuilder::new()
             .with_configuration(config.peer.rtc_configuration())
             .with_setting_engine(config.peer.setting_engine())
+            .with_runtime(config.peer.runtime())
             .with_media_engine(media)
             .with_interceptor_registry(registry)
             .with_handler(handler.clone())

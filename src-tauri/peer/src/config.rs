@@ -1,5 +1,6 @@
 //! Tuning for the peer layer and its translation into webrtc-rs settings.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use parley_protocol::IceServer;
@@ -9,7 +10,9 @@ use rtc::peer_connection::configuration::setting_engine::SctpMaxMessageSize;
 use webrtc::peer_connection::{
     RTCConfiguration, RTCConfigurationBuilder, RTCIceServer, SettingEngine, SettingEngineBuilder,
 };
+use webrtc::runtime::Runtime;
 
+use super::runtime::PeerRuntime;
 use super::MAX_FRAME_LEN;
 
 /// How connections are built. `Default` suits real networks; [`PeerConfig::loopback`] suits tests
@@ -108,6 +111,12 @@ impl PeerConfig {
                 .with_include_loopback_candidate(true);
         }
         builder.build()
+    }
+
+    /// The runtime webrtc runs the connections on: tokio's, with large UDP socket buffers
+    /// (runtime.rs says why).
+    pub fn runtime(&self) -> Arc<dyn Runtime> {
+        PeerRuntime::shared()
     }
 
     /// The ICE servers, as webrtc takes them.

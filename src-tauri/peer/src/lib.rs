@@ -23,6 +23,7 @@ mod error;
 mod handshake;
 mod identity;
 mod route;
+mod runtime;
 mod session;
 mod signal;
 

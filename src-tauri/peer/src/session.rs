@@ -295,6 +295,7 @@ impl Session {
         let pc = PeerConnectionBuilder::new()
             .with_configuration(config.rtc_configuration())
             .with_setting_engine(config.setting_engine())
+            .with_runtime(config.runtime())
             .with_handler(handler)
             .with_udp_addrs(config.udp_addrs())
             .with_data_channel_send_buffer_limit(config.send_buffer_limit)
