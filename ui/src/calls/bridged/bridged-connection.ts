@@ -6,8 +6,8 @@
  *
  * - `media_open` on `start` (the caller's offer then comes back as an event); the other side's
  *   descriptions and candidates go in with `media_signal`, in order, once it is open.
- * - What the senders encode goes out through the outbox (`media_send`), only while connected:
- *   Rust drops what comes before, and the picture then starts from a key frame.
+ * - What the senders encode goes out through two outboxes, sound and video (`media_send`), only
+ *   while connected: Rust drops what comes before, and the picture then starts from a key frame.
  * - `media_receive` is called again as soon as it answers, one call at a time, for as long as
  *   the connection lasts: its records go to the receivers, its events to the engine (and a
  *   `keyframe` or a suggested bitrate to the camera's encoder).
@@ -68,7 +68,7 @@ export class BridgedConnection implements MediaConnection {
   readonly remote = new MediaStream();
   private current: ConnectionState = 'new';
   private readonly media: BridgedMedia;
-  private readonly outbox: Outbox;
+  private readonly outboxes: { audio: Outbox; video: Outbox };
   private readonly opened: Promise<boolean>;
   /** The other side's signals, forwarded one after the other. */
   private signals: Promise<void>;
@@ -83,13 +83,18 @@ export class BridgedConnection implements MediaConnection {
     private readonly events: ConnectionEvents,
     make: MediaMaker = makeMedia,
   ) {
-    this.outbox = new Outbox({
-      send: (bytes) => port.mediaSend(setup.callId, bytes),
-      failed: (_e, video) => {
-        if (video) this.media.videoSender?.requestKeyFrame();
-      },
-    });
-    this.media = make(setup.video, (record) => this.current === 'connected' && this.outbox.push(record));
+    const outbox = () =>
+      new Outbox({
+        send: (bytes) => port.mediaSend(setup.callId, bytes),
+        failed: (_e, video) => {
+          if (video) this.media.videoSender?.requestKeyFrame();
+        },
+      });
+    // Sound in a lane of its own: queued behind a video frame's send (tens of KB through the
+    // IPC), its packets left in bursts (arriving spread over 90–110 ms instead of 40), and the
+    // other side's jitter buffer had to hold that much more (docs/call-media-bridge.md).
+    this.outboxes = { audio: outbox(), video: outbox() };
+    this.media = make(setup.video, (record) => this.current === 'connected' && this.outboxes[record.kind === 'audio' ? 'audio' : 'video'].push(record));
     this.opened = this.open();
     this.signals = this.opened.then(() => undefined);
   }
@@ -126,7 +131,8 @@ export class BridgedConnection implements MediaConnection {
     if (this.closed) return;
     this.closed = true;
     this.current = 'closed';
-    this.outbox.close();
+    this.outboxes.audio.close();
+    this.outboxes.video.close();
     const m = this.media;
     m.audioSender.close();
     m.videoSender?.close();

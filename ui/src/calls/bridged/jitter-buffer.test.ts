@@ -119,6 +119,43 @@ describe('JitterBuffer', () => {
     expect(maxStep(out.subarray(0, out.indexOf(3)))).toBeLessThan(0.05);
   });
 
+  it('comes down from a cushion it did not need for a second: to about 20 ms, without a click', () => {
+    const jb = new JitterBuffer({ rate: RATE });
+    // A burst at the start: 160 ms held, then one packet per 20 ms played, steadily.
+    let n = 0;
+    for (; n < 8; n++) jb.push(frameUs(n), sine(n));
+    const out: number[] = [];
+    const held: number[] = [];
+    for (let ms = 0; ms < 3000; ms += 20) {
+      // Exactly one packet's worth played per packet pushed (whole quanta would drift).
+      const block = new Float32Array(FRAME);
+      jb.pull(block);
+      out.push(...block);
+      jb.push(frameUs(n), sine(n));
+      n++;
+      held.push(jb.bufferedMs);
+    }
+    // The first second keeps the cushion; after it, the excess is cut once and stays cut.
+    expect(Math.min(...held.slice(0, 45))).toBeGreaterThan(120);
+    expect(Math.max(...held.slice(60))).toBeLessThanOrEqual(60);
+    expect(jb.counts.trimmed).toBe(1);
+    expect(jb.counts.underruns).toBe(0);
+    expect(maxStep(Float32Array.from(out))).toBeLessThan(0.1);
+  });
+
+  it('keeps a cushion it needed: packets that come in bursts are not trimmed into gaps', () => {
+    const jb = new JitterBuffer({ rate: RATE });
+    let n = 0;
+    for (; n < 3; n++) jb.push(frameUs(n), sine(n));
+    // Three packets every 60 ms: what is held swings from 60 ms down to nothing.
+    for (let ms = 0; ms < 3000; ms += 60) {
+      jb.pull(new Float32Array(3 * FRAME));
+      for (let k = 0; k < 3; k++, n++) jb.push(frameUs(n), sine(n));
+    }
+    expect(jb.counts.trimmed).toBe(0);
+    expect(jb.counts.underruns).toBe(0);
+  });
+
   it('starts over when the sender’s clock jumps, fading out what played', () => {
     const jb = new JitterBuffer({ rate: RATE });
     for (let n = 0; n < 4; n++) jb.push(frameUs(n), flat(1));
