@@ -98,8 +98,7 @@ export class JitterBuffer {
 
   /** How much is held, in ms (from what plays next to the end of the latest packet). */
   get bufferedMs(): number {
-    const from = this.playing ? this.cursor : this.chunks[0]?.start;
-    return from === undefined || this.chunks.length === 0 ? 0 : (Math.max(0, this.lastEnd() - from) * 1000) / this.rate;
+    return (this.heldSamples() * 1000) / this.rate;
   }
 
   /** A decoded packet whose first sample was taken at `timeUs` (the sender's media clock). */
@@ -169,8 +168,7 @@ export class JitterBuffer {
       }
     }
     // The low point: what is left once this much has played.
-    const held = this.chunks.length === 0 ? 0 : Math.max(0, this.lastEnd() - this.cursor);
-    this.windowLeast = Math.min(this.windowLeast, held);
+    this.windowLeast = Math.min(this.windowLeast, this.heldSamples());
     this.windowPlayed += n;
   }
 
@@ -221,12 +219,8 @@ export class JitterBuffer {
 
   /** Too much held (a burst after a stall): the oldest goes, down to the target. */
   private keepDelayDown(): void {
-    const first = this.chunks[0];
-    if (first === undefined) return;
-    const from = this.playing ? this.cursor : first.start;
-    const end = this.lastEnd();
-    if (end - from <= this.max) return;
-    this.skipTo(end - this.target);
+    if (this.heldSamples() <= this.max) return;
+    this.skipTo(this.lastEnd() - this.target);
   }
 
   /**
@@ -265,6 +259,13 @@ export class JitterBuffer {
     this.chunks = [];
     this.playing = false;
     this.gap = 0;
+  }
+
+  /** Samples held, from what plays next (the first packet's start before playing) to the latest end. */
+  private heldSamples(): number {
+    const first = this.chunks[0];
+    if (first === undefined) return 0;
+    return Math.max(0, this.lastEnd() - (this.playing ? this.cursor : first.start));
   }
 
   private lastEnd(): number {
