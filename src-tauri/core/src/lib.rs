@@ -46,6 +46,8 @@ pub use calls::{
 pub use chat::{ChatError, FrameError, EDIT_WINDOW_MS, MAX_BODY_CHARS};
 pub use error::CoreError;
 pub use events::CoreEvent;
+#[cfg(feature = "test-utils")]
+pub use files::CrashPoint;
 pub use files::{default_download_folder, FileError, FileSettings, FolderError};
 pub use models::{
     Connection, Contact, ErrorInfo, RoomState, SafetyNumber, SearchResult, ServerChoice, Sharing, Snapshot,

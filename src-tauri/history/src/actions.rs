@@ -85,6 +85,15 @@ fn decorated(conn: &Connection, id: &str) -> Result<Option<Message>, HistoryErro
     Ok(Some(found))
 }
 
+/// Puts an action frame in the outbox of `conversation_id` (inside the caller's transaction).
+pub(crate) fn queue(conn: &Connection, conversation_id: &str, id: &str, frame: &str) -> Result<(), HistoryError> {
+    conn.prepare_cached(
+        "INSERT INTO pending_actions (id, conversation_id, frame, created_at) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![id, conversation_id, frame, now_ms()])?;
+    Ok(())
+}
+
 impl History {
     /// Replaces the text of message `id` in `conversation_id`, written in `direction` (ours to
     /// edit are outgoing; a peer's edit applies to an incoming message of their conversation).
@@ -203,14 +212,7 @@ impl History {
     /// Puts an action (an edit, deletion or reaction frame) in the outbox of `conversation_id`.
     pub async fn queue_action(&self, conversation_id: &str, id: &str, frame: &str) -> Result<(), HistoryError> {
         let (conversation_id, id, frame) = (conversation_id.to_owned(), id.to_owned(), frame.to_owned());
-        self.write(move |conn| {
-            conn.prepare_cached(
-                "INSERT INTO pending_actions (id, conversation_id, frame, created_at) VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![id, conversation_id, frame, now_ms()])?;
-            Ok(())
-        })
-        .await
+        self.write(move |conn| queue(conn, &conversation_id, &id, &frame)).await
     }
 
     /// The actions still owed to `conversation_id`, oldest first.

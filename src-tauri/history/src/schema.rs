@@ -162,6 +162,12 @@ const MIGRATIONS: &[&str] = &[
         duration_ms INTEGER CHECK (duration_ms >= 0)
     ) WITHOUT ROWID;
     "#,
+    // 7: receiver: the name reserved in the download folder for a verified file while it is
+    // moved there, so a restart between the move and `complete` finishes the move instead of
+    // receiving the file a second time under another name.
+    r#"
+    ALTER TABLE transfers ADD COLUMN placing TEXT;
+    "#,
 ];
 
 pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

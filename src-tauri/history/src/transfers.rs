@@ -148,6 +148,8 @@ pub struct TransferRecord {
     pub file: FileTransfer,
     /// See [`NewFile::source_stamp`].
     pub source_stamp: Option<(u64, i64)>,
+    /// Receiver: where the verified file is being moved ([`History::set_transfer_placing`]).
+    pub placing: Option<String>,
 }
 
 const FINAL_STATES: &str = "('complete','declined','cancelled','failed')";
@@ -188,6 +190,7 @@ fn record_from_row(row: &Row<'_>) -> rusqlite::Result<TransferRecord> {
     let outgoing: bool = row.get(2)?;
     let size: Option<i64> = row.get(3)?;
     let mtime: Option<i64> = row.get(4)?;
+    let placing: Option<String> = row.get(5)?;
     Ok(TransferRecord {
         id: row.get(0)?,
         conversation_id: row.get(1)?,
@@ -197,13 +200,14 @@ fn record_from_row(row: &Row<'_>) -> rusqlite::Result<TransferRecord> {
             Direction::Incoming
         },
         source_stamp: size.zip(mtime).map(|(s, m)| (s as u64, m)),
-        file: file_from_row(row, 5)?,
+        placing,
+        file: file_from_row(row, 6)?,
     })
 }
 
 fn record_sql(filter: &str) -> String {
     format!(
-        "SELECT id, conversation_id, outgoing, source_size, source_mtime, {FILE_COLUMNS} FROM transfers WHERE {filter}"
+        "SELECT id, conversation_id, outgoing, source_size, source_mtime, placing, {FILE_COLUMNS} FROM transfers WHERE {filter}"
     )
 }
 
@@ -398,20 +402,53 @@ impl History {
         .await
     }
 
-    /// The receiver verified and saved transfer `id` at `path`: complete.
-    pub async fn complete_transfer(&self, id: &str, path: &str, size: u64) -> Result<Option<Message>, HistoryError> {
+    /// The receiver is about to move verified transfer `id` to `path` (a name it reserved
+    /// there): recorded first, so a restart before [`History::complete_transfer`] finishes that
+    /// move rather than starting over.
+    pub async fn set_transfer_placing(&self, id: &str, path: &str) -> Result<(), HistoryError> {
         let (id, path) = (id.to_owned(), path.to_owned());
         self.write(move |conn| {
-            let changed = conn
+            conn.prepare_cached(&format!(
+                "UPDATE transfers SET placing = ?1, updated_at = ?2 WHERE id = ?3 AND state NOT IN {FINAL_STATES}"
+            ))?
+            .execute(params![path, now_ms(), id])?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The receiver verified and saved transfer `id` at `path`: complete. In the same
+    /// transaction `tell` (an action id and frame) joins the outbox to `conversation_id`, so
+    /// the sender is told even if the app stops right after.
+    pub async fn complete_transfer(
+        &self,
+        id: &str,
+        path: &str,
+        size: u64,
+        tell: (&str, &str),
+    ) -> Result<Option<Message>, HistoryError> {
+        let (id, path) = (id.to_owned(), path.to_owned());
+        let (action_id, frame) = (tell.0.to_owned(), tell.1.to_owned());
+        self.write(move |conn| {
+            let tx = conn.transaction()?;
+            let changed = tx
                 .prepare_cached(&format!(
-                    "UPDATE transfers SET state = 'complete', error = NULL, path = ?1, bytes_done = ?2, updated_at = ?3
+                    "UPDATE transfers SET state = 'complete', error = NULL, path = ?1, placing = NULL,
+                                          bytes_done = ?2, updated_at = ?3
                      WHERE id = ?4 AND state NOT IN {FINAL_STATES}"
                 ))?
                 .execute(params![path, size as i64, now_ms(), id])?;
             if changed == 0 {
                 return Ok(None);
             }
-            decorated(conn, &id)
+            let conversation_id: String =
+                tx.query_row("SELECT conversation_id FROM transfers WHERE id = ?1", [&id], |row| {
+                    row.get(0)
+                })?;
+            super::actions::queue(&tx, &conversation_id, &action_id, &frame)?;
+            let message = decorated(&tx, &id)?;
+            tx.commit()?;
+            Ok(message)
         })
         .await
     }

@@ -651,3 +651,50 @@ async fn a_conversation_opens_around_a_search_hit() {
         .messages
         .is_empty());
 }
+
+#[tokio::test]
+async fn completing_a_transfer_records_where_it_went_and_owes_the_sender_in_one_go() {
+    use parley_history::{NewFile, TransferState};
+    let h = History::open_in_memory().unwrap();
+    let file = NewFile {
+        name: "notes.txt".into(),
+        size: 5,
+        mime: "text/plain".into(),
+        sha256: "ab".repeat(32),
+        width: None,
+        height: None,
+        thumbnail: None,
+        state: TransferState::Waiting,
+        path: None,
+        source_stamp: None,
+    };
+    h.insert_many(vec![
+        NewMessage::incoming("bob", "f1", "bob", "", 1_000, 2_000).with_file(file)
+    ])
+    .await
+    .unwrap();
+
+    h.set_transfer_placing("f1", "/downloads/notes.txt").await.unwrap();
+    let record = h.transfer("f1").await.unwrap().unwrap();
+    assert_eq!(record.placing.as_deref(), Some("/downloads/notes.txt"));
+    assert_eq!(record.file.state, TransferState::Waiting, "placing is not complete");
+
+    let done = h
+        .complete_transfer("f1", "/downloads/notes.txt", 5, ("a1", "{\"complete\":1}"))
+        .await
+        .unwrap()
+        .expect("changed");
+    let file = done.file.unwrap();
+    assert_eq!(
+        (file.state, file.path.as_deref()),
+        (TransferState::Complete, Some("/downloads/notes.txt"))
+    );
+    assert_eq!(h.transfer("f1").await.unwrap().unwrap().placing, None);
+    let owed = h.pending_actions("bob").await.unwrap();
+    assert_eq!(owed.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(), ["a1"]);
+
+    // Finished already: nothing changes and the sender is not told twice.
+    let again = h.complete_transfer("f1", "/elsewhere", 5, ("a2", "{}")).await.unwrap();
+    assert!(again.is_none());
+    assert_eq!(h.pending_actions("bob").await.unwrap().len(), 1);
+}

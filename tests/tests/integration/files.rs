@@ -6,8 +6,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use parley_core::{CoreEvent, FileSettings, Message, TransferState};
-use parley_tests::{online_pair, Person, TestServer};
+use parley_core::{CoreEvent, CrashPoint, FileSettings, Message, TransferState};
+use parley_tests::{online_pair, wait_until, Person, TestServer};
 
 const MIB: u64 = 1024 * 1024;
 
@@ -251,6 +251,50 @@ async fn transfers_resume_after_the_receiver_or_the_sender_restarts() {
     let got = wait_file(&mut bob, &sent.id, TransferState::Complete).await;
     assert!(same_bytes(&path, Path::new(got.file.unwrap().path.as_ref().unwrap())));
     assert_eq!(files_in(bob.downloads()), ["backup.bin", "video.bin"]);
+}
+
+/// A receiver killed while putting a verified file in place (after reserving its name, or
+/// after moving it there but before recording it complete) finishes on restart with the one
+/// file under its own name, not received again as "name (1)", and the sender hears complete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_killed_while_putting_a_file_in_place_finishes_it_once() {
+    let server = TestServer::start().await;
+    let (mut alice, mut bob) = online_pair(&server).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (CrashPoint::BeforeMove, "notes.bin", 0),
+        (CrashPoint::AfterMove, "photo.bin", 4 * MIB),
+    ];
+    for (seed, (point, name, placed_len)) in cases.into_iter().enumerate() {
+        let path = random_file(dir.path(), name, 4 * MIB, 21 + seed as u64);
+        bob.parley().crash_transfers_at(Some(point));
+        let sent = alice.parley().send_file(bob.id(), &path).await.unwrap();
+        let placed = bob.downloads().join(name);
+        wait_until(&format!("{name} is {placed_len} bytes in the download folder"), || {
+            let len = placed.metadata().map(|m| m.len()).ok();
+            async move { len == Some(placed_len) }
+        })
+        .await;
+        bob.quit().await;
+
+        alice.mark();
+        bob.mark();
+        bob.restart().await;
+        let got = wait_file(&mut bob, &sent.id, TransferState::Complete).await;
+        wait_file(&mut alice, &sent.id, TransferState::Complete).await;
+        assert_eq!(got.file.unwrap().path.map(PathBuf::from), Some(placed.clone()));
+        assert!(
+            same_bytes(&path, &placed),
+            "{point:?}: {placed:?} differs from what was sent"
+        );
+        let fetched_again = bob
+            .since_mark()
+            .iter()
+            .filter(|e| matches!(e, CoreEvent::TransferProgress { id, bytes_done, .. } if *id == sent.id && *bytes_done < 4 * MIB))
+            .count();
+        assert_eq!(fetched_again, 0, "{point:?}: the file was received a second time");
+    }
+    assert_eq!(files_in(bob.downloads()), ["notes.bin", "photo.bin"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

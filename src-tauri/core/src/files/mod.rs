@@ -129,6 +129,17 @@ pub(crate) enum FileNotice {
     Schedule(String),
 }
 
+/// A point where a receiving run stops as if the app had been killed there (tests only: what
+/// a restart finds must be recoverable at each step of putting a file in place).
+#[cfg(feature = "test-utils")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CrashPoint {
+    /// The name in the download folder is reserved and recorded; the file is not moved yet.
+    BeforeMove,
+    /// The file is in the download folder; `complete` is not recorded.
+    AfterMove,
+}
+
 /// How a running transfer is being stopped from outside.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Stop {
@@ -186,6 +197,8 @@ pub(crate) struct Inner {
     /// The running chat engine's notice queue and event stream (events go the engine's way
     /// while it runs, so they stay in order with its own); None while signed out.
     hook: Mutex<Option<(UnboundedSender<FileNotice>, UnboundedSender<CoreEvent>)>>,
+    #[cfg(feature = "test-utils")]
+    crash: Mutex<Option<CrashPoint>>,
 }
 
 impl Transfers {
@@ -198,6 +211,8 @@ impl Transfers {
                 parts: profile.join("transfers"),
                 running: Mutex::new(HashMap::new()),
                 hook: Mutex::new(None),
+                #[cfg(feature = "test-utils")]
+                crash: Mutex::new(None),
             }),
         }
     }
@@ -208,6 +223,11 @@ impl Transfers {
 
     pub(crate) fn set_settings(&self, settings: FileSettings) {
         *self.inner.settings.lock() = settings;
+    }
+
+    #[cfg(feature = "test-utils")]
+    pub(crate) fn crash_at(&self, point: Option<CrashPoint>) {
+        *self.inner.crash.lock() = point;
     }
 
     /// A chat engine started: notices go to it. Transfers left running by a previous process
@@ -426,6 +446,16 @@ impl Inner {
         if let Some((notices, _)) = self.hook.lock().as_ref() {
             let _ = notices.send(notice);
         }
+    }
+
+    /// Whether a receiving run is to stop at `point` as if killed there.
+    #[cfg(feature = "test-utils")]
+    fn crashes_at(&self, point: CrashPoint) -> bool {
+        let crash = *self.crash.lock() == Some(point);
+        if crash {
+            warn!(?point, "stopping here as if killed (test)");
+        }
+        crash
     }
 
     fn part_path(&self, id: &str) -> PathBuf {
@@ -658,11 +688,16 @@ impl Inner {
         let result = match outcome {
             Outcome::Saved(path) => {
                 let path = path.display().to_string();
-                match self.history.complete_transfer(id, &path, record.file.size).await {
+                let (action, frame) = crate::chat::file_state_frame(id, TransferState::Complete, None);
+                match self
+                    .history
+                    .complete_transfer(id, &path, record.file.size, (&action, &frame))
+                    .await
+                {
                     Ok(Some(message)) => {
                         info!(%path, "file received and verified");
                         self.emit(CoreEvent::MessageChanged { message });
-                        self.tell(conversation, id, TransferState::Complete, None).await;
+                        self.notice(FileNotice::Flush(conversation.clone()));
                     }
                     Ok(None) => debug!("finished elsewhere meanwhile"),
                     Err(e) => warn!(error = %e, "could not record a finished transfer"),

@@ -65,6 +65,11 @@ pub(super) async fn receive(
     }
     let size = record.file.size;
     let part = inner.part_path(&record.id);
+    if let Some(placed) = record.placing.as_deref() {
+        if let Some(outcome) = placed_earlier(&part, Path::new(placed), &record).await {
+            return outcome;
+        }
+    }
     let opened = {
         let (part, parts) = (part.clone(), inner.parts.clone());
         let done = record.file.bytes_done;
@@ -225,11 +230,80 @@ pub(super) async fn receive(
             tell: true,
         };
     }
-    let name = record.file.name.clone();
-    match tokio::task::spawn_blocking(move || put_in_place(&part, &downloads, &name)).await {
+    let (name, earlier) = (record.file.name.clone(), record.placing.clone().map(PathBuf::from));
+    let target = match tokio::task::spawn_blocking(move || reserve_target(&downloads, &name, earlier.as_deref())).await
+    {
+        Ok(Ok(target)) => target,
+        Ok(Err(e)) => return write_failure(inner, e),
+        Err(e) => return Outcome::Interrupted(format!("reserve: {e}")),
+    };
+    // Recorded before the move: a restart between the move and `complete` then finds the file
+    // in place instead of a transfer with neither a `.part` nor a record of where it went.
+    if let Err(e) = inner
+        .history
+        .set_transfer_placing(&record.id, &target.display().to_string())
+        .await
+    {
+        warn!(error = %e, "where the file goes was not recorded");
+    }
+    #[cfg(feature = "test-utils")]
+    if inner.crashes_at(super::CrashPoint::BeforeMove) {
+        return dead_until_stopped(stop).await;
+    }
+    #[cfg(feature = "test-utils")]
+    let crash_after_move = inner.crashes_at(super::CrashPoint::AfterMove);
+    match tokio::task::spawn_blocking(move || move_into(&part, &target).map(|()| target)).await {
+        #[cfg(feature = "test-utils")]
+        Ok(Ok(_)) if crash_after_move => dead_until_stopped(stop).await,
         Ok(Ok(path)) => Outcome::Saved(path),
         Ok(Err(e)) => write_failure(inner, e),
         Err(e) => Outcome::Interrupted(format!("move: {e}")),
+    }
+}
+
+/// A run "killed" at a [`super::CrashPoint`]: does nothing more, records nothing, and holds
+/// its place (so it is not started again) until the session ends, as a dead process would.
+#[cfg(feature = "test-utils")]
+async fn dead_until_stopped(mut stop: watch::Receiver<Option<Stop>>) -> Outcome {
+    while stop.borrow().is_none() {
+        if stop.changed().await.is_err() {
+            break;
+        }
+    }
+    Outcome::Stopped
+}
+
+/// A run before this one verified the file and began moving it to `placed`, then stopped
+/// (the app was closed or killed) before recording it complete. With the `.part` still there
+/// the move did not happen and this run goes on as usual (reusing the reserved name); without
+/// it, the file is `placed` if it has the offered size and hash: Saved, not received again.
+async fn placed_earlier(part: &Path, placed: &Path, record: &TransferRecord) -> Option<Outcome> {
+    let (part, placed, size, sha256) = (
+        part.to_owned(),
+        placed.to_owned(),
+        record.file.size,
+        record.file.sha256.clone(),
+    );
+    let found = tokio::task::spawn_blocking(move || -> std::io::Result<Option<PathBuf>> {
+        if part.exists() || std::fs::metadata(&placed)?.len() != size {
+            return Ok(None);
+        }
+        let mut hasher = Sha256::new();
+        std::io::copy(&mut File::open(&placed)?, &mut hasher)?;
+        Ok((hex::encode(hasher.finalize()) == sha256).then_some(placed))
+    })
+    .await;
+    match found {
+        Ok(Ok(Some(placed))) => {
+            info!(path = %placed.display(), "the file was moved into place before a restart: complete");
+            Some(Outcome::Saved(placed))
+        }
+        Ok(Ok(None)) => None,
+        Ok(Err(e)) => {
+            debug!(error = %e, "the file reserved earlier is not there: received again");
+            None
+        }
+        Err(e) => Some(Outcome::Interrupted(format!("check: {e}"))),
     }
 }
 
@@ -339,33 +413,44 @@ fn write_loop(
     Ok((hasher, at))
 }
 
-/// Moves the verified file into the download folder under a name nobody else has.
-fn put_in_place(part: &Path, downloads: &Path, name: &str) -> std::io::Result<PathBuf> {
-    let target = reserve_unique(downloads, name)?;
-    match std::fs::rename(part, &target) {
-        Ok(()) => Ok(target),
+/// A name in the download folder nobody else has: the one an earlier run reserved if it is
+/// still our empty placeholder, else a new one.
+fn reserve_target(downloads: &Path, name: &str, earlier: Option<&Path>) -> std::io::Result<PathBuf> {
+    if let Some(earlier) = earlier {
+        let placeholder = std::fs::symlink_metadata(earlier).is_ok_and(|m| m.is_file() && m.len() == 0);
+        if placeholder {
+            return Ok(earlier.to_owned());
+        }
+    }
+    reserve_unique(downloads, name)
+}
+
+/// Moves the verified file over its reserved name; on failure the name is given back.
+fn move_into(part: &Path, target: &Path) -> std::io::Result<()> {
+    match std::fs::rename(part, target) {
+        Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices => {
             // Another disk: copy into the reserved name, flush, then drop the partial file.
             let copied = (|| {
                 std::io::copy(
                     &mut File::open(part)?,
-                    &mut OpenOptions::new().write(true).open(&target)?,
+                    &mut OpenOptions::new().write(true).open(target)?,
                 )?;
-                File::open(&target)?.sync_all()
+                File::open(target)?.sync_all()
             })();
             match copied {
                 Ok(()) => {
                     let _ = std::fs::remove_file(part);
-                    Ok(target)
+                    Ok(())
                 }
                 Err(e) => {
-                    let _ = std::fs::remove_file(&target);
+                    let _ = std::fs::remove_file(target);
                     Err(e)
                 }
             }
         }
         Err(e) => {
-            let _ = std::fs::remove_file(&target);
+            let _ = std::fs::remove_file(target);
             Err(e)
         }
     }

@@ -125,6 +125,13 @@ impl Parley {
             .map_err(|e: PictureError| CoreError::Picture(e.to_string()))
     }
 
+    /// Makes this profile's receiving runs stop at `point` as if the app were killed there,
+    /// until cleared (tests of what a restart recovers).
+    #[cfg(feature = "test-utils")]
+    pub fn crash_transfers_at(&self, point: Option<crate::files::CrashPoint>) {
+        self.inner.transfers.crash_at(point);
+    }
+
     async fn transfer(&self, id: &str) -> Result<TransferRecord, CoreError> {
         self.history()
             .transfer(id)
