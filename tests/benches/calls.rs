@@ -36,6 +36,7 @@ use std::time::Duration;
 
 use parley_signal::test_utils::bench::{env_usize, is_real_run, runtime};
 use parley_tests::app::{missing_pieces, AppInstance, Desktop, Step};
+use parley_tests::pulse_mic::PulseMic;
 use parley_tests::webdriver::{descendant_pids, free_port, process_name, ProcessGroup};
 use serde::Deserialize;
 use serde_json::Value;
@@ -54,6 +55,24 @@ struct Received {
     /// Filled in for Chromium's sides by calls.mjs; for the app's here.
     #[serde(default)]
     cpu_seconds: f64,
+    #[serde(default)]
+    sent: Sent,
+}
+
+/// What a page measured of its own media.
+#[derive(Deserialize, Default, Clone)]
+struct Sent {
+    /// Its own microphone's bursts where the bridged path's audio context gets them.
+    #[serde(default)]
+    capture: Option<Capture>,
+}
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(rename_all = "camelCase")]
+struct Capture {
+    samples: Vec<f64>,
+    base_latency: Option<f64>,
+    output_latency: Option<f64>,
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -339,6 +358,22 @@ fn print_table(pairs: &[Pair], xvfb_cpu: f64, app: &Path, seconds: usize) {
     row("audio p50 / p95, A → B", &|p| p50_p95(&p.b.audio.samples), "< 150 ms");
     row("audio p50 / p95, B → A", &|p| p50_p95(&p.a.audio.samples), "");
     row(
+        "audio: own microphone in the call's audio context, A / B",
+        &|p| {
+            let side = |r: &Received| match &r.sent.capture {
+                Some(c) if !c.samples.is_empty() => format!(
+                    "{} (context latency {:.0} + {:.0} ms)",
+                    p50_p95(&c.samples),
+                    c.base_latency.unwrap_or(f64::NAN) * 1000.0,
+                    c.output_latency.unwrap_or(f64::NAN) * 1000.0
+                ),
+                _ => "–".to_owned(),
+            };
+            format!("{} / {}", side(&p.a), side(&p.b))
+        },
+        "",
+    );
+    row(
         "frames presented per s, A → B / B → A",
         &|p| {
             format!(
@@ -421,10 +456,25 @@ async fn run() {
     eprintln!("calls: signaling server {server}; Chromium ↔ Chromium measuring");
     let anchor = parse_sides(&chromium.next("RESULT3").await);
 
+    // The apps' microphone: the probe's synthetic one, or (CALL_BENCH_MIC=pulse) a PulseAudio
+    // source through WebKit's own capture.
+    let mic = (std::env::var("CALL_BENCH_MIC").as_deref() == Ok("pulse")).then(|| {
+        if let Some(missing) = PulseMic::missing() {
+            panic!("CALL_BENCH_MIC=pulse needs {missing}");
+        }
+        PulseMic::start().unwrap_or_else(|e| panic!("the PulseAudio microphone: {e}"))
+    });
+    let app_probe = match mic {
+        Some(_) => format!("window.__latencyRealMicrophone = true;\n{probe}"),
+        None => probe.clone(),
+    };
     let desktop = Desktop::start();
     let env = |name: &str| {
         let mut env = desktop.app_env(name, free_port(), "memory");
-        env.push(("PARLEY_MOCK_MEDIA".to_owned(), "1".to_owned()));
+        match &mic {
+            Some(mic) => env.extend(mic.env()),
+            None => env.push(("PARLEY_MOCK_MEDIA".to_owned(), "1".to_owned())),
+        }
         env.push(("PARLEY_ANNOUNCE".to_owned(), "0".to_owned()));
         env
     };
@@ -432,8 +482,9 @@ async fn run() {
     let mut b = AppInstance::launch(&desktop, "linux-b", &env("linux-b")).await;
     sign_up(&a, "linux-a", &server).await;
     sign_up(&b, "linux-b", &server).await;
-    install_probe(&a, &probe).await;
-    install_probe(&b, &probe).await;
+    install_probe(&a, &app_probe).await;
+    install_probe(&b, &app_probe).await;
+    let mic_count = || mic.as_ref().map_or(0, PulseMic::onset_count);
 
     // Linux app ↔ Linux app.
     call(&a, "linux-b").await;
@@ -445,6 +496,7 @@ async fn run() {
     let (roots_a, roots_b) = (app_roots(&a), app_roots(&b));
     let xvfb = [desktop.xvfb.pid()];
     let cpu = (snapshot(&roots_a), snapshot(&roots_b), snapshot(&xvfb));
+    let mic_linux = mic_count();
     eprintln!(
         "calls: audio taps: linux-a {}, linux-b {}",
         probe_start(&a).await,
@@ -453,6 +505,7 @@ async fn run() {
     tokio::time::sleep(Duration::from_secs(seconds as u64)).await;
     let mut linux_a = probe_stop(&a).await;
     let mut linux_b = probe_stop(&b).await;
+    let mic_linux = (mic_linux, mic_count());
     let after = (snapshot(&roots_a), snapshot(&roots_b));
     linux_a.cpu_seconds = cpu_seconds(&cpu.0, &after.0);
     linux_b.cpu_seconds = cpu_seconds(&cpu.1, &after.1);
@@ -480,10 +533,12 @@ async fn run() {
     chromium.say("START");
     chromium.next("STARTED").await;
     let before = snapshot(&roots_a);
+    let mic_chromium = mic_count();
     probe_start(&a).await;
     tokio::time::sleep(Duration::from_secs(seconds as u64)).await;
     chromium.say("STOP");
     let mut app_side = probe_stop(&a).await;
+    let mic_chromium = (mic_chromium, mic_count());
     let after = snapshot(&roots_a);
     app_side.cpu_seconds = cpu_seconds(&before, &after);
     eprintln!(
@@ -515,6 +570,16 @@ async fn run() {
         },
     ];
     print_table(&pairs, xvfb_cpu, &desktop.app, seconds);
+    match &mic {
+        Some(mic) => println!(
+            "Apps' microphone: a PulseAudio source through WebKit's capture (tests/src/pulse_mic.rs); recorded \
+             from that source here, the bursts came out of it at {} during Linux app ↔ Linux app and {} during \
+             Linux app ↔ Chromium (p50 / p95; included in the apps' audio rows).",
+            p50_p95(&mic.self_onsets(mic_linux.0, mic_linux.1)),
+            p50_p95(&mic.self_onsets(mic_chromium.0, mic_chromium.1))
+        ),
+        None => println!("Apps' microphone: the probe's synthetic one (CALL_BENCH_MIC=pulse for a PulseAudio source)."),
+    }
 }
 
 fn main() {

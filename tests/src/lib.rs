@@ -43,6 +43,7 @@ pub mod bare_link;
 pub mod hostile_server;
 pub mod lab_apps;
 pub mod netlab;
+pub mod pulse_mic;
 pub mod webdriver;
 
 /// Every test account's password.

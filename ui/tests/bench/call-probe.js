@@ -196,9 +196,25 @@
       }
       const s = synthetic();
       const tracks = [];
-      if (constraints?.audio) tracks.push(s.audio.clone());
+      // The benchmark's microphone mode: the device's sound (tone bursts played into it from
+      // outside, tests/src/pulse_mic.rs), through the webview's own capture.
+      if (constraints?.audio && window.__latencyRealMicrophone === true) tracks.push(...(await real({ audio: constraints.audio })).getAudioTracks());
+      else if (constraints?.audio) tracks.push(s.audio.clone());
       if (constraints?.video) tracks.push(s.video.clone());
       return new MediaStream(tracks);
+    };
+  }
+
+  // Microphone sources the page makes (the bridged path's capture), the latest kept: the
+  // sender's own sound is read there too, to tell the capture's delay from the rest.
+  let capture = null;
+  const Context = window.AudioContext;
+  if (typeof Context === 'function') {
+    const make = Context.prototype.createMediaStreamSource;
+    Context.prototype.createMediaStreamSource = function (stream) {
+      const node = make.call(this, stream);
+      if (source === null || this !== source.ctx) capture = node;
+      return node;
     };
   }
 
@@ -322,7 +338,9 @@
       }
       ctx = new AudioContext({ latencyHint: 'interactive' });
       void ctx.resume().catch(() => undefined);
+      const pages = capture;
       node = ctx.createMediaStreamSource(stream);
+      capture = pages; // the probe's own source is not the page's microphone
       r.audio.tap = 'remote MediaStream';
     }
     const analyser = ctx.createAnalyser();
@@ -339,6 +357,23 @@
     };
   }
 
+  /** Onsets of this page's own microphone as the call's audio context gets it (bridged path). */
+  function watchCapture(r) {
+    const node = capture;
+    if (node === null || node.context.state === 'closed') return () => undefined;
+    const ctx = node.context;
+    const analyser = ctx.createAnalyser();
+    analyser.fftSize = 2048;
+    node.connect(analyser);
+    r.capture.baseLatency = ctx.baseLatency ?? null;
+    r.capture.outputLatency = ctx.outputLatency ?? null;
+    const stop = onsetDetector(ctx, analyser, (wall) => r.capture.samples.push(inSecond(wall)));
+    return () => {
+      stop();
+      node.disconnect(analyser);
+    };
+  }
+
   const api = {
     /** Starts measuring the other side's media (again, from nothing). */
     start() {
@@ -349,12 +384,14 @@
         stopped: false,
         video: { samples: [], presented: 0, looks: 0, unreadable: 0, rejected: 0, repeated: 0 },
         audio: { samples: [], tap: '', sampleRate: 0 },
+        capture: { samples: [], baseLatency: null, outputLatency: null },
         sentFrames: s === null ? 0 : s.drawn(),
         selfFrom: s === null ? 0 : s.selfOnsets.length,
       };
       const r = run;
       watchVideo(r);
       r.stopAudio = watchAudio(r);
+      r.stopCapture = watchCapture(r);
       return { audioTap: r.audio.tap };
     },
     /** Stops measuring; what was measured since `start`. */
@@ -364,13 +401,14 @@
       run = null;
       r.stopped = true;
       r.stopAudio?.();
+      r.stopCapture?.();
       const s = source;
       const self = s === null ? [] : s.selfOnsets.slice(r.selfFrom).map(inSecond);
       return {
         seconds: (Date.now() - r.started) / 1000,
         video: r.video,
         audio: { samples: r.audio.samples, tap: r.audio.tap, sampleRate: r.audio.sampleRate },
-        sent: { frames: s === null ? 0 : s.drawn() - r.sentFrames, selfAudio: self },
+        sent: { frames: s === null ? 0 : s.drawn() - r.sentFrames, selfAudio: self, capture: r.capture },
       };
     },
   };

@@ -1,0 +1,251 @@
+//! A microphone for the call benchmark that goes through the webview's real capture path: a
+//! private PulseAudio server whose default source (`module-pipe-source`) is fed tone bursts at
+//! every whole wall-clock second, the same bursts the probe's synthetic microphone makes
+//! (`ui/tests/bench/call-probe.js`), written in real time. The default sink is a null sink
+//! (`speakers`), so what the apps play goes nowhere.
+//!
+//! How late the bursts themselves come out of the source (its buffering, and the recorder's) is
+//! measured by recording it here too ([`PulseMic::self_onsets`]), like the probe's "self" figure.
+//!
+//! Needs `pulseaudio`, `parec`/`pactl` (pulseaudio-utils) and WebKit's GStreamer PulseAudio
+//! plugin (gstreamer1.0-pulseaudio); nothing of it is used by the tests.
+
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::webdriver::ProcessGroup;
+
+const RATE: u32 = 48_000;
+const TONE_HZ: f64 = 1000.0;
+const BURST_MS: u64 = 100;
+/// Written ahead of the wall clock, in ms: the player's buffer stays about this full.
+const CHUNK_MS: u64 = 10;
+const THRESHOLD: f32 = 0.08;
+
+/// The server, the burst player and the self-check recorder; stopped when dropped.
+pub struct PulseMic {
+    _daemon: ProcessGroup,
+    _recorder: ProcessGroup,
+    dir: tempfile::TempDir,
+    onsets: Arc<Mutex<Vec<f64>>>,
+}
+
+fn wall_ms() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64()
+        * 1000.0
+}
+
+/// Where in its second a wall-clock time is, in ms: −100 to 900 (as the probe counts).
+pub fn in_second(wall: f64) -> f64 {
+    let ms = wall - (wall / 1000.0).floor() * 1000.0;
+    if ms > 900.0 {
+        ms - 1000.0
+    } else {
+        ms
+    }
+}
+
+impl PulseMic {
+    /// What is missing to run it, if anything.
+    pub fn missing() -> Option<String> {
+        let missing: Vec<&str> = ["pulseaudio", "parec", "pactl"]
+            .into_iter()
+            .filter(|tool| {
+                Command::new(tool)
+                    .arg("--version")
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status()
+                    .is_err()
+            })
+            .collect();
+        (!missing.is_empty()).then(|| {
+            format!(
+                "{} (apt-get install pulseaudio pulseaudio-utils gstreamer1.0-pulseaudio)",
+                missing.join(", ")
+            )
+        })
+    }
+
+    pub fn start() -> Result<PulseMic, String> {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let socket = dir.path().join("native");
+        let fifo = dir.path().join("mic.fifo");
+        let mut daemon = Command::new("pulseaudio");
+        daemon
+            .args(["-n", "--daemonize=no", "--exit-idle-time=-1", "--use-pid-file=no"])
+            .arg(format!(
+                "--load=module-native-protocol-unix socket={} auth-anonymous=1",
+                socket.display()
+            ))
+            .arg("--load=module-null-sink sink_name=speakers")
+            // A plain source (GStreamer's device monitor, which WebKit asks for microphones,
+            // lists no monitor sources) fed by what is written to a FIFO: no sink's buffering
+            // on the way.
+            .arg(format!(
+                "--load=module-pipe-source source_name=virtmic file={} format=float32le rate={RATE} channels=1 \
+                 source_properties=device.description=Benchmark-microphone",
+                fifo.display()
+            ))
+            .env("PULSE_RUNTIME_PATH", dir.path())
+            .env("PULSE_STATE_PATH", dir.path())
+            .env("HOME", dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let daemon = ProcessGroup::spawn("pulseaudio", daemon).map_err(|e| e.to_string())?;
+        let server = format!("unix:{}", socket.display());
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let ready = Command::new("pactl")
+                .args(["-s", &server, "info"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            if ready && fifo.exists() {
+                break;
+            }
+            if std::time::Instant::now() > deadline {
+                return Err("PulseAudio did not start".into());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        for step in [["set-default-source", "virtmic"], ["set-default-sink", "speakers"]] {
+            let done = Command::new("pactl")
+                .args(["-s", &server])
+                .args(step)
+                .stdout(Stdio::null())
+                .status()
+                .map_err(|e| e.to_string())?;
+            if !done.success() {
+                return Err(format!("pactl {} failed", step.join(" ")));
+            }
+        }
+        Self::play(&fifo)?;
+        let onsets = Arc::new(Mutex::new(Vec::new()));
+        let recorder = Self::recorder(&server, onsets.clone())?;
+        Ok(PulseMic {
+            _daemon: daemon,
+            _recorder: recorder,
+            dir,
+            onsets,
+        })
+    }
+
+    /// The environment an app needs to use this server (and its microphone).
+    pub fn env(&self) -> Vec<(String, String)> {
+        vec![(
+            "PULSE_SERVER".to_owned(),
+            format!("unix:{}", self.dir.path().join("native").display()),
+        )]
+    }
+
+    /// Onsets of the bursts as recorded from the microphone here, from index `from` to `to`
+    /// (of [`PulseMic::onset_count`]), in ms within their second.
+    pub fn self_onsets(&self, from: usize, to: usize) -> Vec<f64> {
+        let onsets = self.onsets.lock().unwrap();
+        onsets.iter().take(to).skip(from).map(|&w| in_second(w)).collect()
+    }
+
+    pub fn onset_count(&self) -> usize {
+        self.onsets.lock().unwrap().len()
+    }
+
+    /// Writes the bursts into the microphone's FIFO: every CHUNK_MS, the next CHUNK_MS of
+    /// samples, each computed from the wall-clock time it is meant for.
+    fn play(fifo: &std::path::Path) -> Result<(), String> {
+        let mut out = std::fs::OpenOptions::new()
+            .write(true)
+            .open(fifo)
+            .map_err(|e| format!("{}: {e}", fifo.display()))?;
+        std::thread::spawn(move || {
+            let per_chunk = (RATE as u64 * CHUNK_MS / 1000) as usize;
+            // Sample n is meant for start + n / RATE (wall ms).
+            let start = (wall_ms() / CHUNK_MS as f64).ceil() * CHUNK_MS as f64;
+            let mut n: u64 = 0;
+            let mut bytes = Vec::with_capacity(per_chunk * 4);
+            loop {
+                // A chunk goes once its last sample's time has come: never ahead of the clock.
+                let due = start + ((n + per_chunk as u64) as f64) * 1000.0 / RATE as f64;
+                let wait = due - wall_ms();
+                if wait > 0.0 {
+                    std::thread::sleep(Duration::from_secs_f64(wait / 1000.0));
+                }
+                bytes.clear();
+                for i in 0..per_chunk as u64 {
+                    let at = start + ((n + i) as f64) * 1000.0 / RATE as f64;
+                    let in_burst = at.rem_euclid(1000.0) < BURST_MS as f64;
+                    let v = if in_burst {
+                        (0.5 * (2.0 * std::f64::consts::PI * TONE_HZ * at / 1000.0).sin()) as f32
+                    } else {
+                        0.0
+                    };
+                    bytes.extend_from_slice(&v.to_le_bytes());
+                }
+                if out.write_all(&bytes).is_err() {
+                    return;
+                }
+                n += per_chunk as u64;
+            }
+        });
+        Ok(())
+    }
+
+    /// Records the microphone and notes each burst's onset (wall ms): the sample that crossed
+    /// the threshold, dated back from when its read returned.
+    fn recorder(server: &str, onsets: Arc<Mutex<Vec<f64>>>) -> Result<ProcessGroup, String> {
+        let mut command = Command::new("parec");
+        command
+            .args([
+                "-s",
+                server,
+                "-d",
+                "virtmic",
+                "--raw",
+                "--format=float32le",
+                "--channels=1",
+            ])
+            .arg(format!("--rate={RATE}"))
+            .arg(format!("--latency-msec={CHUNK_MS}"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        let mut group = ProcessGroup::spawn("parec", command).map_err(|e| e.to_string())?;
+        let mut stdout = group.child().stdout.take().ok_or("parec has no stdout")?;
+        std::thread::spawn(move || {
+            let mut buffer = vec![0u8; 4096];
+            let mut carry = Vec::new();
+            let mut last_loud = f64::NEG_INFINITY;
+            loop {
+                let n = match stdout.read(&mut buffer) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => n,
+                };
+                let now = wall_ms();
+                carry.extend_from_slice(&buffer[..n]);
+                let whole = carry.len() / 4 * 4;
+                let samples: Vec<f32> = carry[..whole]
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .collect();
+                carry.drain(..whole);
+                let count = samples.len();
+                for (i, v) in samples.into_iter().enumerate() {
+                    if v.abs() < THRESHOLD {
+                        continue;
+                    }
+                    let at = now - (count - i) as f64 * 1000.0 / RATE as f64;
+                    if at - last_loud > 400.0 {
+                        onsets.lock().unwrap().push(at);
+                    }
+                    last_loud = at;
+                }
+            }
+        });
+        Ok(group)
+    }
+}
