@@ -21,6 +21,8 @@ use super::{PeerError, PeerId, MAX_FRAME_LEN};
 
 /// Messages held between the connection and a slow reader before the connection stops reading.
 const QUEUE: usize = 16;
+/// The longest [`Channel::close`] waits for what was sent to reach the remote.
+const CLOSE_LINGER: Duration = Duration::from_secs(1);
 
 /// How long a channel we open may take to be acknowledged by the remote.
 pub(crate) const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -211,8 +213,11 @@ impl Channel {
         self.inner.state.closed.load(Ordering::Acquire)
     }
 
-    /// Closes the channel (the remote sees it close after what was sent before).
+    /// Closes the channel once what was sent on it has reached the remote (at most
+    /// [`CLOSE_LINGER`] later). Closed at once, webrtc-rs resets the stream while a last frame
+    /// may still wait in its queue, and that frame (a refusal's reason, a cancel) is lost.
     pub async fn close(&self) {
+        let _ = tokio::time::timeout(CLOSE_LINGER, self.wait_buffered_below(0)).await;
         if let Err(e) = self.inner.dc.close().await {
             debug!(label = %self.inner.label, error = %e, "channel close");
         }
