@@ -463,9 +463,9 @@ pairTest('Settings: camera, microphone and speaker with a preview and a level me
   assert.deepEqual(live, ['Fake Audio Input 2', 'fake_device_2']);
   // setSinkId resolves after the call is up: wait for it rather than read it at once.
   await alice.waitForFunction((speaker) => document.querySelector('#call-remote-audio')?.sinkId === speaker, speaker);
+  // The panel lists the devices once the webview has enumerated them: wait for the choice.
   await alice.click('#call-devices-toggle');
-  assert.equal(await alice.$eval('#call-camera-select', (s) => s.value), camera);
-  assert.equal(await alice.$eval('#call-microphone-select', (s) => s.value), microphone);
+  await alice.waitForFunction(([camera, microphone]) => document.querySelector('#call-camera-select')?.value === camera && document.querySelector('#call-microphone-select')?.value === microphone, [camera, microphone]);
   await alice.click('#call-hang-up');
   await outcomeIs(bob, 'Alice hung up.');
 });
