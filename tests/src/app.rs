@@ -64,7 +64,8 @@ pub fn gate() -> Gate {
     }
 }
 
-fn in_path(program: &str) -> bool {
+/// Whether `program` is on the PATH.
+pub(crate) fn in_path(program: &str) -> bool {
     std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).any(|dir| dir.join(program).is_file()))
         .unwrap_or(false)

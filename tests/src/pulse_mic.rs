@@ -55,14 +55,7 @@ impl PulseMic {
     pub fn missing() -> Option<String> {
         let missing: Vec<&str> = ["pulseaudio", "parec", "pactl"]
             .into_iter()
-            .filter(|tool| {
-                Command::new(tool)
-                    .arg("--version")
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .status()
-                    .is_err()
-            })
+            .filter(|tool| !crate::app::in_path(tool))
             .collect();
         (!missing.is_empty()).then(|| {
             format!(

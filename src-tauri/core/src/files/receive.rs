@@ -65,10 +65,8 @@ pub(super) async fn receive(
     }
     let size = record.file.size;
     let part = inner.part_path(&record.id);
-    if let Some(placed) = record.placing.as_deref() {
-        if let Some(outcome) = placed_earlier(&part, Path::new(placed), &record).await {
-            return outcome;
-        }
+    if let Some(outcome) = placed_earlier(&part, &record).await {
+        return outcome;
     }
     let opened = {
         let (part, parts) = (part.clone(), inner.parts.clone());
@@ -250,11 +248,12 @@ pub(super) async fn receive(
     if inner.crashes_at(super::CrashPoint::BeforeMove) {
         return dead_until_stopped(stop).await;
     }
+    let moved = tokio::task::spawn_blocking(move || move_into(&part, &target).map(|()| target)).await;
     #[cfg(feature = "test-utils")]
-    let crash_after_move = inner.crashes_at(super::CrashPoint::AfterMove);
-    match tokio::task::spawn_blocking(move || move_into(&part, &target).map(|()| target)).await {
-        #[cfg(feature = "test-utils")]
-        Ok(Ok(_)) if crash_after_move => dead_until_stopped(stop).await,
+    if matches!(moved, Ok(Ok(_))) && inner.crashes_at(super::CrashPoint::AfterMove) {
+        return dead_until_stopped(stop).await;
+    }
+    match moved {
         Ok(Ok(path)) => Outcome::Saved(path),
         Ok(Err(e)) => write_failure(inner, e),
         Err(e) => Outcome::Interrupted(format!("move: {e}")),
@@ -277,13 +276,9 @@ async fn dead_until_stopped(mut stop: watch::Receiver<Option<Stop>>) -> Outcome 
 /// (the app was closed or killed) before recording it complete. With the `.part` still there
 /// the move did not happen and this run goes on as usual (reusing the reserved name); without
 /// it, the file is `placed` if it has the offered size and hash: Saved, not received again.
-async fn placed_earlier(part: &Path, placed: &Path, record: &TransferRecord) -> Option<Outcome> {
-    let (part, placed, size, sha256) = (
-        part.to_owned(),
-        placed.to_owned(),
-        record.file.size,
-        record.file.sha256.clone(),
-    );
+async fn placed_earlier(part: &Path, record: &TransferRecord) -> Option<Outcome> {
+    let placed = PathBuf::from(record.placing.as_deref()?);
+    let (part, size, sha256) = (part.to_owned(), record.file.size, record.file.sha256.clone());
     let found = tokio::task::spawn_blocking(move || -> std::io::Result<Option<PathBuf>> {
         if part.exists() || std::fs::metadata(&placed)?.len() != size {
             return Ok(None);
@@ -342,17 +337,8 @@ fn open_part(parts: &Path, part: &Path, durable: u64) -> std::io::Result<(File, 
     let start = durable.min(len);
     file.set_len(start)?;
     let mut hasher = Sha256::new();
-    let mut block = vec![0u8; 1 << 20];
-    let mut left = start;
     file.seek(SeekFrom::Start(0))?;
-    while left > 0 {
-        let n = file.read(&mut block[..left.min(1 << 20) as usize])?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&block[..n]);
-        left -= n as u64;
-    }
+    std::io::copy(&mut (&mut file).take(start), &mut hasher)?;
     file.seek(SeekFrom::Start(start))?;
     Ok((file, hasher, start))
 }
