@@ -23,6 +23,8 @@ const BURST_MS: u64 = 100;
 /// Written ahead of the wall clock, in ms: the player's buffer stays about this full.
 const CHUNK_MS: u64 = 10;
 const THRESHOLD: f32 = 0.08;
+/// A room's hiss under the bursts (about −66 dBFS): a real microphone never gives exact zeros.
+const HISS: f64 = 0.0005;
 
 /// The server, the burst player and the self-check recorder; stopped when dropped.
 pub struct PulseMic {
@@ -162,6 +164,7 @@ impl PulseMic {
             let start = (wall_ms() / CHUNK_MS as f64).ceil() * CHUNK_MS as f64;
             let mut n: u64 = 0;
             let mut bytes = Vec::with_capacity(per_chunk * 4);
+            let mut noise: u32 = 0x2545_f491;
             loop {
                 // A chunk goes once its last sample's time has come: never ahead of the clock.
                 let due = start + ((n + per_chunk as u64) as f64) * 1000.0 / RATE as f64;
@@ -173,11 +176,17 @@ impl PulseMic {
                 for i in 0..per_chunk as u64 {
                     let at = start + ((n + i) as f64) * 1000.0 / RATE as f64;
                     let in_burst = at.rem_euclid(1000.0) < BURST_MS as f64;
-                    let v = if in_burst {
-                        (0.5 * (2.0 * std::f64::consts::PI * TONE_HZ * at / 1000.0).sin()) as f32
+                    // xorshift32: hiss without a dependency.
+                    noise ^= noise << 13;
+                    noise ^= noise >> 17;
+                    noise ^= noise << 5;
+                    let hiss = HISS * (f64::from(noise) / f64::from(u32::MAX) * 2.0 - 1.0);
+                    let tone = if in_burst {
+                        0.5 * (2.0 * std::f64::consts::PI * TONE_HZ * at / 1000.0).sin()
                     } else {
                         0.0
                     };
+                    let v = (tone + hiss) as f32;
                     bytes.extend_from_slice(&v.to_le_bytes());
                 }
                 if out.write_all(&bytes).is_err() {

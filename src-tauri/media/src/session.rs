@@ -358,8 +358,11 @@ async fn outgoing(pc: &Arc<dyn PeerConnection>, kind: RtpCodecKind) -> Result<Ou
         sdp_fmtp_line: String::new(),
         rtcp_feedback: vec![],
     };
+    // A stream each (msid), not one for both: a browser's WebRTC synchronises the tracks of one
+    // stream, and would hold the picture back to the sound, which from WebKitGTK's microphone
+    // arrives later; a bridged receiver plays each as it comes, too. docs/call-media-bridge.md.
     let track = MediaStreamTrack::new(
-        "parley".to_owned(),
+        format!("parley-{id}"),
         id.to_owned(),
         id.to_owned(),
         kind,

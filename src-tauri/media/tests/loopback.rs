@@ -257,3 +257,31 @@ async fn the_other_sides_loss_reports_set_the_cameras_bitrate() {
     caller.session.close().await;
     callee.session.close().await;
 }
+
+/// The sound and the picture are streams of their own (`a=msid`), so that a browser receiving
+/// them plays each as it comes instead of holding the picture back to the sound
+/// (docs/call-media-bridge.md, "Sound and picture").
+#[tokio::test]
+async fn the_offer_puts_sound_and_picture_in_streams_of_their_own() {
+    let mut caller = Side::open(true, true).await;
+    let sdp = loop {
+        if let MediaOutput::Signal(MediaSignal::Offer(sdp)) = caller.next().await {
+            break sdp;
+        }
+    };
+    let mut streams = Vec::new();
+    let mut kind = "";
+    for line in sdp.lines() {
+        if let Some(m) = line.strip_prefix("m=") {
+            kind = if m.starts_with("audio") { "audio" } else { "video" };
+        }
+        if let Some(msid) = line.strip_prefix("a=msid:") {
+            let stream = msid.split_whitespace().next().unwrap_or_default().to_owned();
+            streams.push((kind, stream));
+        }
+    }
+    let of = |k: &str| streams.iter().find(|(kind, _)| *kind == k).map(|(_, s)| s.clone());
+    let (audio, video) = (of("audio").expect("audio's msid"), of("video").expect("video's msid"));
+    assert_ne!(audio, video, "one stream for both in {sdp}");
+    caller.session.close().await;
+}
