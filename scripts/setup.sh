@@ -15,7 +15,9 @@ set -euo pipefail
 NODE_PROJECTS=(ui tests/peerjs)
 
 APP_PACKAGES=(build-essential pkg-config libssl-dev libwebkit2gtk-4.1-dev
-  libayatana-appindicator3-dev librsvg2-dev curl file fonts-noto-color-emoji)
+  libayatana-appindicator3-dev librsvg2-dev curl file fonts-noto-color-emoji
+  # A bridged call's microphone, captured from the sound server and encoded in Rust.
+  libpulse-dev libopus-dev)
 TEST_PACKAGES=(chromium xvfb xauth webkit2gtk-driver dbus gnome-keyring keyutils imagemagick
   redis-server
   # The network lab (tests/src/netlab.rs): namespaces, NAT and the real TURN server.
@@ -26,7 +28,10 @@ TEST_PACKAGES=(chromium xvfb xauth webkit2gtk-driver dbus gnome-keyring keyutils
   # The install test (packaging/install-test.sh): a clean Debian root, booted with systemd.
   mmdebstrap systemd-container
   # The end-to-end tests hide a window as minimizing it would (no window manager on Xvfb).
-  xdotool)
+  xdotool
+  # A private sound server with a microphone (tests/src/pulse_mic.rs) for the microphone the
+  # app captures itself, and WebKit's capture from it.
+  pulseaudio pulseaudio-utils gstreamer1.0-pulseaudio)
 NODE_MIN=20.19
 
 MODE="${1:-app}"

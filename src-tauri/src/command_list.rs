@@ -57,6 +57,7 @@ macro_rules! with_commands {
             media_signal,
             media_send,
             media_receive,
+            media_microphone,
             media_close,
             set_call_media,
             current_call,

@@ -3,9 +3,9 @@
 //! error. The contract is `docs/app-ipc.md`.
 
 use parley_core::{
-    CallIceServer, CallSignal, CallView, Contact, Conversation, CoreError, Cursor, DiscoveredServer, Message, Page,
-    ProfileUpdate, RoomState, RoomSummary, SafetyNumber, SearchResult, ServerChoice, Sharing, Snapshot, StoreKind,
-    User,
+    CallIceServer, CallMicrophone, CallSignal, CallView, Contact, Conversation, CoreError, Cursor, DiscoveredServer,
+    Message, Page, ProfileUpdate, RoomState, RoomSummary, SafetyNumber, SearchResult, ServerChoice, Sharing, Snapshot,
+    StoreKind, User,
 };
 use tauri::ipc::{InvokeBody, Request, Response};
 use tauri::{AppHandle, Manager, Runtime, State};
@@ -511,6 +511,18 @@ pub async fn media_send(state: State<'_, AppState>, request: Request<'_>) -> Res
 #[tauri::command]
 pub async fn media_receive(state: State<'_, AppState>, call_id: String) -> Result<Response> {
     Ok(Response::new(state.parley()?.media_receive(&call_id).await?))
+}
+
+/// The microphone the page opened (its label): captured and sent by the app when the desktop's
+/// sound server has it, muted unless `on`; else the page sends its own sound.
+#[tauri::command]
+pub async fn media_microphone(
+    state: State<'_, AppState>,
+    call_id: String,
+    label: String,
+    on: bool,
+) -> Result<CallMicrophone> {
+    Ok(state.parley()?.media_microphone(&call_id, &label, on).await?)
 }
 
 /// Closes the call's media connection in Rust.

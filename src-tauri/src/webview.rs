@@ -24,6 +24,15 @@ pub fn configure<R: Runtime>(window: &WebviewWindow<R>) {
     let _ = window;
 }
 
+/// Env var that keeps a bridged call's microphone in the page (`1`) instead of capturing it
+/// from the sound server in Rust (docs/call-media-bridge.md): for comparing the two, and a way
+/// back should the sound server misbehave.
+pub const PAGE_MICROPHONE_ENV: &str = "PARLEY_PAGE_MICROPHONE";
+
+pub fn page_microphone() -> bool {
+    std::env::var(PAGE_MICROPHONE_ENV).as_deref() == Ok("1")
+}
+
 /// Env var that turns WebKitGTK's GPU compositing off (`0`) for machines without a GPU.
 #[cfg(target_os = "linux")]
 pub const GPU_COMPOSITING_ENV: &str = "PARLEY_GPU_COMPOSITING";

@@ -21,6 +21,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use parley_tests::app::{gate, AppInstance, Desktop, Gate, Step};
+use parley_tests::pulse_mic::PulseMic;
 use parley_tests::webdriver::{free_port, Session};
 use serde_json::{json, Value};
 
@@ -963,12 +964,49 @@ async fn call_and_answer(caller: &AppInstance, callee: &AppInstance, video: bool
     }
 }
 
+/// With the call's sound tapped in both windows (`sound_peak`), Alice calls Bob from their
+/// conversation and he answers.
+async fn alice_calls_bob(alice: &AppInstance, bob: &AppInstance, video: bool) {
+    for app in [alice, bob] {
+        app.session()
+            .execute(SOUND_TAP, vec![])
+            .await
+            .on(app, "tapping the call's sound");
+    }
+    open_conversation(alice, "bob").await;
+    call_and_answer(alice, bob, video).await;
+}
+
 /// `app` hung up or was hung up on: the call's outcome shows, its stage is gone; closed.
 async fn call_over(app: &AppInstance) {
     let s = app.session();
     s.wait_displayed("#call-outcome").await.on(app, "the call's outcome");
     s.wait_not_displayed("#call-stage").await.on(app, "the call stage gone");
     s.click("#call-outcome-close").await.on(app, "closing the outcome");
+}
+
+/// Alice and Bob, each in a window launched with `env(name)`, signed up, in the lobby, and each
+/// seeing the other online.
+async fn two_in_the_lobby(
+    desktop: &Desktop,
+    env: impl Fn(&str) -> Vec<(String, String)>,
+) -> (AppInstance, AppInstance) {
+    let alice = AppInstance::launch(desktop, "alice", &env("alice")).await;
+    sign_up(&alice, "alice").await;
+    let bob = AppInstance::launch(desktop, "bob", &env("bob")).await;
+    sign_up(&bob, "bob").await;
+    join_room(&alice, "lobby").await;
+    join_room(&bob, "lobby").await;
+    alice
+        .session()
+        .wait_for_attribute(&contact("bob"), "data-online", "true")
+        .await
+        .on(&alice, "bob online");
+    bob.session()
+        .wait_for_attribute(&contact("alice"), "data-online", "true")
+        .await
+        .on(&bob, "alice online");
+    (alice, bob)
 }
 
 /// Calls in Debian's WebKitGTK, which has capture and WebCodecs but no WebRTC: the media goes
@@ -990,19 +1028,8 @@ async fn in_webkitgtk_two_windows_call_each_other_through_the_media_bridge() {
         env.push(("PARLEY_MOCK_MEDIA".to_owned(), "1".to_owned()));
         env
     };
-    let alice = AppInstance::launch(&desktop, "alice", &env("alice")).await;
-    sign_up(&alice, "alice").await;
-    let bob = AppInstance::launch(&desktop, "bob", &env("bob")).await;
-    sign_up(&bob, "bob").await;
-    join_room(&alice, "lobby").await;
-    join_room(&bob, "lobby").await;
+    let (alice, bob) = two_in_the_lobby(&desktop, env).await;
     let (a, b) = (alice.session(), bob.session());
-    a.wait_for_attribute(&contact("bob"), "data-online", "true")
-        .await
-        .on(&alice, "bob online");
-    b.wait_for_attribute(&contact("alice"), "data-online", "true")
-        .await
-        .on(&bob, "alice online");
 
     // Settings: WebKit's mock camera and microphone, their preview and level.
     a.click("#nav-settings").await.on(&alice, "opening Settings");
@@ -1049,14 +1076,7 @@ async fn in_webkitgtk_two_windows_call_each_other_through_the_media_bridge() {
     a.click("#nav-chats").await.on(&alice, "back to the chats");
 
     // A video call: each window decodes the other's moving picture and hears its sound.
-    for app in [&alice, &bob] {
-        app.session()
-            .execute(SOUND_TAP, vec![])
-            .await
-            .on(app, "tapping the call's sound");
-    }
-    open_conversation(&alice, "bob").await;
-    call_and_answer(&alice, &bob, true).await;
+    alice_calls_bob(&alice, &bob, true).await;
     for app in [&alice, &bob] {
         let picture = remote_picture(app).await;
         let (width, variance, changed) = (
@@ -1129,4 +1149,59 @@ async fn in_webkitgtk_two_windows_call_each_other_through_the_media_bridge() {
     a.click("#call-hang-up").await.on(&alice, "hanging up");
     call_over(&alice).await;
     call_over(&bob).await;
+}
+
+/// The microphone a person has is a device of the desktop's sound server, and there the app
+/// captures it itself rather than take WebKit's late sound (docs/call-media-bridge.md, "The
+/// microphone"). Two real windows without mock devices, on a private PulseAudio server whose
+/// microphone plays a tone burst every second: a call with sound only, each side hears the
+/// other's bursts; muted, nothing; and each app's log says it captured the microphone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_webkitgtk_the_app_captures_the_call_microphone_from_the_sound_server() {
+    const TEST: &str = "in_webkitgtk_the_app_captures_the_call_microphone_from_the_sound_server";
+    if !ready(TEST) {
+        return;
+    }
+    if let Some(missing) = PulseMic::missing() {
+        panic!("{TEST} needs a PulseAudio server: {missing}");
+    }
+    let mic = PulseMic::start().expect("a private PulseAudio server");
+    let desktop = Desktop::start();
+    let port = free_port();
+    let env = |name: &str| {
+        let mut env = desktop.app_env(name, port, "keyutils");
+        env.extend(mic.env());
+        env
+    };
+    let (alice, bob) = two_in_the_lobby(&desktop, env).await;
+    alice_calls_bob(&alice, &bob, false).await;
+    for app in [&alice, &bob] {
+        let peak = sound_peak(app).await;
+        assert!(peak > 0.05, "{}: the other side's tone bursts peak at {peak}", app.name);
+        let log = std::fs::read_to_string(&app.app_log).unwrap_or_default();
+        assert!(
+            log.contains("the call's microphone is captured by the app"),
+            "{}: the app did not capture the microphone\n{}",
+            app.name,
+            app.log_tail()
+        );
+    }
+    alice.screenshot("call-sound-server-microphone").await;
+
+    alice.session().click("#call-mute").await.on(&alice, "muting");
+    bob.session()
+        .wait_for_text("#call-remote-media", "Alice\u{2019}s microphone is off")
+        .await
+        .on(&bob, "told alice muted");
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let muted = sound_peak(&bob).await;
+    assert!(muted < 0.001, "bob: alice muted, yet her sound peaks at {muted}");
+    alice.session().click("#call-mute").await.on(&alice, "unmuting");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let back = sound_peak(&bob).await;
+    assert!(back > 0.05, "bob: alice unmuted, her sound peaks at {back}");
+
+    bob.session().click("#call-hang-up").await.on(&bob, "hanging up");
+    call_over(&bob).await;
+    call_over(&alice).await;
 }

@@ -8,6 +8,7 @@ import { listen } from '@tauri-apps/api/event';
 import type {
   AppInfo,
   CallIceServer,
+  CallMicrophone,
   CallSignal,
   CallView,
   Contact,
@@ -138,6 +139,8 @@ export const api = {
   mediaSend: (callId: string, records: Uint8Array<ArrayBuffer>) => call<null>('media_send', records, { headers: { 'Parley-Call': callId } }),
   /** Records (frames and events); waits up to 1 s for one, and answers no bytes when none came. */
   mediaReceive: (callId: string) => call<ArrayBuffer | Uint8Array | number[] | null>('media_receive', { callId }).then((data) => toBytes(data ?? [])),
+  /** The microphone the page opened, by its label: captured and sent by the app when it can (then the page sends no sound). */
+  mediaMicrophone: (callId: string, label: string, on: boolean) => call<CallMicrophone>('media_microphone', { callId, label, on }),
   mediaClose: (callId: string) => call<null>('media_close', { callId }),
   /** The call going on or ringing (after a reload), if any. */
   currentCall: () => call<CallView | null>('current_call'),

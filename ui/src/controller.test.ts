@@ -508,12 +508,13 @@ describe('Controller', () => {
 
   it('the media bridge’s commands go through as they are, the records as the raw body', async () => {
     const received = Uint8Array.from([3, 0, 0, 0]);
-    const { ctl, fake } = await setup(true, true, { mediaOpen: () => null, mediaSignal: () => null, mediaSend: () => null, mediaReceive: () => received, mediaClose: () => null });
+    const { ctl, fake } = await setup(true, true, { mediaOpen: () => null, mediaSignal: () => null, mediaSend: () => null, mediaReceive: () => received, mediaMicrophone: () => ({ captured: true, echo_cancelled: false, detail: 'mic' }), mediaClose: () => null });
     const ice = [{ urls: ['stun:s.example:3478'], username: null, credential: null }];
     await ctl.mediaOpen('c1', true, false, ice);
     await ctl.mediaSignal('c1', { kind: 'ice', candidate: '', mid: null, mline: null });
     await ctl.mediaSend('c1', Uint8Array.from([1, 2]));
     expect(await ctl.mediaReceive('c1')).toBe(received);
+    expect(await ctl.mediaMicrophone('c1', 'Built-in Audio', false)).toEqual({ captured: true, echo_cancelled: false, detail: 'mic' });
     await ctl.mediaClose('c1');
     expect(fake.calls.map(([name, args]) => [name, args])).toEqual(
       expect.arrayContaining([
@@ -521,6 +522,7 @@ describe('Controller', () => {
         ['mediaSignal', ['c1', { kind: 'ice', candidate: '', mid: null, mline: null }]],
         ['mediaSend', ['c1', Uint8Array.from([1, 2])]],
         ['mediaReceive', ['c1']],
+        ['mediaMicrophone', ['c1', 'Built-in Audio', false]],
         ['mediaClose', ['c1']],
       ]),
     );

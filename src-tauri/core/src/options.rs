@@ -20,6 +20,10 @@ pub struct ParleyOptions {
     pub peer: PeerConfig,
     /// Heartbeats and retries of the link to the server.
     pub timing: Timing,
+    /// Where the webview has no WebRTC, capture a call's microphone from the desktop's sound
+    /// server in Rust rather than take the page's (which WebKitGTK delivers 60–300 ms late;
+    /// `docs/call-media-bridge.md`).
+    pub microphone_in_rust: bool,
 }
 
 impl ParleyOptions {
@@ -35,6 +39,7 @@ impl ParleyOptions {
             },
             peer: PeerConfig::default(),
             timing: Timing::default(),
+            microphone_in_rust: true,
         }
     }
 }

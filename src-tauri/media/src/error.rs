@@ -9,6 +9,9 @@ pub enum MediaError {
     /// A description or candidate that cannot be used (malformed, or not expected now).
     #[error("unusable call signal: {0}")]
     Signal(String),
+    /// The microphone cannot be captured in Rust here: the page sends its own sound.
+    #[error(transparent)]
+    Microphone(#[from] crate::microphone::MicrophoneError),
 }
 
 impl MediaError {

@@ -9,6 +9,7 @@
 
 mod bitrate;
 mod error;
+pub mod microphone;
 mod reassembly;
 mod records;
 mod session;

@@ -33,6 +33,7 @@ use webrtc::rtp_transceiver::RtpSender;
 
 use crate::bitrate::BitrateControl;
 use crate::error::MediaError;
+use crate::microphone::{CapturedPacket, Microphone, MicrophoneInfo};
 use crate::reassembly::{Frame, Reassembled, Vp8Reassembler};
 
 /// Events waiting for the page before the oldest media is dropped (about 4 s of both kinds).
@@ -44,6 +45,10 @@ const STATS_EVERY: Duration = Duration::from_secs(2);
 const OPUS_CLOCK_HZ: u64 = 48_000;
 /// RTP packets stay under a typical path MTU with room for SRTP and TURN.
 const RTP_MTU: usize = 1200;
+/// Packets from the microphone captured in Rust waiting for the connection (200 ms).
+const MICROPHONE_QUEUE: usize = 10;
+/// The page's sound and video: the time stamps of the page's clock.
+const PAGE_CLOCK: u64 = 0;
 
 /// How the connection is made.
 #[derive(Debug, Clone)]
@@ -102,6 +107,9 @@ pub enum MediaOutput {
     /// The other side lost the picture: encode a key frame next.
     KeyframeRequested,
     Stats(MediaStats),
+    /// The microphone captured in Rust stopped (unplugged, the sound server gone): the page
+    /// sends its own sound again.
+    MicrophoneStopped,
 }
 
 /// One call's media connection. Dropping it does not close it: call [`MediaSession::close`].
@@ -122,9 +130,14 @@ struct Outgoing {
 /// The packetizer, and where its RTP timestamp stands against the capture clock.
 struct Timed {
     packetizer: Box<dyn Packetizer>,
-    /// The first frame's capture time, and the RTP ticks advanced since (counted from the
-    /// first frame, so rounding never adds up).
+    /// Whose clock the capture times are on: the page's ([`PAGE_CLOCK`]) or a microphone
+    /// captured in Rust (its number). Another clock starts a new count, one frame on.
+    clock: u64,
+    /// The first frame's capture time on that clock, and the RTP ticks where it went (counted
+    /// from it, so rounding never adds up).
     first_time_us: Option<u64>,
+    base_ticks: u64,
+    /// RTP ticks advanced since the connection's first frame.
     ticks: u64,
 }
 
@@ -141,6 +154,10 @@ struct Shared {
     early: Mutex<Option<Vec<RTCIceCandidateInit>>>,
     connected: AtomicBool,
     closed: AtomicBool,
+    /// The microphone captured in Rust, while it is: the page's sound is then not sent. With
+    /// its clock's number (counted from 1), so a replaced one's last packets are told apart.
+    microphone: std::sync::Mutex<Option<(u64, Microphone)>>,
+    microphones_opened: std::sync::atomic::AtomicU64,
     span: Span,
 }
 
@@ -183,6 +200,8 @@ impl MediaSession {
             early: Mutex::new(Some(Vec::new())),
             connected: AtomicBool::new(false),
             closed: AtomicBool::new(false),
+            microphone: std::sync::Mutex::new(None),
+            microphones_opened: std::sync::atomic::AtomicU64::new(0),
             span,
         });
         let _ = handler.shared.set(Arc::downgrade(&shared));
@@ -269,15 +288,84 @@ impl MediaSession {
     /// One encoded VP8 frame captured at `time_us` (the page's clock). Dropped while the
     /// connection is not up, and in a call without video.
     pub async fn send_video(&self, data: Bytes, time_us: u64) -> Result<(), MediaError> {
-        self.send(&self.shared.video_out, data, time_us).await
+        self.send(&self.shared.video_out, data, time_us, PAGE_CLOCK).await
     }
 
-    /// One Opus packet captured at `time_us`.
+    /// One Opus packet the page encoded, captured at `time_us`. Dropped while the microphone
+    /// is captured in Rust ([`MediaSession::use_microphone`]).
     pub async fn send_audio(&self, data: Bytes, time_us: u64) -> Result<(), MediaError> {
-        self.send(&self.shared.audio_out, data, time_us).await
+        if self.microphone_clock().is_some() {
+            return Ok(());
+        }
+        self.send(&self.shared.audio_out, data, time_us, PAGE_CLOCK).await
     }
 
-    async fn send(&self, out: &OnceLock<Outgoing>, data: Bytes, time_us: u64) -> Result<(), MediaError> {
+    /// Captures the microphone the page opened — the sound server's source its `label` names
+    /// — in Rust, and sends it instead of the page's sound from now on; muted while `on` is
+    /// false ([`MediaSession::set_microphone_on`]). Another label replaces the one captured.
+    /// An error says why not (no sound server, no such source): the page sends its own.
+    pub async fn use_microphone(&self, label: &str, on: bool) -> Result<MicrophoneInfo, MediaError> {
+        let s = &self.shared;
+        if s.closed.load(Ordering::SeqCst) {
+            return Err(MediaError::WebRtc("the connection is closed".into()));
+        }
+        {
+            let current = s.microphone.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some((_, mic)) = current.as_ref().filter(|(_, m)| m.info().description == label.trim()) {
+                mic.set_on(on);
+                return Ok(mic.info().clone());
+            }
+        }
+        let (tx, rx) = mpsc::channel(MICROPHONE_QUEUE);
+        let label = label.to_owned();
+        let mic = tokio::task::spawn_blocking(move || Microphone::open(&label, on, tx))
+            .await
+            .map_err(|e| MediaError::WebRtc(format!("opening the microphone: {e}")))??;
+        let info = mic.info().clone();
+        let clock = s.microphones_opened.fetch_add(1, Ordering::SeqCst) + 1;
+        let old = s
+            .microphone
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .replace((clock, mic));
+        drop(old);
+        tokio::spawn(forward_microphone(Arc::downgrade(s), clock, rx).instrument(s.span.clone()));
+        Ok(info)
+    }
+
+    /// Mutes (false) or unmutes the microphone captured in Rust, if it is.
+    pub fn set_microphone_on(&self, on: bool) {
+        let current = self
+            .shared
+            .microphone
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, mic)) = current.as_ref() {
+            mic.set_on(on);
+        }
+    }
+
+    /// Stops capturing the microphone in Rust: the page's sound is sent again.
+    pub fn stop_microphone(&self) {
+        let old = self
+            .shared
+            .microphone
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        drop(old);
+    }
+
+    fn microphone_clock(&self) -> Option<u64> {
+        self.shared
+            .microphone
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+            .map(|(clock, _)| *clock)
+    }
+
+    async fn send(&self, out: &OnceLock<Outgoing>, data: Bytes, time_us: u64, clock: u64) -> Result<(), MediaError> {
         if !self.shared.connected.load(Ordering::Relaxed) {
             return Ok(());
         }
@@ -292,9 +380,15 @@ impl MediaSession {
         let packets = {
             let mut timed = out.packetizer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             // The RTP clock moves as the capture clock did since the last frame (never back:
-            // a page clock that jumped back just adds no gap).
+            // a page clock that jumped back just adds no gap). Another clock (the microphone
+            // now captured in Rust, or the page's again) starts one 20 ms frame on.
+            if timed.clock != clock && timed.first_time_us.is_some() {
+                timed.clock = clock;
+                timed.first_time_us = None;
+                timed.base_ticks = timed.ticks + out.clock_hz / 50;
+            }
             let first = *timed.first_time_us.get_or_insert(time_us);
-            let target = time_us.saturating_sub(first) * out.clock_hz / 1_000_000;
+            let target = timed.base_ticks + time_us.saturating_sub(first) * out.clock_hz / 1_000_000;
             if target > timed.ticks {
                 let step = u32::try_from(target - timed.ticks).unwrap_or(u32::MAX);
                 timed.packetizer.skip_samples(step);
@@ -320,6 +414,7 @@ impl MediaSession {
         if self.shared.closed.swap(true, Ordering::SeqCst) {
             return;
         }
+        self.stop_microphone();
         if let Err(e) = self.shared.pc.close().await {
             debug!(parent: &self.shared.span, error = %e, "closing the media connection");
         }
@@ -395,7 +490,9 @@ async fn outgoing(pc: &Arc<dyn PeerConnection>, kind: RtpCodecKind) -> Result<Ou
         clock_hz: u64::from(clock_rate),
         packetizer: std::sync::Mutex::new(Timed {
             packetizer: Box::new(packetizer),
+            clock: PAGE_CLOCK,
             first_time_us: None,
+            base_ticks: 0,
             ticks: 0,
         }),
     })
@@ -406,6 +503,33 @@ impl Shared {
         if let Err(e) = self.out.try_send(output) {
             // The page stopped reading: what it has not taken is stale by now anyway.
             debug!(parent: &self.span, "media output dropped: {e}");
+        }
+    }
+}
+
+/// Sends the packets of the microphone captured in Rust (number `clock`) while it is the one
+/// captured; when it stops on its own, the page is told to send its sound again.
+async fn forward_microphone(shared: std::sync::Weak<Shared>, clock: u64, mut packets: mpsc::Receiver<CapturedPacket>) {
+    while let Some(packet) = packets.recv().await {
+        let Some(shared) = shared.upgrade() else { return };
+        let session = MediaSession { shared };
+        if session.microphone_clock() != Some(clock) {
+            return;
+        }
+        if let Err(e) = session
+            .send(&session.shared.audio_out, packet.payload, packet.time_us, clock)
+            .await
+        {
+            debug!(parent: &session.shared.span, error = %e, "a microphone packet was not sent");
+        }
+    }
+    let Some(shared) = shared.upgrade() else { return };
+    let session = MediaSession { shared };
+    if session.microphone_clock() == Some(clock) {
+        session.stop_microphone();
+        if !session.shared.closed.load(Ordering::SeqCst) {
+            warn!(parent: &session.shared.span, "the microphone captured in Rust stopped; the page's goes on");
+            session.shared.emit(MediaOutput::MicrophoneStopped);
         }
     }
 }

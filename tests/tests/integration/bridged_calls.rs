@@ -97,15 +97,25 @@ fn media(kind: RecordKind, keyframe: bool, n: u8, len: usize) -> Record {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_bridged_video_call_negotiates_in_rust_and_carries_frames_both_ways_until_hang_up() {
+/// A call between two people whose media connections are made in Rust and up: the test plays
+/// both pages up to there.
+struct BridgedCall {
+    _server: TestServer,
+    alice: Person,
+    bob: Person,
+    id: String,
+    /// Each side's pull loop: what its page took out of `media_receive`.
+    sides: Vec<mpsc::UnboundedReceiver<Got>>,
+}
+
+async fn bridged_call(video: bool) -> BridgedCall {
     let server = TestServer::start().await;
     let (mut alice, mut bob) = online_pair(&server).await;
     bob.wait_for_peer(alice.id()).await;
     alice.mark();
     bob.mark();
 
-    let placed = alice.parley().start_call(bob.id(), true).await.unwrap();
+    let placed = alice.parley().start_call(bob.id(), video).await.unwrap();
     let id = placed.id.clone();
     bob.wait_for("the call ringing", |e| match e {
         CoreEvent::Call { call } if call.phase == CallPhase::RingingHere => Some(()),
@@ -113,7 +123,7 @@ async fn a_bridged_video_call_negotiates_in_rust_and_carries_frames_both_ways_un
     })
     .await;
     // Before the answer there is no media connection to make.
-    let early = bob.parley().media_open(&id, false, true, &[]).await.unwrap_err();
+    let early = bob.parley().media_open(&id, false, video, &[]).await.unwrap_err();
     assert_eq!(early.code(), "no_such_call");
     bob.parley().answer_call(&id).await.unwrap();
 
@@ -125,7 +135,7 @@ async fn a_bridged_video_call_negotiates_in_rust_and_carries_frames_both_ways_un
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         };
-        person.parley().media_open(&id, offerer, true, &ice).await.unwrap();
+        person.parley().media_open(&id, offerer, video, &ice).await.unwrap();
         let (tx, rx) = mpsc::unbounded_channel();
         pull(person.parley().clone(), id.clone(), tx);
         sides.push((rx, 0usize, false));
@@ -149,6 +159,24 @@ async fn a_bridged_video_call_negotiates_in_rust_and_carries_frames_both_ways_un
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    BridgedCall {
+        _server: server,
+        alice,
+        bob,
+        id,
+        sides: sides.into_iter().map(|(rx, _, _)| rx).collect(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bridged_video_call_negotiates_in_rust_and_carries_frames_both_ways_until_hang_up() {
+    let BridgedCall {
+        _server,
+        alice,
+        bob,
+        id,
+        mut sides,
+    } = bridged_call(true).await;
     for person in [&alice, &bob] {
         person.parley().call_media_state(&id, None).await.unwrap();
     }
@@ -169,7 +197,7 @@ async fn a_bridged_video_call_negotiates_in_rust_and_carries_frames_both_ways_un
         tokio::time::sleep(Duration::from_millis(30)).await;
     }
     for (i, who) in ["bob sees alice", "alice sees bob"].into_iter().enumerate() {
-        let (rx, _, _) = &mut sides[1 - i];
+        let rx = &mut sides[1 - i];
         let (mut video, mut audio) = (Vec::new(), Vec::new());
         while video.len() < sent.len() || audio.len() < sent.len() {
             let got = tokio::time::timeout(Duration::from_secs(10), rx.recv())
@@ -218,7 +246,7 @@ async fn a_bridged_video_call_negotiates_in_rust_and_carries_frames_both_ways_un
 
     // Alice hangs up: both media connections close by themselves (no page closes them).
     alice.parley().hang_up(&id).await.unwrap();
-    for (rx, _, _) in &mut sides {
+    for rx in &mut sides {
         let closed = tokio::time::timeout(Duration::from_secs(5), async {
             while let Some(got) = rx.recv().await {
                 if let Got::Event(e) = got {
@@ -233,4 +261,139 @@ async fn a_bridged_video_call_negotiates_in_rust_and_carries_frames_both_ways_un
         .expect("the media connection closes with the call");
         assert_eq!(closed["closed"], "no_such_call");
     }
+}
+
+/// Bob's side of the call: the sound packets that arrive within `within`, with their times.
+async fn sound_for(rx: &mut mpsc::UnboundedReceiver<Got>, within: Duration) -> Vec<Record> {
+    let until = tokio::time::Instant::now() + within;
+    let mut got = Vec::new();
+    while let Ok(Some(next)) = tokio::time::timeout_at(until, rx.recv()).await {
+        if let Got::Media(r) = next {
+            if r.kind == RecordKind::Audio {
+                got.push(r);
+            }
+        }
+    }
+    got
+}
+
+/// The page sends a sound packet: it is what the other side gets, alone.
+async fn page_sound_arrives(parley: &Parley, id: &str, to_bob: &mut mpsc::UnboundedReceiver<Got>, page_sound: &Record) {
+    parley
+        .media_send(id, records(std::slice::from_ref(page_sound)))
+        .await
+        .unwrap();
+    let heard = sound_for(to_bob, Duration::from_millis(500)).await;
+    assert_eq!(
+        heard.iter().map(|r| r.payload.clone()).collect::<Vec<_>>(),
+        vec![page_sound.payload.clone()]
+    );
+}
+
+/// Decodes Opus packets to PCM (48 kHz mono) and gives the loudness of each 10 ms.
+fn loudness(packets: &[Record]) -> Vec<f32> {
+    let mut decoder = opus::Decoder::new(48_000, opus::Channels::Mono).unwrap();
+    let mut pcm = Vec::new();
+    let mut frame = vec![0f32; 5760];
+    for p in packets {
+        let n = decoder
+            .decode_float(&p.payload, &mut frame, false)
+            .expect("what arrives is Opus");
+        pcm.extend_from_slice(&frame[..n]);
+    }
+    pcm.chunks(480)
+        .map(|c| (c.iter().map(|s| s * s).sum::<f32>() / c.len() as f32).sqrt())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_captures_the_microphone_from_the_sound_server_and_the_other_side_hears_it() {
+    if let Some(missing) = parley_tests::pulse_mic::PulseMic::missing() {
+        panic!("this test needs a PulseAudio server to capture from: {missing}");
+    }
+    // A private sound server whose microphone plays a 100 ms tone at every whole second.
+    let mic = parley_tests::pulse_mic::PulseMic::start().expect("a private PulseAudio server");
+    for (key, value) in mic.env() {
+        // Read by libpulse when the microphone connects; nothing else in this process uses it.
+        std::env::set_var(key, value);
+    }
+    let BridgedCall {
+        _server,
+        alice,
+        bob: _bob,
+        id,
+        mut sides,
+    } = bridged_call(false).await;
+    let to_bob = &mut sides[1];
+    let page_sound = media(RecordKind::Audio, false, 1, 60);
+
+    // WebKit's mock microphone is no source of the sound server's: the page's sound goes.
+    let mock = alice
+        .parley()
+        .media_microphone(&id, "Mock audio device", true)
+        .await
+        .unwrap();
+    assert!(!mock.captured, "{mock:?}");
+    assert!(mock.detail.contains("Mock audio device"), "{}", mock.detail);
+    page_sound_arrives(alice.parley(), &id, to_bob, &page_sound).await;
+
+    // The microphone the webview labels "Benchmark-microphone" is the sound server's `virtmic`.
+    let captured = alice
+        .parley()
+        .media_microphone(&id, "Benchmark-microphone", true)
+        .await
+        .unwrap();
+    assert!(captured.captured, "{captured:?}");
+    assert_eq!(captured.detail, "virtmic");
+    // The page's own sound is no longer sent while the app's is.
+    alice
+        .parley()
+        .media_send(&id, records(std::slice::from_ref(&page_sound)))
+        .await
+        .unwrap();
+    let heard = sound_for(to_bob, Duration::from_millis(2500)).await;
+    assert!(heard.len() > 80, "2.5 s of 20 ms packets, {} came", heard.len());
+    assert!(
+        !heard.iter().any(|r| r.payload == page_sound.payload),
+        "the page's sound went too"
+    );
+    let steps: Vec<u64> = heard.windows(2).map(|w| w[1].time_us - w[0].time_us).collect();
+    assert!(
+        steps.iter().all(|&s| s == 20_000),
+        "one 20 ms packet after another: {steps:?}"
+    );
+    // Bob hears the tone bursts, and the quiet between them.
+    let levels = loudness(&heard);
+    let loud = levels.iter().filter(|&&l| l > 0.1).count();
+    let quiet = levels.iter().filter(|&&l| l < 0.01).count();
+    assert!(
+        loud >= 10 && quiet >= 100,
+        "{loud} loud and {quiet} quiet 10 ms in {}",
+        levels.len()
+    );
+
+    // Muted (as the page tells the core), nothing goes; unmuted, the sound comes back after a
+    // gap in its time as long as the pause.
+    alice.parley().set_call_media(&id, false, false).await.unwrap();
+    let last_before = sound_for(to_bob, Duration::from_millis(300))
+        .await
+        .last()
+        .map(|r| r.time_us);
+    let while_muted = sound_for(to_bob, Duration::from_secs(1)).await;
+    assert!(while_muted.is_empty(), "{} packets while muted", while_muted.len());
+    alice.parley().set_call_media(&id, true, false).await.unwrap();
+    let after = sound_for(to_bob, Duration::from_millis(500)).await;
+    let first_after = after.first().expect("the sound comes back").time_us;
+    let last_before = last_before.unwrap_or(heard.last().unwrap().time_us);
+    assert!(
+        first_after - last_before >= 1_000_000,
+        "a gap of {} µs",
+        first_after - last_before
+    );
+
+    // Another microphone the sound server lacks: the app lets go, and the page's sound goes again.
+    let other = alice.parley().media_microphone(&id, "USB Headset", true).await.unwrap();
+    assert!(!other.captured);
+    sound_for(to_bob, Duration::from_millis(200)).await;
+    page_sound_arrives(alice.parley(), &id, to_bob, &page_sound).await;
 }

@@ -42,6 +42,7 @@ export type CallPort = Pick<
   | 'mediaSignal'
   | 'mediaSend'
   | 'mediaReceive'
+  | 'mediaMicrophone'
   | 'mediaClose'
 >;
 

@@ -12,7 +12,7 @@ use parley_peer::PeerConfig;
 use parley_protocol::IceServer;
 use tokio::sync::mpsc;
 
-use super::models::{CallIceServer, CallSignal, MediaConnectionState, MediaEvent, SdpKind};
+use super::models::{CallIceServer, CallMicrophone, CallSignal, MediaConnectionState, MediaEvent, SdpKind};
 use super::CallError;
 
 /// How long `receive` waits for something to arrive before answering with nothing.
@@ -69,6 +69,11 @@ impl MediaBridge {
         Ok(())
     }
 
+    /// `no_such_call` unless `call_id`'s connection is the one open.
+    pub(crate) fn ensure_open(&self, call_id: &str) -> Result<(), CallError> {
+        self.get(call_id).map(drop)
+    }
+
     fn get(&self, call_id: &str) -> Result<Arc<Bridged>, CallError> {
         self.current
             .lock()
@@ -119,6 +124,43 @@ impl MediaBridge {
             sent.map_err(|e| CallError::MediaFailed(e.to_string()))?;
         }
         Ok(())
+    }
+
+    /// Captures the microphone the page opened (its `label`) in Rust and sends it instead of
+    /// the page's sound, muted unless `on`; or says why not, and the page sends its own.
+    pub(crate) async fn microphone(&self, call_id: &str, label: &str, on: bool) -> Result<CallMicrophone, CallError> {
+        let bridged = self.get(call_id)?;
+        Ok(match bridged.session.use_microphone(label, on).await {
+            Ok(info) => {
+                tracing::info!(
+                    source = %info.source,
+                    echo_cancelled = info.echo_cancelled,
+                    "the call's microphone is captured by the app"
+                );
+                CallMicrophone {
+                    captured: true,
+                    echo_cancelled: info.echo_cancelled,
+                    detail: info.source,
+                }
+            }
+            Err(e) => {
+                // Another device the sound server lacks: the page's own capture takes over.
+                bridged.session.stop_microphone();
+                tracing::info!(error = %e, "the call's microphone stays the page's");
+                CallMicrophone {
+                    captured: false,
+                    echo_cancelled: false,
+                    detail: e.to_string(),
+                }
+            }
+        })
+    }
+
+    /// Mutes (false) or unmutes the microphone captured in Rust for `call_id`, if it is.
+    pub(crate) fn microphone_on(&self, call_id: &str, on: bool) {
+        if let Ok(bridged) = self.get(call_id) {
+            bridged.session.set_microphone_on(on);
+        }
     }
 
     /// What arrived since the last call, as records: waits up to a second for the first.
@@ -194,6 +236,7 @@ fn encode(output: MediaOutput, buf: &mut BytesMut) {
             },
         },
         MediaOutput::KeyframeRequested => MediaEvent::Keyframe,
+        MediaOutput::MicrophoneStopped => MediaEvent::MicrophoneStopped,
         MediaOutput::Stats(s) => MediaEvent::Stats {
             rtt_ms: s.rtt_ms,
             packets_received: s.packets_received,

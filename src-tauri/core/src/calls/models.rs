@@ -170,6 +170,19 @@ impl From<&parley_protocol::IceServer> for CallIceServer {
     }
 }
 
+/// Whether the app captures the call's microphone itself (`media_microphone`,
+/// `docs/call-media-bridge.md`): when it does, the page sends no sound of its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct CallMicrophone {
+    /// Captured from the desktop's sound server and sent by the app.
+    pub captured: bool,
+    /// The sound server put its echo canceller in front of it.
+    pub echo_cancelled: bool,
+    /// The source captured, or why not (for the log, not for a person).
+    pub detail: String,
+}
+
 /// An event of a call's media connection in Rust, for the page (`docs/call-media-bridge.md`):
 /// JSON in an event record of `media_receive`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -202,6 +215,9 @@ pub enum MediaEvent {
         /// (loss-based congestion control); none before the first report and in audio calls.
         bitrate_bps: Option<u32>,
     },
+    /// The microphone the app captured stopped (unplugged, the sound server gone): the page
+    /// sends its own sound again.
+    MicrophoneStopped,
 }
 
 /// A media connection's state.

@@ -43,6 +43,7 @@ impl Parley {
 
     /// What this side sends now (microphone muted, camera off), for the other side to show.
     pub async fn set_call_media(&self, call_id: &str, audio: bool, video: bool) -> Result<(), CoreError> {
+        self.inner.media.microphone_on(call_id, audio);
         Ok(self.call_engine()?.set_call_media(call_id, audio, video).await?)
     }
 

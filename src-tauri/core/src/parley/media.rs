@@ -7,7 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::Parley;
-use crate::calls::{CallError, CallIceServer, CallPhase, CallSignal};
+use crate::calls::{CallError, CallIceServer, CallMicrophone, CallPhase, CallSignal};
 use crate::error::CoreError;
 
 /// How often an open media connection checks that its call still goes on.
@@ -58,6 +58,21 @@ impl Parley {
     /// What the page encoded, as records.
     pub async fn media_send(&self, call_id: &str, records: Bytes) -> Result<(), CoreError> {
         Ok(self.inner.media.send(call_id, records).await?)
+    }
+
+    /// The microphone the page opened, by its label: captured from the desktop's sound server
+    /// and sent by the core when it can be (then the page sends no sound of its own), muted
+    /// unless `on`; later mutes come with [`Parley::set_call_media`].
+    pub async fn media_microphone(&self, call_id: &str, label: &str, on: bool) -> Result<CallMicrophone, CoreError> {
+        if !self.inner.options.microphone_in_rust {
+            self.inner.media.ensure_open(call_id)?;
+            return Ok(CallMicrophone {
+                captured: false,
+                echo_cancelled: false,
+                detail: "capturing the microphone in Rust is turned off".into(),
+            });
+        }
+        Ok(self.inner.media.microphone(call_id, label, on).await?)
     }
 
     /// What arrived and the connection's events, as records; nothing after a second of quiet.

@@ -39,6 +39,8 @@ function fakePort() {
   let outstanding = 0;
   let maxOutstanding = 0;
   let openFails: unknown = null;
+  /** What `media_microphone` answers: the app captures the microphone, or not. */
+  let appMicrophone = false;
   const signalFails = new Set<string>();
   const port: MediaPort = {
     mediaOpen: async (callId, offerer, video, ice) => {
@@ -70,6 +72,10 @@ function fakePort() {
         }),
       );
     },
+    mediaMicrophone: async (callId, label, on) => {
+      log.push(`microphone ${callId} ${label} ${on}`);
+      return { captured: appMicrophone, echo_cancelled: false, detail: appMicrophone ? 'alsa_input.x' : 'no such source' };
+    },
     mediaClose: async (callId) => {
       log.push(`close ${callId}`);
     },
@@ -96,6 +102,7 @@ function fakePort() {
       await flush();
     },
     failOpen: (e: unknown) => (openFails = e),
+    captureInApp: (yes: boolean) => (appMicrophone = yes),
     failSignal: (name: string) => signalFails.add(name),
   };
 }
@@ -138,7 +145,7 @@ function connection(offerer = true, video = true) {
   return { conn, port, media, signals, states, broken, tracks: () => tracks };
 }
 
-const track = (id: string) => ({ id }) as MediaStreamTrack;
+const track = (id: string, label = `mic ${id}`) => ({ id, label, enabled: true }) as MediaStreamTrack;
 
 describe('BridgedConnection', () => {
   it('opens the Rust connection, shows the receivers’ tracks, and keeps one media_receive waiting for as long as it lasts', async () => {
@@ -223,6 +230,26 @@ describe('BridgedConnection', () => {
     await c.conn.replaceTrack('video', track('cam2'));
     await c.conn.replaceTrack('audio', null);
     expect(c.media.log).toEqual(['audio track mic', 'video track cam', 'video track cam2', 'audio track null']);
+  });
+
+  it('the app captures the microphone where it can: the page’s sender lets go of it, and takes it again when the app’s stops', async () => {
+    const c = connection();
+    c.port.captureInApp(true);
+    await c.conn.start({} as MediaStream, track('mic', 'Built-in Audio'), null);
+    await flush();
+    expect(c.port.log).toContain('microphone c1 Built-in Audio true');
+    // The page sent until the app said it captures.
+    const audio = () => c.media.log.filter((l) => l.startsWith('audio'));
+    expect(audio()).toEqual(['audio track mic', 'audio track null']);
+    await c.port.answer([event({ type: 'microphone-stopped' })]);
+    expect(audio()).toEqual(['audio track mic', 'audio track null', 'audio track mic']);
+
+    // A device the app can't capture: the page's sender has it.
+    const d = connection();
+    await d.conn.start({} as MediaStream, track('mock', 'Mock audio device 1'), null);
+    await flush();
+    expect(d.port.log).toContain('microphone c1 Mock audio device 1 true');
+    expect(d.media.log.filter((l) => l.startsWith('audio'))).toEqual(['audio track mock']);
   });
 
   it('sends what the senders encode only while connected (before, it is refused, so the picture starts from a key frame)', async () => {

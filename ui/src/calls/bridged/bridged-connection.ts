@@ -8,6 +8,8 @@
  *   descriptions and candidates go in with `media_signal`, in order, once it is open.
  * - What the senders encode goes out through two outboxes, sound and video (`media_send`), only
  *   while connected: Rust drops what comes before, and the picture then starts from a key frame.
+ * - The microphone is captured by the app itself where it can be (`microphone-choice.ts`), and
+ *   by the page's `AudioSender` otherwise.
  * - `media_receive` is called again as soon as it answers, one call at a time, for as long as
  *   the connection lasts: its records go to the receivers, its events to the engine (and a
  *   `keyframe` or a suggested bitrate to the camera's encoder).
@@ -23,13 +25,14 @@ import { openCallAudio, type CallAudio } from './audio-context';
 import { AudioReceiver } from './audio-receiver';
 import { AudioSender } from './audio-sender';
 import { parseMediaEvent, type BridgeEvent } from './events';
+import { MicrophoneChoice } from './microphone-choice';
 import { Outbox } from './outbox';
 import { decodeRecords, type MediaRecord } from './records';
 import { VideoReceiver } from './video-receiver';
 import { VideoSender } from './video-sender';
 
 /** The commands of the bridge (the controller's). */
-export type MediaPort = Pick<Controller, 'mediaOpen' | 'mediaSignal' | 'mediaSend' | 'mediaReceive' | 'mediaClose'>;
+export type MediaPort = Pick<Controller, 'mediaOpen' | 'mediaSignal' | 'mediaSend' | 'mediaReceive' | 'mediaMicrophone' | 'mediaClose'>;
 
 /** The page's media of a bridged call; unit tests make their own. */
 export type BridgedMedia = {
@@ -68,6 +71,7 @@ export class BridgedConnection implements MediaConnection {
   readonly remote = new MediaStream();
   private current: ConnectionState = 'new';
   private readonly media: BridgedMedia;
+  private readonly microphone: MicrophoneChoice;
   private readonly outboxes: { audio: Outbox; video: Outbox };
   private readonly opened: Promise<boolean>;
   /** The other side's signals, forwarded one after the other. */
@@ -97,6 +101,10 @@ export class BridgedConnection implements MediaConnection {
     this.media = make(setup.video, (record) => this.current === 'connected' && this.outboxes[record.kind === 'audio' ? 'audio' : 'video'].push(record));
     this.opened = this.open();
     this.signals = this.opened.then(() => undefined);
+    this.microphone = new MicrophoneChoice(this.media.audioSender, async (label, on) => {
+      if (!(await this.opened) || this.closed) return null;
+      return port.mediaMicrophone(setup.callId, label, on);
+    });
   }
 
   get state(): ConnectionState {
@@ -105,7 +113,7 @@ export class BridgedConnection implements MediaConnection {
 
   async start(_stream: MediaStream, audio: MediaStreamTrack | null, video: MediaStreamTrack | null): Promise<void> {
     if (this.closed) return;
-    this.media.audioSender.setTrack(audio);
+    this.microphone.setTrack(audio);
     this.media.videoSender?.setTrack(video);
   }
 
@@ -119,7 +127,7 @@ export class BridgedConnection implements MediaConnection {
 
   async replaceTrack(kind: MediaKind, track: MediaStreamTrack | null): Promise<void> {
     if (this.closed) return;
-    if (kind === 'audio') this.media.audioSender.setTrack(track);
+    if (kind === 'audio') this.microphone.setTrack(track);
     else this.media.videoSender?.setTrack(track);
   }
 
@@ -133,6 +141,7 @@ export class BridgedConnection implements MediaConnection {
     this.current = 'closed';
     this.outboxes.audio.close();
     this.outboxes.video.close();
+    this.microphone.close();
     const m = this.media;
     m.audioSender.close();
     m.videoSender?.close();
@@ -232,6 +241,9 @@ export class BridgedConnection implements MediaConnection {
       case 'stats':
         this.sample = bridgeSample(event);
         this.media.videoSender?.setBitrate(event.bitrate_bps);
+        return;
+      case 'microphone-stopped':
+        this.microphone.stopped();
         return;
     }
   }

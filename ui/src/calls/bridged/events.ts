@@ -38,6 +38,8 @@ export function parseMediaEvent(payload: Uint8Array): BridgeEvent | null {
       return typeof raw.state === 'string' && STATES.has(raw.state) ? { type: 'state', state: raw.state as MediaConnectionState } : null;
     case 'keyframe':
       return { type: 'keyframe' };
+    case 'microphone-stopped':
+      return { type: 'microphone-stopped' };
     case 'stats': {
       const { rtt_ms: rtt, packets_received: received, packets_lost: lost, bitrate_bps: bitrate } = raw;
       if (!optCount(rtt) || !count(received)) return null;
