@@ -132,6 +132,24 @@ impl PulseMic {
         })
     }
 
+    /// Runs `pactl` on this server; its output, or why it failed.
+    pub fn pactl(&self, args: &[&str]) -> Result<String, String> {
+        let server = format!("unix:{}", self.dir.path().join("native").display());
+        let out = Command::new("pactl")
+            .args(["-s", &server])
+            .args(args)
+            .output()
+            .map_err(|e| e.to_string())?;
+        if !out.status.success() {
+            return Err(format!(
+                "pactl {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
     /// The environment an app needs to use this server (and its microphone).
     pub fn env(&self) -> Vec<(String, String)> {
         vec![(

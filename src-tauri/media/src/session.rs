@@ -33,7 +33,7 @@ use webrtc::rtp_transceiver::RtpSender;
 
 use crate::bitrate::BitrateControl;
 use crate::error::MediaError;
-use crate::microphone::{CapturedPacket, Microphone, MicrophoneInfo};
+use crate::microphone::{CapturedPacket, Microphone, MicrophoneInfo, MicrophoneSlot};
 use crate::reassembly::{Frame, Reassembled, Vp8Reassembler};
 
 /// Events waiting for the page before the oldest media is dropped (about 4 s of both kinds).
@@ -139,6 +139,8 @@ struct Timed {
     base_ticks: u64,
     /// RTP ticks advanced since the connection's first frame.
     ticks: u64,
+    /// When the last frame went: a new clock starts as far on as the time since.
+    last_sent: Option<Instant>,
 }
 
 struct Shared {
@@ -154,10 +156,8 @@ struct Shared {
     early: Mutex<Option<Vec<RTCIceCandidateInit>>>,
     connected: AtomicBool,
     closed: AtomicBool,
-    /// The microphone captured in Rust, while it is: the page's sound is then not sent. With
-    /// its clock's number (counted from 1), so a replaced one's last packets are told apart.
-    microphone: std::sync::Mutex<Option<(u64, Microphone)>>,
-    microphones_opened: std::sync::atomic::AtomicU64,
+    /// The microphone captured in Rust, while it is: the page's sound is then not sent.
+    microphone: MicrophoneSlot,
     span: Span,
 }
 
@@ -200,8 +200,7 @@ impl MediaSession {
             early: Mutex::new(Some(Vec::new())),
             connected: AtomicBool::new(false),
             closed: AtomicBool::new(false),
-            microphone: std::sync::Mutex::new(None),
-            microphones_opened: std::sync::atomic::AtomicU64::new(0),
+            microphone: MicrophoneSlot::new(),
             span,
         });
         let _ = handler.shared.set(Arc::downgrade(&shared));
@@ -294,7 +293,7 @@ impl MediaSession {
     /// One Opus packet the page encoded, captured at `time_us`. Dropped while the microphone
     /// is captured in Rust ([`MediaSession::use_microphone`]).
     pub async fn send_audio(&self, data: Bytes, time_us: u64) -> Result<(), MediaError> {
-        if self.microphone_clock().is_some() {
+        if self.shared.microphone.clock().is_some() {
             return Ok(());
         }
         self.send(&self.shared.audio_out, data, time_us, PAGE_CLOCK).await
@@ -306,63 +305,45 @@ impl MediaSession {
     /// An error says why not (no sound server, no such source): the page sends its own.
     pub async fn use_microphone(&self, label: &str, on: bool) -> Result<MicrophoneInfo, MediaError> {
         let s = &self.shared;
+        // Asks are answered in order: the device asked for last is the one left.
+        let _one_at_a_time = s.microphone.one_at_a_time().await;
+        s.microphone.set_on(on);
         if s.closed.load(Ordering::SeqCst) {
             return Err(MediaError::WebRtc("the connection is closed".into()));
         }
-        {
-            let current = s.microphone.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            if let Some((_, mic)) = current.as_ref().filter(|(_, m)| m.info().description == label.trim()) {
-                mic.set_on(on);
-                return Ok(mic.info().clone());
-            }
+        if let Some(info) = s.microphone.capturing(label) {
+            return Ok(info);
         }
         let (tx, rx) = mpsc::channel(MICROPHONE_QUEUE);
         let label = label.to_owned();
-        let mic = tokio::task::spawn_blocking(move || Microphone::open(&label, on, tx))
+        let opened = tokio::task::spawn_blocking(move || Microphone::open(&label, on, tx))
             .await
-            .map_err(|e| MediaError::WebRtc(format!("opening the microphone: {e}")))??;
+            .map_err(|e| MediaError::WebRtc(format!("opening the microphone: {e}")))?;
+        let mic = match opened {
+            Ok(mic) => mic,
+            Err(e) => {
+                // Another device the sound server lacks: the page's own capture takes over.
+                s.microphone.stop();
+                return Err(e.into());
+            }
+        };
         let info = mic.info().clone();
-        let clock = s.microphones_opened.fetch_add(1, Ordering::SeqCst) + 1;
-        let old = s
+        let clock = s
             .microphone
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .replace((clock, mic));
-        drop(old);
+            .install(mic, &s.closed)
+            .ok_or_else(|| MediaError::WebRtc("the connection is closed".into()))?;
         tokio::spawn(forward_microphone(Arc::downgrade(s), clock, rx).instrument(s.span.clone()));
         Ok(info)
     }
 
-    /// Mutes (false) or unmutes the microphone captured in Rust, if it is.
+    /// Mutes (false) or unmutes the microphone captured in Rust, if it is or is being opened.
     pub fn set_microphone_on(&self, on: bool) {
-        let current = self
-            .shared
-            .microphone
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((_, mic)) = current.as_ref() {
-            mic.set_on(on);
-        }
+        self.shared.microphone.set_on(on);
     }
 
     /// Stops capturing the microphone in Rust: the page's sound is sent again.
     pub fn stop_microphone(&self) {
-        let old = self
-            .shared
-            .microphone
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
-        drop(old);
-    }
-
-    fn microphone_clock(&self) -> Option<u64> {
-        self.shared
-            .microphone
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .as_ref()
-            .map(|(clock, _)| *clock)
+        self.shared.microphone.stop();
     }
 
     async fn send(&self, out: &OnceLock<Outgoing>, data: Bytes, time_us: u64, clock: u64) -> Result<(), MediaError> {
@@ -381,11 +362,15 @@ impl MediaSession {
             let mut timed = out.packetizer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             // The RTP clock moves as the capture clock did since the last frame (never back:
             // a page clock that jumped back just adds no gap). Another clock (the microphone
-            // now captured in Rust, or the page's again) starts one 20 ms frame on.
-            if timed.clock != clock && timed.first_time_us.is_some() {
+            // now captured in Rust, or the page's again) starts as far on as the time since
+            // the last frame, at least one 20 ms frame: a pause still shows as one.
+            if timed.clock != clock {
+                if timed.first_time_us.is_some() {
+                    let since_us = timed.last_sent.map_or(0, |t| t.elapsed().as_micros() as u64);
+                    timed.base_ticks = timed.ticks + (out.clock_hz / 50).max(since_us * out.clock_hz / 1_000_000);
+                }
                 timed.clock = clock;
                 timed.first_time_us = None;
-                timed.base_ticks = timed.ticks + out.clock_hz / 50;
             }
             let first = *timed.first_time_us.get_or_insert(time_us);
             let target = timed.base_ticks + time_us.saturating_sub(first) * out.clock_hz / 1_000_000;
@@ -394,6 +379,7 @@ impl MediaSession {
                 timed.packetizer.skip_samples(step);
                 timed.ticks += u64::from(step);
             }
+            timed.last_sent = Some(Instant::now());
             timed
                 .packetizer
                 .packetize(Instant::now(), &data, 0)
@@ -494,6 +480,7 @@ async fn outgoing(pc: &Arc<dyn PeerConnection>, kind: RtpCodecKind) -> Result<Ou
             first_time_us: None,
             base_ticks: 0,
             ticks: 0,
+            last_sent: None,
         }),
     })
 }
@@ -513,7 +500,7 @@ async fn forward_microphone(shared: std::sync::Weak<Shared>, clock: u64, mut pac
     while let Some(packet) = packets.recv().await {
         let Some(shared) = shared.upgrade() else { return };
         let session = MediaSession { shared };
-        if session.microphone_clock() != Some(clock) {
+        if session.shared.microphone.clock() != Some(clock) {
             return;
         }
         if let Err(e) = session
@@ -525,12 +512,9 @@ async fn forward_microphone(shared: std::sync::Weak<Shared>, clock: u64, mut pac
     }
     let Some(shared) = shared.upgrade() else { return };
     let session = MediaSession { shared };
-    if session.microphone_clock() == Some(clock) {
-        session.stop_microphone();
-        if !session.shared.closed.load(Ordering::SeqCst) {
-            warn!(parent: &session.shared.span, "the microphone captured in Rust stopped; the page's goes on");
-            session.shared.emit(MediaOutput::MicrophoneStopped);
-        }
+    if session.shared.microphone.stop_if(clock) && !session.shared.closed.load(Ordering::SeqCst) {
+        warn!(parent: &session.shared.span, "the microphone captured in Rust stopped; the page's goes on");
+        session.shared.emit(MediaOutput::MicrophoneStopped);
     }
 }
 

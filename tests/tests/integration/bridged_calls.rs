@@ -396,4 +396,59 @@ async fn the_app_captures_the_microphone_from_the_sound_server_and_the_other_sid
     assert!(!other.captured);
     sound_for(to_bob, Duration::from_millis(200)).await;
     page_sound_arrives(alice.parley(), &id, to_bob, &page_sound).await;
+
+    // The microphone goes away (the server moves the recording to another source, as when a
+    // device is unplugged), then the sound server itself (as when it crashes): each time
+    // Alice's page is told, and its own sound goes again.
+    let capture = || async {
+        let again = alice
+            .parley()
+            .media_microphone(&id, "Benchmark-microphone", true)
+            .await
+            .unwrap();
+        assert!(again.captured, "{again:?}");
+    };
+    capture().await;
+    mic.pactl(&["load-module", "module-sine-source", "source_name=other"])
+        .unwrap();
+    mic.pactl(&["move-source-output", &parley_source_output(&mic), "other"])
+        .unwrap();
+    page_told_and_its_sound_goes(&mut sides, alice.parley(), &id, &page_sound, "moved").await;
+    capture().await;
+    drop(mic);
+    page_told_and_its_sound_goes(&mut sides, alice.parley(), &id, &page_sound, "server gone").await;
+}
+
+/// Alice's page (`sides[0]`) is told the microphone captured in Rust stopped, and the sound it
+/// sends then reaches Bob (`sides[1]`).
+async fn page_told_and_its_sound_goes(
+    sides: &mut [mpsc::UnboundedReceiver<Got>],
+    parley: &Parley,
+    id: &str,
+    page_sound: &Record,
+    what: &str,
+) {
+    let stopped = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(got) = sides[0].recv().await {
+            if matches!(&got, Got::Event(e) if e["type"] == "microphone-stopped") {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(stopped, Ok(true), "{what}: alice's page is told the microphone stopped");
+    sound_for(&mut sides[1], Duration::from_millis(200)).await;
+    page_sound_arrives(parley, id, &mut sides[1], page_sound).await;
+}
+
+/// The index of the app's recording on `mic`'s server.
+fn parley_source_output(mic: &parley_tests::pulse_mic::PulseMic) -> String {
+    let listed = mic.pactl(&["-f", "json", "list", "source-outputs"]).unwrap();
+    let outputs: Vec<Value> = serde_json::from_str(&listed).expect("pactl's JSON");
+    outputs
+        .iter()
+        .find(|o| o["properties"]["application.name"] == "Parley")
+        .map(|o| o["index"].to_string())
+        .unwrap_or_else(|| panic!("no recording of Parley's in {listed}"))
 }

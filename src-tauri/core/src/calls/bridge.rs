@@ -144,8 +144,6 @@ impl MediaBridge {
                 }
             }
             Err(e) => {
-                // Another device the sound server lacks: the page's own capture takes over.
-                bridged.session.stop_microphone();
                 tracing::info!(error = %e, "the call's microphone stays the page's");
                 CallMicrophone {
                     captured: false,

@@ -16,7 +16,10 @@
 mod opus_framer;
 #[cfg(target_os = "linux")]
 mod pulse;
+mod slot;
 pub mod sources;
+
+pub(crate) use slot::MicrophoneSlot;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

@@ -3,7 +3,7 @@
 //! server resamples to, asking for its echo canceller the way a phone call's stream does
 //! (`media.role=phone`, `filter.want=echo-cancel`).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -67,6 +67,8 @@ struct Capture {
     context: Context,
     mainloop: Mainloop,
     info: MicrophoneInfo,
+    /// The server moved the recording to another source (set by its callback).
+    moved: Rc<Cell<bool>>,
 }
 
 impl Capture {
@@ -140,11 +142,15 @@ impl Capture {
             description: source.description,
         };
         debug!(recording, echo_cancelled = info.echo_cancelled, "microphone recording");
+        let moved = Rc::new(Cell::new(false));
+        let flag = moved.clone();
+        stream.set_moved_callback(Some(Box::new(move || flag.set(true))));
         Ok(Capture {
             stream,
             context,
             mainloop,
             info,
+            moved,
         })
     }
 
@@ -173,6 +179,23 @@ impl Capture {
             {
                 warn!("the sound server ended the recording (the microphone was unplugged?)");
                 break;
+            }
+            // A source that goes away has its recordings moved to another (the server's
+            // fallback): that is not the microphone the person chose, so this capture ends and
+            // the page's takes over. Moved into an echo canceller is still the same microphone.
+            if self.moved.replace(false) {
+                let now = self
+                    .stream
+                    .get_device_name()
+                    .map(|n| n.into_owned())
+                    .unwrap_or_default();
+                if now != self.info.source && !Source::is_echo_canceller(&now, "") {
+                    warn!(
+                        now,
+                        "the recording was moved to another microphone (the chosen one is gone?)"
+                    );
+                    break;
+                }
             }
             let on = controls.on.load(Ordering::Relaxed);
             loop {
