@@ -1,8 +1,12 @@
 /**
  * The other side's sound in a bridged call: each audio record is an Opus packet, decoded by an
  * `AudioDecoder` and handed to the playback worklet (its jitter buffer puts packets in order and
- * keeps time), whose output goes to a `MediaStreamAudioDestinationNode`: its track is what the
- * call screen's <audio> plays, as with the webview's WebRTC.
+ * keeps time), whose output plays through the call's audio context itself. Not through a
+ * `MediaStreamAudioDestinationNode` and the call screen's <audio>, as with the webview's WebRTC:
+ * in WebKitGTK that path is a GStreamer pipeline more per call, and with it the sound between
+ * two Linux apps came 126–153 ms late at the 95th percentile, without it 62–78 ms
+ * (docs/call-media-bridge.md); the <audio> offered nothing more there (WebKitGTK has no
+ * `setSinkId`).
  *
  * A packet that does not decode is dropped (the decoder, broken by it, is made anew for the
  * next); nothing a peer sends ends the call.
@@ -46,17 +50,11 @@ function monoSamples(data: AudioData): Float32Array {
 }
 
 export class AudioReceiver {
-  /** What the call screen plays. */
-  readonly track: MediaStreamTrack;
-  private readonly destination: MediaStreamAudioDestinationNode;
   private node: AudioWorkletNode | null = null;
   private decoder: AudioDecoder | null = null;
   private closed = false;
 
   constructor(private readonly audio: CallAudio) {
-    this.destination = audio.context.createMediaStreamDestination();
-    this.destination.channelCount = 1;
-    this.track = this.destination.stream.getAudioTracks()[0] as MediaStreamTrack;
     audio.ready.then(
       () => this.makeNode(),
       () => undefined,
@@ -80,15 +78,12 @@ export class AudioReceiver {
     if (this.decoder !== null && this.decoder.state !== 'closed') this.decoder.close();
     this.decoder = null;
     this.node?.disconnect();
-    this.track.stop();
   }
 
   private makeNode(): void {
     if (this.closed) return;
     const node = new AudioWorkletNode(this.audio.context, PLAYBACK_PROCESSOR, { numberOfInputs: 0, numberOfOutputs: 1, outputChannelCount: [1] });
-    node.connect(this.destination);
-    // Pulled through the sink too: not every webview runs a graph that ends only in a stream.
-    node.connect(this.audio.sink);
+    node.connect(this.audio.context.destination);
     this.node = node;
   }
 

@@ -38,7 +38,8 @@ export type MediaPort = Pick<Controller, 'mediaOpen' | 'mediaSignal' | 'mediaSen
 export type BridgedMedia = {
   audioSender: Pick<AudioSender, 'setTrack' | 'close'>;
   videoSender: Pick<VideoSender, 'setTrack' | 'requestKeyFrame' | 'setBitrate' | 'close'> | null;
-  audioReceiver: Pick<AudioReceiver, 'track' | 'receive' | 'close'>;
+  /** Plays the other side's sound itself: `remote` carries no audio track. */
+  audioReceiver: Pick<AudioReceiver, 'receive' | 'close'>;
   videoReceiver: Pick<VideoReceiver, 'track' | 'receive' | 'close'> | null;
   close(): void;
 };
@@ -163,7 +164,6 @@ export class BridgedConnection implements MediaConnection {
       void this.port.mediaClose(callId).catch(() => undefined);
       return false;
     }
-    this.remote.addTrack(this.media.audioReceiver.track);
     if (this.media.videoReceiver !== null) this.remote.addTrack(this.media.videoReceiver.track);
     this.events.track();
     void this.receive();
