@@ -10,6 +10,18 @@ import assert from 'node:assert/strict';
  * the oscillators of the ring tones.
  */
 export function probe() {
+  // The bridged call's player (ui/src/calls/bridged/audio-receiver.ts), whose sound plays in its
+  // own audio context rather than through #call-remote-audio.
+  window.__playback = null;
+  const Worklet = window.AudioWorkletNode;
+  if (typeof Worklet === 'function') {
+    window.AudioWorkletNode = class extends Worklet {
+      constructor(context, name, options) {
+        super(context, name, options);
+        if (name === 'parley-playback') window.__playback = this;
+      }
+    };
+  }
   const pcs = [];
   Object.defineProperty(window, '__pcs', { value: pcs });
   const Peer = window.RTCPeerConnection;
@@ -120,10 +132,16 @@ export async function seesPicture(page) {
 export const soundPeak = (page) =>
   page.evaluate(async () => {
     const audio = document.querySelector('#call-remote-audio');
-    const ctx = new AudioContext();
+    // The webview's WebRTC: the <audio>'s stream; the bridge: its player, in the call's context.
+    const stream = audio?.srcObject;
+    const hasTrack = stream instanceof MediaStream && stream.getAudioTracks().length > 0;
+    const player = hasTrack ? null : window.__playback;
+    if (!hasTrack && player === null) return 0;
+    const ctx = player === null ? new AudioContext() : player.context;
     const analyser = ctx.createAnalyser();
     analyser.fftSize = 2048;
-    ctx.createMediaStreamSource(audio.srcObject).connect(analyser);
+    if (player === null) ctx.createMediaStreamSource(stream).connect(analyser);
+    else player.connect(analyser);
     const samples = new Float32Array(analyser.fftSize);
     let peak = 0;
     const started = performance.now();
@@ -132,7 +150,8 @@ export const soundPeak = (page) =>
       analyser.getFloatTimeDomainData(samples);
       for (const v of samples) peak = Math.max(peak, Math.abs(v));
     }
-    await ctx.close();
+    if (player === null) await ctx.close();
+    else player.disconnect(analyser);
     return peak;
   });
 
