@@ -802,48 +802,15 @@ async fn one_person_lets_others_join_and_another_joins_by_invite() {
     );
 }
 
-/// The other side's picture in a call window: its width, how varied it is (blank is 0) and how
-/// much it changed over up to 3.5 s.
-const REMOTE_PICTURE: &str = r#"
-    const done = arguments[arguments.length - 1];
-    (async () => {
-        const video = document.querySelector('#call-remote-video');
-        const started = performance.now();
-        while (video.readyState < 2 || video.videoWidth === 0) {
-            if (performance.now() - started > 15000) return { width: 0, variance: 0, changed: 0 };
-            await new Promise((r) => setTimeout(r, 50));
-        }
-        const grab = () => {
-            const canvas = document.createElement('canvas');
-            canvas.width = 160;
-            canvas.height = 120;
-            const g = canvas.getContext('2d', { willReadFrequently: true });
-            g.drawImage(video, 0, 0, 160, 120);
-            return g.getImageData(0, 0, 160, 120).data;
-        };
-        const a = grab();
-        let sum = 0, sumSq = 0;
-        const n = a.length / 4;
-        for (let i = 0; i < a.length; i += 4) {
-            const y = (a[i] + a[i + 1] + a[i + 2]) / 3;
-            sum += y;
-            sumSq += y * y;
-        }
-        const mean = sum / n;
-        // Up to 5 looks 700 ms apart: a picture that moves changes within them (a key frame
-        // comes every 2 s, so a frozen moment recovers).
-        let changed = 0;
-        for (let look = 0; look < 5 && changed <= 0.5; look++) {
-            await new Promise((r) => setTimeout(r, 700));
-            const b = grab();
-            let diff = 0;
-            for (let i = 0; i < a.length; i += 4) {
-                diff += (Math.abs(a[i] - b[i]) + Math.abs(a[i + 1] - b[i + 1]) + Math.abs(a[i + 2] - b[i + 2])) / 3;
-            }
-            changed = diff / n;
-        }
-        return { width: video.videoWidth, variance: sumSq / n - mean * mean, changed };
-    })().then(done, (e) => done({ error: String(e) }));"#;
+/// The other side's picture in a call window (ui/tests/shared/remote-picture.js): its width, how
+/// varied it is (blank is 0) and how much it changed over up to 3.5 s (5 looks; a key frame
+/// comes every 2 s, so a frozen moment recovers).
+fn remote_picture_script() -> String {
+    const READ: &str = include_str!("../../ui/tests/shared/remote-picture.js");
+    format!(
+        "const done = arguments[arguments.length - 1];\n({READ})({{ waitMs: 15000, looks: 5, presented: false }}).then(done, (e) => done({{ error: String(e) }}));"
+    )
+}
 
 /// Notes the bridged call's playback worklet as the page makes it (`parley-playback`,
 /// ui/src/calls/bridged/audio-receiver.ts), so that the other side's sound can be read where the
@@ -936,7 +903,7 @@ async fn sound_peak(app: &AppInstance) -> f64 {
 
 async fn remote_picture(app: &AppInstance) -> Value {
     app.session()
-        .execute_async(REMOTE_PICTURE, vec![])
+        .execute_async(&remote_picture_script(), vec![])
         .await
         .on(app, "sampling the other side's picture")
 }

@@ -17,6 +17,7 @@ export type PeerFactory = (config: RTCConfiguration) => RTCPeerConnection;
 export class CallConnection implements MediaConnection {
   /** What the other side sends, one track per kind as they arrive. */
   readonly remote = new MediaStream();
+  readonly remoteView = null;
   private readonly pc: RTCPeerConnection;
   private readonly candidates = new CandidateQueue<RTCIceCandidateInit | null>();
   private readonly ours = new CandidateSignals();

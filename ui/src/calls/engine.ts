@@ -54,6 +54,8 @@ export type CallMedia = {
   local: MediaStream | null;
   /** What the other side sends (null: nothing yet). */
   remote: MediaStream | null;
+  /** Where the connection draws their picture itself, shown in place of `remote`'s video (the bridged path). */
+  remoteView: HTMLCanvasElement | null;
   micOn: boolean;
   cameraOn: boolean;
   /** A camera can send in this call: false for sound only, and when none could be had. */
@@ -71,6 +73,7 @@ const IDLE: CallMedia = {
   callId: null,
   local: null,
   remote: null,
+  remoteView: null,
   micOn: true,
   cameraOn: true,
   hasCamera: false,
@@ -316,7 +319,7 @@ export class CallEngine {
       },
       state: (state) => this.connectionState(s, state),
       track: () => {
-        if (this.session === s && s.connection !== null) this.update({ remote: new MediaStream(s.connection.remote.getTracks()) });
+        if (this.session === s && s.connection !== null) this.update({ remote: new MediaStream(s.connection.remote.getTracks()), remoteView: s.connection.remoteView });
       },
       broken: (reason) => this.fail(s, reason),
     });
@@ -414,7 +417,7 @@ export class CallEngine {
     // The call screen lets go of the streams before their tracks end: in WebKitGTK without GPU
     // compositing, a track ending under a <video> still playing it can deadlock the page (its
     // video sink waits for the main thread while the main thread tears the pipeline down).
-    this.update({ local: null, remote: null, quality: null, reconnecting: false });
+    this.update({ local: null, remote: null, remoteView: null, quality: null, reconnecting: false });
     s.connection?.close();
     stopMedia(s.media?.stream);
   }

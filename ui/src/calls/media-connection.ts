@@ -15,7 +15,7 @@ export type ConnectionEvents = {
   signal(signal: CallSignal): void;
   /** The connection's state changed (`connected`, `disconnected`, `failed`…). */
   state(state: ConnectionState): void;
-  /** The other side's sound or picture arrived (`remote` has a new track). */
+  /** The other side's sound or picture arrived (`remote` has a new track, or `remoteView` is there). */
   track(): void;
   /** The connection can't go on: the call can't either (why, in words). */
   broken(reason: string): void;
@@ -24,6 +24,12 @@ export type ConnectionEvents = {
 export interface MediaConnection {
   /** What the other side sends, one track per kind. */
   readonly remote: MediaStream;
+  /**
+   * Where the connection draws the other side's picture itself, in place of a video track in
+   * `remote` (the bridged path: WebKitGTK can't make a track from decoded frames cheaply);
+   * null: the picture is `remote`'s video track.
+   */
+  readonly remoteView: HTMLCanvasElement | null;
   readonly state: ConnectionState;
   /**
    * Our tracks are ready (null: none of that kind to send now). The caller's offer follows; the

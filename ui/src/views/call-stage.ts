@@ -3,7 +3,9 @@
  * the other side's picture large (their avatar while there is none: a sound-only call, their
  * camera off), our own preview small, who and how far (calling, ringing, the duration), the
  * connection's quality, what the other side turned off, and the controls: mute, camera, the
- * devices (switched mid-call), minimize and *Hang up*. The other side's sound plays through an
+ * devices (switched mid-call), minimize and *Hang up*. Their picture is a <video> of the
+ * connection's stream, or the canvas a bridged connection draws on (`remoteView`), put in its
+ * place with its id (`#call-remote-video` is their picture either way). The other side's sound plays through an
  * `<audio>` element of its own, on the speaker chosen (`setSinkId` where the webview has it).
  */
 import type { CallEngine, CallMedia } from '../calls/engine';
@@ -39,6 +41,21 @@ function attach(element: HTMLMediaElement, stream: MediaStream | null): void {
   if (stream !== null) void element.play().catch(() => undefined);
 }
 
+/** Puts `view` where `current` is, with the same id and class; returns it. */
+function swapInto(current: HTMLElement, view: HTMLElement): HTMLElement {
+  if (current === view) return view;
+  view.id = current.id;
+  view.className = current.className;
+  if (view instanceof HTMLCanvasElement) {
+    view.setAttribute('role', 'img');
+    view.setAttribute('aria-label', 'Their camera');
+  }
+  view.hidden = current.hidden;
+  current.replaceWith(view);
+  current.removeAttribute('id');
+  return view;
+}
+
 function roundButton(id: string, icon: CallIcon, caption: string, extra: Record<string, string> = {}): HTMLButtonElement {
   return el(
     'button',
@@ -63,6 +80,11 @@ export function createCallStage(ctl: Controller, calls: CallEngine, minimize: ()
   const remoteVideo = el('video', { id: 'call-remote-video', class: 'call-remote-video', autoplay: '', playsinline: '' });
   // Sound goes through the <audio> element (and its speaker); the picture's element stays silent.
   remoteVideo.muted = true;
+  /** What shows their picture now: `remoteVideo`, or a bridged connection's canvas. */
+  let remotePicture: HTMLElement = remoteVideo;
+  const showPicture = (view: HTMLCanvasElement | null) => {
+    remotePicture = swapInto(remotePicture, view ?? remoteVideo);
+  };
   const remoteAudio = el('audio', { id: 'call-remote-audio', autoplay: '' });
   const placeholderAvatar = el('div', { class: 'call-placeholder-avatar' }, el('span', { class: 'avatar' }));
   const placeholder = el('div', { id: 'call-remote-placeholder', class: 'call-placeholder' }, placeholderAvatar);
@@ -163,10 +185,12 @@ export function createCallStage(ctl: Controller, calls: CallEngine, minimize: ()
 
       // Their picture when they send one; else their avatar (sound only, camera off, not yet).
       const remote = answered ? m.remote : null;
-      const theirPicture = call.video && call.remote_video && remote !== null && remote.getVideoTracks().length > 0;
-      attach(remoteVideo, call.video ? remote : null);
+      const view = answered && call.video ? m.remoteView : null;
+      const theirPicture = call.video && call.remote_video && remote !== null && (view !== null || remote.getVideoTracks().length > 0);
+      showPicture(view);
+      attach(remoteVideo, call.video && view === null ? remote : null);
       attach(remoteAudio, remote);
-      remoteVideo.hidden = !theirPicture;
+      remotePicture.hidden = !theirPicture;
       placeholder.hidden = theirPicture;
       const user = findUser(state, call.user_id);
       const key = `${call.user_id}|${user?.avatar_url ?? ''}|${name}`;
@@ -212,6 +236,7 @@ export function createCallStage(ctl: Controller, calls: CallEngine, minimize: ()
       cameraSelect.element.hidden = !call.video;
     },
     clear() {
+      showPicture(null);
       attach(remoteVideo, null);
       attach(remoteAudio, null);
       attach(localVideo, null);

@@ -5,9 +5,10 @@
 // Sender: `getUserMedia` answers with a synthetic stream instead of the devices: a 640×480
 // canvas at 30 fps showing the wall clock (Date.now()) as two rows of big black/white cells
 // over a moving background, and a 1 kHz tone burst starting at every whole wall-clock second.
-// Receiver: every frame the remote <video> presents is decoded (latency = Date.now() − stamp),
-// and the onsets of the bursts in the sound the call plays are found (latency = onset − the
-// whole second). Both pages run on one machine, so they share Date.now()'s clock.
+// Receiver: every third frame the remote <video> presents is decoded (latency = Date.now() −
+// stamp) — on the bridged path, every third frame drawn on its canvas, at the next animation
+// frame — and the onsets of the bursts in the sound the call plays are found (latency = onset −
+// the whole second). Both pages run on one machine, so they share Date.now()'s clock.
 //
 // The other side's sound is read where the page plays it: with the webview's WebRTC, the remote
 // MediaStream of #call-remote-audio through an AnalyserNode of a context of our own; on the
@@ -230,16 +231,31 @@
     };
   }
 
+  // Frames the bridged path draws on the canvas that shows the other side's picture
+  // (ui/src/calls/bridged/video-receiver.ts): each draw of a decoded VideoFrame there.
+  let remoteDrawn = null;
+  const Draw = window.CanvasRenderingContext2D;
+  if (typeof Draw === 'function' && typeof window.VideoFrame === 'function') {
+    const drawImage = Draw.prototype.drawImage;
+    Draw.prototype.drawImage = function (image, ...rest) {
+      const out = drawImage.call(this, image, ...rest);
+      if (remoteDrawn !== null && image instanceof VideoFrame && this.canvas.id === 'call-remote-video') remoteDrawn(this.canvas);
+      return out;
+    };
+  }
+
   // --- the receiver -----------------------------------------------------------------------
 
   let run = null;
 
-  function decodeFrame(g, video, scratch) {
-    const w = video.videoWidth;
-    const h = video.videoHeight;
+  /** Reads the stamp off `view`: the remote <video>, or the canvas the bridged path draws on. */
+  function decodeFrame(g, view, scratch) {
+    const isVideo = view instanceof HTMLVideoElement;
+    const w = isVideo ? view.videoWidth : view.width;
+    const h = isVideo ? view.videoHeight : view.height;
     if (w === 0 || h === 0) return { kind: 'none' };
     // Only the band of cells, scaled to the sent size (WebRTC may send a smaller picture).
-    g.drawImage(video, 0, 0, w, (h * CODE_HEIGHT) / HEIGHT, 0, 0, WIDTH, CODE_HEIGHT);
+    g.drawImage(view, 0, 0, w, (h * CODE_HEIGHT) / HEIGHT, 0, 0, WIDTH, CODE_HEIGHT);
     const data = g.getImageData(0, 0, WIDTH, CODE_HEIGHT).data;
     const level = (i) => {
       const [x, y] = cellOrigin(i);
@@ -277,9 +293,54 @@
     // requestVideoFrameCallback but never calls back: then the probe polls, reads every look,
     // and counts a frame presented for each new stamp.
     let callbacks = false;
+    const stamped = (result, now) => {
+      if (result.kind === 'unreadable') r.video.unreadable += 1;
+      if (result.kind === 'stamp' && result.stamp !== lastStamp) {
+        const latency = now - result.stamp;
+        if (latency < 0 || latency > MAX_AGE_MS) r.video.rejected += 1;
+        else {
+          r.video.samples.push(latency);
+          lastStamp = result.stamp;
+          return true;
+        }
+      } else if (result.kind === 'stamp') r.video.repeated += 1;
+      return false;
+    };
+    // The bridged path's canvas: a frame drawn there shows at the next rendering update (the
+    // next animation frame), when it is counted, and every third is read, as the <video>'s.
+    let painting = false;
+    remoteDrawn = (view) => {
+      if (r.stopped || painting) return;
+      painting = true;
+      let done = false;
+      const painted = () => {
+        if (done) return;
+        done = true;
+        painting = false;
+        if (r.stopped) return;
+        r.video.presented += 1;
+        if (r.video.presented % 3 !== 0) return;
+        r.video.looks += 1;
+        const now = Date.now();
+        let result;
+        try {
+          result = decodeFrame(g, view, scratch);
+        } catch {
+          result = { kind: 'unreadable' };
+        }
+        stamped(result, now);
+      };
+      requestAnimationFrame(painted);
+      setTimeout(painted, 100);
+    };
     const look = (fromCallback) => {
       if (r.stopped) return;
       const video = document.getElementById('call-remote-video');
+      // A canvas is read as it is drawn on (above).
+      if (video instanceof HTMLCanvasElement) {
+        setTimeout(() => look(false), 500);
+        return;
+      }
       if (video === null || video.readyState < 2) {
         setTimeout(() => look(false), 50);
         return;
@@ -298,16 +359,7 @@
           result = { kind: 'unreadable' };
         }
       }
-      if (result.kind === 'unreadable') r.video.unreadable += 1;
-      if (result.kind === 'stamp' && result.stamp !== lastStamp) {
-        const latency = now - result.stamp;
-        if (latency < 0 || latency > MAX_AGE_MS) r.video.rejected += 1;
-        else {
-          r.video.samples.push(latency);
-          lastStamp = result.stamp;
-          if (!callbacks) r.video.presented += 1;
-        }
-      } else if (result.kind === 'stamp') r.video.repeated += 1;
+      if (stamped(result, now) && !callbacks) r.video.presented += 1;
       // Each frame the element presents; where it can't say, each repaint (repeats skipped, and
       // then `presented` counts repaints); where it never says, a look every 15 ms.
       let done = false;

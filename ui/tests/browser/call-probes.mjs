@@ -3,6 +3,7 @@
 // sound is. Shared by the tests over mock cores (calls.test.mjs) and over real ones
 // (real-cores.test.mjs).
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 
 /**
  * Runs in each page before its scripts: notes the peer connections made, the getUserMedia calls
@@ -69,54 +70,9 @@ export const activeCall = (page) => shown(page, '#call-stage[data-phase="active"
 export const waitText = (page, selector, want) =>
   page.waitForFunction(([sel, want]) => document.querySelector(sel)?.textContent === want, [selector, want]);
 
-/** The other side's picture: its size, how varied it is (blank is 0) and how much it changed (over up to 2.8 s). */
-export const picture = (page) =>
-  page.evaluate(async () => {
-    const video = document.querySelector('#call-remote-video');
-    const started = performance.now();
-    while (video.readyState < 2 || video.videoWidth === 0) {
-      if (performance.now() - started > 8000) return { width: 0, variance: 0, changed: 0 };
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    const grab = () => {
-      const canvas = document.createElement('canvas');
-      canvas.width = 160;
-      canvas.height = 120;
-      const g = canvas.getContext('2d', { willReadFrequently: true });
-      g.drawImage(video, 0, 0, 160, 120);
-      return g.getImageData(0, 0, 160, 120).data;
-    };
-    // A frame presented now, and another 700 ms later (not one cached from before).
-    const presented = () =>
-      new Promise((r) => {
-        video.requestVideoFrameCallback(() => r());
-        setTimeout(r, 2000);
-      });
-    await presented();
-    const a = grab();
-    let sum = 0;
-    let sumSq = 0;
-    const n = a.length / 4;
-    for (let i = 0; i < a.length; i += 4) {
-      const y = (a[i] + a[i + 1] + a[i + 2]) / 3;
-      sum += y;
-      sumSq += y * y;
-    }
-    const mean = sum / n;
-    // Up to four looks 700 ms apart: a loaded machine may present a slow-moving picture.
-    let changed = 0;
-    for (let look = 0; look < 4 && changed <= 0.5; look++) {
-      await new Promise((r) => setTimeout(r, 700));
-      await presented();
-      const b = grab();
-      let diff = 0;
-      for (let i = 0; i < a.length; i += 4) {
-        diff += (Math.abs(a[i] - b[i]) + Math.abs(a[i + 1] - b[i + 1]) + Math.abs(a[i + 2] - b[i + 2])) / 3;
-      }
-      changed = diff / n;
-    }
-    return { width: video.videoWidth, variance: sumSq / n - mean * mean, changed };
-  });
+/** Reads the other side's picture (ui/tests/shared/remote-picture.js): width, variance, how much it changed. */
+const REMOTE_PICTURE = readFileSync(new URL('../shared/remote-picture.js', import.meta.url), 'utf8');
+export const picture = (page) => page.evaluate(`(${REMOTE_PICTURE})({ waitMs: 8000, looks: 4, presented: true })`);
 
 /** Decodes moving, non-blank frames of the other side. */
 export async function seesPicture(page) {

@@ -114,7 +114,7 @@ function fakeMedia(video: boolean) {
   let sink: RecordSink = () => false;
   const make = (v: boolean, send: RecordSink): BridgedMedia => {
     sink = send;
-    const receiver = (kind: string) => ({ track: { kind } as MediaStreamTrack, receive: (r: MediaRecord) => received.push(`${kind} ${r.timeUs}`), close: () => log.push(`close ${kind} receiver`) });
+    const receiver = (kind: string) => ({ view: { id: `${kind} view` } as HTMLCanvasElement, receive: (r: MediaRecord) => received.push(`${kind} ${r.timeUs}`), close: () => log.push(`close ${kind} receiver`) });
     return {
       audioSender: { setTrack: (t) => log.push(`audio track ${t?.id ?? null}`), close: () => log.push('close audio sender') },
       videoSender: v
@@ -148,13 +148,15 @@ function connection(offerer = true, video = true) {
 const track = (id: string, label = `mic ${id}`) => ({ id, label, enabled: true }) as MediaStreamTrack;
 
 describe('BridgedConnection', () => {
-  it('opens the Rust connection, shows the receivers’ tracks, and keeps one media_receive waiting for as long as it lasts', async () => {
+  it('opens the Rust connection, shows the picture’s view, and keeps one media_receive waiting for as long as it lasts', async () => {
     const c = connection();
     await flush();
     expect(c.port.log).toEqual(['open c1 true true 0', 'receive c1']);
-    // The sound plays in the call's audio context (AudioReceiver), not through `remote`.
-    expect(c.conn.remote.getTracks().map((t) => t.kind)).toEqual(['video']);
+    // The sound plays in the call's audio context (AudioReceiver), the picture on the video receiver's canvas.
+    expect(c.conn.remote.getTracks()).toEqual([]);
+    expect(c.conn.remoteView?.id).toBe('video view');
     expect(c.tracks()).toBe(1);
+    expect(connection(true, false).conn.remoteView).toBeNull();
     await c.port.answer([]);
     await c.port.answer([frame('audio', 1)]);
     await c.port.answer(new Uint8Array(0));

@@ -38,9 +38,9 @@ export type MediaPort = Pick<Controller, 'mediaOpen' | 'mediaSignal' | 'mediaSen
 export type BridgedMedia = {
   audioSender: Pick<AudioSender, 'setTrack' | 'close'>;
   videoSender: Pick<VideoSender, 'setTrack' | 'requestKeyFrame' | 'setBitrate' | 'close'> | null;
-  /** Plays the other side's sound itself: `remote` carries no audio track. */
+  /** Plays the other side's sound itself (as the video receiver draws its picture): `remote` carries no track. */
   audioReceiver: Pick<AudioReceiver, 'receive' | 'close'>;
-  videoReceiver: Pick<VideoReceiver, 'track' | 'receive' | 'close'> | null;
+  videoReceiver: Pick<VideoReceiver, 'view' | 'receive' | 'close'> | null;
   close(): void;
 };
 
@@ -69,6 +69,7 @@ const codeOf = (e: unknown): unknown => (typeof e === 'object' && e !== null ? (
 const isGone = (e: unknown) => codeOf(e) === 'no_such_call';
 
 export class BridgedConnection implements MediaConnection {
+  /** Carries nothing: the other side's sound plays in the page's audio context, its picture on `remoteView`. */
   readonly remote = new MediaStream();
   private current: ConnectionState = 'new';
   private readonly media: BridgedMedia;
@@ -106,6 +107,10 @@ export class BridgedConnection implements MediaConnection {
       if (!(await this.opened) || this.closed) return null;
       return port.mediaMicrophone(setup.callId, label, on);
     });
+  }
+
+  get remoteView(): HTMLCanvasElement | null {
+    return this.media.videoReceiver?.view ?? null;
   }
 
   get state(): ConnectionState {
@@ -164,7 +169,6 @@ export class BridgedConnection implements MediaConnection {
       void this.port.mediaClose(callId).catch(() => undefined);
       return false;
     }
-    if (this.media.videoReceiver !== null) this.remote.addTrack(this.media.videoReceiver.track);
     this.events.track();
     void this.receive();
     return true;

@@ -1,10 +1,9 @@
 /**
  * The other side's picture in a bridged call: each video record is a VP8 frame, decoded by a
- * `VideoDecoder` and drawn onto a canvas whose `captureStream()` track is what the call screen's
- * <video> shows, as with the webview's WebRTC. The track takes a frame when told to, after each
- * draw (`captureStream(0)`, `requestFrame()`): WebKitGTK without GPU compositing (where the app
- * turns it off with PARLEY_GPU_COMPOSITING=0, src-tauri/src/webview.rs) never notices a canvas drawn with a `VideoFrame` by
- * itself, and the <video> froze on the first picture.
+ * `VideoDecoder` and drawn onto a canvas (`view`), which the call screen shows in place of its
+ * <video>. There is no track: WebKitGTK has no way to make one from frames but a canvas's
+ * `captureStream()`, and playing that in a <video> cost each side about 0.2 CPU s per s
+ * (another GStreamer pipeline, a copy of every frame, a second paint) for the same picture.
  *
  * A decoder can only start from a key frame: before the first one, after a frame failed to
  * decode, and after frames were dropped (the decoder fell behind), delta frames are skipped
@@ -21,22 +20,18 @@ const MAX_HEIGHT = 1080;
 const MAX_QUEUE = 8;
 
 export class VideoReceiver {
-  /** What the call screen shows. */
-  readonly track: MediaStreamTrack;
-  private readonly capture: CanvasCaptureMediaStreamTrack;
-  private readonly canvas: HTMLCanvasElement;
+  /** What the call screen shows: black until the first frame is decoded. */
+  readonly view: HTMLCanvasElement;
   private readonly draw: CanvasRenderingContext2D | null;
   private decoder: VideoDecoder | null = null;
   private needKey = true;
   private closed = false;
 
   constructor() {
-    this.canvas = document.createElement('canvas');
-    this.canvas.width = 640;
-    this.canvas.height = 480;
-    this.draw = this.canvas.getContext('2d', { alpha: false });
-    this.capture = this.canvas.captureStream(0).getVideoTracks()[0] as CanvasCaptureMediaStreamTrack;
-    this.track = this.capture;
+    this.view = document.createElement('canvas');
+    this.view.width = 640;
+    this.view.height = 480;
+    this.draw = this.view.getContext('2d', { alpha: false });
   }
 
   /** A video record from the other side (anything else is not for this). */
@@ -63,7 +58,6 @@ export class VideoReceiver {
     this.closed = true;
     if (this.decoder !== null && this.decoder.state !== 'closed') this.decoder.close();
     this.decoder = null;
-    this.track.stop();
   }
 
   private decoderNow(): VideoDecoder | null {
@@ -96,12 +90,11 @@ export class VideoReceiver {
       const scale = Math.min(1, MAX_WIDTH / frame.displayWidth, MAX_HEIGHT / frame.displayHeight);
       const width = Math.max(1, Math.round(frame.displayWidth * scale));
       const height = Math.max(1, Math.round(frame.displayHeight * scale));
-      if (this.canvas.width !== width || this.canvas.height !== height) {
-        this.canvas.width = width;
-        this.canvas.height = height;
+      if (this.view.width !== width || this.view.height !== height) {
+        this.view.width = width;
+        this.view.height = height;
       }
       this.draw.drawImage(frame, 0, 0, width, height);
-      this.capture.requestFrame();
     } catch {
       // A frame that can't be drawn: the next one may.
     } finally {
