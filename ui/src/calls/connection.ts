@@ -18,6 +18,7 @@ export class CallConnection implements MediaConnection {
   /** What the other side sends, one track per kind as they arrive. */
   readonly remote = new MediaStream();
   readonly remoteView = null;
+  readonly localView = null;
   private readonly pc: RTCPeerConnection;
   private readonly candidates = new CandidateQueue<RTCIceCandidateInit | null>();
   private readonly ours = new CandidateSignals();

@@ -52,6 +52,8 @@ export type CallMedia = {
   callId: string | null;
   /** Our camera's picture for the preview (null: none). */
   local: MediaStream | null;
+  /** A <video> the connection already plays `local`'s camera in, shown as the preview instead (the bridged path). */
+  localView: HTMLVideoElement | null;
   /** What the other side sends (null: nothing yet). */
   remote: MediaStream | null;
   /** Where the connection draws their picture itself, shown in place of `remote`'s video (the bridged path). */
@@ -72,6 +74,7 @@ export type CallMedia = {
 const IDLE: CallMedia = {
   callId: null,
   local: null,
+  localView: null,
   remote: null,
   remoteView: null,
   micOn: true,
@@ -319,7 +322,7 @@ export class CallEngine {
       },
       state: (state) => this.connectionState(s, state),
       track: () => {
-        if (this.session === s && s.connection !== null) this.update({ remote: new MediaStream(s.connection.remote.getTracks()), remoteView: s.connection.remoteView });
+        if (this.session === s && s.connection !== null) this.update({ remote: new MediaStream(s.connection.remote.getTracks()), remoteView: s.connection.remoteView, localView: s.connection.localView });
       },
       broken: (reason) => this.fail(s, reason),
     });
@@ -417,7 +420,7 @@ export class CallEngine {
     // The call screen lets go of the streams before their tracks end: in WebKitGTK without GPU
     // compositing, a track ending under a <video> still playing it can deadlock the page (its
     // video sink waits for the main thread while the main thread tears the pipeline down).
-    this.update({ local: null, remote: null, remoteView: null, quality: null, reconnecting: false });
+    this.update({ local: null, localView: null, remote: null, remoteView: null, quality: null, reconnecting: false });
     s.connection?.close();
     stopMedia(s.media?.stream);
   }

@@ -30,6 +30,11 @@ export interface MediaConnection {
    * null: the picture is `remote`'s video track.
    */
   readonly remoteView: HTMLCanvasElement | null;
+  /**
+   * A <video> already playing our camera as it is sent (the bridged path's encoder reads it),
+   * shown as the preview rather than a second <video> of the same camera; null: none.
+   */
+  readonly localView: HTMLVideoElement | null;
   readonly state: ConnectionState;
   /**
    * Our tracks are ready (null: none of that kind to send now). The caller's offer follows; the

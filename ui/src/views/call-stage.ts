@@ -5,7 +5,8 @@
  * connection's quality, what the other side turned off, and the controls: mute, camera, the
  * devices (switched mid-call), minimize and *Hang up*. Their picture is a <video> of the
  * connection's stream, or the canvas a bridged connection draws on (`remoteView`), put in its
- * place with its id (`#call-remote-video` is their picture either way). The other side's sound plays through an
+ * place with its id (`#call-remote-video` is their picture either way); likewise our preview
+ * is the bridged camera's own <video> (`localView`) once the call is connected. The other side's sound plays through an
  * `<audio>` element of its own, on the speaker chosen (`setSinkId` where the webview has it).
  */
 import type { CallEngine, CallMedia } from '../calls/engine';
@@ -41,15 +42,14 @@ function attach(element: HTMLMediaElement, stream: MediaStream | null): void {
   if (stream !== null) void element.play().catch(() => undefined);
 }
 
-/** Puts `view` where `current` is, with the same id and class; returns it. */
+/** Puts `view` where `current` is, with the same id, class, label and visibility; returns it. */
 function swapInto(current: HTMLElement, view: HTMLElement): HTMLElement {
   if (current === view) return view;
   view.id = current.id;
   view.className = current.className;
-  if (view instanceof HTMLCanvasElement) {
-    view.setAttribute('role', 'img');
-    view.setAttribute('aria-label', 'Their camera');
-  }
+  const label = current.getAttribute('aria-label');
+  if (label !== null) view.setAttribute('aria-label', label);
+  if (view instanceof HTMLCanvasElement) view.setAttribute('role', 'img');
   view.hidden = current.hidden;
   current.replaceWith(view);
   current.removeAttribute('id');
@@ -77,7 +77,7 @@ function setButton(button: HTMLButtonElement, icon: CallIcon, label: string, cap
 }
 
 export function createCallStage(ctl: Controller, calls: CallEngine, minimize: () => void): CallStage {
-  const remoteVideo = el('video', { id: 'call-remote-video', class: 'call-remote-video', autoplay: '', playsinline: '' });
+  const remoteVideo = el('video', { id: 'call-remote-video', class: 'call-remote-video', autoplay: '', playsinline: '', 'aria-label': 'Their camera' });
   // Sound goes through the <audio> element (and its speaker); the picture's element stays silent.
   remoteVideo.muted = true;
   /** What shows their picture now: `remoteVideo`, or a bridged connection's canvas. */
@@ -90,6 +90,11 @@ export function createCallStage(ctl: Controller, calls: CallEngine, minimize: ()
   const placeholder = el('div', { id: 'call-remote-placeholder', class: 'call-placeholder' }, placeholderAvatar);
   const localVideo = el('video', { id: 'call-local-video', class: 'call-local-video', autoplay: '', playsinline: '', 'aria-label': 'Your camera' });
   localVideo.muted = true;
+  /** What shows our preview now: `localVideo`, or the bridged camera's own <video>. */
+  let preview: HTMLElement = localVideo;
+  const showPreview = (view: HTMLVideoElement | null) => {
+    preview = swapInto(preview, view ?? localVideo);
+  };
   const heading = el('h2', { id: 'call-stage-name', class: 'call-name', tabindex: '-1' });
   const status = el('p', { id: 'call-status', class: 'call-status' });
   const quality = el('span', { id: 'call-quality', class: 'call-quality', role: 'img' }, el('span', { class: 'bars', 'aria-hidden': 'true' }, el('i', {}), el('i', {}), el('i', {})), el('span', { class: 'call-quality-text' }));
@@ -201,8 +206,10 @@ export function createCallStage(ctl: Controller, calls: CallEngine, minimize: ()
 
       // Our preview while the camera sends.
       const showSelf = call.video && m.local !== null && m.cameraOn && m.hasCamera;
-      attach(localVideo, showSelf ? m.local : null);
-      localVideo.hidden = !showSelf;
+      const ownView = answered ? m.localView : null;
+      showPreview(ownView);
+      attach(localVideo, showSelf && ownView === null ? m.local : null);
+      preview.hidden = !showSelf;
 
       const lines = answered ? remoteMediaText(call, name) : [];
       reconcile(
@@ -239,6 +246,7 @@ export function createCallStage(ctl: Controller, calls: CallEngine, minimize: ()
       showPicture(null);
       attach(remoteVideo, null);
       attach(remoteAudio, null);
+      showPreview(null);
       attach(localVideo, null);
     },
     destroy() {

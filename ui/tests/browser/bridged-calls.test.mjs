@@ -69,6 +69,12 @@ pairTest(
 
     await seesPicture(alice);
     await seesPicture(bob);
+    // Their picture is the decoder's canvas, our preview the <video> the encoder reads: one <video> plays the camera.
+    const previews = (page) =>
+      page.evaluate(() => [...document.querySelectorAll('video')].filter((v) => v.srcObject?.getVideoTracks().length > 0).map((v) => `${v.id} ${v.srcObject.getVideoTracks()[0].label}`));
+    assert.equal(await alice.evaluate(() => document.querySelector('#call-remote-video')?.tagName), 'CANVAS');
+    assert.deepEqual(await previews(alice), ['call-local-video fake_device_0']);
+    assert.ok(await alice.isVisible('#call-local-video'));
     assert.ok((await soundPeak(alice)) > 0.01, 'Alice hears Bob');
     assert.ok((await soundPeak(bob)) > 0.01, 'Bob hears Alice');
     // The quality indicator reads the bridge's statistics.
@@ -96,6 +102,13 @@ pairTest(
     assert.ok((await sentDuring(alice, 'audio')) > 15, 'sound records again');
     assert.ok((await soundPeak(bob)) > 0.01, 'Bob hears Alice again');
 
+    // Minimized (the preview out of sight): the picture still goes.
+    await alice.click('#call-minimize');
+    await shown(alice, '#call-bar');
+    assert.ok((await sentDuring(alice, 'video')) > 5, 'the picture goes on while minimized');
+    await alice.click('#call-bar-return');
+    await activeCall(alice);
+
     // Camera off: no video records; on again, the picture comes back (from a key frame).
     await alice.click('#call-camera');
     await bob.waitForFunction(() => document.querySelector('#call-remote-media')?.textContent === 'Alice’s camera is off');
@@ -121,6 +134,7 @@ pairTest(
     assert.equal(await alice.evaluate(() => window.__tracks.filter((t) => t.readyState === 'live').map((t) => t.label).sort().join()), 'Fake Audio Input 1,fake_device_2', 'the old devices are let go');
     assert.equal((await callsOf(alice, 'media_open')).length, 1, 'no new connection');
     assert.ok((await sentDuring(alice, 'video')) > 5, 'picture records from the new camera');
+    assert.deepEqual(await previews(alice), ['call-local-video fake_device_2'], 'the preview shows the new camera');
     assert.ok((await sentDuring(alice, 'audio')) > 15, 'sound records from the new microphone');
     await seesPicture(bob);
     assert.ok((await soundPeak(bob)) > 0.01, 'Bob still hears Alice');

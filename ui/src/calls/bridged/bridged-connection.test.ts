@@ -119,6 +119,7 @@ function fakeMedia(video: boolean) {
       audioSender: { setTrack: (t) => log.push(`audio track ${t?.id ?? null}`), close: () => log.push('close audio sender') },
       videoSender: v
         ? {
+            view: { id: 'camera view' } as HTMLVideoElement,
             setTrack: (t) => log.push(`video track ${t?.id ?? null}`),
             requestKeyFrame: () => log.push('key frame'),
             setBitrate: (b) => log.push(`bitrate ${b}`),
@@ -155,8 +156,11 @@ describe('BridgedConnection', () => {
     // The sound plays in the call's audio context (AudioReceiver), the picture on the video receiver's canvas.
     expect(c.conn.remote.getTracks()).toEqual([]);
     expect(c.conn.remoteView?.id).toBe('video view');
+    // Our preview is the camera's <video> the sender reads.
+    expect(c.conn.localView?.id).toBe('camera view');
     expect(c.tracks()).toBe(1);
-    expect(connection(true, false).conn.remoteView).toBeNull();
+    const audioOnly = connection(true, false).conn;
+    expect([audioOnly.remoteView, audioOnly.localView]).toEqual([null, null]);
     await c.port.answer([]);
     await c.port.answer([frame('audio', 1)]);
     await c.port.answer(new Uint8Array(0));

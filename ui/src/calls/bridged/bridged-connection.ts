@@ -37,7 +37,7 @@ export type MediaPort = Pick<Controller, 'mediaOpen' | 'mediaSignal' | 'mediaSen
 /** The page's media of a bridged call; unit tests make their own. */
 export type BridgedMedia = {
   audioSender: Pick<AudioSender, 'setTrack' | 'close'>;
-  videoSender: Pick<VideoSender, 'setTrack' | 'requestKeyFrame' | 'setBitrate' | 'close'> | null;
+  videoSender: Pick<VideoSender, 'view' | 'setTrack' | 'requestKeyFrame' | 'setBitrate' | 'close'> | null;
   /** Plays the other side's sound itself (as the video receiver draws its picture): `remote` carries no track. */
   audioReceiver: Pick<AudioReceiver, 'receive' | 'close'>;
   videoReceiver: Pick<VideoReceiver, 'view' | 'receive' | 'close'> | null;
@@ -111,6 +111,10 @@ export class BridgedConnection implements MediaConnection {
 
   get remoteView(): HTMLCanvasElement | null {
     return this.media.videoReceiver?.view ?? null;
+  }
+
+  get localView(): HTMLVideoElement | null {
+    return this.media.videoSender?.view ?? null;
   }
 
   get state(): ConnectionState {

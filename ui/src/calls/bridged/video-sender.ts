@@ -14,7 +14,9 @@
  * frame, every 2 s, when the other side lost the picture (`requestKeyFrame`), and after any
  * frame was lost on the way out. Frames are dropped while the encoder is behind (more than 2
  * waiting). Camera off (the track disabled) or no camera: nothing is encoded or sent. Another
- * camera (`setTrack`) plays in the same <video>, into the same encoder.
+ * camera (`setTrack`) plays in the same <video>, into the same encoder. That <video> (`view`)
+ * is also what the call screen shows as the preview: a second <video> of the same camera cost
+ * WebKitGTK a pipeline of its own (docs/call-media-bridge.md).
  */
 import { watchVideoFrames } from '../../platform';
 import { bitrateChanged, fitWithin, videoBitrate } from './frames';
@@ -32,7 +34,8 @@ const MAX_FAILURES = 5;
 
 export class VideoSender {
   private track: MediaStreamTrack | null = null;
-  private readonly video: HTMLVideoElement;
+  /** The camera being sent, playing (the preview shows it). */
+  readonly view: HTMLVideoElement;
   private readonly canvas: HTMLCanvasElement;
   private draw: CanvasRenderingContext2D | null = null;
   /** The pixels of the frame being copied, kept from one frame to the next. */
@@ -50,10 +53,10 @@ export class VideoSender {
   private closed = false;
 
   constructor(private readonly send: (record: MediaRecord) => boolean) {
-    this.video = document.createElement('video');
-    this.video.muted = true;
-    this.video.playsInline = true;
-    this.video.autoplay = true;
+    this.view = document.createElement('video');
+    this.view.muted = true;
+    this.view.playsInline = true;
+    this.view.autoplay = true;
     this.canvas = document.createElement('canvas');
   }
 
@@ -64,13 +67,13 @@ export class VideoSender {
     this.stopWatching?.();
     this.stopWatching = null;
     if (track === null) {
-      this.video.srcObject = null;
+      this.view.srcObject = null;
       return;
     }
-    this.video.srcObject = new MediaStream([track]);
-    void this.video.play().catch(() => undefined);
+    this.view.srcObject = new MediaStream([track]);
+    void this.view.play().catch(() => undefined);
     this.keyWanted = true;
-    this.stopWatching = watchVideoFrames(this.video, FPS, () => this.frame());
+    this.stopWatching = watchVideoFrames(this.view, FPS, () => this.frame());
   }
 
   /** The next frame goes as a key frame (the other side lost the picture). */
@@ -90,7 +93,7 @@ export class VideoSender {
   close(): void {
     this.closed = true;
     this.stopWatching?.();
-    this.video.srcObject = null;
+    this.view.srcObject = null;
     if (this.encoder !== null && this.encoder.state !== 'closed') this.encoder.close();
     this.encoder = null;
   }
@@ -103,10 +106,10 @@ export class VideoSender {
       this.keyWanted = true;
       return;
     }
-    const size = fitWithin(this.video.videoWidth, this.video.videoHeight, MAX_WIDTH, MAX_HEIGHT);
+    const size = fitWithin(this.view.videoWidth, this.view.videoHeight, MAX_WIDTH, MAX_HEIGHT);
     if (size.width === 0 || (this.encoder?.encodeQueueSize ?? 0) > MAX_QUEUE) return;
     const timestamp = Math.round(performance.now() * 1000);
-    const asked = this.video.videoWidth === size.width && this.video.videoHeight === size.height;
+    const asked = this.view.videoWidth === size.width && this.view.videoHeight === size.height;
     this.busy = true;
     (asked ? this.copied(timestamp) : this.scaled(size, timestamp))
       .then((frame) => {
@@ -145,7 +148,7 @@ export class VideoSender {
 
   /** The <video>'s frame, its pixels copied into a frame of their own. */
   private async copied(timestamp: number): Promise<VideoFrame> {
-    const source = new VideoFrame(this.video, { timestamp });
+    const source = new VideoFrame(this.view, { timestamp });
     try {
       const rect = source.visibleRect;
       const format = source.format;
@@ -168,7 +171,7 @@ export class VideoSender {
     }
     this.draw ??= this.canvas.getContext('2d', { alpha: false, desynchronized: true });
     if (this.draw === null) return null;
-    this.draw.drawImage(this.video, 0, 0, size.width, size.height);
+    this.draw.drawImage(this.view, 0, 0, size.width, size.height);
     return new VideoFrame(this.canvas, { timestamp });
   }
 
