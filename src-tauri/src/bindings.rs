@@ -67,6 +67,7 @@ mod tests {
         out += &export::<parley_core::CallSignal>(&config);
         out += &export::<parley_core::MediaConnectionState>(&config);
         out += &export::<parley_core::CallMicrophone>(&config);
+        out += &export::<parley_core::CallSpeaker>(&config);
         out += &export::<parley_core::MediaEvent>(&config);
         out += &export::<parley_core::CoreEvent>(&config);
         out += &export::<parley_core::StoreKind>(&config);

@@ -58,6 +58,7 @@ macro_rules! with_commands {
             media_send,
             media_receive,
             media_microphone,
+            media_speaker,
             media_close,
             set_call_media,
             current_call,

@@ -3,9 +3,9 @@
 //! error. The contract is `docs/app-ipc.md`.
 
 use parley_core::{
-    CallIceServer, CallMicrophone, CallSignal, CallView, Contact, Conversation, CoreError, Cursor, DiscoveredServer,
-    Message, Page, ProfileUpdate, RoomState, RoomSummary, SafetyNumber, SearchResult, ServerChoice, Sharing, Snapshot,
-    StoreKind, User,
+    CallIceServer, CallMicrophone, CallSignal, CallSpeaker, CallView, Contact, Conversation, CoreError, Cursor,
+    DiscoveredServer, Message, Page, ProfileUpdate, RoomState, RoomSummary, SafetyNumber, SearchResult, ServerChoice,
+    Sharing, Snapshot, StoreKind, User,
 };
 use tauri::ipc::{InvokeBody, Request, Response};
 use tauri::{AppHandle, Manager, Runtime, State};
@@ -523,6 +523,13 @@ pub async fn media_microphone(
     on: bool,
 ) -> Result<CallMicrophone> {
     Ok(state.parley()?.media_microphone(&call_id, &label, on).await?)
+}
+
+/// The other side's sound: played by the app on the desktop's sound server when it can be
+/// (the page then gets none to play); else the page plays it.
+#[tauri::command]
+pub async fn media_speaker(state: State<'_, AppState>, call_id: String) -> Result<CallSpeaker> {
+    Ok(state.parley()?.media_speaker(&call_id).await?)
 }
 
 /// Closes the call's media connection in Rust.

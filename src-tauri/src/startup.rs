@@ -50,6 +50,7 @@ fn options(paths: &Paths, keyring: StoreKind) -> ParleyOptions {
     options.this_device.share_port = paths.share_port;
     options.this_device.announce = paths.announce;
     options.microphone_in_rust = !crate::webview::page_microphone();
+    options.speaker_in_rust = !crate::webview::page_speaker();
     options
 }
 

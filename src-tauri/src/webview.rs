@@ -33,6 +33,14 @@ pub fn page_microphone() -> bool {
     std::env::var(PAGE_MICROPHONE_ENV).as_deref() == Ok("1")
 }
 
+/// Env var that keeps a bridged call's sound playing in the page (`1`) instead of on the sound
+/// server from Rust (docs/call-media-bridge.md), as `PARLEY_PAGE_MICROPHONE` does the microphone.
+pub const PAGE_SPEAKER_ENV: &str = "PARLEY_PAGE_SPEAKER";
+
+pub fn page_speaker() -> bool {
+    std::env::var(PAGE_SPEAKER_ENV).as_deref() == Ok("1")
+}
+
 /// Env var that turns WebKitGTK's GPU compositing off (`0`) for machines without a GPU.
 #[cfg(target_os = "linux")]
 pub const GPU_COMPOSITING_ENV: &str = "PARLEY_GPU_COMPOSITING";

@@ -11,7 +11,9 @@
 //! Every page gets the same probe (`ui/tests/bench/call-probe.js`): its `getUserMedia` answers
 //! with a synthetic 640×480, 30 fps picture stamped with the wall clock in big binary cells,
 //! and a tone burst at every whole second; the receiving page decodes each frame the remote
-//! <video> presents and finds the bursts' onsets in the sound it plays. The Chromium side runs
+//! <video> presents (the bridged path's canvas: each frame drawn) and finds the bursts' onsets in
+//! the sound it plays; with `CALL_BENCH_MIC=pulse` an app's sound is heard instead at the monitor
+//! of a sink of its own on the private sound server (`PulseMic::listen`), where the app plays it. The Chromium side runs
 //! in `ui/tests/bench/calls.mjs` (one browser per side), which this starts and talks to in lines;
 //! every side shares one signaling server (`parley-signal`, started there).
 //!
@@ -36,7 +38,7 @@ use std::time::Duration;
 
 use parley_signal::test_utils::bench::{env_usize, is_real_run, runtime};
 use parley_tests::app::{missing_pieces, AppInstance, Desktop, Step};
-use parley_tests::pulse_mic::PulseMic;
+use parley_tests::pulse_mic::{Listener, PulseMic};
 use parley_tests::webdriver::{descendant_pids, free_port, process_name, ProcessGroup};
 use serde::Deserialize;
 use serde_json::Value;
@@ -457,13 +459,27 @@ async fn run() {
     let anchor = parse_sides(&chromium.next("RESULT3").await);
 
     // The apps' microphone: the probe's synthetic one, or (CALL_BENCH_MIC=pulse) a PulseAudio
-    // source through WebKit's own capture.
+    // source, which the app captures itself; then each app also plays to a sink of its own,
+    // whose monitor is where its side's sound is heard (the whole way, the sound server's
+    // buffering included), whether the app or the page plays it.
     let mic = (std::env::var("CALL_BENCH_MIC").as_deref() == Ok("pulse")).then(|| {
         if let Some(missing) = PulseMic::missing() {
             panic!("CALL_BENCH_MIC=pulse needs {missing}");
         }
-        PulseMic::start().unwrap_or_else(|e| panic!("the PulseAudio microphone: {e}"))
+        let mic = PulseMic::start().unwrap_or_else(|e| panic!("the PulseAudio microphone: {e}"));
+        for name in ["linux-a", "linux-b"] {
+            mic.add_sink(&sink_of(name))
+                .unwrap_or_else(|e| panic!("a sink for {name}: {e}"));
+        }
+        mic
     });
+    let listen = |name: &str| {
+        mic.as_ref().map(|mic| {
+            mic.listen(&sink_of(name))
+                .unwrap_or_else(|e| panic!("recording {name}'s sink: {e}"))
+        })
+    };
+    let (hears_a, hears_b) = (listen("linux-a"), listen("linux-b"));
     let app_probe = match mic {
         Some(_) => format!("window.__latencyRealMicrophone = true;\n{probe}"),
         None => probe.clone(),
@@ -472,7 +488,10 @@ async fn run() {
     let env = |name: &str| {
         let mut env = desktop.app_env(name, free_port(), "memory");
         match &mic {
-            Some(mic) => env.extend(mic.env()),
+            Some(mic) => {
+                env.extend(mic.env());
+                env.push(PulseMic::sink_env(&sink_of(name)));
+            }
             None => env.push(("PARLEY_MOCK_MEDIA".to_owned(), "1".to_owned())),
         }
         env.push(("PARLEY_ANNOUNCE".to_owned(), "0".to_owned()));
@@ -502,10 +521,13 @@ async fn run() {
         probe_start(&a).await,
         probe_start(&b).await
     );
+    let heard = (heard_count(&hears_a), heard_count(&hears_b));
     tokio::time::sleep(Duration::from_secs(seconds as u64)).await;
     let mut linux_a = probe_stop(&a).await;
     let mut linux_b = probe_stop(&b).await;
     let mic_linux = (mic_linux, mic_count());
+    heard_at_sink(&mut linux_a, &hears_a, heard.0);
+    heard_at_sink(&mut linux_b, &hears_b, heard.1);
     let after = (snapshot(&roots_a), snapshot(&roots_b));
     linux_a.cpu_seconds = cpu_seconds(&cpu.0, &after.0);
     linux_b.cpu_seconds = cpu_seconds(&cpu.1, &after.1);
@@ -535,9 +557,11 @@ async fn run() {
     let before = snapshot(&roots_a);
     let mic_chromium = mic_count();
     probe_start(&a).await;
+    let heard = heard_count(&hears_a);
     tokio::time::sleep(Duration::from_secs(seconds as u64)).await;
     chromium.say("STOP");
     let mut app_side = probe_stop(&a).await;
+    heard_at_sink(&mut app_side, &hears_a, heard);
     let mic_chromium = (mic_chromium, mic_count());
     let after = snapshot(&roots_a);
     app_side.cpu_seconds = cpu_seconds(&before, &after);
@@ -572,13 +596,32 @@ async fn run() {
     print_table(&pairs, xvfb_cpu, &desktop.app, seconds);
     match &mic {
         Some(mic) => println!(
-            "Apps' microphone: a PulseAudio source through WebKit's capture (tests/src/pulse_mic.rs); recorded \
+            "Apps' microphone: a PulseAudio source, which the app captures (tests/src/pulse_mic.rs); recorded \
              from that source here, the bursts came out of it at {} during Linux app ↔ Linux app and {} during \
-             Linux app ↔ Chromium (p50 / p95; included in the apps' audio rows).",
+             Linux app ↔ Chromium (p50 / p95; included in the apps' audio rows). The apps' sound is heard at \
+             the monitor of a sink of each app's own.",
             p50_p95(&mic.self_onsets(mic_linux.0, mic_linux.1)),
             p50_p95(&mic.self_onsets(mic_chromium.0, mic_chromium.1))
         ),
         None => println!("Apps' microphone: the probe's synthetic one (CALL_BENCH_MIC=pulse for a PulseAudio source)."),
+    }
+}
+
+/// The sink an app plays to with CALL_BENCH_MIC=pulse.
+fn sink_of(app: &str) -> String {
+    format!("speakers-{app}")
+}
+
+fn heard_count(listener: &Option<Listener>) -> usize {
+    listener.as_ref().map_or(0, Listener::onset_count)
+}
+
+/// With the sound server's sinks recorded, an app side's sound is what its sink played from
+/// onset `from` on, not what the page's probe heard (nothing, where the app plays it).
+fn heard_at_sink(side: &mut Received, listener: &Option<Listener>, from: usize) {
+    if let Some(listener) = listener {
+        side.audio.samples = listener.onsets(from, listener.onset_count());
+        side.audio.tap = "the app's sink on the sound server".to_owned();
     }
 }
 

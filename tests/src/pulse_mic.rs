@@ -6,10 +6,14 @@
 //!
 //! How late the bursts themselves come out of the source (its buffering, and the recorder's) is
 //! measured by recording it here too ([`PulseMic::self_onsets`]), like the probe's "self" figure.
+//! What an app plays is heard the same way, at the monitor of a sink of its own
+//! ([`PulseMic::add_sink`], [`PulseMic::listen`]): the whole way to the ear, the sound server's
+//! buffering included.
 //!
 //! Needs `pulseaudio`, `parec`/`pactl` (pulseaudio-utils) and WebKit's GStreamer PulseAudio
 //! plugin (gstreamer1.0-pulseaudio); nothing of it is used by the tests.
 
+use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -29,9 +33,50 @@ const HISS: f64 = 0.0005;
 /// The server, the burst player and the self-check recorder; stopped when dropped.
 pub struct PulseMic {
     _daemon: ProcessGroup,
-    _recorder: ProcessGroup,
+    own: Listener,
     dir: tempfile::TempDir,
-    onsets: Arc<Mutex<Vec<f64>>>,
+}
+
+/// What a recording of a source (or a sink's monitor) heard: the bursts' onsets (wall ms) and
+/// the loudest sample of each read, for the last few seconds.
+#[derive(Default)]
+struct Heard {
+    onsets: Vec<f64>,
+    peaks: VecDeque<(f64, f32)>,
+}
+
+/// Peaks kept, in wall ms.
+const PEAKS_FOR_MS: f64 = 10_000.0;
+
+/// A recording that notes what it hears; stops when dropped.
+pub struct Listener {
+    _recorder: ProcessGroup,
+    heard: Arc<Mutex<Heard>>,
+}
+
+impl Listener {
+    pub fn onset_count(&self) -> usize {
+        self.heard.lock().unwrap().onsets.len()
+    }
+
+    /// Onsets of the bursts heard, from index `from` to `to` (of [`Listener::onset_count`]), in
+    /// ms within their second.
+    pub fn onsets(&self, from: usize, to: usize) -> Vec<f64> {
+        let heard = self.heard.lock().unwrap();
+        heard.onsets.iter().take(to).skip(from).map(|&w| in_second(w)).collect()
+    }
+
+    /// The loudest sample heard in the last `within`.
+    pub fn peak(&self, within: Duration) -> f32 {
+        let since = wall_ms() - within.as_secs_f64() * 1000.0;
+        let heard = self.heard.lock().unwrap();
+        heard
+            .peaks
+            .iter()
+            .filter(|(at, _)| *at >= since)
+            .map(|(_, p)| *p)
+            .fold(0.0, f32::max)
+    }
 }
 
 fn wall_ms() -> f64 {
@@ -122,19 +167,39 @@ impl PulseMic {
             }
         }
         Self::play(&fifo)?;
-        let onsets = Arc::new(Mutex::new(Vec::new()));
-        let recorder = Self::recorder(&server, onsets.clone())?;
+        let own = Self::recorder(&server, "virtmic")?;
         Ok(PulseMic {
             _daemon: daemon,
-            _recorder: recorder,
+            own,
             dir,
-            onsets,
         })
+    }
+
+    fn server(&self) -> String {
+        format!("unix:{}", self.dir.path().join("native").display())
+    }
+
+    /// A sink of its own for an app (`PULSE_SINK`, [`PulseMic::sink_env`]), going nowhere.
+    pub fn add_sink(&self, name: &str) -> Result<(), String> {
+        self.pactl(&["load-module", "module-null-sink", &format!("sink_name={name}")])
+            .map(|_| ())
+    }
+
+    /// What makes an app's sound go to `sink` rather than the default one (libpulse reads it).
+    pub fn sink_env(sink: &str) -> (String, String) {
+        ("PULSE_SINK".to_owned(), sink.to_owned())
+    }
+
+    /// Records what plays on `sink` (its monitor). Start it before an app plays there: an idle
+    /// null sink takes up to 2 s (its longest block) to take a new stream, one being recorded
+    /// (at 10 ms) at once.
+    pub fn listen(&self, sink: &str) -> Result<Listener, String> {
+        Self::recorder(&self.server(), &format!("{sink}.monitor"))
     }
 
     /// Runs `pactl` on this server; its output, or why it failed.
     pub fn pactl(&self, args: &[&str]) -> Result<String, String> {
-        let server = format!("unix:{}", self.dir.path().join("native").display());
+        let server = self.server();
         let out = Command::new("pactl")
             .args(["-s", &server])
             .args(args)
@@ -152,21 +217,17 @@ impl PulseMic {
 
     /// The environment an app needs to use this server (and its microphone).
     pub fn env(&self) -> Vec<(String, String)> {
-        vec![(
-            "PULSE_SERVER".to_owned(),
-            format!("unix:{}", self.dir.path().join("native").display()),
-        )]
+        vec![("PULSE_SERVER".to_owned(), self.server())]
     }
 
     /// Onsets of the bursts as recorded from the microphone here, from index `from` to `to`
     /// (of [`PulseMic::onset_count`]), in ms within their second.
     pub fn self_onsets(&self, from: usize, to: usize) -> Vec<f64> {
-        let onsets = self.onsets.lock().unwrap();
-        onsets.iter().take(to).skip(from).map(|&w| in_second(w)).collect()
+        self.own.onsets(from, to)
     }
 
     pub fn onset_count(&self) -> usize {
-        self.onsets.lock().unwrap().len()
+        self.own.onset_count()
     }
 
     /// Writes the bursts into the microphone's FIFO: every CHUNK_MS, the next CHUNK_MS of
@@ -216,16 +277,18 @@ impl PulseMic {
         Ok(())
     }
 
-    /// Records the microphone and notes each burst's onset (wall ms): the sample that crossed
-    /// the threshold, dated back from when its read returned.
-    fn recorder(server: &str, onsets: Arc<Mutex<Vec<f64>>>) -> Result<ProcessGroup, String> {
+    /// Records `device` (a source, or a sink's monitor) and notes each burst's onset (wall ms):
+    /// the sample that crossed the threshold, dated back from when its read returned.
+    fn recorder(server: &str, device: &str) -> Result<Listener, String> {
+        let heard = Arc::new(Mutex::new(Heard::default()));
+        let into = heard.clone();
         let mut command = Command::new("parec");
         command
             .args([
                 "-s",
                 server,
                 "-d",
-                "virtmic",
+                device,
                 "--raw",
                 "--format=float32le",
                 "--channels=1",
@@ -254,18 +317,27 @@ impl PulseMic {
                     .collect();
                 carry.drain(..whole);
                 let count = samples.len();
+                let mut heard = into.lock().unwrap();
+                let peak = samples.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+                heard.peaks.push_back((now, peak));
+                while heard.peaks.front().is_some_and(|(at, _)| now - at > PEAKS_FOR_MS) {
+                    heard.peaks.pop_front();
+                }
                 for (i, v) in samples.into_iter().enumerate() {
                     if v.abs() < THRESHOLD {
                         continue;
                     }
                     let at = now - (count - i) as f64 * 1000.0 / RATE as f64;
                     if at - last_loud > 400.0 {
-                        onsets.lock().unwrap().push(at);
+                        heard.onsets.push(at);
                     }
                     last_loud = at;
                 }
             }
         });
-        Ok(group)
+        Ok(Listener {
+            _recorder: group,
+            heard,
+        })
     }
 }

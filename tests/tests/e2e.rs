@@ -1118,14 +1118,16 @@ async fn in_webkitgtk_two_windows_call_each_other_through_the_media_bridge() {
     call_over(&bob).await;
 }
 
-/// The microphone a person has is a device of the desktop's sound server, and there the app
-/// captures it itself rather than take WebKit's late sound (docs/call-media-bridge.md, "The
-/// microphone"). Two real windows without mock devices, on a private PulseAudio server whose
-/// microphone plays a tone burst every second: a call with sound only, each side hears the
-/// other's bursts; muted, nothing; and each app's log says it captured the microphone.
+/// The microphone and the speakers a person has are devices of the desktop's sound server, and
+/// there the app captures the one and plays to the other itself rather than through WebKit
+/// (docs/call-media-bridge.md, "The microphone", "Playing the other side's sound"). Two real
+/// windows without mock devices, on a private PulseAudio server whose microphone plays a tone
+/// burst every second and where each app plays to a sink of its own: a call with sound only,
+/// each side's sink plays the other's bursts; muted, nothing; and each app's log says it
+/// captured the microphone and played the sound.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn in_webkitgtk_the_app_captures_the_call_microphone_from_the_sound_server() {
-    const TEST: &str = "in_webkitgtk_the_app_captures_the_call_microphone_from_the_sound_server";
+async fn in_webkitgtk_the_app_captures_and_plays_the_call_sound_on_the_sound_server() {
+    const TEST: &str = "in_webkitgtk_the_app_captures_and_plays_the_call_sound_on_the_sound_server";
     if !ready(TEST) {
         return;
     }
@@ -1133,25 +1135,46 @@ async fn in_webkitgtk_the_app_captures_the_call_microphone_from_the_sound_server
         panic!("{TEST} needs a PulseAudio server: {missing}");
     }
     let mic = PulseMic::start().expect("a private PulseAudio server");
+    // Each app plays to a sink of its own, recorded: what each hears is what its sink plays.
+    for name in ["speakers-alice", "speakers-bob"] {
+        mic.add_sink(name).expect("a sink for an app");
+    }
+    let hears = |name: &str| {
+        mic.listen(&format!("speakers-{name}"))
+            .expect("recording an app's sink")
+    };
+    let (alice_hears, bob_hears) = (hears("alice"), hears("bob"));
     let desktop = Desktop::start();
     let port = free_port();
     let env = |name: &str| {
         let mut env = desktop.app_env(name, port, "keyutils");
         env.extend(mic.env());
+        env.push(PulseMic::sink_env(&format!("speakers-{name}")));
         env
     };
     let (alice, bob) = two_in_the_lobby(&desktop, env).await;
     alice_calls_bob(&alice, &bob, false).await;
-    for app in [&alice, &bob] {
-        let peak = sound_peak(app).await;
-        assert!(peak > 0.05, "{}: the other side's tone bursts peak at {peak}", app.name);
-        let log = std::fs::read_to_string(&app.app_log).unwrap_or_default();
+    let heard = |listener: &parley_tests::pulse_mic::Listener| listener.peak(std::time::Duration::from_millis(1500));
+    tokio::time::sleep(std::time::Duration::from_millis(2000)).await;
+    for (app, listener) in [(&alice, &alice_hears), (&bob, &bob_hears)] {
+        let peak = heard(listener);
         assert!(
-            log.contains("the call's microphone is captured by the app"),
-            "{}: the app did not capture the microphone\n{}",
-            app.name,
-            app.log_tail()
+            peak > 0.05,
+            "{}: the other side's tone bursts peak at {peak} on its speakers",
+            app.name
         );
+        let log = std::fs::read_to_string(&app.app_log).unwrap_or_default();
+        for said in [
+            "the call's microphone is captured by the app",
+            "the call's sound is played by the app",
+        ] {
+            assert!(
+                log.contains(said),
+                "{}: the app's log does not say \"{said}\"\n{}",
+                app.name,
+                app.log_tail()
+            );
+        }
     }
     alice.screenshot("call-sound-server-microphone").await;
 
@@ -1161,11 +1184,12 @@ async fn in_webkitgtk_the_app_captures_the_call_microphone_from_the_sound_server
         .await
         .on(&bob, "told alice muted");
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
-    let muted = sound_peak(&bob).await;
+    // The last second: what was on its way when the mute came has played out (in about 0.3 s).
+    let muted = bob_hears.peak(std::time::Duration::from_millis(1000));
     assert!(muted < 0.001, "bob: alice muted, yet her sound peaks at {muted}");
     alice.session().click("#call-mute").await.on(&alice, "unmuting");
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    let back = sound_peak(&bob).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let back = heard(&bob_hears);
     assert!(back > 0.05, "bob: alice unmuted, her sound peaks at {back}");
 
     bob.session().click("#call-hang-up").await.on(&bob, "hanging up");

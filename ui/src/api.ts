@@ -9,6 +9,7 @@ import type {
   AppInfo,
   CallIceServer,
   CallMicrophone,
+  CallSpeaker,
   CallSignal,
   CallView,
   Contact,
@@ -141,6 +142,8 @@ export const api = {
   mediaReceive: (callId: string) => call<ArrayBuffer | Uint8Array | number[] | null>('media_receive', { callId }).then((data) => toBytes(data ?? [])),
   /** The microphone the page opened, by its label: captured and sent by the app when it can (then the page sends no sound). */
   mediaMicrophone: (callId: string, label: string, on: boolean) => call<CallMicrophone>('media_microphone', { callId, label, on }),
+  /** The other side's sound: played by the app when it can (then the page gets none to play). */
+  mediaSpeaker: (callId: string) => call<CallSpeaker>('media_speaker', { callId }),
   mediaClose: (callId: string) => call<null>('media_close', { callId }),
   /** The call going on or ringing (after a reload), if any. */
   currentCall: () => call<CallView | null>('current_call'),

@@ -9,7 +9,7 @@ import { errorText, toCoreError } from './model/errors';
 import { callPath } from './model/calls';
 import { openableUrl } from './model/links';
 import { displayName, isSignedIn, totalUnread, unknownUserIds, type Nav, type Panel, type Store } from './model/state';
-import type { AppInfo, CallIceServer, CallMicrophone, CallSignal, CallView, CoreEvent, DiscoveredServer, ErrorInfo, IceCredential, MediaCaps, Message, SafetyNumber, SearchResult, ServerChoice, Settings, Sharing, Snapshot, StartupStatus, StoreKind, Theme, User } from './types';
+import type { AppInfo, CallIceServer, CallMicrophone, CallSignal, CallSpeaker, CallView, CoreEvent, DiscoveredServer, ErrorInfo, IceCredential, MediaCaps, Message, SafetyNumber, SearchResult, ServerChoice, Settings, Sharing, Snapshot, StartupStatus, StoreKind, Theme, User } from './types';
 
 /** A value the app numbered (`Numbered<T>`), or one a test made without a number. */
 type Stamped<T> = T & { seq?: number };
@@ -442,6 +442,11 @@ export class Controller {
   /** Asks the app to capture the call's microphone itself (docs/call-media-bridge.md). */
   async mediaMicrophone(callId: string, label: string, on: boolean): Promise<CallMicrophone> {
     return this.api.mediaMicrophone(callId, label, on);
+  }
+
+  /** Asks the app to play the call's sound itself (docs/call-media-bridge.md). */
+  async mediaSpeaker(callId: string): Promise<CallSpeaker> {
+    return this.api.mediaSpeaker(callId);
   }
 
   async mediaClose(callId: string): Promise<void> {

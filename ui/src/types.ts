@@ -512,6 +512,19 @@ echo_cancelled: boolean,
  * The source captured, or why not (for the log, not for a person).
  */
 detail: string, };
+export type CallSpeaker = { 
+/**
+ * Played by the app on the desktop's sound server.
+ */
+playing: boolean, 
+/**
+ * The output played to is the sound server's echo canceller.
+ */
+echo_cancelled: boolean, 
+/**
+ * The output played to, or why not (for the log, not for a person).
+ */
+detail: string, };
 export type MediaEvent = { "type": "signal", 
 /**
  * An `sdp` or `ice` signal.
@@ -537,7 +550,7 @@ packets_lost: number,
  * The bitrate to encode the camera at, from the other side's loss reports on our video
  * (loss-based congestion control); none before the first report and in audio calls.
  */
-bitrate_bps: number | null, } | { "type": "microphone-stopped" };
+bitrate_bps: number | null, } | { "type": "microphone-stopped" } | { "type": "speaker-stopped" };
 export type CoreEvent = { "event": "online", 
 /**
  * This connection's id (a new one after every reconnect).
@@ -782,7 +795,7 @@ keyring_name: string,
 kernel_keyring_available: boolean, };
 
 // Every command the page may call (src-tauri/src/command_list.rs).
-export const COMMANDS = ['app_info', 'startup_status', 'retry_startup', 'unlock_history', 'recovery_code', 'recovery_code_saved', 'snapshot', 'restore_session', 'sign_in', 'sign_up', 'sign_out', 'room_directory', 'join_room', 'leave_room', 'contacts', 'open_conversation', 'history_page', 'history_after', 'message_cursor', 'send_message', 'edit_message', 'delete_message', 'react', 'mark_read', 'set_typing', 'search', 'update_profile', 'upload_avatar', 'avatar', 'safety_numbers', 'trust_server', 'allow_plain_http', 'set_sharing', 'sharing', 'discover_servers', 'verify_contact', 'accept_identity', 'get_settings', 'set_settings', 'report_media_caps', 'start_call', 'answer_call', 'decline_call', 'hang_up', 'call_signal', 'call_media_state', 'media_open', 'media_signal', 'media_send', 'media_receive', 'media_microphone', 'media_close', 'set_call_media', 'current_call', 'ui_ready', 'open_url', 'set_unread', 'pick_folder', 'pick_files', 'send_files', 'send_pasted_file', 'accept_file', 'decline_file', 'cancel_file', 'resume_file', 'open_file', 'show_file', 'save_file_as', 'picture'] as const;
+export const COMMANDS = ['app_info', 'startup_status', 'retry_startup', 'unlock_history', 'recovery_code', 'recovery_code_saved', 'snapshot', 'restore_session', 'sign_in', 'sign_up', 'sign_out', 'room_directory', 'join_room', 'leave_room', 'contacts', 'open_conversation', 'history_page', 'history_after', 'message_cursor', 'send_message', 'edit_message', 'delete_message', 'react', 'mark_read', 'set_typing', 'search', 'update_profile', 'upload_avatar', 'avatar', 'safety_numbers', 'trust_server', 'allow_plain_http', 'set_sharing', 'sharing', 'discover_servers', 'verify_contact', 'accept_identity', 'get_settings', 'set_settings', 'report_media_caps', 'start_call', 'answer_call', 'decline_call', 'hang_up', 'call_signal', 'call_media_state', 'media_open', 'media_signal', 'media_send', 'media_receive', 'media_microphone', 'media_speaker', 'media_close', 'set_call_media', 'current_call', 'ui_ready', 'open_url', 'set_unread', 'pick_folder', 'pick_files', 'send_files', 'send_pasted_file', 'accept_file', 'decline_file', 'cancel_file', 'resume_file', 'open_file', 'show_file', 'save_file_as', 'picture'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 // Bounds the core and the server enforce, counted in characters (Unicode scalar values:

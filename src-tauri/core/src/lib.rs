@@ -40,8 +40,8 @@ mod this_device;
 
 pub use api_client::ApiError;
 pub use calls::{
-    CallEnd, CallError, CallIceServer, CallMicrophone, CallPhase, CallSignal, CallView, MediaConnectionState,
-    MediaEvent, Party, SdpKind,
+    CallEnd, CallError, CallIceServer, CallMicrophone, CallPhase, CallSignal, CallSpeaker, CallView,
+    MediaConnectionState, MediaEvent, Party, SdpKind,
 };
 pub use chat::{ChatError, FrameError, EDIT_WINDOW_MS, MAX_BODY_CHARS};
 pub use error::CoreError;

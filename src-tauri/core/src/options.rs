@@ -24,6 +24,10 @@ pub struct ParleyOptions {
     /// server in Rust rather than take the page's (which WebKitGTK delivers 60–300 ms late;
     /// `docs/call-media-bridge.md`).
     pub microphone_in_rust: bool,
+    /// Where the webview has no WebRTC, play the other side's sound on the desktop's sound
+    /// server in Rust rather than in the page (whose audio output costs WebKitGTK about 0.1 CPU
+    /// s per s; `docs/call-media-bridge.md`).
+    pub speaker_in_rust: bool,
 }
 
 impl ParleyOptions {
@@ -40,6 +44,7 @@ impl ParleyOptions {
             peer: PeerConfig::default(),
             timing: Timing::default(),
             microphone_in_rust: true,
+            speaker_in_rust: true,
         }
     }
 }

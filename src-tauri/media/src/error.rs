@@ -12,6 +12,9 @@ pub enum MediaError {
     /// The microphone cannot be captured in Rust here: the page sends its own sound.
     #[error(transparent)]
     Microphone(#[from] crate::microphone::MicrophoneError),
+    /// The other side's sound can't be played in Rust here: the page plays it.
+    #[error(transparent)]
+    Speaker(#[from] crate::speaker::SpeakerError),
 }
 
 impl MediaError {

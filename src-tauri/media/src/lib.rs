@@ -6,6 +6,8 @@
 //! - [`MediaSession`]: one call's connection — negotiation, sending frames, receiving them whole.
 //! - [`Record`]: the binary records frames and events cross the app's IPC in.
 //! - [`BitrateControl`]: the camera's bitrate from the other side's loss reports.
+//! - [`microphone`], [`speaker`]: the call's sound captured from and played to the desktop's
+//!   sound server, where the page's own would be late or costly (WebKitGTK).
 
 mod bitrate;
 mod error;
@@ -13,6 +15,10 @@ pub mod microphone;
 mod reassembly;
 mod records;
 mod session;
+mod slot;
+#[cfg(target_os = "linux")]
+mod sound_server;
+pub mod speaker;
 
 pub use bitrate::{BitrateControl, MAX_VIDEO_BPS, MIN_VIDEO_BPS, START_VIDEO_BPS};
 pub use error::MediaError;

@@ -35,6 +35,7 @@ use crate::bitrate::BitrateControl;
 use crate::error::MediaError;
 use crate::microphone::{CapturedPacket, Microphone, MicrophoneInfo, MicrophoneSlot};
 use crate::reassembly::{Frame, Reassembled, Vp8Reassembler};
+use crate::speaker::{Speaker, SpeakerInfo, SpeakerPacket};
 
 /// Events waiting for the page before the oldest media is dropped (about 4 s of both kinds).
 const OUTPUT_QUEUE: usize = 512;
@@ -110,6 +111,9 @@ pub enum MediaOutput {
     /// The microphone captured in Rust stopped (unplugged, the sound server gone): the page
     /// sends its own sound again.
     MicrophoneStopped,
+    /// The other side's sound stopped playing in Rust (the sound server gone): it comes to the
+    /// page again, as [`MediaOutput::Audio`].
+    SpeakerStopped,
 }
 
 /// One call's media connection. Dropping it does not close it: call [`MediaSession::close`].
@@ -158,6 +162,8 @@ struct Shared {
     closed: AtomicBool,
     /// The microphone captured in Rust, while it is: the page's sound is then not sent.
     microphone: MicrophoneSlot,
+    /// The other side's sound played in Rust, while it is: it then does not go to the page.
+    speaker: crate::slot::Slot<Speaker>,
     span: Span,
 }
 
@@ -201,6 +207,7 @@ impl MediaSession {
             connected: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             microphone: MicrophoneSlot::new(),
+            speaker: crate::slot::Slot::new(),
             span,
         });
         let _ = handler.shared.set(Arc::downgrade(&shared));
@@ -346,6 +353,51 @@ impl MediaSession {
         self.shared.microphone.stop();
     }
 
+    /// Plays the other side's sound in Rust, on the sound server's default output, instead of
+    /// handing it to the page, from the next packet on. An error says why not (no sound
+    /// server): the page goes on playing it. When the playing stops on its own (the server
+    /// gone), the page is told ([`MediaOutput::SpeakerStopped`]) and gets the sound again.
+    pub async fn use_speaker(&self) -> Result<SpeakerInfo, MediaError> {
+        let s = &self.shared;
+        let _one_at_a_time = s.speaker.one_at_a_time().await;
+        if s.closed.load(Ordering::SeqCst) {
+            return Err(MediaError::WebRtc("the connection is closed".into()));
+        }
+        if let Some(info) = s
+            .speaker
+            .with(|speaker| speaker.filter(|sp| !sp.is_closed()).map(|sp| sp.info().clone()))
+        {
+            return Ok(info);
+        }
+        let speaker = tokio::task::spawn_blocking(Speaker::open)
+            .await
+            .map_err(|e| MediaError::WebRtc(format!("opening the speaker: {e}")))??;
+        let info = speaker.info().clone();
+        let ended = speaker.ended();
+        let number = s
+            .speaker
+            .install(speaker, &s.closed, |_| ())
+            .ok_or_else(|| MediaError::WebRtc("the connection is closed".into()))?;
+        let shared = Arc::downgrade(s);
+        tokio::spawn(
+            async move {
+                ended.await;
+                let Some(s) = shared.upgrade() else { return };
+                if s.speaker.stop_if(number) && !s.closed.load(Ordering::SeqCst) {
+                    warn!(parent: &s.span, "the call's sound stopped playing in Rust; the page plays it");
+                    s.emit(MediaOutput::SpeakerStopped);
+                }
+            }
+            .instrument(s.span.clone()),
+        );
+        Ok(info)
+    }
+
+    /// Stops playing the other side's sound in Rust: it goes to the page again.
+    pub fn stop_speaker(&self) {
+        self.shared.speaker.stop();
+    }
+
     async fn send(&self, out: &OnceLock<Outgoing>, data: Bytes, time_us: u64, clock: u64) -> Result<(), MediaError> {
         if !self.shared.connected.load(Ordering::Relaxed) {
             return Ok(());
@@ -401,6 +453,7 @@ impl MediaSession {
             return;
         }
         self.stop_microphone();
+        self.stop_speaker();
         if let Err(e) = self.shared.pc.close().await {
             debug!(parent: &self.shared.span, error = %e, "closing the media connection");
         }
@@ -611,6 +664,17 @@ async fn receive(shared: std::sync::Weak<Shared>, track: Arc<dyn TrackRemote>) {
                 }
                 let first = *audio_first.get_or_insert(packet.header.timestamp);
                 let ticks = u64::from(packet.header.timestamp.wrapping_sub(first));
+                let played = s.speaker.with(|speaker| {
+                    speaker.is_some_and(|sp| {
+                        sp.offer(SpeakerPacket {
+                            ticks,
+                            payload: packet.payload.clone(),
+                        })
+                    })
+                });
+                if played {
+                    continue;
+                }
                 s.emit(MediaOutput::Audio(Frame {
                     data: packet.payload.clone(),
                     keyframe: false,

@@ -306,8 +306,24 @@ fn loudness(packets: &[Record]) -> Vec<f32> {
         .collect()
 }
 
+/// Waits for Bob's page (`side`) to be told `event` (an event record's type).
+async fn page_told(side: &mut mpsc::UnboundedReceiver<Got>, event: &str) -> bool {
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(got) = side.recv().await {
+            if matches!(&got, Got::Event(e) if e["type"] == event) {
+                return true;
+            }
+        }
+        false
+    })
+    .await
+    .unwrap_or(false)
+}
+
+// One test for the microphone and the speaker: both need the process's PULSE_SERVER, which
+// tests running side by side must not each set to a server of their own.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_app_captures_the_microphone_from_the_sound_server_and_the_other_side_hears_it() {
+async fn the_app_captures_the_microphone_and_plays_the_sound_on_the_sound_server() {
     if let Some(missing) = parley_tests::pulse_mic::PulseMic::missing() {
         panic!("this test needs a PulseAudio server to capture from: {missing}");
     }
@@ -317,10 +333,13 @@ async fn the_app_captures_the_microphone_from_the_sound_server_and_the_other_sid
         // Read by libpulse when the microphone connects; nothing else in this process uses it.
         std::env::set_var(key, value);
     }
+    // Recorded from the start: an idle null sink takes up to 2 s (its longest block) to take a
+    // new stream, one being recorded at once.
+    let speakers = mic.listen("speakers").expect("recording the speakers");
     let BridgedCall {
         _server,
         alice,
-        bob: _bob,
+        bob,
         id,
         mut sides,
     } = bridged_call(false).await;
@@ -415,8 +434,39 @@ async fn the_app_captures_the_microphone_from_the_sound_server_and_the_other_sid
         .unwrap();
     page_told_and_its_sound_goes(&mut sides, alice.parley(), &id, &page_sound, "moved").await;
     capture().await;
+
+    // Bob's app plays the sound on the sound server (its default sink, `speakers`): his page
+    // gets none of it, and the bursts come out of the sink, on time.
+    let playing = bob.parley().media_speaker(&id).await.unwrap();
+    assert!(playing.playing, "{playing:?}");
+    assert_eq!(playing.detail, "speakers");
+    let before = speakers.onset_count();
+    let to_page = sound_for(&mut sides[1], Duration::from_millis(3000)).await;
+    assert!(to_page.is_empty(), "{} packets still went to Bob's page", to_page.len());
+    let onsets = speakers.onsets(before, speakers.onset_count());
+    assert!(onsets.len() >= 2, "bursts out of Bob's speakers in 3 s: {onsets:?}");
+    // Microphone, call and speaker on loopback: well under half a second (about 0.15 s here).
+    assert!(
+        onsets.iter().all(|&ms| (0.0..500.0).contains(&ms)),
+        "the bursts came out this late in their second: {onsets:?}"
+    );
+    assert!(
+        bob.parley().media_speaker(&id).await.unwrap().playing,
+        "asked again, it goes on"
+    );
+
+    // The sound server goes away (as when it crashes): Bob's page is told and gets the sound
+    // again; Alice's page is told its microphone stopped, and its own sound reaches Bob's page.
+    drop(speakers);
     drop(mic);
+    assert!(
+        page_told(&mut sides[1], "speaker-stopped").await,
+        "bob's page is told the speaker stopped"
+    );
     page_told_and_its_sound_goes(&mut sides, alice.parley(), &id, &page_sound, "server gone").await;
+    // No sound server now: asked again, the app says so, and the page goes on playing.
+    let none = bob.parley().media_speaker(&id).await.unwrap();
+    assert!(!none.playing && none.detail.contains("sound server"), "{none:?}");
 }
 
 /// Alice's page (`sides[0]`) is told the microphone captured in Rust stopped, and the sound it

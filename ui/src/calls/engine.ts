@@ -43,6 +43,7 @@ export type CallPort = Pick<
   | 'mediaSend'
   | 'mediaReceive'
   | 'mediaMicrophone'
+  | 'mediaSpeaker'
   | 'mediaClose'
 >;
 

@@ -251,6 +251,11 @@ export function createMediaMock(deps: MediaDeps) {
         };
       });
     },
+    // No sound server in a browser: the page plays the call's sound.
+    media_speaker: (a) => {
+      named(a.callId);
+      return { playing: false, echo_cancelled: false, detail: 'no sound server here' };
+    },
     media_close: (a) => {
       const c = named(a.callId);
       close(c);

@@ -12,7 +12,9 @@ use parley_peer::PeerConfig;
 use parley_protocol::IceServer;
 use tokio::sync::mpsc;
 
-use super::models::{CallIceServer, CallMicrophone, CallSignal, MediaConnectionState, MediaEvent, SdpKind};
+use super::models::{
+    CallIceServer, CallMicrophone, CallSignal, CallSpeaker, MediaConnectionState, MediaEvent, SdpKind,
+};
 use super::CallError;
 
 /// How long `receive` waits for something to arrive before answering with nothing.
@@ -154,6 +156,34 @@ impl MediaBridge {
         })
     }
 
+    /// Plays the other side's sound in Rust, on the sound server, instead of handing it to the
+    /// page; or says why not, and the page plays it.
+    pub(crate) async fn speaker(&self, call_id: &str) -> Result<CallSpeaker, CallError> {
+        let bridged = self.get(call_id)?;
+        Ok(match bridged.session.use_speaker().await {
+            Ok(info) => {
+                tracing::info!(
+                    sink = %info.sink,
+                    echo_cancelled = info.echo_cancelled,
+                    "the call's sound is played by the app"
+                );
+                CallSpeaker {
+                    playing: true,
+                    echo_cancelled: info.echo_cancelled,
+                    detail: info.sink,
+                }
+            }
+            Err(e) => {
+                tracing::info!(error = %e, "the call's sound stays the page's to play");
+                CallSpeaker {
+                    playing: false,
+                    echo_cancelled: false,
+                    detail: e.to_string(),
+                }
+            }
+        })
+    }
+
     /// Mutes (false) or unmutes the microphone captured in Rust for `call_id`, if it is.
     pub(crate) fn microphone_on(&self, call_id: &str, on: bool) {
         if let Ok(bridged) = self.get(call_id) {
@@ -235,6 +265,7 @@ fn encode(output: MediaOutput, buf: &mut BytesMut) {
         },
         MediaOutput::KeyframeRequested => MediaEvent::Keyframe,
         MediaOutput::MicrophoneStopped => MediaEvent::MicrophoneStopped,
+        MediaOutput::SpeakerStopped => MediaEvent::SpeakerStopped,
         MediaOutput::Stats(s) => MediaEvent::Stats {
             rtt_ms: s.rtt_ms,
             packets_received: s.packets_received,

@@ -15,8 +15,8 @@ pub(crate) use book::{Action, CallBook, Ended};
 pub(crate) use bridge::MediaBridge;
 pub(crate) use machine::Timeouts;
 pub use models::{
-    CallEnd, CallIceServer, CallMicrophone, CallPhase, CallSignal, CallView, MediaConnectionState, MediaEvent, Party,
-    SdpKind,
+    CallEnd, CallIceServer, CallMicrophone, CallPhase, CallSignal, CallSpeaker, CallView, MediaConnectionState,
+    MediaEvent, Party, SdpKind,
 };
 pub(crate) use relay::{RelayError, Relayed};
 pub(crate) use wire::CallFrame;

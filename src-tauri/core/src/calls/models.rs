@@ -183,6 +183,19 @@ pub struct CallMicrophone {
     pub detail: String,
 }
 
+/// Whether the app plays the other side's sound itself (`media_speaker`,
+/// `docs/call-media-bridge.md`): when it does, the page gets no sound to play.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct CallSpeaker {
+    /// Played by the app on the desktop's sound server.
+    pub playing: bool,
+    /// The output played to is the sound server's echo canceller.
+    pub echo_cancelled: bool,
+    /// The output played to, or why not (for the log, not for a person).
+    pub detail: String,
+}
+
 /// An event of a call's media connection in Rust, for the page (`docs/call-media-bridge.md`):
 /// JSON in an event record of `media_receive`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -218,6 +231,9 @@ pub enum MediaEvent {
     /// The microphone the app captured stopped (unplugged, the sound server gone): the page
     /// sends its own sound again.
     MicrophoneStopped,
+    /// The app stopped playing the other side's sound (the sound server gone): it comes to the
+    /// page again.
+    SpeakerStopped,
 }
 
 /// A media connection's state.

@@ -7,7 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::Parley;
-use crate::calls::{CallError, CallIceServer, CallMicrophone, CallPhase, CallSignal};
+use crate::calls::{CallError, CallIceServer, CallMicrophone, CallPhase, CallSignal, CallSpeaker};
 use crate::error::CoreError;
 
 /// How often an open media connection checks that its call still goes on.
@@ -73,6 +73,20 @@ impl Parley {
             });
         }
         Ok(self.inner.media.microphone(call_id, label, on).await?)
+    }
+
+    /// The other side's sound played by the core on the desktop's sound server when it can be
+    /// (then the page gets none to play), from now on.
+    pub async fn media_speaker(&self, call_id: &str) -> Result<CallSpeaker, CoreError> {
+        if !self.inner.options.speaker_in_rust {
+            self.inner.media.ensure_open(call_id)?;
+            return Ok(CallSpeaker {
+                playing: false,
+                echo_cancelled: false,
+                detail: "playing the call's sound in Rust is turned off".into(),
+            });
+        }
+        Ok(self.inner.media.speaker(call_id).await?)
     }
 
     /// What arrived and the connection's events, as records; nothing after a second of quiet.

@@ -9,25 +9,29 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use libpulse_binding as pulse;
-use pulse::context::{Context, FlagSet as ContextFlags, State as ContextState};
+use pulse::context::Context;
 use pulse::def::BufferAttr;
 use pulse::mainloop::standard::Mainloop;
 use pulse::operation::State as OperationState;
-use pulse::proplist::{properties, Proplist};
 use pulse::sample::{Format, Spec};
-use pulse::stream::{FlagSet as StreamFlags, PeekResult, State as StreamState, Stream};
+use pulse::stream::{FlagSet as StreamFlags, PeekResult, Stream};
 use pulse::time::MicroSeconds;
 use tokio::sync::mpsc;
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
 use super::opus_framer::{OpusFramer, SAMPLE_RATE};
 use super::sources::{pick, Source};
 use super::{CapturedPacket, Controls, MicrophoneError, MicrophoneInfo};
+use crate::sound_server::{self, NoServer, SETUP_TIMEOUT};
+
+impl From<NoServer> for MicrophoneError {
+    fn from(e: NoServer) -> MicrophoneError {
+        MicrophoneError::Unavailable(e.0)
+    }
+}
 
 /// A fragment: what the server hands over at a time, and so the least delay it adds.
 const FRAGMENT_MS: u32 = 10;
-/// How long the sound server has to answer while the recording is set up.
-const SETUP_TIMEOUT: Duration = Duration::from_secs(5);
 /// The longest the thread waits for the server before it looks whether it should stop.
 const STOP_CHECK: MicroSeconds = MicroSeconds(100_000);
 
@@ -73,25 +77,8 @@ struct Capture {
 
 impl Capture {
     fn start(label: &str) -> Result<Capture, MicrophoneError> {
-        let unavailable = |what: &str| MicrophoneError::Unavailable(what.to_owned());
-        let mut mainloop = Mainloop::new().ok_or_else(|| unavailable("no PulseAudio main loop"))?;
-        let mut props = Proplist::new().ok_or_else(|| unavailable("no PulseAudio property list"))?;
-        let _ = props.set_str(properties::APPLICATION_NAME, "Parley");
-        let _ = props.set_str(properties::APPLICATION_ID, "app.parley");
-        let mut context = Context::new_with_proplist(&mainloop, "Parley", &props)
-            .ok_or_else(|| unavailable("no PulseAudio context"))?;
-        // NOAUTOSPAWN: a desktop without a sound server gets the page's capture, not a new server.
-        context
-            .connect(None, ContextFlags::NOAUTOSPAWN, None)
-            .map_err(|e| MicrophoneError::Unavailable(format!("no sound server ({e})")))?;
         let deadline = Instant::now() + SETUP_TIMEOUT;
-        wait(&mut mainloop, deadline, || match context.get_state() {
-            ContextState::Ready => Some(Ok(())),
-            ContextState::Failed | ContextState::Terminated => {
-                Some(Err(MicrophoneError::Unavailable("no sound server answered".into())))
-            }
-            _ => None,
-        })?;
+        let (mut mainloop, mut context) = sound_server::connect(deadline)?;
 
         let sources = list_sources(&mut mainloop, &context, deadline)?;
         let source = pick(&sources, label)
@@ -103,10 +90,7 @@ impl Capture {
             rate: SAMPLE_RATE,
             channels: 1,
         };
-        let mut stream_props = Proplist::new().ok_or_else(|| unavailable("no PulseAudio property list"))?;
-        let _ = stream_props.set_str(properties::MEDIA_ROLE, "phone");
-        let _ = stream_props.set_str(properties::FILTER_WANT, "echo-cancel");
-        let mut stream = Stream::new_with_proplist(&mut context, "Call microphone", &spec, None, &mut stream_props)
+        let mut stream = sound_server::phone_stream(&mut context, "Call microphone", &spec)
             .ok_or_else(|| MicrophoneError::Failed("the recording stream could not be made".into()))?;
         let fragment = spec.usec_to_bytes(MicroSeconds(u64::from(FRAGMENT_MS) * 1000)) as u32;
         let attr = BufferAttr {
@@ -120,14 +104,12 @@ impl Capture {
         stream
             .connect_record(Some(&source.name), Some(&attr), StreamFlags::ADJUST_LATENCY)
             .map_err(|e| MicrophoneError::Failed(format!("{}: {e}", source.name)))?;
-        wait(&mut mainloop, deadline, || match stream.get_state() {
-            StreamState::Ready => Some(Ok(())),
-            StreamState::Failed | StreamState::Terminated => Some(Err(MicrophoneError::Failed(format!(
+        if !sound_server::wait_ready(&mut mainloop, &stream, deadline) {
+            return Err(MicrophoneError::Failed(format!(
                 "the sound server refused to record {}",
                 source.name
-            )))),
-            _ => None,
-        })?;
+            )));
+        }
         // The source recorded may be another than asked for: the server may have put its echo
         // canceller in front (`filter.want`).
         let recording = stream.get_device_name().map(|n| n.into_owned()).unwrap_or_default();
@@ -166,17 +148,11 @@ impl Capture {
         let mut pcm: Vec<f32> = Vec::with_capacity(4096);
         let mut out = Vec::new();
         while !controls.stop.load(Ordering::Relaxed) && !packets.is_closed() {
-            if let Err(e) = self.mainloop.prepare(Some(STOP_CHECK)) {
-                warn!(error = %e, "the sound server's main loop failed");
-                break;
-            }
-            if self.mainloop.poll().is_err() || self.mainloop.dispatch().is_err() {
+            if !sound_server::iterate(&mut self.mainloop, STOP_CHECK) {
                 warn!("the sound server's main loop failed");
                 break;
             }
-            if !matches!(self.stream.get_state(), StreamState::Ready)
-                || !matches!(self.context.get_state(), ContextState::Ready)
-            {
+            if !sound_server::still_up(&self.context, &self.stream) {
                 warn!("the sound server ended the recording (the microphone was unplugged?)");
                 break;
             }
@@ -195,6 +171,14 @@ impl Capture {
                         "the recording was moved to another microphone (the chosen one is gone?)"
                     );
                     break;
+                }
+                // PulseAudio does this once the call's sound plays too (its filter modules pair
+                // a phone call's playback and recording with an echo canceller).
+                if Source::is_echo_canceller(&now, "") {
+                    info!(
+                        now,
+                        "the microphone now comes through the sound server's echo canceller"
+                    );
                 }
             }
             let on = controls.on.load(Ordering::Relaxed);
@@ -246,7 +230,7 @@ fn list_sources(mainloop: &mut Mainloop, context: &Context, deadline: Instant) -
             });
         }
     });
-    wait(mainloop, deadline, || match operation.get_state() {
+    sound_server::wait(mainloop, deadline, || match operation.get_state() {
         OperationState::Done => Some(Ok(())),
         OperationState::Cancelled => Some(Err(MicrophoneError::Unavailable(
             "the sound server did not list its sources".into(),
@@ -255,28 +239,4 @@ fn list_sources(mainloop: &mut Mainloop, context: &Context, deadline: Instant) -
     })?;
     let sources = found.borrow().clone();
     Ok(sources)
-}
-
-/// Runs the main loop until `done` says how it ended, or the deadline passes.
-fn wait(
-    mainloop: &mut Mainloop,
-    deadline: Instant,
-    mut done: impl FnMut() -> Option<Result<(), MicrophoneError>>,
-) -> Result<(), MicrophoneError> {
-    loop {
-        if let Some(result) = done() {
-            return result;
-        }
-        if Instant::now() > deadline {
-            return Err(MicrophoneError::Unavailable(
-                "the sound server did not answer in time".into(),
-            ));
-        }
-        let _ = mainloop.prepare(Some(MicroSeconds(50_000)));
-        if mainloop.poll().is_err() || mainloop.dispatch().is_err() {
-            return Err(MicrophoneError::Unavailable(
-                "the sound server's main loop failed".into(),
-            ));
-        }
-    }
 }

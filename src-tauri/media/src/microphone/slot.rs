@@ -1,43 +1,33 @@
-//! A connection's microphone captured in Rust: at most one at a time, numbered (each has a
-//! clock of its own for the RTP timestamps, and a replaced one's last packets are told apart by
-//! it), with the mute state that outlives any one capture, and one open at a time in the order
-//! asked, so the device asked for last is the one left.
+//! A connection's microphone captured in Rust: one at a time ([`Slot`]), its number the clock
+//! of its RTP timestamps, with the mute state that outlives any one capture.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{Microphone, MicrophoneInfo};
+use crate::slot::Slot;
 
 pub(crate) struct MicrophoneSlot {
-    current: Mutex<Option<(u64, Microphone)>>,
-    opened: AtomicU64,
+    slot: Slot<Microphone>,
     /// Not muted. Kept here, not only in the capture: a mute while a capture opens applies to it.
     on: AtomicBool,
-    opening: tokio::sync::Mutex<()>,
 }
 
 impl MicrophoneSlot {
     pub(crate) fn new() -> MicrophoneSlot {
         MicrophoneSlot {
-            current: Mutex::new(None),
-            opened: AtomicU64::new(0),
+            slot: Slot::new(),
             on: AtomicBool::new(true),
-            opening: tokio::sync::Mutex::new(()),
         }
-    }
-
-    fn current(&self) -> MutexGuard<'_, Option<(u64, Microphone)>> {
-        self.current.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Held while a capture opens: the next waits for it.
     pub(crate) async fn one_at_a_time(&self) -> tokio::sync::MutexGuard<'_, ()> {
-        self.opening.lock().await
+        self.slot.one_at_a_time().await
     }
 
     /// The number of the capture in use, if one is.
     pub(crate) fn clock(&self) -> Option<u64> {
-        self.current().as_ref().map(|(clock, _)| *clock)
+        self.slot.number()
     }
 
     pub(crate) fn is_on(&self) -> bool {
@@ -46,54 +36,38 @@ impl MicrophoneSlot {
 
     /// Muted (false) or not, now and for a capture still opening.
     pub(crate) fn set_on(&self, on: bool) {
-        let current = self.current();
-        self.on.store(on, Ordering::SeqCst);
-        if let Some((_, mic)) = current.as_ref() {
-            mic.set_on(on);
-        }
+        self.slot.with(|mic| {
+            self.on.store(on, Ordering::SeqCst);
+            if let Some(mic) = mic {
+                mic.set_on(on);
+            }
+        });
     }
 
     /// The capture in use, when it is of the source `label` names (its description or name).
     pub(crate) fn capturing(&self, label: &str) -> Option<MicrophoneInfo> {
         let label = label.trim();
-        self.current()
-            .as_ref()
-            .map(|(_, mic)| mic.info())
-            .filter(|info| info.description == label || info.source == label)
-            .cloned()
+        self.slot.with(|mic| {
+            mic.map(Microphone::info)
+                .filter(|info| info.description == label || info.source == label)
+                .cloned()
+        })
     }
 
     /// Puts `mic` in use (the one before stops) and gives its number; none, and `mic` stops,
     /// when the connection closed meanwhile (`closed` is set before the slot is emptied).
     pub(crate) fn install(&self, mic: Microphone, closed: &AtomicBool) -> Option<u64> {
-        let mut current = self.current();
-        if closed.load(Ordering::SeqCst) {
-            return None;
-        }
-        mic.set_on(self.is_on());
-        let clock = self.opened.fetch_add(1, Ordering::SeqCst) + 1;
-        let old = current.replace((clock, mic));
-        drop(current);
-        drop(old);
-        Some(clock)
+        self.slot.install(mic, closed, |mic| mic.set_on(self.is_on()))
     }
 
     /// Stops the capture in use, if any.
     pub(crate) fn stop(&self) {
-        let old = self.current().take();
-        drop(old);
+        self.slot.stop();
     }
 
     /// Stops capture number `clock` if it is still the one in use; says whether it was.
     pub(crate) fn stop_if(&self, clock: u64) -> bool {
-        let mut current = self.current();
-        if current.as_ref().is_some_and(|(c, _)| *c == clock) {
-            let old = current.take();
-            drop(current);
-            drop(old);
-            return true;
-        }
-        false
+        self.slot.stop_if(clock)
     }
 }
 

@@ -16,6 +16,11 @@ export type CallAudio = {
    * else (the microphone's) is still run.
    */
   sink: AudioNode;
+  /**
+   * Rests (true) while the page neither captures nor plays the call's sound (the app does
+   * both): a running context wakes its worklets and WebKitGTK's output every 2.7 ms for nothing.
+   */
+  rest(resting: boolean): void;
   close(): void;
 };
 
@@ -39,6 +44,7 @@ export function openCallAudio(): CallAudio {
     context,
     ready,
     sink,
+    rest: (resting) => void (resting ? context.suspend() : context.resume()).catch(() => undefined),
     close: () => void context.close().catch(() => undefined),
   };
 }

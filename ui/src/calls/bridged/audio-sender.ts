@@ -71,6 +71,8 @@ export class AudioSender {
     this.source?.disconnect();
     this.source = null;
     if (this.closed || this.node === null || this.track === null) return;
+    // Taken afresh: the audio clock stood still while the context rested (the app captured).
+    this.offsetUs = null;
     this.source = this.audio.context.createMediaStreamSource(new MediaStream([this.track]));
     this.source.connect(this.node);
   }

@@ -41,6 +41,9 @@ function fakePort() {
   let openFails: unknown = null;
   /** What `media_microphone` answers: the app captures the microphone, or not. */
   let appMicrophone = false;
+  /** What `media_speaker` answers: the app plays the sound, or not; and how often it was asked. */
+  let appSpeaker = false;
+  let speakerAsks = 0;
   const signalFails = new Set<string>();
   const port: MediaPort = {
     mediaOpen: async (callId, offerer, video, ice) => {
@@ -76,6 +79,10 @@ function fakePort() {
       log.push(`microphone ${callId} ${label} ${on}`);
       return { captured: appMicrophone, echo_cancelled: false, detail: appMicrophone ? 'alsa_input.x' : 'no such source' };
     },
+    mediaSpeaker: async () => {
+      speakerAsks++;
+      return { playing: appSpeaker, echo_cancelled: false, detail: appSpeaker ? 'alsa_output.x' : 'no sound server' };
+    },
     mediaClose: async (callId) => {
       log.push(`close ${callId}`);
     },
@@ -103,6 +110,10 @@ function fakePort() {
     },
     failOpen: (e: unknown) => (openFails = e),
     captureInApp: (yes: boolean) => (appMicrophone = yes),
+    playInApp: (yes: boolean) => (appSpeaker = yes),
+    get speakerAsks() {
+      return speakerAsks;
+    },
     failSignal: (name: string) => signalFails.add(name),
   };
 }
@@ -128,14 +139,16 @@ function fakeMedia(video: boolean) {
         : null,
       audioReceiver: receiver('audio'),
       videoReceiver: v ? receiver('video') : null,
+      restAudio: (resting) => log.push(`rest ${resting}`),
       close: () => log.push('close audio'),
     };
   };
   return { make, log, received, send: (r: MediaRecord) => sink(r), video };
 }
 
-function connection(offerer = true, video = true) {
+function connection(offerer = true, video = true, setPort: (port: ReturnType<typeof fakePort>) => void = () => undefined) {
   const port = fakePort();
+  setPort(port);
   const media = fakeMedia(video);
   const signals: CallSignal[] = [];
   const states: string[] = [];
@@ -229,6 +242,41 @@ describe('BridgedConnection', () => {
     await later.conn.remoteSignal({ kind: 'sdp', sdp_kind: 'answer', sdp: 'v=0\r\nagain' });
     expect(later.port.log.filter((l) => l.startsWith('signal'))).toEqual(['signal answer', 'signal answer']);
     expect(later.broken).toEqual([]);
+  });
+
+  it('asks the app to play the sound once open; the audio context rests only while the app also captures the microphone', async () => {
+    // No sound server: asked once, the page plays, nothing rests.
+    const none = connection();
+    await flush();
+    expect(none.port.speakerAsks).toBe(1);
+    none.port.captureInApp(true);
+    await none.conn.start({} as MediaStream, track('mic', 'Built-in Audio'), null);
+    await flush();
+    expect(none.media.log.filter((l) => l.startsWith('rest'))).toEqual([]);
+
+    const c = connection(true, true, (p) => {
+      p.playInApp(true);
+      p.captureInApp(true);
+    });
+    await flush();
+    expect(c.media.log.filter((l) => l.startsWith('rest'))).toEqual([]);
+    await c.conn.start({} as MediaStream, track('mic', 'Built-in Audio'), null);
+    await flush();
+    const rests = () => c.media.log.filter((l) => l.startsWith('rest'));
+    expect(rests()).toEqual(['rest true']);
+    // The app's capture stopped: the page sends again, so its context runs.
+    await c.port.answer([event({ type: 'microphone-stopped' })]);
+    expect(rests()).toEqual(['rest true', 'rest false']);
+    // Captured again, then the app's playing stopped: the page plays again.
+    await c.conn.replaceTrack('audio', track('mic2', 'Built-in Audio'));
+    await flush();
+    expect(rests()).toEqual(['rest true', 'rest false', 'rest true']);
+    await c.port.answer([event({ type: 'speaker-stopped' })]);
+    expect(rests()).toEqual(['rest true', 'rest false', 'rest true', 'rest false']);
+    // What comes now is the page's to play.
+    await c.port.answer([frame('audio', 9)]);
+    expect(c.media.received).toEqual(['audio 9']);
+    c.conn.close();
   });
 
   it('the senders get our tracks, and other devices mid-call', async () => {

@@ -9,7 +9,9 @@
  * - What the senders encode goes out through two outboxes, sound and video (`media_send`), only
  *   while connected: Rust drops what comes before, and the picture then starts from a key frame.
  * - The microphone is captured by the app itself where it can be (`microphone-choice.ts`), and
- *   by the page's `AudioSender` otherwise.
+ *   by the page's `AudioSender` otherwise; the other side's sound is played by the app where it
+ *   can be (`media_speaker`, asked once the connection is open; `speaker-stopped` gives it back
+ *   to the page's `AudioReceiver`). While the app does both, the page's audio context rests.
  * - `media_receive` is called again as soon as it answers, one call at a time, for as long as
  *   the connection lasts: its records go to the receivers, its events to the engine (and a
  *   `keyframe` or a suggested bitrate to the camera's encoder).
@@ -32,7 +34,7 @@ import { VideoReceiver } from './video-receiver';
 import { VideoSender } from './video-sender';
 
 /** The commands of the bridge (the controller's). */
-export type MediaPort = Pick<Controller, 'mediaOpen' | 'mediaSignal' | 'mediaSend' | 'mediaReceive' | 'mediaMicrophone' | 'mediaClose'>;
+export type MediaPort = Pick<Controller, 'mediaOpen' | 'mediaSignal' | 'mediaSend' | 'mediaReceive' | 'mediaMicrophone' | 'mediaSpeaker' | 'mediaClose'>;
 
 /** The page's media of a bridged call; unit tests make their own. */
 export type BridgedMedia = {
@@ -41,6 +43,8 @@ export type BridgedMedia = {
   /** Plays the other side's sound itself (as the video receiver draws its picture): `remote` carries no track. */
   audioReceiver: Pick<AudioReceiver, 'receive' | 'close'>;
   videoReceiver: Pick<VideoReceiver, 'view' | 'receive' | 'close'> | null;
+  /** The page neither captures nor plays sound now (true): its audio context rests. */
+  restAudio(resting: boolean): void;
   close(): void;
 };
 
@@ -57,6 +61,7 @@ export const makeMedia: MediaMaker = (video, send) => {
     videoSender: video ? new VideoSender(send) : null,
     audioReceiver: new AudioReceiver(audio),
     videoReceiver: video ? new VideoReceiver() : null,
+    restAudio: (resting) => audio.rest(resting),
     close: () => audio.close(),
   };
 };
@@ -81,6 +86,9 @@ export class BridgedConnection implements MediaConnection {
   /** A description of theirs was taken: a later one that fails leaves the call as it was. */
   private described = false;
   private sample: StatsSample | null = null;
+  /** The app plays the other side's sound (`media_speaker`). */
+  private speakerInApp = false;
+  private resting = false;
   private closed = false;
 
   constructor(
@@ -103,10 +111,14 @@ export class BridgedConnection implements MediaConnection {
     this.media = make(setup.video, (record) => this.current === 'connected' && this.outboxes[record.kind === 'audio' ? 'audio' : 'video'].push(record));
     this.opened = this.open();
     this.signals = this.opened.then(() => undefined);
-    this.microphone = new MicrophoneChoice(this.media.audioSender, async (label, on) => {
-      if (!(await this.opened) || this.closed) return null;
-      return port.mediaMicrophone(setup.callId, label, on);
-    });
+    this.microphone = new MicrophoneChoice(
+      this.media.audioSender,
+      async (label, on) => {
+        if (!(await this.opened) || this.closed) return null;
+        return port.mediaMicrophone(setup.callId, label, on);
+      },
+      () => this.restIfIdle(),
+    );
   }
 
   get remoteView(): HTMLCanvasElement | null {
@@ -175,7 +187,28 @@ export class BridgedConnection implements MediaConnection {
     }
     this.events.track();
     void this.receive();
+    void this.askSpeaker();
     return true;
+  }
+
+  /** Asks the app to play the other side's sound; where it can't (or the ask fails), the page plays it. */
+  private async askSpeaker(): Promise<void> {
+    try {
+      const answer = await this.port.mediaSpeaker(this.setup.callId);
+      if (this.closed) return;
+      this.speakerInApp = answer.playing;
+      this.restIfIdle();
+    } catch {
+      // The page's player goes on.
+    }
+  }
+
+  /** The page's audio context rests while the app both captures and plays the call's sound. */
+  private restIfIdle(): void {
+    const resting = !this.closed && this.speakerInApp && this.microphone.capturedByApp;
+    if (resting === this.resting) return;
+    this.resting = resting;
+    this.media.restAudio(resting);
   }
 
   private async forward(signal: CallSignal): Promise<void> {
@@ -252,6 +285,10 @@ export class BridgedConnection implements MediaConnection {
         return;
       case 'microphone-stopped':
         this.microphone.stopped();
+        return;
+      case 'speaker-stopped':
+        this.speakerInApp = false;
+        this.restIfIdle();
         return;
     }
   }

@@ -12,6 +12,7 @@ describe('parseMediaEvent', () => {
     expect(parseMediaEvent(json({ type: 'state', state: 'connected' }))).toEqual({ type: 'state', state: 'connected' });
     expect(parseMediaEvent(json({ type: 'keyframe' }))).toEqual({ type: 'keyframe' });
     expect(parseMediaEvent(json({ type: 'microphone-stopped' }))).toEqual({ type: 'microphone-stopped' });
+    expect(parseMediaEvent(json({ type: 'speaker-stopped', extra: 1 }))).toEqual({ type: 'speaker-stopped' });
     expect(parseMediaEvent(json({ type: 'stats', rtt_ms: 42, packets_received: 900, packets_lost: 3 }))).toEqual({
       type: 'stats',
       rtt_ms: 42,

@@ -40,6 +40,8 @@ export function parseMediaEvent(payload: Uint8Array): BridgeEvent | null {
       return { type: 'keyframe' };
     case 'microphone-stopped':
       return { type: 'microphone-stopped' };
+    case 'speaker-stopped':
+      return { type: 'speaker-stopped' };
     case 'stats': {
       const { rtt_ms: rtt, packets_received: received, packets_lost: lost, bitrate_bps: bitrate } = raw;
       if (!optCount(rtt) || !count(received)) return null;

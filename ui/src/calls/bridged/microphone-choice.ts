@@ -25,6 +25,8 @@ export class MicrophoneChoice {
   constructor(
     private readonly page: Pick<AudioSender, 'setTrack'>,
     private readonly app: AppMicrophone,
+    /** Who sends it changed (`capturedByApp`). */
+    private readonly changed: () => void = () => undefined,
   ) {}
 
   /** The app captures and sends the microphone now (not the page). */
@@ -45,6 +47,7 @@ export class MicrophoneChoice {
     if (this.closed || !this.inApp) return;
     this.inApp = false;
     this.page.setTrack(this.track);
+    this.changed();
   }
 
   close(): void {
@@ -67,6 +70,7 @@ export class MicrophoneChoice {
     if (inApp !== this.inApp) {
       this.inApp = inApp;
       this.page.setTrack(inApp ? null : this.track);
+      this.changed();
     }
     // Muted or unmuted while the app was opening it: the app hears the state as it is now.
     if (inApp && this.track !== null && this.track.enabled !== on) this.ask();
